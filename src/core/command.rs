@@ -1,0 +1,432 @@
+//! Commands (what a caller asks), replies (what a successful call returns) and
+//! events (what happened, for the trace).
+
+use serde::Serialize;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use crate::id::{ThreadId, message_id};
+use crate::profile::Operation;
+use crate::time::Instant;
+
+/// A participant named in a create or add call.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParticipantSpec {
+    /// The identity, by its public id.
+    pub user: Arc<str>,
+    pub display_name: Option<Arc<str>>,
+    /// History visible from this instant; `None` shares the whole history.
+    pub share_history_from: Option<Instant>,
+}
+
+impl ParticipantSpec {
+    pub fn user(user: impl Into<Arc<str>>) -> ParticipantSpec {
+        ParticipantSpec {
+            user: user.into(),
+            display_name: None,
+            share_history_from: None,
+        }
+    }
+}
+
+/// A page request.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PageRequest {
+    pub page_size: Option<u32>,
+    pub continuation: Option<String>,
+}
+
+/// text or html.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum ContentType {
+    #[default]
+    Text,
+    Html,
+}
+
+/// A call to the platform.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Command {
+    CreateUser {
+        id: Arc<str>,
+        display_name: Option<Arc<str>>,
+    },
+    DeleteUser {
+        user: Arc<str>,
+    },
+    CreateThread {
+        topic: Arc<str>,
+        participants: Vec<ParticipantSpec>,
+        idempotency_key: Option<Arc<str>>,
+    },
+    GetThread {
+        thread: ThreadId,
+    },
+    ListThreads {
+        page: PageRequest,
+    },
+    UpdateThread {
+        thread: ThreadId,
+        topic: Option<Arc<str>>,
+    },
+    DeleteThread {
+        thread: ThreadId,
+    },
+    AddParticipants {
+        thread: ThreadId,
+        participants: Vec<ParticipantSpec>,
+    },
+    RemoveParticipant {
+        thread: ThreadId,
+        user: Arc<str>,
+    },
+    ListParticipants {
+        thread: ThreadId,
+        page: PageRequest,
+    },
+    SendMessage {
+        thread: ThreadId,
+        content: Arc<str>,
+        content_type: ContentType,
+        metadata: BTreeMap<String, String>,
+    },
+    GetMessage {
+        thread: ThreadId,
+        message: u32,
+    },
+    ListMessages {
+        thread: ThreadId,
+        page: PageRequest,
+        start_time: Option<Instant>,
+    },
+    UpdateMessage {
+        thread: ThreadId,
+        message: u32,
+        content: Arc<str>,
+    },
+    DeleteMessage {
+        thread: ThreadId,
+        message: u32,
+    },
+    SendTyping {
+        thread: ThreadId,
+    },
+    SendReadReceipt {
+        thread: ThreadId,
+        message: u32,
+    },
+    ListReadReceipts {
+        thread: ThreadId,
+        page: PageRequest,
+    },
+}
+
+impl Command {
+    /// The scenario op name.
+    pub fn op(&self) -> &'static str {
+        match self {
+            Command::CreateUser { .. } => "create_user",
+            Command::DeleteUser { .. } => "delete_user",
+            Command::CreateThread { .. } => "create_thread",
+            Command::GetThread { .. } => "get_thread",
+            Command::ListThreads { .. } => "list_threads",
+            Command::UpdateThread { .. } => "update_thread",
+            Command::DeleteThread { .. } => "delete_thread",
+            Command::AddParticipants { .. } => "add_participants",
+            Command::RemoveParticipant { .. } => "remove_participant",
+            Command::ListParticipants { .. } => "list_participants",
+            Command::SendMessage { .. } => "send_message",
+            Command::GetMessage { .. } => "get_message",
+            Command::ListMessages { .. } => "list_messages",
+            Command::UpdateMessage { .. } => "update_message",
+            Command::DeleteMessage { .. } => "delete_message",
+            Command::SendTyping { .. } => "send_typing",
+            Command::SendReadReceipt { .. } => "send_read_receipt",
+            Command::ListReadReceipts { .. } => "list_read_receipts",
+        }
+    }
+
+    /// The HTTP-like status of success.
+    pub fn success_status(&self) -> u16 {
+        match self {
+            Command::CreateUser { .. }
+            | Command::CreateThread { .. }
+            | Command::AddParticipants { .. }
+            | Command::SendMessage { .. } => 201,
+            Command::DeleteUser { .. }
+            | Command::UpdateThread { .. }
+            | Command::DeleteThread { .. }
+            | Command::RemoveParticipant { .. }
+            | Command::UpdateMessage { .. }
+            | Command::DeleteMessage { .. } => 204,
+            _ => 200,
+        }
+    }
+
+    /// The operation rate limits count this call as, if any.
+    pub fn operation(&self) -> Option<Operation> {
+        Some(match self {
+            Command::CreateUser { .. } | Command::DeleteUser { .. } => return None,
+            Command::CreateThread { .. } => Operation::CreateThread,
+            Command::GetThread { .. } => Operation::GetThread,
+            Command::ListThreads { .. } => Operation::ListThreads,
+            Command::UpdateThread { .. } => Operation::UpdateThread,
+            Command::DeleteThread { .. } => Operation::DeleteThread,
+            Command::AddParticipants { .. } | Command::RemoveParticipant { .. } => {
+                Operation::UpdateRoster
+            }
+            Command::ListParticipants { .. } => Operation::ListParticipants,
+            Command::SendMessage { .. } => Operation::SendMessage,
+            Command::GetMessage { .. } => Operation::GetMessage,
+            Command::ListMessages { .. } => Operation::ListMessages,
+            Command::UpdateMessage { .. } => Operation::UpdateMessage,
+            Command::DeleteMessage { .. } => Operation::DeleteMessage,
+            Command::SendTyping { .. } => Operation::SendTyping,
+            Command::SendReadReceipt { .. } => Operation::SendReadReceipt,
+            Command::ListReadReceipts { .. } => Operation::ListReadReceipts,
+        })
+    }
+
+    /// The thread the call targets, if any.
+    pub fn thread(&self) -> Option<ThreadId> {
+        match self {
+            Command::GetThread { thread }
+            | Command::UpdateThread { thread, .. }
+            | Command::DeleteThread { thread }
+            | Command::AddParticipants { thread, .. }
+            | Command::RemoveParticipant { thread, .. }
+            | Command::ListParticipants { thread, .. }
+            | Command::SendMessage { thread, .. }
+            | Command::GetMessage { thread, .. }
+            | Command::ListMessages { thread, .. }
+            | Command::UpdateMessage { thread, .. }
+            | Command::DeleteMessage { thread, .. }
+            | Command::SendTyping { thread }
+            | Command::SendReadReceipt { thread, .. }
+            | Command::ListReadReceipts { thread, .. } => Some(*thread),
+            _ => None,
+        }
+    }
+}
+
+/// A thread as the API returns it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ThreadView {
+    pub id: ThreadId,
+    pub topic: Arc<str>,
+    pub created_by: Arc<str>,
+    pub created_at_ms: u64,
+    pub deleted_at_ms: Option<u64>,
+    pub participant_count: u32,
+    pub retention: &'static str,
+    pub state: &'static str,
+}
+
+/// A message as the API returns it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct MessageView {
+    pub id: String,
+    pub sequence_id: u32,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub sender: Arc<str>,
+    pub content: Option<Arc<str>>,
+    pub topic: Option<Arc<str>>,
+    pub participants: Option<Vec<Arc<str>>>,
+    pub metadata: BTreeMap<String, String>,
+    pub media: Vec<Value>,
+    pub created_at_ms: u64,
+    pub edited_at_ms: Option<u64>,
+    pub deleted_at_ms: Option<u64>,
+}
+
+/// A participant as the API returns it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ParticipantView {
+    pub user: Arc<str>,
+    pub display_name: Option<Arc<str>>,
+    pub share_history_from_ms: u64,
+}
+
+/// A read receipt.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ReadReceiptView {
+    pub sender: Arc<str>,
+    pub message: String,
+    pub read_at_ms: u64,
+}
+
+/// A participant a create or add call could not add, with the reason, as
+/// ACS's `invalidParticipants` (the call itself succeeds).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct InvalidParticipant {
+    pub target: Arc<str>,
+    pub code: &'static str,
+    pub message: &'static str,
+}
+
+/// One page of a listing.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub continuation: Option<String>,
+}
+
+/// What a successful call returns.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Reply {
+    None,
+    User {
+        id: Arc<str>,
+    },
+    ThreadCreated {
+        thread: ThreadView,
+        invalid_participants: Vec<InvalidParticipant>,
+    },
+    Thread(ThreadView),
+    Threads(Page<ThreadView>),
+    ParticipantsAdded {
+        invalid_participants: Vec<InvalidParticipant>,
+    },
+    Participants(Page<ParticipantView>),
+    MessageSent {
+        sequence: u32,
+    },
+    Message(MessageView),
+    Messages(Page<MessageView>),
+    ReadReceipts(Page<ReadReceiptView>),
+}
+
+impl Reply {
+    /// The reply as JSON; `Value::Null` for empty (204-style) replies.
+    pub fn to_json(&self) -> Value {
+        match self {
+            Reply::None => Value::Null,
+            Reply::User { id } => json!({ "id": id }),
+            Reply::ThreadCreated {
+                thread,
+                invalid_participants,
+            } => json!({
+                "thread": ser(thread),
+                "id": thread.id,
+                "invalid_participants": ser(invalid_participants),
+            }),
+            Reply::Thread(t) => ser(t),
+            Reply::Threads(p) => ser(p),
+            Reply::ParticipantsAdded {
+                invalid_participants,
+            } => json!({ "invalid_participants": ser(invalid_participants) }),
+            Reply::Participants(p) => ser(p),
+            Reply::MessageSent { sequence } => {
+                json!({ "id": message_id(*sequence), "sequence_id": sequence })
+            }
+            Reply::Message(m) => ser(m),
+            Reply::Messages(p) => ser(p),
+            Reply::ReadReceipts(p) => ser(p),
+        }
+    }
+
+    /// The number of items, for listings.
+    pub fn count(&self) -> Option<usize> {
+        match self {
+            Reply::Threads(p) => Some(p.items.len()),
+            Reply::Participants(p) => Some(p.items.len()),
+            Reply::Messages(p) => Some(p.items.len()),
+            Reply::ReadReceipts(p) => Some(p.items.len()),
+            _ => None,
+        }
+    }
+}
+
+/// Any view as JSON.
+fn ser<T: Serialize + ?Sized>(view: &T) -> Value {
+    serde_json::to_value(view).expect("views serialize")
+}
+
+/// Something that happened, as the trace records it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Event {
+    UserCreated {
+        user: Arc<str>,
+    },
+    UserDeleted {
+        user: Arc<str>,
+    },
+    ThreadCreated {
+        thread: ThreadId,
+        by: Arc<str>,
+        participants: u32,
+    },
+    TopicUpdated {
+        thread: ThreadId,
+        by: Arc<str>,
+        message: u32,
+    },
+    ThreadDeleted {
+        thread: ThreadId,
+        by: Arc<str>,
+        notified: u32,
+    },
+    ParticipantsAdded {
+        thread: ThreadId,
+        by: Arc<str>,
+        users: Vec<Arc<str>>,
+        message: u32,
+    },
+    ParticipantRemoved {
+        thread: ThreadId,
+        by: Arc<str>,
+        user: Arc<str>,
+        message: u32,
+    },
+    /// A message stored once and fanned out to `recipients` chat participants.
+    MessageSent {
+        thread: ThreadId,
+        message: u32,
+        by: Arc<str>,
+        bytes: u32,
+        recipients: u32,
+    },
+    MessageEdited {
+        thread: ThreadId,
+        message: u32,
+        by: Arc<str>,
+        bytes: u32,
+    },
+    MessageDeleted {
+        thread: ThreadId,
+        message: u32,
+        by: Arc<str>,
+    },
+    TypingSent {
+        thread: ThreadId,
+        by: Arc<str>,
+        recipients: u32,
+    },
+    ReadReceiptSent {
+        thread: ThreadId,
+        by: Arc<str>,
+        message: u32,
+        recipients: u32,
+    },
+    /// A call the platform refused (recorded by the shell, not the core).
+    Rejected {
+        op: &'static str,
+        by: Option<Arc<str>>,
+        status: u16,
+        error: &'static str,
+    },
+}
+
+/// A real-time notification as a participant received it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Notification {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub thread: ThreadId,
+    pub at_ms: u64,
+    pub from: Arc<str>,
+    pub message: Option<String>,
+}

@@ -1,0 +1,294 @@
+//! The one error type of the platform API.
+//!
+//! Checks run in a fixed precedence, the order of [`Kind`]'s variants as the core
+//! applies them: 401 (who is calling), 400 (is the request well formed), 404 (does
+//! the target exist), 403 (may this caller touch it), 413 (is it too large),
+//! 409 (does it conflict), 429 (is the caller over a rate limit). A request with
+//! several faults reports the first in that order. Errors carry typed facts; the
+//! wording and wire shape belong to the profile's rendering.
+
+use serde::Serialize;
+use serde_json::{Value, json};
+use std::fmt;
+
+use crate::profile::{ErrorStyle, Operation, Scope};
+
+/// The canonical error kinds of SCENARIO.md, each with its HTTP-like status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    BadRequest,
+    Unauthorized,
+    Forbidden,
+    NotFound,
+    Conflict,
+    TooLarge,
+    UnsupportedMedia,
+    RateLimited,
+}
+
+impl Kind {
+    pub fn status(self) -> u16 {
+        match self {
+            Kind::BadRequest => 400,
+            Kind::Unauthorized => 401,
+            Kind::Forbidden => 403,
+            Kind::NotFound => 404,
+            Kind::Conflict => 409,
+            Kind::TooLarge => 413,
+            Kind::UnsupportedMedia => 415,
+            Kind::RateLimited => 429,
+        }
+    }
+
+    /// The canonical name `expect.error` matches.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::BadRequest => "bad_request",
+            Kind::Unauthorized => "unauthorized",
+            Kind::Forbidden => "forbidden",
+            Kind::NotFound => "not_found",
+            Kind::Conflict => "conflict",
+            Kind::TooLarge => "too_large",
+            Kind::UnsupportedMedia => "unsupported_media",
+            Kind::RateLimited => "rate_limited",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Kind> {
+        [
+            Kind::BadRequest,
+            Kind::Unauthorized,
+            Kind::Forbidden,
+            Kind::NotFound,
+            Kind::Conflict,
+            Kind::TooLarge,
+            Kind::UnsupportedMedia,
+            Kind::RateLimited,
+        ]
+        .into_iter()
+        .find(|k| k.name() == name)
+    }
+}
+
+/// An error returned to a caller. A rejected call changes nothing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Error {
+    // 401
+    /// The call has no identity, or the identity was deleted.
+    Unauthenticated,
+    // 400
+    /// A field is missing, empty or malformed.
+    InvalidField { field: &'static str, reason: String },
+    /// More participants in one call than the profile allows.
+    TooManyParticipantsInCall { count: u32, max: u32 },
+    /// The thread would hold more participants than the profile allows.
+    ThreadFull { count: u32, max: u32 },
+    /// Page size out of range.
+    PageSize { requested: u32, max: u32 },
+    /// A continuation token that this listing did not issue.
+    BadContinuation { token: String },
+    /// Read receipts and typing indicators on a thread that is too large.
+    ThreadTooLargeForReceipts { participants: u32, max: u32 },
+    /// An operation this profile does not model (yet).
+    UnsupportedByProfile { op: String, profile: String },
+    // 404
+    UserNotFound { user: String },
+    ThreadNotFound { thread: String },
+    MessageNotFound { thread: String, message: String },
+    ParticipantNotFound { thread: String, user: String },
+    // 403
+    NotAParticipant { thread: String, user: String },
+    NotTheSender { message: String, user: String },
+    // 413
+    MessageTooLarge { bytes: u32, max: u32 },
+    MetadataTooLarge { bytes: u32, max: u32 },
+    // 409
+    UserExists { user: String },
+    // 429
+    RateLimited {
+        operation: Operation,
+        scope: Scope,
+        window_ms: u64,
+        count: u32,
+        retry_after_ms: u64,
+    },
+}
+
+impl Error {
+    pub fn kind(&self) -> Kind {
+        match self {
+            Error::Unauthenticated => Kind::Unauthorized,
+            Error::InvalidField { .. }
+            | Error::TooManyParticipantsInCall { .. }
+            | Error::ThreadFull { .. }
+            | Error::PageSize { .. }
+            | Error::BadContinuation { .. }
+            | Error::ThreadTooLargeForReceipts { .. }
+            | Error::UnsupportedByProfile { .. } => Kind::BadRequest,
+            Error::UserNotFound { .. }
+            | Error::ThreadNotFound { .. }
+            | Error::MessageNotFound { .. }
+            | Error::ParticipantNotFound { .. } => Kind::NotFound,
+            Error::NotAParticipant { .. } | Error::NotTheSender { .. } => Kind::Forbidden,
+            Error::MessageTooLarge { .. } | Error::MetadataTooLarge { .. } => Kind::TooLarge,
+            Error::UserExists { .. } => Kind::Conflict,
+            Error::RateLimited { .. } => Kind::RateLimited,
+        }
+    }
+
+    pub fn status(&self) -> u16 {
+        self.kind().status()
+    }
+
+    /// The exact wait before a retry can be admitted, for 429s.
+    pub fn retry_after_ms(&self) -> Option<u64> {
+        match self {
+            Error::RateLimited { retry_after_ms, .. } => Some(*retry_after_ms),
+            _ => None,
+        }
+    }
+
+    /// The error in the platform's wire shape.
+    pub fn render(&self, style: ErrorStyle) -> Value {
+        match style {
+            ErrorStyle::Acs => {
+                let code = match self.kind() {
+                    Kind::BadRequest => "BadRequest",
+                    Kind::Unauthorized => "Unauthorized",
+                    Kind::Forbidden => "Forbidden",
+                    Kind::NotFound => "NotFound",
+                    Kind::Conflict => "Conflict",
+                    Kind::TooLarge => "RequestEntityTooLarge",
+                    Kind::UnsupportedMedia => "UnsupportedMediaType",
+                    Kind::RateLimited => "TooManyRequests",
+                };
+                let mut error = json!({"code": code, "message": self.to_string()});
+                if let Some(target) = self.target() {
+                    error["target"] = Value::String(target.to_string());
+                }
+                if let Some(ms) = self.retry_after_ms() {
+                    error["retry_after_ms"] = json!(ms);
+                }
+                json!({ "error": error })
+            }
+        }
+    }
+
+    /// The field or identifier the error is about, where there is one.
+    fn target(&self) -> Option<&str> {
+        match self {
+            Error::InvalidField { field, .. } => Some(field),
+            Error::UserNotFound { user } | Error::UserExists { user } => Some(user),
+            Error::ThreadNotFound { thread } => Some(thread),
+            Error::MessageNotFound { message, .. } => Some(message),
+            Error::ParticipantNotFound { user, .. } => Some(user),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Unauthenticated => write!(f, "Request is not authorized."),
+            Error::InvalidField { field, reason } => write!(f, "invalid {field}: {reason}"),
+            Error::TooManyParticipantsInCall { count, max } => {
+                write!(f, "{count} participants in one call; at most {max} are allowed")
+            }
+            Error::ThreadFull { count, max } => {
+                write!(f, "the thread would have {count} participants; at most {max} are allowed")
+            }
+            Error::PageSize { requested, max } => {
+                write!(f, "page size {requested} is out of range 1..={max}")
+            }
+            Error::BadContinuation { token } => write!(f, "unknown continuation token {token:?}"),
+            Error::ThreadTooLargeForReceipts { participants, max } => write!(
+                f,
+                "read receipts and typing indicators are not supported on threads with more \
+                 than {max} participants (this one has {participants})"
+            ),
+            Error::UnsupportedByProfile { op, profile } => {
+                write!(f, "{op} is not supported by profile {profile}")
+            }
+            Error::UserNotFound { user } => write!(f, "user {user} not found"),
+            Error::ThreadNotFound { thread } => write!(f, "thread {thread} not found"),
+            Error::MessageNotFound { thread, message } => {
+                write!(f, "message {message} not found in thread {thread}")
+            }
+            Error::ParticipantNotFound { thread, user } => {
+                write!(f, "{user} is not a participant of thread {thread}")
+            }
+            Error::NotAParticipant { thread, user } => write!(
+                f,
+                "User is not allowed to perform specified action: {user} is not a participant \
+                 of thread {thread}."
+            ),
+            Error::NotTheSender { message, user } => write!(
+                f,
+                "User is not allowed to perform specified action: {user} did not send message \
+                 {message}."
+            ),
+            Error::MessageTooLarge { bytes, max } => {
+                write!(f, "message is {bytes} bytes; at most {max} are allowed")
+            }
+            Error::MetadataTooLarge { bytes, max } => {
+                write!(f, "metadata is {bytes} bytes; at most {max} are allowed")
+            }
+            Error::UserExists { user } => write!(f, "user {user} already exists"),
+            Error::RateLimited {
+                retry_after_ms,
+                count,
+                window_ms,
+                ..
+            } => write!(
+                f,
+                "Rate limit exceeded ({count} per {window_ms} ms); retry after {retry_after_ms} ms."
+            ),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_has_its_status_and_name() {
+        let table = [
+            (Kind::BadRequest, 400, "bad_request"),
+            (Kind::Unauthorized, 401, "unauthorized"),
+            (Kind::Forbidden, 403, "forbidden"),
+            (Kind::NotFound, 404, "not_found"),
+            (Kind::Conflict, 409, "conflict"),
+            (Kind::TooLarge, 413, "too_large"),
+            (Kind::UnsupportedMedia, 415, "unsupported_media"),
+            (Kind::RateLimited, 429, "rate_limited"),
+        ];
+        for (kind, status, name) in table {
+            assert_eq!(kind.status(), status);
+            assert_eq!(kind.name(), name);
+            assert_eq!(Kind::from_name(name), Some(kind));
+        }
+    }
+
+    #[test]
+    fn acs_rendering_has_the_wire_shape() {
+        let e = Error::RateLimited {
+            operation: Operation::SendMessage,
+            scope: Scope::UserThread,
+            window_ms: 60_000,
+            count: 50,
+            retry_after_ms: 1234,
+        };
+        let v = e.render(ErrorStyle::Acs);
+        assert_eq!(v["error"]["code"], "TooManyRequests");
+        assert_eq!(v["error"]["retry_after_ms"], 1234);
+        assert!(v["error"]["message"].as_str().unwrap().starts_with("Rate limit exceeded"));
+        let v = Error::ThreadNotFound { thread: "19:t1@thread.v2".into() }.render(ErrorStyle::Acs);
+        assert_eq!(v["error"]["code"], "NotFound");
+        assert_eq!(v["error"]["target"], "19:t1@thread.v2");
+    }
+}

@@ -1,0 +1,199 @@
+//! Platform profiles: plain data the core consults. A limit that is not in the
+//! profile does not exist.
+//!
+//! `acs` models Azure Communication Services chat. Every number carries its source
+//! in `../shared/reference/platforms.md` terms; choices made where sources are
+//! silent are listed in the README's fidelity notes.
+
+use serde::{Deserialize, Serialize};
+
+/// How a profile renders errors on the wire.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorStyle {
+    /// `{"error": {"code": "TooManyRequests", "message": ...}}`
+    Acs,
+}
+
+/// Which calls a rate limit counts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Operation {
+    CreateThread,
+    DeleteThread,
+    UpdateThread,
+    GetThread,
+    ListThreads,
+    UpdateRoster,
+    ListParticipants,
+    SendMessage,
+    GetMessage,
+    ListMessages,
+    UpdateMessage,
+    DeleteMessage,
+    SendTyping,
+    SendReadReceipt,
+    ListReadReceipts,
+}
+
+/// Whose calls share one window.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Scope {
+    User,
+    Thread,
+    UserThread,
+    Resource,
+}
+
+/// At most `count` admitted calls of `operations` per `scope` key in any
+/// trailing window of `window_ms` (a sliding window).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RateLimit {
+    pub operations: Vec<Operation>,
+    pub scope: Scope,
+    pub window_ms: u64,
+    pub count: u32,
+}
+
+/// A platform profile.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    pub name: String,
+    pub error_style: ErrorStyle,
+    /// Participants in one thread, in all.
+    pub participants_per_thread_max: u32,
+    /// Participants named in one create-thread call (the creator not counted).
+    pub participants_per_create_max: u32,
+    /// Participants named in one add-participants call.
+    pub participants_per_add_max: u32,
+    /// A message body's size in UTF-8 bytes.
+    pub message_bytes_max: u32,
+    /// Thread topic length in characters.
+    pub topic_chars_max: u32,
+    /// Message or thread metadata, keys and values together, in UTF-8 bytes.
+    pub metadata_bytes_max: u32,
+    /// Identity (user id) length in characters.
+    pub identity_chars_max: u32,
+    pub page_size_max: u32,
+    pub page_size_default: u32,
+    /// Read receipts and typing indicators are refused above this many participants.
+    pub receipts_participants_max: u32,
+    pub rate_limits: Vec<RateLimit>,
+}
+
+/// The profiles this build knows, by name.
+pub const PROFILE_NAMES: [&str; 1] = ["acs"];
+
+impl Profile {
+    /// The named built-in profile.
+    pub fn named(name: &str) -> Option<Profile> {
+        match name {
+            "acs" => Some(Profile::acs()),
+            _ => None,
+        }
+    }
+
+    /// Azure Communication Services chat.
+    pub fn acs() -> Profile {
+        Profile {
+            name: "acs".to_string(),
+            error_style: ErrorStyle::Acs,
+            // platforms.md 1.10 (A7, A8)
+            participants_per_thread_max: 250,
+            participants_per_create_max: 200,
+            participants_per_add_max: 200,
+            // "approximately 28 KB" (A7, A8); counted as UTF-8 bytes of content.
+            message_bytes_max: 28 * 1024,
+            // Not documented for ACS; Twilio's friendly_name limit of 256 (T2).
+            topic_chars_max: 256,
+            // Metadata total at most 1 KB (A3).
+            metadata_bytes_max: 1024,
+            identity_chars_max: 256,
+            page_size_max: 200,
+            page_size_default: 100,
+            // A7, A8: read receipts and typing not supported above 20 participants.
+            receipts_participants_max: 20,
+            rate_limits: vec![
+                // Seed 000, chat throttling: send message.
+                RateLimit {
+                    operations: vec![Operation::SendMessage],
+                    scope: Scope::Thread,
+                    window_ms: 60_000,
+                    count: 2000,
+                },
+                RateLimit {
+                    operations: vec![Operation::SendMessage],
+                    scope: Scope::UserThread,
+                    window_ms: 60_000,
+                    count: 50,
+                },
+            ],
+        }
+    }
+
+    /// The base profile `base` with the fields of `overrides` (a JSON object)
+    /// replaced. Unknown fields and wrong types are errors naming the field.
+    pub fn with_overrides(base: &Profile, overrides: &serde_json::Value) -> Result<Profile, String> {
+        let serde_json::Value::Object(fields) = overrides else {
+            return Err("overrides must be an object".to_string());
+        };
+        let mut merged = serde_json::to_value(base).expect("profiles serialize");
+        let target = merged.as_object_mut().expect("a profile is an object");
+        for (key, value) in fields {
+            if !target.contains_key(key) {
+                return Err(format!("unknown profile field {key:?}"));
+            }
+            target.insert(key.clone(), value.clone());
+        }
+        let profile: Profile = serde_json::from_value(merged).map_err(|e| e.to_string())?;
+        profile.validate()?;
+        Ok(profile)
+    }
+
+    /// Checks the profile's own consistency.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.page_size_default == 0 || self.page_size_default > self.page_size_max {
+            return Err("page_size_default must be between 1 and page_size_max".to_string());
+        }
+        for (i, limit) in self.rate_limits.iter().enumerate() {
+            if limit.count == 0 || limit.window_ms == 0 {
+                return Err(format!("rate_limits[{i}]: count and window_ms must be positive"));
+            }
+            if limit.operations.is_empty() {
+                return Err(format!("rate_limits[{i}]: operations must not be empty"));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn acs_profile_is_valid_and_round_trips() {
+        let acs = Profile::acs();
+        acs.validate().unwrap();
+        let json = serde_json::to_value(&acs).unwrap();
+        let back: Profile = serde_json::from_value(json).unwrap();
+        assert_eq!(back, acs);
+    }
+
+    #[test]
+    fn overrides_replace_fields_and_reject_unknown_ones() {
+        let acs = Profile::acs();
+        let changed =
+            Profile::with_overrides(&acs, &serde_json::json!({"participants_per_thread_max": 5}))
+                .unwrap();
+        assert_eq!(changed.participants_per_thread_max, 5);
+        assert_eq!(changed.message_bytes_max, acs.message_bytes_max);
+        assert!(Profile::with_overrides(&acs, &serde_json::json!({"nope": 1}))
+            .unwrap_err()
+            .contains("nope"));
+        assert!(Profile::with_overrides(&acs, &serde_json::json!({"page_size_max": "x"})).is_err());
+        assert!(Profile::with_overrides(&acs, &serde_json::json!({"page_size_default": 0})).is_err());
+    }
+}

@@ -1,0 +1,200 @@
+//! A client handle: calls made as one identity, in the platform's own terms.
+
+use std::sync::Arc;
+
+use crate::core::{
+    Command, ContentType, Error, MessageView, Page, PageRequest, ParticipantSpec,
+    ParticipantView, ReadReceiptView, Reply, ThreadView,
+};
+use crate::id::{MessageId, ThreadId, UserId};
+use crate::sim::Simulator;
+
+/// Calls as `user`, at the simulator's current instant.
+pub struct Client<'a> {
+    sim: &'a mut Simulator,
+    user: UserId,
+}
+
+fn unexpected(reply: Reply) -> ! {
+    unreachable!("the core answered with an unexpected reply: {reply:?}")
+}
+
+impl<'a> Client<'a> {
+    pub(crate) fn new(sim: &'a mut Simulator, user: UserId) -> Client<'a> {
+        Client { sim, user }
+    }
+
+    /// Runs any command as this user.
+    pub fn execute(&mut self, command: &Command) -> Result<Reply, Error> {
+        self.sim.execute(Some(self.user), command)
+    }
+
+    fn specs(&self, users: &[UserId]) -> Vec<ParticipantSpec> {
+        users
+            .iter()
+            .map(|u| ParticipantSpec::user(self.sim.name_of(*u)))
+            .collect()
+    }
+
+    /// Creates a thread with `topic`; the caller joins it automatically.
+    pub fn create_thread(&mut self, topic: &str, participants: &[UserId]) -> Result<ThreadId, Error> {
+        let command = Command::CreateThread {
+            topic: Arc::from(topic),
+            participants: self.specs(participants),
+            idempotency_key: None,
+        };
+        match self.execute(&command)? {
+            Reply::ThreadCreated { thread, .. } => Ok(thread.id),
+            other => unexpected(other),
+        }
+    }
+
+    pub fn get_thread(&mut self, thread: ThreadId) -> Result<ThreadView, Error> {
+        match self.execute(&Command::GetThread { thread })? {
+            Reply::Thread(view) => Ok(view),
+            other => unexpected(other),
+        }
+    }
+
+    pub fn list_threads(&mut self, page: PageRequest) -> Result<Page<ThreadView>, Error> {
+        match self.execute(&Command::ListThreads { page })? {
+            Reply::Threads(p) => Ok(p),
+            other => unexpected(other),
+        }
+    }
+
+    pub fn update_topic(&mut self, thread: ThreadId, topic: &str) -> Result<(), Error> {
+        self.execute(&Command::UpdateThread {
+            thread,
+            topic: Some(Arc::from(topic)),
+        })
+        .map(drop)
+    }
+
+    pub fn delete_thread(&mut self, thread: ThreadId) -> Result<(), Error> {
+        self.execute(&Command::DeleteThread { thread }).map(drop)
+    }
+
+    pub fn add_participants(&mut self, thread: ThreadId, users: &[UserId]) -> Result<(), Error> {
+        let participants = self.specs(users);
+        self.execute(&Command::AddParticipants {
+            thread,
+            participants,
+        })
+        .map(drop)
+    }
+
+    pub fn remove_participant(&mut self, thread: ThreadId, user: UserId) -> Result<(), Error> {
+        let user = self.sim.name_of(user);
+        self.execute(&Command::RemoveParticipant { thread, user })
+            .map(drop)
+    }
+
+    pub fn list_participants(
+        &mut self,
+        thread: ThreadId,
+        page: PageRequest,
+    ) -> Result<Page<ParticipantView>, Error> {
+        match self.execute(&Command::ListParticipants { thread, page })? {
+            Reply::Participants(p) => Ok(p),
+            other => unexpected(other),
+        }
+    }
+
+    /// Sends a text message.
+    pub fn send_message(&mut self, thread: ThreadId, content: &str) -> Result<MessageId, Error> {
+        self.send(thread, Arc::from(content), ContentType::Text)
+    }
+
+    /// Sends an html message.
+    pub fn send_html(&mut self, thread: ThreadId, content: &str) -> Result<MessageId, Error> {
+        self.send(thread, Arc::from(content), ContentType::Html)
+    }
+
+    /// Sends a shared body without copying it (for generated workloads).
+    pub fn send(
+        &mut self,
+        thread: ThreadId,
+        content: Arc<str>,
+        content_type: ContentType,
+    ) -> Result<MessageId, Error> {
+        let command = Command::SendMessage {
+            thread,
+            content,
+            content_type,
+            metadata: Default::default(),
+        };
+        match self.execute(&command)? {
+            Reply::MessageSent { sequence } => Ok(MessageId { thread, sequence }),
+            other => unexpected(other),
+        }
+    }
+
+    pub fn get_message(&mut self, message: MessageId) -> Result<MessageView, Error> {
+        match self.execute(&Command::GetMessage {
+            thread: message.thread,
+            message: message.sequence,
+        })? {
+            Reply::Message(m) => Ok(m),
+            other => unexpected(other),
+        }
+    }
+
+    /// One page of messages, newest first.
+    pub fn list_messages(
+        &mut self,
+        thread: ThreadId,
+        page: PageRequest,
+    ) -> Result<Page<MessageView>, Error> {
+        match self.execute(&Command::ListMessages {
+            thread,
+            page,
+            start_time: None,
+        })? {
+            Reply::Messages(p) => Ok(p),
+            other => unexpected(other),
+        }
+    }
+
+    pub fn update_message(&mut self, message: MessageId, content: &str) -> Result<(), Error> {
+        self.execute(&Command::UpdateMessage {
+            thread: message.thread,
+            message: message.sequence,
+            content: Arc::from(content),
+        })
+        .map(drop)
+    }
+
+    pub fn delete_message(&mut self, message: MessageId) -> Result<(), Error> {
+        self.execute(&Command::DeleteMessage {
+            thread: message.thread,
+            message: message.sequence,
+        })
+        .map(drop)
+    }
+
+    pub fn send_typing(&mut self, thread: ThreadId) -> Result<(), Error> {
+        self.execute(&Command::SendTyping { thread }).map(drop)
+    }
+
+    pub fn send_read_receipt(&mut self, message: MessageId) -> Result<(), Error> {
+        self.execute(&Command::SendReadReceipt {
+            thread: message.thread,
+            message: message.sequence,
+        })
+        .map(drop)
+    }
+
+    pub fn list_read_receipts(
+        &mut self,
+        thread: ThreadId,
+    ) -> Result<Page<ReadReceiptView>, Error> {
+        match self.execute(&Command::ListReadReceipts {
+            thread,
+            page: PageRequest::default(),
+        })? {
+            Reply::ReadReceipts(p) => Ok(p),
+            other => unexpected(other),
+        }
+    }
+}

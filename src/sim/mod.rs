@@ -1,0 +1,290 @@
+//! The shell: the clock, the queue of pending happenings, the seeded streams and
+//! the trace around the pure core.
+//!
+//! The simulator jumps from one due instant to the next; it never ticks. Within
+//! one instant the order is fixed: due timers, then reports, then commands, each
+//! in the order they were scheduled (a sequence number breaks ties).
+
+pub mod client;
+pub mod rng;
+pub mod trace;
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::sync::Arc;
+
+use serde::Serialize;
+
+pub use client::Client;
+pub use rng::{Stream, Subsystem};
+pub use trace::Trace;
+
+use crate::core::{Command, Error, Event, Notification, Reply, State};
+use crate::id::UserId;
+use crate::profile::Profile;
+use crate::time::{Duration, Instant};
+
+/// Builds a [`Simulator`].
+#[derive(Clone, Debug)]
+pub struct SimBuilder {
+    seed: u64,
+    profile: Profile,
+    keep_trace: bool,
+}
+
+impl SimBuilder {
+    /// The seed of every random stream.
+    pub fn seed(mut self, seed: u64) -> SimBuilder {
+        self.seed = seed;
+        self
+    }
+
+    pub fn profile(mut self, profile: Profile) -> SimBuilder {
+        self.profile = profile;
+        self
+    }
+
+    /// Keep every trace line in memory (on by default); the digest is always on.
+    pub fn keep_trace(mut self, keep: bool) -> SimBuilder {
+        self.keep_trace = keep;
+        self
+    }
+
+    pub fn build(self) -> Simulator {
+        Simulator {
+            state: State::new(self.profile),
+            now: Instant::ZERO,
+            seed: self.seed,
+            queue: BinaryHeap::new(),
+            next_sequence: 0,
+            streams: rng::Streams::new(self.seed),
+            trace: Trace::new(self.keep_trace),
+        }
+    }
+}
+
+/// Something due at a virtual instant.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Happening {
+    Command {
+        actor: Option<UserId>,
+        command: Command,
+    },
+}
+
+impl Happening {
+    /// Order within one instant: timers (0), reports (1), commands (2).
+    fn class(&self) -> u8 {
+        match self {
+            Happening::Command { .. } => 2,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Pending {
+    at: Instant,
+    class: u8,
+    sequence: u64,
+    happening: Happening,
+}
+
+impl Ord for Pending {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (self.at, self.class, self.sequence).cmp(&(other.at, other.class, other.sequence))
+    }
+}
+
+impl PartialOrd for Pending {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// A deterministic simulator of one messaging platform.
+#[derive(Clone, Debug)]
+pub struct Simulator {
+    state: State,
+    now: Instant,
+    seed: u64,
+    queue: BinaryHeap<Reverse<Pending>>,
+    next_sequence: u64,
+    streams: rng::Streams,
+    trace: Trace,
+}
+
+impl Simulator {
+    /// A builder with seed 0, the `acs` profile and the trace kept.
+    pub fn builder() -> SimBuilder {
+        SimBuilder {
+            seed: 0,
+            profile: Profile::acs(),
+            keep_trace: true,
+        }
+    }
+
+    pub fn now(&self) -> Instant {
+        self.now
+    }
+
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    pub fn state(&self) -> &State {
+        &self.state
+    }
+
+    pub fn profile(&self) -> &Profile {
+        self.state.profile()
+    }
+
+    pub fn trace(&self) -> &Trace {
+        &self.trace
+    }
+
+    /// The trace digest so far.
+    pub fn digest(&self) -> String {
+        self.trace.digest()
+    }
+
+    /// The random stream of `subsystem`.
+    pub fn stream(&mut self, subsystem: Subsystem) -> &mut Stream {
+        self.streams.get(subsystem)
+    }
+
+    /// An independent copy of the whole simulation, O(1) in the size of the
+    /// state: both go on separately from here.
+    pub fn fork(&self) -> Simulator {
+        self.clone()
+    }
+
+    /// Executes `command` as `actor` (None: the trusted service) now, and records
+    /// what happened, or the refusal, in the trace.
+    pub fn execute(&mut self, actor: Option<UserId>, command: &Command) -> Result<Reply, Error> {
+        match self.state.execute(actor, command, self.now) {
+            Ok(outcome) => {
+                for event in &outcome.events {
+                    self.trace.record(self.now, event);
+                }
+                Ok(outcome.reply)
+            }
+            Err(error) => {
+                let by = actor.and_then(|a| self.state.user(a)).map(|u| u.id.clone());
+                self.trace.record(
+                    self.now,
+                    &Event::Rejected {
+                        op: command.op(),
+                        by,
+                        status: error.status(),
+                        error: error.kind().name(),
+                    },
+                );
+                Err(error)
+            }
+        }
+    }
+
+    /// Records a line of the caller's own (a scenario step outcome) in the trace.
+    pub fn record<T: Serialize>(&mut self, item: &T) {
+        self.trace.record(self.now, item);
+    }
+
+    /// Creates a chat identity with public id `id`.
+    pub fn create_user(&mut self, id: &str) -> Result<UserId, Error> {
+        let id: Arc<str> = Arc::from(id);
+        self.execute(
+            None,
+            &Command::CreateUser {
+                id: id.clone(),
+                display_name: None,
+            },
+        )?;
+        Ok(self.state.user_id(&id).expect("just created"))
+    }
+
+    /// Deletes a chat identity: its calls are refused from now on.
+    pub fn delete_user(&mut self, user: UserId) -> Result<(), Error> {
+        let id = self.name_of(user);
+        self.execute(None, &Command::DeleteUser { user: id }).map(drop)
+    }
+
+    /// The identity with public id `id`.
+    pub fn user(&self, id: &str) -> Option<UserId> {
+        self.state.user_id(id)
+    }
+
+    pub(crate) fn name_of(&self, user: UserId) -> Arc<str> {
+        self.state
+            .user(user)
+            .map(|u| u.id.clone())
+            .unwrap_or_else(|| Arc::from(""))
+    }
+
+    /// A handle that makes calls as `user`.
+    pub fn client(&mut self, user: UserId) -> Client<'_> {
+        Client::new(self, user)
+    }
+
+    /// The real-time notifications `user` has received so far.
+    pub fn inbox(&self, user: UserId) -> Vec<Notification> {
+        self.state.inbox(user)
+    }
+
+    /// Schedules `command` as `actor` at `at` (not before now).
+    pub fn schedule(
+        &mut self,
+        at: Instant,
+        actor: Option<UserId>,
+        command: Command,
+    ) -> Result<(), Error> {
+        if at < self.now {
+            return Err(Error::InvalidField {
+                field: "at",
+                reason: format!("{at} is before the clock ({})", self.now),
+            });
+        }
+        self.push(at, Happening::Command { actor, command });
+        Ok(())
+    }
+
+    fn push(&mut self, at: Instant, happening: Happening) {
+        let sequence = self.next_sequence;
+        self.next_sequence += 1;
+        self.queue.push(Reverse(Pending {
+            at,
+            class: happening.class(),
+            sequence,
+            happening,
+        }));
+    }
+
+    /// Number of happenings waiting in the queue.
+    pub fn pending(&self) -> usize {
+        self.queue.len()
+    }
+
+    /// Moves the clock forward by `d`, running everything due on the way.
+    pub fn advance(&mut self, d: Duration) {
+        self.run_until(self.now.after(d));
+    }
+
+    /// Runs everything due up to and including `until`, then sets the clock
+    /// there. An `until` before now only runs what is due now.
+    pub fn run_until(&mut self, until: Instant) {
+        while let Some(Reverse(next)) = self.queue.peek() {
+            if next.at > until {
+                break;
+            }
+            let Reverse(next) = self.queue.pop().expect("peeked");
+            self.now = self.now.max(next.at);
+            match next.happening {
+                Happening::Command { actor, command } => {
+                    // The outcome is in the trace; a scheduled call has no caller.
+                    let _ = self.execute(actor, &command);
+                }
+            }
+        }
+        self.now = self.now.max(until);
+    }
+}

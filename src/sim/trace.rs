@@ -1,0 +1,226 @@
+//! The trace: every step outcome and event of a run as JSON Lines, a compact
+//! human rendering of each line, and a stable streaming digest.
+//!
+//! The digest is defined over the exact JSONL bytes (each line plus `\n`), so two
+//! runs with equal digests printed equal traces. Lines are kept only when asked
+//! (`keep_lines`); the digest is always on. Kept lines live in a persistent
+//! vector so that forking a simulator stays O(1).
+
+use serde::Serialize;
+use serde_json::Value;
+use std::fmt::Write as _;
+
+use crate::time::{Duration, Instant};
+
+/// A streaming 64-bit digest of bytes: word-at-a-time multiply-rotate mixing with
+/// a length fold. Stable across releases; the tests pin known values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Digest {
+    state: u64,
+    len: u64,
+}
+
+impl Default for Digest {
+    fn default() -> Self {
+        Digest::new()
+    }
+}
+
+impl Digest {
+    const SEED: u64 = 0x9E37_79B9_7F4A_7C15;
+    const MUL: u64 = 0xFF51_AFD7_ED55_8CCD;
+
+    pub fn new() -> Digest {
+        Digest {
+            state: Digest::SEED,
+            len: 0,
+        }
+    }
+
+    fn mix(&mut self, word: u64) {
+        self.state = (self.state ^ word).wrapping_mul(Digest::MUL).rotate_left(29);
+    }
+
+    /// Absorbs `bytes`. Absorbing a line in one call or in pieces at arbitrary
+    /// boundaries differs, so callers always absorb whole lines.
+    pub fn absorb(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            self.mix(u64::from_le_bytes(chunk.try_into().expect("8 bytes")));
+        }
+        let rest = chunks.remainder();
+        let mut last = [0u8; 8];
+        last[..rest.len()].copy_from_slice(rest);
+        // The remainder length is folded in so "a" and "a\0" differ.
+        self.mix(u64::from_le_bytes(last) ^ ((rest.len() as u64) << 56));
+        self.len = self.len.wrapping_add(bytes.len() as u64);
+    }
+
+    /// The digest as 16 lowercase hex digits.
+    pub fn hex(&self) -> String {
+        let mut finished = *self;
+        finished.mix(self.len);
+        let mut x = finished.state;
+        x ^= x >> 33;
+        x = x.wrapping_mul(0xC4CE_B9FE_1A85_EC53);
+        x ^= x >> 33;
+        format!("{x:016x}")
+    }
+}
+
+/// The trace of a run.
+#[derive(Clone, Debug, Default)]
+pub struct Trace {
+    digest: Digest,
+    lines: Option<imbl::Vector<String>>,
+    count: u64,
+    buffer: Vec<u8>,
+}
+
+impl Trace {
+    /// A trace that keeps its lines when `keep_lines`, else only the digest.
+    pub fn new(keep_lines: bool) -> Trace {
+        Trace {
+            lines: keep_lines.then(imbl::Vector::new),
+            ..Trace::default()
+        }
+    }
+
+    /// Records one line: `{"at_ms":N, ...fields of item}`. `item` must serialize
+    /// to a non-empty JSON object (every event and step outcome does).
+    pub fn record<T: Serialize>(&mut self, at: Instant, item: &T) {
+        self.buffer.clear();
+        self.buffer.extend_from_slice(b"{\"at_ms\":");
+        self.buffer
+            .extend_from_slice(at.ms().to_string().as_bytes());
+        self.buffer.push(b',');
+        let body_start = self.buffer.len();
+        serde_json::to_writer(&mut self.buffer, item).expect("trace items serialize");
+        // Drop the item's own opening brace: its fields follow ours.
+        assert_eq!(
+            self.buffer.get(body_start..body_start + 2),
+            Some(&b"{\""[..]),
+            "a trace item must be a non-empty JSON object"
+        );
+        self.buffer.remove(body_start);
+        self.buffer.push(b'\n');
+        self.digest.absorb(&self.buffer);
+        self.count += 1;
+        if let Some(lines) = &mut self.lines {
+            let text = std::str::from_utf8(&self.buffer[..self.buffer.len() - 1])
+                .expect("serde_json writes UTF-8");
+            lines.push_back(text.to_string());
+        }
+    }
+
+    pub fn digest(&self) -> String {
+        self.digest.hex()
+    }
+
+    /// Number of lines recorded (kept or not).
+    pub fn len(&self) -> u64 {
+        self.count
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// The kept lines, without trailing newlines; empty when lines are not kept.
+    pub fn lines(&self) -> impl Iterator<Item = &str> {
+        self.lines.iter().flat_map(|l| l.iter().map(String::as_str))
+    }
+
+    /// The kept trace as JSON Lines.
+    pub fn jsonl(&self) -> String {
+        let mut out = String::new();
+        for line in self.lines() {
+            out.push_str(line);
+            out.push('\n');
+        }
+        out
+    }
+
+    /// The kept trace in the compact human rendering, one line per entry.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        for line in self.lines() {
+            out.push_str(&render_line(line));
+            out.push('\n');
+        }
+        out
+    }
+}
+
+/// Renders one JSONL trace line compactly: `+1h30m  kind  key=value ...`, keys in
+/// order, nested values as compact JSON. Lines that are not trace objects are
+/// returned as they are.
+pub fn render_line(line: &str) -> String {
+    let Ok(Value::Object(map)) = serde_json::from_str::<Value>(line) else {
+        return line.to_string();
+    };
+    let at = map.get("at_ms").and_then(Value::as_u64).unwrap_or(0);
+    let kind = map.get("kind").and_then(Value::as_str).unwrap_or("?");
+    let mut out = format!("{:>10} {kind}", Duration(at).to_string());
+    for (key, value) in &map {
+        if key == "at_ms" || key == "kind" {
+            continue;
+        }
+        match value {
+            Value::String(s) => {
+                let _ = write!(out, " {key}={s}");
+            }
+            other => {
+                let _ = write!(out, " {key}={other}");
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn digest_is_pinned() {
+        let mut d = Digest::new();
+        d.absorb(b"{\"at_ms\":0,\"kind\":\"user_created\"}\n");
+        assert_eq!(d.hex(), "6198dfab6c728b14");
+        assert_eq!(Digest::new().hex(), "16e0b737c246e6c8");
+    }
+
+    #[test]
+    fn digest_separates_near_inputs() {
+        let hex = |parts: &[&[u8]]| {
+            let mut d = Digest::new();
+            for p in parts {
+                d.absorb(p);
+            }
+            d.hex()
+        };
+        assert_ne!(hex(&[b"a"]), hex(&[b"a\0"]));
+        assert_ne!(hex(&[b"ab", b"c"]), hex(&[b"a", b"bc"]));
+        assert_ne!(hex(&[b"12345678"]), hex(&[b"12345679"]));
+        assert_eq!(hex(&[b"same"]), hex(&[b"same"]));
+    }
+
+    #[derive(Serialize)]
+    struct Item {
+        kind: &'static str,
+        n: u32,
+    }
+
+    #[test]
+    fn records_lines_with_time_first_and_renders_them() {
+        let mut t = Trace::new(true);
+        t.record(Instant(5_400_000), &Item { kind: "ping", n: 3 });
+        assert_eq!(t.jsonl(), "{\"at_ms\":5400000,\"kind\":\"ping\",\"n\":3}\n");
+        assert_eq!(t.render(), "     1h30m ping n=3\n");
+        let mut digest_only = Trace::new(false);
+        digest_only.record(Instant(5_400_000), &Item { kind: "ping", n: 3 });
+        assert_eq!(digest_only.digest(), t.digest());
+        assert_eq!(digest_only.jsonl(), "");
+        assert_eq!(digest_only.len(), 1);
+    }
+}

@@ -135,7 +135,10 @@ impl Profile {
 
     /// The base profile `base` with the fields of `overrides` (a JSON object)
     /// replaced. Unknown fields and wrong types are errors naming the field.
-    pub fn with_overrides(base: &Profile, overrides: &serde_json::Value) -> Result<Profile, String> {
+    pub fn with_overrides(
+        base: &Profile,
+        overrides: &serde_json::Value,
+    ) -> Result<Profile, String> {
         let serde_json::Value::Object(fields) = overrides else {
             return Err("overrides must be an object".to_string());
         };
@@ -159,7 +162,9 @@ impl Profile {
         }
         for (i, limit) in self.rate_limits.iter().enumerate() {
             if limit.count == 0 || limit.window_ms == 0 {
-                return Err(format!("rate_limits[{i}]: count and window_ms must be positive"));
+                return Err(format!(
+                    "rate_limits[{i}]: count and window_ms must be positive"
+                ));
             }
             if limit.operations.is_empty() {
                 return Err(format!("rate_limits[{i}]: operations must not be empty"));
@@ -190,10 +195,14 @@ mod tests {
                 .unwrap();
         assert_eq!(changed.participants_per_thread_max, 5);
         assert_eq!(changed.message_bytes_max, acs.message_bytes_max);
-        assert!(Profile::with_overrides(&acs, &serde_json::json!({"nope": 1}))
-            .unwrap_err()
-            .contains("nope"));
+        assert!(
+            Profile::with_overrides(&acs, &serde_json::json!({"nope": 1}))
+                .unwrap_err()
+                .contains("nope")
+        );
         assert!(Profile::with_overrides(&acs, &serde_json::json!({"page_size_max": "x"})).is_err());
-        assert!(Profile::with_overrides(&acs, &serde_json::json!({"page_size_default": 0})).is_err());
+        assert!(
+            Profile::with_overrides(&acs, &serde_json::json!({"page_size_default": 0})).is_err()
+        );
     }
 }

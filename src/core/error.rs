@@ -79,32 +79,76 @@ pub enum Error {
     Unauthenticated,
     // 400
     /// A field is missing, empty or malformed.
-    InvalidField { field: &'static str, reason: String },
+    InvalidField {
+        field: &'static str,
+        reason: String,
+    },
     /// More participants in one call than the profile allows.
-    TooManyParticipantsInCall { count: u32, max: u32 },
+    TooManyParticipantsInCall {
+        count: u32,
+        max: u32,
+    },
     /// The thread would hold more participants than the profile allows.
-    ThreadFull { count: u32, max: u32 },
+    ThreadFull {
+        count: u32,
+        max: u32,
+    },
     /// Page size out of range.
-    PageSize { requested: u32, max: u32 },
+    PageSize {
+        requested: u32,
+        max: u32,
+    },
     /// A continuation token that this listing did not issue.
-    BadContinuation { token: String },
+    BadContinuation {
+        token: String,
+    },
     /// Read receipts and typing indicators on a thread that is too large.
-    ThreadTooLargeForReceipts { participants: u32, max: u32 },
+    ThreadTooLargeForReceipts {
+        participants: u32,
+        max: u32,
+    },
     /// An operation this profile does not model (yet).
-    UnsupportedByProfile { op: String, profile: String },
+    UnsupportedByProfile {
+        op: String,
+        profile: String,
+    },
     // 404
-    UserNotFound { user: String },
-    ThreadNotFound { thread: String },
-    MessageNotFound { thread: String, message: String },
-    ParticipantNotFound { thread: String, user: String },
+    UserNotFound {
+        user: String,
+    },
+    ThreadNotFound {
+        thread: String,
+    },
+    MessageNotFound {
+        thread: String,
+        message: String,
+    },
+    ParticipantNotFound {
+        thread: String,
+        user: String,
+    },
     // 403
-    NotAParticipant { thread: String, user: String },
-    NotTheSender { message: String, user: String },
+    NotAParticipant {
+        thread: String,
+        user: String,
+    },
+    NotTheSender {
+        message: String,
+        user: String,
+    },
     // 413
-    MessageTooLarge { bytes: u32, max: u32 },
-    MetadataTooLarge { bytes: u32, max: u32 },
+    MessageTooLarge {
+        bytes: u32,
+        max: u32,
+    },
+    MetadataTooLarge {
+        bytes: u32,
+        max: u32,
+    },
     // 409
-    UserExists { user: String },
+    UserExists {
+        user: String,
+    },
     // 429
     RateLimited {
         operation: Operation,
@@ -194,10 +238,16 @@ impl fmt::Display for Error {
             Error::Unauthenticated => write!(f, "Request is not authorized."),
             Error::InvalidField { field, reason } => write!(f, "invalid {field}: {reason}"),
             Error::TooManyParticipantsInCall { count, max } => {
-                write!(f, "{count} participants in one call; at most {max} are allowed")
+                write!(
+                    f,
+                    "{count} participants in one call; at most {max} are allowed"
+                )
             }
             Error::ThreadFull { count, max } => {
-                write!(f, "the thread would have {count} participants; at most {max} are allowed")
+                write!(
+                    f,
+                    "the thread would have {count} participants; at most {max} are allowed"
+                )
             }
             Error::PageSize { requested, max } => {
                 write!(f, "page size {requested} is out of range 1..={max}")
@@ -286,8 +336,16 @@ mod tests {
         let v = e.render(ErrorStyle::Acs);
         assert_eq!(v["error"]["code"], "TooManyRequests");
         assert_eq!(v["error"]["retry_after_ms"], 1234);
-        assert!(v["error"]["message"].as_str().unwrap().starts_with("Rate limit exceeded"));
-        let v = Error::ThreadNotFound { thread: "19:t1@thread.v2".into() }.render(ErrorStyle::Acs);
+        assert!(
+            v["error"]["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("Rate limit exceeded")
+        );
+        let v = Error::ThreadNotFound {
+            thread: "19:t1@thread.v2".into(),
+        }
+        .render(ErrorStyle::Acs);
         assert_eq!(v["error"]["code"], "NotFound");
         assert_eq!(v["error"]["target"], "19:t1@thread.v2");
     }

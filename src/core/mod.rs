@@ -17,8 +17,8 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 pub use command::{
-    Command, ContentType, Event, InvalidParticipant, MessageView, Notification, Page,
-    PageRequest, ParticipantSpec, ParticipantView, ReadReceiptView, Reply, ThreadView,
+    Command, ContentType, Event, InvalidParticipant, MessageView, Notification, Page, PageRequest,
+    ParticipantSpec, ParticipantView, ReadReceiptView, Reply, ThreadView,
 };
 pub use error::{Error, Kind};
 
@@ -100,7 +100,10 @@ impl State {
 
     /// Number of threads not deleted.
     pub fn live_threads(&self) -> usize {
-        self.threads.values().filter(|t| t.deleted_at.is_none()).count()
+        self.threads
+            .values()
+            .filter(|t| t.deleted_at.is_none())
+            .count()
     }
 
     fn name(&self, user: UserId) -> Arc<str> {
@@ -797,7 +800,10 @@ impl State {
                 max,
             });
         }
-        let meta: u64 = metadata.iter().map(|(k, v)| (k.len() + v.len()) as u64).sum();
+        let meta: u64 = metadata
+            .iter()
+            .map(|(k, v)| (k.len() + v.len()) as u64)
+            .sum();
         let max = self.profile.metadata_bytes_max;
         if meta > u64::from(max) {
             return Err(Error::MetadataTooLarge {
@@ -1079,7 +1085,11 @@ impl State {
             content,
             topic,
             participants,
-            metadata: m.extra.as_ref().map(|e| e.metadata.clone()).unwrap_or_default(),
+            metadata: m
+                .extra
+                .as_ref()
+                .map(|e| e.metadata.clone())
+                .unwrap_or_default(),
             media: vec![],
             created_at_ms: m.created_at.ms(),
             edited_at_ms: m.edited_at().map(Instant::ms),
@@ -1157,7 +1167,9 @@ impl State {
             for (user, index) in &t.current {
                 let m = t.memberships.get(*index as usize);
                 if m.is_none_or(|m| m.user != *user || m.until.is_some()) {
-                    return Err(format!("thread {id}: current member has no open membership"));
+                    return Err(format!(
+                        "thread {id}: current member has no open membership"
+                    ));
                 }
             }
             let open = t.memberships.iter().filter(|m| m.until.is_none()).count();
@@ -1172,12 +1184,18 @@ impl State {
                 {
                     return Err(format!("thread {id}: membership interval out of range"));
                 }
-                if !self.users.get(&m.user).is_some_and(|u| u.threads.contains(id)) {
+                if !self
+                    .users
+                    .get(&m.user)
+                    .is_some_and(|u| u.threads.contains(id))
+                {
                     return Err(format!("thread {id}: member does not list the thread"));
                 }
             }
             if t.notices.windows(2).any(|w| w[0].at > w[1].at)
-                || t.messages.windows(2).any(|w| w[0].created_at > w[1].created_at)
+                || t.messages
+                    .windows(2)
+                    .any(|w| w[0].created_at > w[1].created_at)
             {
                 return Err(format!("thread {id}: log out of time order"));
             }

@@ -284,7 +284,13 @@ impl Thread {
     }
 
     /// Appends a notice and returns its index.
-    pub fn push_notice(&mut self, at: Instant, kind: NoticeKind, actor: UserId, message: u32) -> u32 {
+    pub fn push_notice(
+        &mut self,
+        at: Instant,
+        kind: NoticeKind,
+        actor: UserId,
+        message: u32,
+    ) -> u32 {
         self.notices.push(Notice {
             at,
             kind,
@@ -309,8 +315,7 @@ impl Thread {
             from_notice,
             until: None,
         });
-        self.current
-            .insert(user, self.memberships.len() as u32 - 1);
+        self.current.insert(user, self.memberships.len() as u32 - 1);
     }
 
     /// Ends `user`'s current membership after notice `notice` and message `message`.

@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use crate::core::{
-    Command, ContentType, Error, MessageView, Page, PageRequest, ParticipantSpec,
-    ParticipantView, ReadReceiptView, Reply, ThreadView,
+    Command, ContentType, Error, MessageView, Page, PageRequest, ParticipantSpec, ParticipantView,
+    ReadReceiptView, Reply, ThreadView,
 };
 use crate::id::{MessageId, ThreadId, UserId};
 use crate::sim::Simulator;
@@ -37,7 +37,11 @@ impl<'a> Client<'a> {
     }
 
     /// Creates a thread with `topic`; the caller joins it automatically.
-    pub fn create_thread(&mut self, topic: &str, participants: &[UserId]) -> Result<ThreadId, Error> {
+    pub fn create_thread(
+        &mut self,
+        topic: &str,
+        participants: &[UserId],
+    ) -> Result<ThreadId, Error> {
         let command = Command::CreateThread {
             topic: Arc::from(topic),
             participants: self.specs(participants),
@@ -185,10 +189,7 @@ impl<'a> Client<'a> {
         .map(drop)
     }
 
-    pub fn list_read_receipts(
-        &mut self,
-        thread: ThreadId,
-    ) -> Result<Page<ReadReceiptView>, Error> {
+    pub fn list_read_receipts(&mut self, thread: ThreadId) -> Result<Page<ReadReceiptView>, Error> {
         match self.execute(&Command::ListReadReceipts {
             thread,
             page: PageRequest::default(),

@@ -206,7 +206,8 @@ impl Simulator {
     /// Deletes a chat identity: its calls are refused from now on.
     pub fn delete_user(&mut self, user: UserId) -> Result<(), Error> {
         let id = self.name_of(user);
-        self.execute(None, &Command::DeleteUser { user: id }).map(drop)
+        self.execute(None, &Command::DeleteUser { user: id })
+            .map(drop)
     }
 
     /// The identity with public id `id`.

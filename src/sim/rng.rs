@@ -126,7 +126,10 @@ pub struct Streams {
 impl Streams {
     pub fn new(seed: u64) -> Streams {
         Streams {
-            streams: Subsystem::ALL.iter().map(|s| Stream::new(seed, *s)).collect(),
+            streams: Subsystem::ALL
+                .iter()
+                .map(|s| Stream::new(seed, *s))
+                .collect(),
         }
     }
 

@@ -38,7 +38,9 @@ impl Digest {
     }
 
     fn mix(&mut self, word: u64) {
-        self.state = (self.state ^ word).wrapping_mul(Digest::MUL).rotate_left(29);
+        self.state = (self.state ^ word)
+            .wrapping_mul(Digest::MUL)
+            .rotate_left(29);
     }
 
     /// Absorbs `bytes`. Absorbing a line in one call or in pieces at arbitrary

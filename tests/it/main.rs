@@ -1,0 +1,3 @@
+mod acs_chat;
+mod properties;
+mod scenarios;

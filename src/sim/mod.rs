@@ -185,6 +185,32 @@ impl Simulator {
         }
     }
 
+    /// Executes `command` like [`Simulator::execute`], but records first the
+    /// line `describe` makes of the outcome (a scenario step), then the events;
+    /// a refusal is described by that line alone.
+    pub fn execute_step<T: Serialize>(
+        &mut self,
+        actor: Option<UserId>,
+        command: &Command,
+        describe: impl FnOnce(&Result<Reply, Error>) -> T,
+    ) -> Result<Reply, Error> {
+        match self.state.execute(actor, command, self.now) {
+            Ok(outcome) => {
+                let result = Ok(outcome.reply);
+                self.trace.record(self.now, &describe(&result));
+                for event in &outcome.events {
+                    self.trace.record(self.now, event);
+                }
+                result
+            }
+            Err(error) => {
+                let result = Err(error);
+                self.trace.record(self.now, &describe(&result));
+                result
+            }
+        }
+    }
+
     /// Records a line of the caller's own (a scenario step outcome) in the trace.
     pub fn record<T: Serialize>(&mut self, item: &T) {
         self.trace.record(self.now, item);

@@ -1,1 +1,198 @@
+//! The scenario files and the command line: fixture snapshots, byte-for-byte
+//! replay, exit codes, and the malformed-file corpus.
 
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use switchboard::scenario;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn fixtures() -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(root().join("fixtures"))
+        .expect("fixtures/ exists")
+        .map(|e| e.expect("readable entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    files.sort();
+    files
+}
+
+fn switchboard(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("the binary runs")
+}
+
+fn run_file(path: &Path) -> scenario::RunReport {
+    let text = std::fs::read_to_string(path).expect("fixture readable");
+    let parsed = scenario::parse(&text, None).expect("fixture parses");
+    scenario::run(&parsed)
+}
+
+#[test]
+fn every_fixture_meets_its_expectations_and_matches_its_snapshot() {
+    let files = fixtures();
+    assert!(files.len() >= 3, "at least three fixtures ship");
+    for path in files {
+        let report = run_file(&path);
+        assert!(
+            report.failures.is_empty(),
+            "{}: {:?}",
+            path.display(),
+            report.failures
+        );
+        let name = path.file_stem().unwrap().to_string_lossy().to_string();
+        insta::with_settings!({
+            snapshot_path => "../../snapshots",
+            prepend_module_to_snapshot => false,
+            omit_expression => true,
+        }, {
+            insta::assert_snapshot!(format!("fixture_{name}"), report.render());
+        });
+    }
+}
+
+#[test]
+fn the_command_line_prints_identical_bytes_on_every_run() {
+    for path in fixtures() {
+        let file = path.to_string_lossy().to_string();
+        let first = switchboard(&["run", &file]);
+        let second = switchboard(&["run", &file]);
+        assert_eq!(
+            first.status.code(),
+            Some(0),
+            "{file}: {}",
+            String::from_utf8_lossy(&first.stderr)
+        );
+        assert_eq!(first.stdout, second.stdout, "{file}");
+        let stdout = String::from_utf8(first.stdout).unwrap();
+        let last: serde_json::Value =
+            serde_json::from_str(stdout.lines().last().expect("a summary line")).unwrap();
+        assert_eq!(last["kind"], "summary");
+        assert_eq!(last["digest"].as_str().unwrap().len(), 16);
+        for line in stdout.lines() {
+            let v: serde_json::Value = serde_json::from_str(line).expect("every line is JSON");
+            assert!(v["at_ms"].is_u64() && v["kind"].is_string(), "{line}");
+        }
+        let check = switchboard(&["check", &file]);
+        assert_eq!(check.status.code(), Some(0));
+        let said = String::from_utf8(check.stdout).unwrap();
+        assert!(said.starts_with("identical:"), "{said}");
+        assert!(said.contains(last["digest"].as_str().unwrap()), "{said}");
+    }
+}
+
+#[test]
+fn a_different_seed_is_accepted_and_named_in_the_summary() {
+    let out = switchboard(&["run", "fixtures/support_desk.json", "--seed", "99"]);
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(stdout.lines().last().unwrap().contains("\"seed\":99"));
+}
+
+#[test]
+fn a_failed_expectation_exits_1_and_names_the_step() {
+    let dir = std::env::temp_dir().join(format!("switchboard-it-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("failing.json");
+    std::fs::write(
+        &file,
+        r#"{"seed": 5, "profile": "acs", "users": ["a"], "steps": [
+            {"as": "a", "op": "create_thread", "topic": "x", "expect": {"status": 201}},
+            {"at": "1s", "as": "a", "op": "get_thread", "thread": "t9", "expect": {"status": 200}}]}"#,
+    )
+    .unwrap();
+    let out = switchboard(&["run", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("step 1 (get_thread)"), "{stderr}");
+    assert!(
+        stderr.contains("expected status 200, got status 404"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--seed 5"), "the replay line: {stderr}");
+}
+
+#[test]
+fn every_malformed_file_exits_2_naming_its_json_path() {
+    let dir = root().join("tests/malformed");
+    let table = std::fs::read_to_string(dir.join("EXPECTED.tsv")).unwrap();
+    let mut checked = 0;
+    for line in table.lines().filter(|l| !l.starts_with('#')) {
+        let (file, path) = line.split_once('\t').expect("file<TAB>path");
+        let full = dir.join(file);
+        let out = switchboard(&["run", full.to_str().unwrap()]);
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(out.status.code(), Some(2), "{file}: {stderr}");
+        assert!(out.stdout.is_empty(), "{file}: nothing runs");
+        assert!(
+            stderr.contains(&format!(": {path}: ")),
+            "{file}: expected the path {path} in {stderr:?}"
+        );
+        checked += 1;
+    }
+    assert!(checked >= 40, "the corpus has {checked} files");
+}
+
+#[test]
+fn usage_errors_exit_2_and_help_exits_0() {
+    assert_eq!(switchboard(&[]).status.code(), Some(2));
+    assert_eq!(switchboard(&["fly"]).status.code(), Some(2));
+    assert_eq!(switchboard(&["run"]).status.code(), Some(2));
+    assert_eq!(
+        switchboard(&["run", "no/such/file.json"]).status.code(),
+        Some(2)
+    );
+    assert_eq!(
+        switchboard(&["run", "fixtures/support_desk.json", "--seed", "x"])
+            .status
+            .code(),
+        Some(2)
+    );
+    assert_eq!(
+        switchboard(&["run", "fixtures/support_desk.json", "--colour"])
+            .status
+            .code(),
+        Some(2)
+    );
+    for command in ["run", "check", "profile"] {
+        let out = switchboard(&[command, "--help"]);
+        assert_eq!(out.status.code(), Some(0));
+        assert!(String::from_utf8(out.stdout).unwrap().contains(command));
+    }
+}
+
+#[test]
+fn profile_show_prints_the_profile_as_json() {
+    let out = switchboard(&["profile", "show", "acs"]);
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["name"], "acs");
+    assert_eq!(v["participants_per_thread_max"], 250);
+    assert_eq!(v["message_bytes_max"], 28 * 1024);
+    let unknown = switchboard(&["profile", "show", "slack"]);
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(String::from_utf8(unknown.stderr).unwrap().contains("slack"));
+}
+
+#[test]
+fn later_issue_ops_answer_not_supported_by_this_profile() {
+    let text = r#"{"seed": 1, "profile": "acs", "users": ["a"], "steps": [
+        {"op": "inbound", "channel": "sms", "from": "+14255550100", "to": "+18005550199", "body": "hi",
+         "expect": {"status": 400, "error": "bad_request"}},
+        {"op": "send_sms", "from": "+18005550199", "to": ["+14255550100"], "message": "hi",
+         "expect": {"status": 400}},
+        {"as": "a", "op": "set_state", "thread": "t1", "state": "closed", "expect": {"status": 400}},
+        {"op": "outbox", "expect": {"status": 400}},
+        {"op": "issue_token", "user": "a", "scopes": ["chat"], "ref": "tok", "expect": {"status": 400}},
+        {"as": "a", "op": "create_thread", "topic": "x", "participants": [{"sms": "+14255550100", "proxy": "+18005550199"}],
+         "expect": {"status": 400}}]}"#;
+    let report = scenario::run(&scenario::parse(text, None).unwrap());
+    assert!(report.failures.is_empty(), "{:?}", report.failures);
+    assert!(report.jsonl().contains("not supported by profile acs"));
+}

@@ -1,0 +1,578 @@
+//! Running a parsed scenario: each step becomes a call on the simulator at its
+//! instant, its outcome a trace line, its expectation a check.
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use super::parse::{Expect, Scenario, Step};
+use crate::core::{Command, ContentType, Error, PageRequest, ParticipantSpec, Reply};
+use crate::id::{ThreadId, parse_message_id};
+use crate::sim::Simulator;
+use crate::time::{Duration, Instant};
+
+/// What a run produced.
+#[derive(Clone, Debug)]
+pub struct RunReport {
+    /// The trace as JSON Lines, the summary line last.
+    pub lines: Vec<String>,
+    /// One message per failed expectation.
+    pub failures: Vec<String>,
+    pub digest: String,
+}
+
+impl RunReport {
+    pub fn jsonl(&self) -> String {
+        let mut out = String::new();
+        for line in &self.lines {
+            out.push_str(line);
+            out.push('\n');
+        }
+        out
+    }
+
+    /// The compact human rendering, one line per trace line.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        for line in &self.lines {
+            out.push_str(&crate::sim::trace::render_line(line));
+            out.push('\n');
+        }
+        out
+    }
+}
+
+/// What a ref names.
+#[derive(Clone, Debug)]
+enum Named {
+    Thread(ThreadId),
+    Message(ThreadId, u32),
+    /// Defined by a step that failed: nothing to point at.
+    Nothing,
+}
+
+/// One step's outcome line.
+#[derive(Serialize)]
+struct StepLine<'a> {
+    kind: &'static str,
+    step: usize,
+    op: &'a str,
+    #[serde(rename = "as", skip_serializing_if = "Option::is_none")]
+    actor: Option<&'a str>,
+    status: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    result: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    body: Option<Value>,
+}
+
+#[derive(Serialize)]
+struct Summary<'a> {
+    at_ms: u64,
+    kind: &'static str,
+    name: Option<&'a str>,
+    seed: u64,
+    steps: usize,
+    failed: usize,
+    lines: u64,
+    digest: String,
+}
+
+/// The outcome of a step as expectations see it.
+struct Seen {
+    status: u16,
+    result: Value,
+    error: Option<Error>,
+    count: Option<u64>,
+}
+
+/// Runs `scenario` to the end.
+pub fn run(scenario: &Scenario) -> RunReport {
+    let seed = scenario.seed.expect("parse guarantees a seed");
+    let mut sim = Simulator::builder()
+        .seed(seed)
+        .profile(scenario.profile.clone())
+        .build();
+    for user in &scenario.users {
+        let command = Command::CreateUser {
+            id: Arc::from(user.id.as_str()),
+            display_name: user.display_name.as_deref().map(Arc::from),
+        };
+        // Declared ids are distinct and non-empty; a refusal (an over-long id)
+        // is in the trace like any other.
+        let _ = sim.execute(None, &command);
+    }
+    let mut runner = Runner {
+        sim,
+        refs: BTreeMap::new(),
+        failures: Vec::new(),
+    };
+    for step in &scenario.steps {
+        runner.step(step);
+    }
+    let Runner { sim, failures, .. } = runner;
+    let mut lines: Vec<String> = sim.trace().lines().map(str::to_string).collect();
+    let digest = sim.digest();
+    let summary = Summary {
+        at_ms: sim.now().ms(),
+        kind: "summary",
+        name: scenario.name.as_deref(),
+        seed,
+        steps: scenario.steps.len(),
+        failed: failures.len(),
+        lines: sim.trace().len(),
+        digest: digest.clone(),
+    };
+    lines.push(serde_json::to_string(&summary).expect("summary serializes"));
+    RunReport {
+        lines,
+        failures,
+        digest,
+    }
+}
+
+struct Runner {
+    sim: Simulator,
+    refs: BTreeMap<String, Named>,
+    failures: Vec<String>,
+}
+
+impl Runner {
+    fn step(&mut self, step: &Step) {
+        self.sim.run_until(step.at);
+        let actor = step.actor.as_deref().and_then(|a| self.sim.user(a));
+        let op = step.op.as_str();
+        let seen = match self.command(step) {
+            Ok(Some(command)) => {
+                let style = self.sim.profile().error_style;
+                let describe = |outcome: &Result<Reply, Error>| step_line(step, outcome, style);
+                let outcome = self.sim.execute_step(actor, &command, describe);
+                self.remember(step, &outcome);
+                seen(&command, outcome)
+            }
+            Ok(None) => self.query(step),
+            Err(error) => {
+                let style = self.sim.profile().error_style;
+                self.sim.record(&error_line(step, &error, style));
+                seen_error(error)
+            }
+        };
+        if step.reference.is_some() && seen.error.is_some() {
+            self.refs
+                .insert(step.reference.clone().expect("checked"), Named::Nothing);
+        }
+        if let Some(failure) = check(&step.expect, &seen) {
+            self.failures.push(format!(
+                "step {} ({op}) at {}: {failure}",
+                step.index, step.at
+            ));
+        }
+    }
+
+    /// Steps that are not calls on the platform: queries of the simulator.
+    fn query(&mut self, step: &Step) -> Seen {
+        let user = str_field(&step.fields, "user").unwrap_or_default();
+        let outcome = match self.sim.user(user) {
+            Some(id) => {
+                let inbox = self.sim.inbox(id);
+                Ok(serde_json::to_value(&inbox).expect("notifications serialize"))
+            }
+            None => Err(Error::UserNotFound {
+                user: user.to_string(),
+            }),
+        };
+        let line = match &outcome {
+            Ok(items) => StepLine {
+                kind: "step",
+                step: step.index,
+                op: &step.op,
+                actor: step.actor.as_deref(),
+                status: 200,
+                result: Some(Value::Object(Map::from_iter([(
+                    "items".to_string(),
+                    items.clone(),
+                )]))),
+                error: None,
+                body: None,
+            },
+            Err(e) => error_line(step, e, self.sim.profile().error_style),
+        };
+        self.sim.record(&line);
+        match outcome {
+            Ok(items) => Seen {
+                status: 200,
+                count: items.as_array().map(|a| a.len() as u64),
+                result: Value::Object(Map::from_iter([("items".to_string(), items)])),
+                error: None,
+            },
+            Err(e) => seen_error(e),
+        }
+    }
+
+    fn remember(&mut self, step: &Step, outcome: &Result<Reply, Error>) {
+        let (Some(name), Ok(reply)) = (&step.reference, outcome) else {
+            return;
+        };
+        let named = match reply {
+            Reply::ThreadCreated { thread, .. } => Named::Thread(thread.id),
+            Reply::MessageSent { sequence } => match self.thread_field(step) {
+                Ok(thread) => Named::Message(thread, *sequence),
+                Err(_) => Named::Nothing,
+            },
+            _ => Named::Nothing,
+        };
+        self.refs.insert(name.clone(), named);
+    }
+
+    /// The platform call a step makes, `None` for simulator queries, or the
+    /// error the step answers without a call.
+    fn command(&self, step: &Step) -> Result<Option<Command>, Error> {
+        let f = &step.fields;
+        let profile = &self.sim.profile().name;
+        let unsupported = |what: &str| Error::UnsupportedByProfile {
+            op: what.to_string(),
+            profile: profile.clone(),
+        };
+        if step.token.is_some() {
+            return Err(unsupported("acting with an issued token"));
+        }
+        let page = || PageRequest {
+            page_size: f.get("page_size").and_then(Value::as_u64).map(|n| n as u32),
+            continuation: str_field(f, "continuation").map(str::to_string),
+        };
+        let text = |key: &str| Arc::<str>::from(str_field(f, key).unwrap_or_default());
+        if f.get("retention").is_some_and(|r| r != "none") {
+            return Err(unsupported("retention"));
+        }
+        let command = match step.op.as_str() {
+            "inbox" => return Ok(None),
+            "create_user" => Command::CreateUser {
+                id: text("id"),
+                display_name: str_field(f, "display_name").map(Arc::from),
+            },
+            "delete_user" => Command::DeleteUser { user: text("user") },
+            "create_thread" => {
+                if f.contains_key("metadata") {
+                    return Err(unsupported("thread metadata"));
+                }
+                Command::CreateThread {
+                    topic: text("topic"),
+                    participants: self.participants(f)?,
+                    idempotency_key: str_field(f, "idempotency_key").map(Arc::from),
+                }
+            }
+            "get_thread" => Command::GetThread {
+                thread: self.thread_field(step)?,
+            },
+            "list_threads" => Command::ListThreads { page: page() },
+            "update_thread" => Command::UpdateThread {
+                thread: self.thread_field(step)?,
+                topic: str_field(f, "topic").map(Arc::from),
+            },
+            "delete_thread" => Command::DeleteThread {
+                thread: self.thread_field(step)?,
+            },
+            "add_participants" => Command::AddParticipants {
+                thread: self.thread_field(step)?,
+                participants: self.participants(f)?,
+            },
+            "remove_participant" => Command::RemoveParticipant {
+                thread: self.thread_field(step)?,
+                user: text("participant"),
+            },
+            "list_participants" => Command::ListParticipants {
+                thread: self.thread_field(step)?,
+                page: page(),
+            },
+            "send_message" => {
+                if f.get("media")
+                    .and_then(Value::as_array)
+                    .is_some_and(|m| !m.is_empty())
+                {
+                    return Err(unsupported("media"));
+                }
+                let content_type = match str_field(f, "type") {
+                    None | Some("text") => ContentType::Text,
+                    Some("html") => ContentType::Html,
+                    Some(other) => {
+                        return Err(Error::InvalidField {
+                            field: "type",
+                            reason: format!("{other:?} is not text or html"),
+                        });
+                    }
+                };
+                let metadata = f
+                    .get("metadata")
+                    .and_then(Value::as_object)
+                    .map(|m| {
+                        m.iter()
+                            .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                Command::SendMessage {
+                    thread: self.thread_field(step)?,
+                    content: text("content"),
+                    content_type,
+                    metadata,
+                }
+            }
+            "get_message" => {
+                let (thread, message) = self.message_field(step)?;
+                Command::GetMessage { thread, message }
+            }
+            "list_messages" => Command::ListMessages {
+                thread: self.thread_field(step)?,
+                page: page(),
+                start_time: f
+                    .get("start_time")
+                    .map(duration_value)
+                    .map(|d| Instant(d.ms())),
+            },
+            "update_message" => {
+                let (thread, message) = self.message_field(step)?;
+                Command::UpdateMessage {
+                    thread,
+                    message,
+                    content: text("content"),
+                }
+            }
+            "delete_message" => {
+                let (thread, message) = self.message_field(step)?;
+                Command::DeleteMessage { thread, message }
+            }
+            "send_typing" => Command::SendTyping {
+                thread: self.thread_field(step)?,
+            },
+            "send_read_receipt" => {
+                let (thread, message) = self.message_field(step)?;
+                Command::SendReadReceipt { thread, message }
+            }
+            "list_read_receipts" => Command::ListReadReceipts {
+                thread: self.thread_field(step)?,
+                page: PageRequest::default(),
+            },
+            other => return Err(unsupported(other)),
+        };
+        Ok(Some(command))
+    }
+
+    fn thread_field(&self, step: &Step) -> Result<ThreadId, Error> {
+        let text = str_field(&step.fields, "thread").unwrap_or_default();
+        match self.refs.get(text) {
+            Some(Named::Thread(id)) => Ok(*id),
+            Some(_) => Err(Error::ThreadNotFound {
+                thread: text.to_string(),
+            }),
+            None => ThreadId::parse(text).ok_or_else(|| Error::ThreadNotFound {
+                thread: text.to_string(),
+            }),
+        }
+    }
+
+    fn message_field(&self, step: &Step) -> Result<(ThreadId, u32), Error> {
+        let thread = self.thread_field(step)?;
+        let text = str_field(&step.fields, "message").unwrap_or_default();
+        let not_found = || Error::MessageNotFound {
+            thread: thread.to_string(),
+            message: text.to_string(),
+        };
+        match self.refs.get(text) {
+            Some(Named::Message(t, seq)) if *t == thread => Ok((thread, *seq)),
+            Some(_) => Err(not_found()),
+            None => parse_message_id(text)
+                .map(|seq| (thread, seq))
+                .ok_or_else(not_found),
+        }
+    }
+
+    fn participants(&self, f: &Map<String, Value>) -> Result<Vec<ParticipantSpec>, Error> {
+        let Some(Value::Array(items)) = f.get("participants") else {
+            return Ok(vec![]);
+        };
+        items
+            .iter()
+            .map(|item| match item {
+                Value::String(user) => Ok(ParticipantSpec::user(user.as_str())),
+                Value::Object(map) if map.contains_key("user") => Ok(ParticipantSpec {
+                    user: Arc::from(str_field(map, "user").unwrap_or_default()),
+                    display_name: str_field(map, "display_name").map(Arc::from),
+                    share_history_from: map
+                        .get("share_history_from")
+                        .map(duration_value)
+                        .map(|d| Instant(d.ms())),
+                }),
+                _ => Err(Error::UnsupportedByProfile {
+                    op: "sms and whatsapp participants".to_string(),
+                    profile: self.sim.profile().name.clone(),
+                }),
+            })
+            .collect()
+    }
+}
+
+fn str_field<'a>(f: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
+    f.get(key).and_then(Value::as_str)
+}
+
+/// A duration field already validated by the parser.
+fn duration_value(value: &Value) -> Duration {
+    match value {
+        Value::String(s) => Duration::parse(s).unwrap_or_default(),
+        v => Duration(v.as_u64().unwrap_or_default()),
+    }
+}
+
+fn step_line<'a>(
+    step: &'a Step,
+    outcome: &Result<Reply, Error>,
+    style: crate::profile::ErrorStyle,
+) -> StepLine<'a> {
+    match outcome {
+        Ok(reply) => StepLine {
+            kind: "step",
+            step: step.index,
+            op: &step.op,
+            actor: step.actor.as_deref(),
+            status: success_status(&step.op),
+            result: Some(reply.to_json()).filter(|v| !v.is_null()),
+            error: None,
+            body: None,
+        },
+        Err(e) => error_line(step, e, style),
+    }
+}
+
+fn error_line<'a>(step: &'a Step, e: &Error, style: crate::profile::ErrorStyle) -> StepLine<'a> {
+    StepLine {
+        kind: "step",
+        step: step.index,
+        op: &step.op,
+        actor: step.actor.as_deref(),
+        status: e.status(),
+        result: None,
+        error: Some(e.kind().name()),
+        body: Some(e.render(style)),
+    }
+}
+
+fn success_status(op: &str) -> u16 {
+    match op {
+        "create_user" | "create_thread" | "add_participants" | "send_message" => 201,
+        "delete_user" | "update_thread" | "delete_thread" | "remove_participant"
+        | "update_message" | "delete_message" => 204,
+        _ => 200,
+    }
+}
+
+fn seen(command: &Command, outcome: Result<Reply, Error>) -> Seen {
+    match outcome {
+        Ok(reply) => Seen {
+            status: command.success_status(),
+            count: reply.count().map(|c| c as u64),
+            result: reply.to_json(),
+            error: None,
+        },
+        Err(e) => seen_error(e),
+    }
+}
+
+fn seen_error(e: Error) -> Seen {
+    Seen {
+        status: e.status(),
+        result: Value::Null,
+        error: Some(e),
+        count: None,
+    }
+}
+
+/// The first unmet expectation, described.
+fn check(expect: &Expect, seen: &Seen) -> Option<String> {
+    let happened = match &seen.error {
+        None => format!("status {}", seen.status),
+        Some(e) => format!("status {} ({}: {e})", seen.status, e.kind().name()),
+    };
+    if let Some(status) = expect.status
+        && status != seen.status
+    {
+        return Some(format!("expected status {status}, got {happened}"));
+    }
+    if let Some(ok) = expect.ok
+        && ok != seen.error.is_none()
+    {
+        return Some(format!("expected ok={ok}, got {happened}"));
+    }
+    if let Some(kind) = expect.error {
+        let got = seen.error.as_ref().map(Error::kind);
+        if got != Some(kind) {
+            return Some(format!("expected error {}, got {happened}", kind.name()));
+        }
+    }
+    if let Some(count) = expect.count
+        && seen.count != Some(count)
+    {
+        return Some(match seen.count {
+            Some(n) => format!("expected count {count}, got {n}"),
+            None => format!("expected count {count}, but the result is not a listing ({happened})"),
+        });
+    }
+    if let Some(want) = &expect.result
+        && let Err(path) = contains(&seen.result, want, "result")
+    {
+        return Some(format!(
+            "expected result to contain {want}, differs at {path}; got {}",
+            seen.result
+        ));
+    }
+    None
+}
+
+/// Whether `got` contains `want` (SCENARIO.md): objects by their given keys,
+/// arrays element by element with equal length, other values equal.
+pub fn contains(got: &Value, want: &Value, path: &str) -> Result<(), String> {
+    match (got, want) {
+        (Value::Object(g), Value::Object(w)) => {
+            for (key, wv) in w {
+                let here = format!("{path}.{key}");
+                match g.get(key) {
+                    Some(gv) => contains(gv, wv, &here)?,
+                    None => return Err(here),
+                }
+            }
+            Ok(())
+        }
+        (Value::Array(g), Value::Array(w)) => {
+            if g.len() != w.len() {
+                return Err(format!("{path} (length {} vs {})", g.len(), w.len()));
+            }
+            for (i, (gv, wv)) in g.iter().zip(w).enumerate() {
+                contains(gv, wv, &format!("{path}[{i}]"))?;
+            }
+            Ok(())
+        }
+        (g, w) if g == w => Ok(()),
+        _ => Err(path.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn containment_follows_the_contract() {
+        let got = json!({"a": 1, "b": [1, {"c": 2, "d": 3}], "e": "x"});
+        assert!(contains(&got, &json!({"a": 1}), "r").is_ok());
+        assert!(contains(&got, &json!({"b": [1, {"c": 2}]}), "r").is_ok());
+        assert_eq!(
+            contains(&got, &json!({"b": [1]}), "r"),
+            Err("r.b (length 2 vs 1)".into())
+        );
+        assert_eq!(contains(&got, &json!({"z": 1}), "r"), Err("r.z".into()));
+        assert_eq!(contains(&got, &json!({"e": "y"}), "r"), Err("r.e".into()));
+    }
+}

@@ -1293,3 +1293,37 @@ fn parse_continuation(token: &str) -> Result<u32, Error> {
             token: token.to_string(),
         })
 }
+
+#[cfg(test)]
+mod tests {
+    /// ARCHITECTURE.md: the core does not import the shell, the scenario layer,
+    /// a clock or randomness.
+    #[test]
+    fn the_core_imports_no_shell_clock_or_randomness() {
+        let sources = [
+            include_str!("mod.rs"),
+            include_str!("command.rs"),
+            include_str!("error.rs"),
+            include_str!("thread.rs"),
+        ];
+        for source in sources {
+            // Only the code above each file's own tests.
+            let code = source.split("#[cfg(test)]").next().unwrap_or_default();
+            for line in code.lines().map(str::trim_start) {
+                if line.starts_with("use ") || line.starts_with("pub use ") {
+                    for banned in ["crate::sim", "crate::scenario", "rand", "std::time"] {
+                        assert!(
+                            !line.contains(banned),
+                            "forbidden import in the core: {line}"
+                        );
+                    }
+                }
+                if !line.starts_with("//") {
+                    for float in [": f64", ": f32", "as f64", "as f32"] {
+                        assert!(!line.contains(float), "a float in the core: {line}");
+                    }
+                }
+            }
+        }
+    }
+}

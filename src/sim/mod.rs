@@ -315,3 +315,75 @@ impl Simulator {
         self.now = self.now.max(until);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn send(thread: crate::id::ThreadId, text: &str) -> Command {
+        Command::SendMessage {
+            thread,
+            content: Arc::from(text),
+            content_type: crate::core::ContentType::Text,
+            metadata: Default::default(),
+        }
+    }
+
+    #[test]
+    fn scheduled_commands_run_in_time_then_schedule_order() {
+        let mut sim = Simulator::builder().seed(1).build();
+        let a = sim.create_user("a").unwrap();
+        let t = sim.client(a).create_thread("t", &[]).unwrap();
+        sim.schedule(Instant(2_000), Some(a), send(t, "late"))
+            .unwrap();
+        sim.schedule(Instant(1_000), Some(a), send(t, "first"))
+            .unwrap();
+        sim.schedule(Instant(1_000), Some(a), send(t, "second"))
+            .unwrap();
+        assert_eq!(sim.pending(), 3);
+        sim.run_until(Instant(1_500));
+        assert_eq!(sim.now(), Instant(1_500));
+        assert_eq!(sim.pending(), 1);
+        let th = sim.state().thread(t).unwrap();
+        let bodies: Vec<&str> = th.messages.iter().skip(2).map(|m| &*m.content).collect();
+        assert_eq!(bodies, ["first", "second"]);
+        assert_eq!(th.messages[2].created_at, Instant(1_000));
+        sim.advance(Duration::from_secs(1));
+        assert_eq!(sim.state().thread(t).unwrap().messages.len(), 5);
+        assert!(sim.schedule(Instant(10), Some(a), send(t, "past")).is_err());
+        assert_eq!(sim.pending(), 0);
+    }
+
+    #[test]
+    fn refusals_are_traced_and_the_clock_never_goes_back() {
+        let mut sim = Simulator::builder().seed(1).build();
+        let a = sim.create_user("a").unwrap();
+        let err = sim
+            .client(a)
+            .get_thread(crate::id::ThreadId(9))
+            .unwrap_err();
+        assert_eq!(err.status(), 404);
+        let last = sim.trace().lines().last().unwrap().to_string();
+        assert!(
+            last.contains("\"kind\":\"rejected\"") && last.contains("\"status\":404"),
+            "{last}"
+        );
+        sim.advance(Duration::from_secs(5));
+        sim.run_until(Instant(1));
+        assert_eq!(sim.now(), Instant(5_000));
+    }
+
+    #[test]
+    fn a_fork_diverges_without_touching_the_original() {
+        let mut sim = Simulator::builder().seed(3).build();
+        let a = sim.create_user("a").unwrap();
+        let t = sim.client(a).create_thread("t", &[]).unwrap();
+        let before = sim.digest();
+        let mut fork = sim.fork();
+        fork.client(a).send_message(t, "only in the fork").unwrap();
+        assert_eq!(sim.digest(), before);
+        assert_eq!(sim.state().thread(t).unwrap().messages.len(), 2);
+        assert_eq!(fork.state().thread(t).unwrap().messages.len(), 3);
+        assert_ne!(fork.digest(), before);
+    }
+}

@@ -9,6 +9,7 @@
 use serde::Serialize;
 use serde_json::Value;
 use std::fmt::Write as _;
+use std::io::Write as _;
 
 use crate::time::{Duration, Instant};
 
@@ -93,9 +94,7 @@ impl Trace {
     pub fn record<T: Serialize>(&mut self, at: Instant, item: &T) {
         self.buffer.clear();
         self.buffer.extend_from_slice(b"{\"at_ms\":");
-        self.buffer
-            .extend_from_slice(at.ms().to_string().as_bytes());
-        self.buffer.push(b',');
+        write!(self.buffer, "{},", at.ms()).expect("writing to a Vec cannot fail");
         let body_start = self.buffer.len();
         serde_json::to_writer(&mut self.buffer, item).expect("trace items serialize");
         // Drop the item's own opening brace: its fields follow ours.

@@ -44,7 +44,8 @@ pub struct State {
     users: imbl::OrdMap<UserId, Arc<User>>,
     user_ids: imbl::OrdMap<Arc<str>, UserId>,
     threads: imbl::OrdMap<ThreadId, Arc<Thread>>,
-    idempotency: imbl::OrdMap<Arc<str>, ThreadId>,
+    /// Idempotency key to the thread it created and that call's invalid participants.
+    idempotency: imbl::OrdMap<Arc<str>, (ThreadId, Vec<InvalidParticipant>)>,
     /// Windows of user- and resource-scoped rate limits.
     windows: imbl::OrdMap<WindowKey, Window>,
     next_user: u32,
@@ -400,18 +401,23 @@ impl State {
                 max,
             });
         }
-        if let Some(existing) = idempotency_key.and_then(|k| self.idempotency.get(k)) {
+        if let Some((existing, invalid)) = idempotency_key.and_then(|k| self.idempotency.get(k)) {
             // Same key: the first response again, nothing executed twice.
             let t = self.threads.get(existing).expect("keys point at threads");
             return Ok(Outcome::new(
                 Reply::ThreadCreated {
                     thread: self.thread_view(t),
-                    invalid_participants: vec![],
+                    invalid_participants: invalid.clone(),
                 },
                 vec![],
             ));
         }
         let (joining, invalid) = self.resolve_participants(participants, |u| u == actor);
+        let total = 1 + joining.len() as u32;
+        let max = self.profile.participants_per_thread_max;
+        if total > max {
+            return Err(Error::ThreadFull { count: total, max });
+        }
         let admitted = self.check_limits(Operation::CreateThread, actor, None, now)?;
 
         let id = ThreadId(self.next_thread);
@@ -449,7 +455,7 @@ impl State {
             self.user_mut(*user).threads.insert(id);
         }
         if let Some(key) = idempotency_key {
-            self.idempotency.insert(key.clone(), id);
+            self.idempotency.insert(key.clone(), (id, invalid.clone()));
         }
         self.record_limits(&admitted, actor, None, now);
         let view = self.thread_view(&self.threads[&id]);
@@ -1214,7 +1220,7 @@ impl State {
                 }
             }
         }
-        for (key, t) in self.idempotency.iter() {
+        for (key, (t, _)) in self.idempotency.iter() {
             if !self.threads.contains_key(t) {
                 return Err(format!("idempotency key {key} points at no thread"));
             }

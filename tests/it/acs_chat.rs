@@ -1,1 +1,1398 @@
+//! The ACS chat profile through the public library API: one focused test per
+//! platform rule, each written so that a wrong implementation fails it. Every
+//! refused call also checks that the state is exactly what it was before.
 
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use serde_json::json;
+use switchboard::core::{ContentType, MessageView, Notification, PageRequest, ParticipantSpec};
+use switchboard::profile::ErrorStyle;
+use switchboard::{
+    Command, Duration, Error, Instant, Kind, Profile, Reply, Simulator, ThreadId, UserId,
+};
+
+// ---- helpers ----
+
+fn new_sim() -> Simulator {
+    Simulator::builder().seed(7).build()
+}
+
+fn sim_with(overrides: serde_json::Value) -> Simulator {
+    let profile = Profile::with_overrides(&Profile::acs(), &overrides).expect("valid overrides");
+    Simulator::builder().seed(7).profile(profile).build()
+}
+
+fn users(sim: &mut Simulator, names: &[&str]) -> Vec<UserId> {
+    names.iter().map(|n| sim.create_user(n).unwrap()).collect()
+}
+
+/// `n` users named `{prefix}{i}`.
+fn crowd(sim: &mut Simulator, prefix: &str, n: usize) -> Vec<UserId> {
+    (0..n)
+        .map(|i| sim.create_user(&format!("{prefix}{i}")).unwrap())
+        .collect()
+}
+
+fn name(sim: &Simulator, user: UserId) -> Arc<str> {
+    sim.state().user(user).expect("known user").id.clone()
+}
+
+fn specs(sim: &Simulator, users: &[UserId]) -> Vec<ParticipantSpec> {
+    users
+        .iter()
+        .map(|u| ParticipantSpec::user(name(sim, *u)))
+        .collect()
+}
+
+fn page(size: u32) -> PageRequest {
+    PageRequest {
+        page_size: Some(size),
+        continuation: None,
+    }
+}
+
+fn send(thread: ThreadId, content: &str) -> Command {
+    Command::SendMessage {
+        thread,
+        content: Arc::from(content),
+        content_type: ContentType::Text,
+        metadata: Default::default(),
+    }
+}
+
+fn list_cmd(thread: ThreadId, page: PageRequest) -> Command {
+    Command::ListMessages {
+        thread,
+        page,
+        start_time: None,
+    }
+}
+
+/// Runs a call that must be refused with `kind`; checks the status and that the
+/// refusal left the state exactly as it was.
+fn rejected(sim: &mut Simulator, actor: Option<UserId>, command: &Command, kind: Kind) -> Error {
+    let before = sim.state().clone();
+    let err = match sim.execute(actor, command) {
+        Ok(reply) => panic!(
+            "{} should be refused with {kind:?}, got {reply:?}",
+            command.op()
+        ),
+        Err(err) => err,
+    };
+    assert_eq!(err.kind(), kind, "{}: {err}", command.op());
+    assert_eq!(err.status(), kind.status());
+    assert!(
+        sim.state() == &before,
+        "a refused {} changed the state",
+        command.op()
+    );
+    sim.state().check_invariants().unwrap();
+    err
+}
+
+fn acs_code(err: &Error) -> String {
+    let wire = err.render(ErrorStyle::Acs);
+    wire["error"]["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no error.code in {wire}"))
+        .to_string()
+}
+
+/// Every message `user` can list in `thread`, walking all pages of `size`.
+fn all_messages(
+    sim: &mut Simulator,
+    user: UserId,
+    thread: ThreadId,
+    size: u32,
+) -> Vec<MessageView> {
+    let mut out = Vec::new();
+    let mut request = page(size);
+    for _ in 0..10_000 {
+        let p = sim
+            .client(user)
+            .list_messages(thread, request.clone())
+            .unwrap();
+        assert!(p.items.len() <= size as usize);
+        out.extend(p.items);
+        match p.continuation {
+            Some(c) => request.continuation = Some(c),
+            None => return out,
+        }
+    }
+    panic!("listing did not end");
+}
+
+fn seqs(messages: &[MessageView]) -> Vec<u32> {
+    messages.iter().map(|m| m.sequence_id).collect()
+}
+
+fn kinds(inbox: &[Notification]) -> Vec<&'static str> {
+    inbox.iter().map(|n| n.kind).collect()
+}
+
+fn thread_of(reply: Reply) -> ThreadId {
+    match reply {
+        Reply::ThreadCreated { thread, .. } => thread.id,
+        other => panic!("not a created thread: {other:?}"),
+    }
+}
+
+// ---- identities ----
+
+#[test]
+fn creating_an_existing_identity_is_a_409_conflict() {
+    let mut sim = new_sim();
+    sim.create_user("alice").unwrap();
+    let err = rejected(
+        &mut sim,
+        None,
+        &Command::CreateUser {
+            id: "alice".into(),
+            display_name: None,
+        },
+        Kind::Conflict,
+    );
+    assert_eq!(err.status(), 409);
+    assert_eq!(acs_code(&err), "Conflict");
+    assert_eq!(err.render(ErrorStyle::Acs)["error"]["target"], "alice");
+}
+
+#[test]
+fn a_deleted_identity_is_refused_with_401() {
+    let mut sim = new_sim();
+    let [alice, bob] = users(&mut sim, &["alice", "bob"])[..] else {
+        unreachable!()
+    };
+    let t = sim.client(alice).create_thread("t", &[bob]).unwrap();
+    sim.delete_user(alice).unwrap();
+    for command in [
+        send(t, "hi"),
+        Command::GetThread { thread: t },
+        Command::ListThreads {
+            page: PageRequest::default(),
+        },
+        list_cmd(t, PageRequest::default()),
+    ] {
+        let err = rejected(&mut sim, Some(alice), &command, Kind::Unauthorized);
+        assert_eq!(err.status(), 401);
+        assert_eq!(acs_code(&err), "Unauthorized");
+    }
+    // Others keep working; deleting again finds nobody.
+    sim.client(bob).send_message(t, "still here").unwrap();
+    let err = rejected(
+        &mut sim,
+        None,
+        &Command::DeleteUser {
+            user: "alice".into(),
+        },
+        Kind::NotFound,
+    );
+    assert_eq!(acs_code(&err), "NotFound");
+    // The id stays taken.
+    rejected(
+        &mut sim,
+        None,
+        &Command::CreateUser {
+            id: "alice".into(),
+            display_name: None,
+        },
+        Kind::Conflict,
+    );
+}
+
+#[test]
+fn chat_calls_without_a_known_identity_are_401() {
+    let mut sim = new_sim();
+    let alice = sim.create_user("alice").unwrap();
+    let t = sim.client(alice).create_thread("t", &[]).unwrap();
+    rejected(&mut sim, None, &send(t, "hi"), Kind::Unauthorized);
+    rejected(
+        &mut sim,
+        Some(UserId(999)),
+        &send(t, "hi"),
+        Kind::Unauthorized,
+    );
+}
+
+// ---- creating threads ----
+
+#[test]
+fn a_thread_needs_a_topic() {
+    let mut sim = new_sim();
+    let alice = sim.create_user("alice").unwrap();
+    for topic in ["", "   "] {
+        let err = rejected(
+            &mut sim,
+            Some(alice),
+            &Command::CreateThread {
+                topic: topic.into(),
+                participants: vec![],
+                idempotency_key: None,
+            },
+            Kind::BadRequest,
+        );
+        assert_eq!(acs_code(&err), "BadRequest");
+    }
+    assert_eq!(sim.state().live_threads(), 0);
+}
+
+#[test]
+fn the_creator_joins_the_thread_automatically() {
+    let mut sim = new_sim();
+    let [alice, bob] = users(&mut sim, &["alice", "bob"])[..] else {
+        unreachable!()
+    };
+    let t = sim.client(alice).create_thread("t", &[bob]).unwrap();
+    let view = sim.client(alice).get_thread(t).unwrap();
+    assert_eq!(view.participant_count, 2);
+    assert_eq!(&*view.created_by, "alice");
+    let p = sim
+        .client(bob)
+        .list_participants(t, PageRequest::default())
+        .unwrap();
+    let who: Vec<&str> = p.items.iter().map(|p| &*p.user).collect();
+    assert_eq!(who, ["alice", "bob"]);
+    // The creator can write at once.
+    sim.client(alice).send_message(t, "hello").unwrap();
+}
+
+#[test]
+fn a_create_call_names_at_most_200_participants() {
+    let mut sim = new_sim();
+    let alice = sim.create_user("alice").unwrap();
+    let crowd = crowd(&mut sim, "p", 201);
+    let t = sim
+        .client(alice)
+        .create_thread("big", &crowd[..200])
+        .unwrap();
+    assert_eq!(
+        sim.client(alice).get_thread(t).unwrap().participant_count,
+        201
+    );
+
+    let participants = specs(&sim, &crowd);
+    let err = rejected(
+        &mut sim,
+        Some(alice),
+        &Command::CreateThread {
+            topic: "too big".into(),
+            participants,
+            idempotency_key: None,
+        },
+        Kind::BadRequest,
+    );
+    assert_eq!(err.status(), 400);
+    assert_eq!(sim.state().live_threads(), 1);
+}
+
+#[test]
+fn a_thread_holds_at_most_250_participants() {
+    let mut sim = new_sim();
+    let alice = sim.create_user("alice").unwrap();
+    let crowd = crowd(&mut sim, "p", 250);
+    let t = sim
+        .client(alice)
+        .create_thread("big", &crowd[..200])
+        .unwrap();
+    sim.client(alice)
+        .add_participants(t, &crowd[200..249])
+        .unwrap();
+    assert_eq!(
+        sim.client(alice).get_thread(t).unwrap().participant_count,
+        250
+    );
+
+    let last = specs(&sim, &crowd[249..]);
+    let err = rejected(
+        &mut sim,
+        Some(alice),
+        &Command::AddParticipants {
+            thread: t,
+            participants: last,
+        },
+        Kind::BadRequest,
+    );
+    assert_eq!(acs_code(&err), "BadRequest");
+    assert_eq!(
+        sim.client(alice).get_thread(t).unwrap().participant_count,
+        250
+    );
+    // A full thread still accepts a call that adds nobody new.
+    sim.client(alice).add_participants(t, &crowd[..3]).unwrap();
+    assert_eq!(
+        sim.client(alice).get_thread(t).unwrap().participant_count,
+        250
+    );
+}
+
+#[test]
+fn create_respects_the_thread_participant_cap() {
+    // With the per-create limit above the per-thread cap, a create call alone
+    // can overfill a thread; the cap must hold there as it does for adds.
+    let mut sim = sim_with(json!({"participants_per_thread_max": 3}));
+    let alice = sim.create_user("alice").unwrap();
+    let others = crowd(&mut sim, "p", 3);
+    let participants = specs(&sim, &others);
+    let err = rejected(
+        &mut sim,
+        Some(alice),
+        &Command::CreateThread {
+            topic: "over".into(),
+            participants,
+            idempotency_key: None,
+        },
+        Kind::BadRequest,
+    );
+    assert_eq!(acs_code(&err), "BadRequest");
+    assert_eq!(sim.state().live_threads(), 0);
+    // Creator plus two fills it exactly.
+    let t = sim
+        .client(alice)
+        .create_thread("full", &others[..2])
+        .unwrap();
+    assert_eq!(
+        sim.client(alice).get_thread(t).unwrap().participant_count,
+        3
+    );
+}
+
+#[test]
+fn unknown_participants_are_reported_and_the_rest_are_added() {
+    let mut sim = new_sim();
+    let [alice, bob, carol] = users(&mut sim, &["alice", "bob", "carol"])[..] else {
+        unreachable!()
+    };
+    let reply = sim
+        .execute(
+            Some(alice),
+            &Command::CreateThread {
+                topic: "t".into(),
+                participants: vec![ParticipantSpec::user("bob"), ParticipantSpec::user("ghost")],
+                idempotency_key: None,
+            },
+        )
+        .unwrap();
+    let Reply::ThreadCreated {
+        thread,
+        invalid_participants,
+    } = reply
+    else {
+        panic!("not a created thread")
+    };
+    assert_eq!(thread.participant_count, 2);
+    assert_eq!(invalid_participants.len(), 1);
+    assert_eq!(&*invalid_participants[0].target, "ghost");
+    assert_eq!(invalid_participants[0].code, "404");
+    sim.client(bob).get_thread(thread.id).unwrap();
+
+    let reply = sim
+        .execute(
+            Some(alice),
+            &Command::AddParticipants {
+                thread: thread.id,
+                participants: vec![
+                    ParticipantSpec::user("nobody"),
+                    ParticipantSpec::user("carol"),
+                ],
+            },
+        )
+        .unwrap();
+    let Reply::ParticipantsAdded {
+        invalid_participants,
+    } = reply
+    else {
+        panic!("not an add reply")
+    };
+    assert_eq!(invalid_participants.len(), 1);
+    assert_eq!(&*invalid_participants[0].target, "nobody");
+    assert_eq!(invalid_participants[0].code, "404");
+    sim.client(carol).get_thread(thread.id).unwrap();
+}
+
+#[test]
+fn the_same_idempotency_key_returns_the_same_thread() {
+    let mut sim = new_sim();
+    let [alice, bob] = users(&mut sim, &["alice", "bob"])[..] else {
+        unreachable!()
+    };
+    let create = |key: &str| Command::CreateThread {
+        topic: "t".into(),
+        participants: vec![ParticipantSpec::user("bob")],
+        idempotency_key: Some(key.into()),
+    };
+    let first = thread_of(sim.execute(Some(alice), &create("k1")).unwrap());
+    let again = thread_of(sim.execute(Some(alice), &create("k1")).unwrap());
+    assert_eq!(first, again);
+    assert_eq!(sim.state().live_threads(), 1);
+    assert_eq!(
+        sim.client(bob)
+            .list_threads(PageRequest::default())
+            .unwrap()
+            .items
+            .len(),
+        1
+    );
+    // Nothing ran twice: the history still holds only the two creation messages.
+    assert_eq!(seqs(&all_messages(&mut sim, alice, first, 50)), [2, 1]);
+
+    let other = thread_of(sim.execute(Some(alice), &create("k2")).unwrap());
+    assert_ne!(other, first);
+    assert_eq!(sim.state().live_threads(), 2);
+}
+
+#[test]
+fn an_idempotent_replay_returns_the_first_response() {
+    // "Same key: the first response again" (core::create_thread): that includes
+    // the invalid participants the first call reported.
+    let mut sim = new_sim();
+    let alice = sim.create_user("alice").unwrap();
+    sim.create_user("bob").unwrap();
+    let create = Command::CreateThread {
+        topic: "t".into(),
+        participants: vec![ParticipantSpec::user("bob"), ParticipantSpec::user("ghost")],
+        idempotency_key: Some("k".into()),
+    };
+    let first = sim.execute(Some(alice), &create).unwrap();
+    let replay = sim.execute(Some(alice), &create).unwrap();
+    assert_eq!(replay, first);
+}
+
+// ---- reading, updating and deleting threads ----
+
+#[test]
+fn list_threads_pages_newest_first_over_the_callers_threads_only() {
+    let mut sim = new_sim();
+    let [alice, bob] = users(&mut sim, &["alice", "bob"])[..] else {
+        unreachable!()
+    };
+    let mut alices = Vec::new();
+    for i in 0..5 {
+        let with: &[UserId] = if i == 1 { &[] } else { &[bob] };
+        alices.push(
+            sim.client(alice)
+                .create_thread(&format!("a{i}"), with)
+                .unwrap(),
+        );
+    }
+    let bobs_own = sim.client(bob).create_thread("b", &[]).unwrap();
+
+    let mut seen = Vec::new();
+    let mut request = page(2);
+    let mut pages = 0;
+    loop {
+        let p = sim.client(alice).list_threads(request.clone()).unwrap();
+        assert!(p.items.len() <= 2);
+        pages += 1;
+        seen.extend(p.items.iter().map(|t| t.id));
+        match p.continuation {
+            Some(c) => request.continuation = Some(c),
+            None => break,
+        }
+    }
+    let newest_first: Vec<ThreadId> = alices.iter().rev().copied().collect();
+    assert_eq!(seen, newest_first);
+    assert_eq!(pages, 3);
+
+    let bob_sees: Vec<ThreadId> = sim
+        .client(bob)
+        .list_threads(PageRequest::default())
+        .unwrap()
+        .items
+        .iter()
+        .map(|t| t.id)
+        .collect();
+    assert_eq!(
+        bob_sees,
+        [bobs_own, alices[4], alices[3], alices[2], alices[0]]
+    );
+}
+
+#[test]
+fn updating_the_topic_posts_a_system_message_and_notifies() {
+    let mut sim = new_sim();
+    let [alice, bob] = users(&mut sim, &["alice", "bob"])[..] else {
+        unreachable!()
+    };
+    let t = sim.client(alice).create_thread("old", &[bob]).unwrap();
+    sim.advance(Duration::from_ms(10));
+    sim.client(alice).update_topic(t, "new").unwrap();
+    assert_eq!(&*sim.client(bob).get_thread(t).unwrap().topic, "new");
+
+    let newest = &sim.client(bob).list_messages(t, page(1)).unwrap().items[0];
+    assert_eq!(newest.sequence_id, 3);
+    assert_eq!(newest.kind, "topic_updated");
+    assert_eq!(newest.topic.as_deref(), Some("new"));
+    assert_eq!(&*newest.sender, "alice");
+    assert_eq!(newest.created_at_ms, 10);
+
+    let inbox = sim.inbox(bob);
+    let last = inbox.last().unwrap();
+    assert_eq!(last.kind, "chat_thread_properties_updated");
+    assert_eq!(&*last.from, "alice");
+    assert_eq!(last.at_ms, 10);
+    assert!(!kinds(&sim.inbox(alice)).contains(&"chat_thread_properties_updated"));
+
+    rejected(
+        &mut sim,
+        Some(alice),
+        &Command::UpdateThread {
+            thread: t,
+            topic: Some("".into()),
+        },
+        Kind::BadRequest,
+    );
+}
+
+#[test]
+fn a_deleted_thread_is_gone_for_every_call() {
+    let mut sim = new_sim();
+    let [alice, bob] = users(&mut sim, &["alice", "bob"])[..] else {
+        unreachable!()
+    };
+    let t = sim.client(alice).create_thread("t", &[bob]).unwrap();
+    let m = sim.client(alice).send_message(t, "hi").unwrap();
+    sim.client(bob).delete_thread(t).unwrap();
+
+    let calls = [
+        Command::GetThread { thread: t },
+        list_cmd(t, PageRequest::default()),
+        send(t, "again"),
+        Command::GetMessage {
+            thread: t,
+            message: m.sequence,
+        },
+        Command::ListParticipants {
+            thread: t,
+            page: PageRequest::default(),
+        },
+        Command::UpdateThread {
+            thread: t,
+            topic: Some("x".into()),
+        },
+        Command::DeleteThread { thread: t },
+    ];
+    for command in &calls {
+        let err = rejected(&mut sim, Some(alice), command, Kind::NotFound);
+        assert_eq!(acs_code(&err), "NotFound");
+    }
+    let err = rejected(&mut sim, Some(alice), &calls[0], Kind::NotFound);
+    assert_eq!(
+        err.render(ErrorStyle::Acs)["error"]["target"],
+        t.to_string()
+    );
+    assert!(
+        sim.client(alice)
+            .list_threads(PageRequest::default())
+            .unwrap()
+            .items
+            .is_empty()
+    );
+    assert_eq!(sim.state().live_threads(), 0);
+    assert_eq!(sim.inbox(alice).last().unwrap().kind, "chat_thread_deleted");
+}
+
+// ---- participants ----
+
+#[test]
+fn an_add_call_names_at_most_200_participants() {
+    let mut sim = new_sim();
+    let alice = sim.create_user("alice").unwrap();
+    let crowd = crowd(&mut sim, "p", 201);
+    let t = sim.client(alice).create_thread("t", &[]).unwrap();
+    let participants = specs(&sim, &crowd);
+    rejected(
+        &mut sim,
+        Some(alice),
+        &Command::AddParticipants {
+            thread: t,
+            participants,
+        },
+        Kind::BadRequest,
+    );
+    sim.client(alice)
+        .add_participants(t, &crowd[..200])
+        .unwrap();
+    assert_eq!(
+        sim.client(alice).get_thread(t).unwrap().participant_count,
+        201
+    );
+}
+
+#[test]
+fn adding_an_existing_participant_changes_nothing() {
+    let mut sim = new_sim();
+    let [alice, bob, carol] = users(&mut sim, &["alice", "bob", "carol"])[..] else {
+        unreachable!()
+    };
+    let t = sim.client(alice).create_thread("t", &[bob]).unwrap();
+    let before = sim.state().clone();
+    sim.client(alice)
+        .add_participants(t, &[bob, alice])
+        .unwrap();
+    assert!(
+        sim.state() == &before,
+        "re-adding participants changed the state"
+    );
+    assert_eq!(seqs(&all_messages(&mut sim, alice, t, 50)), [2, 1]);
+
+    // A mix adds only the newcomer, in one system message that names only them.
+    sim.client(alice)
+        .add_participants(t, &[bob, carol])
+        .unwrap();
+    let newest = &sim.client(alice).list_messages(t, page(1)).unwrap().items[0];
+    assert_eq!(newest.kind, "participant_added");
+    assert_eq!(
+        newest.participants.as_deref(),
+        Some(&[Arc::from("carol")][..])
+    );
+    assert_eq!(seqs(&all_messages(&mut sim, alice, t, 50)), [3, 2, 1]);
+}
+
+#[test]
+fn removing_a_participant_ends_their_membership() {
+    let mut sim = new_sim();
+    // carol exists but was never in the thread.
+    let [alice, bob, _carol] = users(&mut sim, &["alice", "bob", "carol"])[..] else {
+        unreachable!()
+    };
+    let t = sim.client(alice).create_thread("t", &[bob]).unwrap();
+    sim.client(alice).remove_participant(t, bob).unwrap();
+    let p = sim
+        .client(alice)
+        .list_participants(t, PageRequest::default())
+        .unwrap();
+    assert_eq!(p.items.len(), 1);
+    assert_eq!(&*p.items[0].user, "alice");
+    let newest = &sim.client(alice).list_messages(t, page(1)).unwrap().items[0];
+    assert_eq!(newest.kind, "participant_removed");
+    assert_eq!(
+        newest.participants.as_deref(),
+        Some(&[Arc::from("bob")][..])
+    );
+
+    // Removing someone who is not (or no longer) a participant is a 404.
+    for who in ["bob", "carol", "ghost"] {
+        rejected(
+            &mut sim,
+            Some(alice),
+            &Command::RemoveParticipant {
+                thread: t,
+                user: who.into(),
+            },
+            Kind::NotFound,
+        );
+    }
+}
+
+#[test]
+fn list_participants_pages_by_offset() {
+    let mut sim = new_sim();
+    let alice = sim.create_user("alice").unwrap();
+    let crowd = crowd(&mut sim, "p", 6);
+    let t = sim.client(alice).create_thread("t", &crowd).unwrap();
+    let mut seen: Vec<Arc<str>> = Vec::new();
+    let mut request = page(3);
+    let mut sizes = Vec::new();
+    loop {
+        let p = sim
+            .client(alice)
+            .list_participants(t, request.clone())
+            .unwrap();
+        sizes.push(p.items.len());
+        seen.extend(p.items.iter().map(|p| p.user.clone()));
+        match p.continuation {
+            Some(c) => request.continuation = Some(c),
+            None => break,
+        }
+    }
+    assert_eq!(sizes, [3, 3, 1]);
+    let expected: Vec<Arc<str>> = std::iter::once(Arc::from("alice"))
+        .chain((0..6).map(|i| Arc::from(format!("p{i}"))))
+        .collect();
+    assert_eq!(seen, expected);
+    rejected(
+        &mut sim,
+        Some(alice),
+        &Command::ListParticipants {
+            thread: t,
+            page: page(201),
+        },
+        Kind::BadRequest,
+    );
+}
+
+#[test]
+fn share_history_from_hides_older_messages_from_a_new_participant() {
+    let mut sim = new_sim();
+    let [alice, bob, carol] = users(&mut sim, &["alice", "bob", "carol"])[..] else {
+        unreachable!()
+    };
+    let t = sim.client(alice).create_thread("t", &[bob]).unwrap();
+    let old = sim.client(alice).send_message(t, "old").unwrap();
+    sim.advance(Duration::from_ms(1000));
+    sim.execute(
+        Some(alice),
+        &Command::AddParticipants {
+            thread: t,
+            participants: vec![ParticipantSpec {
+                user: "carol".into(),
+                display_name: None,
+                share_history_from: Some(Instant(1000)),
+            }],
+        },
+    )
+    .unwrap();
+    let new = sim.client(alice).send_message(t, "new").unwrap();
+
+    let carol_sees = all_messages(&mut sim, carol, t, 50);
+    assert_eq!(seqs(&carol_sees), [new.sequence, new.sequence - 1]);
+    rejected(
+        &mut sim,
+        Some(carol),
+        &Command::GetMessage {
+            thread: t,
+            message: old.sequence,
+        },
+        Kind::NotFound,
+    );
+    // Without a share time, bob sees everything.
+    assert_eq!(seqs(&all_messages(&mut sim, bob, t, 50)), [5, 4, 3, 2, 1]);
+}
+
+// ---- messages ----
+
+#[test]
+fn messages_are_text_or_html() {
+    let mut sim = new_sim();
+    let alice = sim.create_user("alice").unwrap();
+    let t = sim.client(alice).create_thread("t", &[]).unwrap();
+    let text = sim.client(alice).send_message(t, "plain").unwrap();
+    let html = sim.client(alice).send_html(t, "<b>bold</b>").unwrap();
+    let text = sim.client(alice).get_message(text).unwrap();
+    let html = sim.client(alice).get_message(html).unwrap();
+    assert_eq!(
+        (text.kind, text.content.as_deref()),
+        ("text", Some("plain"))
+    );
+    assert_eq!(
+        (html.kind, html.content.as_deref()),
+        ("html", Some("<b>bold</b>"))
+    );
+    rejected(&mut sim, Some(alice), &send(t, ""), Kind::BadRequest);
+}
+
+#[test]
+fn a_message_body_is_at_most_28_kib() {
+    let mut sim = new_sim();
+    let alice = sim.create_user("alice").unwrap();
+    let t = sim.client(alice).create_thread("t", &[]).unwrap();
+    let max = 28 * 1024;
+    sim.client(alice).send_message(t, &"a".repeat(max)).unwrap();
+    // Counted in UTF-8 bytes, not characters.
+    sim.client(alice)
+        .send_message(t, &"é".repeat(max / 2))
+        .unwrap();
+    let err = rejected(
+        &mut sim,
+        Some(alice),
+        &send(t, &"a".repeat(max + 1)),
+        Kind::TooLarge,
+    );
+    assert_eq!(err.status(), 413);
+    assert_eq!(acs_code(&err), "RequestEntityTooLarge");
+    let over = format!("{}a", "é".repeat(max / 2));
+    rejected(&mut sim, Some(alice), &send(t, &over), Kind::TooLarge);
+    // Editing is held to the same limit.
+    let m = sim.client(alice).send_message(t, "short").unwrap();
+    rejected(
+        &mut sim,
+        Some(alice),
+        &Command::UpdateMessage {
+            thread: t,
+            message: m.sequence,
+            content: "a".repeat(max + 1).into(),
+        },
+        Kind::TooLarge,
+    );
+}
+
+#[test]
+fn send_get_and_list_newest_first() {
+    let mut sim = new_sim();
+    let [alice, bob] = users(&mut sim, &["alice", "bob"])[..] else {
+        unreachable!()
+    };
+    let t = sim.client(alice).create_thread("t", &[bob]).unwrap();
+    let m1 = sim.client(alice).send_message(t, "one").unwrap();
+    sim.advance(Duration::from_ms(5));
+    let m2 = sim.client(bob).send_message(t, "two").unwrap();
+    let got = sim.client(bob).get_message(m1).unwrap();
+    assert_eq!(got.content.as_deref(), Some("one"));
+    assert_eq!(&*got.sender, "alice");
+    assert_eq!(got.id, format!("m{}", m1.sequence));
+    let listed = sim.client(alice).list_messages(t, page(2)).unwrap();
+    let contents: Vec<_> = listed.items.iter().map(|m| m.content.as_deref()).collect();
+    assert_eq!(contents, [Some("two"), Some("one")]);
+    assert_eq!(listed.items[0].sequence_id, m2.sequence);
+    assert_eq!(listed.items[0].created_at_ms, 5);
+    assert!(listed.continuation.is_some());
+    rejected(
+        &mut sim,
+        Some(alice),
+        &Command::GetMessage {
+            thread: t,
+            message: 99,
+        },
+        Kind::NotFound,
+    );
+}
+
+#[test]
+fn a_page_holds_at_most_200_messages() {
+    let mut sim = new_sim();
+    let alice = sim.create_user("alice").unwrap();
+    let t = sim.client(alice).create_thread("t", &[]).unwrap();
+    for size in [0, 201] {
+        let err = rejected(
+            &mut sim,
+            Some(alice),
+            &list_cmd(t, page(size)),
+            Kind::BadRequest,
+        );
+        assert_eq!(acs_code(&err), "BadRequest");
+    }
+    sim.client(alice).list_messages(t, page(200)).unwrap();
+    rejected(
+        &mut sim,
+        Some(alice),
+        &list_cmd(
+            t,
+            PageRequest {
+                page_size: None,
+                continuation: Some("not-a-token".into()),
+            },
+        ),
+        Kind::BadRequest,
+    );
+}
+
+#[test]
+fn continuation_walks_every_message_once() {
+    let mut sim = new_sim();
+    let alice = sim.create_user("alice").unwrap();
+    let t = sim.client(alice).create_thread("t", &[]).unwrap();
+    for i in 0..23 {
+        sim.client(alice).send_message(t, &format!("m{i}")).unwrap();
+    }
+    for size in [1, 4, 5, 25, 200] {
+        let all = all_messages(&mut sim, alice, t, size);
+        let expected: Vec<u32> = (1..=25).rev().collect();
+        assert_eq!(seqs(&all), expected, "page size {size}");
+    }
+}
+
+#[test]
+fn start_time_filters_older_messages() {
+    let mut sim = new_sim();
+    let alice = sim.create_user("alice").unwrap();
+    let t = sim.client(alice).create_thread("t", &[]).unwrap();
+    for _ in 0..3 {
+        sim.advance(Duration::from_ms(1000));
+        sim.client(alice).send_message(t, "x").unwrap();
+    }
+    let reply = sim
+        .execute(
+            Some(alice),
+            &Command::ListMessages {
+                thread: t,
+                page: PageRequest::default(),
+                start_time: Some(Instant(2000)),
+            },
+        )
+        .unwrap();
+    let Reply::Messages(p) = reply else {
+        panic!("not a message page")
+    };
+    let times: Vec<u64> = p.items.iter().map(|m| m.created_at_ms).collect();
+    assert_eq!(times, [3000, 2000]);
+}
+
+#[test]
+fn only_the_sender_updates_a_message() {
+    let mut sim = new_sim();
+    let [alice, bob] = users(&mut sim, &["alice", "bob"])[..] else {
+        unreachable!()
+    };
+    let t = sim.client(alice).create_thread("t", &[bob]).unwrap();
+    let m = sim.client(alice).send_message(t, "draft").unwrap();
+    let err = rejected(
+        &mut sim,
+        Some(bob),
+        &Command::UpdateMessage {
+            thread: t,
+            message: m.sequence,
+            content: "hijack".into(),
+        },
+        Kind::Forbidden,
+    );
+    assert_eq!(acs_code(&err), "Forbidden");
+    sim.advance(Duration::from_ms(42));
+    sim.client(alice).update_message(m, "final").unwrap();
+    let got = sim.client(bob).get_message(m).unwrap();
+    assert_eq!(got.content.as_deref(), Some("final"));
+    assert_eq!(got.edited_at_ms, Some(42));
+    assert_eq!(got.deleted_at_ms, None);
+    assert_eq!(got.created_at_ms, 0);
+    // System messages belong to nobody's edits.
+    rejected(
+        &mut sim,
+        Some(alice),
+        &Command::UpdateMessage {
+            thread: t,
+            message: 1,
+            content: "x".into(),
+        },
+        Kind::NotFound,
+    );
+}
+
+#[test]
+fn only_the_sender_deletes_a_message_and_its_content_is_gone() {
+    let mut sim = new_sim();
+    let [alice, bob] = users(&mut sim, &["alice", "bob"])[..] else {
+        unreachable!()
+    };
+    let t = sim.client(alice).create_thread("t", &[bob]).unwrap();
+    let m = sim.client(alice).send_message(t, "secret").unwrap();
+    rejected(
+        &mut sim,
+        Some(bob),
+        &Command::DeleteMessage {
+            thread: t,
+            message: m.sequence,
+        },
+        Kind::Forbidden,
+    );
+    sim.advance(Duration::from_ms(7));
+    sim.client(alice).delete_message(m).unwrap();
+    let got = sim.client(bob).get_message(m).unwrap();
+    assert_eq!(got.content, None);
+    assert_eq!(got.deleted_at_ms, Some(7));
+    let stored = &sim.state().thread(t).unwrap().messages[m.sequence as usize - 1];
+    assert!(stored.content.is_empty(), "deleted content still stored");
+    let listed = all_messages(&mut sim, bob, t, 50);
+    assert!(
+        listed
+            .iter()
+            .all(|v| v.content.as_deref() != Some("secret"))
+    );
+    // Deleted is final: no edit, no second delete.
+    rejected(
+        &mut sim,
+        Some(alice),
+        &Command::UpdateMessage {
+            thread: t,
+            message: m.sequence,
+            content: "back".into(),
+        },
+        Kind::NotFound,
+    );
+    rejected(
+        &mut sim,
+        Some(alice),
+        &Command::DeleteMessage {
+            thread: t,
+            message: m.sequence,
+        },
+        Kind::NotFound,
+    );
+}
+
+#[test]
+fn system_and_user_messages_share_one_sequence() {
+    let mut sim = new_sim();
+    let [alice, bob] = users(&mut sim, &["alice", "bob"])[..] else {
+        unreachable!()
+    };
+    let t = sim.client(alice).create_thread("hello", &[]).unwrap();
+    let history = all_messages(&mut sim, alice, t, 50);
+    let shape: Vec<(u32, &str)> = history.iter().map(|m| (m.sequence_id, m.kind)).collect();
+    assert_eq!(shape, [(2, "topic_updated"), (1, "participant_added")]);
+    assert_eq!(history[0].topic.as_deref(), Some("hello"));
+    assert_eq!(
+        history[1].participants.as_deref(),
+        Some(&[Arc::from("alice")][..])
+    );
+
+    assert_eq!(sim.client(alice).send_message(t, "a").unwrap().sequence, 3);
+    sim.client(alice).add_participants(t, &[bob]).unwrap();
+    assert_eq!(sim.client(bob).send_message(t, "b").unwrap().sequence, 5);
+    sim.client(alice).update_topic(t, "bye").unwrap();
+    assert_eq!(sim.client(alice).send_message(t, "c").unwrap().sequence, 7);
+    let kinds: Vec<&str> = all_messages(&mut sim, alice, t, 50)
+        .iter()
+        .map(|m| m.kind)
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "text",
+            "topic_updated",
+            "text",
+            "participant_added",
+            "text",
+            "topic_updated",
+            "participant_added"
+        ]
+    );
+}
+
+// ---- access ----
+
+#[test]
+fn a_non_participant_is_forbidden() {
+    let mut sim = new_sim();
+    let [alice, bob, eve] = users(&mut sim, &["alice", "bob", "eve"])[..] else {
+        unreachable!()
+    };
+    let t = sim.client(alice).create_thread("t", &[bob]).unwrap();
+    let m = sim.client(alice).send_message(t, "private").unwrap();
+    let calls = [
+        Command::GetThread { thread: t },
+        list_cmd(t, PageRequest::default()),
+        Command::GetMessage {
+            thread: t,
+            message: m.sequence,
+        },
+        send(t, "let me in"),
+        Command::AddParticipants {
+            thread: t,
+            participants: vec![ParticipantSpec::user("eve")],
+        },
+        Command::RemoveParticipant {
+            thread: t,
+            user: "bob".into(),
+        },
+        Command::ListParticipants {
+            thread: t,
+            page: PageRequest::default(),
+        },
+        Command::UpdateThread {
+            thread: t,
+            topic: Some("mine".into()),
+        },
+        Command::DeleteThread { thread: t },
+        Command::SendTyping { thread: t },
+    ];
+    for command in &calls {
+        let err = rejected(&mut sim, Some(eve), command, Kind::Forbidden);
+        assert_eq!(err.status(), 403);
+        assert_eq!(acs_code(&err), "Forbidden");
+    }
+    assert!(sim.inbox(eve).is_empty());
+}
+
+#[test]
+fn a_removed_participant_keeps_history_up_to_the_removal_only() {
+    let mut sim = new_sim();
+    let [alice, bob, carol] = users(&mut sim, &["alice", "bob", "carol"])[..] else {
+        unreachable!()
+    };
+    let t = sim.client(alice).create_thread("t", &[bob, carol]).unwrap();
+    let before = sim.client(alice).send_message(t, "before").unwrap();
+    sim.client(alice).remove_participant(t, bob).unwrap();
+    let removal = before.sequence + 1;
+    let inbox_at_removal = sim.inbox(bob);
+    assert_eq!(
+        inbox_at_removal.last().unwrap().kind,
+        "participants_removed"
+    );
+
+    let after = sim.client(alice).send_message(t, "after").unwrap();
+    sim.client(carol).send_typing(t).unwrap();
+    sim.client(alice).update_topic(t, "later").unwrap();
+
+    let bob_sees = all_messages(&mut sim, bob, t, 50);
+    assert_eq!(seqs(&bob_sees), (1..=removal).rev().collect::<Vec<_>>());
+    assert_eq!(
+        sim.client(bob)
+            .get_message(before)
+            .unwrap()
+            .content
+            .as_deref(),
+        Some("before")
+    );
+    rejected(
+        &mut sim,
+        Some(bob),
+        &Command::GetMessage {
+            thread: t,
+            message: after.sequence,
+        },
+        Kind::NotFound,
+    );
+    rejected(&mut sim, Some(bob), &send(t, "hello?"), Kind::Forbidden);
+    rejected(
+        &mut sim,
+        Some(bob),
+        &Command::SendTyping { thread: t },
+        Kind::Forbidden,
+    );
+    assert_eq!(
+        sim.inbox(bob),
+        inbox_at_removal,
+        "a removed participant was notified"
+    );
+}
+
+// ---- read receipts and typing ----
+
+#[test]
+fn receipts_and_typing_stop_above_20_participants() {
+    let mut sim = new_sim();
+    let alice = sim.create_user("alice").unwrap();
+    let crowd = crowd(&mut sim, "p", 20);
+    let t = sim.client(alice).create_thread("t", &crowd[..19]).unwrap();
+    assert_eq!(
+        sim.client(alice).get_thread(t).unwrap().participant_count,
+        20
+    );
+    let m = sim.client(alice).send_message(t, "hi").unwrap();
+    sim.client(alice).send_typing(t).unwrap();
+    sim.client(crowd[0]).send_read_receipt(m).unwrap();
+    assert_eq!(
+        sim.client(alice).list_read_receipts(t).unwrap().items.len(),
+        1
+    );
+
+    sim.client(alice).add_participants(t, &crowd[19..]).unwrap();
+    let err = rejected(
+        &mut sim,
+        Some(alice),
+        &Command::SendTyping { thread: t },
+        Kind::BadRequest,
+    );
+    assert_eq!(acs_code(&err), "BadRequest");
+    rejected(
+        &mut sim,
+        Some(crowd[1]),
+        &Command::SendReadReceipt {
+            thread: t,
+            message: m.sequence,
+        },
+        Kind::BadRequest,
+    );
+    // Back at 20, they are allowed again.
+    sim.client(alice).remove_participant(t, crowd[19]).unwrap();
+    sim.client(alice).send_typing(t).unwrap();
+}
+
+// ---- notifications ----
+
+#[test]
+fn every_participant_but_the_actor_is_notified() {
+    let mut sim = new_sim();
+    let [alice, bob, carol, dave] = users(&mut sim, &["alice", "bob", "carol", "dave"])[..] else {
+        unreachable!()
+    };
+    let t = sim.client(alice).create_thread("t", &[bob, carol]).unwrap();
+    let m = sim.client(alice).send_message(t, "hi").unwrap();
+    sim.client(alice).update_message(m, "hi!").unwrap();
+    sim.client(bob).send_typing(t).unwrap();
+    sim.client(bob).send_read_receipt(m).unwrap();
+    sim.client(alice).delete_message(m).unwrap();
+    sim.client(alice).add_participants(t, &[dave]).unwrap();
+
+    assert_eq!(
+        kinds(&sim.inbox(carol)),
+        [
+            "chat_thread_created",
+            "chat_message_received",
+            "chat_message_edited",
+            "typing_indicator_received",
+            "read_receipt_received",
+            "chat_message_deleted",
+            "participants_added"
+        ]
+    );
+    assert_eq!(
+        kinds(&sim.inbox(bob)),
+        [
+            "chat_thread_created",
+            "chat_message_received",
+            "chat_message_edited",
+            "chat_message_deleted",
+            "participants_added"
+        ]
+    );
+    assert_eq!(
+        kinds(&sim.inbox(alice)),
+        ["typing_indicator_received", "read_receipt_received"]
+    );
+    // A newcomer gets nothing from before they joined.
+    assert_eq!(kinds(&sim.inbox(dave)), ["participants_added"]);
+
+    let received = &sim.inbox(carol)[1];
+    assert_eq!(&*received.from, "alice");
+    assert_eq!(received.thread, t);
+    assert_eq!(
+        received.message.as_deref(),
+        Some(&*format!("m{}", m.sequence))
+    );
+}
+
+// ---- rate limits ----
+
+#[test]
+fn fifty_sends_per_user_per_thread_per_minute() {
+    let mut sim = new_sim();
+    let [alice, bob] = users(&mut sim, &["alice", "bob"])[..] else {
+        unreachable!()
+    };
+    let t = sim.client(alice).create_thread("t", &[bob]).unwrap();
+    let other = sim.client(alice).create_thread("u", &[]).unwrap();
+    // 50 sends at 0, 100, ..., 4900 ms.
+    for i in 0..50 {
+        if i > 0 {
+            sim.advance(Duration::from_ms(100));
+        }
+        sim.client(alice).send_message(t, "spam").unwrap();
+    }
+    sim.advance(Duration::from_ms(50)); // now 4950
+    let err = rejected(
+        &mut sim,
+        Some(alice),
+        &send(t, "one more"),
+        Kind::RateLimited,
+    );
+    assert_eq!(err.status(), 429);
+    assert_eq!(err.retry_after_ms(), Some(60_000 - 4950));
+    let wire = err.render(ErrorStyle::Acs);
+    assert_eq!(wire["error"]["code"], "TooManyRequests");
+    assert_eq!(wire["error"]["retry_after_ms"], 60_000 - 4950);
+
+    // The limit is per user and per thread.
+    sim.client(bob).send_message(t, "me too").unwrap();
+    sim.client(alice).send_message(other, "elsewhere").unwrap();
+
+    sim.advance(Duration::from_ms(60_000 - 4950 - 1));
+    let err = rejected(&mut sim, Some(alice), &send(t, "almost"), Kind::RateLimited);
+    assert_eq!(err.retry_after_ms(), Some(1));
+    sim.advance(Duration::from_ms(1));
+    sim.client(alice).send_message(t, "admitted").unwrap();
+    // Full again: the next slot frees when the send at 100 ms leaves the window.
+    let err = rejected(&mut sim, Some(alice), &send(t, "again"), Kind::RateLimited);
+    assert_eq!(err.retry_after_ms(), Some(100));
+}
+
+// ---- refusals and forks ----
+
+#[test]
+fn a_refused_call_leaves_the_state_unchanged() {
+    let mut sim = sim_with(json!({"rate_limits": [
+        {"operations": ["send_message"], "scope": "user_thread", "window_ms": 1000, "count": 1}
+    ]}));
+    let [alice, bob, eve] = users(&mut sim, &["alice", "bob", "eve"])[..] else {
+        unreachable!()
+    };
+    let t = sim.client(alice).create_thread("t", &[bob]).unwrap();
+    let m = sim.client(alice).send_message(t, "first").unwrap();
+    let cases = [
+        (Some(alice), send(t, "second"), Kind::RateLimited),
+        (Some(eve), send(t, "x"), Kind::Forbidden),
+        (Some(alice), send(ThreadId(99), "x"), Kind::NotFound),
+        (
+            Some(bob),
+            send(t, &"x".repeat(28 * 1024 + 1)),
+            Kind::TooLarge,
+        ),
+        (
+            Some(bob),
+            Command::DeleteMessage {
+                thread: t,
+                message: m.sequence,
+            },
+            Kind::Forbidden,
+        ),
+        (
+            Some(alice),
+            Command::AddParticipants {
+                thread: t,
+                participants: vec![],
+            },
+            Kind::BadRequest,
+        ),
+        (
+            Some(alice),
+            Command::CreateThread {
+                topic: "".into(),
+                participants: vec![ParticipantSpec::user("bob")],
+                idempotency_key: Some("k".into()),
+            },
+            Kind::BadRequest,
+        ),
+        (
+            None,
+            Command::DeleteUser { user: "zed".into() },
+            Kind::NotFound,
+        ),
+    ];
+    for (actor, command, kind) in &cases {
+        rejected(&mut sim, *actor, command, *kind);
+    }
+    // The refused create did not claim its idempotency key.
+    let created = sim
+        .execute(
+            Some(alice),
+            &Command::CreateThread {
+                topic: "later".into(),
+                participants: vec![],
+                idempotency_key: Some("k".into()),
+            },
+        )
+        .unwrap();
+    assert_ne!(thread_of(created), t);
+}
+
+#[test]
+fn a_fork_is_independent() {
+    let mut sim = new_sim();
+    let [alice, bob] = users(&mut sim, &["alice", "bob"])[..] else {
+        unreachable!()
+    };
+    let t = sim.client(alice).create_thread("t", &[bob]).unwrap();
+    sim.client(alice).send_message(t, "shared").unwrap();
+    let original_state = sim.state().clone();
+    let original_digest = sim.digest();
+
+    let mut fork = sim.fork();
+    assert!(fork.state() == sim.state());
+    fork.client(bob)
+        .send_message(t, "only in the fork")
+        .unwrap();
+    fork.client(alice).update_topic(t, "forked").unwrap();
+    fork.advance(Duration::from_secs(5));
+    fork.create_user("carol").unwrap();
+
+    assert!(
+        sim.state() == &original_state,
+        "the fork changed the original"
+    );
+    assert_eq!(sim.digest(), original_digest);
+    assert_eq!(sim.now(), Instant::ZERO);
+    assert_eq!(seqs(&all_messages(&mut sim, bob, t, 50)), [3, 2, 1]);
+    assert_eq!(&*sim.client(alice).get_thread(t).unwrap().topic, "t");
+    assert!(sim.user("carol").is_none());
+
+    // And the other way round.
+    sim.client(alice)
+        .send_message(t, "only in the original")
+        .unwrap();
+    assert_eq!(seqs(&all_messages(&mut fork, bob, t, 50)), [5, 4, 3, 2, 1]);
+    let fork_contents: BTreeSet<String> = all_messages(&mut fork, bob, t, 50)
+        .iter()
+        .filter_map(|m| m.content.as_deref().map(str::to_string))
+        .collect();
+    assert!(!fork_contents.contains("only in the original"));
+}

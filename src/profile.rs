@@ -160,6 +160,9 @@ impl Profile {
         if self.page_size_default == 0 || self.page_size_default > self.page_size_max {
             return Err("page_size_default must be between 1 and page_size_max".to_string());
         }
+        if self.rate_limits.len() > 64 {
+            return Err("rate_limits: at most 64 limits per profile".to_string());
+        }
         for (i, limit) in self.rate_limits.iter().enumerate() {
             if limit.count == 0 || limit.window_ms == 0 {
                 return Err(format!(

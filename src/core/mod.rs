@@ -325,15 +325,16 @@ impl State {
     // ---- rate limits ----
 
     /// Checks every limit that applies to `op` by `actor` on `thread`; all must
-    /// admit. Returns the keys to record once the call succeeds.
+    /// admit. Returns the set of limits (bit i: the profile's limit i) to record
+    /// once the call succeeds.
     fn check_limits(
         &self,
         op: Operation,
         actor: UserId,
         thread: Option<&Thread>,
         now: Instant,
-    ) -> Result<Vec<(u16, Scope)>, Error> {
-        let mut admitted = Vec::new();
+    ) -> Result<Admitted, Error> {
+        let mut admitted: Admitted = 0;
         for (index, limit) in self.profile.rate_limits.iter().enumerate() {
             if !limit.operations.contains(&op) {
                 continue;
@@ -357,30 +358,43 @@ impl State {
                     retry_after_ms,
                 });
             }
-            admitted.push((index as u16, limit.scope));
+            admitted |= 1 << index;
         }
         Ok(admitted)
     }
 
-    fn record_limits(
-        &mut self,
-        admitted: &[(u16, Scope)],
-        actor: UserId,
-        thread: Option<ThreadId>,
-        now: Instant,
-    ) {
-        for &(index, scope) in admitted {
-            let limit = &self.profile.rate_limits[index as usize];
-            let (window_ms, count) = (limit.window_ms, limit.count);
-            let key = window_key(index, scope, actor);
-            let window = match (scope, thread) {
-                (Scope::Thread | Scope::UserThread, Some(t)) => {
-                    self.thread_mut(t).windows.entry(key).or_default()
-                }
-                _ => self.windows.entry(key).or_default(),
-            };
-            window.admit(now, window_ms, count);
+    /// Records the admitted call in the user- and resource-scoped windows.
+    fn record_limits(&mut self, admitted: Admitted, actor: UserId, now: Instant) {
+        let profile = &self.profile;
+        for (index, limit) in admitted_limits(profile, admitted) {
+            if matches!(limit.scope, Scope::User | Scope::Resource) {
+                let key = window_key(index, limit.scope, actor);
+                let window = self.windows.entry(key).or_default();
+                window.admit(now, limit.window_ms, limit.count);
+            }
         }
+    }
+
+    /// Records the admitted call in every window and returns the thread for the
+    /// call's own change: one lookup of the thread for both.
+    fn commit(
+        &mut self,
+        admitted: Admitted,
+        actor: UserId,
+        thread: ThreadId,
+        now: Instant,
+    ) -> &mut Thread {
+        self.record_limits(admitted, actor, now);
+        let profile = Arc::clone(&self.profile);
+        let t = self.thread_mut(thread);
+        for (index, limit) in admitted_limits(&profile, admitted) {
+            if matches!(limit.scope, Scope::Thread | Scope::UserThread) {
+                let key = window_key(index, limit.scope, actor);
+                let window = t.windows.entry(key).or_default();
+                window.admit(now, limit.window_ms, limit.count);
+            }
+        }
+        t
     }
 
     // ---- threads ----
@@ -423,6 +437,7 @@ impl State {
         let id = ThreadId(self.next_thread);
         self.next_thread += 1;
         let mut t = Thread::new(id, topic.clone(), actor, now);
+        t.memberships.reserve_exact(1 + joining.len());
         let notice = t.push_notice(now, NoticeKind::ChatThreadCreated, actor, 0);
         t.join(actor, None, Instant::ZERO, notice);
         for (user, spec) in &joining {
@@ -457,7 +472,7 @@ impl State {
         if let Some(key) = idempotency_key {
             self.idempotency.insert(key.clone(), (id, invalid.clone()));
         }
-        self.record_limits(&admitted, actor, None, now);
+        self.record_limits(admitted, actor, now);
         let view = self.thread_view(&self.threads[&id]);
         Ok(Outcome::new(
             Reply::ThreadCreated {
@@ -544,9 +559,10 @@ impl State {
         }
         let t = self.writable(actor, thread)?;
         let admitted = self.check_limits(Operation::UpdateThread, actor, Some(t), now)?;
+        let by = self.name(actor);
+        let t = self.commit(admitted, actor, thread, now);
         let mut events = vec![];
         if let Some(topic) = topic {
-            let t = self.thread_mut(thread);
             t.topic = topic.clone();
             let seq = t.push_message(system_message(
                 MessageKind::TopicUpdated,
@@ -558,11 +574,10 @@ impl State {
             t.push_notice(now, NoticeKind::ChatThreadPropertiesUpdated, actor, seq);
             events.push(Event::TopicUpdated {
                 thread,
-                by: self.name(actor),
+                by,
                 message: seq,
             });
         }
-        self.record_limits(&admitted, actor, Some(thread), now);
         Ok(Outcome::new(Reply::None, events))
     }
 
@@ -578,13 +593,15 @@ impl State {
         let t = self.writable(actor, thread)?;
         let admitted = self.check_limits(Operation::DeleteThread, actor, Some(t), now)?;
         let notified = t.participant_count() - 1;
-        self.record_limits(&admitted, actor, Some(thread), now);
-        let t = self.thread_mut(thread);
+        let t = self.commit(admitted, actor, thread, now);
         t.push_notice(now, NoticeKind::ChatThreadDeleted, actor, 0);
         t.deleted_at = Some(now);
         t.messages = Vec::new();
         t.read_receipts.clear();
         t.windows.clear();
+        // What stays (for inboxes) stops growing: give back the spare room.
+        t.notices.shrink_to_fit();
+        t.memberships.shrink_to_fit();
         Ok(Outcome::new(
             Reply::None,
             vec![Event::ThreadDeleted {
@@ -628,11 +645,10 @@ impl State {
             });
         }
         let admitted = self.check_limits(Operation::UpdateRoster, actor, Some(t), now)?;
-        self.record_limits(&admitted, actor, Some(thread), now);
+        let t = self.commit(admitted, actor, thread, now);
         let mut events = vec![];
         if !joining.is_empty() {
             let users: Vec<UserId> = joining.iter().map(|(u, _)| *u).collect();
-            let t = self.thread_mut(thread);
             let seq = t.push_message(system_message(
                 MessageKind::ParticipantAdded,
                 actor,
@@ -685,8 +701,7 @@ impl State {
                 user: user.to_string(),
             })?;
         let admitted = self.check_limits(Operation::UpdateRoster, actor, Some(t), now)?;
-        self.record_limits(&admitted, actor, Some(thread), now);
-        let t = self.thread_mut(thread);
+        let t = self.commit(admitted, actor, thread, now);
         let seq = t.push_message(system_message(
             MessageKind::ParticipantRemoved,
             actor,
@@ -761,8 +776,7 @@ impl State {
         self.check_sizes(content, metadata)?;
         let admitted = self.check_limits(Operation::SendMessage, actor, Some(t), now)?;
         let recipients = t.participant_count() - 1;
-        self.record_limits(&admitted, actor, Some(thread), now);
-        let t = self.thread_mut(thread);
+        let t = self.commit(admitted, actor, thread, now);
         let kind = match content_type {
             ContentType::Text => MessageKind::Text,
             ContentType::Html => MessageKind::Html,
@@ -897,8 +911,7 @@ impl State {
         self.own_message(actor, t, seq)?;
         self.check_sizes(content, &Default::default())?;
         let admitted = self.check_limits(Operation::UpdateMessage, actor, Some(t), now)?;
-        self.record_limits(&admitted, actor, Some(thread), now);
-        let t = self.thread_mut(thread);
+        let t = self.commit(admitted, actor, thread, now);
         let m = &mut t.messages[seq as usize - 1];
         m.content = content.clone();
         m.extra_mut().edited_at = Some(now);
@@ -926,8 +939,7 @@ impl State {
         let t = self.writable(actor, thread)?;
         self.own_message(actor, t, seq)?;
         let admitted = self.check_limits(Operation::DeleteMessage, actor, Some(t), now)?;
-        self.record_limits(&admitted, actor, Some(thread), now);
-        let t = self.thread_mut(thread);
+        let t = self.commit(admitted, actor, thread, now);
         let m = &mut t.messages[seq as usize - 1];
         m.content = Arc::from("");
         let extra = m.extra_mut();
@@ -967,9 +979,12 @@ impl State {
         self.check_receipts_allowed(t)?;
         let admitted = self.check_limits(Operation::SendTyping, actor, Some(t), now)?;
         let recipients = t.participant_count() - 1;
-        self.record_limits(&admitted, actor, Some(thread), now);
-        self.thread_mut(thread)
-            .push_notice(now, NoticeKind::TypingIndicatorReceived, actor, 0);
+        self.commit(admitted, actor, thread, now).push_notice(
+            now,
+            NoticeKind::TypingIndicatorReceived,
+            actor,
+            0,
+        );
         Ok(Outcome::new(
             Reply::None,
             vec![Event::TypingSent {
@@ -992,8 +1007,7 @@ impl State {
         self.check_receipts_allowed(t)?;
         let admitted = self.check_limits(Operation::SendReadReceipt, actor, Some(t), now)?;
         let recipients = t.participant_count() - 1;
-        self.record_limits(&admitted, actor, Some(thread), now);
-        let t = self.thread_mut(thread);
+        let t = self.commit(admitted, actor, thread, now);
         t.read_receipts.insert(actor, (seq, now));
         t.push_notice(now, NoticeKind::ReadReceiptReceived, actor, seq);
         Ok(Outcome::new(
@@ -1227,6 +1241,21 @@ impl State {
         }
         Ok(())
     }
+}
+
+/// A set of the profile's rate limits by index (profiles hold at most 64).
+type Admitted = u64;
+
+fn admitted_limits(
+    profile: &Profile,
+    admitted: Admitted,
+) -> impl Iterator<Item = (u16, &crate::profile::RateLimit)> {
+    profile
+        .rate_limits
+        .iter()
+        .enumerate()
+        .filter(move |(i, _)| admitted & (1 << i) != 0)
+        .map(|(i, limit)| (i as u16, limit))
 }
 
 fn window_key(index: u16, scope: Scope, actor: UserId) -> WindowKey {

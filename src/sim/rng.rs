@@ -103,11 +103,13 @@ fn neg_ln_fixed(x: u64) -> u64 {
     let t = m - one;
     let y = (t << 32) / (2 * one + t);
     let y2 = (y * y) >> 32;
-    let mut term = y;
+    // Every term is below 2^32 (y < 1 in 32.32), so the division fits in u64.
+    let mut term = y as u64;
+    let y2 = y2 as u64;
     let mut sum = 0u128;
-    let mut k = 1u128;
+    let mut k = 1u64;
     while term > 0 && k < 60 {
-        sum += term / k;
+        sum += u128::from(term / k);
         term = (term * y2) >> 32;
         k += 2;
     }

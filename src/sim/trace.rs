@@ -93,8 +93,7 @@ impl Trace {
     /// to a non-empty JSON object (every event and step outcome does).
     pub fn record<T: Serialize>(&mut self, at: Instant, item: &T) {
         self.buffer.clear();
-        self.buffer.extend_from_slice(b"{\"at_ms\":");
-        write!(self.buffer, "{},", at.ms()).expect("writing to a Vec cannot fail");
+        write!(self.buffer, "{{\"at_ms\":{},", at.ms()).expect("writing to a Vec cannot fail");
         let body_start = self.buffer.len();
         serde_json::to_writer(&mut self.buffer, item).expect("trace items serialize");
         // Drop the item's own opening brace: its fields follow ours.

@@ -196,3 +196,142 @@ fn later_issue_ops_answer_not_supported_by_this_profile() {
     assert!(report.failures.is_empty(), "{:?}", report.failures);
     assert!(report.jsonl().contains("not supported by profile acs"));
 }
+
+mod robustness {
+    use proptest::prelude::*;
+    use serde_json::{Value, json};
+    use switchboard::scenario;
+
+    fn fixture_texts() -> Vec<String> {
+        super::fixtures()
+            .iter()
+            .map(|p| std::fs::read_to_string(p).unwrap())
+            .filter(|t| t.len() < 20_000)
+            .collect()
+    }
+
+    /// Any JSON value of modest size.
+    fn any_json() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(|n| json!(n)),
+            any::<u64>().prop_map(|n| json!(n)),
+            "[a-z0-9+:]{0,6}".prop_map(Value::String),
+            prop_oneof![
+                Just("t1"),
+                Just("m3"),
+                Just("c0"),
+                Just("+1s"),
+                Just("31d"),
+                Just("a"),
+                Just("html")
+            ]
+            .prop_map(|s| json!(s)),
+        ];
+        leaf.prop_recursive(3, 24, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
+                prop::collection::btree_map(
+                    prop_oneof![
+                        Just("op".to_string()),
+                        Just("as".to_string()),
+                        Just("at".to_string()),
+                        Just("thread".to_string()),
+                        Just("message".to_string()),
+                        Just("content".to_string()),
+                        Just("topic".to_string()),
+                        Just("participants".to_string()),
+                        Just("expect".to_string()),
+                        Just("page_size".to_string()),
+                        Just("continuation".to_string()),
+                        "[a-z_]{1,8}",
+                    ],
+                    inner,
+                    0..6
+                )
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    fn op_name() -> impl Strategy<Value = &'static str> {
+        prop::sample::select(vec![
+            "create_user",
+            "delete_user",
+            "create_thread",
+            "get_thread",
+            "list_threads",
+            "update_thread",
+            "delete_thread",
+            "add_participants",
+            "remove_participant",
+            "list_participants",
+            "send_message",
+            "get_message",
+            "list_messages",
+            "update_message",
+            "delete_message",
+            "send_typing",
+            "send_read_receipt",
+            "list_read_receipts",
+            "inbox",
+            "outbox",
+            "send_sms",
+            "inbound",
+        ])
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+        /// Mangled fixture bytes: parsing never panics, and whatever parses runs
+        /// without panicking.
+        #[test]
+        fn mangled_files_never_panic(
+            which in 0usize..8,
+            edits in prop::collection::vec((any::<prop::sample::Index>(), 0u8..3, any::<u8>()), 1..6),
+        ) {
+            let texts = fixture_texts();
+            let mut bytes = texts[which % texts.len()].clone().into_bytes();
+            for (at, kind, byte) in edits {
+                if bytes.is_empty() { break; }
+                let i = at.index(bytes.len());
+                match kind {
+                    0 => { bytes.remove(i); }
+                    1 => bytes.insert(i, byte),
+                    _ => bytes[i] = byte,
+                }
+            }
+            let text = String::from_utf8_lossy(&bytes);
+            if let Ok(parsed) = scenario::parse(&text, Some(1)) {
+                let report = scenario::run(&parsed);
+                prop_assert!(!report.lines.is_empty());
+            }
+        }
+
+        /// Steps with a real op and arbitrary JSON fields: a clean parse error or
+        /// a run that finishes; never a panic.
+        #[test]
+        fn arbitrary_steps_never_panic(
+            steps in prop::collection::vec((op_name(), any_json()), 1..8),
+        ) {
+            let steps: Vec<Value> = steps
+                .into_iter()
+                .map(|(op, fields)| {
+                    let mut step = match fields {
+                        Value::Object(m) => m,
+                        other => [("x".to_string(), other)].into_iter().collect(),
+                    };
+                    step.insert("op".to_string(), json!(op));
+                    Value::Object(step)
+                })
+                .collect();
+            let doc = json!({"seed": 1, "profile": "acs", "users": ["a", "b"], "steps": steps});
+            match scenario::parse(&doc.to_string(), None) {
+                Ok(parsed) => { scenario::run(&parsed); }
+                Err(e) => prop_assert!(e.path.starts_with('$'), "{e}"),
+            }
+        }
+    }
+}

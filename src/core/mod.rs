@@ -365,13 +365,11 @@ impl State {
 
     /// Records the admitted call in the user- and resource-scoped windows.
     fn record_limits(&mut self, admitted: Admitted, actor: UserId, now: Instant) {
-        let profile = &self.profile;
-        for (index, limit) in admitted_limits(profile, admitted) {
-            if matches!(limit.scope, Scope::User | Scope::Resource) {
-                let key = window_key(index, limit.scope, actor);
-                let window = self.windows.entry(key).or_default();
-                window.admit(now, limit.window_ms, limit.count);
-            }
+        for (key, window_ms, count) in admitted_windows(&self.profile, admitted, actor, false) {
+            self.windows
+                .entry(key)
+                .or_default()
+                .admit(now, window_ms, count);
         }
     }
 
@@ -387,12 +385,11 @@ impl State {
         self.record_limits(admitted, actor, now);
         let profile = Arc::clone(&self.profile);
         let t = self.thread_mut(thread);
-        for (index, limit) in admitted_limits(&profile, admitted) {
-            if matches!(limit.scope, Scope::Thread | Scope::UserThread) {
-                let key = window_key(index, limit.scope, actor);
-                let window = t.windows.entry(key).or_default();
-                window.admit(now, limit.window_ms, limit.count);
-            }
+        for (key, window_ms, count) in admitted_windows(&profile, admitted, actor, true) {
+            t.windows
+                .entry(key)
+                .or_default()
+                .admit(now, window_ms, count);
         }
         t
     }
@@ -1246,16 +1243,26 @@ impl State {
 /// A set of the profile's rate limits by index (profiles hold at most 64).
 type Admitted = u64;
 
-fn admitted_limits(
+/// The windows an admitted call counts in: (key, window_ms, count) for each
+/// limit in `admitted` whose scope is thread-bound (`thread_scoped`) or not.
+fn admitted_windows(
     profile: &Profile,
     admitted: Admitted,
-) -> impl Iterator<Item = (u16, &crate::profile::RateLimit)> {
+    actor: UserId,
+    thread_scoped: bool,
+) -> impl Iterator<Item = (WindowKey, u64, u32)> + '_ {
     profile
         .rate_limits
         .iter()
         .enumerate()
-        .filter(move |(i, _)| admitted & (1 << i) != 0)
-        .map(|(i, limit)| (i as u16, limit))
+        .filter(move |(i, limit)| {
+            admitted & (1 << i) != 0
+                && thread_scoped == matches!(limit.scope, Scope::Thread | Scope::UserThread)
+        })
+        .map(move |(i, limit)| {
+            let key = window_key(i as u16, limit.scope, actor);
+            (key, limit.window_ms, limit.count)
+        })
 }
 
 fn window_key(index: u16, scope: Scope, actor: UserId) -> WindowKey {

@@ -148,7 +148,9 @@ impl Runner {
         let seen = match self.command(step) {
             Ok(Some(command)) => {
                 let style = self.sim.profile().error_style;
-                let describe = |outcome: &Result<Reply, Error>| step_line(step, outcome, style);
+                let status = command.success_status();
+                let describe =
+                    |outcome: &Result<Reply, Error>| step_line(step, outcome, style, status);
                 let outcome = self.sim.execute_step(actor, &command, describe);
                 self.remember(step, &outcome);
                 seen(&command, outcome)
@@ -430,6 +432,7 @@ fn step_line<'a>(
     step: &'a Step,
     outcome: &Result<Reply, Error>,
     style: crate::profile::ErrorStyle,
+    success_status: u16,
 ) -> StepLine<'a> {
     match outcome {
         Ok(reply) => StepLine {
@@ -437,7 +440,7 @@ fn step_line<'a>(
             step: step.index,
             op: &step.op,
             actor: step.actor.as_deref(),
-            status: success_status(&step.op),
+            status: success_status,
             result: Some(reply.to_json()).filter(|v| !v.is_null()),
             error: None,
             body: None,
@@ -456,15 +459,6 @@ fn error_line<'a>(step: &'a Step, e: &Error, style: crate::profile::ErrorStyle) 
         result: None,
         error: Some(e.kind().name()),
         body: Some(e.render(style)),
-    }
-}
-
-fn success_status(op: &str) -> u16 {
-    match op {
-        "create_user" | "create_thread" | "add_participants" | "send_message" => 201,
-        "delete_user" | "update_thread" | "delete_thread" | "remove_participant"
-        | "update_message" | "delete_message" => 204,
-        _ => 200,
     }
 }
 

@@ -307,11 +307,12 @@ impl Reply {
             Reply::ThreadCreated {
                 thread,
                 invalid_participants,
-            } => json!({
-                "thread": ser(thread),
-                "id": thread.id,
-                "invalid_participants": ser(invalid_participants),
-            }),
+            } => {
+                // A thread, as every thread result, plus the refused participants.
+                let mut value = ser(thread);
+                value["invalid_participants"] = ser(invalid_participants);
+                value
+            }
             Reply::Thread(t) => ser(t),
             Reply::Threads(p) => ser(p),
             Reply::ParticipantsAdded {

@@ -1,9 +1,12 @@
 //! The one error type of the platform API.
 //!
-//! Checks run in a fixed precedence, the order of [`Kind`]'s variants as the core
-//! applies them: 401 (who is calling), 400 (is the request well formed), 404 (does
-//! the target exist), 403 (may this caller touch it), 413 (is it too large),
-//! 409 (does it conflict), 429 (is the caller over a rate limit). A request with
+//! Checks run in a fixed precedence, the order in which the core applies them:
+//! 401 (who is calling), 400 (is the request well formed), 404 (does the target
+//! exist), 403 (may this caller touch it), 413 (is it too large), 409 (does it
+//! conflict), 429 (is the caller over a rate limit). Two 400s depend on the
+//! target's state and so come after its 404 and 403: a thread that would overflow
+//! its participant cap, and receipts or typing on a thread that is too large. A
+//! request with
 //! several faults reports the first in that order. Errors carry typed facts; the
 //! wording and wire shape belong to the profile's rendering.
 

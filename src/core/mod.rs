@@ -115,6 +115,8 @@ impl State {
     }
 
     /// Executes one call by `actor` (None for the trusted service) at `now`.
+    /// `now` never decreases from one call to the next (the simulator's clock
+    /// guarantees it; a caller driving `State` directly must too).
     pub fn execute(
         &mut self,
         actor: Option<UserId>,
@@ -404,14 +406,6 @@ impl State {
         idempotency_key: Option<&Arc<str>>,
         now: Instant,
     ) -> Result<Outcome, Error> {
-        check_topic(topic, self.profile.topic_chars_max)?;
-        let max = self.profile.participants_per_create_max;
-        if participants.len() as u64 > u64::from(max) {
-            return Err(Error::TooManyParticipantsInCall {
-                count: participants.len() as u32,
-                max,
-            });
-        }
         if let Some((existing, invalid)) = idempotency_key.and_then(|k| self.idempotency.get(k)) {
             // Same key: the first response again, nothing executed twice.
             let t = self.threads.get(existing).expect("keys point at threads");
@@ -422,6 +416,14 @@ impl State {
                 },
                 vec![],
             ));
+        }
+        check_topic(topic, self.profile.topic_chars_max)?;
+        let max = self.profile.participants_per_create_max;
+        if participants.len() as u64 > u64::from(max) {
+            return Err(Error::TooManyParticipantsInCall {
+                count: participants.len() as u32,
+                max,
+            });
         }
         let (joining, invalid) = self.resolve_participants(participants, |u| u == actor);
         let total = 1 + joining.len() as u32;
@@ -839,11 +841,12 @@ impl State {
         start_time: Option<Instant>,
     ) -> Result<Outcome, Error> {
         let size = self.page_size(page)?;
-        let t = self.readable(actor, thread)?;
         let below = match &page.continuation {
-            None => t.last_sequence() + 1,
-            Some(token) => parse_continuation(token)?.min(t.last_sequence() + 1),
+            None => u32::MAX,
+            Some(token) => parse_continuation(token)?,
         };
+        let t = self.readable(actor, thread)?;
+        let below = below.min(t.last_sequence() + 1);
         let memberships: Vec<_> = t.memberships_of(actor).collect();
         let start = start_time.unwrap_or(Instant::ZERO);
         let mut items = Vec::new();

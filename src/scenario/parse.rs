@@ -86,6 +86,7 @@ enum Shape {
     Metadata,
     State,
     Channel,
+    ContentType,
 }
 
 /// The fields each op takes: (name, shape, required).
@@ -126,7 +127,7 @@ fn op_fields(op: &str) -> Option<&'static [(&'static str, Shape, bool)]> {
         "send_message" => &[
             ("thread", Ref, true),
             ("content", Str, true),
-            ("type", Str, false),
+            ("type", ContentType, false),
             ("media", Media, false),
             ("metadata", Metadata, false),
         ],
@@ -206,7 +207,7 @@ pub fn parse(text: &str, seed_override: Option<u64>) -> Result<Scenario, ParseEr
         ));
     }
     let profile = parse_profile(top.get("profile"))?;
-    let users = parse_users(top.get("users"))?;
+    let users = parse_users(top.get("users"), profile.identity_chars_max)?;
     let steps = parse_steps(top.get("steps"))?;
     Ok(Scenario {
         name,
@@ -256,7 +257,7 @@ fn parse_profile(value: Option<&Value>) -> Result<Profile, ParseError> {
     }
 }
 
-fn parse_users(value: Option<&Value>) -> Result<Vec<UserDecl>, ParseError> {
+fn parse_users(value: Option<&Value>, id_chars_max: u32) -> Result<Vec<UserDecl>, ParseError> {
     let Some(value) = value else {
         return Ok(vec![]);
     };
@@ -296,8 +297,12 @@ fn parse_users(value: Option<&Value>) -> Result<Vec<UserDecl>, ParseError> {
             }
             _ => return Err(error(&path, "expected a user id or {id, display_name}")),
         };
-        if user.id.is_empty() {
-            return Err(error(&path, "a user id must not be empty"));
+        let chars = user.id.chars().count();
+        if chars == 0 || chars > id_chars_max as usize || user.id.chars().any(char::is_control) {
+            return Err(error(
+                &path,
+                format!("a user id is 1 to {id_chars_max} printable characters"),
+            ));
         }
         if !seen.insert(user.id.clone()) {
             return Err(error(
@@ -412,7 +417,10 @@ fn parse_at(value: Option<&Value>, clock: Instant, path: &str) -> Result<Instant
                 .ok_or_else(|| error(path, "expected a non-negative whole number of ms"))?,
         ),
         Some(Value::String(text)) => match text.strip_prefix('+') {
-            Some(rest) => clock.after(duration(rest, path)?),
+            Some(rest) => {
+                let later = clock.ms().checked_add(duration(rest, path)?.ms());
+                Instant(later.ok_or_else(|| error(path, "the step's instant is too large"))?)
+            }
             None => Instant(duration(text, path)?.ms()),
         },
         Some(_) => return Err(error(path, "expected a duration such as \"90s\" or ms")),
@@ -476,6 +484,7 @@ fn check_shape(
         Shape::Channel => value
             .as_str()
             .is_some_and(|s| s == "sms" || s == "whatsapp"),
+        Shape::ContentType => value.as_str().is_some_and(|s| s == "text" || s == "html"),
     };
     if ok {
         Ok(())
@@ -498,6 +507,7 @@ fn shape_name(shape: Shape) -> &'static str {
         Shape::Metadata => "an object of string values",
         Shape::State => "\"active\", \"inactive\" or \"closed\"",
         Shape::Channel => "\"sms\" or \"whatsapp\"",
+        Shape::ContentType => "\"text\" or \"html\"",
     }
 }
 

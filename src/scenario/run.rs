@@ -91,7 +91,8 @@ struct Seen {
 
 /// Runs `scenario` to the end.
 pub fn run(scenario: &Scenario) -> RunReport {
-    let seed = scenario.seed.expect("parse guarantees a seed");
+    // `parse` guarantees a seed; a hand-built scenario without one runs seed 0.
+    let seed = scenario.seed.unwrap_or_default();
     let mut sim = Simulator::builder()
         .seed(seed)
         .profile(scenario.profile.clone())
@@ -157,6 +158,15 @@ impl Runner {
             }
             Ok(None) => self.query(step),
             Err(error) => {
+                // Who is calling is checked before what is asked (401 first).
+                let known = actor
+                    .and_then(|a| self.sim.state().user(a))
+                    .is_some_and(|u| !u.deleted);
+                let error = if step.actor.is_some() && !known {
+                    Error::Unauthenticated
+                } else {
+                    error
+                };
                 let style = self.sim.profile().error_style;
                 self.sim.record(&error_line(step, &error, style));
                 seen_error(error)
@@ -441,7 +451,7 @@ fn step_line<'a>(
             op: &step.op,
             actor: step.actor.as_deref(),
             status: success_status,
-            result: Some(reply.to_json()).filter(|v| !v.is_null()),
+            result: Some(reply.to_json()),
             error: None,
             body: None,
         },

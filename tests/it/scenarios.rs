@@ -335,3 +335,27 @@ mod robustness {
         }
     }
 }
+
+#[test]
+fn precedence_holds_in_scenarios_too() {
+    let text = r#"{"seed": 1, "profile": "acs", "users": ["a", "b"], "steps": [
+        {"as": "a", "op": "create_thread", "topic": "x", "idempotency_key": "k", "ref": "t"},
+        {"as": "ghost", "op": "send_message", "thread": "t", "content": "x", "media": [{"content_type": "image/png", "bytes": 1}],
+         "expect": {"status": 401, "error": "unauthorized"}},
+        {"as": "a", "op": "list_messages", "thread": "t99", "continuation": "zz",
+         "expect": {"status": 400, "error": "bad_request"}},
+        {"as": "a", "op": "create_thread", "topic": "", "idempotency_key": "k",
+         "expect": {"status": 201, "result": {"id": "t1", "topic": "x"}}},
+        {"as": "a", "op": "update_thread", "thread": "t", "topic": "y", "expect": {"status": 204}}]}"#;
+    let report = scenario::run(&scenario::parse(text, None).unwrap());
+    assert!(report.failures.is_empty(), "{:?}", report.failures);
+    let update = report
+        .lines
+        .iter()
+        .find(|l| l.contains("\"op\":\"update_thread\""))
+        .unwrap();
+    assert!(
+        update.contains("\"result\":null"),
+        "a 204 step carries result null: {update}"
+    );
+}

@@ -23,8 +23,8 @@ fn sim_with(overrides: serde_json::Value) -> Simulator {
     Simulator::builder().seed(7).profile(profile).build()
 }
 
-fn users(sim: &mut Simulator, names: &[&str]) -> Vec<UserId> {
-    names.iter().map(|n| sim.create_user(n).unwrap()).collect()
+fn users<const N: usize>(sim: &mut Simulator, names: [&str; N]) -> [UserId; N] {
+    names.map(|n| sim.create_user(n).unwrap())
 }
 
 /// `n` users named `{prefix}{i}`.
@@ -161,9 +161,7 @@ fn creating_an_existing_identity_is_a_409_conflict() {
 #[test]
 fn a_deleted_identity_is_refused_with_401() {
     let mut sim = new_sim();
-    let [alice, bob] = users(&mut sim, &["alice", "bob"])[..] else {
-        unreachable!()
-    };
+    let [alice, bob] = users(&mut sim, ["alice", "bob"]);
     let t = sim.client(alice).create_thread("t", &[bob]).unwrap();
     sim.delete_user(alice).unwrap();
     for command in [
@@ -240,9 +238,7 @@ fn a_thread_needs_a_topic() {
 #[test]
 fn the_creator_joins_the_thread_automatically() {
     let mut sim = new_sim();
-    let [alice, bob] = users(&mut sim, &["alice", "bob"])[..] else {
-        unreachable!()
-    };
+    let [alice, bob] = users(&mut sim, ["alice", "bob"]);
     let t = sim.client(alice).create_thread("t", &[bob]).unwrap();
     let view = sim.client(alice).get_thread(t).unwrap();
     assert_eq!(view.participant_count, 2);
@@ -360,9 +356,7 @@ fn create_respects_the_thread_participant_cap() {
 #[test]
 fn unknown_participants_are_reported_and_the_rest_are_added() {
     let mut sim = new_sim();
-    let [alice, bob, carol] = users(&mut sim, &["alice", "bob", "carol"])[..] else {
-        unreachable!()
-    };
+    let [alice, bob, carol] = users(&mut sim, ["alice", "bob", "carol"]);
     let reply = sim
         .execute(
             Some(alice),
@@ -413,9 +407,7 @@ fn unknown_participants_are_reported_and_the_rest_are_added() {
 #[test]
 fn the_same_idempotency_key_returns_the_same_thread() {
     let mut sim = new_sim();
-    let [alice, bob] = users(&mut sim, &["alice", "bob"])[..] else {
-        unreachable!()
-    };
+    let [alice, bob] = users(&mut sim, ["alice", "bob"]);
     let create = |key: &str| Command::CreateThread {
         topic: "t".into(),
         participants: vec![ParticipantSpec::user("bob")],
@@ -463,9 +455,7 @@ fn an_idempotent_replay_returns_the_first_response() {
 #[test]
 fn list_threads_pages_newest_first_over_the_callers_threads_only() {
     let mut sim = new_sim();
-    let [alice, bob] = users(&mut sim, &["alice", "bob"])[..] else {
-        unreachable!()
-    };
+    let [alice, bob] = users(&mut sim, ["alice", "bob"]);
     let mut alices = Vec::new();
     for i in 0..5 {
         let with: &[UserId] = if i == 1 { &[] } else { &[bob] };
@@ -511,9 +501,7 @@ fn list_threads_pages_newest_first_over_the_callers_threads_only() {
 #[test]
 fn updating_the_topic_posts_a_system_message_and_notifies() {
     let mut sim = new_sim();
-    let [alice, bob] = users(&mut sim, &["alice", "bob"])[..] else {
-        unreachable!()
-    };
+    let [alice, bob] = users(&mut sim, ["alice", "bob"]);
     let t = sim.client(alice).create_thread("old", &[bob]).unwrap();
     sim.advance(Duration::from_ms(10));
     sim.client(alice).update_topic(t, "new").unwrap();
@@ -547,9 +535,7 @@ fn updating_the_topic_posts_a_system_message_and_notifies() {
 #[test]
 fn a_deleted_thread_is_gone_for_every_call() {
     let mut sim = new_sim();
-    let [alice, bob] = users(&mut sim, &["alice", "bob"])[..] else {
-        unreachable!()
-    };
+    let [alice, bob] = users(&mut sim, ["alice", "bob"]);
     let t = sim.client(alice).create_thread("t", &[bob]).unwrap();
     let m = sim.client(alice).send_message(t, "hi").unwrap();
     sim.client(bob).delete_thread(t).unwrap();
@@ -622,9 +608,7 @@ fn an_add_call_names_at_most_200_participants() {
 #[test]
 fn adding_an_existing_participant_changes_nothing() {
     let mut sim = new_sim();
-    let [alice, bob, carol] = users(&mut sim, &["alice", "bob", "carol"])[..] else {
-        unreachable!()
-    };
+    let [alice, bob, carol] = users(&mut sim, ["alice", "bob", "carol"]);
     let t = sim.client(alice).create_thread("t", &[bob]).unwrap();
     let before = sim.state().clone();
     sim.client(alice)
@@ -653,9 +637,7 @@ fn adding_an_existing_participant_changes_nothing() {
 fn removing_a_participant_ends_their_membership() {
     let mut sim = new_sim();
     // carol exists but was never in the thread.
-    let [alice, bob, _carol] = users(&mut sim, &["alice", "bob", "carol"])[..] else {
-        unreachable!()
-    };
+    let [alice, bob, _carol] = users(&mut sim, ["alice", "bob", "carol"]);
     let t = sim.client(alice).create_thread("t", &[bob]).unwrap();
     sim.client(alice).remove_participant(t, bob).unwrap();
     let p = sim
@@ -725,9 +707,7 @@ fn list_participants_pages_by_offset() {
 #[test]
 fn share_history_from_hides_older_messages_from_a_new_participant() {
     let mut sim = new_sim();
-    let [alice, bob, carol] = users(&mut sim, &["alice", "bob", "carol"])[..] else {
-        unreachable!()
-    };
+    let [alice, bob, carol] = users(&mut sim, ["alice", "bob", "carol"]);
     let t = sim.client(alice).create_thread("t", &[bob]).unwrap();
     let old = sim.client(alice).send_message(t, "old").unwrap();
     sim.advance(Duration::from_ms(1000));
@@ -820,9 +800,7 @@ fn a_message_body_is_at_most_28_kib() {
 #[test]
 fn send_get_and_list_newest_first() {
     let mut sim = new_sim();
-    let [alice, bob] = users(&mut sim, &["alice", "bob"])[..] else {
-        unreachable!()
-    };
+    let [alice, bob] = users(&mut sim, ["alice", "bob"]);
     let t = sim.client(alice).create_thread("t", &[bob]).unwrap();
     let m1 = sim.client(alice).send_message(t, "one").unwrap();
     sim.advance(Duration::from_ms(5));
@@ -921,9 +899,7 @@ fn start_time_filters_older_messages() {
 #[test]
 fn only_the_sender_updates_a_message() {
     let mut sim = new_sim();
-    let [alice, bob] = users(&mut sim, &["alice", "bob"])[..] else {
-        unreachable!()
-    };
+    let [alice, bob] = users(&mut sim, ["alice", "bob"]);
     let t = sim.client(alice).create_thread("t", &[bob]).unwrap();
     let m = sim.client(alice).send_message(t, "draft").unwrap();
     let err = rejected(
@@ -960,9 +936,7 @@ fn only_the_sender_updates_a_message() {
 #[test]
 fn only_the_sender_deletes_a_message_and_its_content_is_gone() {
     let mut sim = new_sim();
-    let [alice, bob] = users(&mut sim, &["alice", "bob"])[..] else {
-        unreachable!()
-    };
+    let [alice, bob] = users(&mut sim, ["alice", "bob"]);
     let t = sim.client(alice).create_thread("t", &[bob]).unwrap();
     let m = sim.client(alice).send_message(t, "secret").unwrap();
     rejected(
@@ -1012,9 +986,7 @@ fn only_the_sender_deletes_a_message_and_its_content_is_gone() {
 #[test]
 fn system_and_user_messages_share_one_sequence() {
     let mut sim = new_sim();
-    let [alice, bob] = users(&mut sim, &["alice", "bob"])[..] else {
-        unreachable!()
-    };
+    let [alice, bob] = users(&mut sim, ["alice", "bob"]);
     let t = sim.client(alice).create_thread("hello", &[]).unwrap();
     let history = all_messages(&mut sim, alice, t, 50);
     let shape: Vec<(u32, &str)> = history.iter().map(|m| (m.sequence_id, m.kind)).collect();
@@ -1053,9 +1025,7 @@ fn system_and_user_messages_share_one_sequence() {
 #[test]
 fn a_non_participant_is_forbidden() {
     let mut sim = new_sim();
-    let [alice, bob, eve] = users(&mut sim, &["alice", "bob", "eve"])[..] else {
-        unreachable!()
-    };
+    let [alice, bob, eve] = users(&mut sim, ["alice", "bob", "eve"]);
     let t = sim.client(alice).create_thread("t", &[bob]).unwrap();
     let m = sim.client(alice).send_message(t, "private").unwrap();
     let calls = [
@@ -1096,9 +1066,7 @@ fn a_non_participant_is_forbidden() {
 #[test]
 fn a_removed_participant_keeps_history_up_to_the_removal_only() {
     let mut sim = new_sim();
-    let [alice, bob, carol] = users(&mut sim, &["alice", "bob", "carol"])[..] else {
-        unreachable!()
-    };
+    let [alice, bob, carol] = users(&mut sim, ["alice", "bob", "carol"]);
     let t = sim.client(alice).create_thread("t", &[bob, carol]).unwrap();
     let before = sim.client(alice).send_message(t, "before").unwrap();
     sim.client(alice).remove_participant(t, bob).unwrap();
@@ -1193,9 +1161,7 @@ fn receipts_and_typing_stop_above_20_participants() {
 #[test]
 fn every_participant_but_the_actor_is_notified() {
     let mut sim = new_sim();
-    let [alice, bob, carol, dave] = users(&mut sim, &["alice", "bob", "carol", "dave"])[..] else {
-        unreachable!()
-    };
+    let [alice, bob, carol, dave] = users(&mut sim, ["alice", "bob", "carol", "dave"]);
     let t = sim.client(alice).create_thread("t", &[bob, carol]).unwrap();
     let m = sim.client(alice).send_message(t, "hi").unwrap();
     sim.client(alice).update_message(m, "hi!").unwrap();
@@ -1247,9 +1213,7 @@ fn every_participant_but_the_actor_is_notified() {
 #[test]
 fn fifty_sends_per_user_per_thread_per_minute() {
     let mut sim = new_sim();
-    let [alice, bob] = users(&mut sim, &["alice", "bob"])[..] else {
-        unreachable!()
-    };
+    let [alice, bob] = users(&mut sim, ["alice", "bob"]);
     let t = sim.client(alice).create_thread("t", &[bob]).unwrap();
     let other = sim.client(alice).create_thread("u", &[]).unwrap();
     // 50 sends at 0, 100, ..., 4900 ms.
@@ -1293,9 +1257,7 @@ fn a_refused_call_leaves_the_state_unchanged() {
     let mut sim = sim_with(json!({"rate_limits": [
         {"operations": ["send_message"], "scope": "user_thread", "window_ms": 1000, "count": 1}
     ]}));
-    let [alice, bob, eve] = users(&mut sim, &["alice", "bob", "eve"])[..] else {
-        unreachable!()
-    };
+    let [alice, bob, eve] = users(&mut sim, ["alice", "bob", "eve"]);
     let t = sim.client(alice).create_thread("t", &[bob]).unwrap();
     let m = sim.client(alice).send_message(t, "first").unwrap();
     let cases = [
@@ -1358,9 +1320,7 @@ fn a_refused_call_leaves_the_state_unchanged() {
 #[test]
 fn a_fork_is_independent() {
     let mut sim = new_sim();
-    let [alice, bob] = users(&mut sim, &["alice", "bob"])[..] else {
-        unreachable!()
-    };
+    let [alice, bob] = users(&mut sim, ["alice", "bob"]);
     let t = sim.client(alice).create_thread("t", &[bob]).unwrap();
     sim.client(alice).send_message(t, "shared").unwrap();
     let original_state = sim.state().clone();

@@ -162,27 +162,14 @@ impl Simulator {
     /// Executes `command` as `actor` (None: the trusted service) now, and records
     /// what happened, or the refusal, in the trace.
     pub fn execute(&mut self, actor: Option<UserId>, command: &Command) -> Result<Reply, Error> {
-        match self.state.execute(actor, command, self.now) {
-            Ok(outcome) => {
-                for event in &outcome.events {
-                    self.trace.record(self.now, event);
-                }
-                Ok(outcome.reply)
-            }
-            Err(error) => {
-                let by = actor.and_then(|a| self.state.user(a)).map(|u| u.id.clone());
-                self.trace.record(
-                    self.now,
-                    &Event::Rejected {
-                        op: command.op(),
-                        by,
-                        status: error.status(),
-                        error: error.kind().name(),
-                    },
-                );
-                Err(error)
-            }
-        }
+        self.apply(actor, command, |state, result| {
+            result.as_ref().err().map(|error| Event::Rejected {
+                op: command.op(),
+                by: actor.and_then(|a| state.user(a)).map(|u| u.id.clone()),
+                status: error.status(),
+                error: error.kind().name(),
+            })
+        })
     }
 
     /// Executes `command` like [`Simulator::execute`], but records first the
@@ -194,21 +181,28 @@ impl Simulator {
         command: &Command,
         describe: impl FnOnce(&Result<Reply, Error>) -> T,
     ) -> Result<Reply, Error> {
-        match self.state.execute(actor, command, self.now) {
-            Ok(outcome) => {
-                let result = Ok(outcome.reply);
-                self.trace.record(self.now, &describe(&result));
-                for event in &outcome.events {
-                    self.trace.record(self.now, event);
-                }
-                result
-            }
-            Err(error) => {
-                let result = Err(error);
-                self.trace.record(self.now, &describe(&result));
-                result
-            }
+        self.apply(actor, command, |_, result| Some(describe(result)))
+    }
+
+    /// Runs `command` on the core, records the line `describe` makes of the
+    /// outcome (if any), then the events, and returns the outcome.
+    fn apply<T: Serialize>(
+        &mut self,
+        actor: Option<UserId>,
+        command: &Command,
+        describe: impl FnOnce(&State, &Result<Reply, Error>) -> Option<T>,
+    ) -> Result<Reply, Error> {
+        let (result, events) = match self.state.execute(actor, command, self.now) {
+            Ok(outcome) => (Ok(outcome.reply), outcome.events),
+            Err(error) => (Err(error), Vec::new()),
+        };
+        if let Some(line) = describe(&self.state, &result) {
+            self.trace.record(self.now, &line);
         }
+        for event in &events {
+            self.trace.record(self.now, event);
+        }
+        result
     }
 
     /// Records a line of the caller's own (a scenario step outcome) in the trace.

@@ -155,14 +155,7 @@ fn check(args: &[String]) -> Result<ExitCode, String> {
     let scenario = load(&options)?;
     let first = scenario::run(&scenario);
     let second = scenario::run(&scenario);
-    let diverging = first
-        .lines
-        .iter()
-        .zip(&second.lines)
-        .position(|(a, b)| a != b)
-        .or((first.lines.len() != second.lines.len())
-            .then(|| first.lines.len().min(second.lines.len())));
-    match diverging {
+    match scenario::first_divergence(&first.lines, &second.lines) {
         None => {
             println!(
                 "identical: {} lines, digest {} (seed {})",

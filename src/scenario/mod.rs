@@ -4,4 +4,4 @@ mod parse;
 mod run;
 
 pub use parse::{Expect, ParseError, Scenario, Step, UserDecl, parse};
-pub use run::{RunReport, contains, run};
+pub use run::{RunReport, contains, first_divergence, run};

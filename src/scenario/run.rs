@@ -534,6 +534,15 @@ fn check(expect: &Expect, seen: &Seen) -> Option<String> {
     None
 }
 
+/// The index of the first line where two traces differ, counting a missing
+/// line at the end of the shorter one; `None` when they are identical.
+pub fn first_divergence(a: &[String], b: &[String]) -> Option<usize> {
+    a.iter()
+        .zip(b)
+        .position(|(x, y)| x != y)
+        .or_else(|| (a.len() != b.len()).then(|| a.len().min(b.len())))
+}
+
 /// Whether `got` contains `want` (SCENARIO.md): objects by their given keys,
 /// arrays element by element with equal length, other values equal.
 pub fn contains(got: &Value, want: &Value, path: &str) -> Result<(), String> {
@@ -566,6 +575,16 @@ pub fn contains(got: &Value, want: &Value, path: &str) -> Result<(), String> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn divergence_is_the_first_differing_or_missing_line() {
+        let lines = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let a = lines(&["x", "y", "z"]);
+        assert_eq!(first_divergence(&a, &a), None);
+        assert_eq!(first_divergence(&a, &lines(&["x", "q", "z"])), Some(1));
+        assert_eq!(first_divergence(&a, &lines(&["x", "y"])), Some(2));
+        assert_eq!(first_divergence(&lines(&[]), &a), Some(0));
+    }
 
     #[test]
     fn containment_follows_the_contract() {

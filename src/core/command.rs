@@ -188,6 +188,19 @@ impl Command {
         })
     }
 
+    /// The operation of a call that only reads, `None` for calls that write.
+    pub fn read_operation(&self) -> Option<Operation> {
+        match self {
+            Command::GetThread { .. }
+            | Command::ListThreads { .. }
+            | Command::ListParticipants { .. }
+            | Command::GetMessage { .. }
+            | Command::ListMessages { .. }
+            | Command::ListReadReceipts { .. } => self.operation(),
+            _ => None,
+        }
+    }
+
     /// The thread the call targets, if any.
     pub fn thread(&self) -> Option<ThreadId> {
         match self {

@@ -146,17 +146,28 @@ impl State {
         command: &Command,
         now: Instant,
     ) -> Result<Outcome, Error> {
+        if let Some(op) = command.read_operation() {
+            // Reads change nothing but their rate windows, which count only a
+            // read that would otherwise succeed (429 comes last).
+            let outcome = self.read(actor, command)?;
+            let thread = command.thread();
+            let admitted =
+                self.check_limits(op, actor, thread.and_then(|t| self.thread(t)), now)?;
+            // No limit, no write: a read after a fork copies nothing.
+            match thread {
+                Some(t) if admitted != 0 => {
+                    self.commit(admitted, actor, t, now);
+                }
+                _ => self.record_limits(admitted, actor, now),
+            }
+            return Ok(outcome);
+        }
         match command {
             Command::CreateThread {
                 topic,
                 participants,
                 idempotency_key,
             } => self.create_thread(actor, topic, participants, idempotency_key.as_ref(), now),
-            Command::ListThreads { page } => self.list_threads(actor, page),
-            Command::GetThread { thread } => {
-                let t = self.readable(actor, *thread)?;
-                Ok(Outcome::new(Reply::Thread(self.thread_view(t)), vec![]))
-            }
             Command::UpdateThread { thread, topic } => {
                 self.update_thread(actor, *thread, topic.as_ref(), now)
             }
@@ -168,15 +179,42 @@ impl State {
             Command::RemoveParticipant { thread, user } => {
                 self.remove_participant(actor, *thread, user, now)
             }
-            Command::ListParticipants { thread, page } => {
-                self.list_participants(actor, *thread, page)
-            }
             Command::SendMessage {
                 thread,
                 content,
                 content_type,
                 metadata,
             } => self.send_message(actor, *thread, content, *content_type, metadata, now),
+            Command::UpdateMessage {
+                thread,
+                message,
+                content,
+            } => self.update_message(actor, *thread, *message, content, now),
+            Command::DeleteMessage { thread, message } => {
+                self.delete_message(actor, *thread, *message, now)
+            }
+            Command::SendTyping { thread } => self.send_typing(actor, *thread, now),
+            Command::SendReadReceipt { thread, message } => {
+                self.send_read_receipt(actor, *thread, *message, now)
+            }
+            Command::CreateUser { .. } | Command::DeleteUser { .. } => {
+                unreachable!("identity calls are dispatched before authentication")
+            }
+            _ => unreachable!("reads are dispatched to State::read"),
+        }
+    }
+
+    /// The calls that only read: every check, no change.
+    fn read(&self, actor: UserId, command: &Command) -> Result<Outcome, Error> {
+        match command {
+            Command::ListThreads { page } => self.list_threads(actor, page),
+            Command::GetThread { thread } => {
+                let t = self.readable(actor, *thread)?;
+                Ok(Outcome::new(Reply::Thread(self.thread_view(t)), vec![]))
+            }
+            Command::ListParticipants { thread, page } => {
+                self.list_participants(actor, *thread, page)
+            }
             Command::GetMessage { thread, message } => {
                 let t = self.readable(actor, *thread)?;
                 let m = self.visible_message(actor, t, *message)?;
@@ -190,24 +228,10 @@ impl State {
                 page,
                 start_time,
             } => self.list_messages(actor, *thread, page, *start_time),
-            Command::UpdateMessage {
-                thread,
-                message,
-                content,
-            } => self.update_message(actor, *thread, *message, content, now),
-            Command::DeleteMessage { thread, message } => {
-                self.delete_message(actor, *thread, *message, now)
-            }
-            Command::SendTyping { thread } => self.send_typing(actor, *thread, now),
-            Command::SendReadReceipt { thread, message } => {
-                self.send_read_receipt(actor, *thread, *message, now)
-            }
             Command::ListReadReceipts { thread, page } => {
                 self.list_read_receipts(actor, *thread, page)
             }
-            Command::CreateUser { .. } | Command::DeleteUser { .. } => {
-                unreachable!("identity calls are dispatched before authentication")
-            }
+            _ => unreachable!("only reads are dispatched here"),
         }
     }
 

@@ -1356,3 +1356,49 @@ fn a_fork_is_independent() {
         .collect();
     assert!(!fork_contents.contains("only in the original"));
 }
+
+/// A read limit in the profile applies to reads: only reads that would succeed
+/// count, the N+1th is 429 with the exact wait, and a read-only profile leaves
+/// thread data unshared after a fork.
+#[test]
+fn read_limits_in_the_profile_apply_to_reads() {
+    let mut sim = sim_with(json!({"rate_limits": [
+        {"operations": ["get_message"], "scope": "user_thread", "window_ms": 10_000, "count": 2},
+        {"operations": ["list_threads"], "scope": "user", "window_ms": 5_000, "count": 1}
+    ]}));
+    let [alice, bob, eve] = users(&mut sim, ["alice", "bob", "eve"]);
+    let t = sim.client(alice).create_thread("t", &[bob]).unwrap();
+    let m = sim.client(alice).send_message(t, "hi").unwrap();
+    let get = Command::GetMessage {
+        thread: t,
+        message: m.sequence,
+    };
+    // A refused read (not a participant) does not count.
+    rejected(&mut sim, Some(eve), &get, Kind::Forbidden);
+    sim.advance(Duration::from_ms(1_000));
+    sim.client(bob).get_message(m).unwrap();
+    sim.advance(Duration::from_ms(1_000));
+    sim.client(bob).get_message(m).unwrap();
+    let err = rejected(&mut sim, Some(bob), &get, Kind::RateLimited);
+    // The first of the two (at 1 s) leaves the window at 11 s; it is now 2 s.
+    assert_eq!(err.retry_after_ms(), Some(9_000));
+    // Per user per thread: alice still reads.
+    sim.client(alice).get_message(m).unwrap();
+    sim.advance(Duration::from_ms(8_999));
+    rejected(&mut sim, Some(bob), &get, Kind::RateLimited);
+    sim.advance(Duration::from_ms(1));
+    sim.client(bob).get_message(m).unwrap();
+
+    sim.client(bob)
+        .list_threads(PageRequest::default())
+        .unwrap();
+    let list = Command::ListThreads {
+        page: PageRequest::default(),
+    };
+    let err = rejected(&mut sim, Some(bob), &list, Kind::RateLimited);
+    assert_eq!(err.retry_after_ms(), Some(5_000));
+    sim.client(alice)
+        .list_threads(PageRequest::default())
+        .unwrap();
+    sim.state().check_invariants().unwrap();
+}

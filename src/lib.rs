@@ -68,7 +68,7 @@ pub mod scenario;
 pub mod sim;
 pub mod time;
 
-pub use crate::core::{Command, Error, Kind, Reply, State};
+pub use crate::core::{Caller, Command, Error, Kind, Reply, State};
 pub use crate::id::{MessageId, ThreadId, UserId};
 pub use crate::profile::Profile;
 pub use crate::sim::{Client, SimBuilder, Simulator};

@@ -13,6 +13,10 @@ use serde::{Deserialize, Serialize};
 pub enum ErrorStyle {
     /// `{"error": {"code": "TooManyRequests", "message": ...}}`
     Acs,
+    /// `{"code": 20429, "message": ..., "more_info": ..., "status": 429}`
+    Twilio,
+    /// `{"error": true, "code": 500910, "message": ...}`
+    Sendbird,
 }
 
 /// Which calls a rate limit counts.
@@ -84,13 +88,15 @@ pub struct Profile {
 }
 
 /// The profiles this build knows, by name.
-pub const PROFILE_NAMES: [&str; 1] = ["acs"];
+pub const PROFILE_NAMES: [&str; 3] = ["acs", "twilio", "sendbird"];
 
 impl Profile {
     /// The named built-in profile.
     pub fn named(name: &str) -> Option<Profile> {
         match name {
             "acs" => Some(Profile::acs()),
+            "twilio" => Some(Profile::twilio()),
+            "sendbird" => Some(Profile::sendbird()),
             _ => None,
         }
     }
@@ -130,6 +136,58 @@ impl Profile {
                     count: 50,
                 },
             ],
+        }
+    }
+
+    /// Twilio Conversations (platforms.md 4): conversations as threads.
+    pub fn twilio() -> Profile {
+        Profile {
+            name: "twilio".to_string(),
+            error_style: ErrorStyle::Twilio,
+            // T2: up to 1000 participants per conversation.
+            participants_per_thread_max: 1000,
+            // T1: ConversationWithParticipants takes at most 10 per request.
+            participants_per_create_max: 10,
+            // T1: one participant per POST .../Participants; the simulator's
+            // add takes a list, so the cap is the conversation's.
+            participants_per_add_max: 1000,
+            // T2: chat message body 32 KB.
+            message_bytes_max: 32 * 1024,
+            // T2: friendly_name 256 characters.
+            topic_chars_max: 256,
+            // T2: message attributes 4 KB.
+            metadata_bytes_max: 4 * 1024,
+            // T2: identity 256 characters.
+            identity_chars_max: 256,
+            // T1: PageSize 1..100, default 50.
+            page_size_max: 100,
+            page_size_default: 50,
+            // Twilio does not restrict receipts or typing by size.
+            receipts_participants_max: 1000,
+            rate_limits: Vec::new(),
+        }
+    }
+
+    /// Sendbird (platforms.md 6): group channels as threads.
+    pub fn sendbird() -> Profile {
+        Profile {
+            name: "sendbird".to_string(),
+            error_style: ErrorStyle::Sendbird,
+            // Sendbird group channels: 100 members by default (Supergroups aside).
+            participants_per_thread_max: 100,
+            participants_per_create_max: 100,
+            participants_per_add_max: 100,
+            // Sendbird's default message length limit is 5000 characters; the
+            // simulator counts UTF-8 bytes, as for the other profiles.
+            message_bytes_max: 5000,
+            topic_chars_max: 256,
+            metadata_bytes_max: 1024,
+            identity_chars_max: 80,
+            // Platform API list limit: 1..100, default 10.
+            page_size_max: 100,
+            page_size_default: 10,
+            receipts_participants_max: 100,
+            rate_limits: Vec::new(),
         }
     }
 
@@ -182,12 +240,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn acs_profile_is_valid_and_round_trips() {
-        let acs = Profile::acs();
-        acs.validate().unwrap();
-        let json = serde_json::to_value(&acs).unwrap();
-        let back: Profile = serde_json::from_value(json).unwrap();
-        assert_eq!(back, acs);
+    fn every_profile_is_valid_and_round_trips() {
+        for name in PROFILE_NAMES {
+            let profile = Profile::named(name).unwrap();
+            assert_eq!(profile.name, name);
+            profile.validate().unwrap();
+            let json = serde_json::to_value(&profile).unwrap();
+            let back: Profile = serde_json::from_value(json).unwrap();
+            assert_eq!(back, profile);
+        }
+        assert_eq!(Profile::named("teams"), None);
     }
 
     #[test]

@@ -219,6 +219,54 @@ impl Error {
                 }
                 json!({ "error": error })
             }
+            ErrorStyle::Twilio => {
+                let code = self.twilio_code();
+                let mut error = json!({
+                    "code": code,
+                    "message": self.to_string(),
+                    "more_info": format!("https://www.twilio.com/docs/errors/{code}"),
+                    "status": self.status(),
+                });
+                if let Some(ms) = self.retry_after_ms() {
+                    error["retry_after_ms"] = json!(ms);
+                }
+                error
+            }
+            ErrorStyle::Sendbird => {
+                let mut error = json!({
+                    "error": true,
+                    "code": self.sendbird_code(),
+                    "message": self.to_string(),
+                });
+                if let Some(ms) = self.retry_after_ms() {
+                    error["retry_after_ms"] = json!(ms);
+                }
+                error
+            }
+        }
+    }
+
+    /// Twilio's error code (platforms.md 4.7); where the reference names none,
+    /// Twilio's generic `20000 + status` codes (20403, 20404, 20429 are documented).
+    fn twilio_code(&self) -> u32 {
+        match self {
+            Error::ThreadNotFound { .. } => 50350,
+            Error::ParticipantNotFound { .. } => 50432,
+            Error::NotAParticipant { .. } => 50430,
+            Error::ThreadFull { .. } => 50417,
+            _ => 20_000 + u32::from(self.status()),
+        }
+    }
+
+    /// Sendbird's error code (platforms.md 6).
+    fn sendbird_code(&self) -> u32 {
+        match self.kind() {
+            Kind::RateLimited => 500910,
+            Kind::Unauthorized | Kind::Forbidden => 400108,
+            Kind::NotFound => 400201,
+            Kind::Conflict => 400202,
+            Kind::TooLarge => 400110,
+            Kind::BadRequest | Kind::UnsupportedMedia => 400100,
         }
     }
 
@@ -351,5 +399,32 @@ mod tests {
         .render(ErrorStyle::Acs);
         assert_eq!(v["error"]["code"], "NotFound");
         assert_eq!(v["error"]["target"], "19:t1@thread.v2");
+    }
+
+    #[test]
+    fn twilio_and_sendbird_renderings_have_their_wire_shapes() {
+        let throttled = Error::RateLimited {
+            operation: Operation::SendMessage,
+            scope: Scope::Thread,
+            window_ms: 1000,
+            count: 30,
+            retry_after_ms: 250,
+        };
+        let v = throttled.render(ErrorStyle::Twilio);
+        assert_eq!(v["code"], 20429);
+        assert_eq!(v["status"], 429);
+        assert_eq!(v["more_info"], "https://www.twilio.com/docs/errors/20429");
+        let v = Error::ThreadNotFound {
+            thread: "t1".into(),
+        }
+        .render(ErrorStyle::Twilio);
+        assert_eq!(
+            (v["code"].as_u64(), v["status"].as_u64()),
+            (Some(50350), Some(404))
+        );
+        let v = throttled.render(ErrorStyle::Sendbird);
+        assert_eq!(v["error"], true);
+        assert_eq!(v["code"], 500910);
+        assert_eq!(v["retry_after_ms"], 250);
     }
 }

@@ -37,6 +37,29 @@ pub struct User {
     pub threads: BTreeSet<ThreadId>,
 }
 
+/// Who makes a call: the identity (None for the trusted service) and the
+/// connection it calls through (rate limits scoped per connection count it).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Caller {
+    pub user: Option<UserId>,
+    pub connection: u32,
+}
+
+impl From<Option<UserId>> for Caller {
+    fn from(user: Option<UserId>) -> Caller {
+        Caller {
+            user,
+            connection: 0,
+        }
+    }
+}
+
+impl From<UserId> for Caller {
+    fn from(user: UserId) -> Caller {
+        Caller::from(Some(user))
+    }
+}
+
 /// The whole platform state.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct State {
@@ -114,20 +137,21 @@ impl State {
             .unwrap_or_else(|| Arc::from("system"))
     }
 
-    /// Executes one call by `actor` (None for the trusted service) at `now`.
-    /// `now` never decreases from one call to the next (the simulator's clock
-    /// guarantees it; a caller driving `State` directly must too).
+    /// Executes one call by `caller` at `now`. `now` never decreases from one
+    /// call to the next (the simulator's clock guarantees it; a caller driving
+    /// `State` directly must too).
     pub fn execute(
         &mut self,
-        actor: Option<UserId>,
+        caller: impl Into<Caller>,
         command: &Command,
         now: Instant,
     ) -> Result<Outcome, Error> {
+        let caller = caller.into();
         match command {
             Command::CreateUser { id, display_name } => self.create_user(id, display_name),
             Command::DeleteUser { user } => self.delete_user(user),
             _ => {
-                let actor = self.authenticate(actor)?;
+                let actor = self.authenticate(caller.user)?;
                 self.execute_chat(actor, command, now)
             }
         }

@@ -19,7 +19,7 @@ pub use client::Client;
 pub use rng::{Stream, Subsystem};
 pub use trace::Trace;
 
-use crate::core::{Command, Error, Event, Notification, Reply, State};
+use crate::core::{Caller, Command, Error, Event, Notification, Reply, State};
 use crate::id::UserId;
 use crate::profile::Profile;
 use crate::time::{Duration, Instant};
@@ -66,10 +66,7 @@ impl SimBuilder {
 /// Something due at a virtual instant.
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Happening {
-    Command {
-        actor: Option<UserId>,
-        command: Command,
-    },
+    Command { caller: Caller, command: Command },
 }
 
 impl Happening {
@@ -159,13 +156,21 @@ impl Simulator {
         self.clone()
     }
 
-    /// Executes `command` as `actor` (None: the trusted service) now, and records
-    /// what happened, or the refusal, in the trace.
-    pub fn execute(&mut self, actor: Option<UserId>, command: &Command) -> Result<Reply, Error> {
-        self.apply(actor, command, |state, result| {
+    /// Executes `command` as `caller` (a user, or None for the trusted service)
+    /// now, and records what happened, or the refusal, in the trace.
+    pub fn execute(
+        &mut self,
+        caller: impl Into<Caller>,
+        command: &Command,
+    ) -> Result<Reply, Error> {
+        let caller = caller.into();
+        self.apply(caller, command, |state, result| {
             result.as_ref().err().map(|error| Event::Rejected {
                 op: command.op(),
-                by: actor.and_then(|a| state.user(a)).map(|u| u.id.clone()),
+                by: caller
+                    .user
+                    .and_then(|a| state.user(a))
+                    .map(|u| u.id.clone()),
                 status: error.status(),
                 error: error.kind().name(),
             })
@@ -177,22 +182,22 @@ impl Simulator {
     /// a refusal is described by that line alone.
     pub fn execute_step<T: Serialize>(
         &mut self,
-        actor: Option<UserId>,
+        caller: impl Into<Caller>,
         command: &Command,
         describe: impl FnOnce(&Result<Reply, Error>) -> T,
     ) -> Result<Reply, Error> {
-        self.apply(actor, command, |_, result| Some(describe(result)))
+        self.apply(caller.into(), command, |_, result| Some(describe(result)))
     }
 
     /// Runs `command` on the core, records the line `describe` makes of the
     /// outcome (if any), then the events, and returns the outcome.
     fn apply<T: Serialize>(
         &mut self,
-        actor: Option<UserId>,
+        caller: Caller,
         command: &Command,
         describe: impl FnOnce(&State, &Result<Reply, Error>) -> Option<T>,
     ) -> Result<Reply, Error> {
-        let (result, events) = match self.state.execute(actor, command, self.now) {
+        let (result, events) = match self.state.execute(caller, command, self.now) {
             Ok(outcome) => (Ok(outcome.reply), outcome.events),
             Err(error) => (Err(error), Vec::new()),
         };
@@ -252,11 +257,11 @@ impl Simulator {
         self.state.inbox(user)
     }
 
-    /// Schedules `command` as `actor` at `at` (not before now).
+    /// Schedules `command` as `caller` at `at` (not before now).
     pub fn schedule(
         &mut self,
         at: Instant,
-        actor: Option<UserId>,
+        caller: impl Into<Caller>,
         command: Command,
     ) -> Result<(), Error> {
         if at < self.now {
@@ -265,7 +270,8 @@ impl Simulator {
                 reason: format!("{at} is before the clock ({})", self.now),
             });
         }
-        self.push(at, Happening::Command { actor, command });
+        let caller = caller.into();
+        self.push(at, Happening::Command { caller, command });
         Ok(())
     }
 
@@ -300,9 +306,9 @@ impl Simulator {
             let Reverse(next) = self.queue.pop().expect("peeked");
             self.now = self.now.max(next.at);
             match next.happening {
-                Happening::Command { actor, command } => {
+                Happening::Command { caller, command } => {
                     // The outcome is in the trace; a scheduled call has no caller.
-                    let _ = self.execute(actor, &command);
+                    let _ = self.execute(caller, &command);
                 }
             }
         }

@@ -38,6 +38,35 @@ pub enum Operation {
     SendTyping,
     SendReadReceipt,
     ListReadReceipts,
+    CreateIdentity,
+    DeleteIdentity,
+    IssueToken,
+    RevokeTokens,
+}
+
+impl Operation {
+    /// Every operation, in declaration order.
+    pub const ALL: [Operation; 19] = [
+        Operation::CreateThread,
+        Operation::DeleteThread,
+        Operation::UpdateThread,
+        Operation::GetThread,
+        Operation::ListThreads,
+        Operation::UpdateRoster,
+        Operation::ListParticipants,
+        Operation::SendMessage,
+        Operation::GetMessage,
+        Operation::ListMessages,
+        Operation::UpdateMessage,
+        Operation::DeleteMessage,
+        Operation::SendTyping,
+        Operation::SendReadReceipt,
+        Operation::ListReadReceipts,
+        Operation::CreateIdentity,
+        Operation::DeleteIdentity,
+        Operation::IssueToken,
+        Operation::RevokeTokens,
+    ];
 }
 
 /// Whose calls share one window.
@@ -48,16 +77,63 @@ pub enum Scope {
     Thread,
     UserThread,
     Resource,
+    /// One user's one connection (`Caller::connection`).
+    Connection,
 }
 
-/// At most `count` admitted calls of `operations` per `scope` key in any
+/// What happens to a call over a limit.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Consequence {
+    /// Refused with a 429 and the exact retry-after.
+    #[default]
+    Reject,
+    /// Accepted, and takes effect once the window has room (ACS SMS).
+    Queue,
+    /// Accepted and stored, but not shown to the others in real time
+    /// (Sendbird's per-channel display cap).
+    Hide,
+}
+
+/// At most `count` counted calls of `operations` per `scope` key in any
 /// trailing window of `window_ms` (a sliding window).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RateLimit {
     pub operations: Vec<Operation>,
     pub scope: Scope,
     pub window_ms: u64,
     pub count: u32,
+    #[serde(default)]
+    pub consequence: Consequence,
+    /// Counted on the real-time socket rather than the API (Sendbird reports
+    /// these as 900200 instead of 500910).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub socket: bool,
+}
+
+impl RateLimit {
+    /// A rejecting API limit.
+    pub fn new(operations: &[Operation], scope: Scope, window_ms: u64, count: u32) -> RateLimit {
+        RateLimit {
+            operations: operations.to_vec(),
+            scope,
+            window_ms,
+            count,
+            consequence: Consequence::Reject,
+            socket: false,
+        }
+    }
+
+    pub fn consequence(mut self, consequence: Consequence) -> RateLimit {
+        self.consequence = consequence;
+        self
+    }
+
+    pub fn on_socket(mut self) -> RateLimit {
+        self.socket = true;
+        self
+    }
 }
 
 /// A platform profile.
@@ -85,6 +161,9 @@ pub struct Profile {
     /// Read receipts and typing indicators are refused above this many participants.
     pub receipts_participants_max: u32,
     pub rate_limits: Vec<RateLimit>,
+    /// Whether a throttled call still counts against the windows it was
+    /// checked in (ACS: "throttled requests still count", A7).
+    pub throttled_calls_count: bool,
 }
 
 /// The profiles this build knows, by name.
@@ -121,21 +200,9 @@ impl Profile {
             page_size_default: 100,
             // A7, A8: read receipts and typing not supported above 20 participants.
             receipts_participants_max: 20,
-            rate_limits: vec![
-                // Seed 000, chat throttling: send message.
-                RateLimit {
-                    operations: vec![Operation::SendMessage],
-                    scope: Scope::Thread,
-                    window_ms: 60_000,
-                    count: 2000,
-                },
-                RateLimit {
-                    operations: vec![Operation::SendMessage],
-                    scope: Scope::UserThread,
-                    window_ms: 60_000,
-                    count: 50,
-                },
-            ],
+            rate_limits: acs_rate_limits(),
+            // "Throttled requests still count" (A7): do not retry at once.
+            throttled_calls_count: true,
         }
     }
 
@@ -164,7 +231,8 @@ impl Profile {
             page_size_default: 50,
             // Twilio does not restrict receipts or typing by size.
             receipts_participants_max: 1000,
-            rate_limits: Vec::new(),
+            rate_limits: twilio_rate_limits(),
+            throttled_calls_count: false,
         }
     }
 
@@ -187,7 +255,8 @@ impl Profile {
             page_size_max: 100,
             page_size_default: 10,
             receipts_participants_max: 100,
-            rate_limits: Vec::new(),
+            rate_limits: sendbird_rate_limits(),
+            throttled_calls_count: false,
         }
     }
 
@@ -233,6 +302,119 @@ impl Profile {
         }
         Ok(())
     }
+}
+
+const SECOND: u64 = 1000;
+const MINUTE: u64 = 60 * SECOND;
+
+/// ACS: the chat and identity throttling tables of seed 000 (service limits,
+/// 2021). Rows without numbers there (get message; update roster per user per
+/// thread) have no limit.
+fn acs_rate_limits() -> Vec<RateLimit> {
+    use Operation::*;
+    use Scope::*;
+    const IDENTITY: [Operation; 4] = [CreateIdentity, DeleteIdentity, IssueToken, RevokeTokens];
+    vec![
+        RateLimit::new(&[SendMessage], Thread, MINUTE, 2000),
+        RateLimit::new(&[SendMessage], UserThread, MINUTE, 50),
+        RateLimit::new(&[ListMessages], UserThread, 5 * SECOND, 15),
+        RateLimit::new(&[ListMessages], Thread, 5 * SECOND, 250),
+        RateLimit::new(&[UpdateMessage], UserThread, 5 * SECOND, 3),
+        RateLimit::new(&[UpdateMessage], UserThread, MINUTE, 30),
+        RateLimit::new(&[UpdateMessage], UserThread, 3 * MINUTE, 60),
+        RateLimit::new(&[GetThread], UserThread, 5 * SECOND, 10),
+        RateLimit::new(&[GetThread], User, 5 * SECOND, 20),
+        RateLimit::new(&[ListThreads], User, 5 * SECOND, 40),
+        RateLimit::new(&[UpdateRoster], Thread, 5 * MINUTE, 25),
+        RateLimit::new(&[UpdateRoster], User, MINUTE, 25),
+        // Identity: per resource.
+        RateLimit::new(&[CreateIdentity], Resource, 30 * SECOND, 500),
+        RateLimit::new(&[DeleteIdentity], Resource, 30 * SECOND, 500),
+        RateLimit::new(&[IssueToken], Resource, 30 * SECOND, 500),
+        RateLimit::new(&[RevokeTokens], Resource, SECOND, 100),
+        // "Global limit per request": every identity call.
+        RateLimit::new(&IDENTITY, Resource, 30 * SECOND, 5000),
+    ]
+}
+
+/// Twilio Conversations (seed 001): 30 actions per second on mutating calls,
+/// per conversation or per service; SDK upstream requests per connection and
+/// per account. Reads are not actions.
+fn twilio_rate_limits() -> Vec<RateLimit> {
+    use Operation::*;
+    use Scope::*;
+    vec![
+        // Conversation update; participant create/update/delete (a read
+        // horizon is a participant update); message create/update/delete.
+        RateLimit::new(
+            &[
+                UpdateThread,
+                UpdateRoster,
+                SendReadReceipt,
+                SendMessage,
+                UpdateMessage,
+                DeleteMessage,
+            ],
+            Thread,
+            SECOND,
+            30,
+        ),
+        // Conversation create/delete; user create/delete.
+        RateLimit::new(
+            &[CreateThread, DeleteThread, CreateIdentity, DeleteIdentity],
+            Resource,
+            SECOND,
+            30,
+        ),
+        // Connection limits: upstream requests, reads and writes alike.
+        RateLimit::new(&Operation::ALL, Connection, SECOND, 500),
+        RateLimit::new(&Operation::ALL, Resource, SECOND, 20_000),
+    ]
+}
+
+/// Sendbird (seed 004): per-user message cap, per-channel display cap, SDK
+/// methods per user per second and per minute, real-time events.
+fn sendbird_rate_limits() -> Vec<RateLimit> {
+    use Operation::*;
+    use Scope::*;
+    let method = |ops: &[Operation], per_second: u32, per_minute: u32| {
+        [
+            RateLimit::new(ops, User, SECOND, per_second),
+            RateLimit::new(ops, User, MINUTE, per_minute),
+        ]
+    };
+    let mut limits = vec![
+        // Five messages per second per user: the excess is neither sent nor
+        // stored (the socket event "sending a message", 5/s).
+        RateLimit::new(&[SendMessage], User, SECOND, 5).on_socket(),
+        // Five messages per second per channel are shown; the excess is
+        // stored but not displayed.
+        RateLimit::new(&[SendMessage], Thread, SECOND, 5).consequence(Consequence::Hide),
+        // Events: mark as read 3/s; typing 0.1/s per user and channel; other
+        // events (edits among them) 3/s.
+        RateLimit::new(&[SendReadReceipt], User, SECOND, 3).on_socket(),
+        RateLimit::new(&[SendTyping], UserThread, 10 * SECOND, 1).on_socket(),
+        RateLimit::new(&[UpdateMessage], User, SECOND, 3).on_socket(),
+    ];
+    limits.extend(method(
+        &[
+            ListThreads,
+            ListParticipants,
+            ListMessages,
+            ListReadReceipts,
+        ],
+        20,
+        120,
+    ));
+    limits.extend(method(&[GetThread, GetMessage], 20, 120));
+    limits.extend(method(&[CreateThread], 10, 120));
+    limits.extend(method(
+        &[UpdateThread, UpdateRoster, UpdateMessage],
+        10,
+        120,
+    ));
+    limits.extend(method(&[DeleteThread, DeleteMessage], 10, 120));
+    limits
 }
 
 #[cfg(test)]

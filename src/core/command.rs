@@ -165,9 +165,10 @@ impl Command {
     }
 
     /// The operation rate limits count this call as, if any.
-    pub fn operation(&self) -> Option<Operation> {
-        Some(match self {
-            Command::CreateUser { .. } | Command::DeleteUser { .. } => return None,
+    pub fn operation(&self) -> Operation {
+        match self {
+            Command::CreateUser { .. } => Operation::CreateIdentity,
+            Command::DeleteUser { .. } => Operation::DeleteIdentity,
             Command::CreateThread { .. } => Operation::CreateThread,
             Command::GetThread { .. } => Operation::GetThread,
             Command::ListThreads { .. } => Operation::ListThreads,
@@ -185,7 +186,7 @@ impl Command {
             Command::SendTyping { .. } => Operation::SendTyping,
             Command::SendReadReceipt { .. } => Operation::SendReadReceipt,
             Command::ListReadReceipts { .. } => Operation::ListReadReceipts,
-        })
+        }
     }
 
     /// The operation of a call that only reads, `None` for calls that write.
@@ -196,7 +197,7 @@ impl Command {
             | Command::ListParticipants { .. }
             | Command::GetMessage { .. }
             | Command::ListMessages { .. }
-            | Command::ListReadReceipts { .. } => self.operation(),
+            | Command::ListReadReceipts { .. } => Some(self.operation()),
             _ => None,
         }
     }
@@ -395,13 +396,16 @@ pub enum Event {
         user: Arc<str>,
         message: u32,
     },
-    /// A message stored once and fanned out to `recipients` chat participants.
+    /// A message stored once and fanned out to `recipients` chat participants;
+    /// a hidden one (over a display cap) is stored but reaches nobody in real time.
     MessageSent {
         thread: ThreadId,
         message: u32,
         by: Arc<str>,
         bytes: u32,
         recipients: u32,
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        hidden: bool,
     },
     MessageEdited {
         thread: ThreadId,

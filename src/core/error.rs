@@ -158,6 +158,8 @@ pub enum Error {
         scope: Scope,
         window_ms: u64,
         count: u32,
+        /// Counted on the real-time socket (Sendbird's 900200).
+        socket: bool,
         retry_after_ms: u64,
     },
 }
@@ -233,10 +235,33 @@ impl Error {
                 error
             }
             ErrorStyle::Sendbird => {
+                let message = match self {
+                    // S5: "Too many requests (scope: app|channel, limit: 10;w=1,
+                    // remaining: 0, retry_after: <s>, reset: <s>)".
+                    Error::RateLimited {
+                        scope,
+                        window_ms,
+                        count,
+                        retry_after_ms,
+                        ..
+                    } => format!(
+                        "Too many requests (scope: {}, limit: {count};w={}, remaining: 0, \
+                         retry_after: {}, reset: {})",
+                        match scope {
+                            Scope::Thread | Scope::UserThread => "channel",
+                            Scope::User | Scope::Connection => "user",
+                            Scope::Resource => "app",
+                        },
+                        window_ms.div_ceil(1000),
+                        retry_after_ms.div_ceil(1000),
+                        retry_after_ms.div_ceil(1000),
+                    ),
+                    _ => self.to_string(),
+                };
                 let mut error = json!({
                     "error": true,
                     "code": self.sendbird_code(),
-                    "message": self.to_string(),
+                    "message": message,
                 });
                 if let Some(ms) = self.retry_after_ms() {
                     error["retry_after_ms"] = json!(ms);
@@ -261,6 +286,7 @@ impl Error {
     /// Sendbird's error code (platforms.md 6).
     fn sendbird_code(&self) -> u32 {
         match self.kind() {
+            Kind::RateLimited if matches!(self, Error::RateLimited { socket: true, .. }) => 900200,
             Kind::RateLimited => 500910,
             Kind::Unauthorized | Kind::Forbidden => 400108,
             Kind::NotFound => 400201,
@@ -382,6 +408,7 @@ mod tests {
             scope: Scope::UserThread,
             window_ms: 60_000,
             count: 50,
+            socket: false,
             retry_after_ms: 1234,
         };
         let v = e.render(ErrorStyle::Acs);
@@ -408,6 +435,7 @@ mod tests {
             scope: Scope::Thread,
             window_ms: 1000,
             count: 30,
+            socket: false,
             retry_after_ms: 250,
         };
         let v = throttled.render(ErrorStyle::Twilio);
@@ -426,5 +454,19 @@ mod tests {
         assert_eq!(v["error"], true);
         assert_eq!(v["code"], 500910);
         assert_eq!(v["retry_after_ms"], 250);
+        assert_eq!(
+            v["message"],
+            "Too many requests (scope: channel, limit: 30;w=1, remaining: 0, retry_after: 1, \
+             reset: 1)"
+        );
+        let socket = Error::RateLimited {
+            operation: Operation::SendMessage,
+            scope: Scope::User,
+            window_ms: 1000,
+            count: 5,
+            socket: true,
+            retry_after_ms: 1,
+        };
+        assert_eq!(socket.render(ErrorStyle::Sendbird)["code"], 900200);
     }
 }

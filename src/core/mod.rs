@@ -11,6 +11,7 @@
 
 pub mod command;
 pub mod error;
+pub mod limit;
 pub mod thread;
 
 use std::collections::BTreeSet;
@@ -23,9 +24,10 @@ pub use command::{
 pub use error::{Error, Kind};
 
 use crate::id::{ThreadId, UserId, message_id};
-use crate::profile::{Operation, Profile, Scope};
+use crate::profile::{Operation, Profile};
 use crate::time::Instant;
-use thread::{Message, MessageExtra, MessageKind, NoticeKind, Thread, Window, WindowKey};
+use limit::{Subject, Verdict, Window, WindowKey};
+use thread::{Message, MessageExtra, MessageKind, NoticeKind, Thread};
 
 /// A chat identity.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -54,9 +56,46 @@ impl From<Option<UserId>> for Caller {
     }
 }
 
+impl From<Actor> for Subject {
+    fn from(actor: Actor) -> Subject {
+        actor.subject()
+    }
+}
+
+impl From<Caller> for Subject {
+    fn from(caller: Caller) -> Subject {
+        caller.subject()
+    }
+}
+
 impl From<UserId> for Caller {
     fn from(user: UserId) -> Caller {
         Caller::from(Some(user))
+    }
+}
+
+impl Caller {
+    fn subject(self) -> Subject {
+        Subject {
+            user: self.user,
+            connection: self.connection,
+        }
+    }
+}
+
+/// An authenticated caller of a chat call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Actor {
+    user: UserId,
+    connection: u32,
+}
+
+impl Actor {
+    fn subject(self) -> Subject {
+        Subject {
+            user: Some(self.user),
+            connection: self.connection,
+        }
     }
 }
 
@@ -147,42 +186,52 @@ impl State {
         now: Instant,
     ) -> Result<Outcome, Error> {
         let caller = caller.into();
-        match command {
-            Command::CreateUser { id, display_name } => self.create_user(id, display_name),
-            Command::DeleteUser { user } => self.delete_user(user),
-            _ => {
-                let actor = self.authenticate(caller.user)?;
-                self.execute_chat(actor, command, now)
+        let result = match command {
+            Command::CreateUser { id, display_name } => {
+                self.create_user(caller, id, display_name, now)
             }
+            Command::DeleteUser { user } => self.delete_user(caller, user, now),
+            _ => self
+                .authenticate(caller)
+                .and_then(|actor| self.execute_chat(actor, command, now)),
+        };
+        match result {
+            Err(Error::RateLimited { .. }) if self.profile.throttled_calls_count => {
+                Err(self.count_throttled(caller, command, now))
+            }
+            result => result,
         }
     }
 
-    fn authenticate(&self, actor: Option<UserId>) -> Result<UserId, Error> {
-        match actor.and_then(|a| self.users.get(&a).map(|u| (a, u))) {
-            Some((a, user)) if !user.deleted => Ok(a),
+    fn authenticate(&self, caller: Caller) -> Result<Actor, Error> {
+        match caller.user.and_then(|a| self.users.get(&a).map(|u| (a, u))) {
+            Some((user, record)) if !record.deleted => Ok(Actor {
+                user,
+                connection: caller.connection,
+            }),
             _ => Err(Error::Unauthenticated),
         }
     }
 
     fn execute_chat(
         &mut self,
-        actor: UserId,
+        by: Actor,
         command: &Command,
         now: Instant,
     ) -> Result<Outcome, Error> {
+        let actor = by.user;
         if let Some(op) = command.read_operation() {
             // Reads change nothing but their rate windows, which count only a
             // read that would otherwise succeed (429 comes last).
             let outcome = self.read(actor, command)?;
             let thread = command.thread();
-            let admitted =
-                self.check_limits(op, actor, thread.and_then(|t| self.thread(t)), now)?;
+            let verdict = self.check_limits(op, by, thread.and_then(|t| self.thread(t)), now)?;
             // No limit, no write: a read after a fork copies nothing.
             match thread {
-                Some(t) if admitted != 0 => {
-                    self.commit(admitted, actor, t, now);
+                Some(t) if verdict.counted != 0 => {
+                    self.commit(&verdict, by, t, now);
                 }
-                _ => self.record_limits(admitted, actor, now),
+                _ => self.record_limits(&verdict, by.subject(), now),
             }
             return Ok(outcome);
         }
@@ -191,35 +240,35 @@ impl State {
                 topic,
                 participants,
                 idempotency_key,
-            } => self.create_thread(actor, topic, participants, idempotency_key.as_ref(), now),
+            } => self.create_thread(by, topic, participants, idempotency_key.as_ref(), now),
             Command::UpdateThread { thread, topic } => {
-                self.update_thread(actor, *thread, topic.as_ref(), now)
+                self.update_thread(by, *thread, topic.as_ref(), now)
             }
-            Command::DeleteThread { thread } => self.delete_thread(actor, *thread, now),
+            Command::DeleteThread { thread } => self.delete_thread(by, *thread, now),
             Command::AddParticipants {
                 thread,
                 participants,
-            } => self.add_participants(actor, *thread, participants, now),
+            } => self.add_participants(by, *thread, participants, now),
             Command::RemoveParticipant { thread, user } => {
-                self.remove_participant(actor, *thread, user, now)
+                self.remove_participant(by, *thread, user, now)
             }
             Command::SendMessage {
                 thread,
                 content,
                 content_type,
                 metadata,
-            } => self.send_message(actor, *thread, content, *content_type, metadata, now),
+            } => self.send_message(by, *thread, content, *content_type, metadata, now),
             Command::UpdateMessage {
                 thread,
                 message,
                 content,
-            } => self.update_message(actor, *thread, *message, content, now),
+            } => self.update_message(by, *thread, *message, content, now),
             Command::DeleteMessage { thread, message } => {
-                self.delete_message(actor, *thread, *message, now)
+                self.delete_message(by, *thread, *message, now)
             }
-            Command::SendTyping { thread } => self.send_typing(actor, *thread, now),
+            Command::SendTyping { thread } => self.send_typing(by, *thread, now),
             Command::SendReadReceipt { thread, message } => {
-                self.send_read_receipt(actor, *thread, *message, now)
+                self.send_read_receipt(by, *thread, *message, now)
             }
             Command::CreateUser { .. } | Command::DeleteUser { .. } => {
                 unreachable!("identity calls are dispatched before authentication")
@@ -263,8 +312,10 @@ impl State {
 
     fn create_user(
         &mut self,
+        caller: Caller,
         id: &Arc<str>,
         display_name: &Option<Arc<str>>,
+        now: Instant,
     ) -> Result<Outcome, Error> {
         check_identity(id, self.profile.identity_chars_max)?;
         if self.user_ids.contains_key(id) {
@@ -272,6 +323,8 @@ impl State {
                 user: id.to_string(),
             });
         }
+        let verdict = self.check_limits(Operation::CreateIdentity, caller, None, now)?;
+        self.record_limits(&verdict, caller.subject(), now);
         let user = UserId(self.next_user);
         self.next_user += 1;
         self.users.insert(
@@ -292,7 +345,12 @@ impl State {
 
     /// Deleting an identity revokes its access; its messages stay in threads
     /// (ACS keeps a deleted user's messages, attributed to the old identity).
-    fn delete_user(&mut self, id: &Arc<str>) -> Result<Outcome, Error> {
+    fn delete_user(
+        &mut self,
+        caller: Caller,
+        id: &Arc<str>,
+        now: Instant,
+    ) -> Result<Outcome, Error> {
         let user = self
             .user_ids
             .get(id)
@@ -301,6 +359,8 @@ impl State {
             .ok_or_else(|| Error::UserNotFound {
                 user: id.to_string(),
             })?;
+        let verdict = self.check_limits(Operation::DeleteIdentity, caller, None, now)?;
+        self.record_limits(&verdict, caller.subject(), now);
         let record = self.users.get_mut(&user).expect("indexed user exists");
         Arc::make_mut(record).deleted = true;
         Ok(Outcome::new(
@@ -374,86 +434,108 @@ impl State {
 
     // ---- rate limits ----
 
-    /// Checks every limit that applies to `op` by `actor` on `thread`; all must
-    /// admit. Returns the set of limits (bit i: the profile's limit i) to record
-    /// once the call succeeds.
+    /// Decides `op` by `by` on `thread` against every limit that applies
+    /// (see [`limit::decide`]).
     fn check_limits(
         &self,
         op: Operation,
-        actor: UserId,
+        by: impl Into<Subject>,
         thread: Option<&Thread>,
         now: Instant,
-    ) -> Result<Admitted, Error> {
-        let mut admitted: Admitted = 0;
-        for (index, limit) in self.profile.rate_limits.iter().enumerate() {
-            if !limit.operations.contains(&op) {
-                continue;
+    ) -> Result<Verdict, Error> {
+        limit::decide(&self.profile, op, by.into(), now, |_, limit, key| {
+            if limit::thread_scoped(limit.scope) {
+                thread.map(|t| t.windows.get(&key))
+            } else {
+                Some(self.windows.get(&key))
             }
-            let key = window_key(index as u16, limit.scope, actor);
-            let window = match limit.scope {
-                Scope::Thread | Scope::UserThread => match thread {
-                    Some(t) => t.windows.get(&key),
-                    None => continue,
-                },
-                Scope::User | Scope::Resource => self.windows.get(&key),
-            };
-            if let Some(window) = window
-                && let Err(retry_after_ms) = window.check(now, limit.window_ms, limit.count)
-            {
-                return Err(Error::RateLimited {
-                    operation: op,
-                    scope: limit.scope,
-                    window_ms: limit.window_ms,
-                    count: limit.count,
-                    retry_after_ms,
-                });
-            }
-            admitted |= 1 << index;
-        }
-        Ok(admitted)
+        })
     }
 
-    /// Records the admitted call in the user- and resource-scoped windows.
-    fn record_limits(&mut self, admitted: Admitted, actor: UserId, now: Instant) {
-        for (key, window_ms, count) in admitted_windows(&self.profile, admitted, actor, false) {
+    /// Counts the call in the windows kept outside threads.
+    fn record_limits(&mut self, verdict: &Verdict, subject: Subject, now: Instant) {
+        let to_count = limit::to_count(
+            &self.profile,
+            verdict.counted,
+            subject,
+            false,
+            now,
+            verdict.effective_at,
+        );
+        for (key, at, limit) in to_count {
             self.windows
                 .entry(key)
                 .or_default()
-                .admit(now, window_ms, count);
+                .count(at, limit.window_ms, limit.count);
         }
     }
 
-    /// Records the admitted call in every window and returns the thread for the
-    /// call's own change: one lookup of the thread for both.
+    /// Counts the call in every window and returns the thread for the call's
+    /// own change: one lookup of the thread for both.
     fn commit(
         &mut self,
-        admitted: Admitted,
-        actor: UserId,
+        verdict: &Verdict,
+        by: impl Into<Subject>,
         thread: ThreadId,
         now: Instant,
     ) -> &mut Thread {
-        self.record_limits(admitted, actor, now);
+        let subject = by.into();
+        self.record_limits(verdict, subject, now);
         let profile = Arc::clone(&self.profile);
         let t = self.thread_mut(thread);
-        for (key, window_ms, count) in admitted_windows(&profile, admitted, actor, true) {
+        let to_count = limit::to_count(
+            &profile,
+            verdict.counted,
+            subject,
+            true,
+            now,
+            verdict.effective_at,
+        );
+        for (key, at, limit) in to_count {
             t.windows
                 .entry(key)
                 .or_default()
-                .admit(now, window_ms, count);
+                .count(at, limit.window_ms, limit.count);
         }
         t
+    }
+
+    /// Counts a throttled call where the profile says throttled calls count,
+    /// and returns its error with the retry-after that now holds.
+    fn count_throttled(&mut self, caller: Caller, command: &Command, now: Instant) -> Error {
+        let op = command.operation();
+        let verdict = Verdict {
+            counted: limit::rejecting(&self.profile, op),
+            shown: true,
+            effective_at: now,
+        };
+        let live = command
+            .thread()
+            .filter(|t| self.thread(*t).is_some_and(|t| t.deleted_at.is_none()));
+        match live {
+            Some(t) => {
+                self.commit(&verdict, caller.subject(), t, now);
+            }
+            None => self.record_limits(&verdict, caller.subject(), now),
+        }
+        let thread = live.and_then(|t| self.thread(t));
+        match self.check_limits(op, caller.subject(), thread, now) {
+            Err(error) => error,
+            Ok(_) => unreachable!("a full window stays full when a call is counted in it"),
+        }
     }
 
     // ---- threads ----
 
     fn create_thread(
         &mut self,
-        actor: UserId,
+        by: Actor,
         topic: &Arc<str>,
         participants: &[ParticipantSpec],
         idempotency_key: Option<&Arc<str>>,
         now: Instant,
     ) -> Result<Outcome, Error> {
+        let actor = by.user;
         if let Some((existing, invalid)) = idempotency_key.and_then(|k| self.idempotency.get(k)) {
             // Same key: the first response again, nothing executed twice.
             let t = self.threads.get(existing).expect("keys point at threads");
@@ -479,7 +561,7 @@ impl State {
         if total > max {
             return Err(Error::ThreadFull { count: total, max });
         }
-        let admitted = self.check_limits(Operation::CreateThread, actor, None, now)?;
+        let verdict = self.check_limits(Operation::CreateThread, by, None, now)?;
 
         let id = ThreadId(self.next_thread);
         self.next_thread += 1;
@@ -519,7 +601,7 @@ impl State {
         if let Some(key) = idempotency_key {
             self.idempotency.insert(key.clone(), (id, invalid.clone()));
         }
-        self.record_limits(admitted, actor, now);
+        self.record_limits(&verdict, by.subject(), now);
         let view = self.thread_view(&self.threads[&id]);
         Ok(Outcome::new(
             Reply::ThreadCreated {
@@ -596,18 +678,19 @@ impl State {
 
     fn update_thread(
         &mut self,
-        actor: UserId,
+        by: Actor,
         thread: ThreadId,
         topic: Option<&Arc<str>>,
         now: Instant,
     ) -> Result<Outcome, Error> {
+        let actor = by.user;
         if let Some(topic) = topic {
             check_topic(topic, self.profile.topic_chars_max)?;
         }
         let t = self.writable(actor, thread)?;
-        let admitted = self.check_limits(Operation::UpdateThread, actor, Some(t), now)?;
-        let by = self.name(actor);
-        let t = self.commit(admitted, actor, thread, now);
+        let verdict = self.check_limits(Operation::UpdateThread, by, Some(t), now)?;
+        let name = self.name(actor);
+        let t = self.commit(&verdict, by, thread, now);
         let mut events = vec![];
         if let Some(topic) = topic {
             t.topic = topic.clone();
@@ -621,7 +704,7 @@ impl State {
             t.push_notice(now, NoticeKind::ChatThreadPropertiesUpdated, actor, seq);
             events.push(Event::TopicUpdated {
                 thread,
-                by,
+                by: name,
                 message: seq,
             });
         }
@@ -633,14 +716,15 @@ impl State {
     /// participants' inboxes still show what reached them.
     fn delete_thread(
         &mut self,
-        actor: UserId,
+        by: Actor,
         thread: ThreadId,
         now: Instant,
     ) -> Result<Outcome, Error> {
+        let actor = by.user;
         let t = self.writable(actor, thread)?;
-        let admitted = self.check_limits(Operation::DeleteThread, actor, Some(t), now)?;
+        let verdict = self.check_limits(Operation::DeleteThread, by, Some(t), now)?;
         let notified = t.participant_count() - 1;
-        let t = self.commit(admitted, actor, thread, now);
+        let t = self.commit(&verdict, by, thread, now);
         t.push_notice(now, NoticeKind::ChatThreadDeleted, actor, 0);
         t.deleted_at = Some(now);
         t.messages = Vec::new();
@@ -663,11 +747,12 @@ impl State {
 
     fn add_participants(
         &mut self,
-        actor: UserId,
+        by: Actor,
         thread: ThreadId,
         participants: &[ParticipantSpec],
         now: Instant,
     ) -> Result<Outcome, Error> {
+        let actor = by.user;
         let max = self.profile.participants_per_add_max;
         if participants.is_empty() {
             return Err(Error::InvalidField {
@@ -691,8 +776,8 @@ impl State {
                 max: self.profile.participants_per_thread_max,
             });
         }
-        let admitted = self.check_limits(Operation::UpdateRoster, actor, Some(t), now)?;
-        let t = self.commit(admitted, actor, thread, now);
+        let verdict = self.check_limits(Operation::UpdateRoster, by, Some(t), now)?;
+        let t = self.commit(&verdict, by, thread, now);
         let mut events = vec![];
         if !joining.is_empty() {
             let users: Vec<UserId> = joining.iter().map(|(u, _)| *u).collect();
@@ -732,11 +817,12 @@ impl State {
 
     fn remove_participant(
         &mut self,
-        actor: UserId,
+        by: Actor,
         thread: ThreadId,
         user: &Arc<str>,
         now: Instant,
     ) -> Result<Outcome, Error> {
+        let actor = by.user;
         let t = self.writable(actor, thread)?;
         let target = self
             .user_ids
@@ -747,8 +833,8 @@ impl State {
                 thread: thread.to_string(),
                 user: user.to_string(),
             })?;
-        let admitted = self.check_limits(Operation::UpdateRoster, actor, Some(t), now)?;
-        let t = self.commit(admitted, actor, thread, now);
+        let verdict = self.check_limits(Operation::UpdateRoster, by, Some(t), now)?;
+        let t = self.commit(&verdict, by, thread, now);
         let seq = t.push_message(system_message(
             MessageKind::ParticipantRemoved,
             actor,
@@ -806,13 +892,14 @@ impl State {
 
     fn send_message(
         &mut self,
-        actor: UserId,
+        by: Actor,
         thread: ThreadId,
         content: &Arc<str>,
         content_type: ContentType,
         metadata: &std::collections::BTreeMap<String, String>,
         now: Instant,
     ) -> Result<Outcome, Error> {
+        let actor = by.user;
         if content.is_empty() {
             return Err(Error::InvalidField {
                 field: "content",
@@ -821,9 +908,10 @@ impl State {
         }
         let t = self.writable(actor, thread)?;
         self.check_sizes(content, metadata)?;
-        let admitted = self.check_limits(Operation::SendMessage, actor, Some(t), now)?;
-        let recipients = t.participant_count() - 1;
-        let t = self.commit(admitted, actor, thread, now);
+        let verdict = self.check_limits(Operation::SendMessage, by, Some(t), now)?;
+        let hidden = !verdict.shown;
+        let recipients = if hidden { 0 } else { t.participant_count() - 1 };
+        let t = self.commit(&verdict, by, thread, now);
         let kind = match content_type {
             ContentType::Text => MessageKind::Text,
             ContentType::Html => MessageKind::Html,
@@ -841,7 +929,9 @@ impl State {
             content: content.clone(),
             extra,
         });
-        t.push_notice(now, NoticeKind::ChatMessageReceived, actor, seq);
+        if !hidden {
+            t.push_notice(now, NoticeKind::ChatMessageReceived, actor, seq);
+        }
         Ok(Outcome::new(
             Reply::MessageSent { sequence: seq },
             vec![Event::MessageSent {
@@ -850,6 +940,7 @@ impl State {
                 by: self.name(actor),
                 bytes: content.len() as u32,
                 recipients,
+                hidden,
             }],
         ))
     }
@@ -943,12 +1034,13 @@ impl State {
 
     fn update_message(
         &mut self,
-        actor: UserId,
+        by: Actor,
         thread: ThreadId,
         seq: u32,
         content: &Arc<str>,
         now: Instant,
     ) -> Result<Outcome, Error> {
+        let actor = by.user;
         if content.is_empty() {
             return Err(Error::InvalidField {
                 field: "content",
@@ -958,8 +1050,8 @@ impl State {
         let t = self.writable(actor, thread)?;
         self.own_message(actor, t, seq)?;
         self.check_sizes(content, &Default::default())?;
-        let admitted = self.check_limits(Operation::UpdateMessage, actor, Some(t), now)?;
-        let t = self.commit(admitted, actor, thread, now);
+        let verdict = self.check_limits(Operation::UpdateMessage, by, Some(t), now)?;
+        let t = self.commit(&verdict, by, thread, now);
         let m = &mut t.messages[seq as usize - 1];
         m.content = content.clone();
         m.extra_mut().edited_at = Some(now);
@@ -979,15 +1071,16 @@ impl State {
     /// keeps its place in the sequence with its deleted stamp.
     fn delete_message(
         &mut self,
-        actor: UserId,
+        by: Actor,
         thread: ThreadId,
         seq: u32,
         now: Instant,
     ) -> Result<Outcome, Error> {
+        let actor = by.user;
         let t = self.writable(actor, thread)?;
         self.own_message(actor, t, seq)?;
-        let admitted = self.check_limits(Operation::DeleteMessage, actor, Some(t), now)?;
-        let t = self.commit(admitted, actor, thread, now);
+        let verdict = self.check_limits(Operation::DeleteMessage, by, Some(t), now)?;
+        let t = self.commit(&verdict, by, thread, now);
         let m = &mut t.messages[seq as usize - 1];
         m.content = Arc::from("");
         let extra = m.extra_mut();
@@ -1017,17 +1110,13 @@ impl State {
         Ok(())
     }
 
-    fn send_typing(
-        &mut self,
-        actor: UserId,
-        thread: ThreadId,
-        now: Instant,
-    ) -> Result<Outcome, Error> {
+    fn send_typing(&mut self, by: Actor, thread: ThreadId, now: Instant) -> Result<Outcome, Error> {
+        let actor = by.user;
         let t = self.writable(actor, thread)?;
         self.check_receipts_allowed(t)?;
-        let admitted = self.check_limits(Operation::SendTyping, actor, Some(t), now)?;
+        let verdict = self.check_limits(Operation::SendTyping, by, Some(t), now)?;
         let recipients = t.participant_count() - 1;
-        self.commit(admitted, actor, thread, now).push_notice(
+        self.commit(&verdict, by, thread, now).push_notice(
             now,
             NoticeKind::TypingIndicatorReceived,
             actor,
@@ -1045,17 +1134,18 @@ impl State {
 
     fn send_read_receipt(
         &mut self,
-        actor: UserId,
+        by: Actor,
         thread: ThreadId,
         seq: u32,
         now: Instant,
     ) -> Result<Outcome, Error> {
+        let actor = by.user;
         let t = self.writable(actor, thread)?;
         self.visible_message(actor, t, seq)?;
         self.check_receipts_allowed(t)?;
-        let admitted = self.check_limits(Operation::SendReadReceipt, actor, Some(t), now)?;
+        let verdict = self.check_limits(Operation::SendReadReceipt, by, Some(t), now)?;
         let recipients = t.participant_count() - 1;
-        let t = self.commit(admitted, actor, thread, now);
+        let t = self.commit(&verdict, by, thread, now);
         t.read_receipts.insert(actor, (seq, now));
         t.push_notice(now, NoticeKind::ReadReceiptReceived, actor, seq);
         Ok(Outcome::new(
@@ -1288,38 +1378,6 @@ impl State {
             }
         }
         Ok(())
-    }
-}
-
-/// A set of the profile's rate limits by index (profiles hold at most 64).
-type Admitted = u64;
-
-/// The windows an admitted call counts in: (key, window_ms, count) for each
-/// limit in `admitted` whose scope is thread-bound (`thread_scoped`) or not.
-fn admitted_windows(
-    profile: &Profile,
-    admitted: Admitted,
-    actor: UserId,
-    thread_scoped: bool,
-) -> impl Iterator<Item = (WindowKey, u64, u32)> + '_ {
-    profile
-        .rate_limits
-        .iter()
-        .enumerate()
-        .filter(move |(i, limit)| {
-            admitted & (1 << i) != 0
-                && thread_scoped == matches!(limit.scope, Scope::Thread | Scope::UserThread)
-        })
-        .map(move |(i, limit)| {
-            let key = window_key(i as u16, limit.scope, actor);
-            (key, limit.window_ms, limit.count)
-        })
-}
-
-fn window_key(index: u16, scope: Scope, actor: UserId) -> WindowKey {
-    match scope {
-        Scope::User | Scope::UserThread => (index, actor.0),
-        Scope::Thread | Scope::Resource => (index, 0),
     }
 }
 

@@ -5,11 +5,13 @@
 //! notifications reached them) is computed from the logs and their membership
 //! intervals, never copied per recipient.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::id::{ThreadId, UserId};
 use crate::time::Instant;
+
+use super::limit::{Window, WindowKey};
 
 /// What a message is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -147,66 +149,6 @@ impl Membership {
     }
 }
 
-/// A sliding window: the instants of the admitted calls still inside it, oldest
-/// first, at most the limit's count of them.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Window {
-    admitted: VecDeque<u64>,
-}
-
-impl Window {
-    /// `Err(retry_after_ms)` if a call at `now` would exceed `count` per
-    /// `window_ms`; the wait is exact: a call `retry_after_ms` later is admitted.
-    pub fn check(&self, now: Instant, window_ms: u64, count: u32) -> Result<(), u64> {
-        let now = now.ms();
-        let first_live = self
-            .admitted
-            .partition_point(|&t| t.saturating_add(window_ms) <= now);
-        let live = self.admitted.len() - first_live;
-        if live < count as usize {
-            return Ok(());
-        }
-        // The oldest call that must leave the window before one more fits.
-        let oldest = self.admitted[self.admitted.len() - count as usize];
-        Err(oldest.saturating_add(window_ms) - now)
-    }
-
-    /// Records an admitted call at `now`, forgetting calls that left the window.
-    pub fn admit(&mut self, now: Instant, window_ms: u64, count: u32) {
-        let now = now.ms();
-        while self
-            .admitted
-            .front()
-            .is_some_and(|&t| t.saturating_add(window_ms) <= now)
-        {
-            self.admitted.pop_front();
-        }
-        while self.admitted.len() >= count as usize {
-            self.admitted.pop_front();
-        }
-        self.admitted.push_back(now);
-    }
-
-    pub fn len(&self) -> usize {
-        self.admitted.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.admitted.is_empty()
-    }
-
-    pub fn is_sorted(&self) -> bool {
-        self.admitted
-            .iter()
-            .zip(self.admitted.iter().skip(1))
-            .all(|(a, b)| a <= b)
-    }
-}
-
-/// A window key: the limit's index in the profile and the user (0 when the
-/// scope has no user).
-pub type WindowKey = (u16, u32);
-
 /// A thread.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Thread {
@@ -340,23 +282,6 @@ impl Thread {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn window_admits_count_then_gives_exact_retry_after() {
-        let mut w = Window::default();
-        for t in [0u64, 10, 20] {
-            assert_eq!(w.check(Instant(t), 1000, 3), Ok(()));
-            w.admit(Instant(t), 1000, 3);
-        }
-        // Full: the oldest (0) leaves at 1000.
-        assert_eq!(w.check(Instant(500), 1000, 3), Err(500));
-        assert_eq!(w.check(Instant(999), 1000, 3), Err(1));
-        assert_eq!(w.check(Instant(1000), 1000, 3), Ok(()));
-        w.admit(Instant(1000), 1000, 3);
-        // Now 10, 20, 1000 are live: next room at 1010.
-        assert_eq!(w.check(Instant(1000), 1000, 3), Err(10));
-        assert!(w.len() <= 3);
-    }
 
     #[test]
     fn membership_intervals_bound_reads_and_notices() {

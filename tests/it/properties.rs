@@ -63,6 +63,9 @@ fn small_profile_with(extra: serde_json::Value) -> Profile {
             {"operations": ["send_typing", "send_read_receipt"], "scope": "resource",
              "window_ms": 10_000, "count": 4},
         ],
+        // A refused call must change nothing here; throttled calls that count
+        // are the limiter's own property (tests/it/limits.rs).
+        "throttled_calls_count": false,
     });
     if let (Some(base), serde_json::Value::Object(more)) = (overrides.as_object_mut(), extra) {
         base.extend(more);
@@ -480,12 +483,15 @@ fn run_checked(world: &World, profile: &Profile, steps: &[Step]) -> Result<Run, 
                 // An idempotent replay executes nothing, so no limit counts it.
                 let replay = matches!(&reply, Reply::ThreadCreated { thread, .. }
                     if before.thread(thread.id).is_some());
-                if let (Some(op), Some(actor), false) =
-                    (step.command.operation(), step.actor, replay)
-                {
+                // Identity calls are the service's: no user's limits count them.
+                let identity = matches!(
+                    step.command,
+                    Command::CreateUser { .. } | Command::DeleteUser { .. }
+                );
+                if let (Some(actor), false, false) = (step.actor, identity, replay) {
                     accepted.push(Accepted {
                         at: sim.now().ms(),
-                        op,
+                        op: step.command.operation(),
                         actor,
                         thread: step.command.thread(),
                     });
@@ -517,7 +523,8 @@ fn check_windows(profile: &Profile, accepted: &[Accepted]) -> Result<(), TestCas
         let mut by_key: BTreeMap<(u32, u32), Vec<u64>> = BTreeMap::new();
         for a in accepted.iter().filter(|a| limit.operations.contains(&a.op)) {
             let key = match (limit.scope, a.thread) {
-                (Scope::User, _) => (a.actor.0, 0),
+                // Every generated call comes through connection 0.
+                (Scope::User | Scope::Connection, _) => (a.actor.0, 0),
                 (Scope::Resource, _) => (0, 0),
                 (Scope::Thread, Some(t)) => (0, t.0),
                 (Scope::UserThread, Some(t)) => (a.actor.0, t.0),

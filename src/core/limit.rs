@@ -1,0 +1,260 @@
+//! Rate limits: one mechanism for every platform's throttling tables.
+//!
+//! A limit (profile data) is an operation set, a scope, a window and a count:
+//! at most `count` counted calls per scope key in any trailing `window_ms`. Each
+//! key has a [`Window`], a sliding log of the instants it counted, oldest first
+//! and never more than `count` of them, so memory per key is bounded and a check
+//! is O(1). Every limit that applies to a call must let it through; what
+//! happens when one does not is the limit's [`Consequence`].
+
+use std::collections::VecDeque;
+
+use crate::id::UserId;
+use crate::profile::{Consequence, Operation, Profile, RateLimit, Scope};
+use crate::time::Instant;
+
+use super::Error;
+
+/// A sliding window: the instants counted in it, oldest first, at most the
+/// limit's count of them (older ones can no longer matter).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Window {
+    counted: VecDeque<u64>,
+}
+
+impl Window {
+    /// How long from `now` until one more call fits `count` per `window_ms`:
+    /// 0 if it fits now. Exact: a call exactly that much later fits, and, with
+    /// nothing counted in between, none earlier does.
+    pub fn wait(&self, now: Instant, window_ms: u64, count: u32) -> u64 {
+        let now = now.ms();
+        if self.counted.len() < count as usize {
+            // Room in the log; queued instants may lie ahead of `now`.
+            return self
+                .counted
+                .back()
+                .map_or(0, |&last| last.saturating_sub(now));
+        }
+        // The log is full: the oldest counted instant must leave the window.
+        let frees_at = self.counted[0].saturating_add(window_ms);
+        let last = *self.counted.back().expect("full");
+        frees_at.max(last).saturating_sub(now)
+    }
+
+    /// Counts a call at `at` (never before an instant already counted),
+    /// forgetting instants that can no longer matter.
+    pub fn count(&mut self, at: u64, window_ms: u64, count: u32) {
+        while self
+            .counted
+            .front()
+            .is_some_and(|&t| t.saturating_add(window_ms) <= at)
+        {
+            self.counted.pop_front();
+        }
+        while self.counted.len() >= count as usize {
+            self.counted.pop_front();
+        }
+        self.counted.push_back(at);
+    }
+
+    pub fn len(&self) -> usize {
+        self.counted.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.counted.is_empty()
+    }
+
+    pub fn is_sorted(&self) -> bool {
+        self.counted
+            .iter()
+            .zip(self.counted.iter().skip(1))
+            .all(|(a, b)| a <= b)
+    }
+}
+
+/// A window key: the limit's index in the profile and the scope's subject
+/// (user, user and connection, or 0 when the scope has none).
+pub type WindowKey = (u16, u64);
+
+/// A set of the profile's rate limits by index (profiles hold at most 64).
+pub type LimitSet = u64;
+
+/// Who a limit counts: the calling user and the connection the call came
+/// through. The trusted service has no user and no connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Subject {
+    pub user: Option<UserId>,
+    pub connection: u32,
+}
+
+/// Whether the limit keeps its windows in the thread (they die with it) or in
+/// the state.
+pub fn thread_scoped(scope: Scope) -> bool {
+    matches!(scope, Scope::Thread | Scope::UserThread)
+}
+
+/// The key of `limit` (number `index`) for `subject`; None when the scope
+/// needs a user and the call has none.
+pub fn key(index: usize, limit: &RateLimit, subject: Subject) -> Option<WindowKey> {
+    let subject_key = match limit.scope {
+        Scope::Thread | Scope::Resource => 0,
+        Scope::User | Scope::UserThread => u64::from(subject.user?.0),
+        Scope::Connection => (u64::from(subject.user?.0) << 32) | u64::from(subject.connection),
+    };
+    Some((index as u16, subject_key))
+}
+
+/// The limits of `profile` that apply to `op`, with their index.
+pub fn applicable(
+    profile: &Profile,
+    op: Operation,
+) -> impl Iterator<Item = (usize, &RateLimit)> + '_ {
+    profile
+        .rate_limits
+        .iter()
+        .enumerate()
+        .filter(move |(_, limit)| limit.operations.contains(&op))
+}
+
+/// What the limits decided for a call that none of them refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Verdict {
+    /// The limits that count this call once it succeeds.
+    pub counted: LimitSet,
+    /// False when a display cap was reached: the call is stored but not shown
+    /// to the others in real time.
+    pub shown: bool,
+    /// When the call takes effect: now, or later when a queueing limit is full.
+    pub effective_at: Instant,
+}
+
+/// Decides `op` by `subject` at `now`. `window(index, limit, key)` finds the
+/// window of a limit (None: nothing counted yet, or a thread-scoped limit with
+/// no thread). Every rejecting limit must admit the call; the error names the
+/// one that blocks longest, so its retry-after is exact for all of them.
+pub fn decide<'w>(
+    profile: &Profile,
+    op: Operation,
+    subject: Subject,
+    now: Instant,
+    mut window: impl FnMut(usize, &RateLimit, WindowKey) -> Option<Option<&'w Window>>,
+) -> Result<Verdict, Error> {
+    let mut verdict = Verdict {
+        counted: 0,
+        shown: true,
+        effective_at: now,
+    };
+    let mut blocked: Option<(u64, &RateLimit)> = None;
+    for (index, limit) in applicable(profile, op) {
+        let Some(key) = key(index, limit, subject) else {
+            continue;
+        };
+        // None: the limit does not apply here (no thread for a thread scope).
+        let Some(window) = window(index, limit, key) else {
+            continue;
+        };
+        let wait = window.map_or(0, |w| w.wait(now, limit.window_ms, limit.count));
+        match limit.consequence {
+            Consequence::Reject => {
+                if wait > 0 && blocked.is_none_or(|(longest, _)| wait > longest) {
+                    blocked = Some((wait, limit));
+                }
+                verdict.counted |= 1 << index;
+            }
+            Consequence::Hide => {
+                if wait > 0 {
+                    verdict.shown = false;
+                } else {
+                    verdict.counted |= 1 << index;
+                }
+            }
+            Consequence::Queue => {
+                verdict.effective_at = verdict.effective_at.max(Instant(now.ms() + wait));
+                verdict.counted |= 1 << index;
+            }
+        }
+    }
+    match blocked {
+        Some((retry_after_ms, limit)) => Err(Error::RateLimited {
+            operation: op,
+            scope: limit.scope,
+            window_ms: limit.window_ms,
+            count: limit.count,
+            socket: limit.socket,
+            retry_after_ms,
+        }),
+        None => Ok(verdict),
+    }
+}
+
+/// The limits in `set` whose windows live in a thread (`in_thread`) or not,
+/// with the key and the instant to count: (key, instant, limit).
+pub fn to_count(
+    profile: &Profile,
+    set: LimitSet,
+    subject: Subject,
+    in_thread: bool,
+    now: Instant,
+    effective_at: Instant,
+) -> impl Iterator<Item = (WindowKey, u64, &RateLimit)> + '_ {
+    profile
+        .rate_limits
+        .iter()
+        .enumerate()
+        .filter(move |(i, limit)| set & (1 << i) != 0 && thread_scoped(limit.scope) == in_thread)
+        .filter_map(move |(i, limit)| {
+            let at = match limit.consequence {
+                Consequence::Queue => effective_at,
+                Consequence::Reject | Consequence::Hide => now,
+            };
+            key(i, limit, subject).map(|k| (k, at.ms(), limit))
+        })
+}
+
+/// The rejecting limits that apply to `op`: what a throttled call counts in
+/// on platforms where throttled calls count.
+pub fn rejecting(profile: &Profile, op: Operation) -> LimitSet {
+    applicable(profile, op)
+        .filter(|(_, limit)| limit.consequence == Consequence::Reject)
+        .fold(0, |set, (i, _)| set | (1 << i))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn window_admits_count_then_gives_exact_wait() {
+        let mut w = Window::default();
+        for t in [0u64, 10, 20] {
+            assert_eq!(w.wait(Instant(t), 1000, 3), 0);
+            w.count(t, 1000, 3);
+        }
+        // Full: the oldest (0) leaves at 1000.
+        assert_eq!(w.wait(Instant(500), 1000, 3), 500);
+        assert_eq!(w.wait(Instant(999), 1000, 3), 1);
+        assert_eq!(w.wait(Instant(1000), 1000, 3), 0);
+        w.count(1000, 1000, 3);
+        // Now 10, 20, 1000 are live: next room at 1010.
+        assert_eq!(w.wait(Instant(1000), 1000, 3), 10);
+        assert!(w.len() <= 3);
+    }
+
+    #[test]
+    fn queued_instants_push_the_next_slot_forward() {
+        let mut w = Window::default();
+        // Three slots per second, four calls at 0: the fourth goes at 1000.
+        let mut slots = Vec::new();
+        for _ in 0..4 {
+            let at = w.wait(Instant(0), 1000, 3);
+            w.count(at, 1000, 3);
+            slots.push(at);
+        }
+        assert_eq!(slots, [0, 0, 0, 1000]);
+        // A fifth at 10 must wait for the second slot (0) to leave at 1000, and
+        // may not go before the last queued instant.
+        assert_eq!(w.wait(Instant(10), 1000, 3), 990);
+        assert!(w.is_sorted());
+    }
+}

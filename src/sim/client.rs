@@ -3,17 +3,28 @@
 use std::sync::Arc;
 
 use crate::core::{
-    Command, ContentType, Error, MessageView, Page, PageRequest, ParticipantSpec, ParticipantView,
-    ReadReceiptView, Reply, ThreadView,
+    Caller, Command, ContentType, Error, MessageView, Page, PageRequest, ParticipantSpec,
+    ParticipantView, ReadReceiptView, Reply, ThreadView,
 };
 use crate::id::{MessageId, ThreadId, UserId};
 use crate::sim::Simulator;
+use crate::time::Duration;
 
 /// Calls as `user`, at the simulator's current instant.
+///
+/// A client made [`retrying`](Client::retrying) answers a 429 by advancing the
+/// virtual clock by its retry-after and calling again, so a test can say "send
+/// these as fast as the platform allows" with no sleeps.
 pub struct Client<'a> {
     sim: &'a mut Simulator,
     user: UserId,
+    connection: u32,
+    retries: u32,
 }
+
+/// How many times a retrying client calls again after 429s before it gives
+/// up and returns the last one.
+pub const DEFAULT_RETRIES: u32 = 1000;
 
 fn unexpected(reply: Reply) -> ! {
     unreachable!("the core answered with an unexpected reply: {reply:?}")
@@ -21,12 +32,53 @@ fn unexpected(reply: Reply) -> ! {
 
 impl<'a> Client<'a> {
     pub(crate) fn new(sim: &'a mut Simulator, user: UserId) -> Client<'a> {
-        Client { sim, user }
+        Client {
+            sim,
+            user,
+            connection: 0,
+            retries: 0,
+        }
     }
 
-    /// Runs any command as this user.
+    /// Calls through real-time connection `connection` (0 by default); limits
+    /// scoped per connection count each connection apart.
+    pub fn connection(mut self, connection: u32) -> Client<'a> {
+        self.connection = connection;
+        self
+    }
+
+    /// Retries throttled calls after their retry-after, advancing the virtual
+    /// clock, up to [`DEFAULT_RETRIES`] times a call.
+    pub fn retrying(self) -> Client<'a> {
+        self.retrying_up_to(DEFAULT_RETRIES)
+    }
+
+    /// Retries throttled calls after their retry-after, up to `retries` times
+    /// a call.
+    pub fn retrying_up_to(mut self, retries: u32) -> Client<'a> {
+        self.retries = retries;
+        self
+    }
+
+    /// Runs any command as this user (retrying 429s if the client retries).
     pub fn execute(&mut self, command: &Command) -> Result<Reply, Error> {
-        self.sim.execute(Some(self.user), command)
+        let caller = Caller {
+            user: Some(self.user),
+            connection: self.connection,
+        };
+        let mut retries = self.retries;
+        loop {
+            match self.sim.execute(caller, command) {
+                Err(error) if retries > 0 => match error.retry_after_ms() {
+                    Some(wait) => {
+                        retries -= 1;
+                        self.sim.advance(Duration::from_ms(wait));
+                    }
+                    None => return Err(error),
+                },
+                result => return result,
+            }
+        }
     }
 
     fn specs(&self, users: &[UserId]) -> Vec<ParticipantSpec> {

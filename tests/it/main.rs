@@ -1,3 +1,4 @@
 mod acs_chat;
+mod limits;
 mod properties;
 mod scenarios;

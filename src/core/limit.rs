@@ -6,6 +6,11 @@
 //! and never more than `count` of them, so memory per key is bounded and a check
 //! is O(1). Every limit that applies to a call must let it through; what
 //! happens when one does not is the limit's [`Consequence`].
+//!
+//! Windows are grouped by scope subject: one map entry per user, thread,
+//! user-in-thread or connection holds the windows of every limit of that scope
+//! ([`Windows`]), so a check reads one entry per scope and a count writes it
+//! once, however many limits apply.
 
 use std::collections::VecDeque;
 
@@ -73,9 +78,43 @@ impl Window {
     }
 }
 
-/// A window key: the limit's index in the profile and the scope's subject
-/// (user, user and connection, or 0 when the scope has none).
-pub type WindowKey = (u16, u64);
+/// The windows of one scope subject, by limit index (ascending).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Windows {
+    by_limit: Vec<(u16, Window)>,
+}
+
+impl Windows {
+    pub fn get(&self, index: usize) -> Option<&Window> {
+        self.by_limit
+            .iter()
+            .find(|(i, _)| usize::from(*i) == index)
+            .map(|(_, w)| w)
+    }
+
+    fn get_or_insert(&mut self, index: usize) -> &mut Window {
+        let at = self
+            .by_limit
+            .partition_point(|(i, _)| usize::from(*i) < index);
+        if self
+            .by_limit
+            .get(at)
+            .is_none_or(|(i, _)| usize::from(*i) != index)
+        {
+            self.by_limit.insert(at, (index as u16, Window::default()));
+        }
+        &mut self.by_limit[at].1
+    }
+
+    /// (limit index, window) pairs.
+    pub fn iter(&self) -> impl Iterator<Item = (usize, &Window)> {
+        self.by_limit.iter().map(|(i, w)| (usize::from(*i), w))
+    }
+}
+
+/// A scope subject: the scope and who in it (user, user and connection, or 0
+/// when the scope has none).
+pub type WindowKey = (u8, u64);
 
 /// A set of the profile's rate limits by index (profiles hold at most 64).
 pub type LimitSet = u64;
@@ -94,15 +133,15 @@ pub fn thread_scoped(scope: Scope) -> bool {
     matches!(scope, Scope::Thread | Scope::UserThread)
 }
 
-/// The key of `limit` (number `index`) for `subject`; None when the scope
-/// needs a user and the call has none.
-pub fn key(index: usize, limit: &RateLimit, subject: Subject) -> Option<WindowKey> {
-    let subject_key = match limit.scope {
+/// The subject key of `scope` for `subject`; None when the scope needs a
+/// user and the call has none.
+pub fn key(scope: Scope, subject: Subject) -> Option<WindowKey> {
+    let who = match scope {
         Scope::Thread | Scope::Resource => 0,
         Scope::User | Scope::UserThread => u64::from(subject.user?.0),
         Scope::Connection => (u64::from(subject.user?.0) << 32) | u64::from(subject.connection),
     };
-    Some((index as u16, subject_key))
+    Some((scope as u8, who))
 }
 
 /// The limits of `profile` that apply to `op`, with their index.
@@ -117,6 +156,36 @@ pub fn applicable(
         .filter(move |(_, limit)| limit.operations.contains(&op))
 }
 
+/// Where windows are kept: the state's map, or a thread's.
+pub trait Store {
+    fn windows(&self, key: &WindowKey) -> Option<&Windows>;
+    fn windows_mut(&mut self, key: WindowKey) -> &mut Windows;
+}
+
+impl Store for imbl::OrdMap<WindowKey, Windows> {
+    fn windows(&self, key: &WindowKey) -> Option<&Windows> {
+        self.get(key)
+    }
+
+    fn windows_mut(&mut self, key: WindowKey) -> &mut Windows {
+        // One descent when the subject is known (the entry API takes two).
+        if !self.contains_key(&key) {
+            self.insert(key, Windows::default());
+        }
+        self.get_mut(&key).expect("just ensured")
+    }
+}
+
+impl Store for std::collections::BTreeMap<WindowKey, Windows> {
+    fn windows(&self, key: &WindowKey) -> Option<&Windows> {
+        self.get(key)
+    }
+
+    fn windows_mut(&mut self, key: WindowKey) -> &mut Windows {
+        self.entry(key).or_default()
+    }
+}
+
 /// What the limits decided for a call that none of them refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Verdict {
@@ -129,16 +198,17 @@ pub struct Verdict {
     pub effective_at: Instant,
 }
 
-/// Decides `op` by `subject` at `now`. `window(index, limit, key)` finds the
-/// window of a limit (None: nothing counted yet, or a thread-scoped limit with
-/// no thread). Every rejecting limit must admit the call; the error names the
-/// one that blocks longest, so its retry-after is exact for all of them.
-pub fn decide<'w>(
+/// Decides `op` by `subject` at `now`, reading windows from `outside` (the
+/// state's) and `thread` (the target thread's, if the call has one).
+/// Every rejecting limit must admit the call; the error names the one that
+/// blocks longest, so its retry-after is exact for all of them.
+pub fn decide(
     profile: &Profile,
     op: Operation,
     subject: Subject,
     now: Instant,
-    mut window: impl FnMut(usize, &RateLimit, WindowKey) -> Option<Option<&'w Window>>,
+    outside: &impl Store,
+    thread: Option<&impl Store>,
 ) -> Result<Verdict, Error> {
     let mut verdict = Verdict {
         counted: 0,
@@ -146,15 +216,31 @@ pub fn decide<'w>(
         effective_at: now,
     };
     let mut blocked: Option<(u64, &RateLimit)> = None;
+    // The last subject looked up: consecutive limits usually share it.
+    let mut last: Option<(WindowKey, Option<&Windows>)> = None;
     for (index, limit) in applicable(profile, op) {
-        let Some(key) = key(index, limit, subject) else {
+        let Some(key) = key(limit.scope, subject) else {
             continue;
         };
-        // None: the limit does not apply here (no thread for a thread scope).
-        let Some(window) = window(index, limit, key) else {
-            continue;
+        let windows = match last {
+            Some((k, w)) if k == key => w,
+            _ => {
+                let w = if thread_scoped(limit.scope) {
+                    // No thread: a thread scope does not apply.
+                    match thread {
+                        Some(t) => t.windows(&key),
+                        None => continue,
+                    }
+                } else {
+                    outside.windows(&key)
+                };
+                last = Some((key, w));
+                w
+            }
         };
-        let wait = window.map_or(0, |w| w.wait(now, limit.window_ms, limit.count));
+        let wait = windows
+            .and_then(|w| w.get(index))
+            .map_or(0, |w| w.wait(now, limit.window_ms, limit.count));
         match limit.consequence {
             Consequence::Reject => {
                 if wait > 0 && blocked.is_none_or(|(longest, _)| wait > longest) {
@@ -188,28 +274,44 @@ pub fn decide<'w>(
     }
 }
 
-/// The limits in `set` whose windows live in a thread (`in_thread`) or not,
-/// with the key and the instant to count: (key, instant, limit).
-pub fn to_count(
+/// Counts the call in the windows of the limits in `verdict.counted` kept in
+/// `store` (thread-scoped ones when `in_thread`, the others otherwise): at
+/// the effective instant for queueing limits, now for the rest. Each subject's
+/// entry is written once.
+pub fn count(
     profile: &Profile,
-    set: LimitSet,
+    verdict: &Verdict,
     subject: Subject,
     in_thread: bool,
     now: Instant,
-    effective_at: Instant,
-) -> impl Iterator<Item = (WindowKey, u64, &RateLimit)> + '_ {
-    profile
-        .rate_limits
-        .iter()
-        .enumerate()
-        .filter(move |(i, limit)| set & (1 << i) != 0 && thread_scoped(limit.scope) == in_thread)
-        .filter_map(move |(i, limit)| {
-            let at = match limit.consequence {
-                Consequence::Queue => effective_at,
+    store: &mut impl Store,
+) {
+    let mut done: LimitSet = 0;
+    for (index, limit) in profile.rate_limits.iter().enumerate() {
+        let bit = 1 << index;
+        if verdict.counted & bit == 0 || done & bit != 0 || thread_scoped(limit.scope) != in_thread
+        {
+            continue;
+        }
+        let Some(key) = key(limit.scope, subject) else {
+            continue;
+        };
+        let windows = store.windows_mut(key);
+        // Every limit of this subject, in one visit.
+        for (i, l) in profile.rate_limits.iter().enumerate().skip(index) {
+            if verdict.counted & (1 << i) == 0 || l.scope != limit.scope {
+                continue;
+            }
+            let at = match l.consequence {
+                Consequence::Queue => verdict.effective_at,
                 Consequence::Reject | Consequence::Hide => now,
             };
-            key(i, limit, subject).map(|k| (k, at.ms(), limit))
-        })
+            windows
+                .get_or_insert(i)
+                .count(at.ms(), l.window_ms, l.count);
+            done |= 1 << i;
+        }
+    }
 }
 
 /// The rejecting limits that apply to `op`: what a throttled call counts in

@@ -26,7 +26,7 @@ pub use error::{Error, Kind};
 use crate::id::{ThreadId, UserId, message_id};
 use crate::profile::{Operation, Profile};
 use crate::time::Instant;
-use limit::{Subject, Verdict, Window, WindowKey};
+use limit::{Subject, Verdict, WindowKey, Windows};
 use thread::{Message, MessageExtra, MessageKind, NoticeKind, Thread};
 
 /// A chat identity.
@@ -109,7 +109,7 @@ pub struct State {
     /// Idempotency key to the thread it created and that call's invalid participants.
     idempotency: imbl::OrdMap<Arc<str>, (ThreadId, Vec<InvalidParticipant>)>,
     /// Windows of user- and resource-scoped rate limits.
-    windows: imbl::OrdMap<WindowKey, Window>,
+    windows: imbl::OrdMap<WindowKey, Windows>,
     next_user: u32,
     next_thread: u32,
 }
@@ -443,31 +443,20 @@ impl State {
         thread: Option<&Thread>,
         now: Instant,
     ) -> Result<Verdict, Error> {
-        limit::decide(&self.profile, op, by.into(), now, |_, limit, key| {
-            if limit::thread_scoped(limit.scope) {
-                thread.map(|t| t.windows.get(&key))
-            } else {
-                Some(self.windows.get(&key))
-            }
-        })
+        let thread = thread.map(|t| &t.windows);
+        limit::decide(&self.profile, op, by.into(), now, &self.windows, thread)
     }
 
     /// Counts the call in the windows kept outside threads.
     fn record_limits(&mut self, verdict: &Verdict, subject: Subject, now: Instant) {
-        let to_count = limit::to_count(
+        limit::count(
             &self.profile,
-            verdict.counted,
+            verdict,
             subject,
             false,
             now,
-            verdict.effective_at,
+            &mut self.windows,
         );
-        for (key, at, limit) in to_count {
-            self.windows
-                .entry(key)
-                .or_default()
-                .count(at, limit.window_ms, limit.count);
-        }
     }
 
     /// Counts the call in every window and returns the thread for the call's
@@ -483,20 +472,7 @@ impl State {
         self.record_limits(verdict, subject, now);
         let profile = Arc::clone(&self.profile);
         let t = self.thread_mut(thread);
-        let to_count = limit::to_count(
-            &profile,
-            verdict.counted,
-            subject,
-            true,
-            now,
-            verdict.effective_at,
-        );
-        for (key, at, limit) in to_count {
-            t.windows
-                .entry(key)
-                .or_default()
-                .count(at, limit.window_ms, limit.count);
-        }
+        limit::count(&profile, verdict, subject, true, now, &mut t.windows);
         t
     }
 
@@ -1365,10 +1341,12 @@ impl State {
                     return Err(format!("thread {id}: message over the size limit"));
                 }
             }
-            for (key, w) in &t.windows {
-                let limit = p.rate_limits.get(key.0 as usize);
-                if limit.is_none_or(|l| w.len() > l.count as usize) || !w.is_sorted() {
-                    return Err(format!("thread {id}: rate window over its bound"));
+            for windows in t.windows.values() {
+                for (index, w) in windows.iter() {
+                    let limit = p.rate_limits.get(index);
+                    if limit.is_none_or(|l| w.len() > l.count as usize) || !w.is_sorted() {
+                        return Err(format!("thread {id}: rate window over its bound"));
+                    }
                 }
             }
         }

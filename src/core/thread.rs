@@ -11,7 +11,7 @@ use std::sync::Arc;
 use crate::id::{ThreadId, UserId};
 use crate::time::Instant;
 
-use super::limit::{Window, WindowKey};
+use super::limit::{WindowKey, Windows};
 
 /// What a message is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -164,7 +164,7 @@ pub struct Thread {
     pub current: BTreeMap<UserId, u32>,
     /// The latest read receipt of each participant: (message sequence id, when).
     pub read_receipts: BTreeMap<UserId, (u32, Instant)>,
-    pub windows: BTreeMap<WindowKey, Window>,
+    pub windows: BTreeMap<WindowKey, Windows>,
 }
 
 impl Thread {

@@ -73,3 +73,8 @@ pub use crate::id::{MessageId, ThreadId, UserId};
 pub use crate::profile::Profile;
 pub use crate::sim::{Client, SimBuilder, Simulator};
 pub use crate::time::{Duration, Instant};
+
+/// The README's Rust examples, compiled and run as doctests so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

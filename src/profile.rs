@@ -42,11 +42,13 @@ pub enum Operation {
     DeleteIdentity,
     IssueToken,
     RevokeTokens,
+    UpdateProfileImage,
+    UpdateMetacounter,
 }
 
 impl Operation {
     /// Every operation, in declaration order.
-    pub const ALL: [Operation; 19] = [
+    pub const ALL: [Operation; 21] = [
         Operation::CreateThread,
         Operation::DeleteThread,
         Operation::UpdateThread,
@@ -66,6 +68,8 @@ impl Operation {
         Operation::DeleteIdentity,
         Operation::IssueToken,
         Operation::RevokeTokens,
+        Operation::UpdateProfileImage,
+        Operation::UpdateMetacounter,
     ];
 }
 
@@ -164,6 +168,12 @@ pub struct Profile {
     /// Whether a throttled call still counts against the windows it was
     /// checked in (ACS: "throttled requests still count", A7).
     pub throttled_calls_count: bool,
+    /// Users can upload a profile image (Sendbird).
+    #[serde(default)]
+    pub profile_images: bool,
+    /// Threads keep named integer counters (Sendbird's channel metacounters).
+    #[serde(default)]
+    pub metacounters: bool,
 }
 
 /// The profiles this build knows, by name.
@@ -203,6 +213,8 @@ impl Profile {
             rate_limits: acs_rate_limits(),
             // "Throttled requests still count" (A7): do not retry at once.
             throttled_calls_count: true,
+            profile_images: false,
+            metacounters: false,
         }
     }
 
@@ -233,6 +245,8 @@ impl Profile {
             receipts_participants_max: 1000,
             rate_limits: twilio_rate_limits(),
             throttled_calls_count: false,
+            profile_images: false,
+            metacounters: false,
         }
     }
 
@@ -257,6 +271,8 @@ impl Profile {
             receipts_participants_max: 100,
             rate_limits: sendbird_rate_limits(),
             throttled_calls_count: false,
+            profile_images: true,
+            metacounters: true,
         }
     }
 
@@ -414,6 +430,8 @@ fn sendbird_rate_limits() -> Vec<RateLimit> {
         120,
     ));
     limits.extend(method(&[DeleteThread, DeleteMessage], 10, 120));
+    limits.extend(method(&[UpdateProfileImage], 2, 40));
+    limits.extend(method(&[UpdateMetacounter], 20, 400));
     limits
 }
 

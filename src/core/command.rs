@@ -120,6 +120,17 @@ pub enum Command {
         thread: ThreadId,
         page: PageRequest,
     },
+    /// Uploads the caller's profile image (Sendbird), `bytes` in size.
+    UpdateProfileImage {
+        bytes: u32,
+    },
+    /// Adds `delta` to the thread's counter `key` (Sendbird's channel
+    /// metacounters; a new key starts at 0).
+    UpdateMetacounter {
+        thread: ThreadId,
+        key: Arc<str>,
+        delta: i64,
+    },
 }
 
 impl Command {
@@ -144,6 +155,8 @@ impl Command {
             Command::SendTyping { .. } => "send_typing",
             Command::SendReadReceipt { .. } => "send_read_receipt",
             Command::ListReadReceipts { .. } => "list_read_receipts",
+            Command::UpdateProfileImage { .. } => "update_profile_image",
+            Command::UpdateMetacounter { .. } => "update_metacounter",
         }
     }
 
@@ -186,6 +199,8 @@ impl Command {
             Command::SendTyping { .. } => Operation::SendTyping,
             Command::SendReadReceipt { .. } => Operation::SendReadReceipt,
             Command::ListReadReceipts { .. } => Operation::ListReadReceipts,
+            Command::UpdateProfileImage { .. } => Operation::UpdateProfileImage,
+            Command::UpdateMetacounter { .. } => Operation::UpdateMetacounter,
         }
     }
 
@@ -218,7 +233,8 @@ impl Command {
             | Command::DeleteMessage { thread, .. }
             | Command::SendTyping { thread }
             | Command::SendReadReceipt { thread, .. }
-            | Command::ListReadReceipts { thread, .. } => Some(*thread),
+            | Command::ListReadReceipts { thread, .. }
+            | Command::UpdateMetacounter { thread, .. } => Some(*thread),
             _ => None,
         }
     }
@@ -310,6 +326,10 @@ pub enum Reply {
     Message(MessageView),
     Messages(Page<MessageView>),
     ReadReceipts(Page<ReadReceiptView>),
+    Counter {
+        key: Arc<str>,
+        value: i64,
+    },
 }
 
 impl Reply {
@@ -339,6 +359,7 @@ impl Reply {
             Reply::Message(m) => ser(m),
             Reply::Messages(p) => ser(p),
             Reply::ReadReceipts(p) => ser(p),
+            Reply::Counter { key, value } => json!({ key.to_string(): value }),
         }
     }
 
@@ -368,6 +389,16 @@ pub enum Event {
     },
     UserDeleted {
         user: Arc<str>,
+    },
+    ProfileImageUpdated {
+        user: Arc<str>,
+        bytes: u32,
+    },
+    MetacounterUpdated {
+        thread: ThreadId,
+        by: Arc<str>,
+        key: Arc<str>,
+        value: i64,
     },
     ThreadCreated {
         thread: ThreadId,

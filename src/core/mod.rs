@@ -37,6 +37,8 @@ pub struct User {
     pub deleted: bool,
     /// Every thread the user has ever been a participant of.
     pub threads: BTreeSet<ThreadId>,
+    /// The size of the uploaded profile image, if any.
+    pub profile_image_bytes: Option<u32>,
 }
 
 /// Who makes a call: the identity (None for the trusted service) and the
@@ -126,6 +128,9 @@ impl Outcome {
         Outcome { reply, events }
     }
 }
+
+/// Sendbird's metadata and metacounter keys are at most 128 characters.
+const METACOUNTER_KEY_CHARS_MAX: usize = 128;
 
 /// The system user id used as actor of notices without one.
 const NOBODY: UserId = UserId(u32::MAX);
@@ -270,6 +275,10 @@ impl State {
             Command::SendReadReceipt { thread, message } => {
                 self.send_read_receipt(by, *thread, *message, now)
             }
+            Command::UpdateProfileImage { bytes } => self.update_profile_image(by, *bytes, now),
+            Command::UpdateMetacounter { thread, key, delta } => {
+                self.update_metacounter(by, *thread, key, *delta, now)
+            }
             Command::CreateUser { .. } | Command::DeleteUser { .. } => {
                 unreachable!("identity calls are dispatched before authentication")
             }
@@ -334,6 +343,7 @@ impl State {
                 display_name: display_name.clone(),
                 deleted: false,
                 threads: BTreeSet::new(),
+                profile_image_bytes: None,
             }),
         );
         self.user_ids.insert(id.clone(), user);
@@ -1104,6 +1114,81 @@ impl State {
                 thread,
                 by: self.name(actor),
                 recipients,
+            }],
+        ))
+    }
+
+    fn unsupported(&self, command: &str) -> Error {
+        Error::UnsupportedByProfile {
+            op: command.to_string(),
+            profile: self.profile.name.clone(),
+        }
+    }
+
+    fn update_profile_image(
+        &mut self,
+        by: Actor,
+        bytes: u32,
+        now: Instant,
+    ) -> Result<Outcome, Error> {
+        if !self.profile.profile_images {
+            return Err(self.unsupported("update_profile_image"));
+        }
+        if bytes == 0 {
+            return Err(Error::InvalidField {
+                field: "bytes",
+                reason: "an image is not empty".to_string(),
+            });
+        }
+        let verdict = self.check_limits(Operation::UpdateProfileImage, by, None, now)?;
+        self.record_limits(&verdict, by.subject(), now);
+        self.user_mut(by.user).profile_image_bytes = Some(bytes);
+        Ok(Outcome::new(
+            Reply::None,
+            vec![Event::ProfileImageUpdated {
+                user: self.name(by.user),
+                bytes,
+            }],
+        ))
+    }
+
+    fn update_metacounter(
+        &mut self,
+        by: Actor,
+        thread: ThreadId,
+        key: &Arc<str>,
+        delta: i64,
+        now: Instant,
+    ) -> Result<Outcome, Error> {
+        if !self.profile.metacounters {
+            return Err(self.unsupported("update_metacounter"));
+        }
+        if key.is_empty() || key.chars().count() > METACOUNTER_KEY_CHARS_MAX {
+            return Err(Error::InvalidField {
+                field: "key",
+                reason: format!("must be 1 to {METACOUNTER_KEY_CHARS_MAX} characters"),
+            });
+        }
+        let t = self.writable(by.user, thread)?;
+        let old = t.metacounters.get(key).copied().unwrap_or(0);
+        let value = old.checked_add(delta).ok_or_else(|| Error::InvalidField {
+            field: "delta",
+            reason: format!("{old} + {delta} overflows"),
+        })?;
+        let verdict = self.check_limits(Operation::UpdateMetacounter, by, Some(t), now)?;
+        self.commit(&verdict, by, thread, now)
+            .metacounters
+            .insert(key.clone(), value);
+        Ok(Outcome::new(
+            Reply::Counter {
+                key: key.clone(),
+                value,
+            },
+            vec![Event::MetacounterUpdated {
+                thread,
+                by: self.name(by.user),
+                key: key.clone(),
+                value,
             }],
         ))
     }

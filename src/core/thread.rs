@@ -165,6 +165,8 @@ pub struct Thread {
     /// The latest read receipt of each participant: (message sequence id, when).
     pub read_receipts: BTreeMap<UserId, (u32, Instant)>,
     pub windows: BTreeMap<WindowKey, Windows>,
+    /// Named counters (Sendbird's channel metacounters).
+    pub metacounters: BTreeMap<Arc<str>, i64>,
 }
 
 impl Thread {
@@ -181,6 +183,7 @@ impl Thread {
             current: BTreeMap::new(),
             read_receipts: BTreeMap::new(),
             windows: BTreeMap::new(),
+            metacounters: BTreeMap::new(),
         }
     }
 

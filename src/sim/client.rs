@@ -250,4 +250,29 @@ impl<'a> Client<'a> {
             other => unexpected(other),
         }
     }
+
+    /// Uploads a profile image of `bytes` (Sendbird).
+    pub fn update_profile_image(&mut self, bytes: u32) -> Result<(), Error> {
+        self.execute(&Command::UpdateProfileImage { bytes })
+            .map(drop)
+    }
+
+    /// Adds `delta` to the thread's metacounter `key` (Sendbird) and returns
+    /// its new value.
+    pub fn update_metacounter(
+        &mut self,
+        thread: ThreadId,
+        key: &str,
+        delta: i64,
+    ) -> Result<i64, Error> {
+        let command = Command::UpdateMetacounter {
+            thread,
+            key: Arc::from(key),
+            delta,
+        };
+        match self.execute(&command)? {
+            Reply::Counter { value, .. } => Ok(value),
+            other => unexpected(other),
+        }
+    }
 }

@@ -235,6 +235,14 @@ impl Row<'_> {
             Operation::DeleteIdentity => Command::DeleteUser {
                 user: self.pool[j].clone(),
             },
+            Operation::UpdateProfileImage => Command::UpdateProfileImage {
+                bytes: 1000 + j as u32,
+            },
+            Operation::UpdateMetacounter => Command::UpdateMetacounter {
+                thread,
+                key: Arc::from("likes"),
+                delta: 1,
+            },
             Operation::IssueToken | Operation::RevokeTokens => {
                 unreachable!("token calls are not modelled yet")
             }
@@ -280,7 +288,11 @@ fn spread(row: Scope, other: Scope) -> usize {
 /// governs the operation, or the scope cannot apply to it).
 fn spacing(profile: &Profile, op: Operation, row: &RateLimit) -> Option<u64> {
     let identity = matches!(op, Operation::CreateIdentity | Operation::DeleteIdentity);
-    let threadless = identity || matches!(op, Operation::CreateThread | Operation::ListThreads);
+    let threadless = identity
+        || matches!(
+            op,
+            Operation::CreateThread | Operation::ListThreads | Operation::UpdateProfileImage
+        );
     match row.scope {
         Scope::Resource => {}
         Scope::Thread | Scope::UserThread if threadless => return None,
@@ -465,7 +477,11 @@ fn every_row(profile: Profile, unreachable: &[usize]) -> usize {
     for (index, limit) in rig.sim.profile().rate_limits.clone().iter().enumerate() {
         let mut row_driven = 0;
         for &op in &limit.operations {
+            let profile = rig.sim.profile();
+            let unsupported = (op == Operation::UpdateProfileImage && !profile.profile_images)
+                || (op == Operation::UpdateMetacounter && !profile.metacounters);
             if matches!(op, Operation::IssueToken | Operation::RevokeTokens)
+                || unsupported
                 || (limit.count > 1000 && row_driven > 0)
             {
                 continue;
@@ -527,7 +543,7 @@ fn every_twilio_row_admits_n_then_throttles_exactly() {
 
 #[test]
 fn every_sendbird_row_admits_n_then_throttles_exactly() {
-    assert_eq!(every_row(Profile::sendbird(), &[]), 28);
+    assert_eq!(every_row(Profile::sendbird(), &[]), 32);
 }
 
 // ---- the limiter against a brute-force reference model ----
@@ -868,4 +884,50 @@ fn per_connection_limits_count_each_connection_apart() {
     // another user, are other keys.
     sim.client(us[0]).connection(2).get_thread(t).unwrap();
     sim.client(us[1]).connection(1).get_thread(t).unwrap();
+}
+
+#[test]
+fn sendbird_metacounters_and_profile_images_are_sendbird_only() {
+    let (mut sim, us, t) = small_world(Profile::sendbird(), 2);
+    assert_eq!(
+        sim.client(us[0]).update_metacounter(t, "likes", 2).unwrap(),
+        2
+    );
+    assert_eq!(
+        sim.client(us[1])
+            .update_metacounter(t, "likes", -5)
+            .unwrap(),
+        -3
+    );
+    let overflow = sim.client(us[1]).update_metacounter(t, "likes", i64::MIN);
+    assert_eq!(overflow.unwrap_err().status(), 400);
+    let long = "k".repeat(129);
+    assert_eq!(
+        sim.client(us[0])
+            .update_metacounter(t, &long, 1)
+            .unwrap_err()
+            .status(),
+        400
+    );
+    sim.client(us[0]).update_profile_image(2048).unwrap();
+    assert_eq!(
+        sim.state().user(us[0]).unwrap().profile_image_bytes,
+        Some(2048)
+    );
+    assert_eq!(
+        sim.client(us[0])
+            .update_profile_image(0)
+            .unwrap_err()
+            .status(),
+        400
+    );
+    for profile in [Profile::acs(), Profile::twilio()] {
+        let (mut sim, us, t) = small_world(profile, 2);
+        let err = sim
+            .client(us[0])
+            .update_metacounter(t, "likes", 1)
+            .unwrap_err();
+        assert!(err.to_string().contains("not supported"), "{err}");
+        assert!(sim.client(us[0]).update_profile_image(10).is_err());
+    }
 }

@@ -6,6 +6,8 @@ use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use super::lifecycle::{ConversationState, Retention, ThreadOptions};
+use super::token::TokenView;
 use crate::id::{ThreadId, message_id};
 use crate::profile::Operation;
 use crate::time::Instant;
@@ -120,6 +122,40 @@ pub enum Command {
         thread: ThreadId,
         page: PageRequest,
     },
+    // ---- lifecycle and access ----
+    /// `create_thread` with lifecycle options (retention, Twilio state and timers).
+    CreateThreadWith {
+        topic: Arc<str>,
+        participants: Vec<ParticipantSpec>,
+        idempotency_key: Option<Arc<str>>,
+        options: ThreadOptions,
+    },
+    /// `update_thread` with lifecycle options.
+    UpdateThreadWith {
+        thread: ThreadId,
+        topic: Option<Arc<str>>,
+        options: ThreadOptions,
+    },
+    /// Twilio: move a conversation to a state.
+    SetState {
+        thread: ThreadId,
+        state: ConversationState,
+    },
+    /// The operator restores a deleted thread within its recovery window.
+    RecoverThread {
+        thread: ThreadId,
+    },
+    /// The trusted service issues an access token.
+    IssueToken {
+        user: Arc<str>,
+        scopes: Vec<Arc<str>>,
+        /// The lifetime (whole minutes); `None` takes the profile's default.
+        expires_in_ms: Option<u64>,
+    },
+    /// The trusted service revokes every token of an identity.
+    RevokeTokens {
+        user: Arc<str>,
+    },
 }
 
 impl Command {
@@ -144,6 +180,12 @@ impl Command {
             Command::SendTyping { .. } => "send_typing",
             Command::SendReadReceipt { .. } => "send_read_receipt",
             Command::ListReadReceipts { .. } => "list_read_receipts",
+            Command::CreateThreadWith { .. } => "create_thread",
+            Command::UpdateThreadWith { .. } => "update_thread",
+            Command::SetState { .. } => "set_state",
+            Command::RecoverThread { .. } => "recover_thread",
+            Command::IssueToken { .. } => "issue_token",
+            Command::RevokeTokens { .. } => "revoke_tokens",
         }
     }
 
@@ -153,8 +195,11 @@ impl Command {
             Command::CreateUser { .. }
             | Command::CreateThread { .. }
             | Command::AddParticipants { .. }
-            | Command::SendMessage { .. } => 201,
+            | Command::SendMessage { .. }
+            | Command::CreateThreadWith { .. } => 201,
             Command::DeleteUser { .. }
+            | Command::UpdateThreadWith { .. }
+            | Command::RevokeTokens { .. }
             | Command::UpdateThread { .. }
             | Command::DeleteThread { .. }
             | Command::RemoveParticipant { .. }
@@ -167,8 +212,15 @@ impl Command {
     /// The operation rate limits count this call as, if any.
     pub fn operation(&self) -> Option<Operation> {
         Some(match self {
-            Command::CreateUser { .. } | Command::DeleteUser { .. } => return None,
-            Command::CreateThread { .. } => Operation::CreateThread,
+            Command::CreateUser { .. }
+            | Command::DeleteUser { .. }
+            | Command::IssueToken { .. }
+            | Command::RevokeTokens { .. }
+            | Command::RecoverThread { .. } => return None,
+            Command::CreateThread { .. } | Command::CreateThreadWith { .. } => {
+                Operation::CreateThread
+            }
+            Command::UpdateThreadWith { .. } | Command::SetState { .. } => Operation::UpdateThread,
             Command::GetThread { .. } => Operation::GetThread,
             Command::ListThreads { .. } => Operation::ListThreads,
             Command::UpdateThread { .. } => Operation::UpdateThread,
@@ -217,7 +269,10 @@ impl Command {
             | Command::DeleteMessage { thread, .. }
             | Command::SendTyping { thread }
             | Command::SendReadReceipt { thread, .. }
-            | Command::ListReadReceipts { thread, .. } => Some(*thread),
+            | Command::ListReadReceipts { thread, .. }
+            | Command::UpdateThreadWith { thread, .. }
+            | Command::SetState { thread, .. }
+            | Command::RecoverThread { thread } => Some(*thread),
             _ => None,
         }
     }
@@ -232,8 +287,21 @@ pub struct ThreadView {
     pub created_at_ms: u64,
     pub deleted_at_ms: Option<u64>,
     pub participant_count: u32,
-    pub retention: &'static str,
+    pub retention: Retention,
     pub state: &'static str,
+    /// When the retention policy deletes the thread.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delete_at_ms: Option<u64>,
+    /// Twilio's timers: when the conversation goes inactive and closes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timers: Option<TimersView>,
+}
+
+/// Twilio's `timers` of a conversation: absolute instants (T1).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct TimersView {
+    pub date_inactive_ms: Option<u64>,
+    pub date_closed_ms: Option<u64>,
 }
 
 /// A message as the API returns it.
@@ -309,6 +377,7 @@ pub enum Reply {
     Message(MessageView),
     Messages(Page<MessageView>),
     ReadReceipts(Page<ReadReceiptView>),
+    Token(TokenView),
 }
 
 impl Reply {
@@ -338,6 +407,7 @@ impl Reply {
             Reply::Message(m) => ser(m),
             Reply::Messages(p) => ser(p),
             Reply::ReadReceipts(p) => ser(p),
+            Reply::Token(t) => ser(t),
         }
     }
 
@@ -431,6 +501,50 @@ pub enum Event {
         by: Option<Arc<str>>,
         status: u16,
         error: &'static str,
+    },
+    /// A timer: the retention policy deleted the thread; all `notified`
+    /// participants got `chat_thread_deleted`.
+    RetentionExpired {
+        thread: ThreadId,
+        notified: u32,
+    },
+    RetentionChanged {
+        thread: ThreadId,
+        by: Arc<str>,
+        retention: Retention,
+        delete_at_ms: Option<u64>,
+    },
+    /// A timer: the recovery window of a deleted thread ended; its data is gone.
+    ThreadPurged {
+        thread: ThreadId,
+    },
+    /// The operator restored a deleted thread.
+    ThreadRecovered {
+        thread: ThreadId,
+        retention_dropped: bool,
+    },
+    /// A Twilio conversation changed state, by `reason` (`api`, `timer`, `message`).
+    StateChanged {
+        thread: ThreadId,
+        from: &'static str,
+        to: &'static str,
+        by: Arc<str>,
+        reason: &'static str,
+    },
+    TimersSet {
+        thread: ThreadId,
+        by: Arc<str>,
+        inactive_ms: Option<u64>,
+        closed_ms: Option<u64>,
+    },
+    TokenIssued {
+        user: Arc<str>,
+        scopes: String,
+        expires_at_ms: u64,
+    },
+    TokensRevoked {
+        user: Arc<str>,
+        tokens: u32,
     },
 }
 

@@ -11,16 +11,20 @@
 
 pub mod command;
 pub mod error;
+pub mod lifecycle;
 pub mod thread;
+pub mod token;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
 pub use command::{
     Command, ContentType, Event, InvalidParticipant, MessageView, Notification, Page, PageRequest,
-    ParticipantSpec, ParticipantView, ReadReceiptView, Reply, ThreadView,
+    ParticipantSpec, ParticipantView, ReadReceiptView, Reply, ThreadView, TimersView,
 };
-pub use error::{Error, Kind};
+pub use error::{Error, Kind, TokenProblem};
+pub use lifecycle::{ConversationState, Retention, StateTimers, ThreadOptions, Timer, TimerKind};
+pub use token::{TokenId, TokenView};
 
 use crate::id::{ThreadId, UserId, message_id};
 use crate::profile::{Operation, Profile, Scope};
@@ -43,6 +47,8 @@ pub struct User {
 pub struct Caller {
     pub user: Option<UserId>,
     pub connection: u32,
+    /// The access token the call presents; `None` acts with a valid credential.
+    pub token: Option<TokenId>,
 }
 
 impl From<Option<UserId>> for Caller {
@@ -50,6 +56,7 @@ impl From<Option<UserId>> for Caller {
         Caller {
             user,
             connection: 0,
+            token: None,
         }
     }
 }
@@ -73,6 +80,11 @@ pub struct State {
     windows: imbl::OrdMap<WindowKey, Window>,
     next_user: u32,
     next_thread: u32,
+    /// Pending timers (retention, purge, conversation states), earliest first.
+    timers: imbl::OrdSet<lifecycle::Timer>,
+    /// Issued tokens that may still be accepted.
+    tokens: imbl::OrdMap<TokenId, token::TokenRecord>,
+    next_token: u32,
 }
 
 /// The result of a successful call: the reply and what happened.
@@ -102,6 +114,9 @@ impl State {
             windows: imbl::OrdMap::new(),
             next_user: 1,
             next_thread: 1,
+            timers: imbl::OrdSet::new(),
+            tokens: imbl::OrdMap::new(),
+            next_token: 1,
         }
     }
 
@@ -148,19 +163,29 @@ impl State {
     ) -> Result<Outcome, Error> {
         let caller = caller.into();
         match command {
+            // The trusted service's and the operator's calls: no identity.
             Command::CreateUser { id, display_name } => self.create_user(id, display_name),
-            Command::DeleteUser { user } => self.delete_user(user),
+            Command::DeleteUser { user } => self.delete_user(user, now),
+            Command::IssueToken {
+                user,
+                scopes,
+                expires_in_ms,
+            } => self.issue_token(user, scopes, *expires_in_ms, now),
+            Command::RevokeTokens { user } => self.revoke_tokens(user, now),
+            Command::RecoverThread { thread } => self.recover_thread(*thread, now),
             _ => {
-                let actor = self.authenticate(caller.user)?;
+                let actor = self.authenticate(caller, now)?;
+                if let Some(refusal) = self.scope_refusal(caller, command) {
+                    // 403 ranks after 401, 400 and 404: a trial run on an O(1)
+                    // copy tells whether the call fails earlier than that.
+                    let mut trial = self.clone();
+                    return Err(match trial.execute_chat(actor, command, now) {
+                        Err(first) if first.precedes_forbidden() => first,
+                        _ => refusal,
+                    });
+                }
                 self.execute_chat(actor, command, now)
             }
-        }
-    }
-
-    fn authenticate(&self, actor: Option<UserId>) -> Result<UserId, Error> {
-        match actor.and_then(|a| self.users.get(&a).map(|u| (a, u))) {
-            Some((a, user)) if !user.deleted => Ok(a),
-            _ => Err(Error::Unauthenticated),
         }
     }
 
@@ -191,10 +216,40 @@ impl State {
                 topic,
                 participants,
                 idempotency_key,
-            } => self.create_thread(actor, topic, participants, idempotency_key.as_ref(), now),
-            Command::UpdateThread { thread, topic } => {
-                self.update_thread(actor, *thread, topic.as_ref(), now)
-            }
+            } => self.create_thread(
+                actor,
+                topic,
+                participants,
+                idempotency_key.as_ref(),
+                &ThreadOptions::default(),
+                now,
+            ),
+            Command::CreateThreadWith {
+                topic,
+                participants,
+                idempotency_key,
+                options,
+            } => self.create_thread(
+                actor,
+                topic,
+                participants,
+                idempotency_key.as_ref(),
+                options,
+                now,
+            ),
+            Command::UpdateThread { thread, topic } => self.update_thread(
+                actor,
+                *thread,
+                topic.as_ref(),
+                &ThreadOptions::default(),
+                now,
+            ),
+            Command::UpdateThreadWith {
+                thread,
+                topic,
+                options,
+            } => self.update_thread(actor, *thread, topic.as_ref(), options, now),
+            Command::SetState { thread, state } => self.set_state(actor, *thread, *state, now),
             Command::DeleteThread { thread } => self.delete_thread(actor, *thread, now),
             Command::AddParticipants {
                 thread,
@@ -221,8 +276,12 @@ impl State {
             Command::SendReadReceipt { thread, message } => {
                 self.send_read_receipt(actor, *thread, *message, now)
             }
-            Command::CreateUser { .. } | Command::DeleteUser { .. } => {
-                unreachable!("identity calls are dispatched before authentication")
+            Command::CreateUser { .. }
+            | Command::DeleteUser { .. }
+            | Command::IssueToken { .. }
+            | Command::RevokeTokens { .. }
+            | Command::RecoverThread { .. } => {
+                unreachable!("identity and operator calls are dispatched before authentication")
             }
             _ => unreachable!("reads are dispatched to State::read"),
         }
@@ -290,9 +349,10 @@ impl State {
         ))
     }
 
-    /// Deleting an identity revokes its access; its messages stay in threads
-    /// (ACS keeps a deleted user's messages, attributed to the old identity).
-    fn delete_user(&mut self, id: &Arc<str>) -> Result<Outcome, Error> {
+    /// Deleting an identity revokes its access and its tokens; its messages
+    /// stay in threads (ACS keeps a deleted user's messages, attributed to the
+    /// old identity).
+    fn delete_user(&mut self, id: &Arc<str>, now: Instant) -> Result<Outcome, Error> {
         let user = self
             .user_ids
             .get(id)
@@ -303,10 +363,15 @@ impl State {
             })?;
         let record = self.users.get_mut(&user).expect("indexed user exists");
         Arc::make_mut(record).deleted = true;
-        Ok(Outcome::new(
-            Reply::None,
-            vec![Event::UserDeleted { user: id.clone() }],
-        ))
+        let mut events = vec![Event::UserDeleted { user: id.clone() }];
+        let tokens = self.revoke_all(user, now, 0);
+        if tokens > 0 {
+            events.push(Event::TokensRevoked {
+                user: id.clone(),
+                tokens,
+            });
+        }
+        Ok(Outcome::new(Reply::None, events))
     }
 
     // ---- lookups shared by the checks ----
@@ -333,13 +398,25 @@ impl State {
     }
 
     /// The thread, for a caller who is a participant now.
-    fn writable(&self, actor: UserId, thread: ThreadId) -> Result<&Thread, Error> {
+    fn member(&self, actor: UserId, thread: ThreadId) -> Result<&Thread, Error> {
         let t = self.live_thread(thread)?;
         if t.is_participant(actor) {
             Ok(t)
         } else {
             Err(self.not_a_participant(t, actor))
         }
+    }
+
+    /// The thread, for a participant who changes it: a closed Twilio
+    /// conversation takes no more changes (50377).
+    fn writable(&self, actor: UserId, thread: ThreadId) -> Result<&Thread, Error> {
+        let t = self.member(actor, thread)?;
+        if t.life.state == ConversationState::Closed {
+            return Err(Error::ConversationClosed {
+                thread: thread.to_string(),
+            });
+        }
+        Ok(t)
     }
 
     fn not_a_participant(&self, t: &Thread, actor: UserId) -> Error {
@@ -452,6 +529,7 @@ impl State {
         topic: &Arc<str>,
         participants: &[ParticipantSpec],
         idempotency_key: Option<&Arc<str>>,
+        options: &ThreadOptions,
         now: Instant,
     ) -> Result<Outcome, Error> {
         if let Some((existing, invalid)) = idempotency_key.and_then(|k| self.idempotency.get(k)) {
@@ -466,6 +544,7 @@ impl State {
             ));
         }
         check_topic(topic, self.profile.topic_chars_max)?;
+        let checked = self.check_options(options, true)?;
         let max = self.profile.participants_per_create_max;
         if participants.len() as u64 > u64::from(max) {
             return Err(Error::TooManyParticipantsInCall {
@@ -520,17 +599,19 @@ impl State {
             self.idempotency.insert(key.clone(), (id, invalid.clone()));
         }
         self.record_limits(admitted, actor, now);
+        let mut events = vec![Event::ThreadCreated {
+            thread: id,
+            by: self.name(actor),
+            participants: count,
+        }];
+        events.extend(self.apply_options(id, &checked, Some(actor), now, true));
         let view = self.thread_view(&self.threads[&id]);
         Ok(Outcome::new(
             Reply::ThreadCreated {
                 thread: view,
                 invalid_participants: invalid,
             },
-            vec![Event::ThreadCreated {
-                thread: id,
-                by: self.name(actor),
-                participants: count,
-            }],
+            events,
         ))
     }
 
@@ -599,11 +680,13 @@ impl State {
         actor: UserId,
         thread: ThreadId,
         topic: Option<&Arc<str>>,
+        options: &ThreadOptions,
         now: Instant,
     ) -> Result<Outcome, Error> {
         if let Some(topic) = topic {
             check_topic(topic, self.profile.topic_chars_max)?;
         }
+        let checked = self.check_options(options, false)?;
         let t = self.writable(actor, thread)?;
         let admitted = self.check_limits(Operation::UpdateThread, actor, Some(t), now)?;
         let by = self.name(actor);
@@ -625,38 +708,33 @@ impl State {
                 message: seq,
             });
         }
+        events.extend(self.apply_options(thread, &checked, Some(actor), now, false));
         Ok(Outcome::new(Reply::None, events))
     }
 
-    /// Deleting a thread makes everything in it unreadable (404). The message
-    /// contents are dropped; the notification log and memberships stay so that
-    /// participants' inboxes still show what reached them.
+    /// Deleting a thread makes everything in it unreadable (404) at once. Its
+    /// data stays for the operator's recovery window, then a timer purges it
+    /// (see `lifecycle`); the notification log and memberships stay so that
+    /// participants' inboxes still show what reached them. A closed Twilio
+    /// conversation can still be deleted.
     fn delete_thread(
         &mut self,
         actor: UserId,
         thread: ThreadId,
         now: Instant,
     ) -> Result<Outcome, Error> {
-        let t = self.writable(actor, thread)?;
+        let t = self.member(actor, thread)?;
         let admitted = self.check_limits(Operation::DeleteThread, actor, Some(t), now)?;
         let notified = t.participant_count() - 1;
         let t = self.commit(admitted, actor, thread, now);
         t.push_notice(now, NoticeKind::ChatThreadDeleted, actor, 0);
-        t.deleted_at = Some(now);
-        t.messages = Vec::new();
-        t.read_receipts.clear();
-        t.windows.clear();
-        // What stays (for inboxes) stops growing: give back the spare room.
-        t.notices.shrink_to_fit();
-        t.memberships.shrink_to_fit();
-        Ok(Outcome::new(
-            Reply::None,
-            vec![Event::ThreadDeleted {
-                thread,
-                by: self.name(actor),
-                notified,
-            }],
-        ))
+        let mut events = vec![Event::ThreadDeleted {
+            thread,
+            by: self.name(actor),
+            notified,
+        }];
+        events.extend(self.mark_deleted(thread, now));
+        Ok(Outcome::new(Reply::None, events))
     }
 
     // ---- participants ----
@@ -842,16 +920,15 @@ impl State {
             extra,
         });
         t.push_notice(now, NoticeKind::ChatMessageReceived, actor, seq);
-        Ok(Outcome::new(
-            Reply::MessageSent { sequence: seq },
-            vec![Event::MessageSent {
-                thread,
-                message: seq,
-                by: self.name(actor),
-                bytes: content.len() as u32,
-                recipients,
-            }],
-        ))
+        let mut events = vec![Event::MessageSent {
+            thread,
+            message: seq,
+            by: self.name(actor),
+            bytes: content.len() as u32,
+            recipients,
+        }];
+        events.extend(self.on_message(thread, now));
+        Ok(Outcome::new(Reply::MessageSent { sequence: seq }, events))
     }
 
     fn check_sizes(
@@ -1122,8 +1199,15 @@ impl State {
             created_at_ms: t.created_at.ms(),
             deleted_at_ms: t.deleted_at.map(Instant::ms),
             participant_count: t.participant_count(),
-            retention: "none",
-            state: "active",
+            retention: t.life.retention,
+            state: t.life.state.name(),
+            delete_at_ms: t.life.deletion_due.map(Instant::ms),
+            timers: (t.life.inactive_after_ms.is_some() || t.life.closed_after_ms.is_some()).then(
+                || TimersView {
+                    date_inactive_ms: t.life.inactive_due.map(Instant::ms),
+                    date_closed_ms: t.life.closed_due.map(Instant::ms),
+                },
+            ),
         }
     }
 
@@ -1267,8 +1351,8 @@ impl State {
             {
                 return Err(format!("thread {id}: log out of time order"));
             }
-            if t.deleted_at.is_some() && (!t.messages.is_empty() || !t.windows.is_empty()) {
-                return Err(format!("thread {id}: deleted but still holds content"));
+            if t.deleted_at.is_some() && !t.windows.is_empty() {
+                return Err(format!("thread {id}: deleted but still holds rate windows"));
             }
             for m in &t.messages {
                 if m.content.len() > p.message_bytes_max as usize {
@@ -1287,7 +1371,8 @@ impl State {
                 return Err(format!("idempotency key {key} points at no thread"));
             }
         }
-        Ok(())
+        self.check_lifecycle()?;
+        self.check_tokens()
     }
 }
 
@@ -1398,6 +1483,8 @@ mod tests {
             include_str!("command.rs"),
             include_str!("error.rs"),
             include_str!("thread.rs"),
+            include_str!("lifecycle.rs"),
+            include_str!("token.rs"),
         ];
         for source in sources {
             // Only the code above each file's own tests.

@@ -8,6 +8,7 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
+use super::lifecycle::Lifecycle;
 use crate::id::{ThreadId, UserId};
 use crate::time::Instant;
 
@@ -223,6 +224,8 @@ pub struct Thread {
     /// The latest read receipt of each participant: (message sequence id, when).
     pub read_receipts: BTreeMap<UserId, (u32, Instant)>,
     pub windows: BTreeMap<WindowKey, Window>,
+    /// Retention, deletion and recovery, conversation state and their timers.
+    pub life: Lifecycle,
 }
 
 impl Thread {
@@ -239,6 +242,7 @@ impl Thread {
             current: BTreeMap::new(),
             read_receipts: BTreeMap::new(),
             windows: BTreeMap::new(),
+            life: Lifecycle::default(),
         }
     }
 

@@ -3,9 +3,10 @@
 use std::sync::Arc;
 
 use crate::core::{
-    Command, ContentType, Error, MessageView, Page, PageRequest, ParticipantSpec, ParticipantView,
-    ReadReceiptView, Reply, ThreadView,
+    Caller, Command, ContentType, Error, MessageView, Page, PageRequest, ParticipantSpec,
+    ParticipantView, ReadReceiptView, Reply, ThreadView,
 };
+use crate::core::{ConversationState, ThreadOptions, TokenId};
 use crate::id::{MessageId, ThreadId, UserId};
 use crate::sim::Simulator;
 
@@ -13,6 +14,8 @@ use crate::sim::Simulator;
 pub struct Client<'a> {
     sim: &'a mut Simulator,
     user: UserId,
+    /// The token every call presents, if the handle was made with one.
+    token: Option<TokenId>,
 }
 
 fn unexpected(reply: Reply) -> ! {
@@ -21,12 +24,76 @@ fn unexpected(reply: Reply) -> ! {
 
 impl<'a> Client<'a> {
     pub(crate) fn new(sim: &'a mut Simulator, user: UserId) -> Client<'a> {
-        Client { sim, user }
+        Client {
+            sim,
+            user,
+            token: None,
+        }
     }
 
-    /// Runs any command as this user.
+    pub(crate) fn with_token(sim: &'a mut Simulator, token: TokenId) -> Client<'a> {
+        Client {
+            sim,
+            user: token.user,
+            token: Some(token),
+        }
+    }
+
+    /// Runs any command as this user (with this handle's token, if any).
     pub fn execute(&mut self, command: &Command) -> Result<Reply, Error> {
-        self.sim.execute(Some(self.user), command)
+        let caller = Caller {
+            user: Some(self.user),
+            connection: 0,
+            token: self.token,
+        };
+        self.sim.execute(caller, command)
+    }
+
+    /// Creates a thread with lifecycle options (retention; Twilio state and
+    /// timers).
+    pub fn create_thread_with(
+        &mut self,
+        topic: &str,
+        participants: &[UserId],
+        options: ThreadOptions,
+    ) -> Result<ThreadId, Error> {
+        let command = Command::CreateThreadWith {
+            topic: Arc::from(topic),
+            participants: self.specs(participants),
+            idempotency_key: None,
+            options,
+        };
+        match self.execute(&command)? {
+            Reply::ThreadCreated { thread, .. } => Ok(thread.id),
+            other => unexpected(other),
+        }
+    }
+
+    /// Changes a thread's lifecycle options (a retention change moves its
+    /// deletion).
+    pub fn update_thread_with(
+        &mut self,
+        thread: ThreadId,
+        options: ThreadOptions,
+    ) -> Result<(), Error> {
+        self.execute(&Command::UpdateThreadWith {
+            thread,
+            topic: None,
+            options,
+        })
+        .map(drop)
+    }
+
+    /// Twilio: moves a conversation to `state`.
+    pub fn set_state(
+        &mut self,
+        thread: ThreadId,
+        state: ConversationState,
+    ) -> Result<ThreadView, Error> {
+        match self.execute(&Command::SetState { thread, state })? {
+            Reply::Thread(view) => Ok(view),
+            other => unexpected(other),
+        }
     }
 
     fn specs(&self, users: &[UserId]) -> Vec<ParticipantSpec> {

@@ -1,3 +1,4 @@
 mod acs_chat;
+mod lifecycle;
 mod properties;
 mod scenarios;

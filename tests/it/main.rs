@@ -2,3 +2,4 @@ mod acs_chat;
 mod lifecycle;
 mod properties;
 mod scenarios;
+mod tokens;

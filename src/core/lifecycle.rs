@@ -354,8 +354,11 @@ impl State {
                 });
             }
         }
-        if let Some(state) = checked.state {
-            events.extend(self.change_state(thread, state, now, by.clone(), "api"));
+        match checked.state {
+            // A new conversation starts in its state: no change to record.
+            Some(state) if creating => self.thread_mut(thread).life.state = state,
+            Some(state) => events.extend(self.change_state(thread, state, now, by.clone(), "api")),
+            None => {}
         }
         // New timers count from now; so does a fresh conversation's first arm.
         if checked.inactive_ms.is_some() || checked.closed_ms.is_some() || creating {

@@ -2,4 +2,6 @@ mod acs_chat;
 mod lifecycle;
 mod properties;
 mod scenarios;
+mod sendbird;
+mod states;
 mod tokens;

@@ -490,3 +490,161 @@ proptest! {
         prop_assert_eq!(traced, expected);
     }
 }
+
+// ---- check-first over lifecycle and access calls ----
+
+mod calls {
+    use std::sync::Arc;
+
+    use proptest::prelude::*;
+    use proptest::sample::select;
+    use switchboard::core::{ConversationState, Retention, StateTimers, ThreadOptions, TokenId};
+    use switchboard::{Caller, Command, Duration, Profile, Simulator, State, ThreadId, UserId};
+
+    #[derive(Clone, Debug)]
+    struct Step {
+        advance_ms: u64,
+        caller: Caller,
+        command: Command,
+    }
+
+    fn options() -> impl Strategy<Value = ThreadOptions> {
+        let retention = prop::option::of(prop_oneof![
+            Just(Retention::None),
+            (25u32..=95).prop_map(Retention::DeleteAfterDays),
+        ]);
+        let state = prop::option::of(select(vec![
+            ConversationState::Active,
+            ConversationState::Inactive,
+            ConversationState::Closed,
+        ]));
+        let timer = prop::option::of(select(vec!["PT1M", "PT30S", "PT10M", "PT2H", "P1D", "1m"]));
+        let timers = prop::option::of((timer.clone(), timer).prop_map(|(i, c)| StateTimers {
+            inactive: i.map(Arc::from),
+            closed: c.map(Arc::from),
+        }));
+        (retention, state, timers).prop_map(|(retention, state, timers)| ThreadOptions {
+            retention,
+            state,
+            timers,
+        })
+    }
+
+    fn command() -> impl Strategy<Value = Command> {
+        let thread = (1u32..=4).prop_map(ThreadId);
+        let user = select(vec!["u0", "u1", "u2", "nobody"]).prop_map(Arc::<str>::from);
+        let scopes = proptest::sample::subsequence(
+            vec!["chat", "chat.join", "chat.join.limited", "voip", "bogus"],
+            0..=2,
+        )
+        .prop_map(|s| s.into_iter().map(Arc::from).collect());
+        let minutes = prop::option::of(select(vec![59 * 60_000, 3_600_000, 86_400_000, 90_000u64]));
+        prop_oneof![
+            3 => options().prop_map(|options| Command::CreateThreadWith {
+                topic: Arc::from("t"),
+                participants: vec![],
+                idempotency_key: None,
+                options,
+            }),
+            4 => (thread.clone(), options()).prop_map(|(thread, options)| Command::UpdateThreadWith {
+                thread,
+                topic: None,
+                options,
+            }),
+            2 => (thread.clone(), select(vec![
+                ConversationState::Active,
+                ConversationState::Inactive,
+                ConversationState::Closed,
+            ])).prop_map(|(thread, state)| Command::SetState { thread, state }),
+            1 => thread.clone().prop_map(|thread| Command::DeleteThread { thread }),
+            2 => thread.clone().prop_map(|thread| Command::RecoverThread { thread }),
+            4 => thread.clone().prop_map(|thread| Command::SendMessage {
+                thread,
+                content: Arc::from("hi"),
+                content_type: Default::default(),
+                metadata: Default::default(),
+            }),
+            2 => thread.prop_map(|thread| Command::GetThread { thread }),
+            3 => (user.clone(), scopes, minutes).prop_map(|(user, scopes, expires_in_ms)| {
+                Command::IssueToken { user, scopes, expires_in_ms }
+            }),
+            1 => user.clone().prop_map(|user| Command::RevokeTokens { user }),
+            1 => user.prop_map(|user| Command::DeleteUser { user }),
+        ]
+    }
+
+    fn step() -> impl Strategy<Value = Step> {
+        let advance =
+            prop_oneof![3 => Just(0u64), 2 => 0u64..=1_200_000, 1 => 0u64..=5 * 86_400_000];
+        let token = prop::option::weighted(
+            0.4,
+            (1u32..=3, 1u32..=6).prop_map(|(u, serial)| TokenId {
+                user: UserId(u),
+                serial,
+            }),
+        );
+        (advance, prop::option::of(1u32..=4), token, command()).prop_map(
+            |(advance_ms, user, token, command)| Step {
+                advance_ms,
+                caller: Caller {
+                    user: user.map(UserId),
+                    connection: 0,
+                    token,
+                },
+                command,
+            },
+        )
+    }
+
+    fn world(profile: Profile) -> Simulator {
+        let mut sim = Simulator::builder().seed(9).profile(profile).build();
+        let users: Vec<UserId> = ["u0", "u1", "u2"]
+            .iter()
+            .map(|u| sim.create_user(u).unwrap())
+            .collect();
+        for _ in 0..3 {
+            sim.client(users[0])
+                .create_thread("w", &users[1..])
+                .unwrap();
+        }
+        sim
+    }
+
+    fn run(profile: &Profile, steps: &[Step]) -> Result<String, TestCaseError> {
+        let mut sim = world(profile.clone());
+        for (i, s) in steps.iter().enumerate() {
+            sim.advance(Duration::from_ms(s.advance_ms));
+            let before: State = sim.state().clone();
+            let result = sim.execute(s.caller, &s.command);
+            sim.state()
+                .check_invariants()
+                .map_err(|e| TestCaseError::fail(format!("step {i} {s:?}: {e}")))?;
+            if let Err(e) = &result {
+                prop_assert!(
+                    sim.state() == &before,
+                    "step {}: refused {:?} ({}) changed the state",
+                    i,
+                    s.command,
+                    e
+                );
+            }
+        }
+        Ok(sim.digest())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+
+        /// Retention, recovery, states and tokens: invariants after every
+        /// call, a refusal changes nothing, the same calls give the same bytes.
+        #[test]
+        fn lifecycle_calls_are_check_first_and_replay(
+            steps in proptest::collection::vec(step(), 1..40),
+            twilio in any::<bool>(),
+        ) {
+            let profile = if twilio { Profile::twilio() } else { Profile::acs() };
+            let first = run(&profile, &steps)?;
+            prop_assert_eq!(run(&profile, &steps)?, first);
+        }
+    }
+}

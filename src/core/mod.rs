@@ -901,6 +901,10 @@ impl State {
         self.check_sizes(content, metadata)?;
         let admitted = self.check_limits(Operation::SendMessage, actor, Some(t), now)?;
         let recipients = t.participant_count() - 1;
+        // Only Twilio conversations with timers or asleep react to a message.
+        let wakes = t.life.state != ConversationState::Active
+            || t.life.inactive_after_ms.is_some()
+            || t.life.closed_after_ms.is_some();
         let t = self.commit(admitted, actor, thread, now);
         let kind = match content_type {
             ContentType::Text => MessageKind::Text,
@@ -927,7 +931,9 @@ impl State {
             bytes: content.len() as u32,
             recipients,
         }];
-        events.extend(self.on_message(thread, now));
+        if wakes {
+            events.extend(self.on_message(thread, now));
+        }
         Ok(Outcome::new(Reply::MessageSent { sequence: seq }, events))
     }
 

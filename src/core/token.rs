@@ -138,6 +138,12 @@ impl State {
         }
     }
 
+    /// Who `caller` acts as at `now`, or the 401 it gets (for front ends that
+    /// must answer 401 before they can even build the call).
+    pub fn caller_identity(&self, caller: Caller, now: Instant) -> Result<UserId, Error> {
+        self.authenticate(caller, now)
+    }
+
     /// The 403 a call with a token gets when none of its scopes allows it.
     pub(super) fn scope_refusal(&self, caller: Caller, command: &Command) -> Option<Error> {
         let record = self.tokens.get(&caller.token?)?;
@@ -316,6 +322,9 @@ impl State {
             let life = r.expires_at.since(r.issued_at).ms();
             if life == 0 || life > max_ms || r.scopes == 0 {
                 return Err(format!("token {} has a bad lifetime or scopes", id.serial));
+            }
+            if self.users[&id.user].deleted && r.revoked_at.is_none() {
+                return Err(format!("token {} outlives its identity", id.serial));
             }
         }
         Ok(())

@@ -178,7 +178,14 @@ impl Runner {
                 let known = actor
                     .and_then(|a| self.sim.state().user(a))
                     .is_some_and(|u| !u.deleted);
-                let error = if step.actor.is_some() && !known && step.token.is_none() {
+                let error = if step.token.is_some() {
+                    // A step with a token: the token is checked first (401).
+                    let now = self.sim.now();
+                    match self.sim.state().caller_identity(caller, now) {
+                        Err(refused) => refused,
+                        Ok(_) => error,
+                    }
+                } else if step.actor.is_some() && !known {
                     Error::Unauthenticated
                 } else {
                     error

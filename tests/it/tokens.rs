@@ -343,3 +343,24 @@ fn a_missing_scope_ranks_after_400_and_404() {
         .unwrap_err();
     assert_eq!(e.status(), 401);
 }
+
+#[test]
+fn a_scenario_step_acts_with_exactly_its_token() {
+    let text = r#"{"seed": 1, "profile": "acs", "users": ["a", "b"], "steps": [
+        {"as": "a", "op": "create_thread", "topic": "t", "participants": ["b"], "ref": "t"},
+        {"op": "issue_token", "user": "b", "scopes": ["chat.join.limited"], "expires_in": "60m",
+         "ref": "tb", "expect": {"status": 200, "result": {"expires_on_ms": 3600000, "user": "b"}}},
+        {"op": "issue_token", "user": "b", "scopes": ["chat"], "expires_in": "90s", "ref": "bad",
+         "expect": {"status": 400}},
+        {"as": "b", "token": "tb", "op": "send_message", "thread": "t", "content": "hi",
+         "expect": {"status": 201}},
+        {"as": "b", "token": "tb", "op": "remove_participant", "thread": "t", "participant": "a",
+         "expect": {"status": 403, "error": "forbidden"}},
+        {"as": "a", "token": "tb", "op": "get_thread", "thread": "t", "expect": {"status": 401}},
+        {"as": "b", "token": "bad", "op": "get_thread", "thread": "t", "expect": {"status": 401}},
+        {"at": "1h", "as": "b", "token": "tb", "op": "get_thread", "thread": "bad",
+         "expect": {"status": 401}},
+        {"as": "b", "op": "get_thread", "thread": "t", "expect": {"status": 200}}]}"#;
+    let report = switchboard::scenario::run(&switchboard::scenario::parse(text, None).unwrap());
+    assert!(report.failures.is_empty(), "{:?}", report.failures);
+}

@@ -648,3 +648,39 @@ mod calls {
         }
     }
 }
+
+#[test]
+fn timers_fire_before_calls_scheduled_at_the_same_instant() {
+    let mut sim = sim();
+    let (ana, bo) = two(&mut sim);
+    let t = sim
+        .client(ana)
+        .create_thread_with("t", &[bo], after_days(30))
+        .unwrap();
+    let due = Instant(30 * DAY);
+    let send = |text: &str| switchboard::Command::SendMessage {
+        thread: t,
+        content: text.into(),
+        content_type: Default::default(),
+        metadata: Default::default(),
+    };
+    sim.schedule(Instant(due.ms() - 1), Some(bo), send("just in time"))
+        .unwrap();
+    sim.schedule(due, Some(bo), send("too late")).unwrap();
+    sim.run_until(due);
+    let kinds: Vec<String> = sim
+        .trace()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|v| v["at_ms"].as_u64() >= Some(due.ms() - 1))
+        .map(|v| format!("{}@{}", v["kind"].as_str().unwrap(), v["at_ms"]))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            format!("message_sent@{}", due.ms() - 1),
+            format!("retention_expired@{}", due.ms()),
+            format!("rejected@{}", due.ms()),
+        ]
+    );
+}

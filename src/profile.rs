@@ -44,11 +44,13 @@ pub enum Operation {
     RevokeTokens,
     UpdateProfileImage,
     UpdateMetacounter,
+    /// The operator's recovery of a deleted thread.
+    RecoverThread,
 }
 
 impl Operation {
     /// Every operation, in declaration order.
-    pub const ALL: [Operation; 21] = [
+    pub const ALL: [Operation; 22] = [
         Operation::CreateThread,
         Operation::DeleteThread,
         Operation::UpdateThread,
@@ -70,6 +72,7 @@ impl Operation {
         Operation::RevokeTokens,
         Operation::UpdateProfileImage,
         Operation::UpdateMetacounter,
+        Operation::RecoverThread,
     ];
 }
 
@@ -174,6 +177,35 @@ pub struct Profile {
     /// Threads keep named integer counters (Sendbird's channel metacounters).
     #[serde(default)]
     pub metacounters: bool,
+    /// Retention policies "delete N days after creation" allow N in
+    /// `retention_days_min..=retention_days_max`; a max of 0 means the profile
+    /// has no retention policies.
+    #[serde(default)]
+    pub retention_days_min: u32,
+    #[serde(default)]
+    pub retention_days_max: u32,
+    /// How long a deleted thread stays recoverable by an operator before it is
+    /// purged; 0 purges at deletion.
+    #[serde(default)]
+    pub recovery_window_ms: u64,
+    /// Access-token lifetimes in minutes: allowed range and default; a max of 0
+    /// means the profile issues no tokens.
+    #[serde(default)]
+    pub token_minutes_min: u32,
+    #[serde(default)]
+    pub token_minutes_max: u32,
+    #[serde(default)]
+    pub token_minutes_default: u32,
+    /// Time from a revocation call until the revoked tokens are refused.
+    #[serde(default)]
+    pub token_revocation_delay_ms: u64,
+    /// Twilio's conversation states (active, inactive, closed) and their timers.
+    #[serde(default)]
+    pub conversation_states: bool,
+    #[serde(default)]
+    pub inactive_timer_min_ms: u64,
+    #[serde(default)]
+    pub closed_timer_min_ms: u64,
 }
 
 /// The profiles this build knows, by name.
@@ -215,6 +247,59 @@ impl Profile {
             throttled_calls_count: true,
             profile_images: false,
             metacounters: false,
+            ..Profile::lifecycle_acs()
+        }
+    }
+
+    /// The lifecycle and access fields of `acs`; the other fields are placeholders
+    /// that `acs()` replaces.
+    fn lifecycle_acs() -> Profile {
+        Profile {
+            // platforms.md 1.8: "delete after 30 to 90 days" (A7, A8, seed 002).
+            retention_days_min: 30,
+            retention_days_max: 90,
+            // Seed 002: a deleted thread can be retrieved by support within 30 days.
+            recovery_window_ms: 30 * 86_400_000,
+            // platforms.md 2: expiresInMinutes 60..=1440, default 1440 (A5).
+            token_minutes_min: 60,
+            token_minutes_max: 1440,
+            token_minutes_default: 1440,
+            // A9 says revocation may take up to 15 minutes; immediate by default.
+            token_revocation_delay_ms: 0,
+            ..Profile::without_lifecycle("acs", ErrorStyle::Acs)
+        }
+    }
+
+    /// A profile with every lifecycle feature off and zero maxima: the base the
+    /// built-in profiles fill in.
+    fn without_lifecycle(name: &str, error_style: ErrorStyle) -> Profile {
+        Profile {
+            name: name.to_string(),
+            error_style,
+            participants_per_thread_max: 0,
+            participants_per_create_max: 0,
+            participants_per_add_max: 0,
+            message_bytes_max: 0,
+            topic_chars_max: 0,
+            metadata_bytes_max: 0,
+            identity_chars_max: 0,
+            page_size_max: 0,
+            page_size_default: 0,
+            receipts_participants_max: 0,
+            rate_limits: Vec::new(),
+            throttled_calls_count: false,
+            profile_images: false,
+            metacounters: false,
+            retention_days_min: 0,
+            retention_days_max: 0,
+            recovery_window_ms: 0,
+            token_minutes_min: 0,
+            token_minutes_max: 0,
+            token_minutes_default: 0,
+            token_revocation_delay_ms: 0,
+            conversation_states: false,
+            inactive_timer_min_ms: 0,
+            closed_timer_min_ms: 0,
         }
     }
 
@@ -247,6 +332,13 @@ impl Profile {
             throttled_calls_count: false,
             profile_images: false,
             metacounters: false,
+            // platforms.md 4.3: states and timers, Timers.Inactive at least 1
+            // minute (50375), Timers.Closed at least 10 minutes (50376).
+            conversation_states: true,
+            inactive_timer_min_ms: 60_000,
+            closed_timer_min_ms: 600_000,
+            // A deleted conversation is gone at once (T1 documents no recovery).
+            ..Profile::without_lifecycle("twilio", ErrorStyle::Twilio)
         }
     }
 
@@ -273,6 +365,7 @@ impl Profile {
             throttled_calls_count: false,
             profile_images: true,
             metacounters: true,
+            ..Profile::without_lifecycle("sendbird", ErrorStyle::Sendbird)
         }
     }
 
@@ -302,6 +395,28 @@ impl Profile {
     pub fn validate(&self) -> Result<(), String> {
         if self.page_size_default == 0 || self.page_size_default > self.page_size_max {
             return Err("page_size_default must be between 1 and page_size_max".to_string());
+        }
+        if self.retention_days_min > self.retention_days_max
+            || (self.retention_days_max > 0 && self.retention_days_min == 0)
+        {
+            return Err("retention_days_min must lie in 1..=retention_days_max".to_string());
+        }
+        if self.token_minutes_max > 0
+            && (self.token_minutes_min == 0
+                || self.token_minutes_min > self.token_minutes_max
+                || !(self.token_minutes_min..=self.token_minutes_max)
+                    .contains(&self.token_minutes_default))
+        {
+            return Err(
+                "token_minutes_default must lie in token_minutes_min..=token_minutes_max \
+                 (min at least 1)"
+                    .to_string(),
+            );
+        }
+        if self.conversation_states
+            && (self.inactive_timer_min_ms == 0 || self.closed_timer_min_ms == 0)
+        {
+            return Err("state timer minimums must be positive".to_string());
         }
         if self.rate_limits.len() > 64 {
             return Err("rate_limits: at most 64 limits per profile".to_string());

@@ -6,6 +6,8 @@ use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use super::lifecycle::{ConversationState, Retention, ThreadOptions};
+use super::token::TokenView;
 use crate::id::{ThreadId, message_id};
 use crate::profile::Operation;
 use crate::time::Instant;
@@ -131,6 +133,40 @@ pub enum Command {
         key: Arc<str>,
         delta: i64,
     },
+    // ---- lifecycle and access ----
+    /// `create_thread` with lifecycle options (retention, Twilio state and timers).
+    CreateThreadWith {
+        topic: Arc<str>,
+        participants: Vec<ParticipantSpec>,
+        idempotency_key: Option<Arc<str>>,
+        options: ThreadOptions,
+    },
+    /// `update_thread` with lifecycle options.
+    UpdateThreadWith {
+        thread: ThreadId,
+        topic: Option<Arc<str>>,
+        options: ThreadOptions,
+    },
+    /// Twilio: move a conversation to a state.
+    SetState {
+        thread: ThreadId,
+        state: ConversationState,
+    },
+    /// The operator restores a deleted thread within its recovery window.
+    RecoverThread {
+        thread: ThreadId,
+    },
+    /// The trusted service issues an access token.
+    IssueToken {
+        user: Arc<str>,
+        scopes: Vec<Arc<str>>,
+        /// The lifetime (whole minutes); `None` takes the profile's default.
+        expires_in_ms: Option<u64>,
+    },
+    /// The trusted service revokes every token of an identity.
+    RevokeTokens {
+        user: Arc<str>,
+    },
 }
 
 impl Command {
@@ -157,6 +193,12 @@ impl Command {
             Command::ListReadReceipts { .. } => "list_read_receipts",
             Command::UpdateProfileImage { .. } => "update_profile_image",
             Command::UpdateMetacounter { .. } => "update_metacounter",
+            Command::CreateThreadWith { .. } => "create_thread",
+            Command::UpdateThreadWith { .. } => "update_thread",
+            Command::SetState { .. } => "set_state",
+            Command::RecoverThread { .. } => "recover_thread",
+            Command::IssueToken { .. } => "issue_token",
+            Command::RevokeTokens { .. } => "revoke_tokens",
         }
     }
 
@@ -166,8 +208,11 @@ impl Command {
             Command::CreateUser { .. }
             | Command::CreateThread { .. }
             | Command::AddParticipants { .. }
-            | Command::SendMessage { .. } => 201,
+            | Command::SendMessage { .. }
+            | Command::CreateThreadWith { .. } => 201,
             Command::DeleteUser { .. }
+            | Command::UpdateThreadWith { .. }
+            | Command::RevokeTokens { .. }
             | Command::UpdateThread { .. }
             | Command::DeleteThread { .. }
             | Command::RemoveParticipant { .. }
@@ -182,7 +227,13 @@ impl Command {
         match self {
             Command::CreateUser { .. } => Operation::CreateIdentity,
             Command::DeleteUser { .. } => Operation::DeleteIdentity,
-            Command::CreateThread { .. } => Operation::CreateThread,
+            Command::IssueToken { .. } => Operation::IssueToken,
+            Command::RevokeTokens { .. } => Operation::RevokeTokens,
+            Command::RecoverThread { .. } => Operation::RecoverThread,
+            Command::CreateThread { .. } | Command::CreateThreadWith { .. } => {
+                Operation::CreateThread
+            }
+            Command::UpdateThreadWith { .. } | Command::SetState { .. } => Operation::UpdateThread,
             Command::GetThread { .. } => Operation::GetThread,
             Command::ListThreads { .. } => Operation::ListThreads,
             Command::UpdateThread { .. } => Operation::UpdateThread,
@@ -234,7 +285,10 @@ impl Command {
             | Command::SendTyping { thread }
             | Command::SendReadReceipt { thread, .. }
             | Command::ListReadReceipts { thread, .. }
-            | Command::UpdateMetacounter { thread, .. } => Some(*thread),
+            | Command::UpdateMetacounter { thread, .. }
+            | Command::UpdateThreadWith { thread, .. }
+            | Command::SetState { thread, .. }
+            | Command::RecoverThread { thread } => Some(*thread),
             _ => None,
         }
     }
@@ -249,8 +303,21 @@ pub struct ThreadView {
     pub created_at_ms: u64,
     pub deleted_at_ms: Option<u64>,
     pub participant_count: u32,
-    pub retention: &'static str,
+    pub retention: Retention,
     pub state: &'static str,
+    /// When the retention policy deletes the thread.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delete_at_ms: Option<u64>,
+    /// Twilio's timers: when the conversation goes inactive and closes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timers: Option<TimersView>,
+}
+
+/// Twilio's `timers` of a conversation: absolute instants (T1).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct TimersView {
+    pub date_inactive_ms: Option<u64>,
+    pub date_closed_ms: Option<u64>,
 }
 
 /// A message as the API returns it.
@@ -330,6 +397,7 @@ pub enum Reply {
         key: Arc<str>,
         value: i64,
     },
+    Token(TokenView),
 }
 
 impl Reply {
@@ -360,6 +428,7 @@ impl Reply {
             Reply::Messages(p) => ser(p),
             Reply::ReadReceipts(p) => ser(p),
             Reply::Counter { key, value } => json!({ key.to_string(): value }),
+            Reply::Token(t) => ser(t),
         }
     }
 
@@ -466,6 +535,50 @@ pub enum Event {
         by: Option<Arc<str>>,
         status: u16,
         error: &'static str,
+    },
+    /// A timer: the retention policy deleted the thread; all `notified`
+    /// participants got `chat_thread_deleted`.
+    RetentionExpired {
+        thread: ThreadId,
+        notified: u32,
+    },
+    RetentionChanged {
+        thread: ThreadId,
+        by: Arc<str>,
+        retention: Retention,
+        delete_at_ms: Option<u64>,
+    },
+    /// A timer: the recovery window of a deleted thread ended; its data is gone.
+    ThreadPurged {
+        thread: ThreadId,
+    },
+    /// The operator restored a deleted thread.
+    ThreadRecovered {
+        thread: ThreadId,
+        retention_dropped: bool,
+    },
+    /// A Twilio conversation changed state, by `reason` (`api`, `timer`, `message`).
+    StateChanged {
+        thread: ThreadId,
+        from: &'static str,
+        to: &'static str,
+        by: Arc<str>,
+        reason: &'static str,
+    },
+    TimersSet {
+        thread: ThreadId,
+        by: Arc<str>,
+        inactive_ms: Option<u64>,
+        closed_ms: Option<u64>,
+    },
+    TokenIssued {
+        user: Arc<str>,
+        scopes: String,
+        expires_at_ms: u64,
+    },
+    TokensRevoked {
+        user: Arc<str>,
+        tokens: u32,
     },
 }
 

@@ -162,6 +162,47 @@ pub enum Error {
         socket: bool,
         retry_after_ms: u64,
     },
+    // Lifecycle and access (retention, tokens, conversation states).
+    /// 401: the token presented is unknown, expired or revoked.
+    TokenRejected {
+        problem: TokenProblem,
+    },
+    /// 403: the token presented lacks every scope that allows the call.
+    MissingScope {
+        op: &'static str,
+        needs: &'static str,
+    },
+    /// 400: a Twilio state timer below its minimum (50375 inactive, 50376 closed).
+    TimerTooShort {
+        timer: &'static str,
+        ms: u64,
+        min_ms: u64,
+    },
+    /// 400: a Twilio state timer that is not an ISO-8601 duration (50379).
+    InvalidTimer {
+        timer: &'static str,
+        value: String,
+    },
+    /// 400: timers on create without a state (50382).
+    TimersWithoutState,
+    /// 400: a conversation created in the closed state (50384).
+    CreatedClosed,
+    /// 409: a change to a closed conversation (50377).
+    ConversationClosed {
+        thread: String,
+    },
+    /// 409: an operator recovery of a thread that is not deleted.
+    NotDeleted {
+        thread: String,
+    },
+}
+
+/// Why a token was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenProblem {
+    Unknown,
+    Expired,
+    Revoked,
 }
 
 impl Error {
@@ -183,11 +224,33 @@ impl Error {
             Error::MessageTooLarge { .. } | Error::MetadataTooLarge { .. } => Kind::TooLarge,
             Error::UserExists { .. } => Kind::Conflict,
             Error::RateLimited { .. } => Kind::RateLimited,
+            Error::TokenRejected { .. } => Kind::Unauthorized,
+            Error::MissingScope { .. } => Kind::Forbidden,
+            Error::TimerTooShort { .. }
+            | Error::InvalidTimer { .. }
+            | Error::TimersWithoutState
+            | Error::CreatedClosed => Kind::BadRequest,
+            Error::ConversationClosed { .. } | Error::NotDeleted { .. } => Kind::Conflict,
         }
     }
 
     pub fn status(&self) -> u16 {
         self.kind().status()
+    }
+
+    /// Whether this error outranks a 403 in the precedence (401, the 400s of
+    /// a malformed request, 404): a call refused for its token's scope reports
+    /// such an error instead. The two 400s that depend on the target's state
+    /// rank after 403.
+    pub fn precedes_forbidden(&self) -> bool {
+        match self.kind() {
+            Kind::Unauthorized | Kind::NotFound => true,
+            Kind::BadRequest => !matches!(
+                self,
+                Error::ThreadFull { .. } | Error::ThreadTooLargeForReceipts { .. }
+            ),
+            _ => false,
+        }
     }
 
     /// The exact wait before a retry can be admitted, for 429s.
@@ -275,6 +338,16 @@ impl Error {
     /// Twilio's generic `20000 + status` codes (20403, 20404, 20429 are documented).
     fn twilio_code(&self) -> u32 {
         match self {
+            Error::TimerTooShort {
+                timer: "inactive", ..
+            } => 50375,
+            Error::TimerTooShort { .. } => 50376,
+            Error::InvalidTimer { .. } => 50379,
+            Error::TimersWithoutState => 50382,
+            Error::CreatedClosed => 50384,
+            Error::ConversationClosed { .. } => 50377,
+            // Twilio's "Authentication Error" (T5 family 2000x).
+            Error::Unauthenticated | Error::TokenRejected { .. } => 20003,
             Error::ThreadNotFound { .. } => 50350,
             Error::ParticipantNotFound { .. } => 50432,
             Error::NotAParticipant { .. } => 50430,
@@ -283,16 +356,34 @@ impl Error {
         }
     }
 
-    /// Sendbird's error code (platforms.md 6).
+    /// Sendbird's error code: the platform API's codes (platforms.md 6, S1)
+    /// and, where S1 names none, the server codes of Sendbird's SDK reference
+    /// (`SBDErrorCode`): 400201 not found, 400202 duplicated, 400203 reached
+    /// max count, 400302 access token not valid, 400309 session key expired,
+    /// 400310 session token revoked.
     fn sendbird_code(&self) -> u32 {
-        match self.kind() {
-            Kind::RateLimited if matches!(self, Error::RateLimited { socket: true, .. }) => 900200,
-            Kind::RateLimited => 500910,
-            Kind::Unauthorized | Kind::Forbidden => 400108,
-            Kind::NotFound => 400201,
-            Kind::Conflict => 400202,
-            Kind::TooLarge => 400110,
-            Kind::BadRequest | Kind::UnsupportedMedia => 400100,
+        match self {
+            Error::TokenRejected {
+                problem: TokenProblem::Unknown,
+            } => 400302,
+            Error::TokenRejected {
+                problem: TokenProblem::Expired,
+            } => 400309,
+            Error::TokenRejected {
+                problem: TokenProblem::Revoked,
+            } => 400310,
+            Error::TooManyParticipantsInCall { .. } | Error::ThreadFull { .. } => 400203,
+            Error::BadContinuation { .. } => 400109,
+            Error::InvalidField { .. } | Error::PageSize { .. } => 400111,
+            Error::RateLimited { socket: true, .. } => 900200,
+            _ => match self.kind() {
+                Kind::RateLimited => 500910,
+                Kind::Unauthorized | Kind::Forbidden => 400108,
+                Kind::NotFound => 400201,
+                Kind::Conflict => 400202,
+                Kind::TooLarge => 400110,
+                Kind::BadRequest | Kind::UnsupportedMedia => 400100,
+            },
         }
     }
 
@@ -301,7 +392,9 @@ impl Error {
         match self {
             Error::InvalidField { field, .. } => Some(field),
             Error::UserNotFound { user } | Error::UserExists { user } => Some(user),
-            Error::ThreadNotFound { thread } => Some(thread),
+            Error::ThreadNotFound { thread }
+            | Error::ConversationClosed { thread }
+            | Error::NotDeleted { thread } => Some(thread),
             Error::MessageNotFound { message, .. } => Some(message),
             Error::ParticipantNotFound { user, .. } => Some(user),
             _ => None,
@@ -372,6 +465,37 @@ impl fmt::Display for Error {
                 f,
                 "Rate limit exceeded ({count} per {window_ms} ms); retry after {retry_after_ms} ms."
             ),
+            Error::TokenRejected { problem } => match problem {
+                TokenProblem::Unknown => write!(f, "The access token is not valid."),
+                TokenProblem::Expired => write!(f, "The access token has expired."),
+                TokenProblem::Revoked => write!(f, "The access token has been revoked."),
+            },
+            Error::MissingScope { op, needs } => write!(
+                f,
+                "User is not allowed to perform specified action: {op} needs a token with \
+                 scope {needs}."
+            ),
+            Error::TimerTooShort { timer, ms, min_ms } => write!(
+                f,
+                "Timers.{timer} is {ms} ms; it must be at least {min_ms} ms"
+            ),
+            Error::InvalidTimer { timer, value } => {
+                write!(f, "Timers.{timer} {value:?} is not an ISO-8601 duration")
+            }
+            Error::TimersWithoutState => {
+                write!(f, "Timers can't be set without State on creation")
+            }
+            Error::CreatedClosed => write!(f, "A conversation can't be created closed"),
+            Error::ConversationClosed { thread } => write!(
+                f,
+                "Can't update conversation {thread} as it's in final closed state"
+            ),
+            Error::NotDeleted { thread } => {
+                write!(
+                    f,
+                    "thread {thread} is not deleted; there is nothing to recover"
+                )
+            }
         }
     }
 }

@@ -11,17 +11,21 @@
 
 pub mod command;
 pub mod error;
+pub mod lifecycle;
 pub mod limit;
 pub mod thread;
+pub mod token;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
 pub use command::{
     Command, ContentType, Event, InvalidParticipant, MessageView, Notification, Page, PageRequest,
-    ParticipantSpec, ParticipantView, ReadReceiptView, Reply, ThreadView,
+    ParticipantSpec, ParticipantView, ReadReceiptView, Reply, ThreadView, TimersView,
 };
-pub use error::{Error, Kind};
+pub use error::{Error, Kind, TokenProblem};
+pub use lifecycle::{ConversationState, Retention, StateTimers, ThreadOptions, Timer, TimerKind};
+pub use token::{TokenId, TokenView};
 
 use crate::id::{ThreadId, UserId, message_id};
 use crate::profile::{Operation, Profile};
@@ -47,6 +51,8 @@ pub struct User {
 pub struct Caller {
     pub user: Option<UserId>,
     pub connection: u32,
+    /// The access token the call presents; `None` acts with a valid credential.
+    pub token: Option<TokenId>,
 }
 
 impl From<Option<UserId>> for Caller {
@@ -54,6 +60,7 @@ impl From<Option<UserId>> for Caller {
         Caller {
             user,
             connection: 0,
+            token: None,
         }
     }
 }
@@ -114,6 +121,11 @@ pub struct State {
     windows: imbl::OrdMap<WindowKey, Windows>,
     next_user: u32,
     next_thread: u32,
+    /// Pending timers (retention, purge, conversation states), earliest first.
+    timers: imbl::OrdSet<lifecycle::Timer>,
+    /// Issued tokens that may still be accepted.
+    tokens: imbl::OrdMap<TokenId, token::TokenRecord>,
+    next_token: u32,
 }
 
 /// The result of a successful call: the reply and what happened.
@@ -146,6 +158,9 @@ impl State {
             windows: imbl::OrdMap::new(),
             next_user: 1,
             next_thread: 1,
+            timers: imbl::OrdSet::new(),
+            tokens: imbl::OrdMap::new(),
+            next_token: 1,
         }
     }
 
@@ -192,29 +207,40 @@ impl State {
     ) -> Result<Outcome, Error> {
         let caller = caller.into();
         let result = match command {
+            // The trusted service's and the operator's calls: no identity.
             Command::CreateUser { id, display_name } => {
                 self.create_user(caller, id, display_name, now)
             }
             Command::DeleteUser { user } => self.delete_user(caller, user, now),
-            _ => self
-                .authenticate(caller)
-                .and_then(|actor| self.execute_chat(actor, command, now)),
+            Command::IssueToken {
+                user,
+                scopes,
+                expires_in_ms,
+            } => self.issue_token(caller, user, scopes, *expires_in_ms, now),
+            Command::RevokeTokens { user } => self.revoke_tokens(caller, user, now),
+            Command::RecoverThread { thread } => self.recover_thread(*thread, now),
+            _ => self.authenticate(caller, now).and_then(|user| {
+                let actor = Actor {
+                    user,
+                    connection: caller.connection,
+                };
+                if let Some(refusal) = self.scope_refusal(caller, command) {
+                    // 403 ranks after 401, 400 and 404: a trial run on an O(1)
+                    // copy tells whether the call fails earlier than that.
+                    let mut trial = self.clone();
+                    return Err(match trial.execute_chat(actor, command, now) {
+                        Err(first) if first.precedes_forbidden() => first,
+                        _ => refusal,
+                    });
+                }
+                self.execute_chat(actor, command, now)
+            }),
         };
         match result {
             Err(Error::RateLimited { .. }) if self.profile.throttled_calls_count => {
                 Err(self.count_throttled(caller, command, now))
             }
             result => result,
-        }
-    }
-
-    fn authenticate(&self, caller: Caller) -> Result<Actor, Error> {
-        match caller.user.and_then(|a| self.users.get(&a).map(|u| (a, u))) {
-            Some((user, record)) if !record.deleted => Ok(Actor {
-                user,
-                connection: caller.connection,
-            }),
-            _ => Err(Error::Unauthenticated),
         }
     }
 
@@ -245,10 +271,36 @@ impl State {
                 topic,
                 participants,
                 idempotency_key,
-            } => self.create_thread(by, topic, participants, idempotency_key.as_ref(), now),
+            } => self.create_thread(
+                by,
+                topic,
+                participants,
+                idempotency_key.as_ref(),
+                &ThreadOptions::default(),
+                now,
+            ),
+            Command::CreateThreadWith {
+                topic,
+                participants,
+                idempotency_key,
+                options,
+            } => self.create_thread(
+                by,
+                topic,
+                participants,
+                idempotency_key.as_ref(),
+                options,
+                now,
+            ),
             Command::UpdateThread { thread, topic } => {
-                self.update_thread(by, *thread, topic.as_ref(), now)
+                self.update_thread(by, *thread, topic.as_ref(), &ThreadOptions::default(), now)
             }
+            Command::UpdateThreadWith {
+                thread,
+                topic,
+                options,
+            } => self.update_thread(by, *thread, topic.as_ref(), options, now),
+            Command::SetState { thread, state } => self.set_state(by, *thread, *state, now),
             Command::DeleteThread { thread } => self.delete_thread(by, *thread, now),
             Command::AddParticipants {
                 thread,
@@ -279,8 +331,12 @@ impl State {
             Command::UpdateMetacounter { thread, key, delta } => {
                 self.update_metacounter(by, *thread, key, *delta, now)
             }
-            Command::CreateUser { .. } | Command::DeleteUser { .. } => {
-                unreachable!("identity calls are dispatched before authentication")
+            Command::CreateUser { .. }
+            | Command::DeleteUser { .. }
+            | Command::IssueToken { .. }
+            | Command::RevokeTokens { .. }
+            | Command::RecoverThread { .. } => {
+                unreachable!("identity and operator calls are dispatched before authentication")
             }
             _ => unreachable!("reads are dispatched to State::read"),
         }
@@ -353,8 +409,9 @@ impl State {
         ))
     }
 
-    /// Deleting an identity revokes its access; its messages stay in threads
-    /// (ACS keeps a deleted user's messages, attributed to the old identity).
+    /// Deleting an identity revokes its access and its tokens; its messages
+    /// stay in threads (ACS keeps a deleted user's messages, attributed to the
+    /// old identity).
     fn delete_user(
         &mut self,
         caller: Caller,
@@ -373,10 +430,15 @@ impl State {
         self.record_limits(&verdict, caller.subject(), now);
         let record = self.users.get_mut(&user).expect("indexed user exists");
         Arc::make_mut(record).deleted = true;
-        Ok(Outcome::new(
-            Reply::None,
-            vec![Event::UserDeleted { user: id.clone() }],
-        ))
+        let mut events = vec![Event::UserDeleted { user: id.clone() }];
+        let tokens = self.revoke_all(user, now, 0);
+        if tokens > 0 {
+            events.push(Event::TokensRevoked {
+                user: id.clone(),
+                tokens,
+            });
+        }
+        Ok(Outcome::new(Reply::None, events))
     }
 
     // ---- lookups shared by the checks ----
@@ -403,13 +465,25 @@ impl State {
     }
 
     /// The thread, for a caller who is a participant now.
-    fn writable(&self, actor: UserId, thread: ThreadId) -> Result<&Thread, Error> {
+    fn member(&self, actor: UserId, thread: ThreadId) -> Result<&Thread, Error> {
         let t = self.live_thread(thread)?;
         if t.is_participant(actor) {
             Ok(t)
         } else {
             Err(self.not_a_participant(t, actor))
         }
+    }
+
+    /// The thread, for a participant who changes it: a closed Twilio
+    /// conversation takes no more changes (50377).
+    fn writable(&self, actor: UserId, thread: ThreadId) -> Result<&Thread, Error> {
+        let t = self.member(actor, thread)?;
+        if t.life.state == ConversationState::Closed {
+            return Err(Error::ConversationClosed {
+                thread: thread.to_string(),
+            });
+        }
+        Ok(t)
     }
 
     fn not_a_participant(&self, t: &Thread, actor: UserId) -> Error {
@@ -519,6 +593,7 @@ impl State {
         topic: &Arc<str>,
         participants: &[ParticipantSpec],
         idempotency_key: Option<&Arc<str>>,
+        options: &ThreadOptions,
         now: Instant,
     ) -> Result<Outcome, Error> {
         let actor = by.user;
@@ -534,6 +609,7 @@ impl State {
             ));
         }
         check_topic(topic, self.profile.topic_chars_max)?;
+        let checked = self.check_options(options, true)?;
         let max = self.profile.participants_per_create_max;
         if participants.len() as u64 > u64::from(max) {
             return Err(Error::TooManyParticipantsInCall {
@@ -588,17 +664,19 @@ impl State {
             self.idempotency.insert(key.clone(), (id, invalid.clone()));
         }
         self.record_limits(&verdict, by.subject(), now);
+        let mut events = vec![Event::ThreadCreated {
+            thread: id,
+            by: self.name(actor),
+            participants: count,
+        }];
+        events.extend(self.apply_options(id, &checked, Some(actor), now, true));
         let view = self.thread_view(&self.threads[&id]);
         Ok(Outcome::new(
             Reply::ThreadCreated {
                 thread: view,
                 invalid_participants: invalid,
             },
-            vec![Event::ThreadCreated {
-                thread: id,
-                by: self.name(actor),
-                participants: count,
-            }],
+            events,
         ))
     }
 
@@ -667,12 +745,14 @@ impl State {
         by: Actor,
         thread: ThreadId,
         topic: Option<&Arc<str>>,
+        options: &ThreadOptions,
         now: Instant,
     ) -> Result<Outcome, Error> {
         let actor = by.user;
         if let Some(topic) = topic {
             check_topic(topic, self.profile.topic_chars_max)?;
         }
+        let checked = self.check_options(options, false)?;
         let t = self.writable(actor, thread)?;
         let verdict = self.check_limits(Operation::UpdateThread, by, Some(t), now)?;
         let name = self.name(actor);
@@ -694,12 +774,15 @@ impl State {
                 message: seq,
             });
         }
+        events.extend(self.apply_options(thread, &checked, Some(actor), now, false));
         Ok(Outcome::new(Reply::None, events))
     }
 
-    /// Deleting a thread makes everything in it unreadable (404). The message
-    /// contents are dropped; the notification log and memberships stay so that
-    /// participants' inboxes still show what reached them.
+    /// Deleting a thread makes everything in it unreadable (404) at once. Its
+    /// data stays for the operator's recovery window, then a timer purges it
+    /// (see `lifecycle`); the notification log and memberships stay so that
+    /// participants' inboxes still show what reached them. A closed Twilio
+    /// conversation can still be deleted.
     fn delete_thread(
         &mut self,
         by: Actor,
@@ -707,26 +790,18 @@ impl State {
         now: Instant,
     ) -> Result<Outcome, Error> {
         let actor = by.user;
-        let t = self.writable(actor, thread)?;
+        let t = self.member(actor, thread)?;
         let verdict = self.check_limits(Operation::DeleteThread, by, Some(t), now)?;
         let notified = t.participant_count() - 1;
         let t = self.commit(&verdict, by, thread, now);
         t.push_notice(now, NoticeKind::ChatThreadDeleted, actor, 0);
-        t.deleted_at = Some(now);
-        t.messages = Vec::new();
-        t.read_receipts.clear();
-        t.windows.clear();
-        // What stays (for inboxes) stops growing: give back the spare room.
-        t.notices.shrink_to_fit();
-        t.memberships.shrink_to_fit();
-        Ok(Outcome::new(
-            Reply::None,
-            vec![Event::ThreadDeleted {
-                thread,
-                by: self.name(actor),
-                notified,
-            }],
-        ))
+        let mut events = vec![Event::ThreadDeleted {
+            thread,
+            by: self.name(actor),
+            notified,
+        }];
+        events.extend(self.mark_deleted(thread, now));
+        Ok(Outcome::new(Reply::None, events))
     }
 
     // ---- participants ----
@@ -897,6 +972,10 @@ impl State {
         let verdict = self.check_limits(Operation::SendMessage, by, Some(t), now)?;
         let hidden = !verdict.shown;
         let recipients = if hidden { 0 } else { t.participant_count() - 1 };
+        // Only Twilio conversations with timers or asleep react to a message.
+        let wakes = t.life.state != ConversationState::Active
+            || t.life.inactive_after_ms.is_some()
+            || t.life.closed_after_ms.is_some();
         let t = self.commit(&verdict, by, thread, now);
         let kind = match content_type {
             ContentType::Text => MessageKind::Text,
@@ -918,17 +997,18 @@ impl State {
         if !hidden {
             t.push_notice(now, NoticeKind::ChatMessageReceived, actor, seq);
         }
-        Ok(Outcome::new(
-            Reply::MessageSent { sequence: seq },
-            vec![Event::MessageSent {
-                thread,
-                message: seq,
-                by: self.name(actor),
-                bytes: content.len() as u32,
-                recipients,
-                hidden,
-            }],
-        ))
+        let mut events = vec![Event::MessageSent {
+            thread,
+            message: seq,
+            by: self.name(actor),
+            bytes: content.len() as u32,
+            recipients,
+            hidden,
+        }];
+        if wakes {
+            events.extend(self.on_message(thread, now));
+        }
+        Ok(Outcome::new(Reply::MessageSent { sequence: seq }, events))
     }
 
     fn check_sizes(
@@ -1118,7 +1198,8 @@ impl State {
         ))
     }
 
-    fn unsupported(&self, command: &str) -> Error {
+    /// The 400 for a call or option this profile does not model.
+    pub(super) fn unsupported(&self, command: &str) -> Error {
         Error::UnsupportedByProfile {
             op: command.to_string(),
             profile: self.profile.name.clone(),
@@ -1273,8 +1354,15 @@ impl State {
             created_at_ms: t.created_at.ms(),
             deleted_at_ms: t.deleted_at.map(Instant::ms),
             participant_count: t.participant_count(),
-            retention: "none",
-            state: "active",
+            retention: t.life.retention,
+            state: t.life.state.name(),
+            delete_at_ms: t.life.deletion_due.map(Instant::ms),
+            timers: (t.life.inactive_after_ms.is_some() || t.life.closed_after_ms.is_some()).then(
+                || TimersView {
+                    date_inactive_ms: t.life.inactive_due.map(Instant::ms),
+                    date_closed_ms: t.life.closed_due.map(Instant::ms),
+                },
+            ),
         }
     }
 
@@ -1418,8 +1506,8 @@ impl State {
             {
                 return Err(format!("thread {id}: log out of time order"));
             }
-            if t.deleted_at.is_some() && (!t.messages.is_empty() || !t.windows.is_empty()) {
-                return Err(format!("thread {id}: deleted but still holds content"));
+            if t.deleted_at.is_some() && !t.windows.is_empty() {
+                return Err(format!("thread {id}: deleted but still holds rate windows"));
             }
             for m in &t.messages {
                 if m.content.len() > p.message_bytes_max as usize {
@@ -1440,7 +1528,8 @@ impl State {
                 return Err(format!("idempotency key {key} points at no thread"));
             }
         }
-        Ok(())
+        self.check_lifecycle()?;
+        self.check_tokens()
     }
 }
 
@@ -1519,6 +1608,8 @@ mod tests {
             include_str!("command.rs"),
             include_str!("error.rs"),
             include_str!("thread.rs"),
+            include_str!("lifecycle.rs"),
+            include_str!("token.rs"),
         ];
         for source in sources {
             // Only the code above each file's own tests.

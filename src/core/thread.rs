@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use super::lifecycle::Lifecycle;
 use crate::id::{ThreadId, UserId};
 use crate::time::Instant;
 
@@ -167,6 +168,8 @@ pub struct Thread {
     pub windows: BTreeMap<WindowKey, Windows>,
     /// Named counters (Sendbird's channel metacounters).
     pub metacounters: BTreeMap<Arc<str>, i64>,
+    /// Retention, deletion and recovery, conversation state and their timers.
+    pub life: Lifecycle,
 }
 
 impl Thread {
@@ -184,6 +187,7 @@ impl Thread {
             read_receipts: BTreeMap::new(),
             windows: BTreeMap::new(),
             metacounters: BTreeMap::new(),
+            life: Lifecycle::default(),
         }
     }
 

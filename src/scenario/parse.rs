@@ -87,6 +87,7 @@ enum Shape {
     State,
     Channel,
     ContentType,
+    Timers,
 }
 
 /// The fields each op takes: (name, shape, required).
@@ -107,15 +108,18 @@ fn op_fields(op: &str) -> Option<&'static [(&'static str, Shape, bool)]> {
             ("retention", Retention, false),
             ("idempotency_key", Str, false),
             ("metadata", Metadata, false),
+            ("state", State, false),
+            ("timers", Timers, false),
         ],
-        "get_thread" | "delete_thread" | "send_typing" | "list_read_receipts" => {
-            &[("thread", Ref, true)]
-        }
+        "get_thread" | "delete_thread" | "send_typing" | "list_read_receipts"
+        | "recover_thread" => &[("thread", Ref, true)],
         "list_threads" => &[("page_size", UInt, false), ("continuation", Str, false)],
         "update_thread" => &[
             ("thread", Ref, true),
             ("topic", Str, false),
             ("retention", Retention, false),
+            ("state", State, false),
+            ("timers", Timers, false),
         ],
         "add_participants" => &[("thread", Ref, true), ("participants", Participants, true)],
         "remove_participant" => &[("thread", Ref, true), ("participant", Str, true)],
@@ -485,6 +489,12 @@ fn check_shape(
             .as_str()
             .is_some_and(|s| s == "sms" || s == "whatsapp"),
         Shape::ContentType => value.as_str().is_some_and(|s| s == "text" || s == "html"),
+        // The values are checked by the platform (Twilio's 50379), not here.
+        Shape::Timers => value.as_object().is_some_and(|m| {
+            !m.is_empty()
+                && m.iter()
+                    .all(|(k, v)| (k == "inactive" || k == "closed") && v.is_string())
+        }),
     };
     if ok {
         Ok(())
@@ -508,6 +518,7 @@ fn shape_name(shape: Shape) -> &'static str {
         Shape::State => "\"active\", \"inactive\" or \"closed\"",
         Shape::Channel => "\"sms\" or \"whatsapp\"",
         Shape::ContentType => "\"text\" or \"html\"",
+        Shape::Timers => "{\"inactive\"?: \"PT1M\", \"closed\"?: \"PT10M\"} (ISO-8601 durations)",
     }
 }
 

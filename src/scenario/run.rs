@@ -7,7 +7,10 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::parse::{Expect, Scenario, Step};
-use crate::core::{Command, ContentType, Error, PageRequest, ParticipantSpec, Reply};
+use crate::core::{
+    Caller, Command, ContentType, ConversationState, Error, PageRequest, ParticipantSpec, Reply,
+    Retention, StateTimers, ThreadOptions, TokenId, TokenProblem,
+};
 use crate::id::{ThreadId, parse_message_id};
 use crate::sim::Simulator;
 use crate::time::{Duration, Instant};
@@ -48,6 +51,7 @@ impl RunReport {
 enum Named {
     Thread(ThreadId),
     Message(ThreadId, u32),
+    Token(TokenId),
     /// Defined by a step that failed: nothing to point at.
     Nothing,
 }
@@ -146,13 +150,25 @@ impl Runner {
         self.sim.run_until(step.at);
         let actor = step.actor.as_deref().and_then(|a| self.sim.user(a));
         let op = step.op.as_str();
-        let seen = match self.command(step) {
+        let token = match step.token.as_deref().map(|r| self.refs.get(r)) {
+            None => Ok(None),
+            Some(Some(Named::Token(id))) => Ok(Some(*id)),
+            Some(_) => Err(Error::TokenRejected {
+                problem: TokenProblem::Unknown,
+            }),
+        };
+        let caller = Caller {
+            user: actor,
+            connection: 0,
+            token: token.clone().unwrap_or_default(),
+        };
+        let seen = match token.and_then(|_| self.command(step)) {
             Ok(Some(command)) => {
                 let style = self.sim.profile().error_style;
                 let status = command.success_status();
                 let describe =
                     |outcome: &Result<Reply, Error>| step_line(step, outcome, style, status);
-                let outcome = self.sim.execute_step(actor, &command, describe);
+                let outcome = self.sim.execute_step(caller, &command, describe);
                 self.remember(step, &outcome);
                 seen(&command, outcome)
             }
@@ -162,7 +178,14 @@ impl Runner {
                 let known = actor
                     .and_then(|a| self.sim.state().user(a))
                     .is_some_and(|u| !u.deleted);
-                let error = if step.actor.is_some() && !known {
+                let error = if step.token.is_some() {
+                    // A step with a token: the token is checked first (401).
+                    let now = self.sim.now();
+                    match self.sim.state().caller_identity(caller, now) {
+                        Err(refused) => refused,
+                        Ok(_) => error,
+                    }
+                } else if step.actor.is_some() && !known {
                     Error::Unauthenticated
                 } else {
                     error
@@ -234,6 +257,7 @@ impl Runner {
                 Ok(thread) => Named::Message(thread, *sequence),
                 Err(_) => Named::Nothing,
             },
+            Reply::Token(view) => Named::Token(view.id),
             _ => Named::Nothing,
         };
         self.refs.insert(name.clone(), named);
@@ -248,17 +272,12 @@ impl Runner {
             op: what.to_string(),
             profile: profile.clone(),
         };
-        if step.token.is_some() {
-            return Err(unsupported("acting with an issued token"));
-        }
         let page = || PageRequest {
             page_size: f.get("page_size").and_then(Value::as_u64).map(|n| n as u32),
             continuation: str_field(f, "continuation").map(str::to_string),
         };
         let text = |key: &str| Arc::<str>::from(str_field(f, key).unwrap_or_default());
-        if f.get("retention").is_some_and(|r| r != "none") {
-            return Err(unsupported("retention"));
-        }
+        let options = thread_options(f)?;
         let command = match step.op.as_str() {
             "inbox" => return Ok(None),
             "create_user" => Command::CreateUser {
@@ -270,20 +289,59 @@ impl Runner {
                 if f.contains_key("metadata") {
                     return Err(unsupported("thread metadata"));
                 }
-                Command::CreateThread {
-                    topic: text("topic"),
-                    participants: self.participants(f)?,
-                    idempotency_key: str_field(f, "idempotency_key").map(Arc::from),
+                let (topic, participants) = (text("topic"), self.participants(f)?);
+                let idempotency_key = str_field(f, "idempotency_key").map(Arc::from);
+                if options == ThreadOptions::default() {
+                    Command::CreateThread {
+                        topic,
+                        participants,
+                        idempotency_key,
+                    }
+                } else {
+                    Command::CreateThreadWith {
+                        topic,
+                        participants,
+                        idempotency_key,
+                        options,
+                    }
                 }
             }
             "get_thread" => Command::GetThread {
                 thread: self.thread_field(step)?,
             },
             "list_threads" => Command::ListThreads { page: page() },
-            "update_thread" => Command::UpdateThread {
+            "update_thread" => {
+                let (thread, topic) = (self.thread_field(step)?, str_field(f, "topic"));
+                let topic = topic.map(Arc::from);
+                if options == ThreadOptions::default() {
+                    Command::UpdateThread { thread, topic }
+                } else {
+                    Command::UpdateThreadWith {
+                        thread,
+                        topic,
+                        options,
+                    }
+                }
+            }
+            "set_state" => Command::SetState {
                 thread: self.thread_field(step)?,
-                topic: str_field(f, "topic").map(Arc::from),
+                state: str_field(f, "state")
+                    .and_then(ConversationState::parse)
+                    .unwrap_or_default(),
             },
+            "recover_thread" => Command::RecoverThread {
+                thread: self.thread_field(step)?,
+            },
+            "issue_token" => Command::IssueToken {
+                user: text("user"),
+                scopes: f
+                    .get("scopes")
+                    .and_then(Value::as_array)
+                    .map(|a| a.iter().filter_map(Value::as_str).map(Arc::from).collect())
+                    .unwrap_or_default(),
+                expires_in_ms: f.get("expires_in").map(|d| duration_value(d).ms()),
+            },
+            "revoke_tokens" => Command::RevokeTokens { user: text("user") },
             "delete_thread" => Command::DeleteThread {
                 thread: self.thread_field(step)?,
             },
@@ -424,6 +482,44 @@ impl Runner {
             })
             .collect()
     }
+}
+
+/// The lifecycle options of a create or update step. Retention is given as a
+/// duration and must be whole days (ACS takes `deleteThreadAfterDays`).
+fn thread_options(f: &Map<String, Value>) -> Result<ThreadOptions, Error> {
+    let retention = match f.get("retention") {
+        None => None,
+        Some(Value::Object(map)) => {
+            let ms = map
+                .get("delete_after")
+                .map(duration_value)
+                .unwrap_or_default()
+                .ms();
+            const DAY_MS: u64 = 86_400_000;
+            match u32::try_from(ms / DAY_MS) {
+                Ok(days) if ms % DAY_MS == 0 => Some(Retention::DeleteAfterDays(days)),
+                _ => {
+                    return Err(Error::InvalidField {
+                        field: "retention",
+                        reason: format!("delete after {ms} ms; a policy counts whole days"),
+                    });
+                }
+            }
+        }
+        Some(_) => Some(Retention::None),
+    };
+    let timers = f
+        .get("timers")
+        .and_then(Value::as_object)
+        .map(|m| StateTimers {
+            inactive: str_field(m, "inactive").map(Arc::from),
+            closed: str_field(m, "closed").map(Arc::from),
+        });
+    Ok(ThreadOptions {
+        retention,
+        state: str_field(f, "state").and_then(ConversationState::parse),
+        timers,
+    })
 }
 
 fn str_field<'a>(f: &'a Map<String, Value>, key: &str) -> Option<&'a str> {

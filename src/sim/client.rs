@@ -6,6 +6,7 @@ use crate::core::{
     Caller, Command, ContentType, Error, MessageView, Page, PageRequest, ParticipantSpec,
     ParticipantView, ReadReceiptView, Reply, ThreadView,
 };
+use crate::core::{ConversationState, ThreadOptions, TokenId};
 use crate::id::{MessageId, ThreadId, UserId};
 use crate::sim::Simulator;
 use crate::time::Duration;
@@ -20,6 +21,8 @@ pub struct Client<'a> {
     user: UserId,
     connection: u32,
     retries: u32,
+    /// The token every call presents, if the handle was made with one.
+    token: Option<TokenId>,
 }
 
 /// How many times a retrying client calls again after 429s before it gives
@@ -37,6 +40,17 @@ impl<'a> Client<'a> {
             user,
             connection: 0,
             retries: 0,
+            token: None,
+        }
+    }
+
+    pub(crate) fn with_token(sim: &'a mut Simulator, token: TokenId) -> Client<'a> {
+        Client {
+            sim,
+            user: token.user,
+            connection: 0,
+            retries: 0,
+            token: Some(token),
         }
     }
 
@@ -65,6 +79,7 @@ impl<'a> Client<'a> {
         let caller = Caller {
             user: Some(self.user),
             connection: self.connection,
+            token: self.token,
         };
         let mut retries = self.retries;
         loop {
@@ -78,6 +93,53 @@ impl<'a> Client<'a> {
                 },
                 result => return result,
             }
+        }
+    }
+
+    /// Creates a thread with lifecycle options (retention; Twilio state and
+    /// timers).
+    pub fn create_thread_with(
+        &mut self,
+        topic: &str,
+        participants: &[UserId],
+        options: ThreadOptions,
+    ) -> Result<ThreadId, Error> {
+        let command = Command::CreateThreadWith {
+            topic: Arc::from(topic),
+            participants: self.specs(participants),
+            idempotency_key: None,
+            options,
+        };
+        match self.execute(&command)? {
+            Reply::ThreadCreated { thread, .. } => Ok(thread.id),
+            other => unexpected(other),
+        }
+    }
+
+    /// Changes a thread's lifecycle options (a retention change moves its
+    /// deletion).
+    pub fn update_thread_with(
+        &mut self,
+        thread: ThreadId,
+        options: ThreadOptions,
+    ) -> Result<(), Error> {
+        self.execute(&Command::UpdateThreadWith {
+            thread,
+            topic: None,
+            options,
+        })
+        .map(drop)
+    }
+
+    /// Twilio: moves a conversation to `state`.
+    pub fn set_state(
+        &mut self,
+        thread: ThreadId,
+        state: ConversationState,
+    ) -> Result<ThreadView, Error> {
+        match self.execute(&Command::SetState { thread, state })? {
+            Reply::Thread(view) => Ok(view),
+            other => unexpected(other),
         }
     }
 

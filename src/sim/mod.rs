@@ -3,7 +3,10 @@
 //!
 //! The simulator jumps from one due instant to the next; it never ticks. Within
 //! one instant the order is fixed: due timers, then reports, then commands, each
-//! in the order they were scheduled (a sequence number breaks ties).
+//! in the order they were scheduled (a sequence number breaks ties). Timers
+//! (retention, purge, conversation states) live in the core's state, which
+//! names its next due instant; the shell fires them as its clock reaches them,
+//! before any queued happening of the same instant.
 
 pub mod client;
 pub mod rng;
@@ -19,8 +22,8 @@ pub use client::Client;
 pub use rng::{Stream, Subsystem};
 pub use trace::Trace;
 
-use crate::core::{Caller, Command, Error, Event, Notification, Reply, State};
-use crate::id::UserId;
+use crate::core::{Caller, Command, Error, Event, Notification, Reply, State, TokenId, TokenView};
+use crate::id::{ThreadId, UserId};
 use crate::profile::Profile;
 use crate::time::{Duration, Instant};
 
@@ -297,11 +300,19 @@ impl Simulator {
     }
 
     /// Runs everything due up to and including `until`, then sets the clock
-    /// there. An `until` before now only runs what is due now.
+    /// there. An `until` before now only runs what is due now. The core's
+    /// timers fire before queued happenings of the same instant.
     pub fn run_until(&mut self, until: Instant) {
-        while let Some(Reverse(next)) = self.queue.peek() {
-            if next.at > until {
-                break;
+        loop {
+            let queued = self.queue.peek().map(|Reverse(p)| p.at);
+            let timer = self.state.next_due();
+            match (timer, queued) {
+                (Some(at), queued) if at <= until && queued.is_none_or(|q| at <= q) => {
+                    self.fire_timer(at);
+                    continue;
+                }
+                (_, Some(at)) if at <= until => {}
+                _ => break,
             }
             let Reverse(next) = self.queue.pop().expect("peeked");
             self.now = self.now.max(next.at);
@@ -313,6 +324,60 @@ impl Simulator {
             }
         }
         self.now = self.now.max(until);
+    }
+
+    /// Fires the core's earliest timer, due at `at`, and traces what it did.
+    fn fire_timer(&mut self, at: Instant) {
+        self.now = self.now.max(at);
+        let events = self.state.fire_next(self.now);
+        for event in &events {
+            self.trace.record(self.now, event);
+        }
+    }
+
+    /// The instant of the next timer the core has pending (retention, purge,
+    /// conversation states), if any.
+    pub fn next_timer(&self) -> Option<Instant> {
+        self.state.next_due()
+    }
+
+    /// The trusted service issues `user` a token with `scopes` (`"chat"`,
+    /// `"chat.join"`, `"chat.join.limited"`, `"voip"`, `"voip.join"`) that
+    /// lives `expires_in` (whole minutes; `None`: the profile's default).
+    pub fn issue_token(
+        &mut self,
+        user: UserId,
+        scopes: &[&str],
+        expires_in: Option<Duration>,
+    ) -> Result<TokenView, Error> {
+        let command = Command::IssueToken {
+            user: self.name_of(user),
+            scopes: scopes.iter().map(|s| Arc::from(*s)).collect(),
+            expires_in_ms: expires_in.map(Duration::ms),
+        };
+        match self.execute(None, &command)? {
+            Reply::Token(view) => Ok(view),
+            other => unreachable!("issue_token answered {other:?}"),
+        }
+    }
+
+    /// The trusted service revokes every token `user` holds.
+    pub fn revoke_tokens(&mut self, user: UserId) -> Result<(), Error> {
+        let user = self.name_of(user);
+        self.execute(None, &Command::RevokeTokens { user })
+            .map(drop)
+    }
+
+    /// The operator restores a deleted thread within its recovery window.
+    pub fn recover_thread(&mut self, thread: ThreadId) -> Result<(), Error> {
+        self.execute(None, &Command::RecoverThread { thread })
+            .map(drop)
+    }
+
+    /// A handle that makes calls with `token` (as its identity, checked for
+    /// expiry, revocation and scope on every call).
+    pub fn client_with_token(&mut self, token: TokenId) -> Client<'_> {
+        Client::with_token(self, token)
     }
 }
 

@@ -189,7 +189,6 @@ fn later_issue_ops_answer_not_supported_by_this_profile() {
          "expect": {"status": 400}},
         {"as": "a", "op": "set_state", "thread": "t1", "state": "closed", "expect": {"status": 400}},
         {"op": "outbox", "expect": {"status": 400}},
-        {"op": "issue_token", "user": "a", "scopes": ["chat"], "ref": "tok", "expect": {"status": 400}},
         {"as": "a", "op": "create_thread", "topic": "x", "participants": [{"sms": "+14255550100", "proxy": "+18005550199"}],
          "expect": {"status": 400}}]}"#;
     let report = scenario::run(&scenario::parse(text, None).unwrap());

@@ -1,0 +1,685 @@
+//! How threads age and end: ACS retention policies, deletion, the operator's
+//! recovery window and the purge that closes it, and Twilio's conversation
+//! states with their inactive and closed timers.
+//!
+//! Every timer is one entry `(instant, kind, thread)` in `State::timers`, an
+//! ordered set, mirrored by the `*_due` fields of the thread's [`Lifecycle`];
+//! `check_invariants` holds the two equal. The core reads no clock: the shell
+//! asks [`State::next_due`] and calls [`State::fire_next`] once its clock has
+//! reached that instant. Timers due at one instant fire in (kind, thread) order.
+//! A call never arms a timer at or before its own instant (a retention change
+//! whose deletion instant has passed deletes the thread within the call), so a
+//! call never finds a timer of its own instant still pending.
+
+use std::sync::Arc;
+
+use serde::{Serialize, Serializer};
+
+use super::command::{Event, Reply};
+use super::error::Error;
+use super::thread::NoticeKind;
+use super::{Actor, NOBODY, Outcome, State};
+use crate::id::{ThreadId, UserId};
+use crate::profile::Operation;
+use crate::time::{Duration, Instant};
+
+const DAY_MS: u64 = 86_400_000;
+
+/// A thread's ACS retention policy.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Retention {
+    /// Kept until deleted.
+    #[default]
+    None,
+    /// Deleted this many days after its creation.
+    DeleteAfterDays(u32),
+}
+
+impl Serialize for Retention {
+    /// As scenario files write it: `"none"` or `{"delete_after": "30d"}`.
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Retention::None => s.serialize_str("none"),
+            Retention::DeleteAfterDays(days) => {
+                use serde::ser::SerializeMap;
+                let mut map = s.serialize_map(Some(1))?;
+                map.serialize_entry("delete_after", &format!("{days}d"))?;
+                map.end()
+            }
+        }
+    }
+}
+
+/// A Twilio conversation's state (platforms.md 4.3). ACS and Sendbird threads
+/// stay active.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ConversationState {
+    #[default]
+    Active,
+    Inactive,
+    Closed,
+}
+
+impl ConversationState {
+    pub fn name(self) -> &'static str {
+        match self {
+            ConversationState::Active => "active",
+            ConversationState::Inactive => "inactive",
+            ConversationState::Closed => "closed",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<ConversationState> {
+        match name {
+            "active" => Some(ConversationState::Active),
+            "inactive" => Some(ConversationState::Inactive),
+            "closed" => Some(ConversationState::Closed),
+            _ => None,
+        }
+    }
+}
+
+/// What a timer does when it fires.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum TimerKind {
+    /// The retention policy deletes the thread.
+    RetentionDeletion,
+    /// The recovery window of a deleted thread ends: its data is dropped.
+    Purge,
+    /// A Twilio conversation becomes inactive.
+    Inactive,
+    /// A Twilio conversation closes.
+    Closed,
+}
+
+/// A pending timer: when, what, on which thread.
+pub type Timer = (Instant, TimerKind, ThreadId);
+
+/// Twilio's `Timers.Inactive` and `Timers.Closed` as given (ISO-8601 durations).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StateTimers {
+    pub inactive: Option<Arc<str>>,
+    pub closed: Option<Arc<str>>,
+}
+
+/// Lifecycle settings of a create or update call; `None` leaves a setting as
+/// it is (on create: no retention, active, no timers).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ThreadOptions {
+    pub retention: Option<Retention>,
+    pub state: Option<ConversationState>,
+    pub timers: Option<StateTimers>,
+}
+
+/// One thread's lifecycle.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Lifecycle {
+    pub retention: Retention,
+    /// The armed retention deletion.
+    pub deletion_due: Option<Instant>,
+    /// For a deleted thread: the end of its recovery window.
+    pub purge_due: Option<Instant>,
+    /// The thread's data is gone for good.
+    pub purged: bool,
+    pub state: ConversationState,
+    pub inactive_after_ms: Option<u64>,
+    pub closed_after_ms: Option<u64>,
+    pub inactive_due: Option<Instant>,
+    pub closed_due: Option<Instant>,
+}
+
+impl Lifecycle {
+    fn slot(&mut self, kind: TimerKind) -> &mut Option<Instant> {
+        match kind {
+            TimerKind::RetentionDeletion => &mut self.deletion_due,
+            TimerKind::Purge => &mut self.purge_due,
+            TimerKind::Inactive => &mut self.inactive_due,
+            TimerKind::Closed => &mut self.closed_due,
+        }
+    }
+
+    /// The timers this thread has armed.
+    pub fn armed(&self) -> impl Iterator<Item = (Instant, TimerKind)> {
+        [
+            (self.deletion_due, TimerKind::RetentionDeletion),
+            (self.purge_due, TimerKind::Purge),
+            (self.inactive_due, TimerKind::Inactive),
+            (self.closed_due, TimerKind::Closed),
+        ]
+        .into_iter()
+        .filter_map(|(at, kind)| at.map(|at| (at, kind)))
+    }
+
+    /// Whether the conversation holds its SMS/WhatsApp bindings: a closed
+    /// conversation frees them (platforms.md 4.5).
+    pub fn holds_bindings(&self) -> bool {
+        self.state != ConversationState::Closed
+    }
+}
+
+/// Options checked against the profile, ready to apply.
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct Checked {
+    retention: Option<Retention>,
+    state: Option<ConversationState>,
+    inactive_ms: Option<u64>,
+    closed_ms: Option<u64>,
+}
+
+/// Parses an ISO-8601 duration of the forms Twilio takes (`PT1M`, `PT10M`,
+/// `P1DT2H`, `PT90S`, `P2W`) into milliseconds. Fractions are refused.
+pub fn parse_iso_duration(text: &str) -> Option<u64> {
+    let rest = text.strip_prefix('P')?;
+    if rest.is_empty() {
+        return None;
+    }
+    let (date, time) = match rest.split_once('T') {
+        Some((_, "")) => return None,
+        Some((d, t)) => (d, Some(t)),
+        None => (rest, None),
+    };
+    let mut total: u64 = 0;
+    for (part, units) in [
+        (
+            Some(date),
+            &[('Y', 0), ('M', 0), ('W', 7 * DAY_MS), ('D', DAY_MS)][..],
+        ),
+        (time, &[('H', 3_600_000), ('M', 60_000), ('S', 1_000)][..]),
+    ] {
+        let Some(mut part) = part else { continue };
+        let mut next_unit = 0;
+        while !part.is_empty() {
+            let digits = part.bytes().take_while(u8::is_ascii_digit).count();
+            let unit = part[digits..].chars().next()?;
+            if digits == 0 {
+                return None;
+            }
+            let n: u64 = part[..digits].parse().ok()?;
+            let index = units[next_unit..].iter().position(|(u, _)| *u == unit)? + next_unit;
+            // Years and months have no fixed length: refused.
+            let ms = units[index].1;
+            if ms == 0 {
+                return None;
+            }
+            total = total.checked_add(n.checked_mul(ms)?)?;
+            next_unit = index + 1;
+            part = &part[digits + unit.len_utf8()..];
+        }
+    }
+    Some(total)
+}
+
+impl State {
+    // ---- the shell's side: due timers ----
+
+    /// The instant of the earliest pending timer.
+    pub fn next_due(&self) -> Option<Instant> {
+        self.timers.get_min().map(|t| t.0)
+    }
+
+    /// Fires the earliest pending timer if it is due at or before `now`, and
+    /// returns what happened (nothing if no timer is due).
+    pub fn fire_next(&mut self, now: Instant) -> Vec<Event> {
+        let Some(&(at, kind, thread)) = self.timers.get_min() else {
+            return vec![];
+        };
+        if at > now {
+            return vec![];
+        }
+        self.arm(thread, kind, None);
+        match kind {
+            TimerKind::RetentionDeletion => {
+                let t = self.thread_mut(thread);
+                let notified = t.participant_count();
+                t.push_notice(at, NoticeKind::ChatThreadDeleted, NOBODY, 0);
+                let mut events = vec![Event::RetentionExpired { thread, notified }];
+                events.extend(self.mark_deleted(thread, at));
+                events
+            }
+            TimerKind::Purge => vec![self.purge(thread)],
+            TimerKind::Inactive => self
+                .change_state(thread, ConversationState::Inactive, at, None, "timer")
+                .into_iter()
+                .collect(),
+            TimerKind::Closed => self
+                .change_state(thread, ConversationState::Closed, at, None, "timer")
+                .into_iter()
+                .collect(),
+        }
+    }
+
+    /// Sets the timer of `kind` on `thread` to `due` (None disarms it).
+    fn arm(&mut self, thread: ThreadId, kind: TimerKind, due: Option<Instant>) {
+        let slot = self.thread_mut(thread).life.slot(kind);
+        let old = std::mem::replace(slot, due);
+        if let Some(at) = old {
+            self.timers.remove(&(at, kind, thread));
+        }
+        if let Some(at) = due {
+            self.timers.insert((at, kind, thread));
+        }
+    }
+
+    // ---- checks ----
+
+    /// Checks a call's lifecycle options against the profile; on create,
+    /// Twilio's creation rules apply too.
+    pub(super) fn check_options(
+        &self,
+        options: &ThreadOptions,
+        creating: bool,
+    ) -> Result<Checked, Error> {
+        let p = &self.profile;
+        let unsupported = |op: &str| self.unsupported(op);
+        let mut checked = Checked {
+            retention: options.retention,
+            state: options.state,
+            ..Checked::default()
+        };
+        if let Some(Retention::DeleteAfterDays(days)) = options.retention {
+            if p.retention_days_max == 0 {
+                return Err(unsupported("retention"));
+            }
+            if !(p.retention_days_min..=p.retention_days_max).contains(&days) {
+                return Err(Error::InvalidField {
+                    field: "retention",
+                    reason: format!(
+                        "delete after {days} days; a policy deletes after {} to {} days",
+                        p.retention_days_min, p.retention_days_max
+                    ),
+                });
+            }
+        }
+        if options.state.is_none() && options.timers.is_none() {
+            return Ok(checked);
+        }
+        if !p.conversation_states {
+            return Err(unsupported("conversation states and timers"));
+        }
+        if creating && options.state == Some(ConversationState::Closed) {
+            return Err(Error::CreatedClosed);
+        }
+        if creating && options.state.is_none() {
+            return Err(Error::TimersWithoutState);
+        }
+        if let Some(timers) = &options.timers {
+            let parse = |timer: &'static str, value: &Option<Arc<str>>, min_ms: u64| {
+                let Some(value) = value else {
+                    return Ok(None);
+                };
+                let ms = parse_iso_duration(value).ok_or_else(|| Error::InvalidTimer {
+                    timer,
+                    value: value.to_string(),
+                })?;
+                if ms < min_ms {
+                    return Err(Error::TimerTooShort { timer, ms, min_ms });
+                }
+                Ok(Some(ms))
+            };
+            checked.inactive_ms = parse("inactive", &timers.inactive, p.inactive_timer_min_ms)?;
+            checked.closed_ms = parse("closed", &timers.closed, p.closed_timer_min_ms)?;
+        }
+        Ok(checked)
+    }
+
+    // ---- applying options (after every check passed) ----
+
+    /// Applies checked options to `thread` at `now`; returns the events.
+    pub(super) fn apply_options(
+        &mut self,
+        thread: ThreadId,
+        checked: &Checked,
+        actor: Option<UserId>,
+        now: Instant,
+        creating: bool,
+    ) -> Vec<Event> {
+        let mut events = Vec::new();
+        let by = actor.map(|a| self.name(a));
+        if checked.inactive_ms.is_some() || checked.closed_ms.is_some() {
+            let life = &mut self.thread_mut(thread).life;
+            if checked.inactive_ms.is_some() {
+                life.inactive_after_ms = checked.inactive_ms;
+            }
+            if checked.closed_ms.is_some() {
+                life.closed_after_ms = checked.closed_ms;
+            }
+            if !creating {
+                events.push(Event::TimersSet {
+                    thread,
+                    by: by.clone().unwrap_or_else(|| Arc::from("system")),
+                    inactive_ms: life.inactive_after_ms,
+                    closed_ms: life.closed_after_ms,
+                });
+            }
+        }
+        match checked.state {
+            // A new conversation starts in its state: no change to record.
+            Some(state) if creating => self.thread_mut(thread).life.state = state,
+            Some(state) => events.extend(self.change_state(thread, state, now, by.clone(), "api")),
+            None => {}
+        }
+        // New timers count from now; so does a fresh conversation's first arm.
+        if checked.inactive_ms.is_some() || checked.closed_ms.is_some() || creating {
+            self.rearm_state_timers(thread, now);
+        }
+        if let Some(retention) = checked.retention {
+            events.extend(self.set_retention(thread, retention, by, now, creating));
+        }
+        events
+    }
+
+    /// Sets the policy and moves the deletion; a deletion instant that has
+    /// already passed deletes the thread now.
+    fn set_retention(
+        &mut self,
+        thread: ThreadId,
+        retention: Retention,
+        by: Option<Arc<str>>,
+        now: Instant,
+        creating: bool,
+    ) -> Vec<Event> {
+        let t = self.thread_mut(thread);
+        t.life.retention = retention;
+        let due = match retention {
+            Retention::None => None,
+            Retention::DeleteAfterDays(days) => Some(
+                t.created_at
+                    .after(Duration::from_ms(u64::from(days) * DAY_MS)),
+            ),
+        };
+        let mut events = Vec::new();
+        if !creating {
+            events.push(Event::RetentionChanged {
+                thread,
+                by: by.unwrap_or_else(|| Arc::from("system")),
+                retention,
+                delete_at_ms: due.map(Instant::ms),
+            });
+        }
+        match due {
+            Some(at) if at <= now => {
+                self.arm(thread, TimerKind::RetentionDeletion, None);
+                let t = self.thread_mut(thread);
+                let notified = t.participant_count();
+                t.push_notice(now, NoticeKind::ChatThreadDeleted, NOBODY, 0);
+                events.push(Event::RetentionExpired { thread, notified });
+                events.extend(self.mark_deleted(thread, now));
+            }
+            due => self.arm(thread, TimerKind::RetentionDeletion, due),
+        }
+        events
+    }
+
+    /// Marks a thread deleted at `now` (by API or policy): nothing in it is
+    /// readable from now on; its data stays for the recovery window, then a
+    /// timer purges it (at once if the profile has no window).
+    pub(super) fn mark_deleted(&mut self, thread: ThreadId, now: Instant) -> Vec<Event> {
+        let window = self.profile.recovery_window_ms;
+        let t = self.thread_mut(thread);
+        t.deleted_at = Some(now);
+        t.windows.clear();
+        for kind in [
+            TimerKind::RetentionDeletion,
+            TimerKind::Inactive,
+            TimerKind::Closed,
+        ] {
+            self.arm(thread, kind, None);
+        }
+        if window == 0 {
+            return vec![self.purge(thread)];
+        }
+        self.arm(
+            thread,
+            TimerKind::Purge,
+            Some(now.after(Duration::from_ms(window))),
+        );
+        vec![]
+    }
+
+    /// Drops a deleted thread's data for good. Its notification log and
+    /// memberships stay: they are the participants' record of what reached
+    /// them (their inboxes), not the platform's data.
+    fn purge(&mut self, thread: ThreadId) -> Event {
+        self.arm(thread, TimerKind::Purge, None);
+        let t = self.thread_mut(thread);
+        t.messages = Vec::new();
+        t.read_receipts.clear();
+        t.topic = Arc::from("");
+        t.life.purged = true;
+        t.notices.shrink_to_fit();
+        t.memberships.shrink_to_fit();
+        Event::ThreadPurged { thread }
+    }
+
+    // ---- the operator's recovery ----
+
+    /// The operator restores a deleted thread within its recovery window. A
+    /// retention policy whose deletion instant has passed is dropped (the
+    /// thread would otherwise be deleted again at once).
+    pub(super) fn recover_thread(
+        &mut self,
+        thread: ThreadId,
+        now: Instant,
+    ) -> Result<Outcome, Error> {
+        let t = match self.threads.get(&thread) {
+            Some(t) if !t.life.purged => t,
+            _ => {
+                return Err(Error::ThreadNotFound {
+                    thread: thread.to_string(),
+                });
+            }
+        };
+        if t.deleted_at.is_none() {
+            return Err(Error::NotDeleted {
+                thread: thread.to_string(),
+            });
+        }
+        let due = match t.life.retention {
+            Retention::None => None,
+            Retention::DeleteAfterDays(days) => Some(
+                t.created_at
+                    .after(Duration::from_ms(u64::from(days) * DAY_MS)),
+            ),
+        };
+        self.arm(thread, TimerKind::Purge, None);
+        let t = self.thread_mut(thread);
+        t.deleted_at = None;
+        let retention_dropped = due.is_some_and(|at| at <= now);
+        if retention_dropped {
+            t.life.retention = Retention::None;
+        } else {
+            self.arm(thread, TimerKind::RetentionDeletion, due);
+        }
+        if self.threads[&thread].life.state == ConversationState::Active {
+            self.rearm_state_timers(thread, now);
+        }
+        let view = self.thread_view(&self.threads[&thread]);
+        Ok(Outcome::new(
+            Reply::Thread(view),
+            vec![Event::ThreadRecovered {
+                thread,
+                retention_dropped,
+            }],
+        ))
+    }
+
+    // ---- Twilio conversation states ----
+
+    /// Moves a conversation to `to`; returns the event, or None if it was
+    /// already there.
+    pub(super) fn change_state(
+        &mut self,
+        thread: ThreadId,
+        to: ConversationState,
+        now: Instant,
+        by: Option<Arc<str>>,
+        reason: &'static str,
+    ) -> Option<Event> {
+        let from = self.threads[&thread].life.state;
+        if from == to {
+            return None;
+        }
+        self.thread_mut(thread).life.state = to;
+        match to {
+            ConversationState::Active => self.rearm_state_timers(thread, now),
+            ConversationState::Inactive => self.arm(thread, TimerKind::Inactive, None),
+            ConversationState::Closed => {
+                self.arm(thread, TimerKind::Inactive, None);
+                self.arm(thread, TimerKind::Closed, None);
+            }
+        }
+        Some(Event::StateChanged {
+            thread,
+            from: from.name(),
+            to: to.name(),
+            by: by.unwrap_or_else(|| Arc::from("system")),
+            reason,
+        })
+    }
+
+    /// Activity on a conversation: both timers count again from `now` (the
+    /// inactive timer only while active).
+    pub(super) fn rearm_state_timers(&mut self, thread: ThreadId, now: Instant) {
+        let life = &self.threads[&thread].life;
+        if life.state == ConversationState::Closed {
+            return;
+        }
+        let inactive = life
+            .inactive_after_ms
+            .filter(|_| life.state == ConversationState::Active)
+            .map(|ms| now.after(Duration::from_ms(ms)));
+        let closed = life
+            .closed_after_ms
+            .map(|ms| now.after(Duration::from_ms(ms)));
+        let (inactive_due, closed_due) = (life.inactive_due, life.closed_due);
+        if inactive_due != inactive {
+            self.arm(thread, TimerKind::Inactive, inactive);
+        }
+        if closed_due != closed {
+            self.arm(thread, TimerKind::Closed, closed);
+        }
+    }
+
+    /// A new message on a conversation: an inactive one becomes active again
+    /// and the timers restart.
+    pub(super) fn on_message(&mut self, thread: ThreadId, now: Instant) -> Option<Event> {
+        let life = &self.threads[&thread].life;
+        if life.state == ConversationState::Inactive {
+            return self.change_state(thread, ConversationState::Active, now, None, "message");
+        }
+        if life.inactive_after_ms.is_some() || life.closed_after_ms.is_some() {
+            self.rearm_state_timers(thread, now);
+        }
+        None
+    }
+
+    /// `set_state`: a participant moves the conversation (closed is final).
+    pub(super) fn set_state(
+        &mut self,
+        by: Actor,
+        thread: ThreadId,
+        state: ConversationState,
+        now: Instant,
+    ) -> Result<Outcome, Error> {
+        let actor = by.user;
+        if !self.profile.conversation_states {
+            return Err(self.unsupported("set_state"));
+        }
+        let t = self.writable(actor, thread)?;
+        let verdict = self.check_limits(Operation::UpdateThread, by, Some(t), now)?;
+        self.commit(&verdict, by, thread, now);
+        let by = self.name(actor);
+        let events = self
+            .change_state(thread, state, now, Some(by), "api")
+            .into_iter()
+            .collect();
+        let view = self.thread_view(&self.threads[&thread]);
+        Ok(Outcome::new(Reply::Thread(view), events))
+    }
+
+    /// The lifecycle invariants: the timer set mirrors the threads' armed
+    /// timers; deleted threads have only a purge timer, purged ones none and
+    /// no content; closed conversations have no state timers.
+    pub(super) fn check_lifecycle(&self) -> Result<(), String> {
+        let mut armed = 0usize;
+        for (id, t) in self.threads.iter() {
+            for (at, kind) in t.life.armed() {
+                armed += 1;
+                if !self.timers.contains(&(at, kind, *id)) {
+                    return Err(format!("thread {id}: armed {kind:?} timer not queued"));
+                }
+            }
+            let life = &t.life;
+            if life.purged && (t.deleted_at.is_none() || !t.messages.is_empty()) {
+                return Err(format!("thread {id}: purged but holds content"));
+            }
+            if t.deleted_at.is_some()
+                && (life.deletion_due.is_some()
+                    || life.inactive_due.is_some()
+                    || life.closed_due.is_some()
+                    || life.purge_due.is_some() == life.purged
+                    || !t.windows.is_empty())
+            {
+                return Err(format!("thread {id}: deleted with the wrong timers"));
+            }
+            if t.deleted_at.is_none() && (life.purge_due.is_some() || life.purged) {
+                return Err(format!("thread {id}: live but set to purge"));
+            }
+            if life.state == ConversationState::Closed
+                && (life.inactive_due.is_some() || life.closed_due.is_some())
+            {
+                return Err(format!("thread {id}: closed with state timers"));
+            }
+            if life.state == ConversationState::Inactive && life.inactive_due.is_some() {
+                return Err(format!("thread {id}: inactive with an inactive timer"));
+            }
+            if let (Retention::DeleteAfterDays(days), Some(due)) =
+                (life.retention, life.deletion_due)
+                && due != t.created_at.after(Duration::from_days(u64::from(days)))
+            {
+                return Err(format!("thread {id}: deletion not at its policy's instant"));
+            }
+            if life.retention == Retention::None && life.deletion_due.is_some() {
+                return Err(format!("thread {id}: deletion armed without a policy"));
+            }
+        }
+        if armed != self.timers.len() {
+            return Err("a queued timer belongs to no thread".to_string());
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iso_durations_parse_as_twilio_writes_them() {
+        assert_eq!(parse_iso_duration("PT1M"), Some(60_000));
+        assert_eq!(parse_iso_duration("PT10M"), Some(600_000));
+        assert_eq!(parse_iso_duration("PT59S"), Some(59_000));
+        assert_eq!(parse_iso_duration("P1DT2H"), Some(DAY_MS + 7_200_000));
+        assert_eq!(parse_iso_duration("P2W"), Some(14 * DAY_MS));
+        assert_eq!(parse_iso_duration("PT1H30M5S"), Some(5_405_000));
+        for bad in [
+            "",
+            "P",
+            "PT",
+            "1M",
+            "PT1",
+            "PTM",
+            "P1M",
+            "P1Y",
+            "PT1.5M",
+            "PT1S1M",
+            "PT1M1M",
+            "pt1m",
+            "P1H",
+            "PT1D",
+            "PT99999999999999999999S",
+        ] {
+            assert_eq!(parse_iso_duration(bad), None, "{bad}");
+        }
+    }
+}

@@ -1,0 +1,423 @@
+//! Access tokens (ACS identity, platforms.md 1.9 and 2): issued to an identity
+//! with scopes and a lifetime, refused (401) once expired or revoked, and the
+//! scope matrix that decides which chat calls a token allows (403 otherwise).
+//!
+//! A call without a token acts with a valid credential, as before tokens
+//! existed; only a call that presents a token is checked. Tokens are
+//! deterministic: the text is a three-part JWT (base64url header, payload,
+//! signature) whose payload carries the identity, the scopes, a serial, and
+//! `iat`/`exp` in seconds of virtual time (instant 0 is the Unix epoch); the
+//! signature is a fixed, non-cryptographic mix of header and payload. No
+//! randomness, no clock.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+use serde_json::json;
+
+use super::command::{Command, Event, Reply};
+use super::error::{Error, TokenProblem};
+use super::{Caller, Outcome, State};
+use crate::id::UserId;
+use crate::profile::Operation;
+use crate::time::{Duration, Instant};
+
+/// Scope bits.
+pub const CHAT: u8 = 1;
+pub const CHAT_JOIN: u8 = 2;
+pub const CHAT_JOIN_LIMITED: u8 = 4;
+pub const VOIP: u8 = 8;
+pub const VOIP_JOIN: u8 = 16;
+
+/// The scopes of A5's enum, by name.
+pub const SCOPES: [(&str, u8); 5] = [
+    ("chat", CHAT),
+    ("chat.join", CHAT_JOIN),
+    ("chat.join.limited", CHAT_JOIN_LIMITED),
+    ("voip", VOIP),
+    ("voip.join", VOIP_JOIN),
+];
+
+/// A token's handle: its identity and its serial.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TokenId {
+    pub user: UserId,
+    pub serial: u32,
+}
+
+/// What the platform remembers of an issued token.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TokenRecord {
+    pub scopes: u8,
+    pub issued_at: Instant,
+    pub expires_at: Instant,
+    /// Refused from this instant on (the revocation plus its delay).
+    pub revoked_at: Option<Instant>,
+}
+
+impl TokenRecord {
+    /// Why the token is refused at `now`, if it is. A token is valid up to
+    /// the millisecond before `expires_at` (JWT: not accepted on or after `exp`).
+    fn problem(&self, now: Instant) -> Option<TokenProblem> {
+        if self.revoked_at.is_some_and(|r| r <= now) {
+            Some(TokenProblem::Revoked)
+        } else if now >= self.expires_at {
+            Some(TokenProblem::Expired)
+        } else {
+            None
+        }
+    }
+}
+
+/// An issued token as the API returns it (ACS: `{token, expiresOn}`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct TokenView {
+    #[serde(skip)]
+    pub id: TokenId,
+    pub token: String,
+    pub expires_on_ms: u64,
+    pub user: Arc<str>,
+    pub scopes: Vec<&'static str>,
+}
+
+/// The names of the scopes in `bits`, in A5's order.
+pub fn scope_names(bits: u8) -> Vec<&'static str> {
+    SCOPES
+        .iter()
+        .filter(|(_, bit)| bits & bit != 0)
+        .map(|(name, _)| *name)
+        .collect()
+}
+
+/// The scopes any one of which allows `command` (platforms.md 1.9, A9):
+/// managing threads needs `chat`; adding and removing participants `chat` or
+/// `chat.join`; every other chat call any chat scope.
+pub fn scopes_allowing(command: &Command) -> u8 {
+    match command {
+        Command::CreateThread { .. }
+        | Command::CreateThreadWith { .. }
+        | Command::UpdateThread { .. }
+        | Command::UpdateThreadWith { .. }
+        | Command::DeleteThread { .. }
+        | Command::SetState { .. } => CHAT,
+        Command::AddParticipants { .. } | Command::RemoveParticipant { .. } => CHAT | CHAT_JOIN,
+        _ => CHAT | CHAT_JOIN | CHAT_JOIN_LIMITED,
+    }
+}
+
+fn needs(bits: u8) -> &'static str {
+    match bits {
+        CHAT => "chat",
+        b if b == CHAT | CHAT_JOIN => "chat or chat.join",
+        _ => "chat, chat.join or chat.join.limited",
+    }
+}
+
+impl State {
+    /// The identity a call acts as: with a token, the token's identity if the
+    /// token is valid now; without, the caller's identity if it exists.
+    pub(super) fn authenticate(&self, caller: Caller, now: Instant) -> Result<UserId, Error> {
+        let Some(id) = caller.token else {
+            return match caller.user.and_then(|a| self.users.get(&a).map(|u| (a, u))) {
+                Some((a, user)) if !user.deleted => Ok(a),
+                _ => Err(Error::Unauthenticated),
+            };
+        };
+        let refused = |problem| Err(Error::TokenRejected { problem });
+        let Some(record) = self.tokens.get(&id) else {
+            return refused(TokenProblem::Unknown);
+        };
+        if caller.user.is_some_and(|u| u != id.user) {
+            return refused(TokenProblem::Unknown);
+        }
+        if self.users.get(&id.user).is_none_or(|u| u.deleted) {
+            return refused(TokenProblem::Revoked);
+        }
+        match record.problem(now) {
+            Some(problem) => refused(problem),
+            None => Ok(id.user),
+        }
+    }
+
+    /// Who `caller` acts as at `now`, or the 401 it gets (for front ends that
+    /// must answer 401 before they can even build the call).
+    pub fn caller_identity(&self, caller: Caller, now: Instant) -> Result<UserId, Error> {
+        self.authenticate(caller, now)
+    }
+
+    /// The 403 a call with a token gets when none of its scopes allows it.
+    pub(super) fn scope_refusal(&self, caller: Caller, command: &Command) -> Option<Error> {
+        let record = self.tokens.get(&caller.token?)?;
+        let allowing = scopes_allowing(command);
+        (record.scopes & allowing == 0).then(|| Error::MissingScope {
+            op: command.op(),
+            needs: needs(allowing),
+        })
+    }
+
+    /// The identity `id`, if it exists and is not deleted.
+    fn live_user(&self, id: &str) -> Result<UserId, Error> {
+        self.user_ids
+            .get(id)
+            .copied()
+            .filter(|u| self.users.get(u).is_some_and(|u| !u.deleted))
+            .ok_or_else(|| Error::UserNotFound {
+                user: id.to_string(),
+            })
+    }
+
+    /// Issues a token to `user` (a trusted-service call).
+    pub(super) fn issue_token(
+        &mut self,
+        caller: Caller,
+        user: &Arc<str>,
+        scopes: &[Arc<str>],
+        expires_in_ms: Option<u64>,
+        now: Instant,
+    ) -> Result<Outcome, Error> {
+        let p = &self.profile;
+        if p.token_minutes_max == 0 {
+            return Err(self.unsupported("issue_token"));
+        }
+        let mut bits = 0u8;
+        for scope in scopes {
+            match SCOPES.iter().find(|(name, _)| **name == **scope) {
+                Some((_, bit)) => bits |= bit,
+                None => {
+                    return Err(Error::InvalidField {
+                        field: "scopes",
+                        reason: format!("unknown scope {scope:?}"),
+                    });
+                }
+            }
+        }
+        if bits == 0 {
+            return Err(Error::InvalidField {
+                field: "scopes",
+                reason: "at least one scope is required".to_string(),
+            });
+        }
+        let (min, max) = (p.token_minutes_min, p.token_minutes_max);
+        let minutes = match expires_in_ms {
+            None => u64::from(p.token_minutes_default),
+            Some(ms)
+                if ms % 60_000 == 0
+                    && (u64::from(min)..=u64::from(max)).contains(&(ms / 60_000)) =>
+            {
+                ms / 60_000
+            }
+            Some(ms) => {
+                return Err(Error::InvalidField {
+                    field: "expires_in",
+                    reason: format!(
+                        "{ms} ms; a token lives a whole number of minutes from {min} to {max}"
+                    ),
+                });
+            }
+        };
+        let id = self.live_user(user)?;
+        let verdict = self.check_limits(Operation::IssueToken, caller, None, now)?;
+        self.record_limits(&verdict, caller.into(), now);
+        self.prune_tokens(id, now);
+        let token = TokenId {
+            user: id,
+            serial: self.next_token,
+        };
+        self.next_token += 1;
+        let record = TokenRecord {
+            scopes: bits,
+            issued_at: now,
+            expires_at: now.after(Duration::from_mins(minutes)),
+            revoked_at: None,
+        };
+        self.tokens.insert(token, record);
+        let view = TokenView {
+            id: token,
+            token: jwt(user, token.serial, &record),
+            expires_on_ms: record.expires_at.ms(),
+            user: user.clone(),
+            scopes: scope_names(bits),
+        };
+        Ok(Outcome::new(
+            Reply::Token(view),
+            vec![Event::TokenIssued {
+                user: user.clone(),
+                scopes: scope_names(bits).join(","),
+                expires_at_ms: record.expires_at.ms(),
+            }],
+        ))
+    }
+
+    /// Forgets `user`'s tokens that can never be accepted again, so that the
+    /// store holds only live tokens (a forgotten token is refused as unknown,
+    /// which is a 401 like expired and revoked).
+    fn prune_tokens(&mut self, user: UserId, now: Instant) {
+        let dead: Vec<TokenId> = self
+            .tokens_of(user)
+            .filter(|(_, r)| r.problem(now).is_some())
+            .map(|(id, _)| id)
+            .collect();
+        for id in dead {
+            self.tokens.remove(&id);
+        }
+    }
+
+    fn tokens_of(&self, user: UserId) -> impl Iterator<Item = (TokenId, &TokenRecord)> {
+        let from = TokenId { user, serial: 0 };
+        let to = TokenId {
+            user,
+            serial: u32::MAX,
+        };
+        self.tokens.range(from..=to).map(|(id, r)| (*id, r))
+    }
+
+    /// Revokes every token `user` holds now, effective after the profile's
+    /// delay; returns how many.
+    pub(super) fn revoke_all(&mut self, user: UserId, now: Instant, delay_ms: u64) -> u32 {
+        let at = now.after(Duration::from_ms(delay_ms));
+        let live: Vec<TokenId> = self
+            .tokens_of(user)
+            .filter(|(_, r)| r.revoked_at.is_none_or(|r| r > at))
+            .map(|(id, _)| id)
+            .collect();
+        for id in &live {
+            if let Some(r) = self.tokens.get_mut(id) {
+                r.revoked_at = Some(at);
+            }
+        }
+        live.len() as u32
+    }
+
+    /// `revoke_tokens` (a trusted-service call).
+    pub(super) fn revoke_tokens(
+        &mut self,
+        caller: Caller,
+        user: &Arc<str>,
+        now: Instant,
+    ) -> Result<Outcome, Error> {
+        if self.profile.token_minutes_max == 0 {
+            return Err(self.unsupported("revoke_tokens"));
+        }
+        let id = self.live_user(user)?;
+        let verdict = self.check_limits(Operation::RevokeTokens, caller, None, now)?;
+        self.record_limits(&verdict, caller.into(), now);
+        let delay = self.profile.token_revocation_delay_ms;
+        let tokens = self.revoke_all(id, now, delay);
+        Ok(Outcome::new(
+            Reply::None,
+            vec![Event::TokensRevoked {
+                user: user.clone(),
+                tokens,
+            }],
+        ))
+    }
+
+    /// Token invariants: every token belongs to a known identity, lives 1 to
+    /// `token_minutes_max` minutes, and has a serial below the counter.
+    pub(super) fn check_tokens(&self) -> Result<(), String> {
+        let max_ms = u64::from(self.profile.token_minutes_max) * 60_000;
+        for (id, r) in self.tokens.iter() {
+            if !self.users.contains_key(&id.user) || id.serial >= self.next_token {
+                return Err(format!("token {} belongs to no identity", id.serial));
+            }
+            let life = r.expires_at.since(r.issued_at).ms();
+            if life == 0 || life > max_ms || r.scopes == 0 {
+                return Err(format!("token {} has a bad lifetime or scopes", id.serial));
+            }
+            if self.users[&id.user].deleted && r.revoked_at.is_none() {
+                return Err(format!("token {} outlives its identity", id.serial));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The token's text: `header.payload.signature`, each base64url without padding.
+fn jwt(user: &str, serial: u32, record: &TokenRecord) -> String {
+    let header = json!({"alg": "HS256", "typ": "JWT"}).to_string();
+    let payload = json!({
+        "skypeid": format!("acs:{user}"),
+        "scp": record.scopes,
+        "acsScope": scope_names(record.scopes).join(","),
+        "jti": serial.to_string(),
+        "iat": record.issued_at.ms() / 1000,
+        "exp": record.expires_at.ms() / 1000,
+    })
+    .to_string();
+    let signed = format!(
+        "{}.{}",
+        base64url(header.as_bytes()),
+        base64url(payload.as_bytes())
+    );
+    let mut signature = Vec::with_capacity(32);
+    for round in 0..4u64 {
+        signature.extend_from_slice(&fnv1a(signed.as_bytes(), round).to_be_bytes());
+    }
+    format!("{signed}.{}", base64url(&signature))
+}
+
+/// FNV-1a over `bytes`, its offset basis varied by `round`.
+fn fnv1a(bytes: &[u8], round: u64) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ round.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    for &b in bytes {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}
+
+/// Base64url (RFC 4648 section 5) without padding.
+pub fn base64url(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, &b)| n | (u32::from(b) << (16 - 8 * i)));
+        for i in 0..=chunk.len() {
+            out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64url_matches_rfc_4648_vectors() {
+        let cases = [
+            ("", ""),
+            ("f", "Zg"),
+            ("fo", "Zm8"),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg"),
+            ("fooba", "Zm9vYmE"),
+            ("foobar", "Zm9vYmFy"),
+        ];
+        for (plain, encoded) in cases {
+            assert_eq!(base64url(plain.as_bytes()), encoded);
+        }
+        assert_eq!(base64url(&[0xfb, 0xff]), "-_8");
+    }
+
+    #[test]
+    fn a_token_is_valid_until_the_millisecond_before_it_expires() {
+        let r = TokenRecord {
+            scopes: CHAT,
+            issued_at: Instant(0),
+            expires_at: Instant(3_600_000),
+            revoked_at: None,
+        };
+        assert_eq!(r.problem(Instant(3_599_999)), None);
+        assert_eq!(r.problem(Instant(3_600_000)), Some(TokenProblem::Expired));
+        let revoked = TokenRecord {
+            revoked_at: Some(Instant(10)),
+            ..r
+        };
+        assert_eq!(revoked.problem(Instant(9)), None);
+        assert_eq!(revoked.problem(Instant(10)), Some(TokenProblem::Revoked));
+    }
+}

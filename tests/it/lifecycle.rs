@@ -1,0 +1,689 @@
+//! Retention, deletion, the operator's recovery window and the purge, through
+//! the public library API: each rule at its boundary (day 29/30/90/91, the last
+//! millisecond before a deletion, the last millisecond of the recovery window),
+//! and a property over random schedules of creates, policy changes, deletes
+//! and reads.
+
+use proptest::prelude::*;
+use serde_json::Value;
+use switchboard::core::{PageRequest, Retention, ThreadOptions};
+use switchboard::{Duration, Instant, Kind, Profile, Simulator, ThreadId, UserId};
+
+const DAY: u64 = 86_400_000;
+
+fn sim() -> Simulator {
+    Simulator::builder().seed(5).build()
+}
+
+fn after_days(days: u32) -> ThreadOptions {
+    ThreadOptions {
+        retention: Some(Retention::DeleteAfterDays(days)),
+        ..ThreadOptions::default()
+    }
+}
+
+fn two(sim: &mut Simulator) -> (UserId, UserId) {
+    (
+        sim.create_user("ana").unwrap(),
+        sim.create_user("bo").unwrap(),
+    )
+}
+
+/// The trace lines of `kind`, as JSON.
+fn events(sim: &Simulator, kind: &str) -> Vec<Value> {
+    sim.trace()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|v| v["kind"] == kind)
+        .collect()
+}
+
+fn readable(sim: &mut Simulator, user: UserId, thread: ThreadId) -> bool {
+    sim.client(user).get_thread(thread).is_ok()
+}
+
+#[test]
+fn a_policy_deletes_after_30_to_90_days_and_nothing_else() {
+    let mut sim = sim();
+    let (ana, _) = two(&mut sim);
+    for (days, ok) in [(0, false), (29, false), (30, true), (90, true), (91, false)] {
+        let before = sim.state().clone();
+        let got = sim
+            .client(ana)
+            .create_thread_with("t", &[], after_days(days));
+        assert_eq!(got.is_ok(), ok, "{days} days");
+        if let Err(e) = got {
+            assert_eq!(e.kind(), Kind::BadRequest);
+            assert_eq!(sim.state(), &before, "a refused create changes nothing");
+        }
+    }
+    // Changing to an out-of-range policy is refused the same way.
+    let t = sim.client(ana).create_thread("kept", &[]).unwrap();
+    for days in [29, 91] {
+        let e = sim
+            .client(ana)
+            .update_thread_with(t, after_days(days))
+            .unwrap_err();
+        assert_eq!(e.kind(), Kind::BadRequest);
+    }
+    let view = sim.client(ana).get_thread(t).unwrap();
+    assert_eq!(view.retention, Retention::None);
+    assert_eq!(view.delete_at_ms, None);
+}
+
+#[test]
+fn the_timer_deletes_at_the_due_millisecond_and_a_message_fits_just_before() {
+    let mut sim = sim();
+    let (ana, bo) = two(&mut sim);
+    sim.advance(Duration::from_hours(3));
+    let created = sim.now();
+    let t = sim
+        .client(ana)
+        .create_thread_with("support", &[bo], after_days(30))
+        .unwrap();
+    let due = created.after(Duration::from_days(30));
+    assert_eq!(sim.next_timer(), Some(due));
+    assert_eq!(
+        sim.client(bo).get_thread(t).unwrap().delete_at_ms,
+        Some(due.ms())
+    );
+    sim.run_until(Instant(due.ms() - 1));
+    let last = sim.client(bo).send_message(t, "still here").unwrap();
+    assert!(sim.client(ana).get_message(last).is_ok());
+    assert!(events(&sim, "retention_expired").is_empty());
+    sim.run_until(due);
+    for e in [
+        sim.client(ana).get_thread(t).unwrap_err(),
+        sim.client(bo)
+            .list_messages(t, PageRequest::default())
+            .unwrap_err(),
+        sim.client(ana).get_message(last).unwrap_err(),
+        sim.client(bo).send_message(t, "too late").unwrap_err(),
+    ] {
+        assert_eq!(e.kind(), Kind::NotFound);
+    }
+    let expired = events(&sim, "retention_expired");
+    assert_eq!(expired.len(), 1);
+    assert_eq!(expired[0]["at_ms"], due.ms());
+    assert_eq!(expired[0]["notified"], 2);
+    // Both participants are told, by the system, at the due instant.
+    for user in [ana, bo] {
+        let told: Vec<_> = sim
+            .inbox(user)
+            .into_iter()
+            .filter(|n| n.kind == "chat_thread_deleted")
+            .collect();
+        assert_eq!(told.len(), 1);
+        assert_eq!((told[0].at_ms, &*told[0].from), (due.ms(), "system"));
+    }
+    sim.state().check_invariants().unwrap();
+}
+
+#[test]
+fn a_change_moves_the_deletion_and_none_keeps_the_thread() {
+    let mut sim = sim();
+    let (ana, _) = two(&mut sim);
+    let shorter = sim
+        .client(ana)
+        .create_thread_with("90 then 30", &[], after_days(90))
+        .unwrap();
+    let longer = sim
+        .client(ana)
+        .create_thread_with("30 then 60", &[], after_days(30))
+        .unwrap();
+    let kept = sim
+        .client(ana)
+        .create_thread_with("30 then none", &[], after_days(30))
+        .unwrap();
+    sim.advance(Duration::from_days(10));
+    let c = &mut sim.client(ana);
+    c.update_thread_with(shorter, after_days(30)).unwrap();
+    c.update_thread_with(longer, after_days(60)).unwrap();
+    c.update_thread_with(
+        kept,
+        ThreadOptions {
+            retention: Some(Retention::None),
+            ..ThreadOptions::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(events(&sim, "retention_changed").len(), 3);
+    sim.run_until(Instant(30 * DAY - 1));
+    assert!(readable(&mut sim, ana, shorter));
+    sim.run_until(Instant(30 * DAY));
+    assert!(!readable(&mut sim, ana, shorter));
+    assert!(readable(&mut sim, ana, longer) && readable(&mut sim, ana, kept));
+    sim.run_until(Instant(60 * DAY - 1));
+    assert!(readable(&mut sim, ana, longer));
+    sim.run_until(Instant(60 * DAY));
+    assert!(!readable(&mut sim, ana, longer));
+    sim.advance(Duration::from_days(400));
+    assert!(readable(&mut sim, ana, kept));
+    assert_eq!(events(&sim, "retention_expired").len(), 2);
+}
+
+#[test]
+fn a_change_whose_deadline_has_passed_deletes_the_thread_in_the_call() {
+    let mut sim = sim();
+    let (ana, bo) = two(&mut sim);
+    let t = sim.client(ana).create_thread("old", &[bo]).unwrap();
+    sim.advance(Duration::from_days(40));
+    sim.client(ana)
+        .update_thread_with(t, after_days(30))
+        .unwrap();
+    let expired = events(&sim, "retention_expired");
+    assert_eq!(expired.len(), 1);
+    assert_eq!(expired[0]["at_ms"], 40 * DAY);
+    assert_eq!(
+        sim.client(bo).get_thread(t).unwrap_err().kind(),
+        Kind::NotFound
+    );
+    sim.state().check_invariants().unwrap();
+}
+
+#[test]
+fn advancing_91_days_deletes_exactly_the_threads_due_and_tells_their_participants() {
+    let mut sim = sim();
+    let (ana, bo) = two(&mut sim);
+    let cy = sim.create_user("cy").unwrap();
+    let mut due = Vec::new();
+    for days in [30, 60, 90] {
+        due.push(
+            sim.client(ana)
+                .create_thread_with(&format!("{days}"), &[bo], after_days(days))
+                .unwrap(),
+        );
+    }
+    let forever = sim.client(ana).create_thread("forever", &[cy]).unwrap();
+    sim.advance(Duration::from_days(2));
+    let later = sim
+        .client(cy)
+        .create_thread_with("created on day 2", &[bo], after_days(90))
+        .unwrap();
+    sim.advance(Duration::from_days(89)); // day 91
+    for t in &due {
+        assert!(!readable(&mut sim, ana, *t));
+    }
+    assert!(readable(&mut sim, ana, forever));
+    assert!(readable(&mut sim, cy, later));
+    assert_eq!(events(&sim, "retention_expired").len(), 3);
+    let deleted = |sim: &Simulator, user| {
+        sim.inbox(user)
+            .iter()
+            .filter(|n| n.kind == "chat_thread_deleted")
+            .map(|n| n.thread)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(deleted(&sim, ana), due);
+    assert_eq!(deleted(&sim, bo), due);
+    assert!(deleted(&sim, cy).is_empty());
+    // Day 92: the day-2 thread goes too.
+    sim.advance(Duration::from_days(1));
+    assert!(!readable(&mut sim, cy, later));
+}
+
+#[test]
+fn threads_keep_the_policy_they_were_created_under_until_changed() {
+    let mut sim = sim();
+    let (ana, _) = two(&mut sim);
+    let a = sim
+        .client(ana)
+        .create_thread_with("a", &[], after_days(45))
+        .unwrap();
+    let b = sim
+        .client(ana)
+        .create_thread_with("b", &[], after_days(45))
+        .unwrap();
+    sim.client(ana)
+        .update_thread_with(b, after_days(80))
+        .unwrap();
+    let view = sim.client(ana).get_thread(a).unwrap();
+    assert_eq!(view.retention, Retention::DeleteAfterDays(45));
+    assert_eq!(
+        serde_json::to_value(&view).unwrap()["retention"],
+        serde_json::json!({"delete_after": "45d"})
+    );
+    sim.advance(Duration::from_days(45));
+    assert!(!readable(&mut sim, ana, a));
+    assert!(readable(&mut sim, ana, b));
+}
+
+#[test]
+fn a_deleted_thread_is_recoverable_for_30_days_then_purged() {
+    let mut sim = sim();
+    let (ana, bo) = two(&mut sim);
+    let t = sim.client(ana).create_thread("oops", &[bo]).unwrap();
+    let m = sim.client(bo).send_message(t, "keep me").unwrap();
+    sim.advance(Duration::from_hours(1));
+    let deleted_at = sim.now();
+    sim.client(ana).delete_thread(t).unwrap();
+    assert_eq!(
+        sim.client(bo).get_message(m).unwrap_err().kind(),
+        Kind::NotFound
+    );
+    // The last millisecond of the window: the operator gets it all back.
+    sim.run_until(Instant(deleted_at.ms() + 30 * DAY - 1));
+    sim.recover_thread(t).unwrap();
+    let back = sim.client(bo).get_message(m).unwrap();
+    assert_eq!(back.content.as_deref(), Some("keep me"));
+    assert_eq!(events(&sim, "thread_recovered").len(), 1);
+    // Recovering a live thread is a conflict; an unknown one is not found.
+    assert_eq!(sim.recover_thread(t).unwrap_err().kind(), Kind::Conflict);
+    assert_eq!(
+        sim.recover_thread(ThreadId(99)).unwrap_err().kind(),
+        Kind::NotFound
+    );
+    // Deleted again: 30 days later it is purged, for good.
+    sim.client(ana).delete_thread(t).unwrap();
+    let again = sim.now();
+    sim.run_until(Instant(again.ms() + 30 * DAY - 1));
+    assert!(events(&sim, "thread_purged").is_empty());
+    sim.run_until(Instant(again.ms() + 30 * DAY));
+    let purged = events(&sim, "thread_purged");
+    assert_eq!(purged.len(), 1);
+    assert_eq!(purged[0]["at_ms"], again.ms() + 30 * DAY);
+    let before = sim.state().clone();
+    assert_eq!(sim.recover_thread(t).unwrap_err().kind(), Kind::NotFound);
+    assert_eq!(sim.state(), &before);
+    let th = sim.state().thread(t).unwrap();
+    assert!(th.messages.is_empty() && th.read_receipts.is_empty() && th.topic.is_empty());
+    assert_eq!(sim.next_timer(), None);
+    // What reached the participants stays in their inboxes.
+    assert!(
+        sim.inbox(bo)
+            .iter()
+            .any(|n| n.kind == "chat_thread_deleted")
+    );
+    sim.state().check_invariants().unwrap();
+}
+
+#[test]
+fn recovering_a_thread_deleted_by_its_policy_drops_the_passed_policy() {
+    let mut sim = sim();
+    let (ana, _) = two(&mut sim);
+    let t = sim
+        .client(ana)
+        .create_thread_with("t", &[], after_days(30))
+        .unwrap();
+    sim.advance(Duration::from_days(31));
+    assert!(!readable(&mut sim, ana, t));
+    sim.recover_thread(t).unwrap();
+    let recovered = events(&sim, "thread_recovered");
+    assert_eq!(recovered[0]["retention_dropped"], true);
+    assert_eq!(
+        sim.client(ana).get_thread(t).unwrap().retention,
+        Retention::None
+    );
+    sim.advance(Duration::from_days(100));
+    assert!(readable(&mut sim, ana, t));
+    // Recovered after an API delete, a future deadline stays armed.
+    let u = sim
+        .client(ana)
+        .create_thread_with("u", &[], after_days(30))
+        .unwrap();
+    sim.advance(Duration::from_days(1));
+    sim.client(ana).delete_thread(u).unwrap();
+    sim.recover_thread(u).unwrap();
+    sim.advance(Duration::from_days(29));
+    assert!(!readable(&mut sim, ana, u));
+}
+
+#[test]
+fn deleting_a_message_is_immediate_and_permanent() {
+    let mut sim = sim();
+    let (ana, bo) = two(&mut sim);
+    let t = sim.client(ana).create_thread("t", &[bo]).unwrap();
+    let m = sim.client(ana).send_message(t, "secret").unwrap();
+    sim.client(ana).delete_message(m).unwrap();
+    let seen = sim.client(bo).get_message(m).unwrap();
+    assert_eq!((seen.content, seen.deleted_at_ms), (None, Some(0)));
+    // Not even deleting and recovering the thread brings it back.
+    sim.client(ana).delete_thread(t).unwrap();
+    sim.recover_thread(t).unwrap();
+    assert_eq!(sim.client(bo).get_message(m).unwrap().content, None);
+}
+
+#[test]
+fn profiles_without_retention_refuse_policies_and_purge_at_deletion() {
+    let mut sim = Simulator::builder().profile(Profile::twilio()).build();
+    let (ana, _) = two(&mut sim);
+    let e = sim
+        .client(ana)
+        .create_thread_with("t", &[], after_days(30))
+        .unwrap_err();
+    assert_eq!(e.kind(), Kind::BadRequest);
+    assert!(
+        e.to_string().contains("not supported by profile twilio"),
+        "{e}"
+    );
+    let t = sim.client(ana).create_thread("t", &[]).unwrap();
+    sim.client(ana).delete_thread(t).unwrap();
+    assert_eq!(events(&sim, "thread_purged").len(), 1);
+    assert_eq!(sim.recover_thread(t).unwrap_err().kind(), Kind::NotFound);
+    sim.state().check_invariants().unwrap();
+}
+
+// ---- the property ----
+
+#[derive(Clone, Debug)]
+enum Op {
+    Create(Option<u32>),
+    Change(usize, Option<u32>),
+    Delete(usize),
+    Read(usize),
+    Advance(u64),
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    let days = prop_oneof![Just(None), (25u32..=95).prop_map(Some)];
+    prop_oneof![
+        3 => days.clone().prop_map(Op::Create),
+        2 => (0usize..6, days).prop_map(|(i, d)| Op::Change(i, d)),
+        1 => (0usize..6).prop_map(Op::Delete),
+        3 => (0usize..6).prop_map(Op::Read),
+        3 => prop_oneof![0u64..=DAY, (DAY - 2)..=(DAY + 2), 0u64..=40 * DAY].prop_map(Op::Advance),
+    ]
+}
+
+/// What the test expects of one thread.
+struct Model {
+    id: ThreadId,
+    created: u64,
+    /// The deletion instant of its policy, if any.
+    due: Option<u64>,
+    /// When it was deleted (by API or policy), if it was.
+    gone: Option<u64>,
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// For random schedules of creates, policy changes, deletes and reads:
+    /// nothing is readable after its deletion time, nothing is deleted before
+    /// it, and every deletion by policy is in the trace at its instant.
+    #[test]
+    fn retention_deletes_exactly_when_due(ops in proptest::collection::vec(op(), 1..40)) {
+        let mut sim = sim();
+        let ana = sim.create_user("ana").unwrap();
+        let mut threads: Vec<Model> = Vec::new();
+        for op in ops {
+            let now = sim.now().ms();
+            match op {
+                Op::Create(days) => {
+                    let options = ThreadOptions {
+                        retention: days.map(Retention::DeleteAfterDays),
+                        ..ThreadOptions::default()
+                    };
+                    let valid = days.is_none_or(|d| (30..=90).contains(&d));
+                    let got = sim.client(ana).create_thread_with("t", &[], options);
+                    prop_assert_eq!(got.is_ok(), valid);
+                    if let Ok(id) = got {
+                        threads.push(Model {
+                            id,
+                            created: now,
+                            due: days.map(|d| now + u64::from(d) * DAY),
+                            gone: None,
+                        });
+                    }
+                }
+                Op::Change(i, days) => {
+                    let Some(m) = threads.get_mut(i) else { continue };
+                    let options = ThreadOptions {
+                        retention: Some(days.map_or(Retention::None, Retention::DeleteAfterDays)),
+                        ..ThreadOptions::default()
+                    };
+                    let valid = days.is_none_or(|d| (30..=90).contains(&d));
+                    let got = sim.client(ana).update_thread_with(m.id, options);
+                    prop_assert_eq!(got.is_ok(), valid && m.gone.is_none());
+                    if got.is_ok() {
+                        m.due = days.map(|d| m.created + u64::from(d) * DAY);
+                        if m.due.is_some_and(|d| d <= now) {
+                            // A passed deadline deletes the thread in the call.
+                            m.gone = Some(now);
+                            m.due = Some(now);
+                        }
+                    }
+                }
+                Op::Delete(i) => {
+                    let Some(m) = threads.get_mut(i) else { continue };
+                    let got = sim.client(ana).delete_thread(m.id);
+                    prop_assert_eq!(got.is_ok(), m.gone.is_none());
+                    if got.is_ok() {
+                        m.gone = Some(now);
+                        m.due = None;
+                    }
+                }
+                Op::Read(i) => {
+                    let Some(m) = threads.get(i) else { continue };
+                    let id = m.id;
+                    prop_assert_eq!(readable(&mut sim, ana, id), m.gone.is_none());
+                }
+                Op::Advance(ms) => {
+                    sim.advance(Duration::from_ms(ms));
+                    let now = sim.now().ms();
+                    for m in &mut threads {
+                        if m.gone.is_none() && m.due.is_some_and(|d| d <= now) {
+                            m.gone = m.due;
+                        }
+                    }
+                }
+            }
+            sim.state().check_invariants().map_err(TestCaseError::fail)?;
+            // Every thread: readable exactly while not gone.
+            for m in &threads {
+                let live = sim.state().thread(m.id).is_some_and(|t| t.deleted_at.is_none());
+                prop_assert_eq!(live, m.gone.is_none(), "thread {}", m.id);
+            }
+        }
+        // Every deletion by policy is in the trace, once, at its due instant.
+        let mut expected: Vec<(u64, String)> = threads
+            .iter()
+            .filter(|m| m.gone.is_some() && m.gone == m.due)
+            .map(|m| (m.gone.unwrap(), m.id.to_string()))
+            .collect();
+        let mut traced: Vec<(u64, String)> = events(&sim, "retention_expired")
+            .iter()
+            .map(|v| (v["at_ms"].as_u64().unwrap(), v["thread"].as_str().unwrap().to_string()))
+            .collect();
+        expected.sort();
+        traced.sort();
+        prop_assert_eq!(traced, expected);
+    }
+}
+
+// ---- check-first over lifecycle and access calls ----
+
+mod calls {
+    use std::sync::Arc;
+
+    use proptest::prelude::*;
+    use proptest::sample::select;
+    use switchboard::core::{ConversationState, Retention, StateTimers, ThreadOptions, TokenId};
+    use switchboard::{Caller, Command, Duration, Profile, Simulator, State, ThreadId, UserId};
+
+    #[derive(Clone, Debug)]
+    struct Step {
+        advance_ms: u64,
+        caller: Caller,
+        command: Command,
+    }
+
+    fn options() -> impl Strategy<Value = ThreadOptions> {
+        let retention = prop::option::of(prop_oneof![
+            Just(Retention::None),
+            (25u32..=95).prop_map(Retention::DeleteAfterDays),
+        ]);
+        let state = prop::option::of(select(vec![
+            ConversationState::Active,
+            ConversationState::Inactive,
+            ConversationState::Closed,
+        ]));
+        let timer = prop::option::of(select(vec!["PT1M", "PT30S", "PT10M", "PT2H", "P1D", "1m"]));
+        let timers = prop::option::of((timer.clone(), timer).prop_map(|(i, c)| StateTimers {
+            inactive: i.map(Arc::from),
+            closed: c.map(Arc::from),
+        }));
+        (retention, state, timers).prop_map(|(retention, state, timers)| ThreadOptions {
+            retention,
+            state,
+            timers,
+        })
+    }
+
+    fn command() -> impl Strategy<Value = Command> {
+        let thread = (1u32..=4).prop_map(ThreadId);
+        let user = select(vec!["u0", "u1", "u2", "nobody"]).prop_map(Arc::<str>::from);
+        let scopes = proptest::sample::subsequence(
+            vec!["chat", "chat.join", "chat.join.limited", "voip", "bogus"],
+            0..=2,
+        )
+        .prop_map(|s| s.into_iter().map(Arc::from).collect());
+        let minutes = prop::option::of(select(vec![59 * 60_000, 3_600_000, 86_400_000, 90_000u64]));
+        prop_oneof![
+            3 => options().prop_map(|options| Command::CreateThreadWith {
+                topic: Arc::from("t"),
+                participants: vec![],
+                idempotency_key: None,
+                options,
+            }),
+            4 => (thread.clone(), options()).prop_map(|(thread, options)| Command::UpdateThreadWith {
+                thread,
+                topic: None,
+                options,
+            }),
+            2 => (thread.clone(), select(vec![
+                ConversationState::Active,
+                ConversationState::Inactive,
+                ConversationState::Closed,
+            ])).prop_map(|(thread, state)| Command::SetState { thread, state }),
+            1 => thread.clone().prop_map(|thread| Command::DeleteThread { thread }),
+            2 => thread.clone().prop_map(|thread| Command::RecoverThread { thread }),
+            4 => thread.clone().prop_map(|thread| Command::SendMessage {
+                thread,
+                content: Arc::from("hi"),
+                content_type: Default::default(),
+                metadata: Default::default(),
+            }),
+            2 => thread.prop_map(|thread| Command::GetThread { thread }),
+            3 => (user.clone(), scopes, minutes).prop_map(|(user, scopes, expires_in_ms)| {
+                Command::IssueToken { user, scopes, expires_in_ms }
+            }),
+            1 => user.clone().prop_map(|user| Command::RevokeTokens { user }),
+            1 => user.prop_map(|user| Command::DeleteUser { user }),
+        ]
+    }
+
+    fn step() -> impl Strategy<Value = Step> {
+        let advance =
+            prop_oneof![3 => Just(0u64), 2 => 0u64..=1_200_000, 1 => 0u64..=5 * 86_400_000];
+        let token = prop::option::weighted(
+            0.4,
+            (1u32..=3, 1u32..=6).prop_map(|(u, serial)| TokenId {
+                user: UserId(u),
+                serial,
+            }),
+        );
+        (advance, prop::option::of(1u32..=4), token, command()).prop_map(
+            |(advance_ms, user, token, command)| Step {
+                advance_ms,
+                caller: Caller {
+                    user: user.map(UserId),
+                    connection: 0,
+                    token,
+                },
+                command,
+            },
+        )
+    }
+
+    fn world(profile: Profile) -> Simulator {
+        let mut sim = Simulator::builder().seed(9).profile(profile).build();
+        let users: Vec<UserId> = ["u0", "u1", "u2"]
+            .iter()
+            .map(|u| sim.create_user(u).unwrap())
+            .collect();
+        for _ in 0..3 {
+            sim.client(users[0])
+                .create_thread("w", &users[1..])
+                .unwrap();
+        }
+        sim
+    }
+
+    fn run(profile: &Profile, steps: &[Step]) -> Result<String, TestCaseError> {
+        let mut sim = world(profile.clone());
+        for (i, s) in steps.iter().enumerate() {
+            sim.advance(Duration::from_ms(s.advance_ms));
+            let before: State = sim.state().clone();
+            let result = sim.execute(s.caller, &s.command);
+            sim.state()
+                .check_invariants()
+                .map_err(|e| TestCaseError::fail(format!("step {i} {s:?}: {e}")))?;
+            if let Err(e) = &result {
+                prop_assert!(
+                    sim.state() == &before,
+                    "step {}: refused {:?} ({}) changed the state",
+                    i,
+                    s.command,
+                    e
+                );
+            }
+        }
+        Ok(sim.digest())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+
+        /// Retention, recovery, states and tokens: invariants after every
+        /// call, a refusal changes nothing, the same calls give the same bytes.
+        #[test]
+        fn lifecycle_calls_are_check_first_and_replay(
+            steps in proptest::collection::vec(step(), 1..40),
+            twilio in any::<bool>(),
+        ) {
+            let mut profile = if twilio { Profile::twilio() } else { Profile::acs() };
+            // A refusal must change nothing here; ACS's counting of throttled
+            // calls is the limiter's own property (limits.rs).
+            profile.throttled_calls_count = false;
+            let first = run(&profile, &steps)?;
+            prop_assert_eq!(run(&profile, &steps)?, first);
+        }
+    }
+}
+
+#[test]
+fn timers_fire_before_calls_scheduled_at_the_same_instant() {
+    let mut sim = sim();
+    let (ana, bo) = two(&mut sim);
+    let t = sim
+        .client(ana)
+        .create_thread_with("t", &[bo], after_days(30))
+        .unwrap();
+    let due = Instant(30 * DAY);
+    let send = |text: &str| switchboard::Command::SendMessage {
+        thread: t,
+        content: text.into(),
+        content_type: Default::default(),
+        metadata: Default::default(),
+    };
+    sim.schedule(Instant(due.ms() - 1), Some(bo), send("just in time"))
+        .unwrap();
+    sim.schedule(due, Some(bo), send("too late")).unwrap();
+    sim.run_until(due);
+    let kinds: Vec<String> = sim
+        .trace()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|v| v["at_ms"].as_u64() >= Some(due.ms() - 1))
+        .map(|v| format!("{}@{}", v["kind"].as_str().unwrap(), v["at_ms"]))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            format!("message_sent@{}", due.ms() - 1),
+            format!("retention_expired@{}", due.ms()),
+            format!("rejected@{}", due.ms()),
+        ]
+    );
+}

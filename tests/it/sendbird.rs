@@ -1,0 +1,154 @@
+//! The `sendbird` profile: group channels as threads, Sendbird's error body
+//! `{"error": true, "code", "message"}` with its codes, and its maxima.
+
+use std::sync::Arc;
+
+use serde_json::Value;
+use switchboard::core::TokenProblem;
+use switchboard::profile::ErrorStyle;
+use switchboard::{Command, Error, Kind, Profile, Simulator};
+
+fn sendbird() -> Simulator {
+    Simulator::builder()
+        .seed(4)
+        .profile(Profile::sendbird())
+        .build()
+}
+
+fn body(e: &Error) -> Value {
+    e.render(ErrorStyle::Sendbird)
+}
+
+#[test]
+fn a_group_channel_lives_and_dies_like_a_thread_with_sendbird_errors() {
+    let mut sim = sendbird();
+    let ana = sim.create_user("ana").unwrap();
+    let bo = sim.create_user("bo").unwrap();
+    let t = sim.client(ana).create_thread("group", &[bo]).unwrap();
+    let m = sim.client(bo).send_message(t, "hi").unwrap();
+    assert!(sim.client(ana).get_message(m).is_ok());
+    // 5000 bytes fit, 5001 do not (413, 400110).
+    let c = &mut sim.client(ana);
+    assert!(c.send_message(t, &"x".repeat(5000)).is_ok());
+    let e = c.send_message(t, &"x".repeat(5001)).unwrap_err();
+    assert_eq!(
+        (e.kind(), body(&e)["code"].as_u64()),
+        (Kind::TooLarge, Some(400110))
+    );
+    // Deleted channels are gone at once: no recovery window in this profile.
+    sim.client(ana).delete_thread(t).unwrap();
+    let e = sim.client(bo).get_message(m).unwrap_err();
+    let v = body(&e);
+    assert_eq!(v["error"], true);
+    assert_eq!(v["code"], 400201);
+    assert!(v["message"].as_str().is_some_and(|s| !s.is_empty()));
+    assert_eq!(sim.recover_thread(t).unwrap_err().kind(), Kind::NotFound);
+    sim.state().check_invariants().unwrap();
+}
+
+#[test]
+fn every_error_renders_as_a_six_digit_sendbird_code() {
+    let errors = [
+        (Error::Unauthenticated, 400108),
+        (
+            Error::TokenRejected {
+                problem: TokenProblem::Unknown,
+            },
+            400302,
+        ),
+        (
+            Error::TokenRejected {
+                problem: TokenProblem::Expired,
+            },
+            400309,
+        ),
+        (
+            Error::TokenRejected {
+                problem: TokenProblem::Revoked,
+            },
+            400310,
+        ),
+        (
+            Error::InvalidField {
+                field: "topic",
+                reason: "empty".into(),
+            },
+            400111,
+        ),
+        (
+            Error::ThreadFull {
+                count: 101,
+                max: 100,
+            },
+            400203,
+        ),
+        (Error::BadContinuation { token: "x".into() }, 400109),
+        (
+            Error::NotAParticipant {
+                thread: "t1".into(),
+                user: "bo".into(),
+            },
+            400108,
+        ),
+        (Error::UserExists { user: "bo".into() }, 400202),
+        (
+            Error::MessageTooLarge {
+                bytes: 6000,
+                max: 5000,
+            },
+            400110,
+        ),
+    ];
+    for (e, code) in errors {
+        let v = body(&e);
+        assert_eq!(v["error"], true, "{e}");
+        assert_eq!(v["code"], code, "{e}");
+        let n = v["code"].as_u64().unwrap();
+        assert!((100_000..1_000_000).contains(&n));
+        assert_eq!(v.as_object().unwrap().len(), 3, "{v}");
+    }
+}
+
+#[test]
+fn a_channel_holds_100_members_and_has_no_acs_or_twilio_features() {
+    let mut sim = sendbird();
+    let users: Vec<_> = (0..101)
+        .map(|i| sim.create_user(&format!("u{i}")).unwrap())
+        .collect();
+    let e = sim
+        .client(users[0])
+        .create_thread("big", &users[1..])
+        .unwrap_err();
+    assert_eq!(body(&e)["code"], 400100 + 103);
+    assert!(
+        sim.client(users[0])
+            .create_thread("full", &users[1..100])
+            .is_ok()
+    );
+    let e = sim.issue_token(users[0], &["chat"], None).unwrap_err();
+    assert_eq!(e.kind(), Kind::BadRequest);
+    let t = sim.client(users[0]).create_thread("t", &[]).unwrap();
+    let e = sim
+        .client(users[0])
+        .execute(&Command::SetState {
+            thread: t,
+            state: switchboard::core::ConversationState::Closed,
+        })
+        .unwrap_err();
+    assert_eq!(e.kind(), Kind::BadRequest);
+    let long = Arc::<str>::from("x".repeat(81));
+    let e = sim
+        .execute(
+            None,
+            &Command::CreateUser {
+                id: long,
+                display_name: None,
+            },
+        )
+        .unwrap_err();
+    assert_eq!(
+        e.kind(),
+        Kind::BadRequest,
+        "identities are at most 80 characters"
+    );
+}

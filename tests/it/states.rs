@@ -1,0 +1,250 @@
+//! Twilio conversation states and timers (platforms.md 4.3, 4.7) through the
+//! library: active, inactive, closed; the timers' minimums and formats; a new
+//! message reactivates; closed is final; Twilio's codes on the wire.
+
+use std::sync::Arc;
+
+use switchboard::core::{ConversationState, StateTimers, ThreadOptions};
+use switchboard::profile::ErrorStyle;
+use switchboard::{Command, Duration, Error, Instant, Kind, Profile, Simulator, UserId};
+
+const MIN: u64 = 60_000;
+
+fn twilio() -> Simulator {
+    Simulator::builder()
+        .seed(2)
+        .profile(Profile::twilio())
+        .build()
+}
+
+fn timers(
+    state: Option<ConversationState>,
+    inactive: Option<&str>,
+    closed: Option<&str>,
+) -> ThreadOptions {
+    ThreadOptions {
+        state,
+        timers: Some(StateTimers {
+            inactive: inactive.map(Arc::from),
+            closed: closed.map(Arc::from),
+        }),
+        ..ThreadOptions::default()
+    }
+}
+
+fn twilio_code(e: &Error) -> u64 {
+    e.render(ErrorStyle::Twilio)["code"].as_u64().unwrap()
+}
+
+fn state_events(sim: &Simulator) -> Vec<(u64, String, String)> {
+    sim.trace()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|v| v["kind"] == "state_changed")
+        .map(|v| {
+            (
+                v["at_ms"].as_u64().unwrap(),
+                v["to"].as_str().unwrap().to_string(),
+                v["reason"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+fn state(sim: &mut Simulator, user: UserId, t: switchboard::ThreadId) -> String {
+    sim.client(user).get_thread(t).unwrap().state.to_string()
+}
+
+#[test]
+fn timers_move_a_conversation_to_inactive_then_closed_and_a_message_reactivates_it() {
+    let mut sim = twilio();
+    let ana = sim.create_user("ana").unwrap();
+    let bo = sim.create_user("bo").unwrap();
+    let active = Some(ConversationState::Active);
+    let t = sim
+        .client(ana)
+        .create_thread_with("help", &[bo], timers(active, Some("PT1M"), Some("PT10M")))
+        .unwrap();
+    let view = sim.client(ana).get_thread(t).unwrap();
+    let shown = view.timers.unwrap();
+    assert_eq!(
+        (shown.date_inactive_ms, shown.date_closed_ms),
+        (Some(MIN), Some(10 * MIN))
+    );
+    sim.run_until(Instant(MIN - 1));
+    assert_eq!(state(&mut sim, ana, t), "active");
+    sim.run_until(Instant(MIN));
+    assert_eq!(state(&mut sim, ana, t), "inactive");
+    // A new message makes it active again and restarts both timers.
+    sim.run_until(Instant(2 * MIN));
+    sim.client(bo).send_message(t, "still there?").unwrap();
+    assert_eq!(state(&mut sim, ana, t), "active");
+    sim.run_until(Instant(3 * MIN));
+    assert_eq!(state(&mut sim, ana, t), "inactive");
+    sim.run_until(Instant(12 * MIN - 1));
+    assert_eq!(state(&mut sim, ana, t), "inactive");
+    sim.run_until(Instant(12 * MIN));
+    assert_eq!(state(&mut sim, ana, t), "closed");
+    assert_eq!(
+        state_events(&sim),
+        [
+            (MIN, "inactive".into(), "timer".into()),
+            (2 * MIN, "active".into(), "message".into()),
+            (3 * MIN, "inactive".into(), "timer".into()),
+            (12 * MIN, "closed".into(), "timer".into()),
+        ]
+    );
+    assert_eq!(sim.next_timer(), None);
+    sim.state().check_invariants().unwrap();
+}
+
+#[test]
+fn closed_is_final_every_change_gets_50377_and_reads_and_deletion_still_work() {
+    let mut sim = twilio();
+    let ana = sim.create_user("ana").unwrap();
+    let bo = sim.create_user("bo").unwrap();
+    let t = sim.client(ana).create_thread("t", &[bo]).unwrap();
+    let m = sim.client(ana).send_message(t, "hello").unwrap();
+    let view = sim
+        .client(ana)
+        .set_state(t, ConversationState::Closed)
+        .unwrap();
+    assert_eq!(view.state, "closed");
+    let before = sim.state().clone();
+    let refusals = [
+        sim.client(bo).send_message(t, "hi").unwrap_err(),
+        sim.client(ana).update_topic(t, "new").unwrap_err(),
+        sim.client(ana)
+            .set_state(t, ConversationState::Active)
+            .unwrap_err(),
+        sim.client(ana)
+            .set_state(t, ConversationState::Closed)
+            .unwrap_err(),
+        sim.client(ana)
+            .update_thread_with(t, timers(None, Some("PT5M"), None))
+            .unwrap_err(),
+        sim.client(ana).update_message(m, "edited").unwrap_err(),
+        sim.client(ana).delete_message(m).unwrap_err(),
+        sim.client(ana).remove_participant(t, bo).unwrap_err(),
+    ];
+    for e in &refusals {
+        assert_eq!(e.kind(), Kind::Conflict, "{e}");
+        assert_eq!(twilio_code(e), 50377);
+        assert_eq!(e.render(ErrorStyle::Twilio)["status"], 409);
+    }
+    assert_eq!(sim.state(), &before, "refusals change nothing");
+    assert!(sim.client(bo).get_message(m).is_ok());
+    assert!(!sim.state().thread(t).unwrap().life.holds_bindings());
+    sim.client(ana).delete_thread(t).unwrap();
+}
+
+#[test]
+fn set_state_moves_between_active_and_inactive() {
+    let mut sim = twilio();
+    let ana = sim.create_user("ana").unwrap();
+    let t = sim
+        .client(ana)
+        .create_thread_with(
+            "t",
+            &[],
+            timers(
+                Some(ConversationState::Inactive),
+                Some("PT1M"),
+                Some("PT30M"),
+            ),
+        )
+        .unwrap();
+    // Created inactive: no inactive timer runs, the closed one does.
+    let shown = sim.client(ana).get_thread(t).unwrap().timers.unwrap();
+    assert_eq!(
+        (shown.date_inactive_ms, shown.date_closed_ms),
+        (None, Some(30 * MIN))
+    );
+    sim.advance(Duration::from_mins(5));
+    let view = sim
+        .client(ana)
+        .set_state(t, ConversationState::Active)
+        .unwrap();
+    assert_eq!(view.state, "active");
+    assert_eq!(view.timers.unwrap().date_inactive_ms, Some(6 * MIN));
+    // Setting the state it has changes nothing and records nothing.
+    let lines = sim.trace().len();
+    sim.client(ana)
+        .set_state(t, ConversationState::Active)
+        .unwrap();
+    assert_eq!(sim.trace().len(), lines, "no state event");
+    sim.client(ana)
+        .set_state(t, ConversationState::Inactive)
+        .unwrap();
+    assert_eq!(state(&mut sim, ana, t), "inactive");
+    assert_eq!(state_events(&sim).len(), 2);
+}
+
+#[test]
+fn timer_rules_get_twilio_codes() {
+    let mut sim = twilio();
+    let ana = sim.create_user("ana").unwrap();
+    let active = Some(ConversationState::Active);
+    let cases = [
+        (timers(active, Some("PT59S"), None), 50375),
+        (timers(active, None, Some("PT9M59S")), 50376),
+        (timers(active, Some("1 minute"), None), 50379),
+        (timers(active, Some("P1M"), None), 50379),
+        (timers(None, Some("PT1M"), None), 50382),
+        (
+            ThreadOptions {
+                state: Some(ConversationState::Closed),
+                ..ThreadOptions::default()
+            },
+            50384,
+        ),
+    ];
+    for (options, code) in cases {
+        let before = sim.state().clone();
+        let e = sim
+            .client(ana)
+            .create_thread_with("t", &[], options)
+            .unwrap_err();
+        assert_eq!((e.kind(), twilio_code(&e)), (Kind::BadRequest, code), "{e}");
+        assert_eq!(sim.state(), &before);
+    }
+    // The minimums themselves are accepted; on update, timers need no state.
+    let t = sim
+        .client(ana)
+        .create_thread_with("t", &[], timers(active, Some("PT1M"), Some("PT10M")))
+        .unwrap();
+    sim.client(ana)
+        .update_thread_with(t, timers(None, None, Some("PT1H")))
+        .unwrap();
+    let shown = sim.client(ana).get_thread(t).unwrap().timers.unwrap();
+    assert_eq!(shown.date_closed_ms, Some(60 * MIN));
+    assert_eq!(shown.date_inactive_ms, Some(MIN));
+}
+
+#[test]
+fn acs_has_no_conversation_states() {
+    let mut sim = Simulator::builder().build();
+    let ana = sim.create_user("ana").unwrap();
+    let t = sim.client(ana).create_thread("t", &[]).unwrap();
+    let e = sim
+        .client(ana)
+        .execute(&Command::SetState {
+            thread: t,
+            state: ConversationState::Inactive,
+        })
+        .unwrap_err();
+    assert_eq!(e.kind(), Kind::BadRequest);
+    let e = sim
+        .client(ana)
+        .create_thread_with(
+            "t",
+            &[],
+            timers(Some(ConversationState::Active), Some("PT1M"), None),
+        )
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("not supported by profile acs"),
+        "{e}"
+    );
+    assert_eq!(sim.client(ana).get_thread(t).unwrap().state, "active");
+}

@@ -1,0 +1,366 @@
+//! Access tokens and scopes (ACS, platforms.md 1.9 and 2) through the library:
+//! issue, expiry at the millisecond, revocation, deletion of the identity, the
+//! JWT shape, and the scope matrix over every chat operation and scope.
+
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+use switchboard::core::{PageRequest, ParticipantSpec, TokenProblem, TokenView};
+use switchboard::{
+    Caller, Command, Duration, Error, Instant, Kind, Profile, Simulator, ThreadId, UserId,
+};
+
+fn sim() -> Simulator {
+    Simulator::builder().seed(11).build()
+}
+
+fn token(sim: &mut Simulator, user: UserId, scopes: &[&str], minutes: Option<u64>) -> TokenView {
+    sim.issue_token(user, scopes, minutes.map(Duration::from_mins))
+        .unwrap()
+}
+
+fn problem(e: Error) -> Option<TokenProblem> {
+    match e {
+        Error::TokenRejected { problem } => Some(problem),
+        _ => None,
+    }
+}
+
+fn decode(part: &str) -> Value {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut bits = 0u32;
+    let mut n = 0;
+    let mut out = Vec::new();
+    for c in part.bytes() {
+        let v = ALPHABET.iter().position(|&a| a == c).expect("base64url") as u32;
+        bits = bits << 6 | v;
+        n += 6;
+        if n >= 8 {
+            n -= 8;
+            out.push((bits >> n) as u8);
+            bits &= (1 << n) - 1;
+        }
+    }
+    serde_json::from_slice(&out).expect("a JSON part")
+}
+
+#[test]
+fn a_token_is_a_deterministic_three_part_jwt_with_its_exp() {
+    let run = || {
+        let mut sim = sim();
+        let ana = sim.create_user("ana").unwrap();
+        sim.advance(Duration::from_secs(90));
+        let a = token(&mut sim, ana, &["chat", "voip"], None);
+        let b = token(&mut sim, ana, &["chat"], Some(60));
+        (a, b, sim.digest())
+    };
+    let (a, b, digest) = run();
+    assert_eq!(run().2, digest, "same seed, same bytes");
+    assert_eq!(run().0.token, a.token);
+    assert_ne!(a.token, b.token);
+    let parts: Vec<&str> = a.token.split('.').collect();
+    assert_eq!(parts.len(), 3);
+    assert!(parts.iter().all(|p| {
+        !p.is_empty()
+            && p.bytes()
+                .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
+    }));
+    assert_eq!(decode(parts[0])["typ"], "JWT");
+    let payload = decode(parts[1]);
+    // Default lifetime 1440 minutes from 90 s.
+    assert_eq!(a.expires_on_ms, 90_000 + 1440 * 60_000);
+    assert_eq!(payload["exp"], json!((90_000 + 1440 * 60_000) / 1000));
+    assert_eq!(payload["iat"], json!(90));
+    assert_eq!(payload["skypeid"], "acs:ana");
+    assert_eq!(payload["acsScope"], "chat,voip");
+    assert_eq!(a.scopes, ["chat", "voip"]);
+}
+
+#[test]
+fn lifetimes_scopes_and_identities_are_checked() {
+    let mut sim = sim();
+    let ana = sim.create_user("ana").unwrap();
+    for (minutes, ok) in [(59, false), (60, true), (1440, true), (1441, false)] {
+        let got = sim.issue_token(ana, &["chat"], Some(Duration::from_mins(minutes)));
+        assert_eq!(got.is_ok(), ok, "{minutes} minutes");
+    }
+    let bad = [
+        sim.issue_token(ana, &["chat"], Some(Duration::from_secs(3_630))),
+        sim.issue_token(ana, &["chat.write"], None),
+        sim.issue_token(ana, &[], None),
+    ];
+    for e in bad {
+        assert_eq!(e.unwrap_err().kind(), Kind::BadRequest);
+    }
+    sim.delete_user(ana).unwrap();
+    let e = sim.issue_token(ana, &["chat"], None).unwrap_err();
+    assert_eq!(e.kind(), Kind::NotFound);
+    let e = Simulator::builder()
+        .profile(Profile::twilio())
+        .build()
+        .issue_token(UserId(1), &["chat"], None)
+        .unwrap_err();
+    assert!(e.to_string().contains("not supported"), "{e}");
+}
+
+#[test]
+fn a_token_works_until_the_millisecond_before_it_expires() {
+    let mut sim = sim();
+    let ana = sim.create_user("ana").unwrap();
+    let t = sim.client(ana).create_thread("t", &[]).unwrap();
+    sim.advance(Duration::from_ms(1_234));
+    let tok = token(&mut sim, ana, &["chat"], Some(60));
+    let expiry = Instant(1_234 + 3_600_000);
+    assert_eq!(tok.expires_on_ms, expiry.ms());
+    sim.run_until(Instant(expiry.ms() - 1));
+    assert!(sim.client_with_token(tok.id).get_thread(t).is_ok());
+    sim.run_until(expiry);
+    let e = sim.client_with_token(tok.id).get_thread(t).unwrap_err();
+    assert_eq!(e.status(), 401);
+    assert_eq!(problem(e), Some(TokenProblem::Expired));
+    sim.run_until(Instant(expiry.ms() + 1));
+    let e = sim.client_with_token(tok.id).get_thread(t).unwrap_err();
+    assert_eq!(problem(e), Some(TokenProblem::Expired));
+    // Without a token the identity still acts with a valid credential.
+    assert!(sim.client(ana).get_thread(t).is_ok());
+}
+
+#[test]
+fn revoked_tokens_and_tokens_of_deleted_identities_get_401() {
+    let mut sim = sim();
+    let ana = sim.create_user("ana").unwrap();
+    let bo = sim.create_user("bo").unwrap();
+    let t = sim.client(ana).create_thread("t", &[bo]).unwrap();
+    let old = token(&mut sim, ana, &["chat"], None);
+    let other = token(&mut sim, ana, &["chat.join"], None);
+    sim.revoke_tokens(ana).unwrap();
+    for id in [old.id, other.id] {
+        let e = sim.client_with_token(id).get_thread(t).unwrap_err();
+        assert_eq!(problem(e), Some(TokenProblem::Revoked));
+    }
+    let fresh = token(&mut sim, ana, &["chat"], None);
+    assert!(sim.client_with_token(fresh.id).get_thread(t).is_ok());
+    // A token presented for another identity is not valid.
+    let caller = Caller {
+        user: Some(bo),
+        connection: 0,
+        token: Some(fresh.id),
+    };
+    let e = sim
+        .execute(caller, &Command::GetThread { thread: t })
+        .unwrap_err();
+    assert_eq!(problem(e), Some(TokenProblem::Unknown));
+    // Deleting the identity revokes its tokens.
+    let bos = token(&mut sim, bo, &["chat"], None);
+    sim.delete_user(bo).unwrap();
+    let e = sim.client_with_token(bos.id).get_thread(t).unwrap_err();
+    assert_eq!(e.status(), 401);
+    assert!(
+        sim.trace()
+            .lines()
+            .any(|l| l.contains("\"kind\":\"tokens_revoked\"") && l.contains("\"user\":\"bo\""))
+    );
+    sim.state().check_invariants().unwrap();
+}
+
+#[test]
+fn a_revocation_delay_in_the_profile_keeps_tokens_working_until_it_ends() {
+    let profile = Profile::with_overrides(
+        &Profile::acs(),
+        &json!({"token_revocation_delay_ms": 900_000}),
+    )
+    .unwrap();
+    let mut sim = Simulator::builder().profile(profile).build();
+    let ana = sim.create_user("ana").unwrap();
+    let t = sim.client(ana).create_thread("t", &[]).unwrap();
+    let tok = token(&mut sim, ana, &["chat"], None);
+    sim.revoke_tokens(ana).unwrap();
+    sim.run_until(Instant(900_000 - 1));
+    assert!(sim.client_with_token(tok.id).get_thread(t).is_ok());
+    sim.run_until(Instant(900_000));
+    let e = sim.client_with_token(tok.id).get_thread(t).unwrap_err();
+    assert_eq!(problem(e), Some(TokenProblem::Revoked));
+}
+
+/// Every chat operation, as a command that succeeds for `ana` holding the
+/// `chat` scope in the world of `world()`.
+fn operations(t: ThreadId) -> Vec<Command> {
+    let page = PageRequest::default;
+    vec![
+        Command::CreateThread {
+            topic: Arc::from("new"),
+            participants: vec![],
+            idempotency_key: None,
+        },
+        Command::GetThread { thread: t },
+        Command::ListThreads { page: page() },
+        Command::UpdateThread {
+            thread: t,
+            topic: Some(Arc::from("renamed")),
+        },
+        Command::DeleteThread { thread: t },
+        Command::AddParticipants {
+            thread: t,
+            participants: vec![ParticipantSpec::user("cy")],
+        },
+        Command::RemoveParticipant {
+            thread: t,
+            user: Arc::from("bo"),
+        },
+        Command::ListParticipants {
+            thread: t,
+            page: page(),
+        },
+        Command::SendMessage {
+            thread: t,
+            content: Arc::from("hi"),
+            content_type: Default::default(),
+            metadata: Default::default(),
+        },
+        Command::GetMessage {
+            thread: t,
+            message: 3,
+        },
+        Command::ListMessages {
+            thread: t,
+            page: page(),
+            start_time: None,
+        },
+        Command::UpdateMessage {
+            thread: t,
+            message: 3,
+            content: Arc::from("edited"),
+        },
+        Command::DeleteMessage {
+            thread: t,
+            message: 3,
+        },
+        Command::SendTyping { thread: t },
+        Command::SendReadReceipt {
+            thread: t,
+            message: 3,
+        },
+        Command::ListReadReceipts {
+            thread: t,
+            page: page(),
+        },
+    ]
+}
+
+/// ana, bo, cy; a thread of ana and bo with ana's message 3.
+fn world() -> (Simulator, UserId, ThreadId) {
+    let mut sim = sim();
+    let ana = sim.create_user("ana").unwrap();
+    let bo = sim.create_user("bo").unwrap();
+    sim.create_user("cy").unwrap();
+    let t = sim.client(ana).create_thread("t", &[bo]).unwrap();
+    sim.client(ana).send_message(t, "first").unwrap();
+    (sim, ana, t)
+}
+
+#[test]
+fn the_scope_matrix_holds_for_every_operation_and_scope() {
+    let (base, ana, t) = world();
+    // platforms.md 1.9 (A9): what each scope may do.
+    let allowed = |scope: &str, op: &str| match scope {
+        "chat" => true,
+        "chat.join" => !matches!(op, "create_thread" | "update_thread" | "delete_thread"),
+        "chat.join.limited" => !matches!(
+            op,
+            "create_thread"
+                | "update_thread"
+                | "delete_thread"
+                | "add_participants"
+                | "remove_participant"
+        ),
+        _ => false,
+    };
+    let mut table = String::new();
+    for scope in ["chat", "chat.join", "chat.join.limited", "voip"] {
+        for command in operations(t) {
+            let mut sim = base.fork();
+            let tok = token(&mut sim, ana, &[scope], None);
+            let before = sim.state().clone();
+            let got = sim.client_with_token(tok.id).execute(&command);
+            let op = command.op();
+            match &got {
+                Ok(_) => assert!(allowed(scope, op), "{scope} may not {op}"),
+                Err(e @ Error::MissingScope { .. }) => {
+                    assert!(!allowed(scope, op), "{scope} may {op}: {e}");
+                    assert_eq!(e.status(), 403);
+                    assert_eq!(sim.state(), &before, "a refusal changes nothing");
+                }
+                Err(e) => panic!("{scope} {op}: unexpected {e}"),
+            }
+            table.push_str(&format!(
+                "{scope:<18} {op:<20} {}\n",
+                if got.is_ok() { "allowed" } else { "403" }
+            ));
+        }
+    }
+    // Two scopes together allow what either allows.
+    let mut sim = base.fork();
+    let tok = token(&mut sim, ana, &["voip", "chat.join"], None);
+    let add = &operations(t)[5];
+    assert!(sim.client_with_token(tok.id).execute(add).is_ok());
+    assert_eq!(table.lines().count(), 4 * 16);
+    insta::with_settings!({
+        snapshot_path => "../../snapshots",
+        prepend_module_to_snapshot => false,
+        omit_expression => true,
+    }, {
+        insta::assert_snapshot!("token_scope_matrix", table);
+    });
+}
+
+#[test]
+fn a_missing_scope_ranks_after_400_and_404() {
+    let (mut sim, ana, t) = world();
+    let tok = token(&mut sim, ana, &["chat.join.limited"], None);
+    let c = &mut sim.client_with_token(tok.id);
+    let gone = c
+        .execute(&Command::DeleteThread {
+            thread: ThreadId(77),
+        })
+        .unwrap_err();
+    assert_eq!(gone.kind(), Kind::NotFound);
+    let empty = c
+        .execute(&Command::UpdateThread {
+            thread: t,
+            topic: Some(Arc::from("")),
+        })
+        .unwrap_err();
+    assert_eq!(empty.kind(), Kind::BadRequest);
+    let denied = c.execute(&Command::DeleteThread { thread: t }).unwrap_err();
+    assert!(matches!(denied, Error::MissingScope { .. }), "{denied}");
+    // An expired token is a 401 before anything else.
+    sim.advance(Duration::from_days(1));
+    let e = sim
+        .client_with_token(tok.id)
+        .execute(&Command::DeleteThread {
+            thread: ThreadId(77),
+        })
+        .unwrap_err();
+    assert_eq!(e.status(), 401);
+}
+
+#[test]
+fn a_scenario_step_acts_with_exactly_its_token() {
+    let text = r#"{"seed": 1, "profile": "acs", "users": ["a", "b"], "steps": [
+        {"as": "a", "op": "create_thread", "topic": "t", "participants": ["b"], "ref": "t"},
+        {"op": "issue_token", "user": "b", "scopes": ["chat.join.limited"], "expires_in": "60m",
+         "ref": "tb", "expect": {"status": 200, "result": {"expires_on_ms": 3600000, "user": "b"}}},
+        {"op": "issue_token", "user": "b", "scopes": ["chat"], "expires_in": "90s", "ref": "bad",
+         "expect": {"status": 400}},
+        {"as": "b", "token": "tb", "op": "send_message", "thread": "t", "content": "hi",
+         "expect": {"status": 201}},
+        {"as": "b", "token": "tb", "op": "remove_participant", "thread": "t", "participant": "a",
+         "expect": {"status": 403, "error": "forbidden"}},
+        {"as": "a", "token": "tb", "op": "get_thread", "thread": "t", "expect": {"status": 401}},
+        {"as": "b", "token": "bad", "op": "get_thread", "thread": "t", "expect": {"status": 401}},
+        {"at": "1h", "as": "b", "token": "tb", "op": "get_thread", "thread": "bad",
+         "expect": {"status": 401}},
+        {"as": "b", "op": "get_thread", "thread": "t", "expect": {"status": 200}}]}"#;
+    let report = switchboard::scenario::run(&switchboard::scenario::parse(text, None).unwrap());
+    assert!(report.failures.is_empty(), "{:?}", report.failures);
+}

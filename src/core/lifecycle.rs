@@ -441,9 +441,20 @@ impl State {
     /// them (their inboxes), not the platform's data.
     fn purge(&mut self, thread: ThreadId) -> Event {
         self.arm(thread, TimerKind::Purge, None);
+        // An idempotent create of this thread is forgotten with it.
+        let keys: Vec<Arc<str>> = self
+            .idempotency
+            .iter()
+            .filter(|(_, (t, _))| *t == thread)
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in keys {
+            self.idempotency.remove(&key);
+        }
         let t = self.thread_mut(thread);
         t.messages = Vec::new();
         t.read_receipts.clear();
+        t.metacounters.clear();
         t.topic = Arc::from("");
         t.life.purged = true;
         t.notices.shrink_to_fit();
@@ -490,7 +501,9 @@ impl State {
         } else {
             self.arm(thread, TimerKind::RetentionDeletion, due);
         }
-        if self.threads[&thread].life.state == ConversationState::Active {
+        // Deletion disarmed the state timers; a conversation not closed gets
+        // back the ones its state runs (an inactive one its closed timer).
+        if self.threads[&thread].life.state != ConversationState::Closed {
             self.rearm_state_timers(thread, now);
         }
         let view = self.thread_view(&self.threads[&thread]);
@@ -610,7 +623,9 @@ impl State {
                 }
             }
             let life = &t.life;
-            if life.purged && (t.deleted_at.is_none() || !t.messages.is_empty()) {
+            if life.purged
+                && (t.deleted_at.is_none() || !t.messages.is_empty() || !t.metacounters.is_empty())
+            {
                 return Err(format!("thread {id}: purged but holds content"));
             }
             if t.deleted_at.is_some()

@@ -206,6 +206,7 @@ impl State {
         now: Instant,
     ) -> Result<Outcome, Error> {
         let caller = caller.into();
+        let mut counted_as = caller.subject();
         let result = match command {
             // The trusted service's and the operator's calls: no identity.
             Command::CreateUser { id, display_name } => {
@@ -219,29 +220,46 @@ impl State {
             } => self.issue_token(caller, user, scopes, *expires_in_ms, now),
             Command::RevokeTokens { user } => self.revoke_tokens(caller, user, now),
             Command::RecoverThread { thread } => self.recover_thread(*thread, now),
-            _ => self.authenticate(caller, now).and_then(|user| {
-                let actor = Actor {
-                    user,
-                    connection: caller.connection,
-                };
-                if let Some(refusal) = self.scope_refusal(caller, command) {
-                    // 403 ranks after 401, 400 and 404: a trial run on an O(1)
-                    // copy tells whether the call fails earlier than that.
-                    let mut trial = self.clone();
-                    return Err(match trial.execute_chat(actor, command, now) {
-                        Err(first) if first.precedes_forbidden() => first,
-                        _ => refusal,
-                    });
+            _ => match self.authenticate(caller, now) {
+                Ok(user) => {
+                    // Limits count the identity the call authenticated as
+                    // (a token's owner when only the token came).
+                    counted_as.user = Some(user);
+                    self.execute_as(caller, user, command, now)
                 }
-                self.execute_chat(actor, command, now)
-            }),
+                Err(error) => Err(error),
+            },
         };
         match result {
-            Err(Error::RateLimited { .. }) if self.profile.throttled_calls_count => {
-                Err(self.count_throttled(caller, command, now))
+            Err(error @ Error::RateLimited { .. }) if self.profile.throttled_calls_count => {
+                Err(self.count_throttled(counted_as, command, now, error))
             }
             result => result,
         }
+    }
+
+    /// A call by an authenticated identity: its token's scopes, then the call.
+    fn execute_as(
+        &mut self,
+        caller: Caller,
+        user: UserId,
+        command: &Command,
+        now: Instant,
+    ) -> Result<Outcome, Error> {
+        let actor = Actor {
+            user,
+            connection: caller.connection,
+        };
+        if let Some(refusal) = self.scope_refusal(caller, command) {
+            // 403 ranks after 401, 400 and 404: a trial run on an O(1)
+            // copy tells whether the call fails earlier than that.
+            let mut trial = self.clone();
+            return Err(match trial.execute_chat(actor, command, now) {
+                Err(first) if first.precedes_forbidden() => first,
+                _ => refusal,
+            });
+        }
+        self.execute_chat(actor, command, now)
     }
 
     fn execute_chat(
@@ -562,7 +580,13 @@ impl State {
 
     /// Counts a throttled call where the profile says throttled calls count,
     /// and returns its error with the retry-after that now holds.
-    fn count_throttled(&mut self, caller: Caller, command: &Command, now: Instant) -> Error {
+    fn count_throttled(
+        &mut self,
+        subject: Subject,
+        command: &Command,
+        now: Instant,
+        error: Error,
+    ) -> Error {
         let op = command.operation();
         let verdict = Verdict {
             counted: limit::rejecting(&self.profile, op),
@@ -574,15 +598,16 @@ impl State {
             .filter(|t| self.thread(*t).is_some_and(|t| t.deleted_at.is_none()));
         match live {
             Some(t) => {
-                self.commit(&verdict, caller.subject(), t, now);
+                self.commit(&verdict, subject, t, now);
             }
-            None => self.record_limits(&verdict, caller.subject(), now),
+            None => self.record_limits(&verdict, subject, now),
         }
         let thread = live.and_then(|t| self.thread(t));
-        match self.check_limits(op, caller.subject(), thread, now) {
-            Err(error) => error,
-            Ok(_) => unreachable!("a full window stays full when a call is counted in it"),
-        }
+        // A window that was full stays full when a call is counted in it, so
+        // the check refuses again, with the wait that now holds.
+        self.check_limits(op, subject, thread, now)
+            .err()
+            .unwrap_or(error)
     }
 
     // ---- threads ----
@@ -1524,7 +1549,7 @@ impl State {
             }
         }
         for (key, (t, _)) in self.idempotency.iter() {
-            if !self.threads.contains_key(t) {
+            if self.threads.get(t).is_none_or(|t| t.life.purged) {
                 return Err(format!("idempotency key {key} points at no thread"));
             }
         }

@@ -151,6 +151,8 @@ impl Runner {
         let actor = step.actor.as_deref().and_then(|a| self.sim.user(a));
         let op = step.op.as_str();
         let token = match step.token.as_deref().map(|r| self.refs.get(r)) {
+            // A token presented by an unknown identity is nobody's to use.
+            Some(_) if step.actor.is_some() && actor.is_none() => Err(Error::Unauthenticated),
             None => Ok(None),
             Some(Some(Named::Token(id))) => Ok(Some(*id)),
             Some(_) => Err(Error::TokenRejected {

@@ -2,6 +2,7 @@ mod acs_chat;
 mod lifecycle;
 mod limits;
 mod properties;
+mod recovery;
 mod scenarios;
 mod sendbird;
 mod states;

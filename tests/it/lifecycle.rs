@@ -222,6 +222,181 @@ fn advancing_91_days_deletes_exactly_the_threads_due_and_tells_their_participant
     assert!(!readable(&mut sim, cy, later));
 }
 
+/// The trace lines of `kind` as (instant, thread).
+fn at_threads(sim: &Simulator, kind: &str) -> Vec<(u64, ThreadId)> {
+    events(sim, kind)
+        .iter()
+        .map(|v| {
+            let id = v["thread"].as_str().unwrap();
+            let n: u32 = id.strip_prefix('t').unwrap().parse().unwrap();
+            (v["at_ms"].as_u64().unwrap(), ThreadId(n))
+        })
+        .collect()
+}
+
+#[test]
+fn one_advance_of_91_days_deletes_exactly_the_threads_due_and_tells_every_participant() {
+    use switchboard::Command;
+    let mut sim = sim();
+    let (ana, bo) = two(&mut sim);
+    let cy = sim.create_user("cy").unwrap();
+    let dee = sim.create_user("dee").unwrap();
+    let policy = |days: Option<u32>| ThreadOptions {
+        retention: Some(days.map_or(Retention::None, Retention::DeleteAfterDays)),
+        ..ThreadOptions::default()
+    };
+    // (thread, its participants) at instant 0.
+    let make = |sim: &mut Simulator, by: UserId, others: &[UserId], days: Option<u32>| {
+        let t = sim
+            .client(by)
+            .create_thread_with("t", others, policy(days))
+            .unwrap();
+        let mut all = vec![by];
+        all.extend_from_slice(others);
+        (t, all)
+    };
+    let none = make(&mut sim, ana, &[cy], None);
+    let d30 = make(&mut sim, ana, &[bo], Some(30));
+    let d45 = make(&mut sim, bo, &[cy, dee], Some(45));
+    let d90 = make(&mut sim, dee, &[ana], Some(90));
+    let longer = make(&mut sim, cy, &[bo], Some(30)); // 30, then 60 on day 10
+    let kept = make(&mut sim, bo, &[dee], Some(45)); // 45, then none on day 10
+    let by_api = make(&mut sim, ana, &[bo, cy], Some(90)); // deleted by ana on day 20
+    let send = |t: ThreadId, text: &str| Command::SendMessage {
+        thread: t,
+        content: text.into(),
+        content_type: Default::default(),
+        metadata: Default::default(),
+    };
+    let change = |t: ThreadId, days: Option<u32>| Command::UpdateThreadWith {
+        thread: t,
+        topic: None,
+        options: policy(days),
+    };
+    // Everything between now and day 91 is scheduled, so that one call runs it.
+    sim.schedule(Instant(10 * DAY), Some(cy), change(longer.0, Some(60)))
+        .unwrap();
+    sim.schedule(Instant(10 * DAY), Some(bo), change(kept.0, None))
+        .unwrap();
+    sim.schedule(
+        Instant(20 * DAY),
+        Some(ana),
+        Command::DeleteThread { thread: by_api.0 },
+    )
+    .unwrap();
+    // A message in the last millisecond of d45 lands; one at its instant does not.
+    sim.schedule(Instant(45 * DAY - 1), Some(cy), send(d45.0, "last"))
+        .unwrap();
+    sim.schedule(Instant(45 * DAY), Some(cy), send(d45.0, "late"))
+        .unwrap();
+    // A thread created on day 2 with 90 days is due on day 92: after the advance.
+    sim.schedule(
+        Instant(2 * DAY),
+        Some(cy),
+        Command::CreateThreadWith {
+            topic: "day 2".into(),
+            participants: vec![switchboard::core::ParticipantSpec::user("dee")],
+            idempotency_key: None,
+            options: after_days(90),
+        },
+    )
+    .unwrap();
+
+    sim.advance(Duration::from_days(91));
+    assert_eq!(sim.now(), Instant(91 * DAY));
+    // Of the scheduled calls, only the message at d45's deletion was refused.
+    let rejected: Vec<(u64, Value)> = events(&sim, "rejected")
+        .into_iter()
+        .map(|v| (v["at_ms"].as_u64().unwrap(), v["op"].clone()))
+        .collect();
+    assert_eq!(rejected, [(45 * DAY, "send_message".into())]);
+
+    let day2 = at_threads(&sim, "thread_created")
+        .into_iter()
+        .find(|(at, _)| *at == 2 * DAY)
+        .map(|(_, t)| (t, vec![cy, dee]))
+        .expect("the day-2 thread was created");
+    // (thread, participants, deleted at) for every thread deleted by policy.
+    let by_policy = [
+        (&d30, 30 * DAY),
+        (&d45, 45 * DAY),
+        (&longer, 60 * DAY),
+        (&d90, 90 * DAY),
+    ];
+    let survivors = [&none, &kept, &day2];
+    for (thread, _) in &by_policy {
+        for &user in &thread.1 {
+            let e = sim.client(user).get_thread(thread.0).unwrap_err();
+            assert_eq!(e.kind(), Kind::NotFound, "{} read by {user:?}", thread.0);
+            let e = sim
+                .client(user)
+                .list_messages(thread.0, PageRequest::default())
+                .unwrap_err();
+            assert_eq!(e.kind(), Kind::NotFound);
+        }
+    }
+    for &user in &by_api.1 {
+        assert!(!readable(&mut sim, user, by_api.0));
+    }
+    for thread in survivors {
+        for &user in &thread.1 {
+            assert!(readable(&mut sim, user, thread.0), "{} lost", thread.0);
+        }
+    }
+    // The trace: one retention deletion per thread deleted by policy, at its
+    // instant; the API deletion once, on day 20; nothing for the survivors.
+    let mut expected: Vec<(u64, ThreadId)> = by_policy.iter().map(|(t, at)| (*at, t.0)).collect();
+    expected.sort();
+    assert_eq!(at_threads(&sim, "retention_expired"), expected);
+    for v in events(&sim, "retention_expired") {
+        let t = ThreadId(v["thread"].as_str().unwrap()[1..].parse().unwrap());
+        let (thread, _) = by_policy.iter().find(|(p, _)| p.0 == t).unwrap();
+        assert_eq!(v["notified"], thread.1.len(), "{t}: every participant told");
+    }
+    assert_eq!(at_threads(&sim, "thread_deleted"), [(20 * DAY, by_api.0)]);
+    // Purged 30 days after deletion when that came before day 91 (d90's on day 120).
+    assert_eq!(
+        at_threads(&sim, "thread_purged"),
+        [
+            (50 * DAY, by_api.0),
+            (60 * DAY, d30.0),
+            (75 * DAY, d45.0),
+            (90 * DAY, longer.0)
+        ]
+    );
+    assert_eq!(sim.next_timer(), Some(Instant(92 * DAY)));
+    // The last-millisecond message landed; the one at the instant was refused.
+    let sent: Vec<u64> = events(&sim, "message_sent")
+        .iter()
+        .filter(|v| v["thread"] == d45.0.to_string())
+        .map(|v| v["at_ms"].as_u64().unwrap())
+        .collect();
+    assert_eq!(sent, [45 * DAY - 1]);
+    // Inboxes: each participant of a deleted thread was told once, at the
+    // deletion, by the system (by policy) or by the deleter, who is not told
+    // of their own call; nobody was told of a thread that stays.
+    let told = |sim: &Simulator, user: UserId| -> Vec<(ThreadId, u64, String)> {
+        sim.inbox(user)
+            .into_iter()
+            .filter(|n| n.kind == "chat_thread_deleted")
+            .map(|n| (n.thread, n.at_ms, n.from.to_string()))
+            .collect()
+    };
+    for user in [ana, bo, cy, dee] {
+        let mut expected: Vec<(ThreadId, u64, String)> = by_policy
+            .iter()
+            .filter(|(t, _)| t.1.contains(&user))
+            .map(|(t, at)| (t.0, *at, "system".to_string()))
+            .collect();
+        if by_api.1.contains(&user) && user != ana {
+            expected.push((by_api.0, 20 * DAY, "ana".to_string()));
+        }
+        expected.sort_by_key(|(t, at, _)| (*at, *t));
+        assert_eq!(told(&sim, user), expected, "inbox of {user:?}");
+    }
+    sim.state().check_invariants().unwrap();
+}
+
 #[test]
 fn threads_keep_the_policy_they_were_created_under_until_changed() {
     let mut sim = sim();
@@ -365,11 +540,15 @@ fn profiles_without_retention_refuse_policies_and_purge_at_deletion() {
 
 // ---- the property ----
 
+/// The recovery window of `acs`: a deleted thread is purged this long after.
+const WINDOW: u64 = 30 * DAY;
+
 #[derive(Clone, Debug)]
 enum Op {
     Create(Option<u32>),
     Change(usize, Option<u32>),
     Delete(usize),
+    Recover(usize),
     Read(usize),
     Advance(u64),
 }
@@ -378,34 +557,60 @@ fn op() -> impl Strategy<Value = Op> {
     let days = prop_oneof![Just(None), (25u32..=95).prop_map(Some)];
     prop_oneof![
         3 => days.clone().prop_map(Op::Create),
-        2 => (0usize..6, days).prop_map(|(i, d)| Op::Change(i, d)),
-        1 => (0usize..6).prop_map(Op::Delete),
-        3 => (0usize..6).prop_map(Op::Read),
-        3 => prop_oneof![0u64..=DAY, (DAY - 2)..=(DAY + 2), 0u64..=40 * DAY].prop_map(Op::Advance),
+        2 => (0usize..5, days).prop_map(|(i, d)| Op::Change(i, d)),
+        2 => (0usize..5).prop_map(Op::Delete),
+        2 => (0usize..5).prop_map(Op::Recover),
+        3 => (0usize..5).prop_map(Op::Read),
+        3 => prop_oneof![
+            0u64..=DAY,
+            (DAY - 2)..=(DAY + 2),
+            (WINDOW - 2)..=(WINDOW + 2),
+            0u64..=40 * DAY,
+        ]
+        .prop_map(Op::Advance),
     ]
+}
+
+/// How a thread was deleted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum By {
+    Policy,
+    Api,
 }
 
 /// What the test expects of one thread.
 struct Model {
     id: ThreadId,
     created: u64,
-    /// The deletion instant of its policy, if any.
+    /// The deletion instant of its policy, if it has one.
     due: Option<u64>,
-    /// When it was deleted (by API or policy), if it was.
-    gone: Option<u64>,
+    /// When and how it was deleted, if it is deleted now.
+    gone: Option<(u64, By)>,
+}
+
+impl Model {
+    /// Purged for good by `now`: deleted at least the recovery window ago.
+    fn purged(&self, now: u64) -> bool {
+        self.gone.is_some_and(|(at, _)| at + WINDOW <= now)
+    }
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
-    /// For random schedules of creates, policy changes, deletes and reads:
-    /// nothing is readable after its deletion time, nothing is deleted before
-    /// it, and every deletion by policy is in the trace at its instant.
+    /// For random schedules of creates, policy changes, deletes, recoveries
+    /// and reads: nothing is readable after its deletion time, nothing is
+    /// deleted before it, nothing is purged before its deletion plus the
+    /// recovery window, and every deletion (by policy or by API) and every
+    /// purge is in the trace, once, at its instant.
     #[test]
     fn retention_deletes_exactly_when_due(ops in proptest::collection::vec(op(), 1..40)) {
         let mut sim = sim();
         let ana = sim.create_user("ana").unwrap();
         let mut threads: Vec<Model> = Vec::new();
+        // Every deletion as (instant, how, thread), and every purge (instant, thread).
+        let mut deletions: Vec<(u64, By, ThreadId)> = Vec::new();
+        let mut purges: Vec<(u64, ThreadId)> = Vec::new();
         for op in ops {
             let now = sim.now().ms();
             match op {
@@ -439,8 +644,8 @@ proptest! {
                         m.due = days.map(|d| m.created + u64::from(d) * DAY);
                         if m.due.is_some_and(|d| d <= now) {
                             // A passed deadline deletes the thread in the call.
-                            m.gone = Some(now);
-                            m.due = Some(now);
+                            m.gone = Some((now, By::Policy));
+                            deletions.push((now, By::Policy, m.id));
                         }
                     }
                 }
@@ -449,8 +654,21 @@ proptest! {
                     let got = sim.client(ana).delete_thread(m.id);
                     prop_assert_eq!(got.is_ok(), m.gone.is_none());
                     if got.is_ok() {
-                        m.gone = Some(now);
-                        m.due = None;
+                        m.gone = Some((now, By::Api));
+                        deletions.push((now, By::Api, m.id));
+                    }
+                }
+                Op::Recover(i) => {
+                    let Some(m) = threads.get_mut(i) else { continue };
+                    let got = sim.recover_thread(m.id);
+                    // Recoverable while deleted and not yet purged.
+                    prop_assert_eq!(got.is_ok(), m.gone.is_some() && !m.purged(now));
+                    if got.is_ok() {
+                        m.gone = None;
+                        // A passed policy is dropped; a future one stays armed.
+                        if m.due.is_some_and(|d| d <= now) {
+                            m.due = None;
+                        }
                     }
                 }
                 Op::Read(i) => {
@@ -459,35 +677,60 @@ proptest! {
                     prop_assert_eq!(readable(&mut sim, ana, id), m.gone.is_none());
                 }
                 Op::Advance(ms) => {
+                    // Timers fire in instant order: a thread deleted on the
+                    // way may also be purged on the way.
                     sim.advance(Duration::from_ms(ms));
                     let now = sim.now().ms();
                     for m in &mut threads {
-                        if m.gone.is_none() && m.due.is_some_and(|d| d <= now) {
-                            m.gone = m.due;
+                        if let Some(d) = m.due.filter(|d| m.gone.is_none() && *d <= now) {
+                            m.gone = Some((d, By::Policy));
+                            deletions.push((d, By::Policy, m.id));
                         }
                     }
                 }
             }
-            sim.state().check_invariants().map_err(TestCaseError::fail)?;
-            // Every thread: readable exactly while not gone.
+            let now = sim.now().ms();
             for m in &threads {
-                let live = sim.state().thread(m.id).is_some_and(|t| t.deleted_at.is_none());
-                prop_assert_eq!(live, m.gone.is_none(), "thread {}", m.id);
+                if let Some((at, _)) = m.gone
+                    && at + WINDOW <= now
+                    && !purges.contains(&(at + WINDOW, m.id))
+                {
+                    purges.push((at + WINDOW, m.id));
+                }
+            }
+            sim.state().check_invariants().map_err(TestCaseError::fail)?;
+            // Every thread: live exactly while not deleted, purged exactly
+            // once its recovery window has passed.
+            for m in &threads {
+                let t = sim.state().thread(m.id).unwrap();
+                prop_assert_eq!(t.deleted_at.is_none(), m.gone.is_none(), "thread {}", m.id);
+                prop_assert_eq!(t.deleted_at.map(|at| at.ms()), m.gone.map(|g| g.0));
+                prop_assert_eq!(t.life.purged, m.purged(now), "thread {} purged", m.id);
             }
         }
-        // Every deletion by policy is in the trace, once, at its due instant.
-        let mut expected: Vec<(u64, String)> = threads
-            .iter()
-            .filter(|m| m.gone.is_some() && m.gone == m.due)
-            .map(|m| (m.gone.unwrap(), m.id.to_string()))
-            .collect();
-        let mut traced: Vec<(u64, String)> = events(&sim, "retention_expired")
-            .iter()
-            .map(|v| (v["at_ms"].as_u64().unwrap(), v["thread"].as_str().unwrap().to_string()))
-            .collect();
-        expected.sort();
-        traced.sort();
-        prop_assert_eq!(traced, expected);
+        // Every deletion and every purge is in the trace, once, at its instant.
+        let traced = |kind: &str| -> Vec<(u64, ThreadId)> {
+            let mut v = at_threads(&sim, kind);
+            v.sort();
+            v
+        };
+        let expected = |by: By| -> Vec<(u64, ThreadId)> {
+            let mut v: Vec<(u64, ThreadId)> = deletions
+                .iter()
+                .filter(|d| d.1 == by)
+                .map(|d| (d.0, d.2))
+                .collect();
+            v.sort();
+            v
+        };
+        prop_assert_eq!(traced("retention_expired"), expected(By::Policy));
+        prop_assert_eq!(traced("thread_deleted"), expected(By::Api));
+        purges.sort();
+        prop_assert_eq!(traced("thread_purged"), purges);
+        // The trace's recoveries follow the same deletions (none are lost).
+        let recovered = events(&sim, "thread_recovered").len();
+        let still_deleted = threads.iter().filter(|m| m.gone.is_some()).count();
+        prop_assert_eq!(deletions.len(), recovered + still_deleted);
     }
 }
 

@@ -248,3 +248,121 @@ fn acs_has_no_conversation_states() {
     );
     assert_eq!(sim.client(ana).get_thread(t).unwrap().state, "active");
 }
+
+/// Only a state, as `update_thread`'s state option.
+fn to(state: ConversationState) -> ThreadOptions {
+    ThreadOptions {
+        state: Some(state),
+        ..ThreadOptions::default()
+    }
+}
+
+#[test]
+fn update_thread_with_a_state_behaves_like_set_state() {
+    // Two twins: one moves the conversation with set_state, the other with
+    // update_thread's state option, at the same instants.
+    let run = |by_update: bool| {
+        let mut sim = twilio();
+        let ana = sim.create_user("ana").unwrap();
+        let bo = sim.create_user("bo").unwrap();
+        let active = Some(ConversationState::Active);
+        let t = sim
+            .client(ana)
+            .create_thread_with("help", &[bo], timers(active, Some("PT1M"), Some("PT30M")))
+            .unwrap();
+        let m = sim.client(bo).send_message(t, "hello").unwrap();
+        let mut views = Vec::new();
+        for (at, state) in [
+            (20_000, ConversationState::Inactive),
+            (5 * MIN, ConversationState::Active),
+            (5 * MIN + 30_000, ConversationState::Closed),
+        ] {
+            sim.run_until(Instant(at));
+            if by_update {
+                sim.client(ana).update_thread_with(t, to(state)).unwrap();
+            } else {
+                sim.client(ana).set_state(t, state).unwrap();
+            }
+            let view = sim.client(bo).get_thread(t).unwrap();
+            assert_eq!(view.state, state.name());
+            views.push(view);
+        }
+        // Closed is final: every change is refused with 50377, by either call.
+        let before = sim.state().clone();
+        let refusals = [
+            sim.client(ana)
+                .update_thread_with(t, to(ConversationState::Active))
+                .unwrap_err(),
+            sim.client(ana)
+                .update_thread_with(t, to(ConversationState::Inactive))
+                .unwrap_err(),
+            sim.client(ana)
+                .update_thread_with(t, to(ConversationState::Closed))
+                .unwrap_err(),
+            sim.client(ana)
+                .set_state(t, ConversationState::Active)
+                .unwrap_err(),
+            sim.client(bo).send_message(t, "hi").unwrap_err(),
+        ];
+        for e in &refusals {
+            assert_eq!(e.kind(), Kind::Conflict, "{e}");
+            assert_eq!(twilio_code(e), 50377);
+        }
+        assert_eq!(sim.state(), &before, "refusals change nothing");
+        // No timer outlives the close; reads still work; the bindings are free.
+        sim.advance(Duration::from_hours(2));
+        assert_eq!(state(&mut sim, bo, t), "closed");
+        assert!(sim.client(bo).get_message(m).is_ok());
+        assert!(!sim.state().thread(t).unwrap().life.holds_bindings());
+        sim.state().check_invariants().unwrap();
+        let changes: Vec<serde_json::Value> = sim
+            .trace()
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .filter(|v| v["kind"] == "state_changed")
+            .collect();
+        (views, changes)
+    };
+    let (by_set, set_changes) = run(false);
+    let (by_update, update_changes) = run(true);
+    assert_eq!(by_update, by_set, "the same views");
+    assert_eq!(update_changes, set_changes, "the same state events");
+    // What both did: inactive (no inactive timer, the closed one still
+    // counting from the message), active again (the inactive timer restarted
+    // from the call), closed (no timers).
+    let shown: Vec<_> = by_update
+        .iter()
+        .map(|v| {
+            let t = v.timers.as_ref().unwrap();
+            (v.state, t.date_inactive_ms, t.date_closed_ms)
+        })
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            ("inactive", None, Some(30 * MIN)),
+            ("active", Some(6 * MIN), Some(35 * MIN)),
+            ("closed", None, None),
+        ]
+    );
+    let moves: Vec<(u64, &str, &str, &str, &str)> = update_changes
+        .iter()
+        .map(|v| {
+            (
+                v["at_ms"].as_u64().unwrap(),
+                v["from"].as_str().unwrap(),
+                v["to"].as_str().unwrap(),
+                v["by"].as_str().unwrap(),
+                v["reason"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        moves,
+        [
+            (20_000, "active", "inactive", "ana", "api"),
+            (5 * MIN, "inactive", "active", "ana", "api"),
+            (5 * MIN + 30_000, "active", "closed", "ana", "api"),
+        ]
+    );
+}

@@ -1,11 +1,16 @@
 //! Access tokens and scopes (ACS, platforms.md 1.9 and 2) through the library:
 //! issue, expiry at the millisecond, revocation, deletion of the identity, the
-//! JWT shape, and the scope matrix over every chat operation and scope.
+//! JWT shape, and the scope matrix over every operation a token can be
+//! presented for (on `acs`; Twilio's state changes and Sendbird's own calls on
+//! those profiles with ACS's token lifetimes) and every scope the core accepts.
 
 use std::sync::Arc;
 
 use serde_json::{Value, json};
-use switchboard::core::{PageRequest, ParticipantSpec, TokenProblem, TokenView};
+use switchboard::core::{
+    ConversationState, PageRequest, ParticipantSpec, Retention, ThreadOptions, TokenProblem,
+    TokenView,
+};
 use switchboard::{
     Caller, Command, Duration, Error, Instant, Kind, Profile, Simulator, ThreadId, UserId,
 };
@@ -182,128 +187,300 @@ fn a_revocation_delay_in_the_profile_keeps_tokens_working_until_it_ends() {
     assert_eq!(problem(e), Some(TokenProblem::Revoked));
 }
 
-/// Every chat operation, as a command that succeeds for `ana` holding the
-/// `chat` scope in the world of `world()`.
-fn operations(t: ThreadId) -> Vec<Command> {
+/// Labelled calls on one thread.
+type Operations = Vec<(&'static str, Command)>;
+
+/// A profile and the calls of the matrix made on it.
+type Section = (Profile, fn(ThreadId) -> Operations);
+
+/// Every call a token can be presented for on `acs`, labelled (the trusted
+/// service's and the operator's calls act without an identity and never check
+/// a token), as a command
+/// that succeeds for `ana` holding the `chat` scope in the world of `world()`:
+/// the chat calls and the lifecycle variants of create and update (retention).
+fn operations(t: ThreadId) -> Operations {
     let page = PageRequest::default;
     vec![
-        Command::CreateThread {
-            topic: Arc::from("new"),
-            participants: vec![],
-            idempotency_key: None,
-        },
-        Command::GetThread { thread: t },
-        Command::ListThreads { page: page() },
-        Command::UpdateThread {
-            thread: t,
-            topic: Some(Arc::from("renamed")),
-        },
-        Command::DeleteThread { thread: t },
-        Command::AddParticipants {
-            thread: t,
-            participants: vec![ParticipantSpec::user("cy")],
-        },
-        Command::RemoveParticipant {
-            thread: t,
-            user: Arc::from("bo"),
-        },
-        Command::ListParticipants {
-            thread: t,
-            page: page(),
-        },
-        Command::SendMessage {
-            thread: t,
-            content: Arc::from("hi"),
-            content_type: Default::default(),
-            metadata: Default::default(),
-        },
-        Command::GetMessage {
-            thread: t,
-            message: 3,
-        },
-        Command::ListMessages {
-            thread: t,
-            page: page(),
-            start_time: None,
-        },
-        Command::UpdateMessage {
-            thread: t,
-            message: 3,
-            content: Arc::from("edited"),
-        },
-        Command::DeleteMessage {
-            thread: t,
-            message: 3,
-        },
-        Command::SendTyping { thread: t },
-        Command::SendReadReceipt {
-            thread: t,
-            message: 3,
-        },
-        Command::ListReadReceipts {
-            thread: t,
-            page: page(),
-        },
+        (
+            "create_thread",
+            Command::CreateThread {
+                topic: Arc::from("new"),
+                participants: vec![],
+                idempotency_key: None,
+            },
+        ),
+        (
+            "create_thread+retention",
+            Command::CreateThreadWith {
+                topic: Arc::from("kept 30 days"),
+                participants: vec![],
+                idempotency_key: None,
+                options: ThreadOptions {
+                    retention: Some(Retention::DeleteAfterDays(30)),
+                    ..ThreadOptions::default()
+                },
+            },
+        ),
+        ("get_thread", Command::GetThread { thread: t }),
+        ("list_threads", Command::ListThreads { page: page() }),
+        (
+            "update_thread",
+            Command::UpdateThread {
+                thread: t,
+                topic: Some(Arc::from("renamed")),
+            },
+        ),
+        (
+            "update_thread+retention",
+            Command::UpdateThreadWith {
+                thread: t,
+                topic: None,
+                options: ThreadOptions {
+                    retention: Some(Retention::DeleteAfterDays(90)),
+                    ..ThreadOptions::default()
+                },
+            },
+        ),
+        ("delete_thread", Command::DeleteThread { thread: t }),
+        (
+            "add_participants",
+            Command::AddParticipants {
+                thread: t,
+                participants: vec![ParticipantSpec::user("cy")],
+            },
+        ),
+        (
+            "remove_participant",
+            Command::RemoveParticipant {
+                thread: t,
+                user: Arc::from("bo"),
+            },
+        ),
+        (
+            "list_participants",
+            Command::ListParticipants {
+                thread: t,
+                page: page(),
+            },
+        ),
+        (
+            "send_message",
+            Command::SendMessage {
+                thread: t,
+                content: Arc::from("hi"),
+                content_type: Default::default(),
+                metadata: Default::default(),
+            },
+        ),
+        (
+            "get_message",
+            Command::GetMessage {
+                thread: t,
+                message: 3,
+            },
+        ),
+        (
+            "list_messages",
+            Command::ListMessages {
+                thread: t,
+                page: page(),
+                start_time: None,
+            },
+        ),
+        (
+            "update_message",
+            Command::UpdateMessage {
+                thread: t,
+                message: 3,
+                content: Arc::from("edited"),
+            },
+        ),
+        (
+            "delete_message",
+            Command::DeleteMessage {
+                thread: t,
+                message: 3,
+            },
+        ),
+        ("send_typing", Command::SendTyping { thread: t }),
+        (
+            "send_read_receipt",
+            Command::SendReadReceipt {
+                thread: t,
+                message: 3,
+            },
+        ),
+        (
+            "list_read_receipts",
+            Command::ListReadReceipts {
+                thread: t,
+                page: page(),
+            },
+        ),
     ]
 }
 
-/// ana, bo, cy; a thread of ana and bo with ana's message 3.
-fn world() -> (Simulator, UserId, ThreadId) {
-    let mut sim = sim();
+/// The calls only `twilio` takes (conversation states), for `world_on` a
+/// Twilio profile that issues tokens.
+fn twilio_operations(t: ThreadId) -> Operations {
+    vec![
+        (
+            "set_state",
+            Command::SetState {
+                thread: t,
+                state: ConversationState::Inactive,
+            },
+        ),
+        (
+            "update_thread+state",
+            Command::UpdateThreadWith {
+                thread: t,
+                topic: None,
+                options: ThreadOptions {
+                    state: Some(ConversationState::Closed),
+                    ..ThreadOptions::default()
+                },
+            },
+        ),
+    ]
+}
+
+/// The calls only `sendbird` takes, for `world_on` a Sendbird profile that
+/// issues tokens.
+fn sendbird_operations(t: ThreadId) -> Operations {
+    vec![
+        (
+            "update_profile_image",
+            Command::UpdateProfileImage { bytes: 1024 },
+        ),
+        (
+            "update_metacounter",
+            Command::UpdateMetacounter {
+                thread: t,
+                key: Arc::from("unread"),
+                delta: 1,
+            },
+        ),
+    ]
+}
+
+/// `base` with ACS's token lifetimes, so that it issues tokens.
+fn with_tokens(base: &Profile) -> Profile {
+    Profile::with_overrides(
+        base,
+        &json!({"token_minutes_min": 60, "token_minutes_max": 1440, "token_minutes_default": 1440}),
+    )
+    .unwrap()
+}
+
+/// ana, bo, cy on `profile`; a thread of ana and bo with ana's message 3.
+fn world_on(profile: Profile) -> (Simulator, UserId, ThreadId) {
+    let mut sim = Simulator::builder().seed(11).profile(profile).build();
     let ana = sim.create_user("ana").unwrap();
     let bo = sim.create_user("bo").unwrap();
     sim.create_user("cy").unwrap();
     let t = sim.client(ana).create_thread("t", &[bo]).unwrap();
-    sim.client(ana).send_message(t, "first").unwrap();
+    let m = sim.client(ana).send_message(t, "first").unwrap();
+    assert_eq!(m.sequence, 3, "the matrix's message is m3");
     (sim, ana, t)
+}
+
+/// ana, bo, cy on `acs`; a thread of ana and bo with ana's message 3.
+fn world() -> (Simulator, UserId, ThreadId) {
+    world_on(Profile::acs())
+}
+
+/// Every scope the core accepts, in A5's order (the matrix's rows).
+const ALL_SCOPES: [&str; 5] = [
+    "chat",
+    "chat.join",
+    "chat.join.limited",
+    "voip",
+    "voip.join",
+];
+
+/// platforms.md 1.9 (A9): whether `scope` may make the call labelled `op`.
+/// Managing threads (create, update with any option, delete, a Twilio state
+/// change) needs `chat`; the roster `chat` or `chat.join`; every other chat
+/// call any chat scope; the voip scopes allow no chat call.
+fn allowed(scope: &str, op: &str) -> bool {
+    let manages = op.starts_with("create_thread")
+        || op.starts_with("update_thread")
+        || matches!(op, "delete_thread" | "set_state");
+    let roster = matches!(op, "add_participants" | "remove_participant");
+    match scope {
+        "chat" => true,
+        "chat.join" => !manages,
+        "chat.join.limited" => !manages && !roster,
+        _ => false,
+    }
 }
 
 #[test]
 fn the_scope_matrix_holds_for_every_operation_and_scope() {
-    let (base, ana, t) = world();
-    // platforms.md 1.9 (A9): what each scope may do.
-    let allowed = |scope: &str, op: &str| match scope {
-        "chat" => true,
-        "chat.join" => !matches!(op, "create_thread" | "update_thread" | "delete_thread"),
-        "chat.join.limited" => !matches!(
-            op,
-            "create_thread"
-                | "update_thread"
-                | "delete_thread"
-                | "add_participants"
-                | "remove_participant"
-        ),
-        _ => false,
-    };
+    let sections: [Section; 3] = [
+        (Profile::acs(), operations),
+        (with_tokens(&Profile::twilio()), twilio_operations),
+        (with_tokens(&Profile::sendbird()), sendbird_operations),
+    ];
+    // The rows are every scope the core accepts, no more, no fewer.
+    assert_eq!(
+        switchboard::core::token::SCOPES.map(|(name, _)| name),
+        ALL_SCOPES
+    );
     let mut table = String::new();
-    for scope in ["chat", "chat.join", "chat.join.limited", "voip"] {
-        for command in operations(t) {
-            let mut sim = base.fork();
-            let tok = token(&mut sim, ana, &[scope], None);
-            let before = sim.state().clone();
-            let got = sim.client_with_token(tok.id).execute(&command);
-            let op = command.op();
-            match &got {
-                Ok(_) => assert!(allowed(scope, op), "{scope} may not {op}"),
-                Err(e @ Error::MissingScope { .. }) => {
-                    assert!(!allowed(scope, op), "{scope} may {op}: {e}");
-                    assert_eq!(e.status(), 403);
-                    assert_eq!(sim.state(), &before, "a refusal changes nothing");
+    let mut rows = 0;
+    for (profile, ops) in sections {
+        let name = profile.name.clone();
+        let (base, ana, t) = world_on(profile);
+        for scope in ALL_SCOPES {
+            for (label, command) in ops(t) {
+                let mut sim = base.fork();
+                let tok = token(&mut sim, ana, &[scope], None);
+                let before = sim.state().clone();
+                let got = sim.client_with_token(tok.id).execute(&command);
+                match &got {
+                    Ok(_) => assert!(allowed(scope, label), "{name}: {scope} may not {label}"),
+                    Err(e @ Error::MissingScope { .. }) => {
+                        assert!(!allowed(scope, label), "{name}: {scope} may {label}: {e}");
+                        assert_eq!(e.status(), 403);
+                        assert_eq!(sim.state(), &before, "a refusal changes nothing");
+                    }
+                    Err(e) => panic!("{name}: {scope} {label}: unexpected {e}"),
                 }
-                Err(e) => panic!("{scope} {op}: unexpected {e}"),
+                // The call succeeds without a token: the refusal is the scope's.
+                let mut plain = base.fork();
+                assert!(
+                    plain.client(ana).execute(&command).is_ok(),
+                    "{name}: {label} fails without a token"
+                );
+                rows += 1;
+                table.push_str(&format!(
+                    "{name:<9} {scope:<18} {label:<24} {}\n",
+                    if got.is_ok() { "allowed" } else { "403" }
+                ));
             }
-            table.push_str(&format!(
-                "{scope:<18} {op:<20} {}\n",
-                if got.is_ok() { "allowed" } else { "403" }
-            ));
         }
     }
+    assert_eq!(rows, ALL_SCOPES.len() * (18 + 2 + 2));
     // Two scopes together allow what either allows.
-    let mut sim = base.fork();
-    let tok = token(&mut sim, ana, &["voip", "chat.join"], None);
-    let add = &operations(t)[5];
-    assert!(sim.client_with_token(tok.id).execute(add).is_ok());
-    assert_eq!(table.lines().count(), 4 * 16);
+    let (base, ana, t) = world();
+    for (scopes, label) in [
+        (["voip", "chat.join"], "add_participants"),
+        (["voip.join", "chat.join.limited"], "send_message"),
+        (["chat.join.limited", "chat"], "delete_thread"),
+    ] {
+        let mut sim = base.fork();
+        let tok = token(&mut sim, ana, &scopes, None);
+        let (_, command) = operations(t)
+            .into_iter()
+            .find(|(l, _)| *l == label)
+            .unwrap();
+        assert!(
+            sim.client_with_token(tok.id).execute(&command).is_ok(),
+            "{scopes:?} {label}"
+        );
+    }
     insta::with_settings!({
         snapshot_path => "../../snapshots",
         prepend_module_to_snapshot => false,

@@ -61,6 +61,7 @@
 //! - [`scenario`]: scenario files (`switchboard run FILE`).
 //! - [`time`]: virtual [`Instant`]s and [`Duration`]s.
 
+pub mod channel;
 pub mod core;
 pub mod id;
 pub mod profile;

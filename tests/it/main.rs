@@ -1,3 +1,5 @@
 mod acs_chat;
+mod channels;
 mod properties;
 mod scenarios;
+mod sms_encoding;

@@ -7,6 +7,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::channel::{Carriers, ChannelRules};
+
 /// How a profile renders errors on the wire.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -85,6 +87,23 @@ pub struct Profile {
     /// Read receipts and typing indicators are refused above this many participants.
     pub receipts_participants_max: u32,
     pub rate_limits: Vec<RateLimit>,
+    // ---- non-chat channels (issue 3) ----
+    /// Non-chat (SMS, WhatsApp) participants in one thread; 0: none allowed.
+    pub non_chat_participants_max: u32,
+    /// Threads (not deleted) a chat identity may be a participant of at once.
+    pub threads_per_identity_max: u32,
+    /// The media and body rules of SMS, MMS and WhatsApp.
+    pub channel_rules: ChannelRules,
+    /// A free-form WhatsApp message needs an inbound one within this window.
+    pub whatsapp_window_ms: u64,
+    /// Whether the ACS-style `send_sms` call exists.
+    pub sms_send_supported: bool,
+    /// Recipients of one `send_sms` call.
+    pub sms_recipients_max: u32,
+    /// A `send_sms` message in characters.
+    pub sms_body_chars_max: u32,
+    /// The carrier model of each channel.
+    pub carriers: Carriers,
 }
 
 /// The profiles this build knows, by name.
@@ -136,6 +155,17 @@ impl Profile {
                     count: 50,
                 },
             ],
+            // ACS chat threads hold chat users only (A8).
+            non_chat_participants_max: 0,
+            // A8: threads per user unlimited.
+            threads_per_identity_max: u32::MAX,
+            channel_rules: ChannelRules::twilio(),
+            whatsapp_window_ms: 24 * 3_600_000,
+            // A6: send SMS to 1..100 recipients, message at most 2048 characters.
+            sms_send_supported: true,
+            sms_recipients_max: 100,
+            sms_body_chars_max: 2048,
+            carriers: Carriers::acs(),
         }
     }
 
@@ -165,6 +195,18 @@ impl Profile {
             // Twilio does not restrict receipts or typing by size.
             receipts_participants_max: 1000,
             rate_limits: Vec::new(),
+            // T2: 1000 participants including at most 50 non-chat.
+            non_chat_participants_max: 50,
+            // T2: a chat identity belongs to at most 1000 conversations.
+            threads_per_identity_max: 1000,
+            channel_rules: ChannelRules::twilio(),
+            // T5 63016: free-form only within 24 h of the user's last message.
+            whatsapp_window_ms: 24 * 3_600_000,
+            // Twilio Conversations has no ACS-style bulk SMS call.
+            sms_send_supported: false,
+            sms_recipients_max: 0,
+            sms_body_chars_max: 1600,
+            carriers: Carriers::twilio(),
         }
     }
 
@@ -188,6 +230,14 @@ impl Profile {
             page_size_default: 10,
             receipts_participants_max: 100,
             rate_limits: Vec::new(),
+            non_chat_participants_max: 0,
+            threads_per_identity_max: u32::MAX,
+            channel_rules: ChannelRules::twilio(),
+            whatsapp_window_ms: 24 * 3_600_000,
+            sms_send_supported: false,
+            sms_recipients_max: 0,
+            sms_body_chars_max: 1600,
+            carriers: Carriers::twilio(),
         }
     }
 
@@ -231,6 +281,7 @@ impl Profile {
                 return Err(format!("rate_limits[{i}]: operations must not be empty"));
             }
         }
+        self.carriers.validate()?;
         Ok(())
     }
 }

@@ -4,11 +4,13 @@
 //! carrier model in the shell decides what happens to a delivery after it leaves.
 
 pub mod address;
+pub mod carrier;
 pub mod encoding;
 pub mod media;
 
 use serde::{Deserialize, Serialize};
 
+pub use carrier::{CarrierModel, Carriers};
 pub use encoding::{Encoding, SmsInfo, sms_info};
 pub use media::{ChannelRules, DropReason, Dropped, Media, Plan, Refusal, Violation};
 

@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use crate::channel::{Channel, Media, Route, Status};
 use crate::id::{ThreadId, message_id};
 use crate::profile::Operation;
 use crate::time::Instant;
@@ -28,6 +29,26 @@ impl ParticipantSpec {
             share_history_from: None,
         }
     }
+}
+
+/// A non-chat participant named in a call: a binding of an address and the
+/// proxy address it talks through, as given (validated by the core).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BindingSpec {
+    pub channel: Channel,
+    pub address: Arc<str>,
+    pub proxy: Arc<str>,
+}
+
+/// A query of the deliveries to non-chat recipients; every given field must match.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OutboxFilter {
+    /// An address (a WhatsApp address with or without `whatsapp:`).
+    pub to: Option<Arc<str>>,
+    /// `sms`, `mms` or `whatsapp`.
+    pub channel: Option<Route>,
+    pub thread: Option<ThreadId>,
+    pub status: Option<Status>,
 }
 
 /// A page request.
@@ -120,6 +141,51 @@ pub enum Command {
         thread: ThreadId,
         page: PageRequest,
     },
+    // ---- non-chat channels (issue 3) ----
+    /// Creates a thread with chat and non-chat participants, all or nothing.
+    CreateThreadWithBindings {
+        topic: Arc<str>,
+        participants: Vec<ParticipantSpec>,
+        bindings: Vec<BindingSpec>,
+        idempotency_key: Option<Arc<str>>,
+    },
+    /// Adds SMS or WhatsApp participants, all or nothing.
+    AddBindings {
+        thread: ThreadId,
+        bindings: Vec<BindingSpec>,
+    },
+    /// Removes an SMS or WhatsApp participant, freeing its binding.
+    RemoveBinding {
+        thread: ThreadId,
+        channel: Channel,
+        address: Arc<str>,
+    },
+    /// Sends a message with media or as a template (WhatsApp's 24-hour window
+    /// does not apply to templates). An empty content is allowed with media.
+    SendRichMessage {
+        thread: ThreadId,
+        content: Arc<str>,
+        content_type: ContentType,
+        metadata: BTreeMap<String, String>,
+        media: Vec<Media>,
+        template: Option<Arc<str>>,
+    },
+    /// A message from an SMS or WhatsApp user to the proxy address of a binding
+    /// (the carrier's call: no identity).
+    Inbound {
+        channel: Channel,
+        from: Arc<str>,
+        to: Arc<str>,
+        body: Arc<str>,
+        media: Vec<Media>,
+    },
+    /// ACS's SMS API: one message to 1..100 recipients (the resource's call).
+    SendSms {
+        from: Arc<str>,
+        to: Vec<Arc<str>>,
+        message: Arc<str>,
+        delivery_report: bool,
+    },
 }
 
 impl Command {
@@ -144,6 +210,12 @@ impl Command {
             Command::SendTyping { .. } => "send_typing",
             Command::SendReadReceipt { .. } => "send_read_receipt",
             Command::ListReadReceipts { .. } => "list_read_receipts",
+            Command::CreateThreadWithBindings { .. } => "create_thread",
+            Command::AddBindings { .. } => "add_participants",
+            Command::RemoveBinding { .. } => "remove_participant",
+            Command::SendRichMessage { .. } => "send_message",
+            Command::Inbound { .. } => "inbound",
+            Command::SendSms { .. } => "send_sms",
         }
     }
 
@@ -153,7 +225,13 @@ impl Command {
             Command::CreateUser { .. }
             | Command::CreateThread { .. }
             | Command::AddParticipants { .. }
-            | Command::SendMessage { .. } => 201,
+            | Command::SendMessage { .. }
+            | Command::CreateThreadWithBindings { .. }
+            | Command::AddBindings { .. }
+            | Command::SendRichMessage { .. }
+            | Command::Inbound { .. } => 201,
+            Command::SendSms { .. } => 202,
+            Command::RemoveBinding { .. } => 204,
             Command::DeleteUser { .. }
             | Command::UpdateThread { .. }
             | Command::DeleteThread { .. }
@@ -185,6 +263,11 @@ impl Command {
             Command::SendTyping { .. } => Operation::SendTyping,
             Command::SendReadReceipt { .. } => Operation::SendReadReceipt,
             Command::ListReadReceipts { .. } => Operation::ListReadReceipts,
+            Command::CreateThreadWithBindings { .. } => Operation::CreateThread,
+            Command::AddBindings { .. } | Command::RemoveBinding { .. } => Operation::UpdateRoster,
+            Command::SendRichMessage { .. } => Operation::SendMessage,
+            // Carrier and SMS-API calls are not counted by the chat limits.
+            Command::Inbound { .. } | Command::SendSms { .. } => return None,
         })
     }
 
@@ -217,7 +300,10 @@ impl Command {
             | Command::DeleteMessage { thread, .. }
             | Command::SendTyping { thread }
             | Command::SendReadReceipt { thread, .. }
-            | Command::ListReadReceipts { thread, .. } => Some(*thread),
+            | Command::ListReadReceipts { thread, .. }
+            | Command::AddBindings { thread, .. }
+            | Command::RemoveBinding { thread, .. }
+            | Command::SendRichMessage { thread, .. } => Some(*thread),
             _ => None,
         }
     }
@@ -309,6 +395,44 @@ pub enum Reply {
     Message(MessageView),
     Messages(Page<MessageView>),
     ReadReceipts(Page<ReadReceiptView>),
+    /// ACS `send_sms`: one result per recipient, in the order given.
+    SmsSent(Vec<SmsResult>),
+}
+
+/// One recipient's result of an ACS `send_sms` call.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SmsResult {
+    pub to: Arc<str>,
+    pub message_id: Option<String>,
+    pub http_status: u16,
+    pub successful: bool,
+    pub error_message: Option<String>,
+}
+
+/// A delivery the carrier must now carry (not traced: the shell's work list).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Queued {
+    pub delivery: DeliveryRef,
+    pub route: Route,
+    /// When the delivery is handed to the carrier (now, until SMS throughput
+    /// limits queue it for later).
+    pub handed_at: Instant,
+}
+
+/// Where a delivery lives: in a thread, or (ACS `send_sms`) in no thread.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct DeliveryRef {
+    pub thread: Option<ThreadId>,
+    pub id: u64,
+}
+
+/// A carrier's report on one delivery, fed to the core by the shell.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Receipt {
+    pub delivery: DeliveryRef,
+    pub status: Status,
+    /// The detail or error code (0: none).
+    pub code: u16,
 }
 
 impl Reply {
@@ -338,6 +462,7 @@ impl Reply {
             Reply::Message(m) => ser(m),
             Reply::Messages(p) => ser(p),
             Reply::ReadReceipts(p) => ser(p),
+            Reply::SmsSent(results) => json!({ "value": ser(results) }),
         }
     }
 
@@ -348,6 +473,7 @@ impl Reply {
             Reply::Participants(p) => Some(p.items.len()),
             Reply::Messages(p) => Some(p.items.len()),
             Reply::ReadReceipts(p) => Some(p.items.len()),
+            Reply::SmsSent(results) => Some(results.len()),
             _ => None,
         }
     }
@@ -424,6 +550,45 @@ pub enum Event {
         by: Arc<str>,
         message: u32,
         recipients: u32,
+    },
+    /// SMS or WhatsApp participants joined a thread.
+    BindingsAdded {
+        thread: ThreadId,
+        by: Arc<str>,
+        addresses: Vec<Arc<str>>,
+    },
+    BindingRemoved {
+        thread: ThreadId,
+        by: Arc<str>,
+        address: Arc<str>,
+    },
+    /// A message from an SMS or WhatsApp user, stored once.
+    InboundReceived {
+        thread: ThreadId,
+        message: u32,
+        from: Arc<str>,
+        bytes: u32,
+        media: u32,
+        recipients: u32,
+    },
+    /// A message's deliveries to non-chat participants: `queued` went to the
+    /// carrier (ids `first`..), `failed` were refused (see the outbox why).
+    DeliveriesCreated {
+        thread: Option<ThreadId>,
+        message: Option<u32>,
+        first: u64,
+        queued: u32,
+        failed: u32,
+        segments: u32,
+    },
+    /// A carrier receipt changed a delivery's status.
+    DeliveryUpdated {
+        delivery: u64,
+        thread: Option<ThreadId>,
+        to: Arc<str>,
+        status: Status,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        code: Option<u16>,
     },
     /// A call the platform refused (recorded by the shell, not the core).
     Rejected {

@@ -9,6 +9,7 @@
 //! each thread plain data behind an `Arc`. Cloning a whole world is O(1); a write
 //! after a clone copies the map path and the one thread it touches.
 
+mod channels;
 pub mod command;
 pub mod error;
 pub mod thread;
@@ -16,6 +17,8 @@ pub mod thread;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
+pub use channels::{DeliveryView, DroppedView, SmsBatch};
+pub use command::{BindingSpec, DeliveryRef, OutboxFilter, Queued, Receipt, SmsResult};
 pub use command::{
     Command, ContentType, Event, InvalidParticipant, MessageView, Notification, Page, PageRequest,
     ParticipantSpec, ParticipantView, ReadReceiptView, Reply, ThreadView,
@@ -73,6 +76,12 @@ pub struct State {
     windows: imbl::OrdMap<WindowKey, Window>,
     next_user: u32,
     next_thread: u32,
+    /// Which thread holds each (channel, address, proxy) binding; an entry
+    /// whose thread no longer holds it is free (see `Thread::holds_bindings`).
+    binding_index: imbl::OrdMap<channels::BindingKey, ThreadId>,
+    /// ACS `send_sms` calls by their first delivery id.
+    sms_batches: imbl::OrdMap<u64, Arc<SmsBatch>>,
+    next_delivery: u64,
 }
 
 /// The result of a successful call: the reply and what happened.
@@ -80,11 +89,17 @@ pub struct State {
 pub struct Outcome {
     pub reply: Reply,
     pub events: Vec<Event>,
+    /// Deliveries handed to the carrier (the shell's work, not traced).
+    pub queued: Vec<Queued>,
 }
 
 impl Outcome {
     fn new(reply: Reply, events: Vec<Event>) -> Outcome {
-        Outcome { reply, events }
+        Outcome {
+            reply,
+            events,
+            queued: Vec::new(),
+        }
     }
 }
 
@@ -102,6 +117,9 @@ impl State {
             windows: imbl::OrdMap::new(),
             next_user: 1,
             next_thread: 1,
+            binding_index: imbl::OrdMap::new(),
+            sms_batches: imbl::OrdMap::new(),
+            next_delivery: 1,
         }
     }
 
@@ -150,6 +168,20 @@ impl State {
         match command {
             Command::CreateUser { id, display_name } => self.create_user(id, display_name),
             Command::DeleteUser { user } => self.delete_user(user),
+            // The carrier's and the SMS API's calls carry no chat identity.
+            Command::Inbound {
+                channel,
+                from,
+                to,
+                body,
+                media,
+            } => self.inbound(*channel, from, to, body, media, now),
+            Command::SendSms {
+                from,
+                to,
+                message,
+                delivery_report,
+            } => self.send_sms(from, to, message, *delivery_report, now),
             _ => {
                 let actor = self.authenticate(caller.user)?;
                 self.execute_chat(actor, command, now)
@@ -208,7 +240,51 @@ impl State {
                 content,
                 content_type,
                 metadata,
-            } => self.send_message(actor, *thread, content, *content_type, metadata, now),
+            } => {
+                let sent = self.send_message(actor, *thread, content, *content_type, metadata, now);
+                self.fan_out_sent(sent, *thread, now)
+            }
+            Command::CreateThreadWithBindings {
+                topic,
+                participants,
+                bindings,
+                idempotency_key,
+            } => self.create_thread_with_bindings(
+                actor,
+                topic,
+                participants,
+                bindings,
+                idempotency_key.as_ref(),
+                now,
+            ),
+            Command::AddBindings { thread, bindings } => {
+                self.add_bindings(actor, *thread, bindings, now)
+            }
+            Command::RemoveBinding {
+                thread,
+                channel,
+                address,
+            } => self.remove_binding(actor, *thread, *channel, address, now),
+            Command::SendRichMessage {
+                thread,
+                content,
+                content_type,
+                metadata,
+                media,
+                template,
+            } => self.send_rich_message(
+                actor,
+                *thread,
+                content,
+                *content_type,
+                metadata,
+                media,
+                template.is_some(),
+                now,
+            ),
+            Command::Inbound { .. } | Command::SendSms { .. } => {
+                unreachable!("carrier calls are dispatched before authentication")
+            }
             Command::UpdateMessage {
                 thread,
                 message,
@@ -479,6 +555,7 @@ impl State {
         if total > max {
             return Err(Error::ThreadFull { count: total, max });
         }
+        self.check_identity_threads(std::iter::once(actor).chain(joining.iter().map(|j| j.0)))?;
         let admitted = self.check_limits(Operation::CreateThread, actor, None, now)?;
 
         let id = ThreadId(self.next_thread);
@@ -644,6 +721,7 @@ impl State {
         t.push_notice(now, NoticeKind::ChatThreadDeleted, actor, 0);
         t.deleted_at = Some(now);
         t.messages = Vec::new();
+        t.deliveries = Vec::new();
         t.read_receipts.clear();
         t.windows.clear();
         // What stays (for inboxes) stops growing: give back the spare room.
@@ -684,13 +762,14 @@ impl State {
         let t = self.writable(actor, thread)?;
         // Adding an existing participant changes nothing (A1).
         let (joining, invalid) = self.resolve_participants(participants, |u| t.is_participant(u));
-        let total = t.participant_count() + joining.len() as u32;
+        let total = t.member_count() + joining.len() as u32;
         if total > self.profile.participants_per_thread_max {
             return Err(Error::ThreadFull {
                 count: total,
                 max: self.profile.participants_per_thread_max,
             });
         }
+        self.check_identity_threads(joining.iter().map(|j| j.0))?;
         let admitted = self.check_limits(Operation::UpdateRoster, actor, Some(t), now)?;
         let t = self.commit(admitted, actor, thread, now);
         let mut events = vec![];
@@ -1149,7 +1228,10 @@ impl State {
             id: message_id(seq),
             sequence_id: seq,
             kind: m.kind.name(),
-            sender: self.name(m.sender),
+            sender: match m.extra.as_ref().and_then(|e| e.from_address.clone()) {
+                Some(address) => address,
+                None => self.name(m.sender),
+            },
             content,
             topic,
             participants,
@@ -1158,7 +1240,12 @@ impl State {
                 .as_ref()
                 .map(|e| e.metadata.clone())
                 .unwrap_or_default(),
-            media: vec![],
+            media: m
+                .extra
+                .iter()
+                .flat_map(|e| e.media.iter())
+                .map(|media| serde_json::to_value(media).expect("media serialize"))
+                .collect(),
             created_at_ms: m.created_at.ms(),
             edited_at_ms: m.edited_at().map(Instant::ms),
             deleted_at_ms: m.deleted_at().map(Instant::ms),
@@ -1287,7 +1374,7 @@ impl State {
                 return Err(format!("idempotency key {key} points at no thread"));
             }
         }
-        Ok(())
+        self.check_channel_invariants()
     }
 }
 

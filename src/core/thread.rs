@@ -8,6 +8,7 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
+use crate::channel::{Channel, Media, Status};
 use crate::id::{ThreadId, UserId};
 use crate::time::Instant;
 
@@ -58,6 +59,10 @@ pub struct MessageExtra {
     pub metadata: BTreeMap<String, String>,
     /// For participant added/removed messages: who.
     pub participants: Vec<UserId>,
+    /// For messages from an SMS or WhatsApp participant: its address.
+    pub from_address: Option<Arc<str>>,
+    /// Attached media, stored once.
+    pub media: Vec<Media>,
 }
 
 impl Message {
@@ -223,6 +228,53 @@ pub struct Thread {
     /// The latest read receipt of each participant: (message sequence id, when).
     pub read_receipts: BTreeMap<UserId, (u32, Instant)>,
     pub windows: BTreeMap<WindowKey, Window>,
+    /// SMS and WhatsApp participants, past and present, in join order.
+    pub bindings: Vec<Binding>,
+    /// Deliveries to non-chat participants, in creation (id) order.
+    pub deliveries: Vec<Delivery>,
+}
+
+/// An SMS or WhatsApp participant: its address and the proxy address it talks
+/// through (both bare E.164).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Binding {
+    pub channel: Channel,
+    pub address: Arc<str>,
+    pub proxy: Arc<str>,
+    pub joined_at: Instant,
+    pub removed_at: Option<Instant>,
+    /// The participant's last message to the thread (WhatsApp's window).
+    pub last_inbound: Option<Instant>,
+}
+
+impl Binding {
+    pub fn is_current(&self) -> bool {
+        self.removed_at.is_none()
+    }
+
+    /// The address as Twilio names it (`whatsapp:` prefix for WhatsApp).
+    pub fn display(&self) -> Arc<str> {
+        match self.channel {
+            Channel::Sms => self.address.clone(),
+            Channel::Whatsapp => Arc::from(format!("whatsapp:{}", self.address).as_str()),
+        }
+    }
+}
+
+/// One message's delivery to one non-chat participant: compact, because it is
+/// the one thing stored per recipient. Body, media, route and segments follow
+/// from the message and the binding through the rule table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Delivery {
+    /// Global creation order (the outbox's order).
+    pub id: u64,
+    /// The message's sequence id.
+    pub message: u32,
+    /// The recipient: an index into the thread's bindings.
+    pub binding: u16,
+    /// The platform's error or detail code (0: none).
+    pub code: u16,
+    pub status: Status,
 }
 
 impl Thread {
@@ -239,7 +291,38 @@ impl Thread {
             current: BTreeMap::new(),
             read_receipts: BTreeMap::new(),
             windows: BTreeMap::new(),
+            bindings: Vec::new(),
+            deliveries: Vec::new(),
         }
+    }
+
+    /// Whether the thread's bindings count as taken (uniqueness, limits): a
+    /// thread that is not deleted (nor, with conversation states, closed).
+    pub fn holds_bindings(&self) -> bool {
+        self.deleted_at.is_none()
+    }
+
+    /// Current SMS and WhatsApp participants.
+    pub fn non_chat_count(&self) -> u32 {
+        self.bindings.iter().filter(|b| b.is_current()).count() as u32
+    }
+
+    /// All current participants, chat and non-chat.
+    pub fn member_count(&self) -> u32 {
+        self.participant_count() + self.non_chat_count()
+    }
+
+    /// The current binding of `address` on `channel`, by index.
+    pub fn binding_of(&self, channel: Channel, address: &str) -> Option<usize> {
+        self.bindings
+            .iter()
+            .position(|b| b.is_current() && b.channel == channel && &*b.address == address)
+    }
+
+    /// The delivery with id `id`.
+    pub fn delivery_mut(&mut self, id: u64) -> Option<&mut Delivery> {
+        let i = self.deliveries.binary_search_by_key(&id, |d| d.id).ok()?;
+        self.deliveries.get_mut(i)
     }
 
     pub fn participant_count(&self) -> u32 {

@@ -5,6 +5,7 @@
 //! one instant the order is fixed: due timers, then reports, then commands, each
 //! in the order they were scheduled (a sequence number breaks ties).
 
+pub mod carrier;
 pub mod client;
 pub mod rng;
 pub mod trace;
@@ -66,7 +67,12 @@ impl SimBuilder {
 /// Something due at a virtual instant.
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Happening {
-    Command { caller: Caller, command: Command },
+    Command {
+        caller: Caller,
+        command: Command,
+    },
+    /// A carrier receipt (report class).
+    Receipt(carrier::Due),
 }
 
 impl Happening {
@@ -74,6 +80,7 @@ impl Happening {
     fn class(&self) -> u8 {
         match self {
             Happening::Command { .. } => 2,
+            Happening::Receipt(_) => 1,
         }
     }
 }
@@ -197,10 +204,11 @@ impl Simulator {
         command: &Command,
         describe: impl FnOnce(&State, &Result<Reply, Error>) -> Option<T>,
     ) -> Result<Reply, Error> {
-        let (result, events) = match self.state.execute(caller, command, self.now) {
-            Ok(outcome) => (Ok(outcome.reply), outcome.events),
-            Err(error) => (Err(error), Vec::new()),
+        let (result, events, queued) = match self.state.execute(caller, command, self.now) {
+            Ok(outcome) => (Ok(outcome.reply), outcome.events, outcome.queued),
+            Err(error) => (Err(error), Vec::new(), Vec::new()),
         };
+        self.hand_to_carrier(&queued);
         if let Some(line) = describe(&self.state, &result) {
             self.trace.record(self.now, &line);
         }
@@ -208,6 +216,36 @@ impl Simulator {
             self.trace.record(self.now, event);
         }
         result
+    }
+
+    /// Draws the first receipt of each delivery handed to the carrier.
+    fn hand_to_carrier(&mut self, queued: &[crate::core::Queued]) {
+        if queued.is_empty() {
+            return;
+        }
+        let carriers = self.state.profile().carriers.clone();
+        for q in queued {
+            let rng = self.streams.get(Subsystem::Carrier);
+            let due = carrier::first(&carriers, rng, q.delivery, q.route, q.handed_at);
+            self.push(due.at, Happening::Receipt(due));
+        }
+    }
+
+    /// Records a due carrier receipt and schedules the one that follows.
+    fn receive(&mut self, due: carrier::Due) {
+        let events = self.state.record(&due.receipt, self.now);
+        for event in &events {
+            self.trace.record(self.now, event);
+        }
+        let rng = self.streams.get(Subsystem::Carrier);
+        if let Some(next) = carrier::next(&self.state.profile().carriers, rng, &due, self.now) {
+            self.push(next.at, Happening::Receipt(next));
+        }
+    }
+
+    /// The deliveries to non-chat recipients matching `filter`, oldest first.
+    pub fn outbox(&self, filter: &crate::core::OutboxFilter) -> Vec<crate::core::DeliveryView> {
+        self.state.outbox(filter)
     }
 
     /// Records a line of the caller's own (a scenario step outcome) in the trace.
@@ -310,6 +348,7 @@ impl Simulator {
                     // The outcome is in the trace; a scheduled call has no caller.
                     let _ = self.execute(caller, &command);
                 }
+                Happening::Receipt(due) => self.receive(due),
             }
         }
         self.now = self.now.max(until);

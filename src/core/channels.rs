@@ -1,0 +1,870 @@
+//! Non-chat participants and everything that happens when a message leaves
+//! chat: bindings and their uniqueness, fan-out to SMS and WhatsApp
+//! participants through the rule table, inbound messages, WhatsApp's 24-hour
+//! window, ACS `send_sms`, carrier receipts and the outbox.
+//!
+//! One delivery is stored per non-chat recipient (a 24-byte record); its body,
+//! media, route and segments are recomputed from the message and the binding
+//! when the outbox is read. Checks run before any change, like every call.
+
+use serde::Serialize;
+use std::sync::Arc;
+
+use super::command::{BindingSpec, DeliveryRef, OutboxFilter, Queued, Receipt, SmsResult};
+use super::thread::{Binding, Delivery, Message, MessageExtra, MessageKind, NoticeKind, Thread};
+use super::{ContentType, Error, Event, NOBODY, Outcome, Reply, State, check_topic};
+use crate::channel::media::{check_chat, check_inbound, outbound};
+use crate::channel::{Channel, Dropped, Media, Plan, Refusal, Route, Status, address, sms_info};
+use crate::id::{ThreadId, UserId, message_id};
+use crate::profile::Operation;
+use crate::time::Instant;
+
+/// The binding index key: channel, address, proxy address.
+pub(super) type BindingKey = (Channel, Arc<str>, Arc<str>);
+
+/// One ACS `send_sms` call's message and its recipients.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SmsBatch {
+    pub from: Arc<str>,
+    pub body: Arc<str>,
+    pub created_at: Instant,
+    pub delivery_report: bool,
+    /// Valid recipients only, each with its delivery.
+    pub recipients: Vec<(Arc<str>, Delivery)>,
+}
+
+/// A delivery as the outbox lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct DeliveryView {
+    pub id: u64,
+    pub channel: &'static str,
+    pub to: Arc<str>,
+    pub from: Arc<str>,
+    pub body: Option<Arc<str>>,
+    pub media: Vec<Media>,
+    pub segments: u32,
+    pub encoding: &'static str,
+    pub status: &'static str,
+    pub thread: Option<ThreadId>,
+    pub message: Option<String>,
+    pub error_code: Option<u16>,
+    /// What the rules dropped, and why.
+    pub dropped: Vec<DroppedView>,
+    /// Why nothing was sent, for a delivery refused at creation.
+    pub refused: Option<Refusal>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct DroppedView {
+    pub what: String,
+    pub why: crate::channel::DropReason,
+}
+
+fn dropped_views(dropped: &[Dropped]) -> Vec<DroppedView> {
+    dropped
+        .iter()
+        .map(|d| DroppedView {
+            what: match d.media {
+                None => "body".to_string(),
+                Some(i) => format!("media[{i}]"),
+            },
+            why: d.reason,
+        })
+        .collect()
+}
+
+/// A parsed, validated binding.
+struct NewBinding {
+    channel: Channel,
+    address: Arc<str>,
+    proxy: Arc<str>,
+}
+
+fn parse_address(channel: Channel, text: &str, field: &'static str) -> Result<Arc<str>, Error> {
+    address::parse(channel, text)
+        .map(|a| Arc::from(a.as_str()))
+        .map_err(|e| Error::InvalidAddress {
+            field,
+            address: e.address,
+            reason: e.reason,
+        })
+}
+
+impl State {
+    fn unsupported(&self, what: &str) -> Error {
+        Error::UnsupportedByProfile {
+            op: what.to_string(),
+            profile: self.profile.name.clone(),
+        }
+    }
+
+    /// Validates the addresses of `specs` (400s that need no state).
+    fn parse_bindings(&self, specs: &[BindingSpec]) -> Result<Vec<NewBinding>, Error> {
+        if self.profile.non_chat_participants_max == 0 {
+            return Err(self.unsupported("sms and whatsapp participants"));
+        }
+        specs
+            .iter()
+            .map(|s| {
+                Ok(NewBinding {
+                    channel: s.channel,
+                    address: parse_address(s.channel, &s.address, "address")?,
+                    proxy: parse_address(s.channel, &s.proxy, "proxy")?,
+                })
+            })
+            .collect()
+    }
+
+    /// The thread that holds the binding now, if any.
+    fn binding_holder(&self, channel: Channel, address: &str, proxy: &str) -> Option<ThreadId> {
+        let key: BindingKey = (channel, Arc::from(address), Arc::from(proxy));
+        let id = *self.binding_index.get(&key)?;
+        let t = self.threads.get(&id)?;
+        let held = t.holds_bindings()
+            && t.binding_of(channel, address)
+                .is_some_and(|i| &*t.bindings[i].proxy == proxy);
+        held.then_some(id)
+    }
+
+    /// The state-dependent checks of adding `new` to a thread that has
+    /// `members` participants of which `non_chat` are SMS or WhatsApp.
+    fn check_binding_room(
+        &self,
+        new: &[NewBinding],
+        existing: Option<&Thread>,
+        members: u32,
+        non_chat: u32,
+    ) -> Result<(), Error> {
+        let count = non_chat.saturating_add(new.len() as u32);
+        let max = self.profile.non_chat_participants_max;
+        if count > max {
+            return Err(Error::TooManyNonChat { count, max });
+        }
+        let total = members.saturating_add(new.len() as u32);
+        let max = self.profile.participants_per_thread_max;
+        if total > max {
+            return Err(Error::ThreadFull { count: total, max });
+        }
+        for (i, b) in new.iter().enumerate() {
+            // One address is one participant of a thread, whatever its proxy.
+            let twice = new[..i]
+                .iter()
+                .any(|o| o.channel == b.channel && o.address == b.address)
+                || existing.is_some_and(|t| t.binding_of(b.channel, &b.address).is_some());
+            if twice
+                || self
+                    .binding_holder(b.channel, &b.address, &b.proxy)
+                    .is_some()
+            {
+                return Err(Error::BindingExists {
+                    address: b.address.to_string(),
+                    proxy: b.proxy.to_string(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Joins `new` to `thread` (checked) and indexes them.
+    fn attach_bindings(
+        &mut self,
+        thread: ThreadId,
+        new: Vec<NewBinding>,
+        now: Instant,
+    ) -> Vec<Arc<str>> {
+        let t = self.thread_mut(thread);
+        let mut shown = Vec::with_capacity(new.len());
+        for b in &new {
+            let binding = Binding {
+                channel: b.channel,
+                address: b.address.clone(),
+                proxy: b.proxy.clone(),
+                joined_at: now,
+                removed_at: None,
+                last_inbound: None,
+            };
+            shown.push(binding.display());
+            t.bindings.push(binding);
+        }
+        for b in new {
+            self.binding_index
+                .insert((b.channel, b.address, b.proxy), thread);
+        }
+        shown
+    }
+
+    /// A chat identity may be in at most `threads_per_identity_max` threads
+    /// that hold participants (not deleted, not closed).
+    pub(super) fn check_identity_threads(
+        &self,
+        users: impl IntoIterator<Item = UserId>,
+    ) -> Result<(), Error> {
+        let max = self.profile.threads_per_identity_max;
+        for user in users {
+            let Some(u) = self.users.get(&user) else {
+                continue;
+            };
+            // Fast path: a user who ever joined fewer threads cannot be full.
+            if (u.threads.len() as u64) < u64::from(max) {
+                continue;
+            }
+            let live = u
+                .threads
+                .iter()
+                .filter(|id| {
+                    self.threads
+                        .get(*id)
+                        .is_some_and(|t| t.holds_bindings() && t.is_participant(user))
+                })
+                .count();
+            if live as u64 >= u64::from(max) {
+                return Err(Error::TooManyThreadsForIdentity {
+                    user: u.id.to_string(),
+                    max,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) fn create_thread_with_bindings(
+        &mut self,
+        actor: UserId,
+        topic: &Arc<str>,
+        participants: &[super::ParticipantSpec],
+        bindings: &[BindingSpec],
+        idempotency_key: Option<&Arc<str>>,
+        now: Instant,
+    ) -> Result<Outcome, Error> {
+        if idempotency_key.is_some_and(|k| self.idempotency.contains_key(k)) {
+            return self.create_thread(actor, topic, participants, idempotency_key, now);
+        }
+        check_topic(topic, self.profile.topic_chars_max)?;
+        let new = self.parse_bindings(bindings)?;
+        let (joining, _) = self.resolve_participants(participants, |u| u == actor);
+        self.check_binding_room(&new, None, 1 + joining.len() as u32, 0)?;
+        // Nothing has changed yet; create_thread runs its own checks first.
+        let mut outcome = self.create_thread(actor, topic, participants, idempotency_key, now)?;
+        let Reply::ThreadCreated { thread, .. } = &mut outcome.reply else {
+            unreachable!("create_thread replies ThreadCreated");
+        };
+        let id = thread.id;
+        let addresses = self.attach_bindings(id, new, now);
+        thread.participant_count = self.threads[&id].participant_count();
+        outcome.events.push(Event::BindingsAdded {
+            thread: id,
+            by: self.name(actor),
+            addresses,
+        });
+        Ok(outcome)
+    }
+
+    pub(super) fn add_bindings(
+        &mut self,
+        actor: UserId,
+        thread: ThreadId,
+        bindings: &[BindingSpec],
+        now: Instant,
+    ) -> Result<Outcome, Error> {
+        if bindings.is_empty() {
+            return Err(Error::InvalidField {
+                field: "participants",
+                reason: "at least one participant is required".to_string(),
+            });
+        }
+        let new = self.parse_bindings(bindings)?;
+        let t = self.writable(actor, thread)?;
+        self.check_binding_room(&new, Some(t), t.member_count(), t.non_chat_count())?;
+        let admitted = self.check_limits(Operation::UpdateRoster, actor, Some(t), now)?;
+        self.commit(admitted, actor, thread, now);
+        let addresses = self.attach_bindings(thread, new, now);
+        Ok(Outcome::new(
+            Reply::ParticipantsAdded {
+                invalid_participants: vec![],
+            },
+            vec![Event::BindingsAdded {
+                thread,
+                by: self.name(actor),
+                addresses,
+            }],
+        ))
+    }
+
+    pub(super) fn remove_binding(
+        &mut self,
+        actor: UserId,
+        thread: ThreadId,
+        channel: Channel,
+        text: &str,
+        now: Instant,
+    ) -> Result<Outcome, Error> {
+        let not_found = || Error::BindingNotFound {
+            thread: thread.to_string(),
+            address: text.chars().take(64).collect(),
+        };
+        let address = address::parse(channel, text).map_err(|_| not_found())?;
+        let t = self.writable(actor, thread)?;
+        let index = t.binding_of(channel, &address).ok_or_else(not_found)?;
+        let admitted = self.check_limits(Operation::UpdateRoster, actor, Some(t), now)?;
+        let t = self.commit(admitted, actor, thread, now);
+        let b = &mut t.bindings[index];
+        b.removed_at = Some(now);
+        let key: BindingKey = (b.channel, b.address.clone(), b.proxy.clone());
+        let shown = b.display();
+        self.binding_index.remove(&key);
+        Ok(Outcome::new(
+            Reply::None,
+            vec![Event::BindingRemoved {
+                thread,
+                by: self.name(actor),
+                address: shown,
+            }],
+        ))
+    }
+
+    /// A chat message with media or as a template: the checks of a text
+    /// message plus the chat media rules, then the same store and fan-out.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn send_rich_message(
+        &mut self,
+        actor: UserId,
+        thread: ThreadId,
+        content: &Arc<str>,
+        content_type: ContentType,
+        metadata: &std::collections::BTreeMap<String, String>,
+        media: &[Media],
+        template: bool,
+        now: Instant,
+    ) -> Result<Outcome, Error> {
+        if content.is_empty() && media.is_empty() {
+            return Err(Error::InvalidField {
+                field: "content",
+                reason: "must not be empty without media".to_string(),
+            });
+        }
+        let t = self.writable(actor, thread)?;
+        check_chat(&self.profile.channel_rules, media).map_err(Error::Media)?;
+        self.check_sizes(content, metadata)?;
+        let admitted = self.check_limits(Operation::SendMessage, actor, Some(t), now)?;
+        let recipients = t.participant_count() - 1;
+        let t = self.commit(admitted, actor, thread, now);
+        let kind = match content_type {
+            ContentType::Text => MessageKind::Text,
+            ContentType::Html => MessageKind::Html,
+        };
+        let extra = (!metadata.is_empty() || !media.is_empty()).then(|| {
+            Box::new(MessageExtra {
+                metadata: metadata.clone(),
+                media: media.to_vec(),
+                ..MessageExtra::default()
+            })
+        });
+        let seq = t.push_message(Message {
+            kind,
+            sender: actor,
+            created_at: now,
+            content: content.clone(),
+            extra,
+        });
+        t.push_notice(now, NoticeKind::ChatMessageReceived, actor, seq);
+        let mut outcome = Outcome::new(
+            Reply::MessageSent { sequence: seq },
+            vec![Event::MessageSent {
+                thread,
+                message: seq,
+                by: self.name(actor),
+                bytes: content.len() as u32,
+                recipients,
+            }],
+        );
+        self.fan_out(&mut outcome, thread, seq, None, template, now);
+        Ok(outcome)
+    }
+
+    /// Fans a successful plain send out to the thread's non-chat participants.
+    pub(super) fn fan_out_sent(
+        &mut self,
+        result: Result<Outcome, Error>,
+        thread: ThreadId,
+        now: Instant,
+    ) -> Result<Outcome, Error> {
+        let mut outcome = result?;
+        if let Reply::MessageSent { sequence } = outcome.reply {
+            self.fan_out(&mut outcome, thread, sequence, None, false, now);
+        }
+        Ok(outcome)
+    }
+
+    /// Creates one delivery per current non-chat participant (but `exclude`,
+    /// the sender) for message `seq`: queued for the carrier, or failed at once
+    /// when a rule refuses it.
+    fn fan_out(
+        &mut self,
+        outcome: &mut Outcome,
+        thread: ThreadId,
+        seq: u32,
+        exclude: Option<usize>,
+        template: bool,
+        now: Instant,
+    ) {
+        let Some(t) = self.threads.get(&thread) else {
+            return;
+        };
+        if !t.bindings.iter().any(Binding::is_current) {
+            return;
+        }
+        let m = t.message(seq).expect("the message was just stored");
+        let media: &[Media] = m.extra.as_ref().map_or(&[], |e| &e.media);
+        let rules = &self.profile.channel_rules;
+        let mut plans: [Option<Plan>; 2] = [None, None];
+        let window = self.profile.whatsapp_window_ms;
+        let first = self.next_delivery;
+        let mut made: Vec<Delivery> = Vec::new();
+        let mut queued: u32 = 0;
+        let mut failed: u32 = 0;
+        let mut segments = 0;
+        for (i, b) in t.bindings.iter().enumerate() {
+            if !b.is_current() || Some(i) == exclude {
+                continue;
+            }
+            let slot = b.channel as usize;
+            let plan =
+                plans[slot].get_or_insert_with(|| outbound(rules, b.channel, &m.content, media));
+            let in_window = b
+                .last_inbound
+                .is_some_and(|at| now.ms().saturating_sub(at.ms()) < window);
+            let refused = plan.refused.or_else(|| {
+                (b.channel == Channel::Whatsapp && !template && !in_window)
+                    .then_some(Refusal::OutsideWhatsappWindow)
+            });
+            let id = first + made.len() as u64;
+            let (status, code) = match refused {
+                Some(r) => {
+                    failed += 1;
+                    (Status::Failed, r.code())
+                }
+                None => {
+                    queued += 1;
+                    outcome.queued.push(Queued {
+                        delivery: DeliveryRef {
+                            thread: Some(thread),
+                            id,
+                        },
+                        route: plan.route,
+                        handed_at: now,
+                    });
+                    (Status::Queued, 0)
+                }
+            };
+            if plan.route == Route::Sms && plan.body && segments == 0 {
+                segments = sms_info(&m.content).segments;
+            }
+            made.push(Delivery {
+                id,
+                message: seq,
+                binding: i as u16,
+                code,
+                status,
+            });
+        }
+        if made.is_empty() {
+            return;
+        }
+        self.next_delivery += made.len() as u64;
+        self.thread_mut(thread).deliveries.extend(made);
+        outcome.events.push(Event::DeliveriesCreated {
+            thread: Some(thread),
+            message: Some(seq),
+            first,
+            queued,
+            failed,
+            segments,
+        });
+    }
+
+    /// A message from an SMS or WhatsApp user to a proxy address.
+    pub(super) fn inbound(
+        &mut self,
+        channel: Channel,
+        from: &str,
+        to: &str,
+        body: &Arc<str>,
+        media: &[Media],
+        now: Instant,
+    ) -> Result<Outcome, Error> {
+        if self.profile.non_chat_participants_max == 0 {
+            return Err(self.unsupported("inbound"));
+        }
+        let from = parse_address(channel, from, "from")?;
+        let to = parse_address(channel, to, "to")?;
+        if body.is_empty() && media.is_empty() {
+            return Err(Error::InvalidField {
+                field: "body",
+                reason: "a message needs a body or media".to_string(),
+            });
+        }
+        check_inbound(&self.profile.channel_rules, channel, body, media).map_err(Error::Media)?;
+        let thread = self
+            .binding_holder(channel, &from, &to)
+            .ok_or_else(|| Error::NoBinding {
+                address: from.to_string(),
+                proxy: to.to_string(),
+            })?;
+        let t = self.thread_mut(thread);
+        let index = t
+            .binding_of(channel, &from)
+            .expect("held binding is current");
+        let shown = t.bindings[index].display();
+        t.bindings[index].last_inbound = Some(now);
+        let seq = t.push_message(Message {
+            kind: MessageKind::Text,
+            sender: NOBODY,
+            created_at: now,
+            content: body.clone(),
+            extra: Some(Box::new(MessageExtra {
+                from_address: Some(shown.clone()),
+                media: media.to_vec(),
+                ..MessageExtra::default()
+            })),
+        });
+        t.push_notice(now, NoticeKind::ChatMessageReceived, NOBODY, seq);
+        let recipients = t.participant_count();
+        let mut outcome = Outcome::new(
+            Reply::MessageSent { sequence: seq },
+            vec![Event::InboundReceived {
+                thread,
+                message: seq,
+                from: shown,
+                bytes: body.len() as u32,
+                media: media.len() as u32,
+                recipients,
+            }],
+        );
+        self.fan_out(&mut outcome, thread, seq, Some(index), false, now);
+        Ok(outcome)
+    }
+
+    /// ACS `send_sms`: a 202 with one result per recipient; a malformed number
+    /// fails only its own recipient.
+    pub(super) fn send_sms(
+        &mut self,
+        from: &Arc<str>,
+        to: &[Arc<str>],
+        message: &Arc<str>,
+        delivery_report: bool,
+        now: Instant,
+    ) -> Result<Outcome, Error> {
+        if !self.profile.sms_send_supported {
+            return Err(self.unsupported("send_sms"));
+        }
+        let short_code = (5..=6).contains(&from.len()) && from.bytes().all(|b| b.is_ascii_digit());
+        if !short_code && let Err(reason) = address::e164(from) {
+            return Err(Error::InvalidAddress {
+                field: "from",
+                address: from.chars().take(64).collect(),
+                reason,
+            });
+        }
+        let max = self.profile.sms_recipients_max;
+        if to.is_empty() || to.len() as u64 > u64::from(max) {
+            return Err(Error::SmsRecipients {
+                count: to.len().min(u32::MAX as usize) as u32,
+                max,
+            });
+        }
+        let chars = message.chars().count() as u64;
+        let max = self.profile.sms_body_chars_max;
+        if chars > u64::from(max) {
+            return Err(Error::SmsTooLong {
+                chars: chars.min(u64::from(u32::MAX)) as u32,
+                max,
+            });
+        }
+        let first = self.next_delivery;
+        let mut results = Vec::with_capacity(to.len());
+        let mut recipients = Vec::new();
+        let mut queued = Vec::new();
+        for (i, number) in to.iter().enumerate() {
+            if address::e164(number).is_err() {
+                results.push(SmsResult {
+                    to: number.clone(),
+                    message_id: None,
+                    http_status: 400,
+                    successful: false,
+                    error_message: Some("Invalid To phone number format.".to_string()),
+                });
+                continue;
+            }
+            let id = first + recipients.len() as u64;
+            recipients.push((
+                number.clone(),
+                Delivery {
+                    id,
+                    message: 0,
+                    binding: i as u16,
+                    code: 0,
+                    status: Status::Queued,
+                },
+            ));
+            queued.push(Queued {
+                delivery: DeliveryRef { thread: None, id },
+                route: Route::Sms,
+                handed_at: now,
+            });
+            results.push(SmsResult {
+                to: number.clone(),
+                message_id: Some(sms_message_id(id)),
+                http_status: 202,
+                successful: true,
+                error_message: None,
+            });
+        }
+        let mut events = Vec::new();
+        if !recipients.is_empty() {
+            events.push(Event::DeliveriesCreated {
+                thread: None,
+                message: None,
+                first,
+                queued: recipients.len() as u32,
+                failed: 0,
+                segments: sms_info(message).segments,
+            });
+            self.next_delivery += recipients.len() as u64;
+            self.sms_batches.insert(
+                first,
+                Arc::new(SmsBatch {
+                    from: from.clone(),
+                    body: message.clone(),
+                    created_at: now,
+                    delivery_report,
+                    recipients,
+                }),
+            );
+        }
+        let mut outcome = Outcome::new(Reply::SmsSent(results), events);
+        outcome.queued = queued;
+        Ok(outcome)
+    }
+
+    /// Records a carrier's receipt. A receipt for a delivery that no longer
+    /// exists (its thread was deleted) or that does not follow the status
+    /// order changes nothing and returns no event.
+    pub fn record(&mut self, receipt: &Receipt, _now: Instant) -> Vec<Event> {
+        let code = (receipt.code != 0).then_some(receipt.code);
+        let id = receipt.delivery.id;
+        match receipt.delivery.thread {
+            Some(thread) => {
+                let Some(t) = self.threads.get(&thread) else {
+                    return vec![];
+                };
+                let Ok(i) = t.deliveries.binary_search_by_key(&id, |d| d.id) else {
+                    return vec![];
+                };
+                if !t.deliveries[i].status.may_become(receipt.status) {
+                    return vec![];
+                }
+                let t = self.thread_mut(thread);
+                let d = &mut t.deliveries[i];
+                d.status = receipt.status;
+                d.code = receipt.code;
+                let to = t.bindings[d.binding as usize].display();
+                vec![Event::DeliveryUpdated {
+                    delivery: id,
+                    thread: Some(thread),
+                    to,
+                    status: receipt.status,
+                    code,
+                }]
+            }
+            None => {
+                let Some((&key, batch)) = self.sms_batches.range(..=id).next_back() else {
+                    return vec![];
+                };
+                let Some(i) = batch.recipients.iter().position(|(_, d)| d.id == id) else {
+                    return vec![];
+                };
+                if !batch.recipients[i].1.status.may_become(receipt.status) {
+                    return vec![];
+                }
+                let report = batch.delivery_report;
+                let batch = Arc::make_mut(self.sms_batches.get_mut(&key).expect("found"));
+                let (to, d) = &mut batch.recipients[i];
+                d.status = receipt.status;
+                d.code = receipt.code;
+                if !report {
+                    return vec![];
+                }
+                vec![Event::DeliveryUpdated {
+                    delivery: id,
+                    thread: None,
+                    to: to.clone(),
+                    status: receipt.status,
+                    code,
+                }]
+            }
+        }
+    }
+
+    /// The deliveries to non-chat recipients that match `filter`, in the
+    /// order they were created.
+    pub fn outbox(&self, filter: &OutboxFilter) -> Vec<DeliveryView> {
+        let to = filter.to.as_deref().map(|t| {
+            t.strip_prefix("whatsapp:")
+                .map_or((t, false), |bare| (bare, true))
+        });
+        let mut out = Vec::new();
+        let threads: Box<dyn Iterator<Item = (&ThreadId, &Arc<Thread>)>> = match filter.thread {
+            Some(id) => Box::new(self.threads.get_key_value(&id).into_iter()),
+            None => Box::new(self.threads.iter()),
+        };
+        for (&id, t) in threads {
+            if t.deleted_at.is_some() {
+                continue;
+            }
+            for d in &t.deliveries {
+                let b = &t.bindings[d.binding as usize];
+                if to.is_some_and(|(addr, wa)| {
+                    *b.address != *addr || (wa && b.channel != Channel::Whatsapp)
+                }) {
+                    continue;
+                }
+                if filter.status.is_some_and(|s| s != d.status) {
+                    continue;
+                }
+                let view = self.thread_delivery_view(id, t, d);
+                if filter.channel.is_some_and(|c| c.name() != view.channel) {
+                    continue;
+                }
+                out.push(view);
+            }
+        }
+        if filter.thread.is_none() {
+            for batch in self.sms_batches.values() {
+                for (number, d) in &batch.recipients {
+                    if to.is_some_and(|(addr, wa)| **number != *addr || wa)
+                        || filter.status.is_some_and(|s| s != d.status)
+                        || filter.channel.is_some_and(|c| c != Route::Sms)
+                    {
+                        continue;
+                    }
+                    let info = sms_info(&batch.body);
+                    out.push(DeliveryView {
+                        id: d.id,
+                        channel: Route::Sms.name(),
+                        to: number.clone(),
+                        from: batch.from.clone(),
+                        body: Some(batch.body.clone()),
+                        media: vec![],
+                        segments: info.segments,
+                        encoding: info.encoding.name(),
+                        status: d.status.name(),
+                        thread: None,
+                        message: Some(sms_message_id(d.id)),
+                        error_code: (d.code != 0).then_some(d.code),
+                        dropped: vec![],
+                        refused: None,
+                    });
+                }
+            }
+        }
+        out.sort_by_key(|v| v.id);
+        out
+    }
+
+    fn thread_delivery_view(&self, id: ThreadId, t: &Thread, d: &Delivery) -> DeliveryView {
+        let b = &t.bindings[d.binding as usize];
+        let m = t.message(d.message);
+        let content = m.map_or("", |m| &m.content);
+        let media: &[Media] = m.and_then(|m| m.extra.as_ref()).map_or(&[], |e| &e.media);
+        let plan = outbound(&self.profile.channel_rules, b.channel, content, media);
+        let refused = if d.code == Refusal::OutsideWhatsappWindow.code() {
+            Some(Refusal::OutsideWhatsappWindow)
+        } else {
+            plan.refused
+        };
+        let body = (plan.body && refused.is_none())
+            .then(|| m.map_or_else(|| Arc::from(""), |m| m.content.clone()));
+        let (segments, encoding) = match &body {
+            Some(text) => {
+                let info = sms_info(text);
+                (info.segments, info.encoding.name())
+            }
+            None => (0, crate::channel::Encoding::Gsm7.name()),
+        };
+        let from = match b.channel {
+            Channel::Sms => b.proxy.clone(),
+            Channel::Whatsapp => Arc::from(format!("whatsapp:{}", b.proxy).as_str()),
+        };
+        DeliveryView {
+            id: d.id,
+            channel: plan.route.name(),
+            to: b.display(),
+            from,
+            body,
+            media: match (plan.medium, refused) {
+                (Some(i), None) => media.get(i as usize).cloned().into_iter().collect(),
+                _ => vec![],
+            },
+            segments,
+            encoding,
+            status: d.status.name(),
+            thread: Some(id),
+            message: Some(message_id(d.message)),
+            error_code: (d.code != 0).then_some(d.code),
+            dropped: dropped_views(&plan.dropped),
+            refused,
+        }
+    }
+
+    /// Checks the channel invariants of the whole state.
+    pub(super) fn check_channel_invariants(&self) -> Result<(), String> {
+        let p = &self.profile;
+        for (id, t) in self.threads.iter() {
+            if t.non_chat_count() > p.non_chat_participants_max
+                || t.member_count() > p.participants_per_thread_max
+            {
+                return Err(format!("thread {id} is over a participant cap"));
+            }
+            if t.deleted_at.is_some() && !t.deliveries.is_empty() {
+                return Err(format!("thread {id}: deleted but still holds deliveries"));
+            }
+            if t.deliveries.windows(2).any(|w| w[0].id >= w[1].id) {
+                return Err(format!("thread {id}: deliveries out of id order"));
+            }
+            for d in &t.deliveries {
+                if d.id >= self.next_delivery
+                    || d.binding as usize >= t.bindings.len()
+                    || t.message(d.message).is_none()
+                {
+                    return Err(format!("thread {id}: delivery {} points nowhere", d.id));
+                }
+            }
+            if t.holds_bindings() {
+                for b in t.bindings.iter().filter(|b| b.is_current()) {
+                    if self.binding_holder(b.channel, &b.address, &b.proxy) != Some(*id) {
+                        return Err(format!(
+                            "thread {id}: binding {} is not indexed to it",
+                            b.address
+                        ));
+                    }
+                }
+            }
+        }
+        for (first, batch) in self.sms_batches.iter() {
+            if batch.recipients.first().is_none_or(|(_, d)| d.id != *first)
+                || batch
+                    .recipients
+                    .iter()
+                    .any(|(_, d)| d.id >= self.next_delivery)
+            {
+                return Err(format!("sms batch {first}: bad delivery ids"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// ACS-style message id of an SMS delivery.
+fn sms_message_id(id: u64) -> String {
+    format!("Outgoing_{id}")
+}

@@ -75,18 +75,18 @@ impl Status {
     }
 
     /// Whether a receipt may move a delivery from `self` to `next`:
-    /// queued → sent → delivered | undelivered | failed, delivered → read,
-    /// and queued → failed (refused before sending).
+    /// queued → sent → delivered | undelivered | failed, delivered → read;
+    /// a carrier that reports no `sent` goes from queued to the final status.
     pub fn may_become(self, next: Status) -> bool {
         matches!(
             (self, next),
-            (Status::Queued, Status::Sent)
-                | (Status::Queued, Status::Failed)
-                | (
-                    Status::Sent,
-                    Status::Delivered | Status::Undelivered | Status::Failed
-                )
-                | (Status::Delivered, Status::Read)
+            (
+                Status::Queued,
+                Status::Sent | Status::Delivered | Status::Undelivered | Status::Failed
+            ) | (
+                Status::Sent,
+                Status::Delivered | Status::Undelivered | Status::Failed
+            ) | (Status::Delivered, Status::Read)
         )
     }
 

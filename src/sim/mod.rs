@@ -243,6 +243,30 @@ impl Simulator {
         }
     }
 
+    /// A message from an SMS or WhatsApp user `from` to the proxy address `to`
+    /// (the carrier's call): stored in the thread that binds the pair and fanned
+    /// out; returns the message's sequence id there.
+    pub fn inbound(
+        &mut self,
+        channel: crate::channel::Channel,
+        from: &str,
+        to: &str,
+        body: &str,
+        media: Vec<crate::channel::Media>,
+    ) -> Result<u32, Error> {
+        let command = Command::Inbound {
+            channel,
+            from: Arc::from(from),
+            to: Arc::from(to),
+            body: Arc::from(body),
+            media,
+        };
+        match self.execute(None, &command)? {
+            Reply::MessageSent { sequence } => Ok(sequence),
+            other => unreachable!("inbound replies MessageSent, not {other:?}"),
+        }
+    }
+
     /// The deliveries to non-chat recipients matching `filter`, oldest first.
     pub fn outbox(&self, filter: &crate::core::OutboxFilter) -> Vec<crate::core::DeliveryView> {
         self.state.outbox(filter)

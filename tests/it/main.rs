@@ -3,3 +3,4 @@ mod channels;
 mod properties;
 mod scenarios;
 mod sms_encoding;
+mod twilio;

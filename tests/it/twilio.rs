@@ -970,3 +970,30 @@ proptest! {
         prop_assert_eq!(first, run()?);
     }
 }
+
+/// The README's "Channels" example, as written there.
+#[test]
+fn the_readme_channels_example_runs() {
+    let mut sim = Simulator::builder()
+        .seed(1)
+        .profile(Profile::twilio())
+        .build();
+    let agent = sim.create_user("agent").unwrap();
+    let t = sim.client(agent).create_thread("Order 1042", &[]).unwrap();
+    sim.client(agent)
+        .add_binding(t, Channel::Sms, "+14255550100", "+18005550199")
+        .unwrap();
+    sim.client(agent)
+        .send_message(t, "Your order ships today")
+        .unwrap();
+    sim.inbound(
+        Channel::Sms,
+        "+14255550100",
+        "+18005550199",
+        "thanks!",
+        vec![],
+    )
+    .unwrap();
+    let out = sim.outbox(&OutboxFilter::default());
+    assert_eq!((out[0].segments, out[0].status), (1, "queued"));
+}

@@ -419,6 +419,7 @@ impl State {
         let mut plans: [Option<Plan>; 2] = [None, None];
         let window = self.profile.whatsapp_window_ms;
         let first = self.next_delivery;
+        let base = t.deliveries.len();
         let mut made: Vec<Delivery> = Vec::new();
         let mut queued: u32 = 0;
         let mut failed: u32 = 0;
@@ -449,6 +450,7 @@ impl State {
                         delivery: DeliveryRef {
                             thread: Some(thread),
                             id,
+                            slot: (base + made.len()) as u32,
                         },
                         route: plan.route,
                         handed_at: now,
@@ -607,7 +609,11 @@ impl State {
                 },
             ));
             queued.push(Queued {
-                delivery: DeliveryRef { thread: None, id },
+                delivery: DeliveryRef {
+                    thread: None,
+                    id,
+                    slot: (recipients.len() - 1) as u32,
+                },
                 route: Route::Sms,
                 handed_at: now,
             });
@@ -657,21 +663,19 @@ impl State {
                 let Some(t) = self.threads.get(&thread) else {
                     return vec![];
                 };
-                let Ok(i) = t.deliveries.binary_search_by_key(&id, |d| d.id) else {
+                let i = receipt.delivery.slot as usize;
+                if t.deliveries.get(i).is_none_or(|d| d.id != id) {
                     return vec![];
-                };
+                }
                 if !t.deliveries[i].status.may_become(receipt.status) {
                     return vec![];
                 }
-                let t = self.thread_mut(thread);
-                let d = &mut t.deliveries[i];
+                let d = &mut self.thread_mut(thread).deliveries[i];
                 d.status = receipt.status;
                 d.code = receipt.code;
-                let to = t.bindings[d.binding as usize].display();
                 vec![Event::DeliveryUpdated {
                     delivery: id,
                     thread: Some(thread),
-                    to,
                     status: receipt.status,
                     code,
                 }]
@@ -680,15 +684,16 @@ impl State {
                 let Some((&key, batch)) = self.sms_batches.range(..=id).next_back() else {
                     return vec![];
                 };
-                let Some(i) = batch.recipients.iter().position(|(_, d)| d.id == id) else {
+                let i = receipt.delivery.slot as usize;
+                if batch.recipients.get(i).is_none_or(|(_, d)| d.id != id) {
                     return vec![];
-                };
+                }
                 if !batch.recipients[i].1.status.may_become(receipt.status) {
                     return vec![];
                 }
                 let report = batch.delivery_report;
                 let batch = Arc::make_mut(self.sms_batches.get_mut(&key).expect("found"));
-                let (to, d) = &mut batch.recipients[i];
+                let d = &mut batch.recipients[i].1;
                 d.status = receipt.status;
                 d.code = receipt.code;
                 if !report {
@@ -697,7 +702,6 @@ impl State {
                 vec![Event::DeliveryUpdated {
                     delivery: id,
                     thread: None,
-                    to: to.clone(),
                     status: receipt.status,
                     code,
                 }]

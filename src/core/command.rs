@@ -424,6 +424,10 @@ pub struct Queued {
 pub struct DeliveryRef {
     pub thread: Option<ThreadId>,
     pub id: u64,
+    /// Where it is stored (its index in the thread's deliveries, or among the
+    /// SMS call's recipients): a receipt finds it without a search. `id`
+    /// confirms it.
+    pub slot: u32,
 }
 
 /// A carrier's report on one delivery, fed to the core by the shell.
@@ -581,11 +585,11 @@ pub enum Event {
         failed: u32,
         segments: u32,
     },
-    /// A carrier receipt changed a delivery's status.
+    /// A carrier receipt changed a delivery's status (the outbox has the
+    /// delivery's address; the event stays small, it is the most frequent).
     DeliveryUpdated {
         delivery: u64,
         thread: Option<ThreadId>,
-        to: Arc<str>,
         status: Status,
         #[serde(skip_serializing_if = "Option::is_none")]
         code: Option<u16>,

@@ -67,9 +67,11 @@ impl SimBuilder {
 /// Something due at a virtual instant.
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Happening {
+    /// Boxed: scheduled commands are rare, receipts many, and the queue moves
+    /// its elements on every push and pop.
     Command {
         caller: Caller,
-        command: Command,
+        command: Box<Command>,
     },
     /// A carrier receipt (report class).
     Receipt(carrier::Due),
@@ -333,7 +335,13 @@ impl Simulator {
             });
         }
         let caller = caller.into();
-        self.push(at, Happening::Command { caller, command });
+        self.push(
+            at,
+            Happening::Command {
+                caller,
+                command: Box::new(command),
+            },
+        );
         Ok(())
     }
 

@@ -676,6 +676,34 @@ fn receipts_for_a_deleted_thread_change_nothing() {
     assert!(outbox(&sim).is_empty());
     assert_eq!(sim.pending(), 0);
     sim.state().check_invariants().unwrap();
+    // Receipts that name no delivery, or break the status order, change nothing.
+    let t2 = sim.client(agent).create_thread("again", &[]).unwrap();
+    add(&mut sim, agent, t2, vec![binding(Channel::Sms, DAN, PROXY)]).unwrap();
+    sim.client(agent).send_message(t2, "y").unwrap();
+    let id = outbox(&sim)[0].id;
+    let mut state = sim.state().clone();
+    let receipt = |id, slot, status| switchboard::core::Receipt {
+        delivery: switchboard::core::DeliveryRef {
+            thread: Some(t2),
+            id,
+            slot,
+        },
+        status,
+        code: 0,
+    };
+    for bad in [
+        receipt(id + 1, 0, Status::Sent),
+        receipt(id, 1, Status::Sent),
+        receipt(id, 0, Status::Read),
+        receipt(id, 0, Status::Queued),
+    ] {
+        assert!(state.record(&bad, sim.now()).is_empty());
+        assert!(&state == sim.state());
+    }
+    assert_eq!(
+        state.record(&receipt(id, 0, Status::Sent), sim.now()).len(),
+        1
+    );
 }
 
 // ---- ACS send_sms ----

@@ -40,6 +40,10 @@ pub enum Operation {
     SendTyping,
     SendReadReceipt,
     ListReadReceipts,
+    /// ACS `send_sms` (issue 3; its throughput limits come with issue 4).
+    SendSms,
+    /// A message from an SMS or WhatsApp user.
+    Inbound,
 }
 
 /// Whose calls share one window.

@@ -655,41 +655,37 @@ impl State {
     /// Records a carrier's receipt. A receipt for a delivery that no longer
     /// exists (its thread was deleted) or that does not follow the status
     /// order changes nothing and returns no event.
-    pub fn record(&mut self, receipt: &Receipt, _now: Instant) -> Vec<Event> {
+    pub fn record(&mut self, receipt: &Receipt, _now: Instant) -> Option<Event> {
         let code = (receipt.code != 0).then_some(receipt.code);
         let id = receipt.delivery.id;
         match receipt.delivery.thread {
             Some(thread) => {
-                let Some(t) = self.threads.get(&thread) else {
-                    return vec![];
-                };
+                let t = self.threads.get(&thread)?;
                 let i = receipt.delivery.slot as usize;
                 if t.deliveries.get(i).is_none_or(|d| d.id != id) {
-                    return vec![];
+                    return None;
                 }
                 if !t.deliveries[i].status.may_become(receipt.status) {
-                    return vec![];
+                    return None;
                 }
                 let d = &mut self.thread_mut(thread).deliveries[i];
                 d.status = receipt.status;
                 d.code = receipt.code;
-                vec![Event::DeliveryUpdated {
+                Some(Event::DeliveryUpdated {
                     delivery: id,
                     thread: Some(thread),
                     status: receipt.status,
                     code,
-                }]
+                })
             }
             None => {
-                let Some((&key, batch)) = self.sms_batches.range(..=id).next_back() else {
-                    return vec![];
-                };
+                let (&key, batch) = self.sms_batches.range(..=id).next_back()?;
                 let i = receipt.delivery.slot as usize;
                 if batch.recipients.get(i).is_none_or(|(_, d)| d.id != id) {
-                    return vec![];
+                    return None;
                 }
                 if !batch.recipients[i].1.status.may_become(receipt.status) {
-                    return vec![];
+                    return None;
                 }
                 let report = batch.delivery_report;
                 let batch = Arc::make_mut(self.sms_batches.get_mut(&key).expect("found"));
@@ -697,14 +693,14 @@ impl State {
                 d.status = receipt.status;
                 d.code = receipt.code;
                 if !report {
-                    return vec![];
+                    return None;
                 }
-                vec![Event::DeliveryUpdated {
+                Some(Event::DeliveryUpdated {
                     delivery: id,
                     thread: None,
                     status: receipt.status,
                     code,
-                }]
+                })
             }
         }
     }
@@ -732,7 +728,9 @@ impl State {
                 }) {
                     continue;
                 }
-                if filter.status.is_some_and(|s| s != d.status) {
+                if filter.status.is_some_and(|s| s != d.status)
+                    || filter.message.is_some_and(|m| m != d.message)
+                {
                     continue;
                 }
                 let view = self.thread_delivery_view(id, t, d);
@@ -742,7 +740,7 @@ impl State {
                 out.push(view);
             }
         }
-        if filter.thread.is_none() {
+        if filter.thread.is_none() && filter.message.is_none() {
             for batch in self.sms_batches.values() {
                 for (number, d) in &batch.recipients {
                     if to.is_some_and(|(addr, wa)| **number != *addr || wa)

@@ -49,6 +49,8 @@ pub struct OutboxFilter {
     pub channel: Option<Route>,
     pub thread: Option<ThreadId>,
     pub status: Option<Status>,
+    /// A message's sequence id (with `thread`): its delivery receipts.
+    pub message: Option<u32>,
 }
 
 /// A page request.
@@ -266,8 +268,9 @@ impl Command {
             Command::CreateThreadWithBindings { .. } => Operation::CreateThread,
             Command::AddBindings { .. } | Command::RemoveBinding { .. } => Operation::UpdateRoster,
             Command::SendRichMessage { .. } => Operation::SendMessage,
-            // Carrier and SMS-API calls are not counted by the chat limits.
-            Command::Inbound { .. } | Command::SendSms { .. } => return None,
+            // Counted by no limit yet: the calls do not consult the limiter.
+            Command::Inbound { .. } => Operation::Inbound,
+            Command::SendSms { .. } => Operation::SendSms,
         })
     }
 

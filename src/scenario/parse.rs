@@ -165,6 +165,7 @@ fn op_fields(op: &str) -> Option<&'static [(&'static str, Shape, bool)]> {
             ("channel", Str, false),
             ("thread", Ref, false),
             ("status", Str, false),
+            ("message", Ref, false),
         ],
         "inbox" => &[("user", Str, true)],
         _ => return None,

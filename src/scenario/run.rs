@@ -588,7 +588,18 @@ impl Runner {
             None => None,
             Some(_) => Some(self.thread_field(step)?),
         };
+        if f.contains_key("message") && thread.is_none() {
+            return Err(Error::InvalidField {
+                field: "message",
+                reason: "a message is named with its thread".to_string(),
+            });
+        }
+        let message = match f.get("message") {
+            None => None,
+            Some(_) => Some(self.message_field(step)?.1),
+        };
         Ok(OutboxFilter {
+            message,
             to: f.get("to").map(|_| {
                 let text = str_field(f, "to").unwrap_or_default();
                 match self.refs.get(text) {

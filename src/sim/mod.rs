@@ -235,9 +235,8 @@ impl Simulator {
 
     /// Records a due carrier receipt and schedules the one that follows.
     fn receive(&mut self, due: carrier::Due) {
-        let events = self.state.record(&due.receipt, self.now);
-        for event in &events {
-            self.trace.record(self.now, event);
+        if let Some(event) = self.state.record(&due.receipt, self.now) {
+            self.trace.record(self.now, &event);
         }
         let rng = self.streams.get(Subsystem::Carrier);
         if let Some(next) = carrier::next(&self.state.profile().carriers, rng, &due, self.now) {

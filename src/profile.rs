@@ -108,6 +108,9 @@ pub struct Profile {
     pub sms_body_chars_max: u32,
     /// The carrier model of each channel.
     pub carriers: Carriers,
+    /// Participants in all of a thread that has a group MMS participant (an
+    /// SMS participant without a proxy address).
+    pub group_mms_participants_max: u32,
 }
 
 /// The profiles this build knows, by name.
@@ -170,6 +173,7 @@ impl Profile {
             sms_recipients_max: 100,
             sms_body_chars_max: 2048,
             carriers: Carriers::acs(),
+            group_mms_participants_max: 10,
         }
     }
 
@@ -211,6 +215,8 @@ impl Profile {
             sms_recipients_max: 0,
             sms_body_chars_max: 1600,
             carriers: Carriers::twilio(),
+            // T2: Group MMS can have up to 10 participants.
+            group_mms_participants_max: 10,
         }
     }
 
@@ -242,6 +248,7 @@ impl Profile {
             sms_recipients_max: 0,
             sms_body_chars_max: 1600,
             carriers: Carriers::twilio(),
+            group_mms_participants_max: 10,
         }
     }
 

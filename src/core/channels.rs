@@ -106,10 +106,16 @@ impl State {
         specs
             .iter()
             .map(|s| {
+                // An SMS participant without a proxy is a group MMS participant.
+                let group = s.channel == Channel::Sms && s.proxy.is_empty();
                 Ok(NewBinding {
                     channel: s.channel,
                     address: parse_address(s.channel, &s.address, "address")?,
-                    proxy: parse_address(s.channel, &s.proxy, "proxy")?,
+                    proxy: if group {
+                        Arc::from("")
+                    } else {
+                        parse_address(s.channel, &s.proxy, "proxy")?
+                    },
                 })
             })
             .collect()
@@ -141,7 +147,13 @@ impl State {
             return Err(Error::TooManyNonChat { count, max });
         }
         let total = members.saturating_add(new.len() as u32);
-        let max = self.profile.participants_per_thread_max;
+        let group =
+            existing.is_some_and(Thread::is_group_mms) || new.iter().any(|b| b.proxy.is_empty());
+        let max = if group {
+            self.profile.group_mms_participants_max
+        } else {
+            self.profile.participants_per_thread_max
+        };
         if total > max {
             return Err(Error::ThreadFull { count: total, max });
         }
@@ -186,11 +198,22 @@ impl State {
             shown.push(binding.display());
             t.bindings.push(binding);
         }
-        for b in new {
+        for b in new.into_iter().filter(|b| !b.proxy.is_empty()) {
             self.binding_index
                 .insert((b.channel, b.address, b.proxy), thread);
         }
         shown
+    }
+
+    /// The most participants `t` may hold: fewer when it is a group MMS.
+    pub(super) fn participant_cap(&self, t: &Thread) -> u32 {
+        if t.is_group_mms() {
+            self.profile
+                .group_mms_participants_max
+                .min(self.profile.participants_per_thread_max)
+        } else {
+            self.profile.participants_per_thread_max
+        }
     }
 
     /// A chat identity may be in at most `threads_per_identity_max` threads
@@ -841,8 +864,15 @@ impl State {
                     return Err(format!("thread {id}: delivery {} points nowhere", d.id));
                 }
             }
+            if t.member_count() > self.participant_cap(t) {
+                return Err(format!("thread {id} is over its group MMS cap"));
+            }
             if t.holds_bindings() {
-                for b in t.bindings.iter().filter(|b| b.is_current()) {
+                for b in t
+                    .bindings
+                    .iter()
+                    .filter(|b| b.is_current() && !b.is_group())
+                {
                     if self.binding_holder(b.channel, &b.address, &b.proxy) != Some(*id) {
                         return Err(format!(
                             "thread {id}: binding {} is not indexed to it",

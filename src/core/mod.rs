@@ -763,10 +763,10 @@ impl State {
         // Adding an existing participant changes nothing (A1).
         let (joining, invalid) = self.resolve_participants(participants, |u| t.is_participant(u));
         let total = t.member_count() + joining.len() as u32;
-        if total > self.profile.participants_per_thread_max {
+        if total > self.participant_cap(t) {
             return Err(Error::ThreadFull {
                 count: total,
-                max: self.profile.participants_per_thread_max,
+                max: self.participant_cap(t),
             });
         }
         self.check_identity_threads(joining.iter().map(|j| j.0))?;

@@ -252,6 +252,11 @@ impl Binding {
         self.removed_at.is_none()
     }
 
+    /// A group MMS participant: an SMS address without a proxy address.
+    pub fn is_group(&self) -> bool {
+        self.proxy.is_empty()
+    }
+
     /// The address as Twilio names it (`whatsapp:` prefix for WhatsApp).
     pub fn display(&self) -> Arc<str> {
         match self.channel {
@@ -305,6 +310,11 @@ impl Thread {
     /// Current SMS and WhatsApp participants.
     pub fn non_chat_count(&self) -> u32 {
         self.bindings.iter().filter(|b| b.is_current()).count() as u32
+    }
+
+    /// Whether a current participant is a group MMS participant.
+    pub fn is_group_mms(&self) -> bool {
+        self.bindings.iter().any(|b| b.is_current() && b.is_group())
     }
 
     /// All current participants, chat and non-chat.

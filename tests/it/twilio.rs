@@ -885,7 +885,7 @@ const ADDRESSES: [&str; 5] = [
     "+112345678901",
     "+14255550102",
 ];
-const PROXIES: [&str; 3] = [PROXY, "+18005550198", "bad"];
+const PROXIES: [&str; 4] = [PROXY, "+18005550198", "bad", ""];
 
 fn channel() -> impl Strategy<Value = Channel> {
     prop_oneof![Just(Channel::Sms), Just(Channel::Whatsapp)]
@@ -1025,4 +1025,83 @@ fn the_readme_channels_example_runs() {
     .unwrap();
     let out = sim.outbox(&OutboxFilter::default());
     assert_eq!((out[0].segments, out[0].status), (1, "queued"));
+}
+
+#[test]
+fn a_group_mms_holds_at_most_ten_participants() {
+    let mut sim = twilio(json!({}));
+    let (agent, lead, t) = setup(&mut sim);
+    // SMS participants without a proxy address are group MMS participants.
+    let group: Vec<BindingSpec> = (0..8)
+        .map(|i| binding(Channel::Sms, &format!("+1425555000{i}"), ""))
+        .collect();
+    add(&mut sim, agent, t, group).unwrap();
+    assert!(sim.state().thread(t).unwrap().is_group_mms());
+    // 2 chat + 8 = 10: an eleventh of either kind is refused (50417, max 10).
+    let e = refused(
+        &mut sim,
+        Some(agent),
+        Command::AddBindings {
+            thread: t,
+            bindings: vec![binding(Channel::Sms, "+14255550099", "")],
+        },
+        Kind::BadRequest,
+    );
+    let v = e.render(ErrorStyle::Twilio);
+    assert_eq!(v["code"], 50417);
+    assert!(v["message"].as_str().unwrap().contains("at most 10"));
+    let carol = sim.create_user("carol").unwrap();
+    assert_eq!(
+        sim.client(agent)
+            .add_participants(t, &[carol])
+            .unwrap_err()
+            .kind(),
+        Kind::BadRequest
+    );
+    // The same number may be in another group; twice in one group it may not.
+    let t2 = sim
+        .client(agent)
+        .create_thread("other group", &[lead])
+        .unwrap();
+    add(
+        &mut sim,
+        agent,
+        t2,
+        vec![binding(Channel::Sms, "+14255550000", "")],
+    )
+    .unwrap();
+    refused(
+        &mut sim,
+        Some(agent),
+        Command::AddBindings {
+            thread: t2,
+            bindings: vec![binding(Channel::Sms, "+14255550000", "")],
+        },
+        Kind::Conflict,
+    );
+    // WhatsApp has no group: a proxy is required.
+    refused(
+        &mut sim,
+        Some(agent),
+        Command::AddBindings {
+            thread: t2,
+            bindings: vec![binding(Channel::Whatsapp, WEN, "")],
+        },
+        Kind::BadRequest,
+    );
+    // A thread without group participants keeps the full cap.
+    let t3 = sim.client(agent).create_thread("blast", &[]).unwrap();
+    let blast: Vec<BindingSpec> = (0..20)
+        .map(|i| binding(Channel::Sms, &format!("+142555501{i:02}"), PROXY))
+        .collect();
+    add(&mut sim, agent, t3, blast).unwrap();
+    // Group participants get the messages too.
+    sim.client(agent).send_message(t, "hello group").unwrap();
+    let out = sim.outbox(&OutboxFilter {
+        thread: Some(t),
+        ..Default::default()
+    });
+    assert_eq!(out.len(), 8);
+    assert!(out.iter().all(|d| d.body.as_deref() == Some("hello group")));
+    sim.state().check_invariants().unwrap();
 }

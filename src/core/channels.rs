@@ -13,6 +13,7 @@ use std::sync::Arc;
 use super::command::{BindingSpec, DeliveryRef, OutboxFilter, Queued, Receipt, SmsResult};
 use super::thread::{Binding, Delivery, Message, MessageExtra, MessageKind, NoticeKind, Thread};
 use super::{ContentType, Error, Event, NOBODY, Outcome, Reply, State, check_topic};
+use crate::channel::Violation;
 use crate::channel::media::{check_chat, check_inbound, outbound};
 use crate::channel::{Channel, Dropped, Media, Plan, Refusal, Route, Status, address, sms_info};
 use crate::id::{ThreadId, UserId, message_id};
@@ -264,6 +265,13 @@ impl State {
         }
         check_topic(topic, self.profile.topic_chars_max)?;
         let new = self.parse_bindings(bindings)?;
+        let max = self.profile.participants_per_create_max;
+        if participants.len() as u64 > u64::from(max) {
+            return Err(Error::TooManyParticipantsInCall {
+                count: participants.len().min(u32::MAX as usize) as u32,
+                max,
+            });
+        }
         let (joining, _) = self.resolve_participants(participants, |u| u == actor);
         self.check_binding_room(&new, None, 1 + joining.len() as u32, 0)?;
         // Nothing has changed yet; create_thread runs its own checks first.
@@ -365,8 +373,14 @@ impl State {
                 reason: "must not be empty without media".to_string(),
             });
         }
+        // Too many media is a malformed request (400, before 404); a file too
+        // large is 413, after the target's 404 and 403.
+        let media_check = check_chat(&self.profile.channel_rules, media).map_err(Error::Media);
+        if let Err(e @ Error::Media(Violation::TooManyMedia { .. })) = &media_check {
+            return Err(e.clone());
+        }
         let t = self.writable(actor, thread)?;
-        check_chat(&self.profile.channel_rules, media).map_err(Error::Media)?;
+        media_check?;
         self.check_sizes(content, metadata)?;
         let admitted = self.check_limits(Operation::SendMessage, actor, Some(t), now)?;
         let recipients = t.participant_count() - 1;
@@ -528,13 +542,18 @@ impl State {
                 reason: "a message needs a body or media".to_string(),
             });
         }
-        check_inbound(&self.profile.channel_rules, channel, body, media).map_err(Error::Media)?;
+        let rules_check =
+            check_inbound(&self.profile.channel_rules, channel, body, media).map_err(Error::Media);
+        if let Err(e @ Error::Media(Violation::TooManyMedia { .. })) = &rules_check {
+            return Err(e.clone());
+        }
         let thread = self
             .binding_holder(channel, &from, &to)
             .ok_or_else(|| Error::NoBinding {
                 address: from.to_string(),
                 proxy: to.to_string(),
             })?;
+        rules_check?;
         let t = self.thread_mut(thread);
         let index = t
             .binding_of(channel, &from)

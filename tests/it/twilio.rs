@@ -454,6 +454,33 @@ fn an_inbound_message_goes_to_everyone_but_its_sender() {
         },
         Kind::BadRequest,
     );
+    // Precedence: an unknown pair (404) before an oversize medium (413); too
+    // many media (a malformed request, 400) before both.
+    let inbound = |from: &str, media: Vec<Media>| Command::Inbound {
+        channel: Channel::Sms,
+        from: Arc::from(from),
+        to: Arc::from(PROXY),
+        body: Arc::from(""),
+        media,
+    };
+    refused(
+        &mut sim,
+        None,
+        inbound("+14255550199", vec![jpeg(3 * 1024 * 1024)]),
+        Kind::NotFound,
+    );
+    refused(
+        &mut sim,
+        None,
+        inbound("+14255550199", vec![jpeg(1); 11]),
+        Kind::BadRequest,
+    );
+    refused(
+        &mut sim,
+        None,
+        inbound(DAN, vec![jpeg(3 * 1024 * 1024)]),
+        Kind::TooLarge,
+    );
 }
 
 #[test]

@@ -80,11 +80,43 @@ pub struct SmsInfo {
     pub segments: u32,
 }
 
+/// GSM-7 units of each ASCII byte (0: not in GSM-7), built from `gsm7_units`.
+const ASCII_UNITS: [u8; 128] = {
+    let mut table = [0u8; 128];
+    let mut b = 0;
+    while b < 128 {
+        table[b] = match b as u8 {
+            b'^' | b'{' | b'}' | b'\\' | b'[' | b'~' | b']' | b'|' | 0x0C => 2,
+            b'`' => 0,
+            b' '..=b'~' | b'\n' | b'\r' => 1,
+            _ => 0,
+        };
+        b += 1;
+    }
+    table
+};
+
 /// The encoding, units and segments of `body`. An empty body is one segment.
 pub fn sms_info(body: &str) -> SmsInfo {
     let mut units: u32 = 0;
     let mut gsm = true;
-    for c in body.chars() {
+    let bytes = body.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b < 0x80 {
+            // ASCII, the common case: one table lookup per byte.
+            match ASCII_UNITS[b as usize] {
+                0 => {
+                    gsm = false;
+                    break;
+                }
+                n => units = units.saturating_add(u32::from(n)),
+            }
+            i += 1;
+            continue;
+        }
+        let c = body[i..].chars().next().expect("a char starts here");
         match gsm7_units(c) {
             Some(n) => units = units.saturating_add(n),
             None => {
@@ -92,6 +124,7 @@ pub fn sms_info(body: &str) -> SmsInfo {
                 break;
             }
         }
+        i += c.len_utf8();
     }
     let encoding = if gsm { Encoding::Gsm7 } else { Encoding::Ucs2 };
     if !gsm {
@@ -131,6 +164,13 @@ mod tests {
         }
         for c in GSM7_BASIC.chars() {
             assert_eq!(gsm7_units(c), Some(1), "{c:?}");
+        }
+        for b in 0u8..128 {
+            let table = match ASCII_UNITS[b as usize] {
+                0 => None,
+                n => Some(u32::from(n)),
+            };
+            assert_eq!(table, gsm7_units(b as char), "{b}");
         }
         // The match agrees with the tables for every character of the BMP.
         for code in 0u32..=0xFFFF {

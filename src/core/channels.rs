@@ -702,15 +702,12 @@ impl State {
         let id = receipt.delivery.id;
         match receipt.delivery.thread {
             Some(thread) => {
-                let t = self.threads.get(&thread)?;
-                let i = receipt.delivery.slot as usize;
-                if t.deliveries.get(i).is_none_or(|d| d.id != id) {
+                // One lookup: a receipt almost always names a live delivery.
+                let t = Arc::make_mut(self.threads.get_mut(&thread)?);
+                let d = t.deliveries.get_mut(receipt.delivery.slot as usize)?;
+                if d.id != id || !d.status.may_become(receipt.status) {
                     return None;
                 }
-                if !t.deliveries[i].status.may_become(receipt.status) {
-                    return None;
-                }
-                let d = &mut self.thread_mut(thread).deliveries[i];
                 d.status = receipt.status;
                 d.code = receipt.code;
                 Some(Event::DeliveryUpdated {

@@ -712,7 +712,6 @@ impl State {
                 d.code = receipt.code;
                 Some(Event::DeliveryUpdated {
                     delivery: id,
-                    thread: Some(thread),
                     status: receipt.status,
                     code,
                 })
@@ -736,7 +735,6 @@ impl State {
                 }
                 Some(Event::DeliveryUpdated {
                     delivery: id,
-                    thread: None,
                     status: receipt.status,
                     code,
                 })

@@ -588,11 +588,11 @@ pub enum Event {
         failed: u32,
         segments: u32,
     },
-    /// A carrier receipt changed a delivery's status (the outbox has the
-    /// delivery's address; the event stays small, it is the most frequent).
+    /// A carrier receipt changed a delivery's status. Delivery ids are
+    /// global; the outbox has each delivery's thread and address (the event
+    /// stays small: it is the most frequent one).
     DeliveryUpdated {
         delivery: u64,
-        thread: Option<ThreadId>,
         status: Status,
         #[serde(skip_serializing_if = "Option::is_none")]
         code: Option<u16>,

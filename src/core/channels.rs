@@ -501,7 +501,7 @@ impl State {
             made.push(Delivery {
                 id,
                 message: seq,
-                binding: i as u16,
+                binding: i as u32,
                 code,
                 status,
             });
@@ -645,7 +645,7 @@ impl State {
                 Delivery {
                     id,
                     message: 0,
-                    binding: i as u16,
+                    binding: i as u32,
                     code: 0,
                     status: Status::Queued,
                 },

@@ -276,7 +276,7 @@ pub struct Delivery {
     /// The message's sequence id.
     pub message: u32,
     /// The recipient: an index into the thread's bindings.
-    pub binding: u16,
+    pub binding: u32,
     /// The platform's error or detail code (0: none).
     pub code: u16,
     pub status: Status,
@@ -433,6 +433,12 @@ impl Thread {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A delivery is the one record stored per non-chat recipient: keep it small.
+    #[test]
+    fn a_delivery_is_24_bytes() {
+        assert_eq!(std::mem::size_of::<Delivery>(), 24);
+    }
 
     #[test]
     fn window_admits_count_then_gives_exact_retry_after() {

@@ -444,24 +444,33 @@ impl State {
         template: bool,
         now: Instant,
     ) {
-        let Some(t) = self.threads.get(&thread) else {
+        let profile = Arc::clone(&self.profile);
+        let first = self.next_delivery;
+        // One lookup; the thread was just written, so it is not shared.
+        let Some(t) = self.threads.get_mut(&thread) else {
             return;
         };
         if !t.bindings.iter().any(Binding::is_current) {
             return;
         }
-        let m = t.message(seq).expect("the message was just stored");
+        let Thread {
+            messages,
+            bindings,
+            deliveries,
+            ..
+        } = Arc::make_mut(t);
+        let m = &messages[seq as usize - 1];
         let media: &[Media] = m.extra.as_ref().map_or(&[], |e| &e.media);
-        let rules = &self.profile.channel_rules;
+        let rules = &profile.channel_rules;
+        let window = profile.whatsapp_window_ms;
         let mut plans: [Option<Plan>; 2] = [None, None];
-        let window = self.profile.whatsapp_window_ms;
-        let first = self.next_delivery;
-        let base = t.deliveries.len();
-        let mut made: Vec<Delivery> = Vec::new();
+        let base = deliveries.len();
         let mut queued: u32 = 0;
         let mut failed: u32 = 0;
         let mut segments = 0;
-        for (i, b) in t.bindings.iter().enumerate() {
+        deliveries.reserve(bindings.len());
+        outcome.queued.reserve(bindings.len());
+        for (i, b) in bindings.iter().enumerate() {
             if !b.is_current() || Some(i) == exclude {
                 continue;
             }
@@ -475,7 +484,8 @@ impl State {
                 (b.channel == Channel::Whatsapp && !template && !in_window)
                     .then_some(Refusal::OutsideWhatsappWindow)
             });
-            let id = first + made.len() as u64;
+            let made = (deliveries.len() - base) as u64;
+            let id = first + made;
             let (status, code) = match refused {
                 Some(r) => {
                     failed += 1;
@@ -487,7 +497,7 @@ impl State {
                         delivery: DeliveryRef {
                             thread: Some(thread),
                             id,
-                            slot: (base + made.len()) as u32,
+                            slot: deliveries.len() as u32,
                         },
                         route: plan.route,
                         handed_at: now,
@@ -498,7 +508,7 @@ impl State {
             if plan.route == Route::Sms && plan.body && segments == 0 {
                 segments = sms_info(&m.content).segments;
             }
-            made.push(Delivery {
+            deliveries.push(Delivery {
                 id,
                 message: seq,
                 binding: i as u32,
@@ -506,11 +516,11 @@ impl State {
                 status,
             });
         }
-        if made.is_empty() {
+        let made = (deliveries.len() - base) as u64;
+        if made == 0 {
             return;
         }
-        self.next_delivery += made.len() as u64;
-        self.thread_mut(thread).deliveries.extend(made);
+        self.next_delivery += made;
         outcome.events.push(Event::DeliveriesCreated {
             thread: Some(thread),
             message: Some(seq),

@@ -3,15 +3,18 @@
 //! participants through the rule table, inbound messages, WhatsApp's 24-hour
 //! window, ACS `send_sms`, carrier receipts and the outbox.
 //!
-//! One delivery is stored per non-chat recipient (a 24-byte record); its body,
-//! media, route and segments are recomputed from the message and the binding
-//! when the outbox is read. Checks run before any change, like every call.
+//! One delivery is stored per non-chat recipient (8 bytes: binding, status,
+//! code), under one header per fanned-out message (its first delivery id and
+//! the message); its body, media, route and segments are recomputed from the
+//! message and the binding when the outbox is read. Checks run before any change, like every call.
 
 use serde::Serialize;
 use std::sync::Arc;
 
 use super::command::{BindingSpec, DeliveryRef, OutboxFilter, Queued, Receipt, SmsResult};
-use super::thread::{Binding, Delivery, Message, MessageExtra, MessageKind, NoticeKind, Thread};
+use super::thread::{
+    Binding, Delivery, Fanout, Message, MessageExtra, MessageKind, NoticeKind, Thread,
+};
 use super::{ContentType, Error, Event, NOBODY, Outcome, Reply, State, check_topic};
 use crate::channel::Violation;
 use crate::channel::media::{check_chat, check_inbound, outbound};
@@ -457,6 +460,7 @@ impl State {
             messages,
             bindings,
             deliveries,
+            fanouts,
             ..
         } = Arc::make_mut(t);
         let m = &messages[seq as usize - 1];
@@ -509,8 +513,6 @@ impl State {
                 segments = sms_info(&m.content).segments;
             }
             deliveries.push(Delivery {
-                id,
-                message: seq,
                 binding: i as u32,
                 code,
                 status,
@@ -520,6 +522,11 @@ impl State {
         if made == 0 {
             return;
         }
+        fanouts.push(Fanout {
+            first_id: first,
+            message: seq,
+            start: base as u32,
+        });
         self.next_delivery += made;
         outcome.events.push(Event::DeliveriesCreated {
             thread: Some(thread),
@@ -653,8 +660,6 @@ impl State {
             recipients.push((
                 number.clone(),
                 Delivery {
-                    id,
-                    message: 0,
                     binding: i as u32,
                     code: 0,
                     status: Status::Queued,
@@ -714,8 +719,12 @@ impl State {
             Some(thread) => {
                 // One lookup: a receipt almost always names a live delivery.
                 let t = Arc::make_mut(self.threads.get_mut(&thread)?);
-                let d = t.deliveries.get_mut(receipt.delivery.slot as usize)?;
-                if d.id != id || !d.status.may_become(receipt.status) {
+                let slot = receipt.delivery.slot as usize;
+                if t.fanout_of(slot).is_none_or(|(_, found)| found != id) {
+                    return None;
+                }
+                let d = &mut t.deliveries[slot];
+                if !d.status.may_become(receipt.status) {
                     return None;
                 }
                 d.status = receipt.status;
@@ -729,7 +738,7 @@ impl State {
             None => {
                 let (&key, batch) = self.sms_batches.range(..=id).next_back()?;
                 let i = receipt.delivery.slot as usize;
-                if batch.recipients.get(i).is_none_or(|(_, d)| d.id != id) {
+                if i >= batch.recipients.len() || key + i as u64 != id {
                     return None;
                 }
                 if !batch.recipients[i].1.status.may_become(receipt.status) {
@@ -768,7 +777,7 @@ impl State {
             if t.deleted_at.is_some() {
                 continue;
             }
-            for d in &t.deliveries {
+            for (delivery_id, message, d) in t.deliveries_with_ids() {
                 let b = &t.bindings[d.binding as usize];
                 if to.is_some_and(|(addr, wa)| {
                     *b.address != *addr || (wa && b.channel != Channel::Whatsapp)
@@ -776,11 +785,11 @@ impl State {
                     continue;
                 }
                 if filter.status.is_some_and(|s| s != d.status)
-                    || filter.message.is_some_and(|m| m != d.message)
+                    || filter.message.is_some_and(|m| m != message)
                 {
                     continue;
                 }
-                let view = self.thread_delivery_view(id, t, d);
+                let view = self.thread_delivery_view(id, t, delivery_id, message, d);
                 if filter.channel.is_some_and(|c| c.name() != view.channel) {
                     continue;
                 }
@@ -788,8 +797,9 @@ impl State {
             }
         }
         if filter.thread.is_none() && filter.message.is_none() {
-            for batch in self.sms_batches.values() {
-                for (number, d) in &batch.recipients {
+            for (&batch_first, batch) in self.sms_batches.iter() {
+                for (k, (number, d)) in batch.recipients.iter().enumerate() {
+                    let delivery_id = batch_first + k as u64;
                     if to.is_some_and(|(addr, wa)| **number != *addr || wa)
                         || filter.status.is_some_and(|s| s != d.status)
                         || filter.channel.is_some_and(|c| c != Route::Sms)
@@ -798,7 +808,7 @@ impl State {
                     }
                     let info = sms_info(&batch.body);
                     out.push(DeliveryView {
-                        id: d.id,
+                        id: delivery_id,
                         channel: Route::Sms.name(),
                         to: number.clone(),
                         from: batch.from.clone(),
@@ -808,7 +818,7 @@ impl State {
                         encoding: info.encoding.name(),
                         status: d.status.name(),
                         thread: None,
-                        message: Some(sms_message_id(d.id)),
+                        message: Some(sms_message_id(delivery_id)),
                         error_code: (d.code != 0).then_some(d.code),
                         dropped: vec![],
                         refused: None,
@@ -820,9 +830,16 @@ impl State {
         out
     }
 
-    fn thread_delivery_view(&self, id: ThreadId, t: &Thread, d: &Delivery) -> DeliveryView {
+    fn thread_delivery_view(
+        &self,
+        id: ThreadId,
+        t: &Thread,
+        delivery_id: u64,
+        message: u32,
+        d: &Delivery,
+    ) -> DeliveryView {
         let b = &t.bindings[d.binding as usize];
-        let m = t.message(d.message);
+        let m = t.message(message);
         let content = m.map_or("", |m| &m.content);
         let media: &[Media] = m.and_then(|m| m.extra.as_ref()).map_or(&[], |e| &e.media);
         let plan = outbound(&self.profile.channel_rules, b.channel, content, media);
@@ -845,7 +862,7 @@ impl State {
             Channel::Whatsapp => Arc::from(format!("whatsapp:{}", b.proxy).as_str()),
         };
         DeliveryView {
-            id: d.id,
+            id: delivery_id,
             channel: plan.route.name(),
             to: b.display(),
             from,
@@ -858,7 +875,7 @@ impl State {
             encoding,
             status: d.status.name(),
             thread: Some(id),
-            message: Some(message_id(d.message)),
+            message: Some(message_id(message)),
             error_code: (d.code != 0).then_some(d.code),
             dropped: dropped_views(&plan.dropped),
             refused,
@@ -874,18 +891,28 @@ impl State {
             {
                 return Err(format!("thread {id} is over a participant cap"));
             }
-            if t.deleted_at.is_some() && !t.deliveries.is_empty() {
+            if t.deleted_at.is_some() && !(t.deliveries.is_empty() && t.fanouts.is_empty()) {
                 return Err(format!("thread {id}: deleted but still holds deliveries"));
             }
-            if t.deliveries.windows(2).any(|w| w[0].id >= w[1].id) {
-                return Err(format!("thread {id}: deliveries out of id order"));
+            let ordered = t.fanouts.windows(2).all(|w| {
+                w[0].start < w[1].start
+                    && w[0].first_id + u64::from(w[1].start - w[0].start) <= w[1].first_id
+            });
+            if !ordered
+                || t.fanouts.first().is_some_and(|f| f.start != 0)
+                || t.fanouts.is_empty() != t.deliveries.is_empty()
+                || t.fanouts
+                    .last()
+                    .is_some_and(|f| f.start as usize >= t.deliveries.len())
+            {
+                return Err(format!("thread {id}: fan-outs out of order"));
             }
-            for d in &t.deliveries {
-                if d.id >= self.next_delivery
+            for (delivery, message, d) in t.deliveries_with_ids() {
+                if delivery >= self.next_delivery
                     || d.binding as usize >= t.bindings.len()
-                    || t.message(d.message).is_none()
+                    || t.message(message).is_none()
                 {
-                    return Err(format!("thread {id}: delivery {} points nowhere", d.id));
+                    return Err(format!("thread {id}: delivery {delivery} points nowhere"));
                 }
             }
             if t.member_count() > self.participant_cap(t) {
@@ -907,11 +934,8 @@ impl State {
             }
         }
         for (first, batch) in self.sms_batches.iter() {
-            if batch.recipients.first().is_none_or(|(_, d)| d.id != *first)
-                || batch
-                    .recipients
-                    .iter()
-                    .any(|(_, d)| d.id >= self.next_delivery)
+            if batch.recipients.is_empty()
+                || first + batch.recipients.len() as u64 > self.next_delivery
             {
                 return Err(format!("sms batch {first}: bad delivery ids"));
             }

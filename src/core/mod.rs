@@ -722,6 +722,7 @@ impl State {
         t.deleted_at = Some(now);
         t.messages = Vec::new();
         t.deliveries = Vec::new();
+        t.fanouts = Vec::new();
         t.read_receipts.clear();
         t.windows.clear();
         // What stays (for inboxes) stops growing: give back the spare room.

@@ -232,6 +232,8 @@ pub struct Thread {
     pub bindings: Vec<Binding>,
     /// Deliveries to non-chat participants, in creation (id) order.
     pub deliveries: Vec<Delivery>,
+    /// The messages those deliveries carry, one entry per fanned-out message.
+    pub fanouts: Vec<Fanout>,
 }
 
 /// An SMS or WhatsApp participant: its address and the proxy address it talks
@@ -266,20 +268,29 @@ impl Binding {
     }
 }
 
-/// One message's delivery to one non-chat participant: compact, because it is
+/// One message's delivery to one non-chat participant: 8 bytes, because it is
 /// the one thing stored per recipient. Body, media, route and segments follow
-/// from the message and the binding through the rule table.
+/// from the message and the binding through the rule table; its id and message
+/// from its [`Fanout`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Delivery {
-    /// Global creation order (the outbox's order).
-    pub id: u64,
-    /// The message's sequence id.
-    pub message: u32,
     /// The recipient: an index into the thread's bindings.
     pub binding: u32,
     /// The platform's error or detail code (0: none).
     pub code: u16,
     pub status: Status,
+}
+
+/// One message's deliveries: `deliveries[start..]` up to the next fan-out's
+/// start, with the consecutive ids `first_id..`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Fanout {
+    /// The first delivery's global id (the outbox's order).
+    pub first_id: u64,
+    /// The message's sequence id.
+    pub message: u32,
+    /// The first delivery's index in the thread's deliveries.
+    pub start: u32,
 }
 
 impl Thread {
@@ -298,6 +309,7 @@ impl Thread {
             windows: BTreeMap::new(),
             bindings: Vec::new(),
             deliveries: Vec::new(),
+            fanouts: Vec::new(),
         }
     }
 
@@ -329,10 +341,29 @@ impl Thread {
             .position(|b| b.is_current() && b.channel == channel && &*b.address == address)
     }
 
-    /// The delivery with id `id`.
-    pub fn delivery_mut(&mut self, id: u64) -> Option<&mut Delivery> {
-        let i = self.deliveries.binary_search_by_key(&id, |d| d.id).ok()?;
-        self.deliveries.get_mut(i)
+    /// The fan-out that holds delivery number `slot`, and that delivery's id.
+    pub fn fanout_of(&self, slot: usize) -> Option<(&Fanout, u64)> {
+        if slot >= self.deliveries.len() {
+            return None;
+        }
+        let i = self.fanouts.partition_point(|f| f.start as usize <= slot);
+        let f = self.fanouts.get(i.checked_sub(1)?)?;
+        Some((f, f.first_id + (slot - f.start as usize) as u64))
+    }
+
+    /// Every delivery with its id and message, in creation order.
+    pub fn deliveries_with_ids(&self) -> impl Iterator<Item = (u64, u32, &Delivery)> {
+        self.fanouts.iter().enumerate().flat_map(move |(i, f)| {
+            let end = self
+                .fanouts
+                .get(i + 1)
+                .map_or(self.deliveries.len(), |n| n.start as usize);
+            let start = (f.start as usize).min(end);
+            self.deliveries[start..end]
+                .iter()
+                .enumerate()
+                .map(move |(k, d)| (f.first_id + k as u64, f.message, d))
+        })
     }
 
     pub fn participant_count(&self) -> u32 {
@@ -436,8 +467,8 @@ mod tests {
 
     /// A delivery is the one record stored per non-chat recipient: keep it small.
     #[test]
-    fn a_delivery_is_24_bytes() {
-        assert_eq!(std::mem::size_of::<Delivery>(), 24);
+    fn a_delivery_is_8_bytes() {
+        assert_eq!(std::mem::size_of::<Delivery>(), 8);
     }
 
     #[test]

@@ -27,9 +27,13 @@ fn after(at: Instant, rng: &mut Stream, min: u64, max: u64) -> Instant {
 
 /// The final status of a sent delivery and its code.
 fn final_status(model: &CarrierModel, rng: &mut Stream) -> (Status, u16) {
-    let draw = rng.below(1_000_000);
     let failed = u64::from(model.failed_ppm);
     let undelivered = failed + u64::from(model.undelivered_ppm);
+    if undelivered == 0 {
+        // A carrier that never fails draws nothing for the outcome.
+        return (Status::Delivered, model.delivered_code);
+    }
+    let draw = rng.below(1_000_000);
     if draw < failed {
         (Status::Failed, model.failed_code)
     } else if draw < undelivered {

@@ -268,10 +268,13 @@ impl State {
         }
         check_topic(topic, self.profile.topic_chars_max)?;
         let new = self.parse_bindings(bindings)?;
+        // Chat and non-chat participants named in one create call count together
+        // (Twilio's ConversationWithParticipants: at most 10).
+        let named = participants.len().saturating_add(bindings.len());
         let max = self.profile.participants_per_create_max;
-        if participants.len() as u64 > u64::from(max) {
+        if named as u64 > u64::from(max) {
             return Err(Error::TooManyParticipantsInCall {
-                count: participants.len().min(u32::MAX as usize) as u32,
+                count: named.min(u32::MAX as usize) as u32,
                 max,
             });
         }
@@ -509,7 +512,7 @@ impl State {
                     (Status::Queued, 0)
                 }
             };
-            if plan.route == Route::Sms && plan.body && segments == 0 {
+            if plan.route == Route::Sms && plan.body && refused.is_none() && segments == 0 {
                 segments = sms_info(&m.content).segments;
             }
             deliveries.push(Delivery {

@@ -1284,7 +1284,13 @@ impl State {
                     thread: id,
                     at_ms: at.ms(),
                     from: if n.actor == NOBODY {
-                        Arc::from("system")
+                        // A message from an SMS/WhatsApp participant is from
+                        // its address (while the thread keeps its messages).
+                        self.threads[&id]
+                            .message(n.message)
+                            .and_then(|m| m.extra.as_ref())
+                            .and_then(|e| e.from_address.clone())
+                            .unwrap_or_else(|| Arc::from("system"))
                     } else {
                         self.name(n.actor)
                     },

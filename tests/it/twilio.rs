@@ -346,6 +346,12 @@ fn create_with_bindings_is_all_or_nothing() {
     };
     assert_eq!(sim.state().thread(thread.id).unwrap().non_chat_count(), 1);
     let _ = lead;
+    // Chat and non-chat participants named in one create count together (10).
+    let many: Vec<BindingSpec> = (0..10)
+        .map(|i| binding(Channel::Sms, &format!("+1206555000{i}"), PROXY))
+        .collect();
+    let e = refused(&mut sim, Some(agent), create(many), Kind::BadRequest);
+    assert!(e.to_string().contains("11 participants in one call"), "{e}");
 }
 
 // ---- fan-out ----
@@ -413,7 +419,8 @@ fn an_inbound_message_goes_to_everyone_but_its_sender() {
             sim.inbox(user)
                 .iter()
                 .any(|n| n.kind == "chat_message_received"
-                    && n.message.as_deref() == Some(&*format!("m{seq}")))
+                    && n.message.as_deref() == Some(&*format!("m{seq}"))
+                    && &*n.from == DAN)
         );
     }
     // Unknown pair: 404, nothing stored.

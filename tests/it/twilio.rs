@@ -1139,3 +1139,83 @@ fn a_group_mms_holds_at_most_ten_participants() {
     assert!(out.iter().all(|d| d.body.as_deref() == Some("hello group")));
     sim.state().check_invariants().unwrap();
 }
+
+// ---- scenarios in the twilio profile ----
+
+fn scenario_step() -> impl Strategy<Value = serde_json::Value> {
+    let address = select(
+        &[
+            "+14255550100",
+            "whatsapp:+14255550101",
+            "+14255550101",
+            "+1425",
+            "",
+            "dan",
+            "wen",
+        ][..],
+    );
+    let proxy = select(&["+18005550199", "whatsapp:+18005550199", "x"][..]);
+    let channel = select(&["sms", "whatsapp", "mms"][..]);
+    let media = proptest::collection::vec(
+        (
+            select(
+                &[
+                    "image/jpeg",
+                    "image/gif",
+                    "application/pdf",
+                    "video/mp4",
+                    "",
+                ][..],
+            ),
+            0u64..30_000_000,
+        )
+            .prop_map(|(t, b)| json!({"content_type": t, "bytes": b})),
+        0..3,
+    );
+    prop_oneof![
+        (address.clone(), proxy.clone(), any::<bool>()).prop_map(|(a, p, wa)| {
+            let kind = if wa { "whatsapp" } else { "sms" };
+            json!({"as": "agent", "op": "add_participants", "thread": "t",
+                   "participants": [{kind: a, "proxy": p, "ref": format!("r{}", a.len())}]})
+        }),
+        (channel.clone(), address.clone(), proxy.clone(), media.clone()).prop_map(|(c, a, p, m)| {
+            json!({"op": "inbound", "channel": if c == "mms" { "sms" } else { c }, "from": a, "to": p, "body": "hi", "media": m})
+        }),
+        (media, any::<bool>()).prop_map(|(m, tpl)| {
+            let mut step = json!({"as": "agent", "op": "send_message", "thread": "t", "content": "hello €", "media": m});
+            if tpl {
+                step["template"] = json!("HX1");
+            }
+            step
+        }),
+        (address.clone(), channel).prop_map(|(a, c)| json!({"op": "outbox", "to": a, "channel": c})),
+        address.clone().prop_map(|a| json!({"as": "agent", "op": "remove_participant", "thread": "t", "participant": a})),
+        (address, proxy).prop_map(|(a, p)| json!({"op": "send_sms", "from": p, "to": [a], "message": "x"})),
+        Just(json!({"as": "agent", "op": "delete_thread", "thread": "t"})),
+    ]
+    .prop_map(|mut step| {
+        step["at"] = json!("+5s");
+        step
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+    /// Channel-shaped steps in the twilio profile: a clean parse error or a run
+    /// that finishes and replays to the same bytes; never a panic.
+    #[test]
+    fn twilio_scenarios_never_panic_and_replay(steps in proptest::collection::vec(scenario_step(), 1..12)) {
+        let mut all = vec![json!({"as": "agent", "op": "create_thread", "topic": "x", "ref": "t"})];
+        all.extend(steps);
+        all.push(json!({"at": "+1h", "op": "outbox"}));
+        let doc = json!({"seed": 3, "profile": "twilio", "users": ["agent"], "steps": all});
+        match switchboard::scenario::parse(&doc.to_string(), None) {
+            Ok(parsed) => {
+                let first = switchboard::scenario::run(&parsed);
+                let second = switchboard::scenario::run(&parsed);
+                prop_assert_eq!(first.jsonl(), second.jsonl());
+            }
+            Err(e) => prop_assert!(e.path.starts_with('$'), "{}", e),
+        }
+    }
+}

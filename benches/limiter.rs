@@ -65,6 +65,7 @@ impl Run {
         let subject = Subject {
             user: Some(UserId(user)),
             connection: 0,
+            sender: None,
         };
         let now = Instant(self.now);
         let no_thread: Option<&BTreeMap<WindowKey, Windows>> = None;

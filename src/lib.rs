@@ -57,10 +57,13 @@
 //!
 //! - [`core`]: the pure state machine: [`State`], [`Command`], [`Reply`], [`Error`].
 //! - [`sim`]: the shell: [`Simulator`], its clock, queue, seeded streams and trace.
-//! - [`profile`]: platform profiles as data ([`Profile::acs`]).
+//! - [`profile`]: platform profiles as data ([`Profile::acs`], [`Profile::twilio`]).
+//! - [`channel`]: SMS, MMS and WhatsApp rules: segments, addresses, the media
+//!   table, carrier parameters.
 //! - [`scenario`]: scenario files (`switchboard run FILE`).
 //! - [`time`]: virtual [`Instant`]s and [`Duration`]s.
 
+pub mod channel;
 pub mod core;
 pub mod id;
 pub mod profile;

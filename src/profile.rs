@@ -7,6 +7,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::channel::{Carriers, ChannelRules};
+
 /// How a profile renders errors on the wire.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -46,11 +48,19 @@ pub enum Operation {
     UpdateMetacounter,
     /// The operator's recovery of a deleted thread.
     RecoverThread,
+    /// ACS `send_sms` (issue 3; its throughput limits come with issue 4).
+    SendSms,
+    /// `send_sms` from a toll-free number.
+    SendSmsTollFree,
+    /// `send_sms` from a short code.
+    SendSmsShortCode,
+    /// A message from an SMS or WhatsApp user.
+    Inbound,
 }
 
 impl Operation {
     /// Every operation, in declaration order.
-    pub const ALL: [Operation; 22] = [
+    pub const ALL: [Operation; 26] = [
         Operation::CreateThread,
         Operation::DeleteThread,
         Operation::UpdateThread,
@@ -73,6 +83,10 @@ impl Operation {
         Operation::UpdateProfileImage,
         Operation::UpdateMetacounter,
         Operation::RecoverThread,
+        Operation::SendSms,
+        Operation::Inbound,
+        Operation::SendSmsTollFree,
+        Operation::SendSmsShortCode,
     ];
 }
 
@@ -86,6 +100,8 @@ pub enum Scope {
     Resource,
     /// One user's one connection (`Caller::connection`).
     Connection,
+    /// One sending number (ACS SMS throughput is per number).
+    Sender,
 }
 
 /// What happens to a call over a limit.
@@ -206,6 +222,26 @@ pub struct Profile {
     pub inactive_timer_min_ms: u64,
     #[serde(default)]
     pub closed_timer_min_ms: u64,
+    // ---- non-chat channels (issue 3) ----
+    /// Non-chat (SMS, WhatsApp) participants in one thread; 0: none allowed.
+    pub non_chat_participants_max: u32,
+    /// Threads (not deleted) a chat identity may be a participant of at once.
+    pub threads_per_identity_max: u32,
+    /// The media and body rules of SMS, MMS and WhatsApp.
+    pub channel_rules: ChannelRules,
+    /// A free-form WhatsApp message needs an inbound one within this window.
+    pub whatsapp_window_ms: u64,
+    /// Whether the ACS-style `send_sms` call exists.
+    pub sms_send_supported: bool,
+    /// Recipients of one `send_sms` call.
+    pub sms_recipients_max: u32,
+    /// A `send_sms` message in characters.
+    pub sms_body_chars_max: u32,
+    /// The carrier model of each channel.
+    pub carriers: Carriers,
+    /// Participants in all of a thread that has a group MMS participant (an
+    /// SMS participant without a proxy address).
+    pub group_mms_participants_max: u32,
 }
 
 /// The profiles this build knows, by name.
@@ -247,6 +283,18 @@ impl Profile {
             throttled_calls_count: true,
             profile_images: false,
             metacounters: false,
+            // ACS chat threads hold chat users only (A8).
+            non_chat_participants_max: 0,
+            // A8: threads per user unlimited.
+            threads_per_identity_max: u32::MAX,
+            channel_rules: ChannelRules::twilio(),
+            whatsapp_window_ms: 24 * 3_600_000,
+            // A6: send SMS to 1..100 recipients, message at most 2048 characters.
+            sms_send_supported: true,
+            sms_recipients_max: 100,
+            sms_body_chars_max: 2048,
+            carriers: Carriers::acs(),
+            group_mms_participants_max: 10,
             ..Profile::lifecycle_acs()
         }
     }
@@ -300,6 +348,15 @@ impl Profile {
             conversation_states: false,
             inactive_timer_min_ms: 0,
             closed_timer_min_ms: 0,
+            non_chat_participants_max: 0,
+            threads_per_identity_max: u32::MAX,
+            channel_rules: ChannelRules::twilio(),
+            whatsapp_window_ms: 24 * 3_600_000,
+            sms_send_supported: false,
+            sms_recipients_max: 0,
+            sms_body_chars_max: 1600,
+            carriers: Carriers::twilio(),
+            group_mms_participants_max: 10,
         }
     }
 
@@ -337,6 +394,20 @@ impl Profile {
             conversation_states: true,
             inactive_timer_min_ms: 60_000,
             closed_timer_min_ms: 600_000,
+            // T2: 1000 participants including at most 50 non-chat.
+            non_chat_participants_max: 50,
+            // T2: a chat identity belongs to at most 1000 conversations.
+            threads_per_identity_max: 1000,
+            channel_rules: ChannelRules::twilio(),
+            // T5 63016: free-form only within 24 h of the user's last message.
+            whatsapp_window_ms: 24 * 3_600_000,
+            // Twilio Conversations has no ACS-style bulk SMS call.
+            sms_send_supported: false,
+            sms_recipients_max: 0,
+            sms_body_chars_max: 1600,
+            carriers: Carriers::twilio(),
+            // T2: Group MMS can have up to 10 participants.
+            group_mms_participants_max: 10,
             // A deleted conversation is gone at once (T1 documents no recovery).
             ..Profile::without_lifecycle("twilio", ErrorStyle::Twilio)
         }
@@ -431,6 +502,7 @@ impl Profile {
                 return Err(format!("rate_limits[{i}]: operations must not be empty"));
             }
         }
+        self.carriers.validate()?;
         Ok(())
     }
 }
@@ -465,6 +537,10 @@ fn acs_rate_limits() -> Vec<RateLimit> {
         RateLimit::new(&[RevokeTokens], Resource, SECOND, 100),
         // "Global limit per request": every identity call.
         RateLimit::new(&IDENTITY, Resource, 30 * SECOND, 5000),
+        // SMS throughput per number: over it, messages are queued and sent
+        // once the number is back under the limit (A7, A10).
+        RateLimit::new(&[SendSmsTollFree], Sender, MINUTE, 200).consequence(Consequence::Queue),
+        RateLimit::new(&[SendSmsShortCode], Sender, MINUTE, 6000).consequence(Consequence::Queue),
     ]
 }
 

@@ -8,6 +8,8 @@ use std::sync::Arc;
 
 use super::lifecycle::{ConversationState, Retention, ThreadOptions};
 use super::token::TokenView;
+use crate::channel::address::{self, SenderKind};
+use crate::channel::{Channel, Media, Route, Status};
 use crate::id::{ThreadId, message_id};
 use crate::profile::Operation;
 use crate::time::Instant;
@@ -30,6 +32,28 @@ impl ParticipantSpec {
             share_history_from: None,
         }
     }
+}
+
+/// A non-chat participant named in a call: a binding of an address and the
+/// proxy address it talks through, as given (validated by the core).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BindingSpec {
+    pub channel: Channel,
+    pub address: Arc<str>,
+    pub proxy: Arc<str>,
+}
+
+/// A query of the deliveries to non-chat recipients; every given field must match.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OutboxFilter {
+    /// An address (a WhatsApp address with or without `whatsapp:`).
+    pub to: Option<Arc<str>>,
+    /// `sms`, `mms` or `whatsapp`.
+    pub channel: Option<Route>,
+    pub thread: Option<ThreadId>,
+    pub status: Option<Status>,
+    /// A message's sequence id (with `thread`): its delivery receipts.
+    pub message: Option<u32>,
 }
 
 /// A page request.
@@ -167,6 +191,51 @@ pub enum Command {
     RevokeTokens {
         user: Arc<str>,
     },
+    // ---- non-chat channels (issue 3) ----
+    /// Creates a thread with chat and non-chat participants, all or nothing.
+    CreateThreadWithBindings {
+        topic: Arc<str>,
+        participants: Vec<ParticipantSpec>,
+        bindings: Vec<BindingSpec>,
+        idempotency_key: Option<Arc<str>>,
+    },
+    /// Adds SMS or WhatsApp participants, all or nothing.
+    AddBindings {
+        thread: ThreadId,
+        bindings: Vec<BindingSpec>,
+    },
+    /// Removes an SMS or WhatsApp participant, freeing its binding.
+    RemoveBinding {
+        thread: ThreadId,
+        channel: Channel,
+        address: Arc<str>,
+    },
+    /// Sends a message with media or as a template (WhatsApp's 24-hour window
+    /// does not apply to templates). An empty content is allowed with media.
+    SendRichMessage {
+        thread: ThreadId,
+        content: Arc<str>,
+        content_type: ContentType,
+        metadata: BTreeMap<String, String>,
+        media: Vec<Media>,
+        template: Option<Arc<str>>,
+    },
+    /// A message from an SMS or WhatsApp user to the proxy address of a binding
+    /// (the carrier's call: no identity).
+    Inbound {
+        channel: Channel,
+        from: Arc<str>,
+        to: Arc<str>,
+        body: Arc<str>,
+        media: Vec<Media>,
+    },
+    /// ACS's SMS API: one message to 1..100 recipients (the resource's call).
+    SendSms {
+        from: Arc<str>,
+        to: Vec<Arc<str>>,
+        message: Arc<str>,
+        delivery_report: bool,
+    },
 }
 
 impl Command {
@@ -199,6 +268,12 @@ impl Command {
             Command::RecoverThread { .. } => "recover_thread",
             Command::IssueToken { .. } => "issue_token",
             Command::RevokeTokens { .. } => "revoke_tokens",
+            Command::CreateThreadWithBindings { .. } => "create_thread",
+            Command::AddBindings { .. } => "add_participants",
+            Command::RemoveBinding { .. } => "remove_participant",
+            Command::SendRichMessage { .. } => "send_message",
+            Command::Inbound { .. } => "inbound",
+            Command::SendSms { .. } => "send_sms",
         }
     }
 
@@ -210,6 +285,12 @@ impl Command {
             | Command::AddParticipants { .. }
             | Command::SendMessage { .. }
             | Command::CreateThreadWith { .. } => 201,
+            Command::CreateThreadWithBindings { .. }
+            | Command::AddBindings { .. }
+            | Command::SendRichMessage { .. }
+            | Command::Inbound { .. } => 201,
+            Command::SendSms { .. } => 202,
+            Command::RemoveBinding { .. } => 204,
             Command::DeleteUser { .. }
             | Command::UpdateThreadWith { .. }
             | Command::RevokeTokens { .. }
@@ -252,6 +333,16 @@ impl Command {
             Command::ListReadReceipts { .. } => Operation::ListReadReceipts,
             Command::UpdateProfileImage { .. } => Operation::UpdateProfileImage,
             Command::UpdateMetacounter { .. } => Operation::UpdateMetacounter,
+            Command::CreateThreadWithBindings { .. } => Operation::CreateThread,
+            Command::AddBindings { .. } | Command::RemoveBinding { .. } => Operation::UpdateRoster,
+            Command::SendRichMessage { .. } => Operation::SendMessage,
+            // Counted by no limit yet: the calls do not consult the limiter.
+            Command::Inbound { .. } => Operation::Inbound,
+            Command::SendSms { from, .. } => match address::sender_kind(from) {
+                SenderKind::TollFree => Operation::SendSmsTollFree,
+                SenderKind::ShortCode => Operation::SendSmsShortCode,
+                SenderKind::Other => Operation::SendSms,
+            },
         }
     }
 
@@ -288,7 +379,10 @@ impl Command {
             | Command::UpdateMetacounter { thread, .. }
             | Command::UpdateThreadWith { thread, .. }
             | Command::SetState { thread, .. }
-            | Command::RecoverThread { thread } => Some(*thread),
+            | Command::RecoverThread { thread }
+            | Command::AddBindings { thread, .. }
+            | Command::RemoveBinding { thread, .. }
+            | Command::SendRichMessage { thread, .. } => Some(*thread),
             _ => None,
         }
     }
@@ -398,6 +492,48 @@ pub enum Reply {
         value: i64,
     },
     Token(TokenView),
+    /// ACS `send_sms`: one result per recipient, in the order given.
+    SmsSent(Vec<SmsResult>),
+}
+
+/// One recipient's result of an ACS `send_sms` call.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SmsResult {
+    pub to: Arc<str>,
+    pub message_id: Option<String>,
+    pub http_status: u16,
+    pub successful: bool,
+    pub error_message: Option<String>,
+}
+
+/// A delivery the carrier must now carry (not traced: the shell's work list).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Queued {
+    pub delivery: DeliveryRef,
+    pub route: Route,
+    /// When the delivery is handed to the carrier (now, until SMS throughput
+    /// limits queue it for later).
+    pub handed_at: Instant,
+}
+
+/// Where a delivery lives: in a thread, or (ACS `send_sms`) in no thread.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct DeliveryRef {
+    pub thread: Option<ThreadId>,
+    pub id: u64,
+    /// Where it is stored (its index in the thread's deliveries, or among the
+    /// SMS call's recipients): a receipt finds it without a search. `id`
+    /// confirms it.
+    pub slot: u32,
+}
+
+/// A carrier's report on one delivery, fed to the core by the shell.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Receipt {
+    pub delivery: DeliveryRef,
+    pub status: Status,
+    /// The detail or error code (0: none).
+    pub code: u16,
 }
 
 impl Reply {
@@ -429,6 +565,7 @@ impl Reply {
             Reply::ReadReceipts(p) => ser(p),
             Reply::Counter { key, value } => json!({ key.to_string(): value }),
             Reply::Token(t) => ser(t),
+            Reply::SmsSent(results) => json!({ "value": ser(results) }),
         }
     }
 
@@ -439,6 +576,7 @@ impl Reply {
             Reply::Participants(p) => Some(p.items.len()),
             Reply::Messages(p) => Some(p.items.len()),
             Reply::ReadReceipts(p) => Some(p.items.len()),
+            Reply::SmsSent(results) => Some(results.len()),
             _ => None,
         }
     }
@@ -528,6 +666,45 @@ pub enum Event {
         by: Arc<str>,
         message: u32,
         recipients: u32,
+    },
+    /// SMS or WhatsApp participants joined a thread.
+    BindingsAdded {
+        thread: ThreadId,
+        by: Arc<str>,
+        addresses: Vec<Arc<str>>,
+    },
+    BindingRemoved {
+        thread: ThreadId,
+        by: Arc<str>,
+        address: Arc<str>,
+    },
+    /// A message from an SMS or WhatsApp user, stored once.
+    InboundReceived {
+        thread: ThreadId,
+        message: u32,
+        from: Arc<str>,
+        bytes: u32,
+        media: u32,
+        recipients: u32,
+    },
+    /// A message's deliveries to non-chat participants: `queued` went to the
+    /// carrier (ids `first`..), `failed` were refused (see the outbox why).
+    DeliveriesCreated {
+        thread: Option<ThreadId>,
+        message: Option<u32>,
+        first: u64,
+        queued: u32,
+        failed: u32,
+        segments: u32,
+    },
+    /// A carrier receipt changed a delivery's status. Delivery ids are
+    /// global; the outbox has each delivery's thread and address (the event
+    /// stays small: it is the most frequent one).
+    DeliveryUpdated {
+        delivery: u64,
+        status: Status,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        code: Option<u16>,
     },
     /// A call the platform refused (recorded by the shell, not the core).
     Rejected {

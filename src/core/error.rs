@@ -14,6 +14,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use std::fmt;
 
+use crate::channel::Violation;
 use crate::profile::{ErrorStyle, Operation, Scope};
 
 /// The canonical error kinds of SCENARIO.md, each with its HTTP-like status.
@@ -195,6 +196,50 @@ pub enum Error {
     NotDeleted {
         thread: String,
     },
+    // ---- non-chat channels (issue 3) ----
+    /// 400: an address or proxy address that is not E.164 (or too long).
+    InvalidAddress {
+        field: &'static str,
+        address: String,
+        reason: &'static str,
+    },
+    /// 400: more non-chat participants than the profile allows in a thread.
+    TooManyNonChat {
+        count: u32,
+        max: u32,
+    },
+    /// 400: a chat identity already in the most threads the profile allows.
+    TooManyThreadsForIdentity {
+        user: String,
+        max: u32,
+    },
+    /// 400/413/415: media or a body that breaks the channel's rules.
+    Media(Violation),
+    /// 400: more SMS recipients than allowed, or none.
+    SmsRecipients {
+        count: u32,
+        max: u32,
+    },
+    /// 400: an SMS message longer than allowed.
+    SmsTooLong {
+        chars: u32,
+        max: u32,
+    },
+    /// 404: no thread binds this address and proxy address.
+    NoBinding {
+        address: String,
+        proxy: String,
+    },
+    /// 404: the thread has no such SMS or WhatsApp participant.
+    BindingNotFound {
+        thread: String,
+        address: String,
+    },
+    /// 409: the address and proxy pair is bound in a thread already.
+    BindingExists {
+        address: String,
+        proxy: String,
+    },
 }
 
 /// Why a token was refused.
@@ -231,6 +276,20 @@ impl Error {
             | Error::TimersWithoutState
             | Error::CreatedClosed => Kind::BadRequest,
             Error::ConversationClosed { .. } | Error::NotDeleted { .. } => Kind::Conflict,
+            Error::InvalidAddress { .. }
+            | Error::TooManyNonChat { .. }
+            | Error::TooManyThreadsForIdentity { .. }
+            | Error::SmsRecipients { .. }
+            | Error::SmsTooLong { .. } => Kind::BadRequest,
+            Error::Media(v) => match v {
+                Violation::TooManyMedia { .. } => Kind::BadRequest,
+                Violation::FileTooLarge { .. }
+                | Violation::TotalTooLarge { .. }
+                | Violation::BodyTooLarge { .. } => Kind::TooLarge,
+                Violation::TypeNotAccepted { .. } => Kind::UnsupportedMedia,
+            },
+            Error::NoBinding { .. } | Error::BindingNotFound { .. } => Kind::NotFound,
+            Error::BindingExists { .. } => Kind::Conflict,
         }
     }
 
@@ -313,7 +372,7 @@ impl Error {
                         match scope {
                             Scope::Thread | Scope::UserThread => "channel",
                             Scope::User | Scope::Connection => "user",
-                            Scope::Resource => "app",
+                            Scope::Resource | Scope::Sender => "app",
                         },
                         window_ms.div_ceil(1000),
                         retry_after_ms.div_ceil(1000),
@@ -351,7 +410,10 @@ impl Error {
             Error::ThreadNotFound { .. } => 50350,
             Error::ParticipantNotFound { .. } => 50432,
             Error::NotAParticipant { .. } => 50430,
-            Error::ThreadFull { .. } => 50417,
+            Error::ThreadFull { .. } | Error::TooManyNonChat { .. } => 50417,
+            Error::BindingExists { .. } => 50416,
+            Error::BindingNotFound { .. } => 50432,
+            Error::SmsTooLong { .. } => 21617,
             _ => 20_000 + u32::from(self.status()),
         }
     }
@@ -397,6 +459,10 @@ impl Error {
             | Error::NotDeleted { thread } => Some(thread),
             Error::MessageNotFound { message, .. } => Some(message),
             Error::ParticipantNotFound { user, .. } => Some(user),
+            Error::InvalidAddress { field, .. } => Some(field),
+            Error::NoBinding { address, .. }
+            | Error::BindingNotFound { address, .. }
+            | Error::BindingExists { address, .. } => Some(address),
             _ => None,
         }
     }
@@ -496,6 +562,37 @@ impl fmt::Display for Error {
                     "thread {thread} is not deleted; there is nothing to recover"
                 )
             }
+            Error::InvalidAddress {
+                field,
+                address,
+                reason,
+            } => write!(f, "invalid {field} {address:?}: {reason}"),
+            Error::TooManyNonChat { count, max } => write!(
+                f,
+                "the thread would have {count} SMS and WhatsApp participants; at most {max} are allowed"
+            ),
+            Error::TooManyThreadsForIdentity { user, max } => write!(
+                f,
+                "{user} already belongs to {max} threads; at most {max} are allowed"
+            ),
+            Error::Media(v) => write!(f, "{v}"),
+            Error::SmsRecipients { count, max } => {
+                write!(f, "{count} recipients; 1 to {max} are allowed")
+            }
+            Error::SmsTooLong { chars, max } => write!(
+                f,
+                "the message is {chars} characters; at most {max} are allowed"
+            ),
+            Error::NoBinding { address, proxy } => {
+                write!(f, "no thread binds {address} with proxy address {proxy}")
+            }
+            Error::BindingNotFound { thread, address } => {
+                write!(f, "{address} is not a participant of thread {thread}")
+            }
+            Error::BindingExists { address, proxy } => write!(
+                f,
+                "A binding for this participant and proxy address already exists: {address} with {proxy}"
+            ),
         }
     }
 }

@@ -418,6 +418,9 @@ impl State {
         let t = self.thread_mut(thread);
         t.deleted_at = Some(now);
         t.windows.clear();
+        // Deliveries in flight are dropped; receipts still due change nothing.
+        t.deliveries = Vec::new();
+        t.fanouts = Vec::new();
         for kind in [
             TimerKind::RetentionDeletion,
             TimerKind::Inactive,
@@ -483,6 +486,16 @@ impl State {
         if t.deleted_at.is_none() {
             return Err(Error::NotDeleted {
                 thread: thread.to_string(),
+            });
+        }
+        // A binding taken by another thread meanwhile cannot come back.
+        if let Some(b) = t.bindings.iter().filter(|b| b.is_current()).find(|b| {
+            self.binding_holder(b.channel, &b.address, &b.proxy)
+                .is_some()
+        }) {
+            return Err(Error::BindingExists {
+                address: b.display().to_string(),
+                proxy: b.proxy.to_string(),
             });
         }
         let due = match t.life.retention {

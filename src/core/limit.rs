@@ -125,6 +125,8 @@ pub type LimitSet = u64;
 pub struct Subject {
     pub user: Option<UserId>,
     pub connection: u32,
+    /// The sending number of an SMS call (see `channel::address::sender_key`).
+    pub sender: Option<u64>,
 }
 
 /// Whether the limit keeps its windows in the thread (they die with it) or in
@@ -140,6 +142,7 @@ pub fn key(scope: Scope, subject: Subject) -> Option<WindowKey> {
         Scope::Thread | Scope::Resource => 0,
         Scope::User | Scope::UserThread => u64::from(subject.user?.0),
         Scope::Connection => (u64::from(subject.user?.0) << 32) | u64::from(subject.connection),
+        Scope::Sender => subject.sender?,
     };
     Some((scope as u8, who))
 }

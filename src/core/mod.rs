@@ -9,6 +9,7 @@
 //! each thread plain data behind an `Arc`. Cloning a whole world is O(1); a write
 //! after a clone copies the map path and the one thread it touches.
 
+mod channels;
 pub mod command;
 pub mod error;
 pub mod lifecycle;
@@ -19,6 +20,8 @@ pub mod token;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
+pub use channels::{DeliveryView, DroppedView, SmsBatch};
+pub use command::{BindingSpec, DeliveryRef, OutboxFilter, Queued, Receipt, SmsResult};
 pub use command::{
     Command, ContentType, Event, InvalidParticipant, MessageView, Notification, Page, PageRequest,
     ParticipantSpec, ParticipantView, ReadReceiptView, Reply, ThreadView, TimersView,
@@ -27,6 +30,8 @@ pub use error::{Error, Kind, TokenProblem};
 pub use lifecycle::{ConversationState, Retention, StateTimers, ThreadOptions, Timer, TimerKind};
 pub use token::{TokenId, TokenView};
 
+use crate::channel::media::check_chat;
+use crate::channel::{Media, Violation};
 use crate::id::{ThreadId, UserId, message_id};
 use crate::profile::{Operation, Profile};
 use crate::time::Instant;
@@ -88,6 +93,7 @@ impl Caller {
         Subject {
             user: self.user,
             connection: self.connection,
+            sender: None,
         }
     }
 }
@@ -104,6 +110,7 @@ impl Actor {
         Subject {
             user: Some(self.user),
             connection: self.connection,
+            sender: None,
         }
     }
 }
@@ -126,6 +133,12 @@ pub struct State {
     /// Issued tokens that may still be accepted.
     tokens: imbl::OrdMap<TokenId, token::TokenRecord>,
     next_token: u32,
+    /// Which thread holds each (channel, address, proxy) binding; an entry
+    /// whose thread no longer holds it is free (see `Thread::holds_bindings`).
+    binding_index: imbl::OrdMap<channels::BindingKey, ThreadId>,
+    /// ACS `send_sms` calls by their first delivery id.
+    sms_batches: imbl::OrdMap<u64, Arc<SmsBatch>>,
+    next_delivery: u64,
 }
 
 /// The result of a successful call: the reply and what happened.
@@ -133,11 +146,17 @@ pub struct State {
 pub struct Outcome {
     pub reply: Reply,
     pub events: Vec<Event>,
+    /// Deliveries handed to the carrier (the shell's work, not traced).
+    pub queued: Vec<Queued>,
 }
 
 impl Outcome {
     fn new(reply: Reply, events: Vec<Event>) -> Outcome {
-        Outcome { reply, events }
+        Outcome {
+            reply,
+            events,
+            queued: Vec::new(),
+        }
     }
 }
 
@@ -161,6 +180,9 @@ impl State {
             timers: imbl::OrdSet::new(),
             tokens: imbl::OrdMap::new(),
             next_token: 1,
+            binding_index: imbl::OrdMap::new(),
+            sms_batches: imbl::OrdMap::new(),
+            next_delivery: 1,
         }
     }
 
@@ -213,6 +235,27 @@ impl State {
                 self.create_user(caller, id, display_name, now)
             }
             Command::DeleteUser { user } => self.delete_user(caller, user, now),
+            // The carrier's and the SMS API's calls carry no chat identity.
+            Command::Inbound {
+                channel,
+                from,
+                to,
+                body,
+                media,
+            } => self.inbound(*channel, from, to, body, media, now),
+            Command::SendSms {
+                from,
+                to,
+                message,
+                delivery_report,
+            } => self.send_sms(
+                command.operation(),
+                from,
+                to,
+                message,
+                *delivery_report,
+                now,
+            ),
             Command::IssueToken {
                 user,
                 scopes,
@@ -332,7 +375,57 @@ impl State {
                 content,
                 content_type,
                 metadata,
-            } => self.send_message(by, *thread, content, *content_type, metadata, now),
+            } => self.send_message(
+                by,
+                *thread,
+                content,
+                *content_type,
+                metadata,
+                &[],
+                false,
+                now,
+            ),
+            Command::CreateThreadWithBindings {
+                topic,
+                participants,
+                bindings,
+                idempotency_key,
+            } => self.create_thread_with_bindings(
+                by,
+                topic,
+                participants,
+                bindings,
+                idempotency_key.as_ref(),
+                now,
+            ),
+            Command::AddBindings { thread, bindings } => {
+                self.add_bindings(by, *thread, bindings, now)
+            }
+            Command::RemoveBinding {
+                thread,
+                channel,
+                address,
+            } => self.remove_binding(by, *thread, *channel, address, now),
+            Command::SendRichMessage {
+                thread,
+                content,
+                content_type,
+                metadata,
+                media,
+                template,
+            } => self.send_message(
+                by,
+                *thread,
+                content,
+                *content_type,
+                metadata,
+                media,
+                template.is_some(),
+                now,
+            ),
+            Command::Inbound { .. } | Command::SendSms { .. } => {
+                unreachable!("carrier calls are dispatched before authentication")
+            }
             Command::UpdateMessage {
                 thread,
                 message,
@@ -648,6 +741,7 @@ impl State {
         if total > max {
             return Err(Error::ThreadFull { count: total, max });
         }
+        self.check_identity_threads(std::iter::once(actor).chain(joining.iter().map(|j| j.0)))?;
         let verdict = self.check_limits(Operation::CreateThread, by, None, now)?;
 
         let id = ThreadId(self.next_thread);
@@ -855,13 +949,14 @@ impl State {
         let t = self.writable(actor, thread)?;
         // Adding an existing participant changes nothing (A1).
         let (joining, invalid) = self.resolve_participants(participants, |u| t.is_participant(u));
-        let total = t.participant_count() + joining.len() as u32;
-        if total > self.profile.participants_per_thread_max {
+        let total = t.member_count() + joining.len() as u32;
+        if total > self.participant_cap(t) {
             return Err(Error::ThreadFull {
                 count: total,
-                max: self.profile.participants_per_thread_max,
+                max: self.participant_cap(t),
             });
         }
+        self.check_identity_threads(joining.iter().map(|j| j.0))?;
         let verdict = self.check_limits(Operation::UpdateRoster, by, Some(t), now)?;
         let t = self.commit(&verdict, by, thread, now);
         let mut events = vec![];
@@ -976,6 +1071,10 @@ impl State {
 
     // ---- messages ----
 
+    /// A chat message, with media or as a template (WhatsApp's 24-hour window
+    /// does not apply to templates): stored once, shown to the chat
+    /// participants (unless over a display cap), fanned out to the non-chat ones.
+    #[allow(clippy::too_many_arguments)]
     fn send_message(
         &mut self,
         by: Actor,
@@ -983,16 +1082,28 @@ impl State {
         content: &Arc<str>,
         content_type: ContentType,
         metadata: &std::collections::BTreeMap<String, String>,
+        media: &[Media],
+        template: bool,
         now: Instant,
     ) -> Result<Outcome, Error> {
         let actor = by.user;
-        if content.is_empty() {
+        if content.is_empty() && media.is_empty() {
             return Err(Error::InvalidField {
                 field: "content",
-                reason: "must not be empty".to_string(),
+                reason: "must not be empty without media".to_string(),
             });
         }
+        // Too many media is a malformed request (400, before 404); a file too
+        // large is 413, after the target's 404 and 403.
+        let media_check = match media {
+            [] => Ok(()),
+            _ => check_chat(&self.profile.channel_rules, media).map_err(Error::Media),
+        };
+        if let Err(e @ Error::Media(Violation::TooManyMedia { .. })) = &media_check {
+            return Err(e.clone());
+        }
         let t = self.writable(actor, thread)?;
+        media_check?;
         self.check_sizes(content, metadata)?;
         let verdict = self.check_limits(Operation::SendMessage, by, Some(t), now)?;
         let hidden = !verdict.shown;
@@ -1006,9 +1117,10 @@ impl State {
             ContentType::Text => MessageKind::Text,
             ContentType::Html => MessageKind::Html,
         };
-        let extra = (!metadata.is_empty()).then(|| {
+        let extra = (!metadata.is_empty() || !media.is_empty()).then(|| {
             Box::new(MessageExtra {
                 metadata: metadata.clone(),
+                media: media.to_vec(),
                 ..MessageExtra::default()
             })
         });
@@ -1022,18 +1134,22 @@ impl State {
         if !hidden {
             t.push_notice(now, NoticeKind::ChatMessageReceived, actor, seq);
         }
-        let mut events = vec![Event::MessageSent {
-            thread,
-            message: seq,
-            by: self.name(actor),
-            bytes: content.len() as u32,
-            recipients,
-            hidden,
-        }];
+        let mut outcome = Outcome::new(
+            Reply::MessageSent { sequence: seq },
+            vec![Event::MessageSent {
+                thread,
+                message: seq,
+                by: self.name(actor),
+                bytes: content.len() as u32,
+                recipients,
+                hidden,
+            }],
+        );
+        self.fan_out(&mut outcome, thread, seq, None, template, now);
         if wakes {
-            events.extend(self.on_message(thread, now));
+            outcome.events.extend(self.on_message(thread, now));
         }
-        Ok(Outcome::new(Reply::MessageSent { sequence: seq }, events))
+        Ok(outcome)
     }
 
     fn check_sizes(
@@ -1413,7 +1529,10 @@ impl State {
             id: message_id(seq),
             sequence_id: seq,
             kind: m.kind.name(),
-            sender: self.name(m.sender),
+            sender: match m.extra.as_ref().and_then(|e| e.from_address.clone()) {
+                Some(address) => address,
+                None => self.name(m.sender),
+            },
             content,
             topic,
             participants,
@@ -1422,7 +1541,12 @@ impl State {
                 .as_ref()
                 .map(|e| e.metadata.clone())
                 .unwrap_or_default(),
-            media: vec![],
+            media: m
+                .extra
+                .iter()
+                .flat_map(|e| e.media.iter())
+                .map(|media| serde_json::to_value(media).expect("media serialize"))
+                .collect(),
             created_at_ms: m.created_at.ms(),
             edited_at_ms: m.edited_at().map(Instant::ms),
             deleted_at_ms: m.deleted_at().map(Instant::ms),
@@ -1460,7 +1584,13 @@ impl State {
                     thread: id,
                     at_ms: at.ms(),
                     from: if n.actor == NOBODY {
-                        Arc::from("system")
+                        // A message from an SMS/WhatsApp participant is from
+                        // its address (while the thread keeps its messages).
+                        self.threads[&id]
+                            .message(n.message)
+                            .and_then(|m| m.extra.as_ref())
+                            .and_then(|e| e.from_address.clone())
+                            .unwrap_or_else(|| Arc::from("system"))
                     } else {
                         self.name(n.actor)
                     },
@@ -1554,7 +1684,8 @@ impl State {
             }
         }
         self.check_lifecycle()?;
-        self.check_tokens()
+        self.check_tokens()?;
+        self.check_channel_invariants()
     }
 }
 

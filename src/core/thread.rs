@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::lifecycle::Lifecycle;
+use crate::channel::{Channel, Media, Status};
 use crate::id::{ThreadId, UserId};
 use crate::time::Instant;
 
@@ -61,6 +62,10 @@ pub struct MessageExtra {
     pub metadata: BTreeMap<String, String>,
     /// For participant added/removed messages: who.
     pub participants: Vec<UserId>,
+    /// For messages from an SMS or WhatsApp participant: its address.
+    pub from_address: Option<Arc<str>>,
+    /// Attached media, stored once.
+    pub media: Vec<Media>,
 }
 
 impl Message {
@@ -170,6 +175,69 @@ pub struct Thread {
     pub metacounters: BTreeMap<Arc<str>, i64>,
     /// Retention, deletion and recovery, conversation state and their timers.
     pub life: Lifecycle,
+    /// SMS and WhatsApp participants, past and present, in join order.
+    pub bindings: Vec<Binding>,
+    /// Deliveries to non-chat participants, in creation (id) order.
+    pub deliveries: Vec<Delivery>,
+    /// The messages those deliveries carry, one entry per fanned-out message.
+    pub fanouts: Vec<Fanout>,
+}
+
+/// An SMS or WhatsApp participant: its address and the proxy address it talks
+/// through (both bare E.164).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Binding {
+    pub channel: Channel,
+    pub address: Arc<str>,
+    pub proxy: Arc<str>,
+    pub joined_at: Instant,
+    pub removed_at: Option<Instant>,
+    /// The participant's last message to the thread (WhatsApp's window).
+    pub last_inbound: Option<Instant>,
+}
+
+impl Binding {
+    pub fn is_current(&self) -> bool {
+        self.removed_at.is_none()
+    }
+
+    /// A group MMS participant: an SMS address without a proxy address.
+    pub fn is_group(&self) -> bool {
+        self.proxy.is_empty()
+    }
+
+    /// The address as Twilio names it (`whatsapp:` prefix for WhatsApp).
+    pub fn display(&self) -> Arc<str> {
+        match self.channel {
+            Channel::Sms => self.address.clone(),
+            Channel::Whatsapp => Arc::from(format!("whatsapp:{}", self.address).as_str()),
+        }
+    }
+}
+
+/// One message's delivery to one non-chat participant: 8 bytes, because it is
+/// the one thing stored per recipient. Body, media, route and segments follow
+/// from the message and the binding through the rule table; its id and message
+/// from its [`Fanout`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Delivery {
+    /// The recipient: an index into the thread's bindings.
+    pub binding: u32,
+    /// The platform's error or detail code (0: none).
+    pub code: u16,
+    pub status: Status,
+}
+
+/// One message's deliveries: `deliveries[start..]` up to the next fan-out's
+/// start, with the consecutive ids `first_id..`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Fanout {
+    /// The first delivery's global id (the outbox's order).
+    pub first_id: u64,
+    /// The message's sequence id.
+    pub message: u32,
+    /// The first delivery's index in the thread's deliveries.
+    pub start: u32,
 }
 
 impl Thread {
@@ -188,7 +256,63 @@ impl Thread {
             windows: BTreeMap::new(),
             metacounters: BTreeMap::new(),
             life: Lifecycle::default(),
+            bindings: Vec::new(),
+            deliveries: Vec::new(),
+            fanouts: Vec::new(),
         }
+    }
+
+    /// Whether the thread's bindings count as taken (uniqueness, limits): a
+    /// thread that is not deleted (nor, with conversation states, closed).
+    pub fn holds_bindings(&self) -> bool {
+        self.deleted_at.is_none() && self.life.holds_bindings()
+    }
+
+    /// Current SMS and WhatsApp participants.
+    pub fn non_chat_count(&self) -> u32 {
+        self.bindings.iter().filter(|b| b.is_current()).count() as u32
+    }
+
+    /// Whether a current participant is a group MMS participant.
+    pub fn is_group_mms(&self) -> bool {
+        self.bindings.iter().any(|b| b.is_current() && b.is_group())
+    }
+
+    /// All current participants, chat and non-chat.
+    pub fn member_count(&self) -> u32 {
+        self.participant_count() + self.non_chat_count()
+    }
+
+    /// The current binding of `address` on `channel`, by index.
+    pub fn binding_of(&self, channel: Channel, address: &str) -> Option<usize> {
+        self.bindings
+            .iter()
+            .position(|b| b.is_current() && b.channel == channel && &*b.address == address)
+    }
+
+    /// The fan-out that holds delivery number `slot`, and that delivery's id.
+    pub fn fanout_of(&self, slot: usize) -> Option<(&Fanout, u64)> {
+        if slot >= self.deliveries.len() {
+            return None;
+        }
+        let i = self.fanouts.partition_point(|f| f.start as usize <= slot);
+        let f = self.fanouts.get(i.checked_sub(1)?)?;
+        Some((f, f.first_id + (slot - f.start as usize) as u64))
+    }
+
+    /// Every delivery with its id and message, in creation order.
+    pub fn deliveries_with_ids(&self) -> impl Iterator<Item = (u64, u32, &Delivery)> {
+        self.fanouts.iter().enumerate().flat_map(move |(i, f)| {
+            let end = self
+                .fanouts
+                .get(i + 1)
+                .map_or(self.deliveries.len(), |n| n.start as usize);
+            let start = (f.start as usize).min(end);
+            self.deliveries[start..end]
+                .iter()
+                .enumerate()
+                .map(move |(k, d)| (f.first_id + k as u64, f.message, d))
+        })
     }
 
     pub fn participant_count(&self) -> u32 {
@@ -289,6 +413,12 @@ impl Thread {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A delivery is the one record stored per non-chat recipient: keep it small.
+    #[test]
+    fn a_delivery_is_8_bytes() {
+        assert_eq!(std::mem::size_of::<Delivery>(), 8);
+    }
 
     #[test]
     fn membership_intervals_bound_reads_and_notices() {

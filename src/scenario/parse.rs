@@ -134,6 +134,7 @@ fn op_fields(op: &str) -> Option<&'static [(&'static str, Shape, bool)]> {
             ("type", ContentType, false),
             ("media", Media, false),
             ("metadata", Metadata, false),
+            ("template", Str, false),
         ],
         "get_message" | "delete_message" | "send_read_receipt" => {
             &[("thread", Ref, true), ("message", Ref, true)]
@@ -163,7 +164,13 @@ fn op_fields(op: &str) -> Option<&'static [(&'static str, Shape, bool)]> {
             ("delivery_report", Bool, false),
         ],
         "set_state" => &[("thread", Ref, true), ("state", State, true)],
-        "outbox" => &[("to", Str, false), ("channel", Str, false)],
+        "outbox" => &[
+            ("to", Str, false),
+            ("channel", Str, false),
+            ("thread", Ref, false),
+            ("status", Str, false),
+            ("message", Ref, false),
+        ],
         "inbox" => &[("user", Str, true)],
         _ => return None,
     })

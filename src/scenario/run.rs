@@ -7,9 +7,10 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::parse::{Expect, Scenario, Step};
+use crate::channel::{Channel, Media, Route, Status};
 use crate::core::{
-    Caller, Command, ContentType, ConversationState, Error, PageRequest, ParticipantSpec, Reply,
-    Retention, StateTimers, ThreadOptions, TokenId, TokenProblem,
+    BindingSpec, Caller, Command, ContentType, ConversationState, Error, OutboxFilter, PageRequest,
+    ParticipantSpec, Reply, Retention, StateTimers, ThreadOptions, TokenId, TokenProblem,
 };
 use crate::id::{ThreadId, parse_message_id};
 use crate::sim::Simulator;
@@ -52,6 +53,8 @@ enum Named {
     Thread(ThreadId),
     Message(ThreadId, u32),
     Token(TokenId),
+    /// An SMS or WhatsApp participant: its channel and address.
+    Binding(Channel, String),
     /// Defined by a step that failed: nothing to point at.
     Nothing,
 }
@@ -212,14 +215,20 @@ impl Runner {
     /// Steps that are not calls on the platform: queries of the simulator.
     fn query(&mut self, step: &Step) -> Seen {
         let user = str_field(&step.fields, "user").unwrap_or_default();
-        let outcome = match self.sim.user(user) {
-            Some(id) => {
-                let inbox = self.sim.inbox(id);
-                Ok(serde_json::to_value(&inbox).expect("notifications serialize"))
+        let outcome = if step.op == "outbox" {
+            self.outbox_filter(step).map(|filter| {
+                serde_json::to_value(self.sim.outbox(&filter)).expect("deliveries serialize")
+            })
+        } else {
+            match self.sim.user(user) {
+                Some(id) => {
+                    let inbox = self.sim.inbox(id);
+                    Ok(serde_json::to_value(&inbox).expect("notifications serialize"))
+                }
+                None => Err(Error::UserNotFound {
+                    user: user.to_string(),
+                }),
             }
-            None => Err(Error::UserNotFound {
-                user: user.to_string(),
-            }),
         };
         let line = match &outcome {
             Ok(items) => StepLine {
@@ -250,6 +259,9 @@ impl Runner {
     }
 
     fn remember(&mut self, step: &Step, outcome: &Result<Reply, Error>) {
+        if outcome.is_ok() {
+            self.remember_bindings(step);
+        }
         let (Some(name), Ok(reply)) = (&step.reference, outcome) else {
             return;
         };
@@ -281,7 +293,27 @@ impl Runner {
         let text = |key: &str| Arc::<str>::from(str_field(f, key).unwrap_or_default());
         let options = thread_options(f)?;
         let command = match step.op.as_str() {
-            "inbox" => return Ok(None),
+            "inbox" | "outbox" => return Ok(None),
+            "inbound" => Command::Inbound {
+                channel: channel_field(f),
+                from: Arc::from(self.address_field(f, "from")),
+                to: Arc::from(self.address_field(f, "to")),
+                body: text("body"),
+                media: media_field(f),
+            },
+            "send_sms" => Command::SendSms {
+                from: text("from"),
+                to: f
+                    .get("to")
+                    .and_then(Value::as_array)
+                    .map(|a| a.iter().filter_map(Value::as_str).map(Arc::from).collect())
+                    .unwrap_or_default(),
+                message: text("message"),
+                delivery_report: f
+                    .get("delivery_report")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false),
+            },
             "create_user" => Command::CreateUser {
                 id: text("id"),
                 display_name: str_field(f, "display_name").map(Arc::from),
@@ -293,7 +325,20 @@ impl Runner {
                 }
                 let (topic, participants) = (text("topic"), self.participants(f)?);
                 let idempotency_key = str_field(f, "idempotency_key").map(Arc::from);
-                if options == ThreadOptions::default() {
+                let bindings = self.bindings(f);
+                if !bindings.is_empty() {
+                    if options != ThreadOptions::default() {
+                        return Err(unsupported(
+                            "retention or state with SMS/WhatsApp participants on create",
+                        ));
+                    }
+                    Command::CreateThreadWithBindings {
+                        topic,
+                        participants,
+                        bindings,
+                        idempotency_key,
+                    }
+                } else if options == ThreadOptions::default() {
                     Command::CreateThread {
                         topic,
                         participants,
@@ -347,25 +392,52 @@ impl Runner {
             "delete_thread" => Command::DeleteThread {
                 thread: self.thread_field(step)?,
             },
-            "add_participants" => Command::AddParticipants {
-                thread: self.thread_field(step)?,
-                participants: self.participants(f)?,
-            },
-            "remove_participant" => Command::RemoveParticipant {
-                thread: self.thread_field(step)?,
-                user: text("participant"),
-            },
+            "add_participants" => {
+                let bindings = self.bindings(f);
+                let participants = self.participants(f)?;
+                match (participants.is_empty(), bindings.is_empty()) {
+                    (false, false) => {
+                        return Err(Error::InvalidField {
+                            field: "participants",
+                            reason: "add chat and SMS/WhatsApp participants in separate calls"
+                                .to_string(),
+                        });
+                    }
+                    (true, false) => Command::AddBindings {
+                        thread: self.thread_field(step)?,
+                        bindings,
+                    },
+                    _ => Command::AddParticipants {
+                        thread: self.thread_field(step)?,
+                        participants,
+                    },
+                }
+            }
+            "remove_participant" => {
+                let who = str_field(f, "participant").unwrap_or_default();
+                let binding = match self.refs.get(who) {
+                    Some(Named::Binding(channel, address)) => Some((*channel, address.clone())),
+                    _ if who.starts_with("whatsapp:") => Some((Channel::Whatsapp, who.to_string())),
+                    _ if who.starts_with('+') => Some((Channel::Sms, who.to_string())),
+                    _ => None,
+                };
+                match binding {
+                    Some((channel, address)) => Command::RemoveBinding {
+                        thread: self.thread_field(step)?,
+                        channel,
+                        address: Arc::from(address.as_str()),
+                    },
+                    None => Command::RemoveParticipant {
+                        thread: self.thread_field(step)?,
+                        user: text("participant"),
+                    },
+                }
+            }
             "list_participants" => Command::ListParticipants {
                 thread: self.thread_field(step)?,
                 page: page(),
             },
             "send_message" => {
-                if f.get("media")
-                    .and_then(Value::as_array)
-                    .is_some_and(|m| !m.is_empty())
-                {
-                    return Err(unsupported("media"));
-                }
                 let content_type = match str_field(f, "type") {
                     None | Some("text") => ContentType::Text,
                     Some("html") => ContentType::Html,
@@ -385,11 +457,24 @@ impl Runner {
                             .collect()
                     })
                     .unwrap_or_default();
-                Command::SendMessage {
-                    thread: self.thread_field(step)?,
-                    content: text("content"),
-                    content_type,
-                    metadata,
+                let media = media_field(f);
+                let template = str_field(f, "template").map(Arc::from);
+                if media.is_empty() && template.is_none() {
+                    Command::SendMessage {
+                        thread: self.thread_field(step)?,
+                        content: text("content"),
+                        content_type,
+                        metadata,
+                    }
+                } else {
+                    Command::SendRichMessage {
+                        thread: self.thread_field(step)?,
+                        content: text("content"),
+                        content_type,
+                        metadata,
+                        media,
+                        template,
+                    }
                 }
             }
             "get_message" => {
@@ -477,13 +562,143 @@ impl Runner {
                         .map(duration_value)
                         .map(|d| Instant(d.ms())),
                 }),
-                _ => Err(Error::UnsupportedByProfile {
-                    op: "sms and whatsapp participants".to_string(),
-                    profile: self.sim.profile().name.clone(),
-                }),
+                // SMS and WhatsApp participants are bindings (see `bindings`).
+                _ => Ok(ParticipantSpec::user("")),
+            })
+            .filter(|spec| !matches!(spec, Ok(p) if p.user.is_empty()))
+            .collect()
+    }
+
+    /// The SMS and WhatsApp participants of a participant list.
+    fn bindings(&self, f: &Map<String, Value>) -> Vec<BindingSpec> {
+        let Some(Value::Array(items)) = f.get("participants") else {
+            return vec![];
+        };
+        items
+            .iter()
+            .filter_map(Value::as_object)
+            .filter_map(|map| {
+                let (channel, address) = match (str_field(map, "sms"), str_field(map, "whatsapp")) {
+                    (Some(a), _) => (Channel::Sms, a),
+                    (None, Some(a)) => (Channel::Whatsapp, a),
+                    _ => return None,
+                };
+                Some(BindingSpec {
+                    channel,
+                    address: Arc::from(address),
+                    proxy: Arc::from(str_field(map, "proxy").unwrap_or_default()),
+                })
             })
             .collect()
     }
+
+    /// Names the refs of the SMS and WhatsApp participants a successful step added.
+    fn remember_bindings(&mut self, step: &Step) {
+        let Some(Value::Array(items)) = step.fields.get("participants") else {
+            return;
+        };
+        for map in items.iter().filter_map(Value::as_object) {
+            let (Some(name), Some(binding)) = (
+                str_field(map, "ref"),
+                match (str_field(map, "sms"), str_field(map, "whatsapp")) {
+                    (Some(a), _) => Some((Channel::Sms, a)),
+                    (None, Some(a)) => Some((Channel::Whatsapp, a)),
+                    _ => None,
+                },
+            ) else {
+                continue;
+            };
+            self.refs.insert(
+                name.to_string(),
+                Named::Binding(binding.0, binding.1.to_string()),
+            );
+        }
+    }
+
+    /// An address field: a participant's ref or the address itself.
+    fn address_field<'a>(&'a self, f: &'a Map<String, Value>, key: &str) -> &'a str {
+        let text = str_field(f, key).unwrap_or_default();
+        match self.refs.get(text) {
+            Some(Named::Binding(_, address)) => address,
+            _ => text,
+        }
+    }
+
+    fn outbox_filter(&self, step: &Step) -> Result<OutboxFilter, Error> {
+        let f = &step.fields;
+        let channel = match str_field(f, "channel") {
+            None => None,
+            Some("sms") => Some(Route::Sms),
+            Some("mms") => Some(Route::Mms),
+            Some("whatsapp") => Some(Route::Whatsapp),
+            Some(other) => {
+                return Err(Error::InvalidField {
+                    field: "channel",
+                    reason: format!("{other:?} is not sms, mms or whatsapp"),
+                });
+            }
+        };
+        let status = match str_field(f, "status") {
+            None => None,
+            Some(name) => Some(Status::from_name(name).ok_or_else(|| Error::InvalidField {
+                field: "status",
+                reason: format!("{name:?} is not a delivery status"),
+            })?),
+        };
+        let thread = match f.get("thread") {
+            None => None,
+            Some(_) => Some(self.thread_field(step)?),
+        };
+        if f.contains_key("message") && thread.is_none() {
+            return Err(Error::InvalidField {
+                field: "message",
+                reason: "a message is named with its thread".to_string(),
+            });
+        }
+        let message = match f.get("message") {
+            None => None,
+            Some(_) => Some(self.message_field(step)?.1),
+        };
+        Ok(OutboxFilter {
+            message,
+            to: f.get("to").map(|_| {
+                let text = str_field(f, "to").unwrap_or_default();
+                match self.refs.get(text) {
+                    Some(Named::Binding(Channel::Whatsapp, a)) if !a.starts_with("whatsapp:") => {
+                        Arc::from(format!("whatsapp:{a}").as_str())
+                    }
+                    Some(Named::Binding(_, a)) => Arc::from(a.as_str()),
+                    _ => Arc::from(text),
+                }
+            }),
+            channel,
+            thread,
+            status,
+        })
+    }
+}
+
+fn channel_field(f: &Map<String, Value>) -> Channel {
+    match str_field(f, "channel") {
+        Some("whatsapp") => Channel::Whatsapp,
+        _ => Channel::Sms,
+    }
+}
+
+/// A media list already validated by the parser.
+fn media_field(f: &Map<String, Value>) -> Vec<Media> {
+    let Some(Value::Array(items)) = f.get("media") else {
+        return vec![];
+    };
+    items
+        .iter()
+        .filter_map(Value::as_object)
+        .map(|m| Media {
+            content_type: Arc::from(str_field(m, "content_type").unwrap_or_default()),
+            bytes: m.get("bytes").and_then(Value::as_u64).unwrap_or_default(),
+            name: str_field(m, "name").map(Arc::from),
+        })
+        .collect()
 }
 
 /// The lifecycle options of a create or update step. Retention is given as a

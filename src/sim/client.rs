@@ -2,6 +2,8 @@
 
 use std::sync::Arc;
 
+use crate::channel::{Channel, Media};
+use crate::core::BindingSpec;
 use crate::core::{
     Caller, Command, ContentType, Error, MessageView, Page, PageRequest, ParticipantSpec,
     ParticipantView, ReadReceiptView, Reply, ThreadView,
@@ -334,6 +336,64 @@ impl<'a> Client<'a> {
         };
         match self.execute(&command)? {
             Reply::Counter { value, .. } => Ok(value),
+            other => unexpected(other),
+        }
+    }
+
+    // ---- non-chat channels ----
+
+    /// Adds an SMS or WhatsApp participant: `address` talking through `proxy`.
+    pub fn add_binding(
+        &mut self,
+        thread: ThreadId,
+        channel: Channel,
+        address: &str,
+        proxy: &str,
+    ) -> Result<(), Error> {
+        self.execute(&Command::AddBindings {
+            thread,
+            bindings: vec![BindingSpec {
+                channel,
+                address: Arc::from(address),
+                proxy: Arc::from(proxy),
+            }],
+        })
+        .map(drop)
+    }
+
+    /// Removes an SMS or WhatsApp participant, freeing its binding.
+    pub fn remove_binding(
+        &mut self,
+        thread: ThreadId,
+        channel: Channel,
+        address: &str,
+    ) -> Result<(), Error> {
+        self.execute(&Command::RemoveBinding {
+            thread,
+            channel,
+            address: Arc::from(address),
+        })
+        .map(drop)
+    }
+
+    /// Sends a message with media, or (with `template`) a template message.
+    pub fn send_media(
+        &mut self,
+        thread: ThreadId,
+        content: &str,
+        media: Vec<Media>,
+        template: Option<&str>,
+    ) -> Result<MessageId, Error> {
+        let command = Command::SendRichMessage {
+            thread,
+            content: Arc::from(content),
+            content_type: ContentType::Text,
+            metadata: Default::default(),
+            media,
+            template: template.map(Arc::from),
+        };
+        match self.execute(&command)? {
+            Reply::MessageSent { sequence } => Ok(MessageId { thread, sequence }),
             other => unexpected(other),
         }
     }

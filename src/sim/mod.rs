@@ -8,6 +8,7 @@
 //! names its next due instant; the shell fires them as its clock reaches them,
 //! before any queued happening of the same instant.
 
+pub mod carrier;
 pub mod client;
 pub mod rng;
 pub mod trace;
@@ -69,7 +70,14 @@ impl SimBuilder {
 /// Something due at a virtual instant.
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Happening {
-    Command { caller: Caller, command: Command },
+    /// Boxed: scheduled commands are rare, receipts many, and the queue moves
+    /// its elements on every push and pop.
+    Command {
+        caller: Caller,
+        command: Box<Command>,
+    },
+    /// A carrier receipt (report class).
+    Receipt(carrier::Due),
 }
 
 impl Happening {
@@ -77,6 +85,7 @@ impl Happening {
     fn class(&self) -> u8 {
         match self {
             Happening::Command { .. } => 2,
+            Happening::Receipt(_) => 1,
         }
     }
 }
@@ -200,10 +209,11 @@ impl Simulator {
         command: &Command,
         describe: impl FnOnce(&State, &Result<Reply, Error>) -> Option<T>,
     ) -> Result<Reply, Error> {
-        let (result, events) = match self.state.execute(caller, command, self.now) {
-            Ok(outcome) => (Ok(outcome.reply), outcome.events),
-            Err(error) => (Err(error), Vec::new()),
+        let (result, events, queued) = match self.state.execute(caller, command, self.now) {
+            Ok(outcome) => (Ok(outcome.reply), outcome.events, outcome.queued),
+            Err(error) => (Err(error), Vec::new(), Vec::new()),
         };
+        self.hand_to_carrier(&queued);
         if let Some(line) = describe(&self.state, &result) {
             self.trace.record(self.now, &line);
         }
@@ -211,6 +221,59 @@ impl Simulator {
             self.trace.record(self.now, event);
         }
         result
+    }
+
+    /// Draws the first receipt of each delivery handed to the carrier.
+    fn hand_to_carrier(&mut self, queued: &[crate::core::Queued]) {
+        if queued.is_empty() {
+            return;
+        }
+        let carriers = self.state.profile().carriers.clone();
+        for q in queued {
+            let rng = self.streams.get(Subsystem::Carrier);
+            let due = carrier::first(&carriers, rng, q.delivery, q.route, q.handed_at);
+            self.push(due.at, Happening::Receipt(due));
+        }
+    }
+
+    /// Records a due carrier receipt and schedules the one that follows.
+    fn receive(&mut self, due: carrier::Due) {
+        if let Some(event) = self.state.record(&due.receipt, self.now) {
+            self.trace.record(self.now, &event);
+        }
+        let rng = self.streams.get(Subsystem::Carrier);
+        if let Some(next) = carrier::next(&self.state.profile().carriers, rng, &due, self.now) {
+            self.push(next.at, Happening::Receipt(next));
+        }
+    }
+
+    /// A message from an SMS or WhatsApp user `from` to the proxy address `to`
+    /// (the carrier's call): stored in the thread that binds the pair and fanned
+    /// out; returns the message's sequence id there.
+    pub fn inbound(
+        &mut self,
+        channel: crate::channel::Channel,
+        from: &str,
+        to: &str,
+        body: &str,
+        media: Vec<crate::channel::Media>,
+    ) -> Result<u32, Error> {
+        let command = Command::Inbound {
+            channel,
+            from: Arc::from(from),
+            to: Arc::from(to),
+            body: Arc::from(body),
+            media,
+        };
+        match self.execute(None, &command)? {
+            Reply::MessageSent { sequence } => Ok(sequence),
+            other => unreachable!("inbound replies MessageSent, not {other:?}"),
+        }
+    }
+
+    /// The deliveries to non-chat recipients matching `filter`, oldest first.
+    pub fn outbox(&self, filter: &crate::core::OutboxFilter) -> Vec<crate::core::DeliveryView> {
+        self.state.outbox(filter)
     }
 
     /// Records a line of the caller's own (a scenario step outcome) in the trace.
@@ -274,7 +337,13 @@ impl Simulator {
             });
         }
         let caller = caller.into();
-        self.push(at, Happening::Command { caller, command });
+        self.push(
+            at,
+            Happening::Command {
+                caller,
+                command: Box::new(command),
+            },
+        );
         Ok(())
     }
 
@@ -321,6 +390,7 @@ impl Simulator {
                     // The outcome is in the trace; a scheduled call has no caller.
                     let _ = self.execute(caller, &command);
                 }
+                Happening::Receipt(due) => self.receive(due),
             }
         }
         self.now = self.now.max(until);

@@ -1,9 +1,12 @@
 mod acs_chat;
+mod channels;
 mod lifecycle;
 mod limits;
 mod properties;
 mod recovery;
 mod scenarios;
 mod sendbird;
+mod sms_encoding;
 mod states;
 mod tokens;
+mod twilio;

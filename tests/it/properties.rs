@@ -528,7 +528,7 @@ fn check_windows(profile: &Profile, accepted: &[Accepted]) -> Result<(), TestCas
                 (Scope::Resource, _) => (0, 0),
                 (Scope::Thread, Some(t)) => (0, t.0),
                 (Scope::UserThread, Some(t)) => (a.actor.0, t.0),
-                (Scope::Thread | Scope::UserThread, None) => continue,
+                (Scope::Thread | Scope::UserThread, None) | (Scope::Sender, _) => continue,
             };
             by_key.entry(key).or_default().push(a.at);
         }

@@ -1,0 +1,190 @@
+//! SMS encoding and segment counts.
+//!
+//! A body goes out in GSM-7 when every character is in the GSM 03.38 basic set or
+//! its extension table; the extension characters (`^ { } \ [ ~ ] | €` and form
+//! feed) take an escape septet and count two. Any other character switches the
+//! whole message to UCS-2, where a character counts its UTF-16 units (two for
+//! characters outside the Basic Multilingual Plane). A message of at most 160
+//! (GSM-7) or 70 (UCS-2) units is one segment; a longer one is split into
+//! segments of 153 or 67 units (platforms.md 3, 4.8). Pure integer code.
+
+use serde::Serialize;
+
+/// The encoding an SMS body goes out in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Encoding {
+    Gsm7,
+    Ucs2,
+}
+
+impl Encoding {
+    pub fn name(self) -> &'static str {
+        match self {
+            Encoding::Gsm7 => "gsm7",
+            Encoding::Ucs2 => "ucs2",
+        }
+    }
+
+    /// Units that fit a single-segment message.
+    pub fn single_units(self) -> u32 {
+        match self {
+            Encoding::Gsm7 => 160,
+            Encoding::Ucs2 => 70,
+        }
+    }
+
+    /// Units per segment of a split message (the 6-byte UDH takes the rest).
+    pub fn segment_units(self) -> u32 {
+        match self {
+            Encoding::Gsm7 => 153,
+            Encoding::Ucs2 => 67,
+        }
+    }
+}
+
+/// GSM 03.38 basic character set (the escape code itself excluded); the
+/// reference that `gsm7_units` is tested against.
+pub const GSM7_BASIC: &str = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?\
+¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà";
+
+/// GSM 03.38 extension table: each takes an escape septet, so counts two.
+pub const GSM7_EXTENSION: &str = "^{}\\[~]|€\u{0C}";
+
+/// How one character counts in GSM-7: `Some(1)`, `Some(2)` (extension), or
+/// `None` when GSM-7 cannot carry it.
+pub fn gsm7_units(c: char) -> Option<u32> {
+    if c.is_ascii() {
+        // Fast path: ASCII is basic except for a few characters.
+        return match c {
+            '^' | '{' | '}' | '\\' | '[' | '~' | ']' | '|' | '\u{0C}' => Some(2),
+            '`' => None,
+            ' '..='~' | '\n' | '\r' => Some(1),
+            _ => None,
+        };
+    }
+    match c {
+        '£' | '¥' | 'è' | 'é' | 'ù' | 'ì' | 'ò' | 'Ç' | 'Ø' | 'ø' | 'Å' | 'å' | 'Δ' | 'Φ' | 'Γ'
+        | 'Λ' | 'Ω' | 'Π' | 'Ψ' | 'Σ' | 'Θ' | 'Ξ' | 'Æ' | 'æ' | 'ß' | 'É' | '¤' | '¡' | 'Ä'
+        | 'Ö' | 'Ñ' | 'Ü' | '§' | '¿' | 'ä' | 'ö' | 'ñ' | 'ü' | 'à' => Some(1),
+        '€' => Some(2),
+        _ => None,
+    }
+}
+
+/// A body's encoding, length in units and segment count.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct SmsInfo {
+    pub encoding: Encoding,
+    pub units: u32,
+    pub segments: u32,
+}
+
+/// GSM-7 units of each ASCII byte (0: not in GSM-7), built from `gsm7_units`.
+const ASCII_UNITS: [u8; 128] = {
+    let mut table = [0u8; 128];
+    let mut b = 0;
+    while b < 128 {
+        table[b] = match b as u8 {
+            b'^' | b'{' | b'}' | b'\\' | b'[' | b'~' | b']' | b'|' | 0x0C => 2,
+            b'`' => 0,
+            b' '..=b'~' | b'\n' | b'\r' => 1,
+            _ => 0,
+        };
+        b += 1;
+    }
+    table
+};
+
+/// The encoding, units and segments of `body`. An empty body is one segment.
+pub fn sms_info(body: &str) -> SmsInfo {
+    let mut units: u32 = 0;
+    let mut gsm = true;
+    let bytes = body.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b < 0x80 {
+            // ASCII, the common case: one table lookup per byte.
+            match ASCII_UNITS[b as usize] {
+                0 => {
+                    gsm = false;
+                    break;
+                }
+                n => units = units.saturating_add(u32::from(n)),
+            }
+            i += 1;
+            continue;
+        }
+        let c = body[i..].chars().next().expect("a char starts here");
+        match gsm7_units(c) {
+            Some(n) => units = units.saturating_add(n),
+            None => {
+                gsm = false;
+                break;
+            }
+        }
+        i += c.len_utf8();
+    }
+    let encoding = if gsm { Encoding::Gsm7 } else { Encoding::Ucs2 };
+    if !gsm {
+        units = body
+            .chars()
+            .map(|c| c.len_utf16() as u32)
+            .fold(0u32, u32::saturating_add);
+    }
+    SmsInfo {
+        encoding,
+        units,
+        segments: segments(encoding, units),
+    }
+}
+
+/// Segments for `units` in `encoding`.
+pub fn segments(encoding: Encoding, units: u32) -> u32 {
+    if units <= encoding.single_units() {
+        1
+    } else {
+        units.div_ceil(encoding.segment_units())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_tables_are_disjoint_and_complete() {
+        // 128 code points in GSM 03.38, minus the escape = 127 basic characters.
+        assert_eq!(GSM7_BASIC.chars().count(), 127);
+        assert_eq!(GSM7_EXTENSION.chars().count(), 10);
+        for c in GSM7_EXTENSION.chars() {
+            assert!(!GSM7_BASIC.contains(c), "{c:?} in both tables");
+            assert_eq!(gsm7_units(c), Some(2));
+        }
+        for c in GSM7_BASIC.chars() {
+            assert_eq!(gsm7_units(c), Some(1), "{c:?}");
+        }
+        for b in 0u8..128 {
+            let table = match ASCII_UNITS[b as usize] {
+                0 => None,
+                n => Some(u32::from(n)),
+            };
+            assert_eq!(table, gsm7_units(b as char), "{b}");
+        }
+        // The match agrees with the tables for every character of the BMP.
+        for code in 0u32..=0xFFFF {
+            let Some(c) = char::from_u32(code) else {
+                continue;
+            };
+            let slow = if GSM7_BASIC.contains(c) {
+                Some(1)
+            } else if GSM7_EXTENSION.contains(c) {
+                Some(2)
+            } else {
+                None
+            };
+            assert_eq!(gsm7_units(c), slow, "{c:?}");
+        }
+    }
+}

@@ -1,0 +1,105 @@
+//! Non-chat channels: SMS (and MMS) and WhatsApp. Pure rules, no state: SMS
+//! encoding and segments ([`encoding`]), address validation ([`address`]), and
+//! the media and body rule table ([`media`]). The core consults them; the
+//! carrier model in the shell decides what happens to a delivery after it leaves.
+
+pub mod address;
+pub mod carrier;
+pub mod encoding;
+pub mod media;
+
+use serde::{Deserialize, Serialize};
+
+pub use carrier::{CarrierModel, Carriers};
+pub use encoding::{Encoding, SmsInfo, sms_info};
+pub use media::{ChannelRules, DropReason, Dropped, Media, Plan, Refusal, Violation};
+
+/// The channel of a non-chat participant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    Sms,
+    Whatsapp,
+}
+
+impl Channel {
+    pub fn name(self) -> &'static str {
+        match self {
+            Channel::Sms => "sms",
+            Channel::Whatsapp => "whatsapp",
+        }
+    }
+}
+
+/// How one delivery goes out: SMS (text only), MMS (with a medium) or WhatsApp.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Route {
+    Sms,
+    Mms,
+    Whatsapp,
+}
+
+impl Route {
+    pub fn name(self) -> &'static str {
+        match self {
+            Route::Sms => "sms",
+            Route::Mms => "mms",
+            Route::Whatsapp => "whatsapp",
+        }
+    }
+}
+
+/// A delivery's status, in the order a delivery moves through them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Queued,
+    Sent,
+    Delivered,
+    Undelivered,
+    Failed,
+    Read,
+}
+
+impl Status {
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::Queued => "queued",
+            Status::Sent => "sent",
+            Status::Delivered => "delivered",
+            Status::Undelivered => "undelivered",
+            Status::Failed => "failed",
+            Status::Read => "read",
+        }
+    }
+
+    /// Whether a receipt may move a delivery from `self` to `next`:
+    /// queued → sent → delivered | undelivered | failed, delivered → read;
+    /// a carrier that reports no `sent` goes from queued to the final status.
+    pub fn may_become(self, next: Status) -> bool {
+        matches!(
+            (self, next),
+            (
+                Status::Queued,
+                Status::Sent | Status::Delivered | Status::Undelivered | Status::Failed
+            ) | (
+                Status::Sent,
+                Status::Delivered | Status::Undelivered | Status::Failed
+            ) | (Status::Delivered, Status::Read)
+        )
+    }
+
+    pub fn from_name(name: &str) -> Option<Status> {
+        [
+            Status::Queued,
+            Status::Sent,
+            Status::Delivered,
+            Status::Undelivered,
+            Status::Failed,
+            Status::Read,
+        ]
+        .into_iter()
+        .find(|s| s.name() == name)
+    }
+}

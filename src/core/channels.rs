@@ -1,0 +1,905 @@
+//! Non-chat participants and everything that happens when a message leaves
+//! chat: bindings and their uniqueness, fan-out to SMS and WhatsApp
+//! participants through the rule table, inbound messages, WhatsApp's 24-hour
+//! window, ACS `send_sms`, carrier receipts and the outbox.
+//!
+//! One delivery is stored per non-chat recipient (8 bytes: binding, status,
+//! code), under one header per fanned-out message (its first delivery id and
+//! the message); its body, media, route and segments are recomputed from the
+//! message and the binding when the outbox is read. Checks run before any change, like every call.
+
+use serde::Serialize;
+use std::sync::Arc;
+
+use super::command::{BindingSpec, DeliveryRef, OutboxFilter, Queued, Receipt, SmsResult};
+use super::lifecycle::ThreadOptions;
+use super::limit::Subject;
+use super::thread::{
+    Binding, Delivery, Fanout, Message, MessageExtra, MessageKind, NoticeKind, Thread,
+};
+use super::{Actor, Error, Event, NOBODY, Outcome, Reply, State, check_topic};
+use crate::channel::Violation;
+use crate::channel::media::{check_inbound, outbound};
+use crate::channel::{Channel, Dropped, Media, Plan, Refusal, Route, Status, address, sms_info};
+use crate::id::{ThreadId, UserId, message_id};
+use crate::profile::Operation;
+use crate::time::Instant;
+
+/// The binding index key: channel, address, proxy address.
+pub(super) type BindingKey = (Channel, Arc<str>, Arc<str>);
+
+/// One ACS `send_sms` call's message and its recipients.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SmsBatch {
+    pub from: Arc<str>,
+    pub body: Arc<str>,
+    pub created_at: Instant,
+    pub delivery_report: bool,
+    /// Valid recipients only, each with its delivery.
+    pub recipients: Vec<(Arc<str>, Delivery)>,
+}
+
+/// A delivery as the outbox lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct DeliveryView {
+    pub id: u64,
+    pub channel: &'static str,
+    pub to: Arc<str>,
+    pub from: Arc<str>,
+    pub body: Option<Arc<str>>,
+    pub media: Vec<Media>,
+    pub segments: u32,
+    pub encoding: &'static str,
+    pub status: &'static str,
+    pub thread: Option<ThreadId>,
+    pub message: Option<String>,
+    pub error_code: Option<u16>,
+    /// What the rules dropped, and why.
+    pub dropped: Vec<DroppedView>,
+    /// Why nothing was sent, for a delivery refused at creation.
+    pub refused: Option<Refusal>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct DroppedView {
+    pub what: String,
+    pub why: crate::channel::DropReason,
+}
+
+fn dropped_views(dropped: &[Dropped]) -> Vec<DroppedView> {
+    dropped
+        .iter()
+        .map(|d| DroppedView {
+            what: match d.media {
+                None => "body".to_string(),
+                Some(i) => format!("media[{i}]"),
+            },
+            why: d.reason,
+        })
+        .collect()
+}
+
+/// A parsed, validated binding.
+struct NewBinding {
+    channel: Channel,
+    address: Arc<str>,
+    proxy: Arc<str>,
+}
+
+fn parse_address(channel: Channel, text: &str, field: &'static str) -> Result<Arc<str>, Error> {
+    address::parse(channel, text)
+        .map(|a| Arc::from(a.as_str()))
+        .map_err(|e| Error::InvalidAddress {
+            field,
+            address: e.address,
+            reason: e.reason,
+        })
+}
+
+impl State {
+    /// Validates the addresses of `specs` (400s that need no state).
+    fn parse_bindings(&self, specs: &[BindingSpec]) -> Result<Vec<NewBinding>, Error> {
+        if self.profile.non_chat_participants_max == 0 {
+            return Err(self.unsupported("sms and whatsapp participants"));
+        }
+        specs
+            .iter()
+            .map(|s| {
+                // An SMS participant without a proxy is a group MMS participant.
+                let group = s.channel == Channel::Sms && s.proxy.is_empty();
+                Ok(NewBinding {
+                    channel: s.channel,
+                    address: parse_address(s.channel, &s.address, "address")?,
+                    proxy: if group {
+                        Arc::from("")
+                    } else {
+                        parse_address(s.channel, &s.proxy, "proxy")?
+                    },
+                })
+            })
+            .collect()
+    }
+
+    /// The thread that holds the binding now, if any.
+    pub(super) fn binding_holder(
+        &self,
+        channel: Channel,
+        address: &str,
+        proxy: &str,
+    ) -> Option<ThreadId> {
+        let key: BindingKey = (channel, Arc::from(address), Arc::from(proxy));
+        let id = *self.binding_index.get(&key)?;
+        let t = self.threads.get(&id)?;
+        let held = t.holds_bindings()
+            && t.binding_of(channel, address)
+                .is_some_and(|i| &*t.bindings[i].proxy == proxy);
+        held.then_some(id)
+    }
+
+    /// The state-dependent checks of adding `new` to a thread that has
+    /// `members` participants of which `non_chat` are SMS or WhatsApp.
+    fn check_binding_room(
+        &self,
+        new: &[NewBinding],
+        existing: Option<&Thread>,
+        members: u32,
+        non_chat: u32,
+    ) -> Result<(), Error> {
+        let count = non_chat.saturating_add(new.len() as u32);
+        let max = self.profile.non_chat_participants_max;
+        if count > max {
+            return Err(Error::TooManyNonChat { count, max });
+        }
+        let total = members.saturating_add(new.len() as u32);
+        let group =
+            existing.is_some_and(Thread::is_group_mms) || new.iter().any(|b| b.proxy.is_empty());
+        let max = if group {
+            self.profile.group_mms_participants_max
+        } else {
+            self.profile.participants_per_thread_max
+        };
+        if total > max {
+            return Err(Error::ThreadFull { count: total, max });
+        }
+        for (i, b) in new.iter().enumerate() {
+            // One address is one participant of a thread, whatever its proxy.
+            let twice = new[..i]
+                .iter()
+                .any(|o| o.channel == b.channel && o.address == b.address)
+                || existing.is_some_and(|t| t.binding_of(b.channel, &b.address).is_some());
+            if twice
+                || self
+                    .binding_holder(b.channel, &b.address, &b.proxy)
+                    .is_some()
+            {
+                return Err(Error::BindingExists {
+                    address: b.address.to_string(),
+                    proxy: b.proxy.to_string(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Joins `new` to `thread` (checked) and indexes them.
+    fn attach_bindings(
+        &mut self,
+        thread: ThreadId,
+        new: Vec<NewBinding>,
+        now: Instant,
+    ) -> Vec<Arc<str>> {
+        let t = self.thread_mut(thread);
+        let mut shown = Vec::with_capacity(new.len());
+        for b in &new {
+            let binding = Binding {
+                channel: b.channel,
+                address: b.address.clone(),
+                proxy: b.proxy.clone(),
+                joined_at: now,
+                removed_at: None,
+                last_inbound: None,
+            };
+            shown.push(binding.display());
+            t.bindings.push(binding);
+        }
+        for b in new.into_iter().filter(|b| !b.proxy.is_empty()) {
+            self.binding_index
+                .insert((b.channel, b.address, b.proxy), thread);
+        }
+        shown
+    }
+
+    /// The most participants `t` may hold: fewer when it is a group MMS.
+    pub(super) fn participant_cap(&self, t: &Thread) -> u32 {
+        if t.is_group_mms() {
+            self.profile
+                .group_mms_participants_max
+                .min(self.profile.participants_per_thread_max)
+        } else {
+            self.profile.participants_per_thread_max
+        }
+    }
+
+    /// A chat identity may be in at most `threads_per_identity_max` threads
+    /// that hold participants (not deleted, not closed).
+    pub(super) fn check_identity_threads(
+        &self,
+        users: impl IntoIterator<Item = UserId>,
+    ) -> Result<(), Error> {
+        let max = self.profile.threads_per_identity_max;
+        for user in users {
+            let Some(u) = self.users.get(&user) else {
+                continue;
+            };
+            // Fast path: a user who ever joined fewer threads cannot be full.
+            if (u.threads.len() as u64) < u64::from(max) {
+                continue;
+            }
+            let live = u
+                .threads
+                .iter()
+                .filter(|id| {
+                    self.threads
+                        .get(*id)
+                        .is_some_and(|t| t.holds_bindings() && t.is_participant(user))
+                })
+                .count();
+            if live as u64 >= u64::from(max) {
+                return Err(Error::TooManyThreadsForIdentity {
+                    user: u.id.to_string(),
+                    max,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) fn create_thread_with_bindings(
+        &mut self,
+        by: Actor,
+        topic: &Arc<str>,
+        participants: &[super::ParticipantSpec],
+        bindings: &[BindingSpec],
+        idempotency_key: Option<&Arc<str>>,
+        now: Instant,
+    ) -> Result<Outcome, Error> {
+        let actor = by.user;
+        let options = ThreadOptions::default();
+        if idempotency_key.is_some_and(|k| self.idempotency.contains_key(k)) {
+            return self.create_thread(by, topic, participants, idempotency_key, &options, now);
+        }
+        check_topic(topic, self.profile.topic_chars_max)?;
+        let new = self.parse_bindings(bindings)?;
+        // Chat and non-chat participants named in one create call count together
+        // (Twilio's ConversationWithParticipants: at most 10).
+        let named = participants.len().saturating_add(bindings.len());
+        let max = self.profile.participants_per_create_max;
+        if named as u64 > u64::from(max) {
+            return Err(Error::TooManyParticipantsInCall {
+                count: named.min(u32::MAX as usize) as u32,
+                max,
+            });
+        }
+        let (joining, _) = self.resolve_participants(participants, |u| u == actor);
+        self.check_binding_room(&new, None, 1 + joining.len() as u32, 0)?;
+        // Nothing has changed yet; create_thread runs its own checks first.
+        let mut outcome =
+            self.create_thread(by, topic, participants, idempotency_key, &options, now)?;
+        let Reply::ThreadCreated { thread, .. } = &mut outcome.reply else {
+            unreachable!("create_thread replies ThreadCreated");
+        };
+        let id = thread.id;
+        let addresses = self.attach_bindings(id, new, now);
+        thread.participant_count = self.threads[&id].participant_count();
+        outcome.events.push(Event::BindingsAdded {
+            thread: id,
+            by: self.name(actor),
+            addresses,
+        });
+        Ok(outcome)
+    }
+
+    pub(super) fn add_bindings(
+        &mut self,
+        by: Actor,
+        thread: ThreadId,
+        bindings: &[BindingSpec],
+        now: Instant,
+    ) -> Result<Outcome, Error> {
+        if bindings.is_empty() {
+            return Err(Error::InvalidField {
+                field: "participants",
+                reason: "at least one participant is required".to_string(),
+            });
+        }
+        let actor = by.user;
+        let new = self.parse_bindings(bindings)?;
+        let t = self.writable(actor, thread)?;
+        self.check_binding_room(&new, Some(t), t.member_count(), t.non_chat_count())?;
+        let verdict = self.check_limits(Operation::UpdateRoster, by, Some(t), now)?;
+        self.commit(&verdict, by, thread, now);
+        let addresses = self.attach_bindings(thread, new, now);
+        Ok(Outcome::new(
+            Reply::ParticipantsAdded {
+                invalid_participants: vec![],
+            },
+            vec![Event::BindingsAdded {
+                thread,
+                by: self.name(actor),
+                addresses,
+            }],
+        ))
+    }
+
+    pub(super) fn remove_binding(
+        &mut self,
+        by: Actor,
+        thread: ThreadId,
+        channel: Channel,
+        text: &str,
+        now: Instant,
+    ) -> Result<Outcome, Error> {
+        let actor = by.user;
+        let not_found = || Error::BindingNotFound {
+            thread: thread.to_string(),
+            address: text.chars().take(64).collect(),
+        };
+        let address = address::parse(channel, text).map_err(|_| not_found())?;
+        let t = self.writable(actor, thread)?;
+        let index = t.binding_of(channel, &address).ok_or_else(not_found)?;
+        let verdict = self.check_limits(Operation::UpdateRoster, by, Some(t), now)?;
+        let t = self.commit(&verdict, by, thread, now);
+        let b = &mut t.bindings[index];
+        b.removed_at = Some(now);
+        let key: BindingKey = (b.channel, b.address.clone(), b.proxy.clone());
+        let shown = b.display();
+        self.binding_index.remove(&key);
+        Ok(Outcome::new(
+            Reply::None,
+            vec![Event::BindingRemoved {
+                thread,
+                by: self.name(actor),
+                address: shown,
+            }],
+        ))
+    }
+
+    /// Creates one delivery per current non-chat participant (but `exclude`,
+    /// the sender) for message `seq`: queued for the carrier, or failed at once
+    /// when a rule refuses it.
+    pub(super) fn fan_out(
+        &mut self,
+        outcome: &mut Outcome,
+        thread: ThreadId,
+        seq: u32,
+        exclude: Option<usize>,
+        template: bool,
+        now: Instant,
+    ) {
+        let profile = Arc::clone(&self.profile);
+        let first = self.next_delivery;
+        // One lookup; the thread was just written, so it is not shared.
+        let Some(t) = self.threads.get_mut(&thread) else {
+            return;
+        };
+        if !t.bindings.iter().any(Binding::is_current) {
+            return;
+        }
+        let Thread {
+            messages,
+            bindings,
+            deliveries,
+            fanouts,
+            ..
+        } = Arc::make_mut(t);
+        let m = &messages[seq as usize - 1];
+        let media: &[Media] = m.extra.as_ref().map_or(&[], |e| &e.media);
+        let rules = &profile.channel_rules;
+        let window = profile.whatsapp_window_ms;
+        let mut plans: [Option<Plan>; 2] = [None, None];
+        let base = deliveries.len();
+        let mut queued: u32 = 0;
+        let mut failed: u32 = 0;
+        let mut segments = 0;
+        deliveries.reserve(bindings.len());
+        outcome.queued.reserve(bindings.len());
+        for (i, b) in bindings.iter().enumerate() {
+            if !b.is_current() || Some(i) == exclude {
+                continue;
+            }
+            let slot = b.channel as usize;
+            let plan =
+                plans[slot].get_or_insert_with(|| outbound(rules, b.channel, &m.content, media));
+            let in_window = b
+                .last_inbound
+                .is_some_and(|at| now.ms().saturating_sub(at.ms()) < window);
+            let refused = plan.refused.or_else(|| {
+                (b.channel == Channel::Whatsapp && !template && !in_window)
+                    .then_some(Refusal::OutsideWhatsappWindow)
+            });
+            let made = (deliveries.len() - base) as u64;
+            let id = first + made;
+            let (status, code) = match refused {
+                Some(r) => {
+                    failed += 1;
+                    (Status::Failed, r.code())
+                }
+                None => {
+                    queued += 1;
+                    outcome.queued.push(Queued {
+                        delivery: DeliveryRef {
+                            thread: Some(thread),
+                            id,
+                            slot: deliveries.len() as u32,
+                        },
+                        route: plan.route,
+                        handed_at: now,
+                    });
+                    (Status::Queued, 0)
+                }
+            };
+            if plan.route == Route::Sms && plan.body && refused.is_none() && segments == 0 {
+                segments = sms_info(&m.content).segments;
+            }
+            deliveries.push(Delivery {
+                binding: i as u32,
+                code,
+                status,
+            });
+        }
+        let made = (deliveries.len() - base) as u64;
+        if made == 0 {
+            return;
+        }
+        fanouts.push(Fanout {
+            first_id: first,
+            message: seq,
+            start: base as u32,
+        });
+        self.next_delivery += made;
+        outcome.events.push(Event::DeliveriesCreated {
+            thread: Some(thread),
+            message: Some(seq),
+            first,
+            queued,
+            failed,
+            segments,
+        });
+    }
+
+    /// A message from an SMS or WhatsApp user to a proxy address.
+    pub(super) fn inbound(
+        &mut self,
+        channel: Channel,
+        from: &str,
+        to: &str,
+        body: &Arc<str>,
+        media: &[Media],
+        now: Instant,
+    ) -> Result<Outcome, Error> {
+        if self.profile.non_chat_participants_max == 0 {
+            return Err(self.unsupported("inbound"));
+        }
+        let from = parse_address(channel, from, "from")?;
+        let to = parse_address(channel, to, "to")?;
+        if body.is_empty() && media.is_empty() {
+            return Err(Error::InvalidField {
+                field: "body",
+                reason: "a message needs a body or media".to_string(),
+            });
+        }
+        let rules_check =
+            check_inbound(&self.profile.channel_rules, channel, body, media).map_err(Error::Media);
+        if let Err(e @ Error::Media(Violation::TooManyMedia { .. })) = &rules_check {
+            return Err(e.clone());
+        }
+        let thread = self
+            .binding_holder(channel, &from, &to)
+            .ok_or_else(|| Error::NoBinding {
+                address: from.to_string(),
+                proxy: to.to_string(),
+            })?;
+        rules_check?;
+        let t = self.thread_mut(thread);
+        let index = t
+            .binding_of(channel, &from)
+            .expect("held binding is current");
+        let shown = t.bindings[index].display();
+        t.bindings[index].last_inbound = Some(now);
+        let seq = t.push_message(Message {
+            kind: MessageKind::Text,
+            sender: NOBODY,
+            created_at: now,
+            content: body.clone(),
+            extra: Some(Box::new(MessageExtra {
+                from_address: Some(shown.clone()),
+                media: media.to_vec(),
+                ..MessageExtra::default()
+            })),
+        });
+        t.push_notice(now, NoticeKind::ChatMessageReceived, NOBODY, seq);
+        let recipients = t.participant_count();
+        let mut outcome = Outcome::new(
+            Reply::MessageSent { sequence: seq },
+            vec![Event::InboundReceived {
+                thread,
+                message: seq,
+                from: shown,
+                bytes: body.len() as u32,
+                media: media.len() as u32,
+                recipients,
+            }],
+        );
+        self.fan_out(&mut outcome, thread, seq, Some(index), false, now);
+        Ok(outcome)
+    }
+
+    /// ACS `send_sms`: a 202 with one result per recipient; a malformed number
+    /// fails only its own recipient.
+    pub(super) fn send_sms(
+        &mut self,
+        op: Operation,
+        from: &Arc<str>,
+        to: &[Arc<str>],
+        message: &Arc<str>,
+        delivery_report: bool,
+        now: Instant,
+    ) -> Result<Outcome, Error> {
+        if !self.profile.sms_send_supported {
+            return Err(self.unsupported("send_sms"));
+        }
+        let short_code = (5..=6).contains(&from.len()) && from.bytes().all(|b| b.is_ascii_digit());
+        if !short_code && let Err(reason) = address::e164(from) {
+            return Err(Error::InvalidAddress {
+                field: "from",
+                address: from.chars().take(64).collect(),
+                reason,
+            });
+        }
+        let max = self.profile.sms_recipients_max;
+        if to.is_empty() || to.len() as u64 > u64::from(max) {
+            return Err(Error::SmsRecipients {
+                count: to.len().min(u32::MAX as usize) as u32,
+                max,
+            });
+        }
+        let chars = message.chars().count() as u64;
+        let max = self.profile.sms_body_chars_max;
+        if chars > u64::from(max) {
+            return Err(Error::SmsTooLong {
+                chars: chars.min(u64::from(u32::MAX)) as u32,
+                max,
+            });
+        }
+        let first = self.next_delivery;
+        let mut results = Vec::with_capacity(to.len());
+        let mut recipients = Vec::new();
+        let mut queued = Vec::new();
+        // Throughput is per sending number: each message (one per recipient)
+        // is handed to the carrier once the number is under its limit.
+        let sender = Subject {
+            user: None,
+            connection: 0,
+            sender: address::sender_key(from),
+        };
+        for (i, number) in to.iter().enumerate() {
+            if address::e164(number).is_err() {
+                results.push(SmsResult {
+                    to: number.clone(),
+                    message_id: None,
+                    http_status: 400,
+                    successful: false,
+                    error_message: Some("Invalid To phone number format.".to_string()),
+                });
+                continue;
+            }
+            // A rejecting limit (none in `acs`: its SMS limits queue) refuses
+            // only this recipient, as ACS reports status per recipient.
+            let handed_at = match self.check_limits(op, sender, None, now) {
+                Ok(verdict) => {
+                    self.record_limits(&verdict, sender, now);
+                    verdict.effective_at
+                }
+                Err(error) => {
+                    results.push(SmsResult {
+                        to: number.clone(),
+                        message_id: None,
+                        http_status: error.status(),
+                        successful: false,
+                        error_message: Some(error.to_string()),
+                    });
+                    continue;
+                }
+            };
+            let id = first + recipients.len() as u64;
+            recipients.push((
+                number.clone(),
+                Delivery {
+                    binding: i as u32,
+                    code: 0,
+                    status: Status::Queued,
+                },
+            ));
+            queued.push(Queued {
+                delivery: DeliveryRef {
+                    thread: None,
+                    id,
+                    slot: (recipients.len() - 1) as u32,
+                },
+                route: Route::Sms,
+                handed_at,
+            });
+            results.push(SmsResult {
+                to: number.clone(),
+                message_id: Some(sms_message_id(id)),
+                http_status: 202,
+                successful: true,
+                error_message: None,
+            });
+        }
+        let mut events = Vec::new();
+        if !recipients.is_empty() {
+            events.push(Event::DeliveriesCreated {
+                thread: None,
+                message: None,
+                first,
+                queued: recipients.len() as u32,
+                failed: 0,
+                segments: sms_info(message).segments,
+            });
+            self.next_delivery += recipients.len() as u64;
+            self.sms_batches.insert(
+                first,
+                Arc::new(SmsBatch {
+                    from: from.clone(),
+                    body: message.clone(),
+                    created_at: now,
+                    delivery_report,
+                    recipients,
+                }),
+            );
+        }
+        let mut outcome = Outcome::new(Reply::SmsSent(results), events);
+        outcome.queued = queued;
+        Ok(outcome)
+    }
+
+    /// Records a carrier's receipt. A receipt for a delivery that no longer
+    /// exists (its thread was deleted) or that does not follow the status
+    /// order changes nothing and returns no event.
+    pub fn record(&mut self, receipt: &Receipt, _now: Instant) -> Option<Event> {
+        let code = (receipt.code != 0).then_some(receipt.code);
+        let id = receipt.delivery.id;
+        match receipt.delivery.thread {
+            Some(thread) => {
+                // One lookup: a receipt almost always names a live delivery.
+                let t = Arc::make_mut(self.threads.get_mut(&thread)?);
+                let slot = receipt.delivery.slot as usize;
+                if t.fanout_of(slot).is_none_or(|(_, found)| found != id) {
+                    return None;
+                }
+                let d = &mut t.deliveries[slot];
+                if !d.status.may_become(receipt.status) {
+                    return None;
+                }
+                d.status = receipt.status;
+                d.code = receipt.code;
+                Some(Event::DeliveryUpdated {
+                    delivery: id,
+                    status: receipt.status,
+                    code,
+                })
+            }
+            None => {
+                let (&key, batch) = self.sms_batches.range(..=id).next_back()?;
+                let i = receipt.delivery.slot as usize;
+                if i >= batch.recipients.len() || key + i as u64 != id {
+                    return None;
+                }
+                if !batch.recipients[i].1.status.may_become(receipt.status) {
+                    return None;
+                }
+                let report = batch.delivery_report;
+                let batch = Arc::make_mut(self.sms_batches.get_mut(&key).expect("found"));
+                let d = &mut batch.recipients[i].1;
+                d.status = receipt.status;
+                d.code = receipt.code;
+                if !report {
+                    return None;
+                }
+                Some(Event::DeliveryUpdated {
+                    delivery: id,
+                    status: receipt.status,
+                    code,
+                })
+            }
+        }
+    }
+
+    /// The deliveries to non-chat recipients that match `filter`, in the
+    /// order they were created.
+    pub fn outbox(&self, filter: &OutboxFilter) -> Vec<DeliveryView> {
+        let to = filter.to.as_deref().map(|t| {
+            t.strip_prefix("whatsapp:")
+                .map_or((t, false), |bare| (bare, true))
+        });
+        let mut out = Vec::new();
+        let threads: Box<dyn Iterator<Item = (&ThreadId, &Arc<Thread>)>> = match filter.thread {
+            Some(id) => Box::new(self.threads.get_key_value(&id).into_iter()),
+            None => Box::new(self.threads.iter()),
+        };
+        for (&id, t) in threads {
+            if t.deleted_at.is_some() {
+                continue;
+            }
+            for (delivery_id, message, d) in t.deliveries_with_ids() {
+                let b = &t.bindings[d.binding as usize];
+                if to.is_some_and(|(addr, wa)| {
+                    *b.address != *addr || (wa && b.channel != Channel::Whatsapp)
+                }) {
+                    continue;
+                }
+                if filter.status.is_some_and(|s| s != d.status)
+                    || filter.message.is_some_and(|m| m != message)
+                {
+                    continue;
+                }
+                let view = self.thread_delivery_view(id, t, delivery_id, message, d);
+                if filter.channel.is_some_and(|c| c.name() != view.channel) {
+                    continue;
+                }
+                out.push(view);
+            }
+        }
+        if filter.thread.is_none() && filter.message.is_none() {
+            for (&batch_first, batch) in self.sms_batches.iter() {
+                for (k, (number, d)) in batch.recipients.iter().enumerate() {
+                    let delivery_id = batch_first + k as u64;
+                    if to.is_some_and(|(addr, wa)| **number != *addr || wa)
+                        || filter.status.is_some_and(|s| s != d.status)
+                        || filter.channel.is_some_and(|c| c != Route::Sms)
+                    {
+                        continue;
+                    }
+                    let info = sms_info(&batch.body);
+                    out.push(DeliveryView {
+                        id: delivery_id,
+                        channel: Route::Sms.name(),
+                        to: number.clone(),
+                        from: batch.from.clone(),
+                        body: Some(batch.body.clone()),
+                        media: vec![],
+                        segments: info.segments,
+                        encoding: info.encoding.name(),
+                        status: d.status.name(),
+                        thread: None,
+                        message: Some(sms_message_id(delivery_id)),
+                        error_code: (d.code != 0).then_some(d.code),
+                        dropped: vec![],
+                        refused: None,
+                    });
+                }
+            }
+        }
+        out.sort_by_key(|v| v.id);
+        out
+    }
+
+    fn thread_delivery_view(
+        &self,
+        id: ThreadId,
+        t: &Thread,
+        delivery_id: u64,
+        message: u32,
+        d: &Delivery,
+    ) -> DeliveryView {
+        let b = &t.bindings[d.binding as usize];
+        let m = t.message(message);
+        let content = m.map_or("", |m| &m.content);
+        let media: &[Media] = m.and_then(|m| m.extra.as_ref()).map_or(&[], |e| &e.media);
+        let plan = outbound(&self.profile.channel_rules, b.channel, content, media);
+        let refused = if d.code == Refusal::OutsideWhatsappWindow.code() {
+            Some(Refusal::OutsideWhatsappWindow)
+        } else {
+            plan.refused
+        };
+        let body = (plan.body && refused.is_none())
+            .then(|| m.map_or_else(|| Arc::from(""), |m| m.content.clone()));
+        let (segments, encoding) = match &body {
+            Some(text) => {
+                let info = sms_info(text);
+                (info.segments, info.encoding.name())
+            }
+            None => (0, crate::channel::Encoding::Gsm7.name()),
+        };
+        let from = match b.channel {
+            Channel::Sms => b.proxy.clone(),
+            Channel::Whatsapp => Arc::from(format!("whatsapp:{}", b.proxy).as_str()),
+        };
+        DeliveryView {
+            id: delivery_id,
+            channel: plan.route.name(),
+            to: b.display(),
+            from,
+            body,
+            media: match (plan.medium, refused) {
+                (Some(i), None) => media.get(i as usize).cloned().into_iter().collect(),
+                _ => vec![],
+            },
+            segments,
+            encoding,
+            status: d.status.name(),
+            thread: Some(id),
+            message: Some(message_id(message)),
+            error_code: (d.code != 0).then_some(d.code),
+            dropped: dropped_views(&plan.dropped),
+            refused,
+        }
+    }
+
+    /// Checks the channel invariants of the whole state.
+    pub(super) fn check_channel_invariants(&self) -> Result<(), String> {
+        let p = &self.profile;
+        for (id, t) in self.threads.iter() {
+            if t.non_chat_count() > p.non_chat_participants_max
+                || t.member_count() > p.participants_per_thread_max
+            {
+                return Err(format!("thread {id} is over a participant cap"));
+            }
+            if t.deleted_at.is_some() && !(t.deliveries.is_empty() && t.fanouts.is_empty()) {
+                return Err(format!("thread {id}: deleted but still holds deliveries"));
+            }
+            let ordered = t.fanouts.windows(2).all(|w| {
+                w[0].start < w[1].start
+                    && w[0].first_id + u64::from(w[1].start - w[0].start) <= w[1].first_id
+            });
+            if !ordered
+                || t.fanouts.first().is_some_and(|f| f.start != 0)
+                || t.fanouts.is_empty() != t.deliveries.is_empty()
+                || t.fanouts
+                    .last()
+                    .is_some_and(|f| f.start as usize >= t.deliveries.len())
+            {
+                return Err(format!("thread {id}: fan-outs out of order"));
+            }
+            for (delivery, message, d) in t.deliveries_with_ids() {
+                if delivery >= self.next_delivery
+                    || d.binding as usize >= t.bindings.len()
+                    || t.message(message).is_none()
+                {
+                    return Err(format!("thread {id}: delivery {delivery} points nowhere"));
+                }
+            }
+            if t.member_count() > self.participant_cap(t) {
+                return Err(format!("thread {id} is over its group MMS cap"));
+            }
+            if t.holds_bindings() {
+                for b in t
+                    .bindings
+                    .iter()
+                    .filter(|b| b.is_current() && !b.is_group())
+                {
+                    if self.binding_holder(b.channel, &b.address, &b.proxy) != Some(*id) {
+                        return Err(format!(
+                            "thread {id}: binding {} is not indexed to it",
+                            b.address
+                        ));
+                    }
+                }
+            }
+        }
+        for (first, batch) in self.sms_batches.iter() {
+            if batch.recipients.is_empty()
+                || first + batch.recipients.len() as u64 > self.next_delivery
+            {
+                return Err(format!("sms batch {first}: bad delivery ids"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// ACS-style message id of an SMS delivery.
+fn sms_message_id(id: u64) -> String {
+    format!("Outgoing_{id}")
+}

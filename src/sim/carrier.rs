@@ -1,0 +1,111 @@
+//! The carrier model: what happens to a delivery after it leaves the platform.
+//!
+//! For each delivery handed over, the carrier draws from the Carrier stream,
+//! with its channel's parameters from the profile: when it is sent (if the
+//! carrier reports `sent`), then when and how it ends (delivered, failed or
+//! undelivered), then, for a delivered WhatsApp message, whether and when it
+//! is read. Each receipt is a report-class happening on the virtual clock; the
+//! next one is drawn when the previous one is recorded, so only deliveries in
+//! flight wait in the queue.
+
+use crate::channel::{CarrierModel, Carriers, Route, Status};
+use crate::core::{DeliveryRef, Receipt};
+use crate::sim::rng::Stream;
+use crate::time::Instant;
+
+/// A receipt due at an instant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Due {
+    pub at: Instant,
+    pub route: Route,
+    pub receipt: Receipt,
+}
+
+fn after(at: Instant, rng: &mut Stream, min: u64, max: u64) -> Instant {
+    Instant(at.ms().saturating_add(rng.between(min, max)))
+}
+
+/// The final status of a sent delivery and its code.
+fn final_status(model: &CarrierModel, rng: &mut Stream) -> (Status, u16) {
+    let failed = u64::from(model.failed_ppm);
+    let undelivered = failed + u64::from(model.undelivered_ppm);
+    if undelivered == 0 {
+        // A carrier that never fails draws nothing for the outcome.
+        return (Status::Delivered, model.delivered_code);
+    }
+    let draw = rng.below(1_000_000);
+    if draw < failed {
+        (Status::Failed, model.failed_code)
+    } else if draw < undelivered {
+        (Status::Undelivered, model.undelivered_code)
+    } else {
+        (Status::Delivered, model.delivered_code)
+    }
+}
+
+/// The first receipt of a delivery handed over at `handed_at`.
+pub fn first(
+    carriers: &Carriers,
+    rng: &mut Stream,
+    delivery: DeliveryRef,
+    route: Route,
+    handed_at: Instant,
+) -> Due {
+    let model = carriers.for_route(route);
+    if model.sent_receipt {
+        let at = after(handed_at, rng, model.sent_ms_min, model.sent_ms_max);
+        let receipt = Receipt {
+            delivery,
+            status: Status::Sent,
+            code: 0,
+        };
+        return Due { at, route, receipt };
+    }
+    ending(model, rng, delivery, route, handed_at)
+}
+
+fn ending(
+    model: &CarrierModel,
+    rng: &mut Stream,
+    delivery: DeliveryRef,
+    route: Route,
+    from: Instant,
+) -> Due {
+    let at = after(from, rng, model.final_ms_min, model.final_ms_max);
+    let (status, code) = final_status(model, rng);
+    Due {
+        at,
+        route,
+        receipt: Receipt {
+            delivery,
+            status,
+            code,
+        },
+    }
+}
+
+/// The receipt that follows `done` (recorded at `now`), if any.
+pub fn next(carriers: &Carriers, rng: &mut Stream, done: &Due, now: Instant) -> Option<Due> {
+    let model = carriers.for_route(done.route);
+    let delivery = done.receipt.delivery;
+    match done.receipt.status {
+        Status::Sent => Some(ending(model, rng, delivery, done.route, now)),
+        Status::Delivered if model.read_ppm > 0 => {
+            if !rng.chance(u64::from(model.read_ppm), 1_000_000) {
+                return None;
+            }
+            let at = after(now, rng, model.read_ms_min, model.read_ms_max);
+            let receipt = Receipt {
+                delivery,
+                status: Status::Read,
+                code: 0,
+            };
+            Some(Due {
+                at,
+                route: done.route,
+                receipt,
+            })
+        }
+        _ => None,
+    }
+}

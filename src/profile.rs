@@ -54,13 +54,15 @@ pub enum Operation {
     SendSmsTollFree,
     /// `send_sms` from a short code.
     SendSmsShortCode,
+    /// A message with media (Sendbird's file message: a file upload).
+    SendFileMessage,
     /// A message from an SMS or WhatsApp user.
     Inbound,
 }
 
 impl Operation {
     /// Every operation, in declaration order.
-    pub const ALL: [Operation; 26] = [
+    pub const ALL: [Operation; 27] = [
         Operation::CreateThread,
         Operation::DeleteThread,
         Operation::UpdateThread,
@@ -87,6 +89,7 @@ impl Operation {
         Operation::Inbound,
         Operation::SendSmsTollFree,
         Operation::SendSmsShortCode,
+        Operation::SendFileMessage,
     ];
 }
 
@@ -518,8 +521,8 @@ fn acs_rate_limits() -> Vec<RateLimit> {
     use Scope::*;
     const IDENTITY: [Operation; 4] = [CreateIdentity, DeleteIdentity, IssueToken, RevokeTokens];
     vec![
-        RateLimit::new(&[SendMessage], Thread, MINUTE, 2000),
-        RateLimit::new(&[SendMessage], UserThread, MINUTE, 50),
+        RateLimit::new(&[SendMessage, SendFileMessage], Thread, MINUTE, 2000),
+        RateLimit::new(&[SendMessage, SendFileMessage], UserThread, MINUTE, 50),
         RateLimit::new(&[ListMessages], UserThread, 5 * SECOND, 15),
         RateLimit::new(&[ListMessages], Thread, 5 * SECOND, 250),
         RateLimit::new(&[UpdateMessage], UserThread, 5 * SECOND, 3),
@@ -559,6 +562,7 @@ fn twilio_rate_limits() -> Vec<RateLimit> {
                 UpdateRoster,
                 SendReadReceipt,
                 SendMessage,
+                SendFileMessage,
                 UpdateMessage,
                 DeleteMessage,
             ],
@@ -593,15 +597,16 @@ fn sendbird_rate_limits() -> Vec<RateLimit> {
     let mut limits = vec![
         // Five messages per second per user: the excess is neither sent nor
         // stored (the socket event "sending a message", 5/s).
-        RateLimit::new(&[SendMessage], User, SECOND, 5).on_socket(),
+        RateLimit::new(&[SendMessage, SendFileMessage], User, SECOND, 5).on_socket(),
         // Five messages per second per channel are shown; the excess is
         // stored but not displayed.
-        RateLimit::new(&[SendMessage], Thread, SECOND, 5).consequence(Consequence::Hide),
+        RateLimit::new(&[SendMessage, SendFileMessage], Thread, SECOND, 5)
+            .consequence(Consequence::Hide),
         // Events: mark as read 3/s; typing 0.1/s per user and channel; other
         // events (edits among them) 3/s.
         RateLimit::new(&[SendReadReceipt], User, SECOND, 3).on_socket(),
         RateLimit::new(&[SendTyping], UserThread, 10 * SECOND, 1).on_socket(),
-        RateLimit::new(&[UpdateMessage], User, SECOND, 3).on_socket(),
+        RateLimit::new(&[UpdateMessage, SendFileMessage], User, SECOND, 3).on_socket(),
     ];
     limits.extend(method(
         &[
@@ -622,6 +627,7 @@ fn sendbird_rate_limits() -> Vec<RateLimit> {
     ));
     limits.extend(method(&[DeleteThread, DeleteMessage], 10, 120));
     limits.extend(method(&[UpdateProfileImage], 2, 40));
+    limits.extend(method(&[SendFileMessage], 4, 60));
     limits.extend(method(&[UpdateMetacounter], 20, 400));
     limits
 }

@@ -335,6 +335,9 @@ impl Command {
             Command::UpdateMetacounter { .. } => Operation::UpdateMetacounter,
             Command::CreateThreadWithBindings { .. } => Operation::CreateThread,
             Command::AddBindings { .. } | Command::RemoveBinding { .. } => Operation::UpdateRoster,
+            Command::SendRichMessage { media, .. } if !media.is_empty() => {
+                Operation::SendFileMessage
+            }
             Command::SendRichMessage { .. } => Operation::SendMessage,
             // Counted by no limit yet: the calls do not consult the limiter.
             Command::Inbound { .. } => Operation::Inbound,

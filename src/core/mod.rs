@@ -1105,7 +1105,11 @@ impl State {
         let t = self.writable(actor, thread)?;
         media_check?;
         self.check_sizes(content, metadata)?;
-        let verdict = self.check_limits(Operation::SendMessage, by, Some(t), now)?;
+        let op = match media {
+            [] => Operation::SendMessage,
+            _ => Operation::SendFileMessage,
+        };
+        let verdict = self.check_limits(op, by, Some(t), now)?;
         let hidden = !verdict.shown;
         let recipients = if hidden { 0 } else { t.participant_count() - 1 };
         // Only Twilio conversations with timers or asleep react to a message.

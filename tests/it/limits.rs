@@ -10,6 +10,7 @@ use std::sync::Arc;
 use proptest::prelude::*;
 use proptest::test_runner::Config;
 use serde_json::json;
+use switchboard::channel::Media;
 use switchboard::core::{Caller, ContentType, PageRequest, ParticipantSpec};
 use switchboard::profile::{Consequence, ErrorStyle, Operation, RateLimit, Scope};
 use switchboard::{Command, Duration, Error, Profile, Reply, Simulator, ThreadId, UserId};
@@ -199,6 +200,18 @@ impl Row<'_> {
                 page: PageRequest::default(),
             },
             Operation::SendMessage => send(thread, &format!("call {j}")),
+            Operation::SendFileMessage => Command::SendRichMessage {
+                thread,
+                content: Arc::from(""),
+                content_type: ContentType::Text,
+                metadata: BTreeMap::new(),
+                media: vec![Media {
+                    content_type: Arc::from("image/png"),
+                    bytes: 1024,
+                    name: None,
+                }],
+                template: None,
+            },
             Operation::GetMessage => Command::GetMessage {
                 thread,
                 message: own(self.rig),
@@ -553,7 +566,7 @@ fn every_acs_row_admits_n_then_throttles_exactly() {
     // before the per-call rows of the seed (500 + 500 + 500 + 100/s, 4500 in
     // 30 s); it has its own test below.
     let global = acs_global_identity_row(&profile);
-    assert_eq!(every_row(profile, &[global]), 16);
+    assert_eq!(every_row(profile, &[global]), 17);
 }
 
 #[test]
@@ -575,12 +588,21 @@ fn acs_global_identity_row_counts_every_identity_call() {
 
 #[test]
 fn every_twilio_row_admits_n_then_throttles_exactly() {
-    assert_eq!(every_row(Profile::twilio(), &[]), 18);
+    assert_eq!(every_row(Profile::twilio(), &[]), 19);
 }
 
 #[test]
 fn every_sendbird_row_admits_n_then_throttles_exactly() {
-    assert_eq!(every_row(Profile::sendbird(), &[]), 32);
+    let profile = Profile::sendbird();
+    // File uploads: 4 a second can never bind, because a file message is also
+    // an "other event" at 3 a second (seed 004 lists both); the per-minute
+    // file row is driven.
+    let file_per_second = profile
+        .rate_limits
+        .iter()
+        .position(|l| l.operations == [Operation::SendFileMessage] && l.window_ms == 1000)
+        .unwrap();
+    assert_eq!(every_row(profile, &[file_per_second]), 35);
 }
 
 // ---- the limiter against a brute-force reference model ----

@@ -294,13 +294,16 @@ impl Workload {
                 topic: Arc::from(topic.as_str()),
                 participants,
                 idempotency_key: None,
+                bindings: vec![],
+                options: Default::default(),
             }
         } else {
-            Command::CreateThreadWithBindings {
+            Command::CreateThread {
                 topic: Arc::from(topic.as_str()),
                 participants,
                 bindings,
                 idempotency_key: None,
+                options: Default::default(),
             }
         };
         let Ok(Reply::ThreadCreated { thread, .. }) = sim.execute(Some(sample[0]), &command) else {

@@ -254,6 +254,9 @@ impl State {
         Ok(())
     }
 
+    /// `create_thread` naming SMS/WhatsApp participants too: their checks,
+    /// then the chat create's, then the bindings, all or nothing.
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn create_thread_with_bindings(
         &mut self,
         by: Actor,
@@ -261,12 +264,12 @@ impl State {
         participants: &[super::ParticipantSpec],
         bindings: &[BindingSpec],
         idempotency_key: Option<&Arc<str>>,
+        options: &ThreadOptions,
         now: Instant,
     ) -> Result<Outcome, Error> {
         let actor = by.user;
-        let options = ThreadOptions::default();
         if idempotency_key.is_some_and(|k| self.idempotency.contains_key(k)) {
-            return self.create_thread(by, topic, participants, idempotency_key, &options, now);
+            return self.create_thread(by, topic, participants, idempotency_key, options, now);
         }
         check_topic(topic, self.profile.topic_chars_max)?;
         let new = self.parse_bindings(bindings)?;
@@ -284,7 +287,7 @@ impl State {
         self.check_binding_room(&new, None, 1 + joining.len() as u32, 0)?;
         // Nothing has changed yet; create_thread runs its own checks first.
         let mut outcome =
-            self.create_thread(by, topic, participants, idempotency_key, &options, now)?;
+            self.create_thread(by, topic, participants, idempotency_key, options, now)?;
         let Reply::ThreadCreated { thread, .. } = &mut outcome.reply else {
             unreachable!("create_thread replies ThreadCreated");
         };

@@ -81,10 +81,15 @@ pub enum Command {
     DeleteUser {
         user: Arc<str>,
     },
+    /// Creates a thread with chat participants, SMS/WhatsApp participants
+    /// (`bindings`, Twilio) and lifecycle options (retention; Twilio state and
+    /// timers); all or nothing.
     CreateThread {
         topic: Arc<str>,
         participants: Vec<ParticipantSpec>,
+        bindings: Vec<BindingSpec>,
         idempotency_key: Option<Arc<str>>,
+        options: ThreadOptions,
     },
     GetThread {
         thread: ThreadId,
@@ -92,9 +97,12 @@ pub enum Command {
     ListThreads {
         page: PageRequest,
     },
+    /// Changes the topic and lifecycle options (a retention change moves the
+    /// deletion; a Twilio state change moves the conversation).
     UpdateThread {
         thread: ThreadId,
         topic: Option<Arc<str>>,
+        options: ThreadOptions,
     },
     DeleteThread {
         thread: ThreadId,
@@ -111,11 +119,15 @@ pub enum Command {
         thread: ThreadId,
         page: PageRequest,
     },
+    /// A chat message, with media or as a template (WhatsApp's 24-hour window
+    /// does not apply to templates); empty content is allowed with media.
     SendMessage {
         thread: ThreadId,
         content: Arc<str>,
         content_type: ContentType,
         metadata: BTreeMap<String, String>,
+        media: Vec<Media>,
+        template: Option<Arc<str>>,
     },
     GetMessage {
         thread: ThreadId,
@@ -158,19 +170,6 @@ pub enum Command {
         delta: i64,
     },
     // ---- lifecycle and access ----
-    /// `create_thread` with lifecycle options (retention, Twilio state and timers).
-    CreateThreadWith {
-        topic: Arc<str>,
-        participants: Vec<ParticipantSpec>,
-        idempotency_key: Option<Arc<str>>,
-        options: ThreadOptions,
-    },
-    /// `update_thread` with lifecycle options.
-    UpdateThreadWith {
-        thread: ThreadId,
-        topic: Option<Arc<str>>,
-        options: ThreadOptions,
-    },
     /// Twilio: move a conversation to a state.
     SetState {
         thread: ThreadId,
@@ -192,13 +191,6 @@ pub enum Command {
         user: Arc<str>,
     },
     // ---- non-chat channels (issue 3) ----
-    /// Creates a thread with chat and non-chat participants, all or nothing.
-    CreateThreadWithBindings {
-        topic: Arc<str>,
-        participants: Vec<ParticipantSpec>,
-        bindings: Vec<BindingSpec>,
-        idempotency_key: Option<Arc<str>>,
-    },
     /// Adds SMS or WhatsApp participants, all or nothing.
     AddBindings {
         thread: ThreadId,
@@ -209,16 +201,6 @@ pub enum Command {
         thread: ThreadId,
         channel: Channel,
         address: Arc<str>,
-    },
-    /// Sends a message with media or as a template (WhatsApp's 24-hour window
-    /// does not apply to templates). An empty content is allowed with media.
-    SendRichMessage {
-        thread: ThreadId,
-        content: Arc<str>,
-        content_type: ContentType,
-        metadata: BTreeMap<String, String>,
-        media: Vec<Media>,
-        template: Option<Arc<str>>,
     },
     /// A message from an SMS or WhatsApp user to the proxy address of a binding
     /// (the carrier's call: no identity).
@@ -262,16 +244,12 @@ impl Command {
             Command::ListReadReceipts { .. } => "list_read_receipts",
             Command::UpdateProfileImage { .. } => "update_profile_image",
             Command::UpdateMetacounter { .. } => "update_metacounter",
-            Command::CreateThreadWith { .. } => "create_thread",
-            Command::UpdateThreadWith { .. } => "update_thread",
             Command::SetState { .. } => "set_state",
             Command::RecoverThread { .. } => "recover_thread",
             Command::IssueToken { .. } => "issue_token",
             Command::RevokeTokens { .. } => "revoke_tokens",
-            Command::CreateThreadWithBindings { .. } => "create_thread",
             Command::AddBindings { .. } => "add_participants",
             Command::RemoveBinding { .. } => "remove_participant",
-            Command::SendRichMessage { .. } => "send_message",
             Command::Inbound { .. } => "inbound",
             Command::SendSms { .. } => "send_sms",
         }
@@ -284,15 +262,11 @@ impl Command {
             | Command::CreateThread { .. }
             | Command::AddParticipants { .. }
             | Command::SendMessage { .. }
-            | Command::CreateThreadWith { .. } => 201,
-            Command::CreateThreadWithBindings { .. }
             | Command::AddBindings { .. }
-            | Command::SendRichMessage { .. }
             | Command::Inbound { .. } => 201,
             Command::SendSms { .. } => 202,
             Command::RemoveBinding { .. } => 204,
             Command::DeleteUser { .. }
-            | Command::UpdateThreadWith { .. }
             | Command::RevokeTokens { .. }
             | Command::UpdateThread { .. }
             | Command::DeleteThread { .. }
@@ -311,10 +285,8 @@ impl Command {
             Command::IssueToken { .. } => Operation::IssueToken,
             Command::RevokeTokens { .. } => Operation::RevokeTokens,
             Command::RecoverThread { .. } => Operation::RecoverThread,
-            Command::CreateThread { .. } | Command::CreateThreadWith { .. } => {
-                Operation::CreateThread
-            }
-            Command::UpdateThreadWith { .. } | Command::SetState { .. } => Operation::UpdateThread,
+            Command::CreateThread { .. } => Operation::CreateThread,
+            Command::SetState { .. } => Operation::UpdateThread,
             Command::GetThread { .. } => Operation::GetThread,
             Command::ListThreads { .. } => Operation::ListThreads,
             Command::UpdateThread { .. } => Operation::UpdateThread,
@@ -323,6 +295,7 @@ impl Command {
                 Operation::UpdateRoster
             }
             Command::ListParticipants { .. } => Operation::ListParticipants,
+            Command::SendMessage { media, .. } if !media.is_empty() => Operation::SendFileMessage,
             Command::SendMessage { .. } => Operation::SendMessage,
             Command::GetMessage { .. } => Operation::GetMessage,
             Command::ListMessages { .. } => Operation::ListMessages,
@@ -333,12 +306,7 @@ impl Command {
             Command::ListReadReceipts { .. } => Operation::ListReadReceipts,
             Command::UpdateProfileImage { .. } => Operation::UpdateProfileImage,
             Command::UpdateMetacounter { .. } => Operation::UpdateMetacounter,
-            Command::CreateThreadWithBindings { .. } => Operation::CreateThread,
             Command::AddBindings { .. } | Command::RemoveBinding { .. } => Operation::UpdateRoster,
-            Command::SendRichMessage { media, .. } if !media.is_empty() => {
-                Operation::SendFileMessage
-            }
-            Command::SendRichMessage { .. } => Operation::SendMessage,
             // Counted by no limit yet: the calls do not consult the limiter.
             Command::Inbound { .. } => Operation::Inbound,
             Command::SendSms { from, .. } => match address::sender_kind(from) {
@@ -380,12 +348,10 @@ impl Command {
             | Command::SendReadReceipt { thread, .. }
             | Command::ListReadReceipts { thread, .. }
             | Command::UpdateMetacounter { thread, .. }
-            | Command::UpdateThreadWith { thread, .. }
             | Command::SetState { thread, .. }
             | Command::RecoverThread { thread }
             | Command::AddBindings { thread, .. }
-            | Command::RemoveBinding { thread, .. }
-            | Command::SendRichMessage { thread, .. } => Some(*thread),
+            | Command::RemoveBinding { thread, .. } => Some(*thread),
             _ => None,
         }
     }

@@ -331,32 +331,29 @@ impl State {
             Command::CreateThread {
                 topic,
                 participants,
-                idempotency_key,
-            } => self.create_thread(
-                by,
-                topic,
-                participants,
-                idempotency_key.as_ref(),
-                &ThreadOptions::default(),
-                now,
-            ),
-            Command::CreateThreadWith {
-                topic,
-                participants,
+                bindings,
                 idempotency_key,
                 options,
-            } => self.create_thread(
-                by,
-                topic,
-                participants,
-                idempotency_key.as_ref(),
-                options,
-                now,
-            ),
-            Command::UpdateThread { thread, topic } => {
-                self.update_thread(by, *thread, topic.as_ref(), &ThreadOptions::default(), now)
-            }
-            Command::UpdateThreadWith {
+            } => match bindings.as_slice() {
+                [] => self.create_thread(
+                    by,
+                    topic,
+                    participants,
+                    idempotency_key.as_ref(),
+                    options,
+                    now,
+                ),
+                _ => self.create_thread_with_bindings(
+                    by,
+                    topic,
+                    participants,
+                    bindings,
+                    idempotency_key.as_ref(),
+                    options,
+                    now,
+                ),
+            },
+            Command::UpdateThread {
                 thread,
                 topic,
                 options,
@@ -375,42 +372,6 @@ impl State {
                 content,
                 content_type,
                 metadata,
-            } => self.send_message(
-                by,
-                *thread,
-                content,
-                *content_type,
-                metadata,
-                &[],
-                false,
-                now,
-            ),
-            Command::CreateThreadWithBindings {
-                topic,
-                participants,
-                bindings,
-                idempotency_key,
-            } => self.create_thread_with_bindings(
-                by,
-                topic,
-                participants,
-                bindings,
-                idempotency_key.as_ref(),
-                now,
-            ),
-            Command::AddBindings { thread, bindings } => {
-                self.add_bindings(by, *thread, bindings, now)
-            }
-            Command::RemoveBinding {
-                thread,
-                channel,
-                address,
-            } => self.remove_binding(by, *thread, *channel, address, now),
-            Command::SendRichMessage {
-                thread,
-                content,
-                content_type,
-                metadata,
                 media,
                 template,
             } => self.send_message(
@@ -423,6 +384,14 @@ impl State {
                 template.is_some(),
                 now,
             ),
+            Command::AddBindings { thread, bindings } => {
+                self.add_bindings(by, *thread, bindings, now)
+            }
+            Command::RemoveBinding {
+                thread,
+                channel,
+                address,
+            } => self.remove_binding(by, *thread, *channel, address, now),
             Command::Inbound { .. } | Command::SendSms { .. } => {
                 unreachable!("carrier calls are dispatched before authentication")
             }

@@ -95,12 +95,13 @@ pub fn scope_names(bits: u8) -> Vec<&'static str> {
 pub fn scopes_allowing(command: &Command) -> u8 {
     match command {
         Command::CreateThread { .. }
-        | Command::CreateThreadWith { .. }
         | Command::UpdateThread { .. }
-        | Command::UpdateThreadWith { .. }
         | Command::DeleteThread { .. }
         | Command::SetState { .. } => CHAT,
-        Command::AddParticipants { .. } | Command::RemoveParticipant { .. } => CHAT | CHAT_JOIN,
+        Command::AddParticipants { .. }
+        | Command::RemoveParticipant { .. }
+        | Command::AddBindings { .. }
+        | Command::RemoveBinding { .. } => CHAT | CHAT_JOIN,
         _ => CHAT | CHAT_JOIN | CHAT_JOIN_LIMITED,
     }
 }

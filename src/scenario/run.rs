@@ -323,53 +323,23 @@ impl Runner {
                 if f.contains_key("metadata") {
                     return Err(unsupported("thread metadata"));
                 }
-                let (topic, participants) = (text("topic"), self.participants(f)?);
-                let idempotency_key = str_field(f, "idempotency_key").map(Arc::from);
-                let bindings = self.bindings(f);
-                if !bindings.is_empty() {
-                    if options != ThreadOptions::default() {
-                        return Err(unsupported(
-                            "retention or state with SMS/WhatsApp participants on create",
-                        ));
-                    }
-                    Command::CreateThreadWithBindings {
-                        topic,
-                        participants,
-                        bindings,
-                        idempotency_key,
-                    }
-                } else if options == ThreadOptions::default() {
-                    Command::CreateThread {
-                        topic,
-                        participants,
-                        idempotency_key,
-                    }
-                } else {
-                    Command::CreateThreadWith {
-                        topic,
-                        participants,
-                        idempotency_key,
-                        options,
-                    }
+                Command::CreateThread {
+                    topic: text("topic"),
+                    participants: self.participants(f)?,
+                    bindings: self.bindings(f),
+                    idempotency_key: str_field(f, "idempotency_key").map(Arc::from),
+                    options,
                 }
             }
             "get_thread" => Command::GetThread {
                 thread: self.thread_field(step)?,
             },
             "list_threads" => Command::ListThreads { page: page() },
-            "update_thread" => {
-                let (thread, topic) = (self.thread_field(step)?, str_field(f, "topic"));
-                let topic = topic.map(Arc::from);
-                if options == ThreadOptions::default() {
-                    Command::UpdateThread { thread, topic }
-                } else {
-                    Command::UpdateThreadWith {
-                        thread,
-                        topic,
-                        options,
-                    }
-                }
-            }
+            "update_thread" => Command::UpdateThread {
+                thread: self.thread_field(step)?,
+                topic: str_field(f, "topic").map(Arc::from),
+                options,
+            },
             "set_state" => Command::SetState {
                 thread: self.thread_field(step)?,
                 state: str_field(f, "state")
@@ -457,24 +427,13 @@ impl Runner {
                             .collect()
                     })
                     .unwrap_or_default();
-                let media = media_field(f);
-                let template = str_field(f, "template").map(Arc::from);
-                if media.is_empty() && template.is_none() {
-                    Command::SendMessage {
-                        thread: self.thread_field(step)?,
-                        content: text("content"),
-                        content_type,
-                        metadata,
-                    }
-                } else {
-                    Command::SendRichMessage {
-                        thread: self.thread_field(step)?,
-                        content: text("content"),
-                        content_type,
-                        metadata,
-                        media,
-                        template,
-                    }
+                Command::SendMessage {
+                    thread: self.thread_field(step)?,
+                    content: text("content"),
+                    content_type,
+                    metadata,
+                    media: media_field(f),
+                    template: str_field(f, "template").map(Arc::from),
                 }
             }
             "get_message" => {

@@ -106,11 +106,12 @@ impl<'a> Client<'a> {
         participants: &[UserId],
         options: ThreadOptions,
     ) -> Result<ThreadId, Error> {
-        let command = Command::CreateThreadWith {
+        let command = Command::CreateThread {
             topic: Arc::from(topic),
             participants: self.specs(participants),
             idempotency_key: None,
             options,
+            bindings: vec![],
         };
         match self.execute(&command)? {
             Reply::ThreadCreated { thread, .. } => Ok(thread.id),
@@ -125,7 +126,7 @@ impl<'a> Client<'a> {
         thread: ThreadId,
         options: ThreadOptions,
     ) -> Result<(), Error> {
-        self.execute(&Command::UpdateThreadWith {
+        self.execute(&Command::UpdateThread {
             thread,
             topic: None,
             options,
@@ -162,6 +163,8 @@ impl<'a> Client<'a> {
             topic: Arc::from(topic),
             participants: self.specs(participants),
             idempotency_key: None,
+            bindings: vec![],
+            options: Default::default(),
         };
         match self.execute(&command)? {
             Reply::ThreadCreated { thread, .. } => Ok(thread.id),
@@ -187,6 +190,7 @@ impl<'a> Client<'a> {
         self.execute(&Command::UpdateThread {
             thread,
             topic: Some(Arc::from(topic)),
+            options: Default::default(),
         })
         .map(drop)
     }
@@ -243,6 +247,8 @@ impl<'a> Client<'a> {
             content,
             content_type,
             metadata: Default::default(),
+            media: vec![],
+            template: None,
         };
         match self.execute(&command)? {
             Reply::MessageSent { sequence } => Ok(MessageId { thread, sequence }),
@@ -384,7 +390,7 @@ impl<'a> Client<'a> {
         media: Vec<Media>,
         template: Option<&str>,
     ) -> Result<MessageId, Error> {
-        let command = Command::SendRichMessage {
+        let command = Command::SendMessage {
             thread,
             content: Arc::from(content),
             content_type: ContentType::Text,

@@ -461,6 +461,8 @@ mod tests {
             content: Arc::from(text),
             content_type: crate::core::ContentType::Text,
             metadata: Default::default(),
+            media: vec![],
+            template: None,
         }
     }
 

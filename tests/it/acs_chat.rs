@@ -58,6 +58,8 @@ fn send(thread: ThreadId, content: &str) -> Command {
         content: Arc::from(content),
         content_type: ContentType::Text,
         metadata: Default::default(),
+        media: vec![],
+        template: None,
     }
 }
 
@@ -227,6 +229,8 @@ fn a_thread_needs_a_topic() {
                 topic: topic.into(),
                 participants: vec![],
                 idempotency_key: None,
+                bindings: vec![],
+                options: Default::default(),
             },
             Kind::BadRequest,
         );
@@ -275,6 +279,8 @@ fn a_create_call_names_at_most_200_participants() {
             topic: "too big".into(),
             participants,
             idempotency_key: None,
+            bindings: vec![],
+            options: Default::default(),
         },
         Kind::BadRequest,
     );
@@ -337,6 +343,8 @@ fn create_respects_the_thread_participant_cap() {
             topic: "over".into(),
             participants,
             idempotency_key: None,
+            bindings: vec![],
+            options: Default::default(),
         },
         Kind::BadRequest,
     );
@@ -364,6 +372,8 @@ fn unknown_participants_are_reported_and_the_rest_are_added() {
                 topic: "t".into(),
                 participants: vec![ParticipantSpec::user("bob"), ParticipantSpec::user("ghost")],
                 idempotency_key: None,
+                bindings: vec![],
+                options: Default::default(),
             },
         )
         .unwrap();
@@ -412,6 +422,8 @@ fn the_same_idempotency_key_returns_the_same_thread() {
         topic: "t".into(),
         participants: vec![ParticipantSpec::user("bob")],
         idempotency_key: Some(key.into()),
+        bindings: vec![],
+        options: Default::default(),
     };
     let first = thread_of(sim.execute(Some(alice), &create("k1")).unwrap());
     let again = thread_of(sim.execute(Some(alice), &create("k1")).unwrap());
@@ -444,6 +456,8 @@ fn an_idempotent_replay_returns_the_first_response() {
         topic: "t".into(),
         participants: vec![ParticipantSpec::user("bob"), ParticipantSpec::user("ghost")],
         idempotency_key: Some("k".into()),
+        bindings: vec![],
+        options: Default::default(),
     };
     let first = sim.execute(Some(alice), &create).unwrap();
     let replay = sim.execute(Some(alice), &create).unwrap();
@@ -527,6 +541,7 @@ fn updating_the_topic_posts_a_system_message_and_notifies() {
         &Command::UpdateThread {
             thread: t,
             topic: Some("".into()),
+            options: Default::default(),
         },
         Kind::BadRequest,
     );
@@ -555,6 +570,7 @@ fn a_deleted_thread_is_gone_for_every_call() {
         Command::UpdateThread {
             thread: t,
             topic: Some("x".into()),
+            options: Default::default(),
         },
         Command::DeleteThread { thread: t },
     ];
@@ -1054,6 +1070,7 @@ fn a_non_participant_is_forbidden() {
         Command::UpdateThread {
             thread: t,
             topic: Some("mine".into()),
+            options: Default::default(),
         },
         Command::DeleteThread { thread: t },
         Command::SendTyping { thread: t },
@@ -1296,6 +1313,8 @@ fn a_refused_call_leaves_the_state_unchanged() {
                 topic: "".into(),
                 participants: vec![ParticipantSpec::user("bob")],
                 idempotency_key: Some("k".into()),
+                bindings: vec![],
+                options: Default::default(),
             },
             Kind::BadRequest,
         ),
@@ -1316,6 +1335,8 @@ fn a_refused_call_leaves_the_state_unchanged() {
                 topic: "later".into(),
                 participants: vec![],
                 idempotency_key: Some("k".into()),
+                bindings: vec![],
+                options: Default::default(),
             },
         )
         .unwrap();

@@ -267,8 +267,10 @@ fn one_advance_of_91_days_deletes_exactly_the_threads_due_and_tells_every_partic
         content: text.into(),
         content_type: Default::default(),
         metadata: Default::default(),
+        media: vec![],
+        template: None,
     };
-    let change = |t: ThreadId, days: Option<u32>| Command::UpdateThreadWith {
+    let change = |t: ThreadId, days: Option<u32>| Command::UpdateThread {
         thread: t,
         topic: None,
         options: policy(days),
@@ -293,11 +295,12 @@ fn one_advance_of_91_days_deletes_exactly_the_threads_due_and_tells_every_partic
     sim.schedule(
         Instant(2 * DAY),
         Some(cy),
-        Command::CreateThreadWith {
+        Command::CreateThread {
             topic: "day 2".into(),
             participants: vec![switchboard::core::ParticipantSpec::user("dee")],
             idempotency_key: None,
             options: after_days(90),
+            bindings: vec![],
         },
     )
     .unwrap();
@@ -783,13 +786,14 @@ mod calls {
         .prop_map(|s| s.into_iter().map(Arc::from).collect());
         let minutes = prop::option::of(select(vec![59 * 60_000, 3_600_000, 86_400_000, 90_000u64]));
         prop_oneof![
-            3 => options().prop_map(|options| Command::CreateThreadWith {
+            3 => options().prop_map(|options| Command::CreateThread {
                 topic: Arc::from("t"),
                 participants: vec![],
                 idempotency_key: None,
                 options,
+                bindings: vec![],
             }),
-            4 => (thread.clone(), options()).prop_map(|(thread, options)| Command::UpdateThreadWith {
+            4 => (thread.clone(), options()).prop_map(|(thread, options)| Command::UpdateThread {
                 thread,
                 topic: None,
                 options,
@@ -806,6 +810,8 @@ mod calls {
                 content: Arc::from("hi"),
                 content_type: Default::default(),
                 metadata: Default::default(),
+                media: vec![],
+                template: None,
             }),
             2 => thread.prop_map(|thread| Command::GetThread { thread }),
             3 => (user.clone(), scopes, minutes).prop_map(|(user, scopes, expires_in_ms)| {
@@ -909,6 +915,8 @@ fn timers_fire_before_calls_scheduled_at_the_same_instant() {
         content: text.into(),
         content_type: Default::default(),
         metadata: Default::default(),
+        media: vec![],
+        template: None,
     };
     sim.schedule(Instant(due.ms() - 1), Some(bo), send("just in time"))
         .unwrap();

@@ -67,6 +67,8 @@ fn send(thread: ThreadId, content: &str) -> Command {
         content: Arc::from(content),
         content_type: ContentType::Text,
         metadata: BTreeMap::new(),
+        media: vec![],
+        template: None,
     }
 }
 
@@ -171,6 +173,8 @@ impl Row<'_> {
                 topic: Arc::from("new"),
                 participants: vec![],
                 idempotency_key: None,
+                bindings: vec![],
+                options: Default::default(),
             },
             Operation::DeleteThread => Command::DeleteThread {
                 thread: self.threads[j],
@@ -178,6 +182,7 @@ impl Row<'_> {
             Operation::UpdateThread => Command::UpdateThread {
                 thread,
                 topic: Some(Arc::from(format!("topic {j}"))),
+                options: Default::default(),
             },
             Operation::GetThread => Command::GetThread { thread },
             Operation::ListThreads => Command::ListThreads {
@@ -200,7 +205,7 @@ impl Row<'_> {
                 page: PageRequest::default(),
             },
             Operation::SendMessage => send(thread, &format!("call {j}")),
-            Operation::SendFileMessage => Command::SendRichMessage {
+            Operation::SendFileMessage => Command::SendMessage {
                 thread,
                 content: Arc::from(""),
                 content_type: ContentType::Text,

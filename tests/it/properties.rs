@@ -275,6 +275,8 @@ fn command(threads: u32) -> impl Strategy<Value = Command> {
                         topic,
                         participants,
                         idempotency_key,
+                        bindings: vec![],
+                        options: Default::default(),
                     },
                 )
                 .boxed(),
@@ -294,7 +296,11 @@ fn command(threads: u32) -> impl Strategy<Value = Command> {
         (
             2,
             (thread(threads), prop::option::of(topic()))
-                .prop_map(|(thread, topic)| Command::UpdateThread { thread, topic })
+                .prop_map(|(thread, topic)| Command::UpdateThread {
+                    thread,
+                    topic,
+                    options: Default::default(),
+                })
                 .boxed(),
         ),
         (
@@ -336,6 +342,8 @@ fn command(threads: u32) -> impl Strategy<Value = Command> {
                         ContentType::Text
                     },
                     metadata,
+                    media: vec![],
+                    template: None,
                 })
                 .boxed(),
         ),

@@ -93,6 +93,8 @@ fn a_purged_thread_forgets_its_idempotency_key_and_counters() {
         topic: Arc::from("t"),
         participants: vec![],
         idempotency_key: Some(Arc::from("k")),
+        bindings: vec![],
+        options: Default::default(),
     };
     let first = match sim.execute(ana, &create).unwrap() {
         Reply::ThreadCreated { thread, .. } => thread.id,

@@ -207,11 +207,13 @@ fn operations(t: ThreadId) -> Operations {
                 topic: Arc::from("new"),
                 participants: vec![],
                 idempotency_key: None,
+                bindings: vec![],
+                options: Default::default(),
             },
         ),
         (
             "create_thread+retention",
-            Command::CreateThreadWith {
+            Command::CreateThread {
                 topic: Arc::from("kept 30 days"),
                 participants: vec![],
                 idempotency_key: None,
@@ -219,6 +221,7 @@ fn operations(t: ThreadId) -> Operations {
                     retention: Some(Retention::DeleteAfterDays(30)),
                     ..ThreadOptions::default()
                 },
+                bindings: vec![],
             },
         ),
         ("get_thread", Command::GetThread { thread: t }),
@@ -228,11 +231,12 @@ fn operations(t: ThreadId) -> Operations {
             Command::UpdateThread {
                 thread: t,
                 topic: Some(Arc::from("renamed")),
+                options: Default::default(),
             },
         ),
         (
             "update_thread+retention",
-            Command::UpdateThreadWith {
+            Command::UpdateThread {
                 thread: t,
                 topic: None,
                 options: ThreadOptions {
@@ -270,6 +274,8 @@ fn operations(t: ThreadId) -> Operations {
                 content: Arc::from("hi"),
                 content_type: Default::default(),
                 metadata: Default::default(),
+                media: vec![],
+                template: None,
             },
         ),
         (
@@ -333,7 +339,7 @@ fn twilio_operations(t: ThreadId) -> Operations {
         ),
         (
             "update_thread+state",
-            Command::UpdateThreadWith {
+            Command::UpdateThread {
                 thread: t,
                 topic: None,
                 options: ThreadOptions {
@@ -505,6 +511,7 @@ fn a_missing_scope_ranks_after_400_and_404() {
         .execute(&Command::UpdateThread {
             thread: t,
             topic: Some(Arc::from("")),
+            options: Default::default(),
         })
         .unwrap_err();
     assert_eq!(empty.kind(), Kind::BadRequest);

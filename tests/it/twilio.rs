@@ -320,11 +320,12 @@ fn create_with_bindings_is_all_or_nothing() {
     let mut sim = twilio(json!({}));
     let (agent, lead, t) = setup(&mut sim);
     add(&mut sim, agent, t, vec![binding(Channel::Sms, DAN, PROXY)]).unwrap();
-    let create = |bindings| Command::CreateThreadWithBindings {
+    let create = |bindings| Command::CreateThread {
         topic: Arc::from("new"),
         participants: vec![ParticipantSpec::user("lead")],
         bindings,
         idempotency_key: None,
+        options: Default::default(),
     };
     refused(
         &mut sim,
@@ -521,7 +522,7 @@ fn media_from_chat_follows_the_rule_table_per_recipient() {
     refused(
         &mut sim,
         Some(agent),
-        Command::SendRichMessage {
+        Command::SendMessage {
             thread: t,
             content: Arc::from("x"),
             content_type: switchboard::core::ContentType::Text,
@@ -960,7 +961,7 @@ fn command() -> impl Strategy<Value = Command> {
             media(),
             any::<bool>()
         )
-            .prop_map(|(thread, text, media, tpl)| Command::SendRichMessage {
+            .prop_map(|(thread, text, media, tpl)| Command::SendMessage {
                 thread,
                 content: Arc::from(text),
                 content_type: switchboard::core::ContentType::Text,
@@ -972,7 +973,9 @@ fn command() -> impl Strategy<Value = Command> {
             thread,
             content: Arc::from("plain"),
             content_type: switchboard::core::ContentType::Text,
-            metadata: Default::default()
+            metadata: Default::default(),
+            media: vec![],
+            template: None,
         }),
         (
             channel(),
@@ -989,11 +992,12 @@ fn command() -> impl Strategy<Value = Command> {
                 media
             }),
         (thread.clone(), proptest::collection::vec(spec(), 0..2)).prop_map(|(_, bindings)| {
-            Command::CreateThreadWithBindings {
+            Command::CreateThread {
                 topic: Arc::from("p"),
                 participants: vec![],
                 bindings,
                 idempotency_key: None,
+                options: Default::default(),
             }
         }),
         thread.prop_map(|thread| Command::DeleteThread { thread }),

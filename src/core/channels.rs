@@ -356,7 +356,10 @@ impl State {
         b.removed_at = Some(now);
         let key: BindingKey = (b.channel, b.address.clone(), b.proxy.clone());
         let shown = b.display();
-        self.binding_index.remove(&key);
+        // The pair may be held by another thread since this one was closed.
+        if self.binding_index.get(&key) == Some(&thread) {
+            self.binding_index.remove(&key);
+        }
         Ok(Outcome::new(
             Reply::None,
             vec![Event::BindingRemoved {
@@ -534,6 +537,9 @@ impl State {
             }],
         );
         self.fan_out(&mut outcome, thread, seq, Some(index), false, now);
+        // A participant's message wakes an inactive conversation and restarts
+        // its timers, whatever its channel (T3).
+        outcome.events.extend(self.on_message(thread, now));
         Ok(outcome)
     }
 
@@ -798,7 +804,8 @@ impl State {
     ) -> DeliveryView {
         let b = &t.bindings[d.binding as usize];
         let m = t.message(message);
-        let content = m.map_or("", |m| &m.content);
+        // What was sent, even if the message was edited or deleted since.
+        let content = m.map_or("", |m| m.sent_content());
         let media: &[Media] = m.and_then(|m| m.extra.as_ref()).map_or(&[], |e| &e.media);
         let plan = outbound(&self.profile.channel_rules, b.channel, content, media);
         let refused = if d.code == Refusal::OutsideWhatsappWindow.code() {
@@ -807,7 +814,7 @@ impl State {
             plan.refused
         };
         let body = (plan.body && refused.is_none())
-            .then(|| m.map_or_else(|| Arc::from(""), |m| m.content.clone()));
+            .then(|| m.map_or_else(|| Arc::from(""), |m| m.sent_content().clone()));
         let (segments, encoding) = match &body {
             Some(text) => {
                 let info = sms_info(text);

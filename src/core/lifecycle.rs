@@ -508,6 +508,17 @@ impl State {
         self.arm(thread, TimerKind::Purge, None);
         let t = self.thread_mut(thread);
         t.deleted_at = None;
+        // Its SMS/WhatsApp participants hold their bindings again.
+        let held: Vec<_> = t
+            .bindings
+            .iter()
+            .filter(|b| b.is_current() && !b.is_group())
+            .map(|b| (b.channel, b.address.clone(), b.proxy.clone()))
+            .collect();
+        for key in held {
+            self.binding_index.insert(key, thread);
+        }
+        let t = self.thread_mut(thread);
         let retention_dropped = due.is_some_and(|at| at <= now);
         if retention_dropped {
             t.life.retention = Retention::None;

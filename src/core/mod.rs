@@ -1232,7 +1232,11 @@ impl State {
         self.check_sizes(content, &Default::default())?;
         let verdict = self.check_limits(Operation::UpdateMessage, by, Some(t), now)?;
         let t = self.commit(&verdict, by, thread, now);
+        let fanned_out = t.fanned_out(seq);
         let m = &mut t.messages[seq as usize - 1];
+        if fanned_out {
+            m.freeze_sent();
+        }
         m.content = content.clone();
         m.extra_mut().edited_at = Some(now);
         t.push_notice(now, NoticeKind::ChatMessageEdited, actor, seq);
@@ -1261,7 +1265,11 @@ impl State {
         self.own_message(actor, t, seq)?;
         let verdict = self.check_limits(Operation::DeleteMessage, by, Some(t), now)?;
         let t = self.commit(&verdict, by, thread, now);
+        let fanned_out = t.fanned_out(seq);
         let m = &mut t.messages[seq as usize - 1];
+        if fanned_out {
+            m.freeze_sent();
+        }
         m.content = Arc::from("");
         let extra = m.extra_mut();
         extra.deleted_at = Some(now);

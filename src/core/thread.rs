@@ -66,9 +66,28 @@ pub struct MessageExtra {
     pub from_address: Option<Arc<str>>,
     /// Attached media, stored once.
     pub media: Vec<Media>,
+    /// The content as fanned out to SMS/WhatsApp participants, kept when an
+    /// edit or deletion changes the message: a sent SMS does not change.
+    pub sent: Option<Arc<str>>,
 }
 
 impl Message {
+    /// The content its SMS/WhatsApp deliveries carried.
+    pub fn sent_content(&self) -> &Arc<str> {
+        self.extra
+            .as_ref()
+            .and_then(|e| e.sent.as_ref())
+            .unwrap_or(&self.content)
+    }
+
+    /// Keeps the current content as what was fanned out, before a change.
+    pub fn freeze_sent(&mut self) {
+        if self.extra.as_ref().is_none_or(|e| e.sent.is_none()) {
+            let content = self.content.clone();
+            self.extra_mut().sent = Some(content);
+        }
+    }
+
     pub fn edited_at(&self) -> Option<Instant> {
         self.extra.as_ref().and_then(|e| e.edited_at)
     }
@@ -269,6 +288,14 @@ impl Thread {
     }
 
     /// Current SMS and WhatsApp participants.
+    /// Whether message `seq` was fanned out to SMS/WhatsApp participants
+    /// (fan-outs are kept in message order).
+    pub fn fanned_out(&self, seq: u32) -> bool {
+        self.fanouts
+            .binary_search_by_key(&seq, |f| f.message)
+            .is_ok()
+    }
+
     pub fn non_chat_count(&self) -> u32 {
         self.bindings.iter().filter(|b| b.is_current()).count() as u32
     }

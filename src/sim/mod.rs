@@ -230,7 +230,7 @@ impl Simulator {
         }
         let carriers = self.state.profile().carriers.clone();
         for q in queued {
-            let rng = self.streams.get(Subsystem::Carrier);
+            let rng = self.streams.get(Subsystem::carrier(q.route));
             let due = carrier::first(&carriers, rng, q.delivery, q.route, q.handed_at);
             self.push(due.at, Happening::Receipt(due));
         }
@@ -241,7 +241,7 @@ impl Simulator {
         if let Some(event) = self.state.record(&due.receipt, self.now) {
             self.trace.record(self.now, &event);
         }
-        let rng = self.streams.get(Subsystem::Carrier);
+        let rng = self.streams.get(Subsystem::carrier(due.route));
         if let Some(next) = carrier::next(&self.state.profile().carriers, rng, &due, self.now) {
             self.push(next.at, Happening::Receipt(next));
         }

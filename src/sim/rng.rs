@@ -15,14 +15,30 @@ use rand_chacha::rand_core::{Rng, SeedableRng};
 pub enum Subsystem {
     /// Generated workloads (scenario generators, benchmarks).
     Workload = 1,
-    /// Carrier latencies and outcomes (SMS, WhatsApp).
+    /// The SMS carrier's latencies and outcomes (SMS and MMS).
     Carrier = 2,
     /// Injected faults.
     Faults = 3,
+    /// The WhatsApp carrier's latencies and outcomes: a stream of its own, so
+    /// WhatsApp traffic never shifts SMS draws.
+    WhatsappCarrier = 4,
 }
 
 impl Subsystem {
-    pub const ALL: [Subsystem; 3] = [Subsystem::Workload, Subsystem::Carrier, Subsystem::Faults];
+    pub const ALL: [Subsystem; 4] = [
+        Subsystem::Workload,
+        Subsystem::Carrier,
+        Subsystem::Faults,
+        Subsystem::WhatsappCarrier,
+    ];
+
+    /// The carrier stream of a delivery's route.
+    pub fn carrier(route: crate::channel::Route) -> Subsystem {
+        match route {
+            crate::channel::Route::Whatsapp => Subsystem::WhatsappCarrier,
+            crate::channel::Route::Sms | crate::channel::Route::Mms => Subsystem::Carrier,
+        }
+    }
 }
 
 /// One seeded stream.

@@ -122,3 +122,173 @@ fn a_purged_thread_forgets_its_idempotency_key_and_counters() {
     sim.state().check_invariants().unwrap();
     assert!(sim.state().thread(t).unwrap().metacounters.is_empty());
 }
+
+// ---- channels (review of issue 3) ----
+
+use switchboard::channel::Channel;
+use switchboard::core::OutboxFilter;
+
+const DAN: &str = "+14255550100";
+const PROXY: &str = "+18005550199";
+
+#[test]
+fn the_outbox_shows_what_was_sent_after_an_edit_or_a_delete() {
+    let mut sim = Simulator::builder()
+        .seed(1)
+        .profile(Profile::twilio())
+        .build();
+    let ana = sim.create_user("ana").unwrap();
+    let t = sim.client(ana).create_thread("t", &[]).unwrap();
+    sim.client(ana)
+        .add_binding(t, Channel::Sms, DAN, PROXY)
+        .unwrap();
+    let m = sim.client(ana).send_message(t, "hello").unwrap();
+    sim.advance(Duration::from_mins(1));
+    sim.client(ana)
+        .update_message(m, "changed later é€€")
+        .unwrap();
+    let sent = |sim: &Simulator| sim.outbox(&OutboxFilter::default())[0].clone();
+    assert_eq!(sent(&sim).body.as_deref(), Some("hello"));
+    assert_eq!(sent(&sim).segments, 1);
+    sim.client(ana).delete_message(m).unwrap();
+    let d = sent(&sim);
+    assert_eq!((d.body.as_deref(), d.refused), (Some("hello"), None));
+    // The chat view shows the deletion.
+    assert_eq!(sim.client(ana).get_message(m).unwrap().content, None);
+}
+
+#[test]
+fn an_inbound_message_wakes_the_conversation_and_restarts_its_timers() {
+    let mut sim = Simulator::builder()
+        .seed(1)
+        .profile(Profile::twilio())
+        .build();
+    let ana = sim.create_user("ana").unwrap();
+    let options = ThreadOptions {
+        state: Some(ConversationState::Active),
+        timers: Some(StateTimers {
+            inactive: Some(Arc::from("PT5M")),
+            closed: Some(Arc::from("PT10M")),
+        }),
+        ..ThreadOptions::default()
+    };
+    let t = sim
+        .client(ana)
+        .create_thread_with("t", &[], options)
+        .unwrap();
+    sim.client(ana)
+        .add_binding(t, Channel::Sms, DAN, PROXY)
+        .unwrap();
+    // Dan writes every 4 minutes: the conversation never sleeps.
+    for _ in 0..5 {
+        sim.advance(Duration::from_mins(4));
+        sim.inbound(Channel::Sms, DAN, PROXY, "still here", vec![])
+            .unwrap();
+        assert_eq!(sim.client(ana).get_thread(t).unwrap().state, "active");
+    }
+    // Silent for 6 minutes: inactive; then a text wakes it.
+    sim.advance(Duration::from_mins(6));
+    assert_eq!(sim.client(ana).get_thread(t).unwrap().state, "inactive");
+    sim.inbound(Channel::Sms, DAN, PROXY, "back", vec![])
+        .unwrap();
+    assert_eq!(sim.client(ana).get_thread(t).unwrap().state, "active");
+}
+
+#[test]
+fn a_recovered_conversation_holds_its_bindings_again() {
+    let profile = Profile::with_overrides(
+        &Profile::twilio(),
+        &json!({"recovery_window_ms": 86_400_000}),
+    )
+    .unwrap();
+    let mut sim = Simulator::builder().seed(1).profile(profile).build();
+    let ana = sim.create_user("ana").unwrap();
+    let t1 = sim.client(ana).create_thread("t1", &[]).unwrap();
+    sim.client(ana)
+        .add_binding(t1, Channel::Sms, DAN, PROXY)
+        .unwrap();
+    sim.client(ana).delete_thread(t1).unwrap();
+    // Meanwhile t2 binds dan and is closed, freeing the pair again.
+    let t2 = sim.client(ana).create_thread("t2", &[]).unwrap();
+    sim.client(ana)
+        .add_binding(t2, Channel::Sms, DAN, PROXY)
+        .unwrap();
+    sim.client(ana)
+        .set_state(t2, ConversationState::Closed)
+        .unwrap();
+    sim.recover_thread(t1).unwrap();
+    sim.state().check_invariants().unwrap();
+    // Dan's text reaches t1, and nobody else can bind the pair.
+    let seq = sim.inbound(Channel::Sms, DAN, PROXY, "hi", vec![]).unwrap();
+    assert!(sim.state().thread(t1).unwrap().message(seq).is_some());
+    let t3 = sim.client(ana).create_thread("t3", &[]).unwrap();
+    let err = sim
+        .client(ana)
+        .add_binding(t3, Channel::Sms, DAN, PROXY)
+        .unwrap_err();
+    assert_eq!(err.status(), 409);
+    // Removing dan from the closed t2 does not free t1's pair.
+    let err = sim
+        .client(ana)
+        .remove_binding(t2, Channel::Sms, DAN)
+        .unwrap_err();
+    assert_eq!(err.status(), 409, "closed conversations refuse changes");
+    sim.state().check_invariants().unwrap();
+}
+
+#[test]
+fn whatsapp_traffic_does_not_shift_sms_receipts() {
+    // The SMS conversation's receipts (delivery, instant, status) with and
+    // without a busy WhatsApp conversation beside it.
+    let run = |with_whatsapp: bool| {
+        let mut sim = Simulator::builder()
+            .seed(4)
+            .profile(Profile::twilio())
+            .keep_trace(true)
+            .build();
+        let ana = sim.create_user("ana").unwrap();
+        let sms = sim.client(ana).create_thread("sms", &[]).unwrap();
+        sim.client(ana)
+            .add_binding(sms, Channel::Sms, DAN, PROXY)
+            .unwrap();
+        let wa = sim.client(ana).create_thread("wa", &[]).unwrap();
+        let eve = "+14255550111";
+        sim.client(ana)
+            .add_binding(wa, Channel::Whatsapp, eve, PROXY)
+            .unwrap();
+        sim.inbound(Channel::Whatsapp, eve, PROXY, "hi", vec![])
+            .unwrap();
+        for i in 0..20 {
+            if with_whatsapp {
+                sim.client(ana).send_message(wa, &format!("w{i}")).unwrap();
+            }
+            sim.client(ana).send_message(sms, &format!("m{i}")).unwrap();
+            sim.advance(Duration::from_secs(1));
+        }
+        sim.advance(Duration::from_mins(30));
+        let ids: Vec<u64> = sim
+            .outbox(&OutboxFilter {
+                thread: Some(sms),
+                ..OutboxFilter::default()
+            })
+            .iter()
+            .map(|d| d.id)
+            .collect();
+        assert_eq!(ids.len(), 20);
+        let updates: Vec<(u64, u64, String)> = sim
+            .trace()
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter(|v| v["kind"] == "delivery_updated")
+            .filter_map(|v| {
+                let id = v["delivery"].as_u64()?;
+                let rank = ids.iter().position(|&i| i == id)? as u64;
+                Some((rank, v["at_ms"].as_u64()?, v["status"].to_string()))
+            })
+            .collect();
+        updates
+    };
+    let (alone, beside) = (run(false), run(true));
+    assert!(alone.len() >= 20);
+    assert_eq!(alone, beside);
+}

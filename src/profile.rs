@@ -492,7 +492,7 @@ impl Profile {
         {
             return Err("state timer minimums must be positive".to_string());
         }
-        if self.rate_limits.len() > 64 {
+        if self.rate_limits.len() > crate::core::limit::LIMITS_MAX {
             return Err("rate_limits: at most 64 limits per profile".to_string());
         }
         for (i, limit) in self.rate_limits.iter().enumerate() {
@@ -503,6 +503,22 @@ impl Profile {
             }
             if limit.operations.is_empty() {
                 return Err(format!("rate_limits[{i}]: operations must not be empty"));
+            }
+            // Queueing and per-sender limits exist for SMS sends only, hiding
+            // for messages only: elsewhere they would have no effect.
+            use Operation::*;
+            let sms = |op: &Operation| matches!(op, SendSms | SendSmsTollFree | SendSmsShortCode);
+            let message = |op: &Operation| matches!(op, SendMessage | SendFileMessage);
+            let misplaced = match (limit.consequence, limit.scope) {
+                (Consequence::Queue, _) | (_, Scope::Sender) => !limit.operations.iter().all(sms),
+                (Consequence::Hide, _) => !limit.operations.iter().all(message),
+                (Consequence::Reject, _) => false,
+            };
+            if misplaced {
+                return Err(format!(
+                    "rate_limits[{i}]: consequence \"queue\" and scope \"sender\" apply to SMS \
+                     sends only, consequence \"hide\" to messages only"
+                ));
             }
         }
         self.carriers.validate()?;

@@ -31,8 +31,13 @@ impl Window {
     /// How long from `now` until one more call fits `count` per `window_ms`:
     /// 0 if it fits now. Exact: a call exactly that much later fits, and, with
     /// nothing counted in between, none earlier does.
+    /// `u64::MAX` when no call can ever fit (a count of 0, or a window that
+    /// would outlast the clock).
     pub fn wait(&self, now: Instant, window_ms: u64, count: u32) -> u64 {
         let now = now.ms();
+        if count == 0 {
+            return u64::MAX;
+        }
         if self.counted.len() < count as usize {
             // Room in the log; queued instants may lie ahead of `now`.
             return self
@@ -41,7 +46,9 @@ impl Window {
                 .map_or(0, |&last| last.saturating_sub(now));
         }
         // The log is full: the oldest counted instant must leave the window.
-        let frees_at = self.counted[0].saturating_add(window_ms);
+        let Some(frees_at) = self.counted[0].checked_add(window_ms) else {
+            return u64::MAX;
+        };
         let last = *self.counted.back().expect("full");
         frees_at.max(last).saturating_sub(now)
     }
@@ -49,10 +56,14 @@ impl Window {
     /// Counts a call at `at` (never before an instant already counted),
     /// forgetting instants that can no longer matter.
     pub fn count(&mut self, at: u64, window_ms: u64, count: u32) {
+        if count == 0 {
+            return;
+        }
+        // `t` has left the window at `at` (by subtraction: no overflow).
         while self
             .counted
             .front()
-            .is_some_and(|&t| t.saturating_add(window_ms) <= at)
+            .is_some_and(|&t| at.saturating_sub(t) >= window_ms)
         {
             self.counted.pop_front();
         }
@@ -147,7 +158,11 @@ pub fn key(scope: Scope, subject: Subject) -> Option<WindowKey> {
     Some((scope as u8, who))
 }
 
-/// The limits of `profile` that apply to `op`, with their index.
+/// The most limits a profile may hold: a [`LimitSet`] has one bit for each.
+pub const LIMITS_MAX: usize = 64;
+
+/// The limits of `profile` that apply to `op`, with their index. Limits past
+/// [`LIMITS_MAX`] (which `Profile::validate` refuses) are never consulted.
 pub fn applicable(
     profile: &Profile,
     op: Operation,
@@ -155,6 +170,7 @@ pub fn applicable(
     profile
         .rate_limits
         .iter()
+        .take(LIMITS_MAX)
         .enumerate()
         .filter(move |(_, limit)| limit.operations.contains(&op))
 }
@@ -171,7 +187,8 @@ impl Store for imbl::OrdMap<WindowKey, Windows> {
     }
 
     fn windows_mut(&mut self, key: WindowKey) -> &mut Windows {
-        // One descent when the subject is known (the entry API takes two).
+        // A known subject: a read descent, then a write descent along the
+        // same (now cached) path; the entry API costs more here.
         if !self.contains_key(&key) {
             self.insert(key, Windows::default());
         }
@@ -241,9 +258,12 @@ pub fn decide(
                 w
             }
         };
-        let wait = windows
-            .and_then(|w| w.get(index))
-            .map_or(0, |w| w.wait(now, limit.window_ms, limit.count));
+        let wait = match windows.and_then(|w| w.get(index)) {
+            Some(w) => w.wait(now, limit.window_ms, limit.count),
+            // Nothing counted yet: room, unless the limit admits nothing.
+            None if limit.count == 0 => u64::MAX,
+            None => 0,
+        };
         match limit.consequence {
             Consequence::Reject => {
                 if wait > 0 && blocked.is_none_or(|(longest, _)| wait > longest) {
@@ -259,7 +279,9 @@ pub fn decide(
                 }
             }
             Consequence::Queue => {
-                verdict.effective_at = verdict.effective_at.max(Instant(now.ms() + wait));
+                verdict.effective_at = verdict
+                    .effective_at
+                    .max(Instant(now.ms().saturating_add(wait)));
                 verdict.counted |= 1 << index;
             }
         }
@@ -290,7 +312,7 @@ pub fn count(
     store: &mut impl Store,
 ) {
     let mut done: LimitSet = 0;
-    for (index, limit) in profile.rate_limits.iter().enumerate() {
+    for (index, limit) in profile.rate_limits.iter().take(LIMITS_MAX).enumerate() {
         let bit = 1 << index;
         if verdict.counted & bit == 0 || done & bit != 0 || thread_scoped(limit.scope) != in_thread
         {
@@ -301,7 +323,13 @@ pub fn count(
         };
         let windows = store.windows_mut(key);
         // Every limit of this subject, in one visit.
-        for (i, l) in profile.rate_limits.iter().enumerate().skip(index) {
+        for (i, l) in profile
+            .rate_limits
+            .iter()
+            .take(LIMITS_MAX)
+            .enumerate()
+            .skip(index)
+        {
             if verdict.counted & (1 << i) == 0 || l.scope != limit.scope {
                 continue;
             }
@@ -344,6 +372,27 @@ mod tests {
         // Now 10, 20, 1000 are live: next room at 1010.
         assert_eq!(w.wait(Instant(1000), 1000, 3), 10);
         assert!(w.len() <= 3);
+    }
+
+    #[test]
+    fn a_zero_count_never_admits_and_the_end_of_time_does_not_wrap() {
+        let mut w = Window::default();
+        assert_eq!(w.wait(Instant(5), 1000, 0), u64::MAX);
+        w.count(5, 1000, 0); // returns at once, counts nothing
+        assert!(w.is_empty());
+        // Two counted calls just before the end of time: the window stays full
+        // until the clock can no longer reach its end.
+        let end = u64::MAX;
+        w.count(end - 600, 1000, 2);
+        w.count(end - 200, 1000, 2);
+        assert_eq!(w.wait(Instant(end), 1000, 2), u64::MAX);
+        assert_eq!(w.wait(Instant(end - 100), 1000, 2), u64::MAX);
+        // A window as long as time: a call at 0 leaves it only at the very end.
+        let mut w = Window::default();
+        w.count(0, u64::MAX, 1);
+        assert_eq!(w.wait(Instant(end - 1), u64::MAX, 1), 1);
+        w.count(1, u64::MAX, 1);
+        assert_eq!(w.wait(Instant(end), u64::MAX, 1), u64::MAX);
     }
 
     #[test]

@@ -11,7 +11,6 @@ use crate::core::{
 use crate::core::{ConversationState, ThreadOptions, TokenId};
 use crate::id::{MessageId, ThreadId, UserId};
 use crate::sim::Simulator;
-use crate::time::Duration;
 
 /// Calls as `user`, at the simulator's current instant.
 ///
@@ -83,19 +82,7 @@ impl<'a> Client<'a> {
             connection: self.connection,
             token: self.token,
         };
-        let mut retries = self.retries;
-        loop {
-            match self.sim.execute(caller, command) {
-                Err(error) if retries > 0 => match error.retry_after_ms() {
-                    Some(wait) => {
-                        retries -= 1;
-                        self.sim.advance(Duration::from_ms(wait));
-                    }
-                    None => return Err(error),
-                },
-                result => return result,
-            }
-        }
+        self.sim.execute_retrying(caller, command, self.retries)
     }
 
     /// Creates a thread with lifecycle options (retention; Twilio state and

@@ -189,6 +189,32 @@ impl Simulator {
         })
     }
 
+    /// Executes `command` like [`Simulator::execute`], and answers a 429 by
+    /// advancing the virtual clock by its retry-after and calling again, up to
+    /// `retries` times: "as fast as the platform allows", for any caller (the
+    /// trusted service's identity and SMS calls included).
+    pub fn execute_retrying(
+        &mut self,
+        caller: impl Into<Caller>,
+        command: &Command,
+        retries: u32,
+    ) -> Result<Reply, Error> {
+        let caller = caller.into();
+        let mut left = retries;
+        loop {
+            match self.execute(caller, command) {
+                Err(error) if left > 0 => match error.retry_after_ms() {
+                    Some(wait) => {
+                        left -= 1;
+                        self.advance(Duration::from_ms(wait));
+                    }
+                    None => return Err(error),
+                },
+                result => return result,
+            }
+        }
+    }
+
     /// Executes `command` like [`Simulator::execute`], but records first the
     /// line `describe` makes of the outcome (a scenario step), then the events;
     /// a refusal is described by that line alone.

@@ -1052,3 +1052,103 @@ fn acs_sms_over_the_throughput_is_queued_and_nothing_is_lost() {
         assert!(first_late >= start + 60_000, "{from}: {first_late}");
     }
 }
+
+/// The queued SMS of a toll-free number are handed to the carrier exactly
+/// when the window has room: the 201st at 60 s, the 401st at 120 s.
+#[test]
+fn acs_sms_queue_hands_each_message_over_at_its_exact_slot() {
+    use switchboard::State;
+    use switchboard::core::Queued;
+    let mut state = State::new(Profile::acs());
+    let mut handed: Vec<u64> = Vec::new();
+    for c in 0..5u32 {
+        let to: Vec<Arc<str>> = (0..100)
+            .map(|i| Arc::from(format!("+1425555{:04}", c * 100 + i)))
+            .collect();
+        let command = Command::SendSms {
+            from: Arc::from("+18885550100"),
+            to,
+            message: Arc::from("hi"),
+            delivery_report: false,
+        };
+        let outcome = state
+            .execute(None, &command, switchboard::Instant(c as u64 * 10))
+            .unwrap();
+        handed.extend(outcome.queued.iter().map(|q: &Queued| q.handed_at.ms()));
+    }
+    assert_eq!(handed.len(), 500);
+    // Calls at 0, 10, 20, 30, 40 ms: 200 go at once, then each waits for the
+    // message 200 places before it to leave the 60 s window.
+    for (i, &at) in handed.iter().enumerate() {
+        let call_at = (i as u64 / 100) * 10;
+        let expected = match i {
+            0..200 => call_at,
+            _ => handed[i - 200] + 60_000,
+        };
+        assert_eq!(at, expected, "message {}", i + 1);
+    }
+    assert_eq!((handed[200], handed[400]), (60_000, 120_000));
+    // Another number has a window of its own.
+    let command = Command::SendSms {
+        from: Arc::from("+18885550101"),
+        to: vec![Arc::from("+14255550000")],
+        message: Arc::from("hi"),
+        delivery_report: false,
+    };
+    let outcome = state
+        .execute(None, &command, switchboard::Instant(50))
+        .unwrap();
+    assert_eq!(outcome.queued[0].handed_at.ms(), 50);
+}
+
+#[test]
+fn limits_that_could_not_act_are_refused_in_a_profile() {
+    let bad = [
+        json!([{"operations": ["send_message"], "scope": "user", "window_ms": 1000, "count": 1,
+                "consequence": "queue"}]),
+        json!([{"operations": ["get_thread"], "scope": "user", "window_ms": 1000, "count": 1,
+                "consequence": "hide"}]),
+        json!([{"operations": ["send_message"], "scope": "sender", "window_ms": 1000, "count": 1}]),
+        json!([{"operations": ["send_message"], "scope": "user", "window_ms": 1000, "count": 0}]),
+    ];
+    for limits in bad {
+        let err = Profile::with_overrides(&Profile::acs(), &json!({ "rate_limits": limits }));
+        assert!(err.is_err(), "{limits}");
+    }
+    let many: Vec<_> = (0..65)
+        .map(|_| json!({"operations": ["get_thread"], "scope": "user", "window_ms": 1, "count": 1}))
+        .collect();
+    assert!(Profile::with_overrides(&Profile::acs(), &json!({ "rate_limits": many })).is_err());
+}
+
+/// A profile built by hand skips validation; the limiter still neither hangs
+/// nor admits what it must not.
+#[test]
+fn an_unvalidated_zero_count_limit_refuses_without_hanging() {
+    let mut profile = Profile::acs();
+    profile.rate_limits = vec![RateLimit::new(
+        &[Operation::GetThread],
+        Scope::User,
+        1000,
+        0,
+    )];
+    let mut sim = Simulator::builder().profile(profile).build();
+    let ana = create_user(&mut sim, "ana");
+    let t = sim.client(ana).create_thread("t", &[]).unwrap();
+    let err = sim.client(ana).get_thread(t).unwrap_err();
+    assert_eq!(err.retry_after_ms(), Some(u64::MAX));
+}
+
+#[test]
+fn the_service_retries_identity_calls_as_fast_as_acs_allows() {
+    let mut sim = Simulator::builder().build();
+    for i in 0..501 {
+        let command = Command::CreateUser {
+            id: Arc::from(format!("user{i}")),
+            display_name: None,
+        };
+        sim.execute_retrying(None, &command, 1).unwrap();
+    }
+    // 500 per 30 s: the 501st identity waited for the first to leave.
+    assert_eq!(sim.now().ms(), 30_000);
+}

@@ -494,6 +494,14 @@ impl State {
                 reason: "a message needs a body or media".to_string(),
             });
         }
+        // WhatsApp carries one medium; extra attachments are ignored (T7).
+        let media = match channel {
+            Channel::Whatsapp => {
+                let max = self.profile.channel_rules.whatsapp_media_count_max as usize;
+                &media[..media.len().min(max)]
+            }
+            Channel::Sms => media,
+        };
         let rules_check =
             check_inbound(&self.profile.channel_rules, channel, body, media).map_err(Error::Media);
         if let Err(e @ Error::Media(Violation::TooManyMedia { .. })) = &rules_check {

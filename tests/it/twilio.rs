@@ -1223,3 +1223,93 @@ proptest! {
         }
     }
 }
+
+// ---- Twilio's own numbers, not overrides ----
+
+/// 50 SMS/WhatsApp participants fit a conversation; the 51st is refused.
+#[test]
+fn twilio_holds_fifty_non_chat_participants_and_no_more() {
+    let mut sim = Simulator::builder()
+        .seed(2)
+        .profile(Profile::twilio())
+        .build();
+    let ana = sim.create_user("ana").unwrap();
+    let t = sim.client(ana).create_thread("t", &[]).unwrap();
+    for i in 0..50 {
+        let address = format!("+1425555{i:04}");
+        sim.client(ana)
+            .retrying()
+            .add_binding(t, Channel::Sms, &address, "+18005550199")
+            .unwrap();
+    }
+    let before = sim.state().clone();
+    let err = sim
+        .client(ana)
+        .retrying()
+        .add_binding(t, Channel::Sms, "+14255559999", "+18005550199")
+        .unwrap_err();
+    assert_eq!(err.render(ErrorStyle::Twilio)["code"], 50417, "{err}");
+    assert!(sim.state() == &before);
+}
+
+/// A chat identity may belong to 1000 conversations; the 1001st is refused,
+/// and closing one makes room.
+#[test]
+fn twilio_identity_belongs_to_at_most_a_thousand_conversations() {
+    let mut sim = Simulator::builder()
+        .seed(2)
+        .profile(Profile::twilio())
+        .build();
+    let ana = sim.create_user("ana").unwrap();
+    let mut threads = Vec::new();
+    for i in 0..1000 {
+        threads.push(
+            sim.client(ana)
+                .retrying()
+                .create_thread(&format!("t{i}"), &[])
+                .unwrap(),
+        );
+    }
+    let err = sim
+        .client(ana)
+        .retrying()
+        .create_thread("one more", &[])
+        .unwrap_err();
+    assert_eq!(err.status(), 400, "{err}");
+    sim.client(ana)
+        .retrying()
+        .set_state(threads[0], switchboard::core::ConversationState::Closed)
+        .unwrap();
+    sim.client(ana)
+        .retrying()
+        .create_thread("one more", &[])
+        .unwrap();
+}
+
+/// An MMS from a sender may carry exactly 5 MiB in all, not a byte more.
+#[test]
+fn mms_from_a_sender_carries_five_mib_in_all_exactly() {
+    let mib = 1024 * 1024;
+    let medium = |bytes: u64| Media {
+        content_type: Arc::from("image/jpeg"),
+        bytes,
+        name: None,
+    };
+    let mut sim = Simulator::builder()
+        .seed(2)
+        .profile(Profile::twilio())
+        .build();
+    let ana = sim.create_user("ana").unwrap();
+    let t = sim.client(ana).create_thread("t", &[]).unwrap();
+    sim.client(ana)
+        .add_binding(t, Channel::Sms, "+14255550100", "+18005550199")
+        .unwrap();
+    let exact = vec![medium(2 * mib), medium(2 * mib), medium(mib)];
+    sim.inbound(Channel::Sms, "+14255550100", "+18005550199", "", exact)
+        .unwrap();
+    let over = vec![medium(2 * mib), medium(2 * mib), medium(mib + 1)];
+    let err = sim
+        .inbound(Channel::Sms, "+14255550100", "+18005550199", "", over)
+        .unwrap_err();
+    assert_eq!(err.status(), 413, "{err}");
+}

@@ -244,7 +244,7 @@ impl Simulator {
             self.trace.record(self.now, &line);
         }
         for event in &events {
-            self.trace.record(self.now, event);
+            self.trace.record_event(self.now, event);
         }
         result
     }
@@ -265,7 +265,7 @@ impl Simulator {
     /// Records a due carrier receipt and schedules the one that follows.
     fn receive(&mut self, due: carrier::Due) {
         if let Some(event) = self.state.record(&due.receipt, self.now) {
-            self.trace.record(self.now, &event);
+            self.trace.record_event(self.now, &event);
         }
         let rng = self.streams.get(Subsystem::carrier(due.route));
         if let Some(next) = carrier::next(&self.state.profile().carriers, rng, &due, self.now) {
@@ -427,7 +427,7 @@ impl Simulator {
         self.now = self.now.max(at);
         let events = self.state.fire_next(self.now);
         for event in &events {
-            self.trace.record(self.now, event);
+            self.trace.record_event(self.now, event);
         }
     }
 

@@ -54,6 +54,9 @@ impl SimBuilder {
         self
     }
 
+    /// Builds the simulator with the profile as given. A profile from
+    /// `Profile::named` or `Profile::with_overrides` is valid; one edited by
+    /// hand may not be: [`SimBuilder::try_build`] checks it first.
     pub fn build(self) -> Simulator {
         Simulator {
             state: State::new(self.profile),
@@ -64,6 +67,15 @@ impl SimBuilder {
             streams: rng::Streams::new(self.seed),
             trace: Trace::new(self.keep_trace),
         }
+    }
+}
+
+impl SimBuilder {
+    /// Builds the simulator after checking the profile's consistency
+    /// ([`Profile::validate`]); the error names the field at fault.
+    pub fn try_build(self) -> Result<Simulator, String> {
+        self.profile.validate()?;
+        Ok(self.build())
     }
 }
 

@@ -1132,6 +1132,11 @@ fn an_unvalidated_zero_count_limit_refuses_without_hanging() {
         1000,
         0,
     )];
+    let err = Simulator::builder()
+        .profile(profile.clone())
+        .try_build()
+        .err();
+    assert!(err.is_some_and(|e| e.contains("count")));
     let mut sim = Simulator::builder().profile(profile).build();
     let ana = create_user(&mut sim, "ana");
     let t = sim.client(ana).create_thread("t", &[]).unwrap();

@@ -48,7 +48,7 @@ pub enum Operation {
     UpdateMetacounter,
     /// The operator's recovery of a deleted thread.
     RecoverThread,
-    /// ACS `send_sms` (issue 3; its throughput limits come with issue 4).
+    /// ACS `send_sms` from a number that is neither toll-free nor a short code.
     SendSms,
     /// `send_sms` from a toll-free number.
     SendSmsTollFree,
@@ -56,7 +56,8 @@ pub enum Operation {
     SendSmsShortCode,
     /// A message with media (Sendbird's file message: a file upload).
     SendFileMessage,
-    /// A message from an SMS or WhatsApp user.
+    /// A message from an SMS or WhatsApp user: the carrier's call, not an API
+    /// action; no limit counts it.
     Inbound,
 }
 
@@ -86,11 +87,34 @@ impl Operation {
         Operation::UpdateMetacounter,
         Operation::RecoverThread,
         Operation::SendSms,
-        Operation::Inbound,
         Operation::SendSmsTollFree,
         Operation::SendSmsShortCode,
         Operation::SendFileMessage,
+        Operation::Inbound,
     ];
+
+    /// A chat message: a file message when it carries media.
+    pub fn message(with_media: bool) -> Operation {
+        match with_media {
+            true => Operation::SendFileMessage,
+            false => Operation::SendMessage,
+        }
+    }
+
+    /// The calls a chat client makes (through an SDK connection): every
+    /// operation but the operator's, the carrier's and the SMS API's.
+    pub fn client_calls() -> Vec<Operation> {
+        use Operation::*;
+        Operation::ALL
+            .into_iter()
+            .filter(|op| {
+                !matches!(
+                    op,
+                    RecoverThread | Inbound | SendSms | SendSmsTollFree | SendSmsShortCode
+                )
+            })
+            .collect()
+    }
 }
 
 /// Whose calls share one window.
@@ -594,8 +618,8 @@ fn twilio_rate_limits() -> Vec<RateLimit> {
             30,
         ),
         // Connection limits: upstream requests, reads and writes alike.
-        RateLimit::new(&Operation::ALL, Connection, SECOND, 500),
-        RateLimit::new(&Operation::ALL, Resource, SECOND, 20_000),
+        RateLimit::new(&Operation::client_calls(), Connection, SECOND, 500),
+        RateLimit::new(&Operation::client_calls(), Resource, SECOND, 20_000),
     ]
 }
 

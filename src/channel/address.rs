@@ -55,6 +55,45 @@ pub fn e164(text: &str) -> Result<(), &'static str> {
     Ok(())
 }
 
+/// The kinds of number an SMS goes out from; throughput limits differ by kind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SenderKind {
+    /// A 5 or 6 digit short code.
+    ShortCode,
+    /// A North American toll-free number (+1 800, 833, 844, 855, 866, 877, 888).
+    TollFree,
+    /// Any other number.
+    Other,
+}
+
+/// The kind of an SMS sender (A10: short codes are 5–6 digits, no `+`).
+pub fn sender_kind(from: &str) -> SenderKind {
+    const TOLL_FREE: [&str; 7] = ["800", "833", "844", "855", "866", "877", "888"];
+    if (5..=6).contains(&from.len()) && from.bytes().all(|b| b.is_ascii_digit()) {
+        return SenderKind::ShortCode;
+    }
+    match from.strip_prefix("+1") {
+        Some(rest) if rest.len() == 10 && TOLL_FREE.iter().any(|p| rest.starts_with(p)) => {
+            SenderKind::TollFree
+        }
+        _ => SenderKind::Other,
+    }
+}
+
+/// A sender as a rate-limit key: its digits, short codes marked apart so that
+/// no short code shares a key with a number. None for text that is neither.
+pub fn sender_key(from: &str) -> Option<u64> {
+    let digits = from.strip_prefix('+').unwrap_or(from);
+    if digits.is_empty() || digits.len() > 15 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let n: u64 = digits.parse().ok()?;
+    Some(match from.starts_with('+') {
+        true => n,
+        false => n | (1 << 63),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -99,45 +138,6 @@ mod tests {
             "longer than 256 characters"
         );
     }
-}
-
-/// The kinds of number an SMS goes out from; throughput limits differ by kind.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SenderKind {
-    /// A 5 or 6 digit short code.
-    ShortCode,
-    /// A North American toll-free number (+1 800, 833, 844, 855, 866, 877, 888).
-    TollFree,
-    /// Any other number.
-    Other,
-}
-
-/// The kind of an SMS sender (A10: short codes are 5–6 digits, no `+`).
-pub fn sender_kind(from: &str) -> SenderKind {
-    const TOLL_FREE: [&str; 7] = ["800", "833", "844", "855", "866", "877", "888"];
-    if (5..=6).contains(&from.len()) && from.bytes().all(|b| b.is_ascii_digit()) {
-        return SenderKind::ShortCode;
-    }
-    match from.strip_prefix("+1") {
-        Some(rest) if rest.len() == 10 && TOLL_FREE.iter().any(|p| rest.starts_with(p)) => {
-            SenderKind::TollFree
-        }
-        _ => SenderKind::Other,
-    }
-}
-
-/// A sender as a rate-limit key: its digits, short codes marked apart so that
-/// no short code shares a key with a number. None for text that is neither.
-pub fn sender_key(from: &str) -> Option<u64> {
-    let digits = from.strip_prefix('+').unwrap_or(from);
-    if digits.is_empty() || digits.len() > 15 || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let n: u64 = digits.parse().ok()?;
-    Some(match from.starts_with('+') {
-        true => n,
-        false => n | (1 << 63),
-    })
 }
 
 #[cfg(test)]

@@ -124,15 +124,15 @@ impl State {
     pub(super) fn binding_holder(
         &self,
         channel: Channel,
-        address: &str,
-        proxy: &str,
+        address: &Arc<str>,
+        proxy: &Arc<str>,
     ) -> Option<ThreadId> {
-        let key: BindingKey = (channel, Arc::from(address), Arc::from(proxy));
+        let key: BindingKey = (channel, address.clone(), proxy.clone());
         let id = *self.binding_index.get(&key)?;
         let t = self.threads.get(&id)?;
         let held = t.holds_bindings()
             && t.binding_of(channel, address)
-                .is_some_and(|i| &*t.bindings[i].proxy == proxy);
+                .is_some_and(|i| t.bindings[i].proxy == *proxy);
         held.then_some(id)
     }
 
@@ -565,7 +565,7 @@ impl State {
         if !self.profile.sms_send_supported {
             return Err(self.unsupported("send_sms"));
         }
-        let short_code = (5..=6).contains(&from.len()) && from.bytes().all(|b| b.is_ascii_digit());
+        let short_code = address::sender_kind(from) == address::SenderKind::ShortCode;
         if !short_code && let Err(reason) = address::e164(from) {
             return Err(Error::InvalidAddress {
                 field: "from",
@@ -684,7 +684,7 @@ impl State {
     /// Records a carrier's receipt. A receipt for a delivery that no longer
     /// exists (its thread was deleted) or that does not follow the status
     /// order changes nothing and returns no event.
-    pub fn record(&mut self, receipt: &Receipt, _now: Instant) -> Option<Event> {
+    pub fn record(&mut self, receipt: &Receipt) -> Option<Event> {
         let code = (receipt.code != 0).then_some(receipt.code);
         let id = receipt.delivery.id;
         match receipt.delivery.thread {
@@ -770,6 +770,7 @@ impl State {
         }
         if filter.thread.is_none() && filter.message.is_none() {
             for (&batch_first, batch) in self.sms_batches.iter() {
+                let info = sms_info(&batch.body);
                 for (k, (number, d)) in batch.recipients.iter().enumerate() {
                     let delivery_id = batch_first + k as u64;
                     if to.is_some_and(|(addr, wa)| **number != *addr || wa)
@@ -778,7 +779,6 @@ impl State {
                     {
                         continue;
                     }
-                    let info = sms_info(&batch.body);
                     out.push(DeliveryView {
                         id: delivery_id,
                         channel: Route::Sms.name(),

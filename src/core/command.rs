@@ -277,7 +277,7 @@ impl Command {
         }
     }
 
-    /// The operation rate limits count this call as, if any.
+    /// The operation rate limits count this call as.
     pub fn operation(&self) -> Operation {
         match self {
             Command::CreateUser { .. } => Operation::CreateIdentity,
@@ -295,8 +295,7 @@ impl Command {
                 Operation::UpdateRoster
             }
             Command::ListParticipants { .. } => Operation::ListParticipants,
-            Command::SendMessage { media, .. } if !media.is_empty() => Operation::SendFileMessage,
-            Command::SendMessage { .. } => Operation::SendMessage,
+            Command::SendMessage { media, .. } => Operation::message(!media.is_empty()),
             Command::GetMessage { .. } => Operation::GetMessage,
             Command::ListMessages { .. } => Operation::ListMessages,
             Command::UpdateMessage { .. } => Operation::UpdateMessage,
@@ -307,7 +306,6 @@ impl Command {
             Command::UpdateProfileImage { .. } => Operation::UpdateProfileImage,
             Command::UpdateMetacounter { .. } => Operation::UpdateMetacounter,
             Command::AddBindings { .. } | Command::RemoveBinding { .. } => Operation::UpdateRoster,
-            // Counted by no limit yet: the calls do not consult the limiter.
             Command::Inbound { .. } => Operation::Inbound,
             Command::SendSms { from, .. } => match address::sender_kind(from) {
                 SenderKind::TollFree => Operation::SendSmsTollFree,

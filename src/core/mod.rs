@@ -498,14 +498,7 @@ impl State {
         id: &Arc<str>,
         now: Instant,
     ) -> Result<Outcome, Error> {
-        let user = self
-            .user_ids
-            .get(id)
-            .copied()
-            .filter(|u| self.users.get(u).is_some_and(|u| !u.deleted))
-            .ok_or_else(|| Error::UserNotFound {
-                user: id.to_string(),
-            })?;
+        let user = self.live_user(id)?;
         let verdict = self.check_limits(Operation::DeleteIdentity, caller, None, now)?;
         self.record_limits(&verdict, caller.subject(), now);
         let record = self.users.get_mut(&user).expect("indexed user exists");
@@ -1074,10 +1067,7 @@ impl State {
         let t = self.writable(actor, thread)?;
         media_check?;
         self.check_sizes(content, metadata)?;
-        let op = match media {
-            [] => Operation::SendMessage,
-            _ => Operation::SendFileMessage,
-        };
+        let op = Operation::message(!media.is_empty());
         let verdict = self.check_limits(op, by, Some(t), now)?;
         let hidden = !verdict.shown;
         let recipients = if hidden { 0 } else { t.participant_count() - 1 };
@@ -1650,15 +1640,10 @@ impl State {
                     return Err(format!("thread {id}: message over the size limit"));
                 }
             }
-            for windows in t.windows.values() {
-                for (index, w) in windows.iter() {
-                    let limit = p.rate_limits.get(index);
-                    if limit.is_none_or(|l| w.len() > l.count as usize) || !w.is_sorted() {
-                        return Err(format!("thread {id}: rate window over its bound"));
-                    }
-                }
-            }
+            windows_within_bounds(p, t.windows.values())
+                .map_err(|e| format!("thread {id}: {e}"))?;
         }
+        windows_within_bounds(p, self.windows.values())?;
         for (key, (t, _)) in self.idempotency.iter() {
             if self.threads.get(t).is_none_or(|t| t.life.purged) {
                 return Err(format!("idempotency key {key} points at no thread"));
@@ -1668,6 +1653,22 @@ impl State {
         self.check_tokens()?;
         self.check_channel_invariants()
     }
+}
+
+/// Every window holds at most its limit's count of instants, oldest first.
+fn windows_within_bounds<'w>(
+    profile: &Profile,
+    all: impl Iterator<Item = &'w Windows>,
+) -> Result<(), String> {
+    for windows in all {
+        for (index, w) in windows.iter() {
+            let limit = profile.rate_limits.get(index);
+            if limit.is_none_or(|l| w.len() > l.count as usize) || !w.is_sorted() {
+                return Err(format!("rate window of limit {index} over its bound"));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn system_message(
@@ -1747,6 +1748,13 @@ mod tests {
             include_str!("thread.rs"),
             include_str!("lifecycle.rs"),
             include_str!("token.rs"),
+            include_str!("limit.rs"),
+            include_str!("channels.rs"),
+            include_str!("../channel/mod.rs"),
+            include_str!("../channel/address.rs"),
+            include_str!("../channel/carrier.rs"),
+            include_str!("../channel/encoding.rs"),
+            include_str!("../channel/media.rs"),
         ];
         for source in sources {
             // Only the code above each file's own tests.

@@ -287,7 +287,6 @@ impl Thread {
         self.deleted_at.is_none() && self.life.holds_bindings()
     }
 
-    /// Current SMS and WhatsApp participants.
     /// Whether message `seq` was fanned out to SMS/WhatsApp participants
     /// (fan-outs are kept in message order).
     pub fn fanned_out(&self, seq: u32) -> bool {
@@ -296,6 +295,7 @@ impl Thread {
             .is_ok()
     }
 
+    /// Current SMS and WhatsApp participants.
     pub fn non_chat_count(&self) -> u32 {
         self.bindings.iter().filter(|b| b.is_current()).count() as u32
     }

@@ -157,7 +157,7 @@ impl State {
     }
 
     /// The identity `id`, if it exists and is not deleted.
-    fn live_user(&self, id: &str) -> Result<UserId, Error> {
+    pub(super) fn live_user(&self, id: &str) -> Result<UserId, Error> {
         self.user_ids
             .get(id)
             .copied()

@@ -266,17 +266,17 @@ impl Simulator {
         if queued.is_empty() {
             return;
         }
-        let carriers = self.state.profile().carriers.clone();
         for q in queued {
             let rng = self.streams.get(Subsystem::carrier(q.route));
-            let due = carrier::first(&carriers, rng, q.delivery, q.route, q.handed_at);
+            let carriers = &self.state.profile().carriers;
+            let due = carrier::first(carriers, rng, q.delivery, q.route, q.handed_at);
             self.push(due.at, Happening::Receipt(due));
         }
     }
 
     /// Records a due carrier receipt and schedules the one that follows.
     fn receive(&mut self, due: carrier::Due) {
-        if let Some(event) = self.state.record(&due.receipt, self.now) {
+        if let Some(event) = self.state.record(&due.receipt) {
             self.trace.record_event(self.now, &event);
         }
         let rng = self.streams.get(Subsystem::carrier(due.route));

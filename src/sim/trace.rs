@@ -93,15 +93,16 @@ impl Trace {
     /// to a non-empty JSON object (every event and step outcome does).
     pub fn record<T: Serialize>(&mut self, at: Instant, item: &T) {
         self.start_line(at);
-        let body_start = self.buffer.len();
+        // The item's own opening brace becomes the comma after our field.
+        let body_start = self.buffer.len() - 1;
+        self.buffer.pop();
         serde_json::to_writer(&mut self.buffer, item).expect("trace items serialize");
-        // Drop the item's own opening brace: its fields follow ours.
         assert_eq!(
             self.buffer.get(body_start..body_start + 2),
             Some(&b"{\""[..]),
             "a trace item must be a non-empty JSON object"
         );
-        self.buffer.remove(body_start);
+        self.buffer[body_start] = b',';
         self.end_line();
     }
 

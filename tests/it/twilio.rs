@@ -732,14 +732,10 @@ fn receipts_for_a_deleted_thread_change_nothing() {
         receipt(id, 0, Status::Read),
         receipt(id, 0, Status::Queued),
     ] {
-        assert!(state.record(&bad, sim.now()).is_none());
+        assert!(state.record(&bad).is_none());
         assert!(&state == sim.state());
     }
-    assert!(
-        state
-            .record(&receipt(id, 0, Status::Sent), sim.now())
-            .is_some()
-    );
+    assert!(state.record(&receipt(id, 0, Status::Sent)).is_some());
 }
 
 // ---- ACS send_sms ----

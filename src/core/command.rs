@@ -397,6 +397,47 @@ pub struct MessageView {
     pub created_at_ms: u64,
     pub edited_at_ms: Option<u64>,
     pub deleted_at_ms: Option<u64>,
+    /// Twilio's delivery summary over the message's SMS/WhatsApp deliveries;
+    /// absent for a message that reached no such participant.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delivery: Option<DeliverySummary>,
+}
+
+/// How far a message's non-chat deliveries got (Twilio's `delivery`): the
+/// total, and for each status whether `all`, `some` or `none` of them are in it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct DeliverySummary {
+    pub total: u32,
+    pub sent: &'static str,
+    pub delivered: &'static str,
+    pub read: &'static str,
+    pub failed: &'static str,
+    pub undelivered: &'static str,
+}
+
+impl DeliverySummary {
+    /// The summary of deliveries in `statuses` (none: no summary).
+    pub fn of(statuses: impl Iterator<Item = crate::channel::Status>) -> Option<DeliverySummary> {
+        use crate::channel::Status;
+        let mut counts = [0u32; 6];
+        for status in statuses {
+            counts[status as usize] += 1;
+        }
+        let total: u32 = counts.iter().sum();
+        let share = |status: Status| match counts[status as usize] {
+            0 => "none",
+            n if n == total => "all",
+            _ => "some",
+        };
+        (total > 0).then(|| DeliverySummary {
+            total,
+            sent: share(Status::Sent),
+            delivered: share(Status::Delivered),
+            read: share(Status::Read),
+            failed: share(Status::Failed),
+            undelivered: share(Status::Undelivered),
+        })
+    }
 }
 
 /// A participant as the API returns it.

@@ -21,7 +21,9 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 pub use channels::{DeliveryView, DroppedView, SmsBatch};
-pub use command::{BindingSpec, DeliveryRef, OutboxFilter, Queued, Receipt, SmsResult};
+pub use command::{
+    BindingSpec, DeliveryRef, DeliverySummary, OutboxFilter, Queued, Receipt, SmsResult,
+};
 pub use command::{
     Command, ContentType, Event, InvalidParticipant, MessageView, Notification, Page, PageRequest,
     ParticipantSpec, ParticipantView, ReadReceiptView, Reply, ThreadView, TimersView,
@@ -437,7 +439,7 @@ impl State {
                 let t = self.readable(actor, *thread)?;
                 let m = self.visible_message(actor, t, *message)?;
                 Ok(Outcome::new(
-                    Reply::Message(self.message_view(*message, m)),
+                    Reply::Message(self.message_view(t, *message, m)),
                     vec![],
                 ))
             }
@@ -1173,7 +1175,7 @@ impl State {
                 continuation = Some(continuation_token(seq + 1));
                 break;
             }
-            items.push(self.message_view(seq, m));
+            items.push(self.message_view(t, seq, m));
         }
         Ok(Outcome::new(
             Reply::Messages(Page {
@@ -1478,7 +1480,7 @@ impl State {
         }
     }
 
-    pub fn message_view(&self, seq: u32, m: &Message) -> MessageView {
+    pub fn message_view(&self, t: &Thread, seq: u32, m: &Message) -> MessageView {
         let deleted = m.deleted_at().is_some();
         let (content, topic) = match m.kind {
             MessageKind::Text | MessageKind::Html if !deleted => (Some(m.content.clone()), None),
@@ -1521,6 +1523,7 @@ impl State {
             created_at_ms: m.created_at.ms(),
             edited_at_ms: m.edited_at().map(Instant::ms),
             deleted_at_ms: m.deleted_at().map(Instant::ms),
+            delivery: DeliverySummary::of(t.deliveries_of(seq).iter().map(|d| d.status)),
         }
     }
 

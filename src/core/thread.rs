@@ -295,6 +295,19 @@ impl Thread {
             .is_ok()
     }
 
+    /// The deliveries of message `seq`, if it was fanned out.
+    pub fn deliveries_of(&self, seq: u32) -> &[Delivery] {
+        let Ok(i) = self.fanouts.binary_search_by_key(&seq, |f| f.message) else {
+            return &[];
+        };
+        let start = self.fanouts[i].start as usize;
+        let end = self
+            .fanouts
+            .get(i + 1)
+            .map_or(self.deliveries.len(), |n| n.start as usize);
+        &self.deliveries[start.min(end)..end]
+    }
+
     /// Current SMS and WhatsApp participants.
     pub fn non_chat_count(&self) -> u32 {
         self.bindings.iter().filter(|b| b.is_current()).count() as u32

@@ -1309,3 +1309,36 @@ fn mms_from_a_sender_carries_five_mib_in_all_exactly() {
         .unwrap_err();
     assert_eq!(err.status(), 413, "{err}");
 }
+
+/// Twilio's per-message delivery summary: the total of SMS/WhatsApp
+/// deliveries and whether all, some or none are in each status.
+#[test]
+fn a_message_carries_its_delivery_summary() {
+    let mut profile = Profile::twilio();
+    profile.carriers.sms.failed_ppm = 0;
+    profile.carriers.sms.undelivered_ppm = 0;
+    let mut sim = Simulator::builder().seed(3).profile(profile).build();
+    let ana = sim.create_user("ana").unwrap();
+    let t = sim.client(ana).create_thread("t", &[]).unwrap();
+    for number in ["+14255550100", "+14255550101"] {
+        sim.client(ana)
+            .add_binding(t, Channel::Sms, number, "+18005550199")
+            .unwrap();
+    }
+    let m = sim.client(ana).send_message(t, "hello").unwrap();
+    let summary = |sim: &mut Simulator| {
+        let view = sim.client(ana).get_message(m).unwrap();
+        serde_json::to_value(view.delivery).unwrap()
+    };
+    assert_eq!(
+        summary(&mut sim),
+        json!({"total": 2, "sent": "none", "delivered": "none", "read": "none",
+               "failed": "none", "undelivered": "none"})
+    );
+    sim.advance(Duration::from_mins(10));
+    assert_eq!(summary(&mut sim)["delivered"], "all");
+    // A chat-only message has no summary.
+    let t2 = sim.client(ana).create_thread("chat only", &[]).unwrap();
+    let m2 = sim.client(ana).send_message(t2, "hi").unwrap();
+    assert_eq!(sim.client(ana).get_message(m2).unwrap().delivery, None);
+}

@@ -689,6 +689,19 @@ mod tests {
         assert_eq!(Profile::named("teams"), None);
     }
 
+    /// Every field of each built-in profile, pinned: a change to a profile's
+    /// construction that changes no value leaves these snapshots alone.
+    #[test]
+    fn built_in_profiles_are_pinned() {
+        for name in PROFILE_NAMES {
+            let profile = Profile::named(name).unwrap();
+            let json = serde_json::to_string_pretty(&profile).unwrap();
+            insta::with_settings!({snapshot_path => "../snapshots", prepend_module_to_snapshot => false}, {
+                insta::assert_snapshot!(format!("profile_{name}"), json);
+            });
+        }
+    }
+
     #[test]
     fn overrides_replace_fields_and_reject_unknown_ones() {
         let acs = Profile::acs();

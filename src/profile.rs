@@ -288,8 +288,6 @@ impl Profile {
     /// Azure Communication Services chat.
     pub fn acs() -> Profile {
         Profile {
-            name: "acs".to_string(),
-            error_style: ErrorStyle::Acs,
             // platforms.md 1.10 (A7, A8)
             participants_per_thread_max: 250,
             participants_per_create_max: 200,
@@ -308,28 +306,15 @@ impl Profile {
             rate_limits: acs_rate_limits(),
             // "Throttled requests still count" (A7): do not retry at once.
             throttled_calls_count: true,
-            profile_images: false,
-            metacounters: false,
             // ACS chat threads hold chat users only (A8).
             non_chat_participants_max: 0,
             // A8: threads per user unlimited.
             threads_per_identity_max: u32::MAX,
-            channel_rules: ChannelRules::twilio(),
-            whatsapp_window_ms: 24 * 3_600_000,
             // A6: send SMS to 1..100 recipients, message at most 2048 characters.
             sms_send_supported: true,
             sms_recipients_max: 100,
             sms_body_chars_max: 2048,
             carriers: Carriers::acs(),
-            group_mms_participants_max: 10,
-            ..Profile::lifecycle_acs()
-        }
-    }
-
-    /// The lifecycle and access fields of `acs`; the other fields are placeholders
-    /// that `acs()` replaces.
-    fn lifecycle_acs() -> Profile {
-        Profile {
             // platforms.md 1.8: "delete after 30 to 90 days" (A7, A8, seed 002).
             retention_days_min: 30,
             retention_days_max: 90,
@@ -341,13 +326,14 @@ impl Profile {
             token_minutes_default: 1440,
             // A9 says revocation may take up to 15 minutes; immediate by default.
             token_revocation_delay_ms: 0,
-            ..Profile::without_lifecycle("acs", ErrorStyle::Acs)
+            ..Profile::base("acs", ErrorStyle::Acs)
         }
     }
 
-    /// A profile with every lifecycle feature off and zero maxima: the base the
-    /// built-in profiles fill in.
-    fn without_lifecycle(name: &str, error_style: ErrorStyle) -> Profile {
+    /// The base of every built-in profile: zero maxima, no rate limits, every
+    /// lifecycle feature off, no non-chat participants; Twilio's channel rules
+    /// and carriers, no thread cap per identity. Each profile sets what differs.
+    fn base(name: &str, error_style: ErrorStyle) -> Profile {
         Profile {
             name: name.to_string(),
             error_style,
@@ -390,8 +376,6 @@ impl Profile {
     /// Twilio Conversations (platforms.md 4): conversations as threads.
     pub fn twilio() -> Profile {
         Profile {
-            name: "twilio".to_string(),
-            error_style: ErrorStyle::Twilio,
             // T2: up to 1000 participants per conversation.
             participants_per_thread_max: 1000,
             // T1: ConversationWithParticipants takes at most 10 per request.
@@ -413,9 +397,6 @@ impl Profile {
             // Twilio does not restrict receipts or typing by size.
             receipts_participants_max: 1000,
             rate_limits: twilio_rate_limits(),
-            throttled_calls_count: false,
-            profile_images: false,
-            metacounters: false,
             // platforms.md 4.3: states and timers, Timers.Inactive at least 1
             // minute (50375), Timers.Closed at least 10 minutes (50376).
             conversation_states: true,
@@ -425,26 +406,20 @@ impl Profile {
             non_chat_participants_max: 50,
             // T2: a chat identity belongs to at most 1000 conversations.
             threads_per_identity_max: 1000,
-            channel_rules: ChannelRules::twilio(),
             // T5 63016: free-form only within 24 h of the user's last message.
             whatsapp_window_ms: 24 * 3_600_000,
-            // Twilio Conversations has no ACS-style bulk SMS call.
-            sms_send_supported: false,
-            sms_recipients_max: 0,
-            sms_body_chars_max: 1600,
-            carriers: Carriers::twilio(),
             // T2: Group MMS can have up to 10 participants.
             group_mms_participants_max: 10,
-            // A deleted conversation is gone at once (T1 documents no recovery).
-            ..Profile::without_lifecycle("twilio", ErrorStyle::Twilio)
+            // From the base: no ACS-style bulk SMS call (Twilio Conversations
+            // has none); a deleted conversation is gone at once (T1 documents
+            // no recovery).
+            ..Profile::base("twilio", ErrorStyle::Twilio)
         }
     }
 
     /// Sendbird (platforms.md 6): group channels as threads.
     pub fn sendbird() -> Profile {
         Profile {
-            name: "sendbird".to_string(),
-            error_style: ErrorStyle::Sendbird,
             // Sendbird group channels: 100 members by default (Supergroups aside).
             participants_per_thread_max: 100,
             participants_per_create_max: 100,
@@ -460,10 +435,9 @@ impl Profile {
             page_size_default: 10,
             receipts_participants_max: 100,
             rate_limits: sendbird_rate_limits(),
-            throttled_calls_count: false,
             profile_images: true,
             metacounters: true,
-            ..Profile::without_lifecycle("sendbird", ErrorStyle::Sendbird)
+            ..Profile::base("sendbird", ErrorStyle::Sendbird)
         }
     }
 
@@ -687,6 +661,19 @@ mod tests {
             assert_eq!(back, profile);
         }
         assert_eq!(Profile::named("teams"), None);
+    }
+
+    /// Every field of each built-in profile, pinned: a change to a profile's
+    /// construction that changes no value leaves these snapshots alone.
+    #[test]
+    fn built_in_profiles_are_pinned() {
+        for name in PROFILE_NAMES {
+            let profile = Profile::named(name).unwrap();
+            let json = serde_json::to_string_pretty(&profile).unwrap();
+            insta::with_settings!({snapshot_path => "../snapshots", prepend_module_to_snapshot => false}, {
+                insta::assert_snapshot!(format!("profile_{name}"), json);
+            });
+        }
     }
 
     #[test]

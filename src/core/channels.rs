@@ -12,12 +12,11 @@ use serde::Serialize;
 use std::sync::Arc;
 
 use super::command::{BindingSpec, DeliveryRef, OutboxFilter, Queued, Receipt, SmsResult};
-use super::lifecycle::ThreadOptions;
 use super::limit::Subject;
 use super::thread::{
     Binding, Delivery, Fanout, Message, MessageExtra, MessageKind, NoticeKind, Thread,
 };
-use super::{Actor, Error, Event, NOBODY, Outcome, Reply, State, check_topic};
+use super::{Actor, Error, Event, NOBODY, Outcome, Reply, State};
 use crate::channel::Violation;
 use crate::channel::media::{check_inbound, outbound};
 use crate::channel::{Channel, Dropped, Media, Plan, Refusal, Route, Status, address, sms_info};
@@ -80,7 +79,7 @@ fn dropped_views(dropped: &[Dropped]) -> Vec<DroppedView> {
 }
 
 /// A parsed, validated binding.
-struct NewBinding {
+pub(super) struct NewBinding {
     channel: Channel,
     address: Arc<str>,
     proxy: Arc<str>,
@@ -98,8 +97,8 @@ fn parse_address(channel: Channel, text: &str, field: &'static str) -> Result<Ar
 
 impl State {
     /// Validates the addresses of `specs` (400s that need no state).
-    fn parse_bindings(&self, specs: &[BindingSpec]) -> Result<Vec<NewBinding>, Error> {
-        if self.profile.non_chat_participants_max == 0 {
+    pub(super) fn parse_bindings(&self, specs: &[BindingSpec]) -> Result<Vec<NewBinding>, Error> {
+        if !specs.is_empty() && self.profile.non_chat_participants_max == 0 {
             return Err(self.unsupported("sms and whatsapp participants"));
         }
         specs
@@ -136,9 +135,10 @@ impl State {
         held.then_some(id)
     }
 
-    /// The state-dependent checks of adding `new` to a thread that has
-    /// `members` participants of which `non_chat` are SMS or WhatsApp.
-    fn check_binding_room(
+    /// The caps on adding `new` to a thread that has `members` participants
+    /// of which `non_chat` are SMS or WhatsApp (400s that depend on the
+    /// target); with no `new`, the thread's participant cap alone.
+    pub(super) fn check_binding_room(
         &self,
         new: &[NewBinding],
         existing: Option<&Thread>,
@@ -153,14 +153,20 @@ impl State {
         let total = members.saturating_add(new.len() as u32);
         let group =
             existing.is_some_and(Thread::is_group_mms) || new.iter().any(|b| b.proxy.is_empty());
-        let max = if group {
-            self.profile.group_mms_participants_max
-        } else {
-            self.profile.participants_per_thread_max
-        };
+        let max = self.participant_cap_for(group);
         if total > max {
             return Err(Error::ThreadFull { count: total, max });
         }
+        Ok(())
+    }
+
+    /// That no address of `new` is a participant of `existing` already or
+    /// named twice, and that no binding of `new` is held elsewhere (409).
+    pub(super) fn check_bindings_free(
+        &self,
+        new: &[NewBinding],
+        existing: Option<&Thread>,
+    ) -> Result<(), Error> {
         for (i, b) in new.iter().enumerate() {
             // One address is one participant of a thread, whatever its proxy.
             let twice = new[..i]
@@ -182,7 +188,7 @@ impl State {
     }
 
     /// Joins `new` to `thread` (checked) and indexes them.
-    fn attach_bindings(
+    pub(super) fn attach_bindings(
         &mut self,
         thread: ThreadId,
         new: Vec<NewBinding>,
@@ -211,12 +217,16 @@ impl State {
 
     /// The most participants `t` may hold: fewer when it is a group MMS.
     pub(super) fn participant_cap(&self, t: &Thread) -> u32 {
-        if t.is_group_mms() {
-            self.profile
-                .group_mms_participants_max
-                .min(self.profile.participants_per_thread_max)
+        self.participant_cap_for(t.is_group_mms())
+    }
+
+    /// The most participants a thread may hold, a group MMS or not.
+    fn participant_cap_for(&self, group: bool) -> u32 {
+        let max = self.profile.participants_per_thread_max;
+        if group {
+            self.profile.group_mms_participants_max.min(max)
         } else {
-            self.profile.participants_per_thread_max
+            max
         }
     }
 
@@ -254,54 +264,6 @@ impl State {
         Ok(())
     }
 
-    /// `create_thread` naming SMS/WhatsApp participants too: their checks,
-    /// then the chat create's, then the bindings, all or nothing.
-    #[allow(clippy::too_many_arguments)]
-    pub(super) fn create_thread_with_bindings(
-        &mut self,
-        by: Actor,
-        topic: &Arc<str>,
-        participants: &[super::ParticipantSpec],
-        bindings: &[BindingSpec],
-        idempotency_key: Option<&Arc<str>>,
-        options: &ThreadOptions,
-        now: Instant,
-    ) -> Result<Outcome, Error> {
-        let actor = by.user;
-        if idempotency_key.is_some_and(|k| self.idempotency.contains_key(k)) {
-            return self.create_thread(by, topic, participants, idempotency_key, options, now);
-        }
-        check_topic(topic, self.profile.topic_chars_max)?;
-        let new = self.parse_bindings(bindings)?;
-        // Chat and non-chat participants named in one create call count together
-        // (Twilio's ConversationWithParticipants: at most 10).
-        let named = participants.len().saturating_add(bindings.len());
-        let max = self.profile.participants_per_create_max;
-        if named as u64 > u64::from(max) {
-            return Err(Error::TooManyParticipantsInCall {
-                count: named.min(u32::MAX as usize) as u32,
-                max,
-            });
-        }
-        let (joining, _) = self.resolve_participants(participants, |u| u == actor);
-        self.check_binding_room(&new, None, 1 + joining.len() as u32, 0)?;
-        // Nothing has changed yet; create_thread runs its own checks first.
-        let mut outcome =
-            self.create_thread(by, topic, participants, idempotency_key, options, now)?;
-        let Reply::ThreadCreated { thread, .. } = &mut outcome.reply else {
-            unreachable!("create_thread replies ThreadCreated");
-        };
-        let id = thread.id;
-        let addresses = self.attach_bindings(id, new, now);
-        thread.participant_count = self.threads[&id].participant_count();
-        outcome.events.push(Event::BindingsAdded {
-            thread: id,
-            by: self.name(actor),
-            addresses,
-        });
-        Ok(outcome)
-    }
-
     pub(super) fn add_bindings(
         &mut self,
         by: Actor,
@@ -319,6 +281,7 @@ impl State {
         let new = self.parse_bindings(bindings)?;
         let t = self.writable(actor, thread)?;
         self.check_binding_room(&new, Some(t), t.member_count(), t.non_chat_count())?;
+        self.check_bindings_free(&new, Some(t))?;
         let verdict = self.check_limits(Operation::UpdateRoster, by, Some(t), now)?;
         self.commit(&verdict, by, thread, now);
         let addresses = self.attach_bindings(thread, new, now);

@@ -50,6 +50,18 @@ impl Serialize for Retention {
     }
 }
 
+impl Retention {
+    /// When a thread created at `created_at` is deleted under this policy.
+    pub fn deletion_at(self, created_at: Instant) -> Option<Instant> {
+        match self {
+            Retention::None => None,
+            Retention::DeleteAfterDays(days) => {
+                Some(created_at.after(Duration::from_days(u64::from(days))))
+            }
+        }
+    }
+}
+
 /// A Twilio conversation's state (platforms.md 4.3). ACS and Sendbird threads
 /// stay active.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -228,23 +240,18 @@ impl State {
         }
         self.arm(thread, kind, None);
         match kind {
-            TimerKind::RetentionDeletion => {
-                let t = self.thread_mut(thread);
-                let notified = t.participant_count();
-                t.push_notice(at, NoticeKind::ChatThreadDeleted, NOBODY, 0);
-                let mut events = vec![Event::RetentionExpired { thread, notified }];
-                events.extend(self.mark_deleted(thread, at));
-                events
-            }
+            TimerKind::RetentionDeletion => self.retention_delete(thread, at),
             TimerKind::Purge => vec![self.purge(thread)],
-            TimerKind::Inactive => self
-                .change_state(thread, ConversationState::Inactive, at, None, "timer")
-                .into_iter()
-                .collect(),
-            TimerKind::Closed => self
-                .change_state(thread, ConversationState::Closed, at, None, "timer")
-                .into_iter()
-                .collect(),
+            TimerKind::Inactive | TimerKind::Closed => {
+                let to = if kind == TimerKind::Inactive {
+                    ConversationState::Inactive
+                } else {
+                    ConversationState::Closed
+                };
+                self.change_state(thread, to, at, None, "timer")
+                    .into_iter()
+                    .collect()
+            }
         }
     }
 
@@ -380,13 +387,7 @@ impl State {
     ) -> Vec<Event> {
         let t = self.thread_mut(thread);
         t.life.retention = retention;
-        let due = match retention {
-            Retention::None => None,
-            Retention::DeleteAfterDays(days) => Some(
-                t.created_at
-                    .after(Duration::from_ms(u64::from(days) * DAY_MS)),
-            ),
-        };
+        let due = retention.deletion_at(t.created_at);
         let mut events = Vec::new();
         if !creating {
             events.push(Event::RetentionChanged {
@@ -399,14 +400,21 @@ impl State {
         match due {
             Some(at) if at <= now => {
                 self.arm(thread, TimerKind::RetentionDeletion, None);
-                let t = self.thread_mut(thread);
-                let notified = t.participant_count();
-                t.push_notice(now, NoticeKind::ChatThreadDeleted, NOBODY, 0);
-                events.push(Event::RetentionExpired { thread, notified });
-                events.extend(self.mark_deleted(thread, now));
+                events.extend(self.retention_delete(thread, now));
             }
             due => self.arm(thread, TimerKind::RetentionDeletion, due),
         }
+        events
+    }
+
+    /// The retention policy deletes `thread` at `at`: its participants are
+    /// notified, then it is marked deleted.
+    fn retention_delete(&mut self, thread: ThreadId, at: Instant) -> Vec<Event> {
+        let t = self.thread_mut(thread);
+        let notified = t.participant_count();
+        t.push_notice(at, NoticeKind::ChatThreadDeleted, NOBODY, 0);
+        let mut events = vec![Event::RetentionExpired { thread, notified }];
+        events.extend(self.mark_deleted(thread, at));
         events
     }
 
@@ -498,13 +506,7 @@ impl State {
                 proxy: b.proxy.to_string(),
             });
         }
-        let due = match t.life.retention {
-            Retention::None => None,
-            Retention::DeleteAfterDays(days) => Some(
-                t.created_at
-                    .after(Duration::from_ms(u64::from(days) * DAY_MS)),
-            ),
-        };
+        let due = t.life.retention.deletion_at(t.created_at);
         self.arm(thread, TimerKind::Purge, None);
         let t = self.thread_mut(thread);
         t.deleted_at = None;
@@ -672,14 +674,14 @@ impl State {
             if life.state == ConversationState::Inactive && life.inactive_due.is_some() {
                 return Err(format!("thread {id}: inactive with an inactive timer"));
             }
-            if let (Retention::DeleteAfterDays(days), Some(due)) =
-                (life.retention, life.deletion_due)
-                && due != t.created_at.after(Duration::from_days(u64::from(days)))
-            {
-                return Err(format!("thread {id}: deletion not at its policy's instant"));
-            }
-            if life.retention == Retention::None && life.deletion_due.is_some() {
-                return Err(format!("thread {id}: deletion armed without a policy"));
+            if let Some(due) = life.deletion_due {
+                match life.retention.deletion_at(t.created_at) {
+                    None => return Err(format!("thread {id}: deletion armed without a policy")),
+                    Some(at) if at != due => {
+                        return Err(format!("thread {id}: deletion not at its policy's instant"));
+                    }
+                    Some(_) => {}
+                }
             }
         }
         if armed != self.timers.len() {

@@ -336,25 +336,15 @@ impl State {
                 bindings,
                 idempotency_key,
                 options,
-            } => match bindings.as_slice() {
-                [] => self.create_thread(
-                    by,
-                    topic,
-                    participants,
-                    idempotency_key.as_ref(),
-                    options,
-                    now,
-                ),
-                _ => self.create_thread_with_bindings(
-                    by,
-                    topic,
-                    participants,
-                    bindings,
-                    idempotency_key.as_ref(),
-                    options,
-                    now,
-                ),
-            },
+            } => self.create_thread(
+                by,
+                topic,
+                participants,
+                bindings,
+                idempotency_key.as_ref(),
+                options,
+                now,
+            ),
             Command::UpdateThread {
                 thread,
                 topic,
@@ -669,11 +659,15 @@ impl State {
 
     // ---- threads ----
 
+    /// Creates a thread with its chat and SMS/WhatsApp participants, all or
+    /// nothing.
+    #[allow(clippy::too_many_arguments)]
     fn create_thread(
         &mut self,
         by: Actor,
         topic: &Arc<str>,
         participants: &[ParticipantSpec],
+        bindings: &[BindingSpec],
         idempotency_key: Option<&Arc<str>>,
         options: &ThreadOptions,
         now: Instant,
@@ -692,20 +686,21 @@ impl State {
         }
         check_topic(topic, self.profile.topic_chars_max)?;
         let checked = self.check_options(options, true)?;
+        let new = self.parse_bindings(bindings)?;
+        // Chat and non-chat participants named in one create call count together
+        // (Twilio's ConversationWithParticipants: at most 10).
+        let named = participants.len().saturating_add(bindings.len());
         let max = self.profile.participants_per_create_max;
-        if participants.len() as u64 > u64::from(max) {
+        if named as u64 > u64::from(max) {
             return Err(Error::TooManyParticipantsInCall {
-                count: participants.len() as u32,
+                count: named.min(u32::MAX as usize) as u32,
                 max,
             });
         }
         let (joining, invalid) = self.resolve_participants(participants, |u| u == actor);
-        let total = 1 + joining.len() as u32;
-        let max = self.profile.participants_per_thread_max;
-        if total > max {
-            return Err(Error::ThreadFull { count: total, max });
-        }
+        self.check_binding_room(&new, None, 1 + joining.len() as u32, 0)?;
         self.check_identity_threads(std::iter::once(actor).chain(joining.iter().map(|j| j.0)))?;
+        self.check_bindings_free(&new, None)?;
         let verdict = self.check_limits(Operation::CreateThread, by, None, now)?;
 
         let id = ThreadId(self.next_thread);
@@ -747,12 +742,18 @@ impl State {
             self.idempotency.insert(key.clone(), (id, invalid.clone()));
         }
         self.record_limits(&verdict, by.subject(), now);
+        let added = (!new.is_empty()).then(|| Event::BindingsAdded {
+            thread: id,
+            by: self.name(actor),
+            addresses: self.attach_bindings(id, new, now),
+        });
         let mut events = vec![Event::ThreadCreated {
             thread: id,
             by: self.name(actor),
             participants: count,
         }];
         events.extend(self.apply_options(id, &checked, Some(actor), now, true));
+        events.extend(added);
         let view = self.thread_view(&self.threads[&id]);
         Ok(Outcome::new(
             Reply::ThreadCreated {

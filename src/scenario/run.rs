@@ -325,7 +325,7 @@ impl Runner {
                 }
                 Command::CreateThread {
                     topic: text("topic"),
-                    participants: self.participants(f)?,
+                    participants: self.participants(f),
                     bindings: self.bindings(f),
                     idempotency_key: str_field(f, "idempotency_key").map(Arc::from),
                     options,
@@ -364,7 +364,7 @@ impl Runner {
             },
             "add_participants" => {
                 let bindings = self.bindings(f);
-                let participants = self.participants(f)?;
+                let participants = self.participants(f);
                 match (participants.is_empty(), bindings.is_empty()) {
                     (false, false) => {
                         return Err(Error::InvalidField {
@@ -505,15 +505,17 @@ impl Runner {
         }
     }
 
-    fn participants(&self, f: &Map<String, Value>) -> Result<Vec<ParticipantSpec>, Error> {
+    fn participants(&self, f: &Map<String, Value>) -> Vec<ParticipantSpec> {
         let Some(Value::Array(items)) = f.get("participants") else {
-            return Ok(vec![]);
+            return vec![];
         };
         items
             .iter()
-            .map(|item| match item {
-                Value::String(user) => Ok(ParticipantSpec::user(user.as_str())),
-                Value::Object(map) if map.contains_key("user") => Ok(ParticipantSpec {
+            .filter_map(|item| match item {
+                // Every user id goes to the core, an empty one too: it comes
+                // back as an invalid participant, like any unknown identity.
+                Value::String(user) => Some(ParticipantSpec::user(user.as_str())),
+                Value::Object(map) if map.contains_key("user") => Some(ParticipantSpec {
                     user: Arc::from(str_field(map, "user").unwrap_or_default()),
                     display_name: str_field(map, "display_name").map(Arc::from),
                     share_history_from: map
@@ -521,10 +523,10 @@ impl Runner {
                         .map(duration_value)
                         .map(|d| Instant(d.ms())),
                 }),
-                // SMS and WhatsApp participants are bindings (see `bindings`).
-                _ => Ok(ParticipantSpec::user("")),
+                // SMS and WhatsApp participants are bindings (see `bindings`);
+                // `parse` refuses anything else.
+                _ => None,
             })
-            .filter(|spec| !matches!(spec, Ok(p) if p.user.is_empty()))
             .collect()
     }
 
@@ -537,11 +539,7 @@ impl Runner {
             .iter()
             .filter_map(Value::as_object)
             .filter_map(|map| {
-                let (channel, address) = match (str_field(map, "sms"), str_field(map, "whatsapp")) {
-                    (Some(a), _) => (Channel::Sms, a),
-                    (None, Some(a)) => (Channel::Whatsapp, a),
-                    _ => return None,
-                };
+                let (channel, address) = binding_field(map)?;
                 Some(BindingSpec {
                     channel,
                     address: Arc::from(address),
@@ -557,19 +555,14 @@ impl Runner {
             return;
         };
         for map in items.iter().filter_map(Value::as_object) {
-            let (Some(name), Some(binding)) = (
-                str_field(map, "ref"),
-                match (str_field(map, "sms"), str_field(map, "whatsapp")) {
-                    (Some(a), _) => Some((Channel::Sms, a)),
-                    (None, Some(a)) => Some((Channel::Whatsapp, a)),
-                    _ => None,
-                },
-            ) else {
+            let (Some(name), Some((channel, address))) =
+                (str_field(map, "ref"), binding_field(map))
+            else {
                 continue;
             };
             self.refs.insert(
                 name.to_string(),
-                Named::Binding(binding.0, binding.1.to_string()),
+                Named::Binding(channel, address.to_string()),
             );
         }
     }
@@ -700,6 +693,15 @@ fn thread_options(f: &Map<String, Value>) -> Result<ThreadOptions, Error> {
 
 fn str_field<'a>(f: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
     f.get(key).and_then(Value::as_str)
+}
+
+/// The channel and address of an SMS or WhatsApp participant entry.
+fn binding_field(map: &Map<String, Value>) -> Option<(Channel, &str)> {
+    match (str_field(map, "sms"), str_field(map, "whatsapp")) {
+        (Some(address), _) => Some((Channel::Sms, address)),
+        (None, Some(address)) => Some((Channel::Whatsapp, address)),
+        _ => None,
+    }
 }
 
 /// A duration field already validated by the parser.

@@ -358,3 +358,31 @@ fn precedence_holds_in_scenarios_too() {
         "a 204 step carries result null: {update}"
     );
 }
+
+/// An empty user id in a participant list reaches the core and comes back as
+/// an invalid participant, like any unknown identity (ACS's behaviour); the
+/// SMS participant beside it is a binding, not a chat participant. A file
+/// cannot say `{"user": ""}` (the parser refuses it), a scenario built in
+/// code can.
+#[test]
+fn an_empty_user_in_create_thread_is_an_invalid_participant() {
+    let text = r#"{"seed": 1, "profile": "twilio", "users": ["a", "b"], "steps": [
+        {"as": "a", "op": "create_thread", "topic": "x",
+         "participants": [{"user": "placeholder"}, "b", {"sms": "+14255550100", "proxy": "+18005550199"}],
+         "expect": {"status": 201, "result": {"participant_count": 2,
+            "invalid_participants": [{"target": "", "code": "404"}]}}}]}"#;
+    let refused = scenario::parse(&text.replace("placeholder", ""), None).unwrap_err();
+    assert_eq!(refused.path, "$.steps[0].participants[0].user");
+    let mut parsed = scenario::parse(text, None).unwrap();
+    parsed.steps[0].fields["participants"][0] = serde_json::json!({"user": ""});
+    let report = scenario::run(&parsed);
+    assert!(report.failures.is_empty(), "{:?}", report.failures);
+    assert!(
+        report
+            .lines
+            .iter()
+            .any(|l| l.contains("\"kind\":\"bindings_added\"")),
+        "{:?}",
+        report.lines
+    );
+}

@@ -9,7 +9,9 @@ use proptest::prelude::*;
 use proptest::sample::select;
 use serde_json::json;
 use switchboard::channel::{Channel, Media, Status};
-use switchboard::core::{BindingSpec, DeliveryView, OutboxFilter, ParticipantSpec};
+use switchboard::core::{
+    BindingSpec, ConversationState, DeliveryView, OutboxFilter, ParticipantSpec, ThreadOptions,
+};
 use switchboard::profile::ErrorStyle;
 use switchboard::{Command, Duration, Error, Kind, Profile, Reply, Simulator, ThreadId, UserId};
 
@@ -284,6 +286,71 @@ fn a_chat_identity_belongs_to_at_most_its_maximum_of_threads() {
     sim.client(a).delete_thread(t1).unwrap();
     sim.client(a).create_thread("3", &[]).unwrap();
     sim.client(c).add_participants(t4, &[b]).unwrap();
+}
+
+/// A create call naming SMS/WhatsApp participants reports its faults in the
+/// documented precedence: a malformed option (400) before a taken binding
+/// (409), and an identity in too many threads (a 400 of the target) before it
+/// too; a group MMS caps the whole thread at the smaller maximum.
+#[test]
+fn a_create_with_bindings_reports_its_first_fault_in_precedence_order() {
+    let create = |participants: &[&str], bindings: Vec<BindingSpec>, state| Command::CreateThread {
+        topic: Arc::from("again"),
+        participants: participants
+            .iter()
+            .map(|u| ParticipantSpec::user(*u))
+            .collect(),
+        bindings,
+        idempotency_key: None,
+        options: ThreadOptions {
+            state,
+            ..ThreadOptions::default()
+        },
+    };
+    let taken = || vec![binding(Channel::Sms, DAN, PROXY)];
+
+    let mut sim = twilio(json!({}));
+    let (agent, _, t) = setup(&mut sim);
+    add(&mut sim, agent, t, taken()).unwrap();
+    let e = refused(
+        &mut sim,
+        Some(agent),
+        create(&[], taken(), Some(ConversationState::Closed)),
+        Kind::BadRequest,
+    );
+    assert_eq!(e, Error::CreatedClosed);
+    let e = refused(
+        &mut sim,
+        Some(agent),
+        create(&[], taken(), None),
+        Kind::Conflict,
+    );
+    assert!(matches!(e, Error::BindingExists { .. }), "{e}");
+
+    let mut sim = twilio(json!({"threads_per_identity_max": 1}));
+    let (agent, _, t) = setup(&mut sim);
+    add(&mut sim, agent, t, taken()).unwrap();
+    let e = refused(
+        &mut sim,
+        Some(agent),
+        create(&[], taken(), None),
+        Kind::BadRequest,
+    );
+    assert!(matches!(e, Error::TooManyThreadsForIdentity { .. }), "{e}");
+
+    let mut sim =
+        twilio(json!({"participants_per_thread_max": 3, "group_mms_participants_max": 10}));
+    let agent = sim.create_user("agent").unwrap();
+    sim.create_user("b").unwrap();
+    sim.create_user("c").unwrap();
+    let group = vec![binding(Channel::Sms, DAN, "")];
+    let e = refused(
+        &mut sim,
+        Some(agent),
+        create(&["b", "c"], group, None),
+        Kind::BadRequest,
+    );
+    assert_eq!(e, Error::ThreadFull { count: 4, max: 3 });
 }
 
 #[test]

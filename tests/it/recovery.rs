@@ -60,22 +60,31 @@ fn twilio_with_recovery() -> Simulator {
     Simulator::builder().seed(1).profile(profile).build()
 }
 
+/// A new active Twilio conversation of `ana`'s with inactive and closed timers.
+fn active_with_timers(
+    sim: &mut Simulator,
+    ana: switchboard::UserId,
+    inactive: &str,
+    closed: &str,
+) -> switchboard::ThreadId {
+    let options = ThreadOptions {
+        state: Some(ConversationState::Active),
+        timers: Some(StateTimers {
+            inactive: Some(Arc::from(inactive)),
+            closed: Some(Arc::from(closed)),
+        }),
+        ..ThreadOptions::default()
+    };
+    sim.client(ana)
+        .create_thread_with("t", &[], options)
+        .unwrap()
+}
+
 #[test]
 fn a_recovered_inactive_conversation_still_closes() {
     let mut sim = twilio_with_recovery();
     let ana = sim.create_user("ana").unwrap();
-    let options = ThreadOptions {
-        state: Some(ConversationState::Active),
-        timers: Some(StateTimers {
-            inactive: Some(Arc::from("PT1M")),
-            closed: Some(Arc::from("PT10M")),
-        }),
-        ..ThreadOptions::default()
-    };
-    let t = sim
-        .client(ana)
-        .create_thread_with("t", &[], options)
-        .unwrap();
+    let t = active_with_timers(&mut sim, ana, "PT1M", "PT10M");
     sim.advance(Duration::from_mins(2));
     assert_eq!(sim.client(ana).get_thread(t).unwrap().state, "inactive");
     sim.client(ana).delete_thread(t).unwrap();
@@ -164,18 +173,7 @@ fn an_inbound_message_wakes_the_conversation_and_restarts_its_timers() {
         .profile(Profile::twilio())
         .build();
     let ana = sim.create_user("ana").unwrap();
-    let options = ThreadOptions {
-        state: Some(ConversationState::Active),
-        timers: Some(StateTimers {
-            inactive: Some(Arc::from("PT5M")),
-            closed: Some(Arc::from("PT10M")),
-        }),
-        ..ThreadOptions::default()
-    };
-    let t = sim
-        .client(ana)
-        .create_thread_with("t", &[], options)
-        .unwrap();
+    let t = active_with_timers(&mut sim, ana, "PT5M", "PT10M");
     sim.client(ana)
         .add_binding(t, Channel::Sms, DAN, PROXY)
         .unwrap();

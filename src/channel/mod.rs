@@ -63,6 +63,16 @@ pub enum Status {
 }
 
 impl Status {
+    /// Every status, in the order a delivery moves through them.
+    pub const ALL: [Status; 6] = [
+        Status::Queued,
+        Status::Sent,
+        Status::Delivered,
+        Status::Undelivered,
+        Status::Failed,
+        Status::Read,
+    ];
+
     pub fn name(self) -> &'static str {
         match self {
             Status::Queued => "queued",
@@ -91,15 +101,6 @@ impl Status {
     }
 
     pub fn from_name(name: &str) -> Option<Status> {
-        [
-            Status::Queued,
-            Status::Sent,
-            Status::Delivered,
-            Status::Undelivered,
-            Status::Failed,
-            Status::Read,
-        ]
-        .into_iter()
-        .find(|s| s.name() == name)
+        Status::ALL.into_iter().find(|s| s.name() == name)
     }
 }

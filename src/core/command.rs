@@ -419,7 +419,7 @@ impl DeliverySummary {
     /// The summary of deliveries in `statuses` (none: no summary).
     pub fn of(statuses: impl Iterator<Item = crate::channel::Status>) -> Option<DeliverySummary> {
         use crate::channel::Status;
-        let mut counts = [0u32; 6];
+        let mut counts = [0u32; Status::ALL.len()];
         for status in statuses {
             counts[status as usize] += 1;
         }

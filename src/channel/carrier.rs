@@ -79,20 +79,16 @@ impl Carriers {
     /// ACS SMS: one delivery report with the final status and its detail code
     /// (A11: 2000 delivered, 5000 failed, 4006 unreachable).
     pub fn acs() -> Carriers {
+        // The same latencies and odds as Twilio's (both gap choices); no
+        // `sent` receipt, and ACS's detail codes.
         let sms = CarrierModel {
             sent_receipt: false,
             sent_ms_min: 0,
             sent_ms_max: 0,
-            final_ms_min: 1_000,
-            final_ms_max: 5_000,
-            failed_ppm: 10_000,
-            undelivered_ppm: 10_000,
-            read_ppm: 0,
-            read_ms_min: 0,
-            read_ms_max: 0,
             delivered_code: 2000,
             failed_code: 5000,
             undelivered_code: 4006,
+            ..Carriers::twilio().sms
         };
         Carriers {
             whatsapp: sms.clone(),

@@ -80,18 +80,19 @@ pub fn sender_kind(from: &str) -> SenderKind {
     }
 }
 
-/// A sender as a rate-limit key: its digits, short codes marked apart so that
-/// no short code shares a key with a number. None for text that is neither.
+/// A sender as a rate-limit key, one per distinct text: its digits (below
+/// 2^50), their count (leading zeros matter) and whether a `+` leads. None
+/// for text that is not 1 to 15 digits.
 pub fn sender_key(from: &str) -> Option<u64> {
-    let digits = from.strip_prefix('+').unwrap_or(from);
+    let (plus, digits) = match from.strip_prefix('+') {
+        Some(digits) => (1, digits),
+        None => (0, from),
+    };
     if digits.is_empty() || digits.len() > 15 || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
     let n: u64 = digits.parse().ok()?;
-    Some(match from.starts_with('+') {
-        true => n,
-        false => n | (1 << 63),
-    })
+    Some(n | ((digits.len() as u64) << 50) | (plus << 55))
 }
 
 #[cfg(test)]
@@ -153,7 +154,12 @@ mod sender_tests {
         assert_eq!(sender_kind("12345"), SenderKind::ShortCode);
         assert_eq!(sender_kind("1234567"), SenderKind::Other);
         assert_ne!(sender_key("12345"), sender_key("+12345"));
-        assert_eq!(sender_key("+18005550199"), Some(18_005_550_199));
+        assert_ne!(sender_key("012345"), sender_key("12345"));
+        assert_ne!(sender_key("+1800555019"), sender_key("+01800555019"));
+        assert_eq!(
+            sender_key("+18005550199"),
+            Some(18_005_550_199 | (11 << 50) | (1 << 55))
+        );
         assert_eq!(sender_key("+1800x"), None);
     }
 }

@@ -7,9 +7,10 @@
 use std::sync::Arc;
 
 use serde_json::{Value, json};
+use switchboard::channel::Channel;
 use switchboard::core::{
-    ConversationState, PageRequest, ParticipantSpec, Retention, ThreadOptions, TokenProblem,
-    TokenView,
+    BindingSpec, ConversationState, PageRequest, ParticipantSpec, Retention, ThreadOptions,
+    TokenProblem, TokenView,
 };
 use switchboard::{
     Caller, Command, Duration, Error, Instant, Kind, Profile, Simulator, ThreadId, UserId,
@@ -326,10 +327,29 @@ fn operations(t: ThreadId) -> Operations {
     ]
 }
 
-/// The calls only `twilio` takes (conversation states), for `world_on` a
-/// Twilio profile that issues tokens.
+/// The calls only `twilio` takes (conversation states, SMS participants),
+/// for `world_on` a Twilio profile that issues tokens.
 fn twilio_operations(t: ThreadId) -> Operations {
     vec![
+        (
+            "add_participants+sms",
+            Command::AddBindings {
+                thread: t,
+                bindings: vec![BindingSpec {
+                    channel: Channel::Sms,
+                    address: Arc::from("+14255550100"),
+                    proxy: Arc::from(PROXY),
+                }],
+            },
+        ),
+        (
+            "remove_participant+sms",
+            Command::RemoveBinding {
+                thread: t,
+                channel: Channel::Sms,
+                address: Arc::from(WORLD_SMS),
+            },
+        ),
         (
             "set_state",
             Command::SetState {
@@ -379,13 +399,24 @@ fn with_tokens(base: &Profile) -> Profile {
     .unwrap()
 }
 
-/// ana, bo, cy on `profile`; a thread of ana and bo with ana's message 3.
+const PROXY: &str = "+18005550199";
+/// The SMS participant of a world whose profile takes them.
+const WORLD_SMS: &str = "+14255550199";
+
+/// ana, bo, cy on `profile`; a thread of ana and bo (and an SMS participant
+/// where the profile takes one) with ana's message 3.
 fn world_on(profile: Profile) -> (Simulator, UserId, ThreadId) {
+    let sms = profile.non_chat_participants_max > 0;
     let mut sim = Simulator::builder().seed(11).profile(profile).build();
     let ana = sim.create_user("ana").unwrap();
     let bo = sim.create_user("bo").unwrap();
     sim.create_user("cy").unwrap();
     let t = sim.client(ana).create_thread("t", &[bo]).unwrap();
+    if sms {
+        sim.client(ana)
+            .add_binding(t, Channel::Sms, WORLD_SMS, PROXY)
+            .unwrap();
+    }
     let m = sim.client(ana).send_message(t, "first").unwrap();
     assert_eq!(m.sequence, 3, "the matrix's message is m3");
     (sim, ana, t)
@@ -413,7 +444,7 @@ fn allowed(scope: &str, op: &str) -> bool {
     let manages = op.starts_with("create_thread")
         || op.starts_with("update_thread")
         || matches!(op, "delete_thread" | "set_state");
-    let roster = matches!(op, "add_participants" | "remove_participant");
+    let roster = op.starts_with("add_participants") || op.starts_with("remove_participant");
     match scope {
         "chat" => true,
         "chat.join" => !manages,
@@ -468,7 +499,7 @@ fn the_scope_matrix_holds_for_every_operation_and_scope() {
             }
         }
     }
-    assert_eq!(rows, ALL_SCOPES.len() * (18 + 2 + 2));
+    assert_eq!(rows, ALL_SCOPES.len() * (18 + 4 + 2));
     // Two scopes together allow what either allows.
     let (base, ana, t) = world();
     for (scopes, label) in [
@@ -547,4 +578,30 @@ fn a_scenario_step_acts_with_exactly_its_token() {
         {"as": "b", "op": "get_thread", "thread": "t", "expect": {"status": 200}}]}"#;
     let report = switchboard::scenario::run(&switchboard::scenario::parse(text, None).unwrap());
     assert!(report.failures.is_empty(), "{:?}", report.failures);
+}
+
+/// A 400 that depends on the target's state (here: a conversation full of
+/// SMS participants) ranks after a missing scope's 403, like the thread cap.
+#[test]
+fn a_missing_scope_ranks_before_a_full_conversation() {
+    let profile = Profile::with_overrides(
+        &with_tokens(&Profile::twilio()),
+        &json!({"non_chat_participants_max": 1}),
+    )
+    .unwrap();
+    let (mut sim, ana, t) = world_on(profile);
+    let add = Command::AddBindings {
+        thread: t,
+        bindings: vec![BindingSpec {
+            channel: Channel::Sms,
+            address: Arc::from("+14255550100"),
+            proxy: Arc::from(PROXY),
+        }],
+    };
+    let limited = token(&mut sim, ana, &["chat.join.limited"], None);
+    let err = sim.client_with_token(limited.id).execute(&add).unwrap_err();
+    assert_eq!(err.status(), 403, "{err}");
+    let join = token(&mut sim, ana, &["chat.join"], None);
+    let err = sim.client_with_token(join.id).execute(&add).unwrap_err();
+    assert!(matches!(err, Error::TooManyNonChat { .. }), "{err}");
 }

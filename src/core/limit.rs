@@ -28,6 +28,11 @@ pub struct Window {
 }
 
 impl Window {
+    /// A window with nothing counted yet.
+    pub const EMPTY: Window = Window {
+        counted: VecDeque::new(),
+    };
+
     /// How long from `now` until one more call fits `count` per `window_ms`:
     /// 0 if it fits now. Exact: a call exactly that much later fits, and, with
     /// nothing counted in between, none earlier does.
@@ -258,12 +263,10 @@ pub fn decide(
                 w
             }
         };
-        let wait = match windows.and_then(|w| w.get(index)) {
-            Some(w) => w.wait(now, limit.window_ms, limit.count),
-            // Nothing counted yet: room, unless the limit admits nothing.
-            None if limit.count == 0 => u64::MAX,
-            None => 0,
-        };
+        let wait = windows
+            .and_then(|w| w.get(index))
+            .unwrap_or(&Window::EMPTY)
+            .wait(now, limit.window_ms, limit.count);
         match limit.consequence {
             Consequence::Reject => {
                 if wait > 0 && blocked.is_none_or(|(longest, _)| wait > longest) {

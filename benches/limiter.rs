@@ -70,7 +70,15 @@ impl Run {
         let now = Instant(self.now);
         let no_thread: Option<&BTreeMap<WindowKey, Windows>> = None;
         let op = Operation::GetThread;
-        match limit::decide(&self.profile, op, subject, now, &self.windows, no_thread) {
+        match limit::decide(
+            &self.profile,
+            op,
+            subject,
+            now,
+            &self.windows,
+            no_thread,
+            false,
+        ) {
             Ok(verdict) => {
                 self.admitted += 1;
                 limit::count(

@@ -34,6 +34,7 @@ use std::collections::BinaryHeap;
 use std::hint::black_box;
 use std::sync::Arc;
 use std::time::Instant as WallClock;
+use switchboard::core::ChatCall;
 
 use serde_json::json;
 use switchboard::channel::{Channel, sms_info};
@@ -290,21 +291,21 @@ impl Workload {
             })
             .collect();
         let command = if bindings.is_empty() {
-            Command::CreateThread {
+            Command::Chat(ChatCall::CreateThread {
                 topic: Arc::from(topic.as_str()),
                 participants,
                 idempotency_key: None,
                 bindings: vec![],
                 options: Default::default(),
-            }
+            })
         } else {
-            Command::CreateThread {
+            Command::Chat(ChatCall::CreateThread {
                 topic: Arc::from(topic.as_str()),
                 participants,
                 bindings,
                 idempotency_key: None,
                 options: Default::default(),
-            }
+            })
         };
         let Ok(Reply::ThreadCreated { thread, .. }) = sim.execute(Some(sample[0]), &command) else {
             panic!("thread creation is within every limit");

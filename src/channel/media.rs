@@ -64,6 +64,14 @@ pub struct ChannelRules {
 }
 
 impl ChannelRules {
+    /// The most media an inbound message of `channel` may carry.
+    pub fn inbound_media_count_max(&self, channel: Channel) -> u32 {
+        match channel {
+            Channel::Sms => self.mms_media_count_max,
+            Channel::Whatsapp => self.whatsapp_media_count_max,
+        }
+    }
+
     /// Twilio Conversations' rules (T2, T6, T7, T10; seed 001).
     pub fn twilio() -> ChannelRules {
         let six = [
@@ -155,15 +163,22 @@ impl std::fmt::Display for Violation {
     }
 }
 
-/// What a chat sender may attach.
-pub fn check_chat(rules: &ChannelRules, media: &[Media]) -> Result<(), Violation> {
+/// At most `max` media on one message: too many is a malformed request (a
+/// 400, checked before anything about the target), whatever the files are.
+pub fn check_count(media: &[Media], max: u32) -> Result<(), Violation> {
     let count = media.len() as u64;
-    if count > u64::from(rules.chat_media_count_max) {
+    if count > u64::from(max) {
         return Err(Violation::TooManyMedia {
             count: count.min(u64::from(u32::MAX)) as u32,
-            max: rules.chat_media_count_max,
+            max,
         });
     }
+    Ok(())
+}
+
+/// What a chat sender may attach.
+pub fn check_chat(rules: &ChannelRules, media: &[Media]) -> Result<(), Violation> {
+    check_count(media, rules.chat_media_count_max)?;
     for (i, m) in media.iter().enumerate() {
         if m.bytes > rules.chat_media_bytes_max {
             return Err(Violation::FileTooLarge {
@@ -183,25 +198,11 @@ pub fn check_inbound(
     body: &str,
     media: &[Media],
 ) -> Result<(), Violation> {
-    let count = media.len() as u64;
-    let (count_max, file_max, types): (u32, u64, &[String]) = match from {
-        Channel::Sms => (
-            rules.mms_media_count_max,
-            rules.mms_file_bytes_max,
-            &rules.mms_accepted_types,
-        ),
-        Channel::Whatsapp => (
-            rules.whatsapp_media_count_max,
-            rules.whatsapp_media_bytes_max,
-            &rules.whatsapp_types,
-        ),
+    let (file_max, types): (u64, &[String]) = match from {
+        Channel::Sms => (rules.mms_file_bytes_max, &rules.mms_accepted_types),
+        Channel::Whatsapp => (rules.whatsapp_media_bytes_max, &rules.whatsapp_types),
     };
-    if count > u64::from(count_max) {
-        return Err(Violation::TooManyMedia {
-            count: count.min(u64::from(u32::MAX)) as u32,
-            max: count_max,
-        });
-    }
+    check_count(media, rules.inbound_media_count_max(from))?;
     for (i, m) in media.iter().enumerate() {
         if !listed(types, &m.content_type) {
             return Err(Violation::TypeNotAccepted {

@@ -12,13 +12,12 @@ use serde::Serialize;
 use std::sync::Arc;
 
 use super::command::{BindingSpec, DeliveryRef, OutboxFilter, Queued, Receipt, SmsResult};
-use super::limit::Subject;
+use super::limit::{self, Subject, WindowKey, Windows};
 use super::thread::{
     Binding, Delivery, Fanout, Message, MessageExtra, MessageKind, NoticeKind, Thread,
 };
-use super::{Actor, Error, Event, NOBODY, Outcome, Reply, State};
-use crate::channel::Violation;
-use crate::channel::media::{check_inbound, outbound};
+use super::{Error, Event, NOBODY, Outcome, Reply, State};
+use crate::channel::media::{check_count, outbound};
 use crate::channel::{Channel, Dropped, Media, Plan, Refusal, Route, Status, address, sms_info};
 use crate::id::{ThreadId, UserId, message_id};
 use crate::profile::Operation;
@@ -76,6 +75,14 @@ fn dropped_views(dropped: &[Dropped]) -> Vec<DroppedView> {
             why: d.reason,
         })
         .collect()
+}
+
+/// An inbound message's checked request: its parsed addresses and the media
+/// it carries (WhatsApp's extra attachments cut off).
+pub(super) struct InboundRequest<'m> {
+    pub from: Arc<str>,
+    pub to: Arc<str>,
+    pub media: &'m [Media],
 }
 
 /// A parsed, validated binding.
@@ -264,28 +271,15 @@ impl State {
         Ok(())
     }
 
-    pub(super) fn add_bindings(
+    pub(super) fn apply_add_bindings(
         &mut self,
-        by: Actor,
+        actor: UserId,
         thread: ThreadId,
-        bindings: &[BindingSpec],
+        new: Vec<NewBinding>,
         now: Instant,
-    ) -> Result<Outcome, Error> {
-        if bindings.is_empty() {
-            return Err(Error::InvalidField {
-                field: "participants",
-                reason: "at least one participant is required".to_string(),
-            });
-        }
-        let actor = by.user;
-        let new = self.parse_bindings(bindings)?;
-        let t = self.writable(actor, thread)?;
-        self.check_binding_room(&new, Some(t), t.member_count(), t.non_chat_count())?;
-        self.check_bindings_free(&new, Some(t))?;
-        let verdict = self.check_limits(Operation::UpdateRoster, by, Some(t), now)?;
-        self.commit(&verdict, by, thread, now);
+    ) -> Outcome {
         let addresses = self.attach_bindings(thread, new, now);
-        Ok(Outcome::new(
+        Outcome::new(
             Reply::ParticipantsAdded {
                 invalid_participants: vec![],
             },
@@ -294,27 +288,32 @@ impl State {
                 by: self.name(actor),
                 addresses,
             }],
-        ))
+        )
     }
 
-    pub(super) fn remove_binding(
-        &mut self,
-        by: Actor,
-        thread: ThreadId,
+    /// The index of the current SMS/WhatsApp participant `text` of `t` (404).
+    pub(super) fn binding_named(
+        &self,
+        t: &Thread,
         channel: Channel,
         text: &str,
-        now: Instant,
-    ) -> Result<Outcome, Error> {
-        let actor = by.user;
+    ) -> Result<usize, Error> {
         let not_found = || Error::BindingNotFound {
-            thread: thread.to_string(),
+            thread: t.id.to_string(),
             address: text.chars().take(64).collect(),
         };
         let address = address::parse(channel, text).map_err(|_| not_found())?;
-        let t = self.writable(actor, thread)?;
-        let index = t.binding_of(channel, &address).ok_or_else(not_found)?;
-        let verdict = self.check_limits(Operation::UpdateRoster, by, Some(t), now)?;
-        let t = self.commit(&verdict, by, thread, now);
+        t.binding_of(channel, &address).ok_or_else(not_found)
+    }
+
+    pub(super) fn apply_remove_binding(
+        &mut self,
+        actor: UserId,
+        thread: ThreadId,
+        index: usize,
+        now: Instant,
+    ) -> Outcome {
+        let t = self.thread_mut(thread);
         let b = &mut t.bindings[index];
         b.removed_at = Some(now);
         let key: BindingKey = (b.channel, b.address.clone(), b.proxy.clone());
@@ -323,14 +322,14 @@ impl State {
         if self.binding_index.get(&key) == Some(&thread) {
             self.binding_index.remove(&key);
         }
-        Ok(Outcome::new(
+        Outcome::new(
             Reply::None,
             vec![Event::BindingRemoved {
                 thread,
                 by: self.name(actor),
                 address: shown,
             }],
-        ))
+        )
     }
 
     /// Creates one delivery per current non-chat participant (but `exclude`,
@@ -436,16 +435,17 @@ impl State {
         });
     }
 
-    /// A message from an SMS or WhatsApp user to a proxy address.
-    pub(super) fn inbound(
-        &mut self,
+    /// An inbound message's request (400s): its addresses, a body or media,
+    /// and the channel's media count. WhatsApp carries one medium; extra
+    /// attachments are ignored (T7), so they are cut off here.
+    pub(super) fn check_inbound_request<'m>(
+        &self,
         channel: Channel,
         from: &str,
         to: &str,
-        body: &Arc<str>,
-        media: &[Media],
-        now: Instant,
-    ) -> Result<Outcome, Error> {
+        body: &str,
+        media: &'m [Media],
+    ) -> Result<InboundRequest<'m>, Error> {
         if self.profile.non_chat_participants_max == 0 {
             return Err(self.unsupported("inbound"));
         }
@@ -457,29 +457,46 @@ impl State {
                 reason: "a message needs a body or media".to_string(),
             });
         }
-        // WhatsApp carries one medium; extra attachments are ignored (T7).
+        let rules = &self.profile.channel_rules;
         let media = match channel {
             Channel::Whatsapp => {
-                let max = self.profile.channel_rules.whatsapp_media_count_max as usize;
+                let max = rules.whatsapp_media_count_max as usize;
                 &media[..media.len().min(max)]
             }
             Channel::Sms => media,
         };
-        let rules_check =
-            check_inbound(&self.profile.channel_rules, channel, body, media).map_err(Error::Media);
-        if let Err(e @ Error::Media(Violation::TooManyMedia { .. })) = &rules_check {
-            return Err(e.clone());
-        }
-        let thread = self
-            .binding_holder(channel, &from, &to)
+        check_count(media, rules.inbound_media_count_max(channel)).map_err(Error::Media)?;
+        Ok(InboundRequest { from, to, media })
+    }
+
+    /// The thread that holds the binding an inbound message arrives on (404).
+    pub(super) fn inbound_thread(
+        &self,
+        channel: Channel,
+        from: &Arc<str>,
+        to: &Arc<str>,
+    ) -> Result<ThreadId, Error> {
+        self.binding_holder(channel, from, to)
             .ok_or_else(|| Error::NoBinding {
                 address: from.to_string(),
                 proxy: to.to_string(),
-            })?;
-        rules_check?;
+            })
+    }
+
+    /// A checked inbound message: stored once, shown to the chat
+    /// participants, fanned out to the other non-chat ones.
+    pub(super) fn apply_inbound(
+        &mut self,
+        thread: ThreadId,
+        channel: Channel,
+        from: &Arc<str>,
+        body: &Arc<str>,
+        media: &[Media],
+        now: Instant,
+    ) -> Outcome {
         let t = self.thread_mut(thread);
         let index = t
-            .binding_of(channel, &from)
+            .binding_of(channel, from)
             .expect("held binding is current");
         let shown = t.bindings[index].display();
         t.bindings[index].last_inbound = Some(now);
@@ -511,7 +528,7 @@ impl State {
         // A participant's message wakes an inactive conversation and restarts
         // its timers, whatever its channel (T3).
         outcome.events.extend(self.on_message(thread, now));
-        Ok(outcome)
+        outcome
     }
 
     /// ACS `send_sms`: a 202 with one result per recipient; a malformed number
@@ -575,9 +592,19 @@ impl State {
             }
             // A rejecting limit (none in `acs`: its SMS limits queue) refuses
             // only this recipient, as ACS reports status per recipient.
-            let handed_at = match self.check_limits(op, sender, None, now) {
+            let no_thread: Option<&imbl::OrdMap<WindowKey, Windows>> = None;
+            let decision = limit::decide(
+                &self.profile,
+                op,
+                sender,
+                now,
+                &self.windows,
+                no_thread,
+                false,
+            );
+            let handed_at = match decision {
                 Ok(verdict) => {
-                    self.record_limits(&verdict, sender, now);
+                    self.count_limits(&verdict, sender, None, now);
                     verdict.effective_at
                 }
                 Err(error) => {

@@ -71,16 +71,22 @@ pub enum ContentType {
     Html,
 }
 
-/// A call to the platform.
+/// A call to the platform, grouped by who makes it: each family has its own
+/// path through [`State::execute`](super::State::execute), so no dispatcher
+/// meets a call it cannot handle.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Command {
-    CreateUser {
-        id: Arc<str>,
-        display_name: Option<Arc<str>>,
-    },
-    DeleteUser {
-        user: Arc<str>,
-    },
+    /// A call by a chat identity (authenticated, authorized, rate-limited).
+    Chat(ChatCall),
+    /// A call by the trusted service or the operator: no chat identity.
+    Service(ServiceCall),
+    /// Traffic from the telephone side: inbound SMS/WhatsApp and ACS `send_sms`.
+    Carrier(CarrierCall),
+}
+
+/// A call a chat identity makes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ChatCall {
     /// Creates a thread with chat participants, SMS/WhatsApp participants
     /// (`bindings`, Twilio) and lifecycle options (retention; Twilio state and
     /// timers); all or nothing.
@@ -169,11 +175,33 @@ pub enum Command {
         key: Arc<str>,
         delta: i64,
     },
-    // ---- lifecycle and access ----
     /// Twilio: move a conversation to a state.
     SetState {
         thread: ThreadId,
         state: ConversationState,
+    },
+    /// Adds SMS or WhatsApp participants, all or nothing.
+    AddBindings {
+        thread: ThreadId,
+        bindings: Vec<BindingSpec>,
+    },
+    /// Removes an SMS or WhatsApp participant, freeing its binding.
+    RemoveBinding {
+        thread: ThreadId,
+        channel: Channel,
+        address: Arc<str>,
+    },
+}
+
+/// A call of the trusted service (identities and tokens) or of the operator.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ServiceCall {
+    CreateUser {
+        id: Arc<str>,
+        display_name: Option<Arc<str>>,
+    },
+    DeleteUser {
+        user: Arc<str>,
     },
     /// The operator restores a deleted thread within its recovery window.
     RecoverThread {
@@ -190,18 +218,11 @@ pub enum Command {
     RevokeTokens {
         user: Arc<str>,
     },
-    // ---- non-chat channels (issue 3) ----
-    /// Adds SMS or WhatsApp participants, all or nothing.
-    AddBindings {
-        thread: ThreadId,
-        bindings: Vec<BindingSpec>,
-    },
-    /// Removes an SMS or WhatsApp participant, freeing its binding.
-    RemoveBinding {
-        thread: ThreadId,
-        channel: Channel,
-        address: Arc<str>,
-    },
+}
+
+/// A call from the telephone side, with no chat identity.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CarrierCall {
     /// A message from an SMS or WhatsApp user to the proxy address of a binding
     /// (the carrier's call: no identity).
     Inbound {
@@ -220,59 +241,110 @@ pub enum Command {
     },
 }
 
+impl From<ChatCall> for Command {
+    fn from(call: ChatCall) -> Command {
+        Command::Chat(call)
+    }
+}
+
+impl From<ServiceCall> for Command {
+    fn from(call: ServiceCall) -> Command {
+        Command::Service(call)
+    }
+}
+
+impl From<CarrierCall> for Command {
+    fn from(call: CarrierCall) -> Command {
+        Command::Carrier(call)
+    }
+}
+
 impl Command {
     /// The scenario op name.
     pub fn op(&self) -> &'static str {
         match self {
-            Command::CreateUser { .. } => "create_user",
-            Command::DeleteUser { .. } => "delete_user",
-            Command::CreateThread { .. } => "create_thread",
-            Command::GetThread { .. } => "get_thread",
-            Command::ListThreads { .. } => "list_threads",
-            Command::UpdateThread { .. } => "update_thread",
-            Command::DeleteThread { .. } => "delete_thread",
-            Command::AddParticipants { .. } => "add_participants",
-            Command::RemoveParticipant { .. } => "remove_participant",
-            Command::ListParticipants { .. } => "list_participants",
-            Command::SendMessage { .. } => "send_message",
-            Command::GetMessage { .. } => "get_message",
-            Command::ListMessages { .. } => "list_messages",
-            Command::UpdateMessage { .. } => "update_message",
-            Command::DeleteMessage { .. } => "delete_message",
-            Command::SendTyping { .. } => "send_typing",
-            Command::SendReadReceipt { .. } => "send_read_receipt",
-            Command::ListReadReceipts { .. } => "list_read_receipts",
-            Command::UpdateProfileImage { .. } => "update_profile_image",
-            Command::UpdateMetacounter { .. } => "update_metacounter",
-            Command::SetState { .. } => "set_state",
-            Command::RecoverThread { .. } => "recover_thread",
-            Command::IssueToken { .. } => "issue_token",
-            Command::RevokeTokens { .. } => "revoke_tokens",
-            Command::AddBindings { .. } => "add_participants",
-            Command::RemoveBinding { .. } => "remove_participant",
-            Command::Inbound { .. } => "inbound",
-            Command::SendSms { .. } => "send_sms",
+            Command::Chat(call) => call.op(),
+            Command::Service(call) => call.op(),
+            Command::Carrier(call) => call.op(),
         }
     }
 
     /// The HTTP-like status of success.
     pub fn success_status(&self) -> u16 {
         match self {
-            Command::CreateUser { .. }
-            | Command::CreateThread { .. }
-            | Command::AddParticipants { .. }
-            | Command::SendMessage { .. }
-            | Command::AddBindings { .. }
-            | Command::Inbound { .. } => 201,
-            Command::SendSms { .. } => 202,
-            Command::RemoveBinding { .. } => 204,
-            Command::DeleteUser { .. }
-            | Command::RevokeTokens { .. }
-            | Command::UpdateThread { .. }
-            | Command::DeleteThread { .. }
-            | Command::RemoveParticipant { .. }
-            | Command::UpdateMessage { .. }
-            | Command::DeleteMessage { .. } => 204,
+            Command::Chat(call) => call.success_status(),
+            Command::Service(ServiceCall::CreateUser { .. }) => 201,
+            Command::Service(ServiceCall::DeleteUser { .. } | ServiceCall::RevokeTokens { .. }) => {
+                204
+            }
+            Command::Service(
+                ServiceCall::IssueToken { .. } | ServiceCall::RecoverThread { .. },
+            ) => 200,
+            Command::Carrier(CarrierCall::Inbound { .. }) => 201,
+            Command::Carrier(CarrierCall::SendSms { .. }) => 202,
+        }
+    }
+
+    /// The operation rate limits count this call as.
+    pub fn operation(&self) -> Operation {
+        match self {
+            Command::Chat(call) => call.operation(),
+            Command::Service(call) => call.operation(),
+            Command::Carrier(call) => call.operation(),
+        }
+    }
+
+    /// The thread the call targets, if any.
+    pub fn thread(&self) -> Option<ThreadId> {
+        match self {
+            Command::Chat(call) => call.thread(),
+            Command::Service(ServiceCall::RecoverThread { thread }) => Some(*thread),
+            Command::Service(_) | Command::Carrier(_) => None,
+        }
+    }
+}
+
+impl ChatCall {
+    /// The scenario op name.
+    pub fn op(&self) -> &'static str {
+        match self {
+            ChatCall::CreateThread { .. } => "create_thread",
+            ChatCall::GetThread { .. } => "get_thread",
+            ChatCall::ListThreads { .. } => "list_threads",
+            ChatCall::UpdateThread { .. } => "update_thread",
+            ChatCall::DeleteThread { .. } => "delete_thread",
+            ChatCall::AddParticipants { .. } | ChatCall::AddBindings { .. } => "add_participants",
+            ChatCall::RemoveParticipant { .. } | ChatCall::RemoveBinding { .. } => {
+                "remove_participant"
+            }
+            ChatCall::ListParticipants { .. } => "list_participants",
+            ChatCall::SendMessage { .. } => "send_message",
+            ChatCall::GetMessage { .. } => "get_message",
+            ChatCall::ListMessages { .. } => "list_messages",
+            ChatCall::UpdateMessage { .. } => "update_message",
+            ChatCall::DeleteMessage { .. } => "delete_message",
+            ChatCall::SendTyping { .. } => "send_typing",
+            ChatCall::SendReadReceipt { .. } => "send_read_receipt",
+            ChatCall::ListReadReceipts { .. } => "list_read_receipts",
+            ChatCall::UpdateProfileImage { .. } => "update_profile_image",
+            ChatCall::UpdateMetacounter { .. } => "update_metacounter",
+            ChatCall::SetState { .. } => "set_state",
+        }
+    }
+
+    /// The HTTP-like status of success.
+    pub fn success_status(&self) -> u16 {
+        match self {
+            ChatCall::CreateThread { .. }
+            | ChatCall::AddParticipants { .. }
+            | ChatCall::SendMessage { .. }
+            | ChatCall::AddBindings { .. } => 201,
+            ChatCall::UpdateThread { .. }
+            | ChatCall::DeleteThread { .. }
+            | ChatCall::RemoveParticipant { .. }
+            | ChatCall::RemoveBinding { .. }
+            | ChatCall::UpdateMessage { .. }
+            | ChatCall::DeleteMessage { .. } => 204,
             _ => 200,
         }
     }
@@ -280,77 +352,99 @@ impl Command {
     /// The operation rate limits count this call as.
     pub fn operation(&self) -> Operation {
         match self {
-            Command::CreateUser { .. } => Operation::CreateIdentity,
-            Command::DeleteUser { .. } => Operation::DeleteIdentity,
-            Command::IssueToken { .. } => Operation::IssueToken,
-            Command::RevokeTokens { .. } => Operation::RevokeTokens,
-            Command::RecoverThread { .. } => Operation::RecoverThread,
-            Command::CreateThread { .. } => Operation::CreateThread,
-            Command::SetState { .. } => Operation::UpdateThread,
-            Command::GetThread { .. } => Operation::GetThread,
-            Command::ListThreads { .. } => Operation::ListThreads,
-            Command::UpdateThread { .. } => Operation::UpdateThread,
-            Command::DeleteThread { .. } => Operation::DeleteThread,
-            Command::AddParticipants { .. } | Command::RemoveParticipant { .. } => {
-                Operation::UpdateRoster
-            }
-            Command::ListParticipants { .. } => Operation::ListParticipants,
-            Command::SendMessage { media, .. } => Operation::message(!media.is_empty()),
-            Command::GetMessage { .. } => Operation::GetMessage,
-            Command::ListMessages { .. } => Operation::ListMessages,
-            Command::UpdateMessage { .. } => Operation::UpdateMessage,
-            Command::DeleteMessage { .. } => Operation::DeleteMessage,
-            Command::SendTyping { .. } => Operation::SendTyping,
-            Command::SendReadReceipt { .. } => Operation::SendReadReceipt,
-            Command::ListReadReceipts { .. } => Operation::ListReadReceipts,
-            Command::UpdateProfileImage { .. } => Operation::UpdateProfileImage,
-            Command::UpdateMetacounter { .. } => Operation::UpdateMetacounter,
-            Command::AddBindings { .. } | Command::RemoveBinding { .. } => Operation::UpdateRoster,
-            Command::Inbound { .. } => Operation::Inbound,
-            Command::SendSms { from, .. } => match address::sender_kind(from) {
-                SenderKind::TollFree => Operation::SendSmsTollFree,
-                SenderKind::ShortCode => Operation::SendSmsShortCode,
-                SenderKind::Other => Operation::SendSms,
-            },
-        }
-    }
-
-    /// The operation of a call that only reads, `None` for calls that write.
-    pub fn read_operation(&self) -> Option<Operation> {
-        match self {
-            Command::GetThread { .. }
-            | Command::ListThreads { .. }
-            | Command::ListParticipants { .. }
-            | Command::GetMessage { .. }
-            | Command::ListMessages { .. }
-            | Command::ListReadReceipts { .. } => Some(self.operation()),
-            _ => None,
+            ChatCall::CreateThread { .. } => Operation::CreateThread,
+            ChatCall::GetThread { .. } => Operation::GetThread,
+            ChatCall::ListThreads { .. } => Operation::ListThreads,
+            ChatCall::UpdateThread { .. } | ChatCall::SetState { .. } => Operation::UpdateThread,
+            ChatCall::DeleteThread { .. } => Operation::DeleteThread,
+            ChatCall::AddParticipants { .. }
+            | ChatCall::RemoveParticipant { .. }
+            | ChatCall::AddBindings { .. }
+            | ChatCall::RemoveBinding { .. } => Operation::UpdateRoster,
+            ChatCall::ListParticipants { .. } => Operation::ListParticipants,
+            ChatCall::SendMessage { media, .. } => Operation::message(!media.is_empty()),
+            ChatCall::GetMessage { .. } => Operation::GetMessage,
+            ChatCall::ListMessages { .. } => Operation::ListMessages,
+            ChatCall::UpdateMessage { .. } => Operation::UpdateMessage,
+            ChatCall::DeleteMessage { .. } => Operation::DeleteMessage,
+            ChatCall::SendTyping { .. } => Operation::SendTyping,
+            ChatCall::SendReadReceipt { .. } => Operation::SendReadReceipt,
+            ChatCall::ListReadReceipts { .. } => Operation::ListReadReceipts,
+            ChatCall::UpdateProfileImage { .. } => Operation::UpdateProfileImage,
+            ChatCall::UpdateMetacounter { .. } => Operation::UpdateMetacounter,
         }
     }
 
     /// The thread the call targets, if any.
     pub fn thread(&self) -> Option<ThreadId> {
         match self {
-            Command::GetThread { thread }
-            | Command::UpdateThread { thread, .. }
-            | Command::DeleteThread { thread }
-            | Command::AddParticipants { thread, .. }
-            | Command::RemoveParticipant { thread, .. }
-            | Command::ListParticipants { thread, .. }
-            | Command::SendMessage { thread, .. }
-            | Command::GetMessage { thread, .. }
-            | Command::ListMessages { thread, .. }
-            | Command::UpdateMessage { thread, .. }
-            | Command::DeleteMessage { thread, .. }
-            | Command::SendTyping { thread }
-            | Command::SendReadReceipt { thread, .. }
-            | Command::ListReadReceipts { thread, .. }
-            | Command::UpdateMetacounter { thread, .. }
-            | Command::SetState { thread, .. }
-            | Command::RecoverThread { thread }
-            | Command::AddBindings { thread, .. }
-            | Command::RemoveBinding { thread, .. } => Some(*thread),
-            _ => None,
+            ChatCall::GetThread { thread }
+            | ChatCall::UpdateThread { thread, .. }
+            | ChatCall::DeleteThread { thread }
+            | ChatCall::AddParticipants { thread, .. }
+            | ChatCall::RemoveParticipant { thread, .. }
+            | ChatCall::ListParticipants { thread, .. }
+            | ChatCall::SendMessage { thread, .. }
+            | ChatCall::GetMessage { thread, .. }
+            | ChatCall::ListMessages { thread, .. }
+            | ChatCall::UpdateMessage { thread, .. }
+            | ChatCall::DeleteMessage { thread, .. }
+            | ChatCall::SendTyping { thread }
+            | ChatCall::SendReadReceipt { thread, .. }
+            | ChatCall::ListReadReceipts { thread, .. }
+            | ChatCall::UpdateMetacounter { thread, .. }
+            | ChatCall::SetState { thread, .. }
+            | ChatCall::AddBindings { thread, .. }
+            | ChatCall::RemoveBinding { thread, .. } => Some(*thread),
+            ChatCall::CreateThread { .. }
+            | ChatCall::ListThreads { .. }
+            | ChatCall::UpdateProfileImage { .. } => None,
+        }
+    }
+}
+
+impl ServiceCall {
+    /// The scenario op name.
+    pub fn op(&self) -> &'static str {
+        match self {
+            ServiceCall::CreateUser { .. } => "create_user",
+            ServiceCall::DeleteUser { .. } => "delete_user",
+            ServiceCall::IssueToken { .. } => "issue_token",
+            ServiceCall::RevokeTokens { .. } => "revoke_tokens",
+            ServiceCall::RecoverThread { .. } => "recover_thread",
+        }
+    }
+
+    /// The operation rate limits count this call as.
+    pub fn operation(&self) -> Operation {
+        match self {
+            ServiceCall::CreateUser { .. } => Operation::CreateIdentity,
+            ServiceCall::DeleteUser { .. } => Operation::DeleteIdentity,
+            ServiceCall::IssueToken { .. } => Operation::IssueToken,
+            ServiceCall::RevokeTokens { .. } => Operation::RevokeTokens,
+            ServiceCall::RecoverThread { .. } => Operation::RecoverThread,
+        }
+    }
+}
+
+impl CarrierCall {
+    /// The scenario op name.
+    pub fn op(&self) -> &'static str {
+        match self {
+            CarrierCall::Inbound { .. } => "inbound",
+            CarrierCall::SendSms { .. } => "send_sms",
+        }
+    }
+
+    /// The operation rate limits count this call as.
+    pub fn operation(&self) -> Operation {
+        match self {
+            CarrierCall::Inbound { .. } => Operation::Inbound,
+            CarrierCall::SendSms { from, .. } => match address::sender_kind(from) {
+                SenderKind::TollFree => Operation::SendSmsTollFree,
+                SenderKind::ShortCode => Operation::SendSmsShortCode,
+                SenderKind::Other => Operation::SendSms,
+            },
         }
     }
 }

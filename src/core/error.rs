@@ -1,16 +1,17 @@
 //! The one error type of the platform API.
 //!
-//! Checks run in a fixed precedence, the order in which the core applies them:
+//! Checks run in a fixed precedence, written once in the core's pipeline:
 //! 401 (who is calling), 400 (is the request well formed), 404 (does the target
-//! exist), 403 (may this caller touch it), 413 (is it too large), 409 (does it
-//! conflict), 429 (is the caller over a rate limit). Some 400s depend on the
-//! target's state and so come after its 404 and 403 ([`Error::depends_on_target`]):
-//! a thread that would overflow its participant or non-chat caps, an identity in
-//! too many threads, and receipts or typing on a thread that is too large. A
-//! closed Twilio conversation's 409 (50377) ranks with the 403s: a change to it
-//! is refused before its size is looked at. A request with several faults
-//! reports the first in that order. Errors carry typed facts; the wording and
-//! wire shape belong to the profile's rendering.
+//! exist), 403 (may this token make the call; is the caller a participant), 409
+//! for a closed Twilio conversation (50377, with the 403s: a change to it is
+//! refused before its size is looked at), 404 for the message or participant
+//! named inside the thread, 413 (is it too large), the 400s and 409s that
+//! depend on the target's state (a thread that would overflow its participant
+//! or non-chat caps, an identity in too many threads, receipts or typing on a
+//! thread that is too large, a binding held elsewhere), and 429 (is the caller
+//! over a rate limit). A request with several faults reports the first in
+//! that order. Errors carry typed facts; the wording and wire shape belong to
+//! the profile's rendering.
 
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -297,29 +298,6 @@ impl Error {
 
     pub fn status(&self) -> u16 {
         self.kind().status()
-    }
-
-    /// Whether this error outranks a 403 in the precedence (401, the 400s of
-    /// a malformed request, 404): a call refused for its token's scope reports
-    /// such an error instead.
-    pub fn precedes_forbidden(&self) -> bool {
-        match self.kind() {
-            Kind::Unauthorized | Kind::NotFound => true,
-            Kind::BadRequest => !self.depends_on_target(),
-            _ => false,
-        }
-    }
-
-    /// The 400s that depend on the target's state, not the request's form:
-    /// they rank after the target's 404 and 403.
-    pub fn depends_on_target(&self) -> bool {
-        matches!(
-            self,
-            Error::ThreadFull { .. }
-                | Error::ThreadTooLargeForReceipts { .. }
-                | Error::TooManyNonChat { .. }
-                | Error::TooManyThreadsForIdentity { .. }
-        )
     }
 
     /// The exact wait before a retry can be admitted, for 429s.

@@ -18,9 +18,8 @@ use serde::{Serialize, Serializer};
 use super::command::{Event, Reply};
 use super::error::Error;
 use super::thread::NoticeKind;
-use super::{Actor, NOBODY, Outcome, State};
+use super::{NOBODY, Outcome, State};
 use crate::id::{ThreadId, UserId};
-use crate::profile::Operation;
 use crate::time::{Duration, Instant};
 
 const DAY_MS: u64 = 86_400_000;
@@ -73,6 +72,11 @@ pub enum ConversationState {
 }
 
 impl ConversationState {
+    /// Whether a conversation in this state takes changes (closed is final).
+    pub fn takes_changes(self) -> bool {
+        self != ConversationState::Closed
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             ConversationState::Active => "active",
@@ -613,27 +617,20 @@ impl State {
     }
 
     /// `set_state`: a participant moves the conversation (closed is final).
-    pub(super) fn set_state(
+    pub(super) fn apply_set_state(
         &mut self,
-        by: Actor,
+        actor: UserId,
         thread: ThreadId,
         state: ConversationState,
         now: Instant,
-    ) -> Result<Outcome, Error> {
-        let actor = by.user;
-        if !self.profile.conversation_states {
-            return Err(self.unsupported("set_state"));
-        }
-        let t = self.writable(actor, thread)?;
-        let verdict = self.check_limits(Operation::UpdateThread, by, Some(t), now)?;
-        self.commit(&verdict, by, thread, now);
+    ) -> Outcome {
         let by = self.name(actor);
         let events = self
             .change_state(thread, state, now, Some(by), "api")
             .into_iter()
             .collect();
         let view = self.thread_view(&self.threads[&thread]);
-        Ok(Outcome::new(Reply::Thread(view), events))
+        Outcome::new(Reply::Thread(view), events)
     }
 
     /// The lifecycle invariants: the timer set mirrors the threads' armed

@@ -78,6 +78,14 @@ impl Window {
         self.counted.push_back(at);
     }
 
+    /// [`Window::wait`] once a call at `now` is counted too: the exact wait
+    /// a refused call gets where throttled calls count.
+    pub fn wait_counted(&self, now: Instant, window_ms: u64, count: u32) -> u64 {
+        let mut after = self.clone();
+        after.count(now.ms(), window_ms, count);
+        after.wait(now, window_ms, count)
+    }
+
     pub fn len(&self) -> usize {
         self.counted.len()
     }
@@ -93,6 +101,9 @@ impl Window {
             .all(|(a, b)| a <= b)
     }
 }
+
+/// The window of a limit that has counted nothing yet.
+static NOTHING_COUNTED: Window = Window::EMPTY;
 
 /// The windows of one scope subject, by limit index (ascending).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -226,7 +237,9 @@ pub struct Verdict {
 /// Decides `op` by `subject` at `now`, reading windows from `outside` (the
 /// state's) and `thread` (the target thread's, if the call has one).
 /// Every rejecting limit must admit the call; the error names the one that
-/// blocks longest, so its retry-after is exact for all of them.
+/// blocks longest, so its retry-after is exact for all of them. When
+/// `refused_counts` (the profile counts throttled calls), the waits are those
+/// that hold once the refused call is counted in every rejecting window.
 pub fn decide(
     profile: &Profile,
     op: Operation,
@@ -234,6 +247,7 @@ pub fn decide(
     now: Instant,
     outside: &impl Store,
     thread: Option<&impl Store>,
+    refused_counts: bool,
 ) -> Result<Verdict, Error> {
     let mut verdict = Verdict {
         counted: 0,
@@ -243,19 +257,14 @@ pub fn decide(
     let mut blocked: Option<(u64, &RateLimit)> = None;
     // The last subject looked up: consecutive limits usually share it.
     let mut last: Option<(WindowKey, Option<&Windows>)> = None;
-    for (index, limit) in applicable(profile, op) {
-        let Some(key) = key(limit.scope, subject) else {
-            continue;
-        };
+    let mut window_of = |index: usize, limit: &RateLimit| -> Option<&Window> {
+        let key = key(limit.scope, subject)?;
         let windows = match last {
             Some((k, w)) if k == key => w,
             _ => {
                 let w = if thread_scoped(limit.scope) {
                     // No thread: a thread scope does not apply.
-                    match thread {
-                        Some(t) => t.windows(&key),
-                        None => continue,
-                    }
+                    thread?.windows(&key)
                 } else {
                     outside.windows(&key)
                 };
@@ -263,10 +272,17 @@ pub fn decide(
                 w
             }
         };
-        let wait = windows
-            .and_then(|w| w.get(index))
-            .unwrap_or(&Window::EMPTY)
-            .wait(now, limit.window_ms, limit.count);
+        Some(
+            windows
+                .and_then(|w| w.get(index))
+                .unwrap_or(&NOTHING_COUNTED),
+        )
+    };
+    for (index, limit) in applicable(profile, op) {
+        let Some(window) = window_of(index, limit) else {
+            continue;
+        };
+        let wait = window.wait(now, limit.window_ms, limit.count);
         match limit.consequence {
             Consequence::Reject => {
                 if wait > 0 && blocked.is_none_or(|(longest, _)| wait > longest) {
@@ -288,6 +304,24 @@ pub fn decide(
                 verdict.counted |= 1 << index;
             }
         }
+    }
+    if blocked.is_some() && refused_counts {
+        // The refused call is counted in every rejecting window; the longest
+        // wait once it is (a window that had room may be full now) holds.
+        let before = blocked.take();
+        for (index, limit) in applicable(profile, op) {
+            if limit.consequence != Consequence::Reject {
+                continue;
+            }
+            let Some(window) = window_of(index, limit) else {
+                continue;
+            };
+            let wait = window.wait_counted(now, limit.window_ms, limit.count);
+            if wait > 0 && blocked.is_none_or(|(longest, _)| wait > longest) {
+                blocked = Some((wait, limit));
+            }
+        }
+        blocked = blocked.or(before);
     }
     match blocked {
         Some((retry_after_ms, limit)) => Err(Error::RateLimited {

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde_json::json;
 
-use super::command::{Command, Event, Reply};
+use super::command::{ChatCall, Event, Reply};
 use super::error::{Error, TokenProblem};
 use super::{Caller, Outcome, State};
 use crate::id::UserId;
@@ -92,16 +92,16 @@ pub fn scope_names(bits: u8) -> Vec<&'static str> {
 /// The scopes any one of which allows `command` (platforms.md 1.9, A9):
 /// managing threads needs `chat`; adding and removing participants `chat` or
 /// `chat.join`; every other chat call any chat scope.
-pub fn scopes_allowing(command: &Command) -> u8 {
-    match command {
-        Command::CreateThread { .. }
-        | Command::UpdateThread { .. }
-        | Command::DeleteThread { .. }
-        | Command::SetState { .. } => CHAT,
-        Command::AddParticipants { .. }
-        | Command::RemoveParticipant { .. }
-        | Command::AddBindings { .. }
-        | Command::RemoveBinding { .. } => CHAT | CHAT_JOIN,
+pub fn scopes_allowing(call: &ChatCall) -> u8 {
+    match call {
+        ChatCall::CreateThread { .. }
+        | ChatCall::UpdateThread { .. }
+        | ChatCall::DeleteThread { .. }
+        | ChatCall::SetState { .. } => CHAT,
+        ChatCall::AddParticipants { .. }
+        | ChatCall::RemoveParticipant { .. }
+        | ChatCall::AddBindings { .. }
+        | ChatCall::RemoveBinding { .. } => CHAT | CHAT_JOIN,
         _ => CHAT | CHAT_JOIN | CHAT_JOIN_LIMITED,
     }
 }
@@ -147,13 +147,18 @@ impl State {
     }
 
     /// The 403 a call with a token gets when none of its scopes allows it.
-    pub(super) fn scope_refusal(&self, caller: Caller, command: &Command) -> Option<Error> {
-        let record = self.tokens.get(&caller.token?)?;
-        let allowing = scopes_allowing(command);
-        (record.scopes & allowing == 0).then(|| Error::MissingScope {
-            op: command.op(),
-            needs: needs(allowing),
-        })
+    pub(super) fn check_scope(&self, caller: Caller, call: &ChatCall) -> Result<(), Error> {
+        let Some(record) = caller.token.and_then(|id| self.tokens.get(&id)) else {
+            return Ok(());
+        };
+        let allowing = scopes_allowing(call);
+        if record.scopes & allowing == 0 {
+            return Err(Error::MissingScope {
+                op: call.op(),
+                needs: needs(allowing),
+            });
+        }
+        Ok(())
     }
 
     /// The identity `id`, if it exists and is not deleted.
@@ -217,8 +222,9 @@ impl State {
             }
         };
         let id = self.live_user(user)?;
-        let verdict = self.check_limits(Operation::IssueToken, caller, None, now)?;
-        self.record_limits(&verdict, caller.into(), now);
+        let subject = caller.subject();
+        let verdict = self.admit(Operation::IssueToken, subject, None, now)?;
+        self.count_limits(&verdict, subject, None, now);
         self.prune_tokens(id, now);
         let token = TokenId {
             user: id,
@@ -300,8 +306,9 @@ impl State {
             return Err(self.unsupported("revoke_tokens"));
         }
         let id = self.live_user(user)?;
-        let verdict = self.check_limits(Operation::RevokeTokens, caller, None, now)?;
-        self.record_limits(&verdict, caller.into(), now);
+        let subject = caller.subject();
+        let verdict = self.admit(Operation::RevokeTokens, subject, None, now)?;
+        self.count_limits(&verdict, subject, None, now);
         let delay = self.profile.token_revocation_delay_ms;
         let tokens = self.revoke_all(id, now, delay);
         Ok(Outcome::new(

@@ -1,6 +1,7 @@
 //! Running a parsed scenario: each step becomes a call on the simulator at its
 //! instant, its outcome a trace line, its expectation a check.
 
+use crate::core::{CarrierCall, ChatCall, ServiceCall};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -105,10 +106,10 @@ pub fn run(scenario: &Scenario) -> RunReport {
         .profile(scenario.profile.clone())
         .build();
     for user in &scenario.users {
-        let command = Command::CreateUser {
+        let command = Command::Service(ServiceCall::CreateUser {
             id: Arc::from(user.id.as_str()),
             display_name: user.display_name.as_deref().map(Arc::from),
-        };
+        });
         // Declared ids are distinct and non-empty; a refusal (an over-long id)
         // is in the trace like any other.
         let _ = sim.execute(None, &command);
@@ -294,14 +295,14 @@ impl Runner {
         let options = thread_options(f)?;
         let command = match step.op.as_str() {
             "inbox" | "outbox" => return Ok(None),
-            "inbound" => Command::Inbound {
+            "inbound" => Command::Carrier(CarrierCall::Inbound {
                 channel: channel_field(f),
                 from: Arc::from(self.address_field(f, "from")),
                 to: Arc::from(self.address_field(f, "to")),
                 body: text("body"),
                 media: media_field(f),
-            },
-            "send_sms" => Command::SendSms {
+            }),
+            "send_sms" => Command::Carrier(CarrierCall::SendSms {
                 from: text("from"),
                 to: f
                     .get("to")
@@ -313,43 +314,43 @@ impl Runner {
                     .get("delivery_report")
                     .and_then(Value::as_bool)
                     .unwrap_or(false),
-            },
-            "create_user" => Command::CreateUser {
+            }),
+            "create_user" => Command::Service(ServiceCall::CreateUser {
                 id: text("id"),
                 display_name: str_field(f, "display_name").map(Arc::from),
-            },
-            "delete_user" => Command::DeleteUser { user: text("user") },
+            }),
+            "delete_user" => Command::Service(ServiceCall::DeleteUser { user: text("user") }),
             "create_thread" => {
                 if f.contains_key("metadata") {
                     return Err(unsupported("thread metadata"));
                 }
-                Command::CreateThread {
+                Command::Chat(ChatCall::CreateThread {
                     topic: text("topic"),
                     participants: self.participants(f),
                     bindings: self.bindings(f),
                     idempotency_key: str_field(f, "idempotency_key").map(Arc::from),
                     options,
-                }
+                })
             }
-            "get_thread" => Command::GetThread {
+            "get_thread" => Command::Chat(ChatCall::GetThread {
                 thread: self.thread_field(step)?,
-            },
-            "list_threads" => Command::ListThreads { page: page() },
-            "update_thread" => Command::UpdateThread {
+            }),
+            "list_threads" => Command::Chat(ChatCall::ListThreads { page: page() }),
+            "update_thread" => Command::Chat(ChatCall::UpdateThread {
                 thread: self.thread_field(step)?,
                 topic: str_field(f, "topic").map(Arc::from),
                 options,
-            },
-            "set_state" => Command::SetState {
+            }),
+            "set_state" => Command::Chat(ChatCall::SetState {
                 thread: self.thread_field(step)?,
                 state: str_field(f, "state")
                     .and_then(ConversationState::parse)
                     .unwrap_or_default(),
-            },
-            "recover_thread" => Command::RecoverThread {
+            }),
+            "recover_thread" => Command::Service(ServiceCall::RecoverThread {
                 thread: self.thread_field(step)?,
-            },
-            "issue_token" => Command::IssueToken {
+            }),
+            "issue_token" => Command::Service(ServiceCall::IssueToken {
                 user: text("user"),
                 scopes: f
                     .get("scopes")
@@ -357,11 +358,11 @@ impl Runner {
                     .map(|a| a.iter().filter_map(Value::as_str).map(Arc::from).collect())
                     .unwrap_or_default(),
                 expires_in_ms: f.get("expires_in").map(|d| duration_value(d).ms()),
-            },
-            "revoke_tokens" => Command::RevokeTokens { user: text("user") },
-            "delete_thread" => Command::DeleteThread {
+            }),
+            "revoke_tokens" => Command::Service(ServiceCall::RevokeTokens { user: text("user") }),
+            "delete_thread" => Command::Chat(ChatCall::DeleteThread {
                 thread: self.thread_field(step)?,
-            },
+            }),
             "add_participants" => {
                 let bindings = self.bindings(f);
                 let participants = self.participants(f);
@@ -373,14 +374,14 @@ impl Runner {
                                 .to_string(),
                         });
                     }
-                    (true, false) => Command::AddBindings {
+                    (true, false) => Command::Chat(ChatCall::AddBindings {
                         thread: self.thread_field(step)?,
                         bindings,
-                    },
-                    _ => Command::AddParticipants {
+                    }),
+                    _ => Command::Chat(ChatCall::AddParticipants {
                         thread: self.thread_field(step)?,
                         participants,
-                    },
+                    }),
                 }
             }
             "remove_participant" => {
@@ -392,21 +393,21 @@ impl Runner {
                     _ => None,
                 };
                 match binding {
-                    Some((channel, address)) => Command::RemoveBinding {
+                    Some((channel, address)) => Command::Chat(ChatCall::RemoveBinding {
                         thread: self.thread_field(step)?,
                         channel,
                         address: Arc::from(address.as_str()),
-                    },
-                    None => Command::RemoveParticipant {
+                    }),
+                    None => Command::Chat(ChatCall::RemoveParticipant {
                         thread: self.thread_field(step)?,
                         user: text("participant"),
-                    },
+                    }),
                 }
             }
-            "list_participants" => Command::ListParticipants {
+            "list_participants" => Command::Chat(ChatCall::ListParticipants {
                 thread: self.thread_field(step)?,
                 page: page(),
-            },
+            }),
             "send_message" => {
                 let content_type = match str_field(f, "type") {
                     None | Some("text") => ContentType::Text,
@@ -427,50 +428,50 @@ impl Runner {
                             .collect()
                     })
                     .unwrap_or_default();
-                Command::SendMessage {
+                Command::Chat(ChatCall::SendMessage {
                     thread: self.thread_field(step)?,
                     content: text("content"),
                     content_type,
                     metadata,
                     media: media_field(f),
                     template: str_field(f, "template").map(Arc::from),
-                }
+                })
             }
             "get_message" => {
                 let (thread, message) = self.message_field(step)?;
-                Command::GetMessage { thread, message }
+                Command::Chat(ChatCall::GetMessage { thread, message })
             }
-            "list_messages" => Command::ListMessages {
+            "list_messages" => Command::Chat(ChatCall::ListMessages {
                 thread: self.thread_field(step)?,
                 page: page(),
                 start_time: f
                     .get("start_time")
                     .map(duration_value)
                     .map(|d| Instant(d.ms())),
-            },
+            }),
             "update_message" => {
                 let (thread, message) = self.message_field(step)?;
-                Command::UpdateMessage {
+                Command::Chat(ChatCall::UpdateMessage {
                     thread,
                     message,
                     content: text("content"),
-                }
+                })
             }
             "delete_message" => {
                 let (thread, message) = self.message_field(step)?;
-                Command::DeleteMessage { thread, message }
+                Command::Chat(ChatCall::DeleteMessage { thread, message })
             }
-            "send_typing" => Command::SendTyping {
+            "send_typing" => Command::Chat(ChatCall::SendTyping {
                 thread: self.thread_field(step)?,
-            },
+            }),
             "send_read_receipt" => {
                 let (thread, message) = self.message_field(step)?;
-                Command::SendReadReceipt { thread, message }
+                Command::Chat(ChatCall::SendReadReceipt { thread, message })
             }
-            "list_read_receipts" => Command::ListReadReceipts {
+            "list_read_receipts" => Command::Chat(ChatCall::ListReadReceipts {
                 thread: self.thread_field(step)?,
                 page: PageRequest::default(),
-            },
+            }),
             other => return Err(unsupported(other)),
         };
         Ok(Some(command))

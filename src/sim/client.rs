@@ -1,5 +1,6 @@
 //! A client handle: calls made as one identity, in the platform's own terms.
 
+use crate::core::ChatCall;
 use std::sync::Arc;
 
 use crate::channel::{Channel, Media};
@@ -93,13 +94,13 @@ impl<'a> Client<'a> {
         participants: &[UserId],
         options: ThreadOptions,
     ) -> Result<ThreadId, Error> {
-        let command = Command::CreateThread {
+        let command = Command::Chat(ChatCall::CreateThread {
             topic: Arc::from(topic),
             participants: self.specs(participants),
             idempotency_key: None,
             options,
             bindings: vec![],
-        };
+        });
         match self.execute(&command)? {
             Reply::ThreadCreated { thread, .. } => Ok(thread.id),
             other => unexpected(other),
@@ -113,11 +114,11 @@ impl<'a> Client<'a> {
         thread: ThreadId,
         options: ThreadOptions,
     ) -> Result<(), Error> {
-        self.execute(&Command::UpdateThread {
+        self.execute(&Command::Chat(ChatCall::UpdateThread {
             thread,
             topic: None,
             options,
-        })
+        }))
         .map(drop)
     }
 
@@ -127,7 +128,7 @@ impl<'a> Client<'a> {
         thread: ThreadId,
         state: ConversationState,
     ) -> Result<ThreadView, Error> {
-        match self.execute(&Command::SetState { thread, state })? {
+        match self.execute(&Command::Chat(ChatCall::SetState { thread, state }))? {
             Reply::Thread(view) => Ok(view),
             other => unexpected(other),
         }
@@ -146,13 +147,13 @@ impl<'a> Client<'a> {
         topic: &str,
         participants: &[UserId],
     ) -> Result<ThreadId, Error> {
-        let command = Command::CreateThread {
+        let command = Command::Chat(ChatCall::CreateThread {
             topic: Arc::from(topic),
             participants: self.specs(participants),
             idempotency_key: None,
             bindings: vec![],
             options: Default::default(),
-        };
+        });
         match self.execute(&command)? {
             Reply::ThreadCreated { thread, .. } => Ok(thread.id),
             other => unexpected(other),
@@ -160,44 +161,45 @@ impl<'a> Client<'a> {
     }
 
     pub fn get_thread(&mut self, thread: ThreadId) -> Result<ThreadView, Error> {
-        match self.execute(&Command::GetThread { thread })? {
+        match self.execute(&Command::Chat(ChatCall::GetThread { thread }))? {
             Reply::Thread(view) => Ok(view),
             other => unexpected(other),
         }
     }
 
     pub fn list_threads(&mut self, page: PageRequest) -> Result<Page<ThreadView>, Error> {
-        match self.execute(&Command::ListThreads { page })? {
+        match self.execute(&Command::Chat(ChatCall::ListThreads { page }))? {
             Reply::Threads(p) => Ok(p),
             other => unexpected(other),
         }
     }
 
     pub fn update_topic(&mut self, thread: ThreadId, topic: &str) -> Result<(), Error> {
-        self.execute(&Command::UpdateThread {
+        self.execute(&Command::Chat(ChatCall::UpdateThread {
             thread,
             topic: Some(Arc::from(topic)),
             options: Default::default(),
-        })
+        }))
         .map(drop)
     }
 
     pub fn delete_thread(&mut self, thread: ThreadId) -> Result<(), Error> {
-        self.execute(&Command::DeleteThread { thread }).map(drop)
+        self.execute(&Command::Chat(ChatCall::DeleteThread { thread }))
+            .map(drop)
     }
 
     pub fn add_participants(&mut self, thread: ThreadId, users: &[UserId]) -> Result<(), Error> {
         let participants = self.specs(users);
-        self.execute(&Command::AddParticipants {
+        self.execute(&Command::Chat(ChatCall::AddParticipants {
             thread,
             participants,
-        })
+        }))
         .map(drop)
     }
 
     pub fn remove_participant(&mut self, thread: ThreadId, user: UserId) -> Result<(), Error> {
         let user = self.sim.name_of(user);
-        self.execute(&Command::RemoveParticipant { thread, user })
+        self.execute(&Command::Chat(ChatCall::RemoveParticipant { thread, user }))
             .map(drop)
     }
 
@@ -206,7 +208,7 @@ impl<'a> Client<'a> {
         thread: ThreadId,
         page: PageRequest,
     ) -> Result<Page<ParticipantView>, Error> {
-        match self.execute(&Command::ListParticipants { thread, page })? {
+        match self.execute(&Command::Chat(ChatCall::ListParticipants { thread, page }))? {
             Reply::Participants(p) => Ok(p),
             other => unexpected(other),
         }
@@ -229,14 +231,14 @@ impl<'a> Client<'a> {
         content: Arc<str>,
         content_type: ContentType,
     ) -> Result<MessageId, Error> {
-        let command = Command::SendMessage {
+        let command = Command::Chat(ChatCall::SendMessage {
             thread,
             content,
             content_type,
             metadata: Default::default(),
             media: vec![],
             template: None,
-        };
+        });
         match self.execute(&command)? {
             Reply::MessageSent { sequence } => Ok(MessageId { thread, sequence }),
             other => unexpected(other),
@@ -244,10 +246,10 @@ impl<'a> Client<'a> {
     }
 
     pub fn get_message(&mut self, message: MessageId) -> Result<MessageView, Error> {
-        match self.execute(&Command::GetMessage {
+        match self.execute(&Command::Chat(ChatCall::GetMessage {
             thread: message.thread,
             message: message.sequence,
-        })? {
+        }))? {
             Reply::Message(m) => Ok(m),
             other => unexpected(other),
         }
@@ -259,50 +261,51 @@ impl<'a> Client<'a> {
         thread: ThreadId,
         page: PageRequest,
     ) -> Result<Page<MessageView>, Error> {
-        match self.execute(&Command::ListMessages {
+        match self.execute(&Command::Chat(ChatCall::ListMessages {
             thread,
             page,
             start_time: None,
-        })? {
+        }))? {
             Reply::Messages(p) => Ok(p),
             other => unexpected(other),
         }
     }
 
     pub fn update_message(&mut self, message: MessageId, content: &str) -> Result<(), Error> {
-        self.execute(&Command::UpdateMessage {
+        self.execute(&Command::Chat(ChatCall::UpdateMessage {
             thread: message.thread,
             message: message.sequence,
             content: Arc::from(content),
-        })
+        }))
         .map(drop)
     }
 
     pub fn delete_message(&mut self, message: MessageId) -> Result<(), Error> {
-        self.execute(&Command::DeleteMessage {
+        self.execute(&Command::Chat(ChatCall::DeleteMessage {
             thread: message.thread,
             message: message.sequence,
-        })
+        }))
         .map(drop)
     }
 
     pub fn send_typing(&mut self, thread: ThreadId) -> Result<(), Error> {
-        self.execute(&Command::SendTyping { thread }).map(drop)
+        self.execute(&Command::Chat(ChatCall::SendTyping { thread }))
+            .map(drop)
     }
 
     pub fn send_read_receipt(&mut self, message: MessageId) -> Result<(), Error> {
-        self.execute(&Command::SendReadReceipt {
+        self.execute(&Command::Chat(ChatCall::SendReadReceipt {
             thread: message.thread,
             message: message.sequence,
-        })
+        }))
         .map(drop)
     }
 
     pub fn list_read_receipts(&mut self, thread: ThreadId) -> Result<Page<ReadReceiptView>, Error> {
-        match self.execute(&Command::ListReadReceipts {
+        match self.execute(&Command::Chat(ChatCall::ListReadReceipts {
             thread,
             page: PageRequest::default(),
-        })? {
+        }))? {
             Reply::ReadReceipts(p) => Ok(p),
             other => unexpected(other),
         }
@@ -310,7 +313,7 @@ impl<'a> Client<'a> {
 
     /// Uploads a profile image of `bytes` (Sendbird).
     pub fn update_profile_image(&mut self, bytes: u32) -> Result<(), Error> {
-        self.execute(&Command::UpdateProfileImage { bytes })
+        self.execute(&Command::Chat(ChatCall::UpdateProfileImage { bytes }))
             .map(drop)
     }
 
@@ -322,11 +325,11 @@ impl<'a> Client<'a> {
         key: &str,
         delta: i64,
     ) -> Result<i64, Error> {
-        let command = Command::UpdateMetacounter {
+        let command = Command::Chat(ChatCall::UpdateMetacounter {
             thread,
             key: Arc::from(key),
             delta,
-        };
+        });
         match self.execute(&command)? {
             Reply::Counter { value, .. } => Ok(value),
             other => unexpected(other),
@@ -343,14 +346,14 @@ impl<'a> Client<'a> {
         address: &str,
         proxy: &str,
     ) -> Result<(), Error> {
-        self.execute(&Command::AddBindings {
+        self.execute(&Command::Chat(ChatCall::AddBindings {
             thread,
             bindings: vec![BindingSpec {
                 channel,
                 address: Arc::from(address),
                 proxy: Arc::from(proxy),
             }],
-        })
+        }))
         .map(drop)
     }
 
@@ -361,11 +364,11 @@ impl<'a> Client<'a> {
         channel: Channel,
         address: &str,
     ) -> Result<(), Error> {
-        self.execute(&Command::RemoveBinding {
+        self.execute(&Command::Chat(ChatCall::RemoveBinding {
             thread,
             channel,
             address: Arc::from(address),
-        })
+        }))
         .map(drop)
     }
 
@@ -377,14 +380,14 @@ impl<'a> Client<'a> {
         media: Vec<Media>,
         template: Option<&str>,
     ) -> Result<MessageId, Error> {
-        let command = Command::SendMessage {
+        let command = Command::Chat(ChatCall::SendMessage {
             thread,
             content: Arc::from(content),
             content_type: ContentType::Text,
             metadata: Default::default(),
             media,
             template: template.map(Arc::from),
-        };
+        });
         match self.execute(&command)? {
             Reply::MessageSent { sequence } => Ok(MessageId { thread, sequence }),
             other => unexpected(other),

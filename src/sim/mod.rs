@@ -13,6 +13,7 @@ pub mod client;
 pub mod rng;
 pub mod trace;
 
+use crate::core::{CarrierCall, ServiceCall};
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::sync::Arc;
@@ -296,13 +297,13 @@ impl Simulator {
         body: &str,
         media: Vec<crate::channel::Media>,
     ) -> Result<u32, Error> {
-        let command = Command::Inbound {
+        let command = Command::Carrier(CarrierCall::Inbound {
             channel,
             from: Arc::from(from),
             to: Arc::from(to),
             body: Arc::from(body),
             media,
-        };
+        });
         match self.execute(None, &command)? {
             Reply::MessageSent { sequence } => Ok(sequence),
             other => unreachable!("inbound replies MessageSent, not {other:?}"),
@@ -324,10 +325,10 @@ impl Simulator {
         let id: Arc<str> = Arc::from(id);
         self.execute(
             None,
-            &Command::CreateUser {
+            &Command::Service(ServiceCall::CreateUser {
                 id: id.clone(),
                 display_name: None,
-            },
+            }),
         )?;
         Ok(self.state.user_id(&id).expect("just created"))
     }
@@ -335,8 +336,11 @@ impl Simulator {
     /// Deletes a chat identity: its calls are refused from now on.
     pub fn delete_user(&mut self, user: UserId) -> Result<(), Error> {
         let id = self.name_of(user);
-        self.execute(None, &Command::DeleteUser { user: id })
-            .map(drop)
+        self.execute(
+            None,
+            &Command::Service(ServiceCall::DeleteUser { user: id }),
+        )
+        .map(drop)
     }
 
     /// The identity with public id `id`.
@@ -458,11 +462,11 @@ impl Simulator {
         scopes: &[&str],
         expires_in: Option<Duration>,
     ) -> Result<TokenView, Error> {
-        let command = Command::IssueToken {
+        let command = Command::Service(ServiceCall::IssueToken {
             user: self.name_of(user),
             scopes: scopes.iter().map(|s| Arc::from(*s)).collect(),
             expires_in_ms: expires_in.map(Duration::ms),
-        };
+        });
         match self.execute(None, &command)? {
             Reply::Token(view) => Ok(view),
             other => unreachable!("issue_token answered {other:?}"),
@@ -472,14 +476,17 @@ impl Simulator {
     /// The trusted service revokes every token `user` holds.
     pub fn revoke_tokens(&mut self, user: UserId) -> Result<(), Error> {
         let user = self.name_of(user);
-        self.execute(None, &Command::RevokeTokens { user })
+        self.execute(None, &Command::Service(ServiceCall::RevokeTokens { user }))
             .map(drop)
     }
 
     /// The operator restores a deleted thread within its recovery window.
     pub fn recover_thread(&mut self, thread: ThreadId) -> Result<(), Error> {
-        self.execute(None, &Command::RecoverThread { thread })
-            .map(drop)
+        self.execute(
+            None,
+            &Command::Service(ServiceCall::RecoverThread { thread }),
+        )
+        .map(drop)
     }
 
     /// A handle that makes calls with `token` (as its identity, checked for
@@ -492,16 +499,17 @@ impl Simulator {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::ChatCall;
 
     fn send(thread: crate::id::ThreadId, text: &str) -> Command {
-        Command::SendMessage {
+        Command::Chat(ChatCall::SendMessage {
             thread,
             content: Arc::from(text),
             content_type: crate::core::ContentType::Text,
             metadata: Default::default(),
             media: vec![],
             template: None,
-        }
+        })
     }
 
     #[test]

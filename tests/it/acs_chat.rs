@@ -4,6 +4,7 @@
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
+use switchboard::core::{ChatCall, ServiceCall};
 
 use serde_json::json;
 use switchboard::core::{ContentType, MessageView, Notification, PageRequest, ParticipantSpec};
@@ -53,22 +54,22 @@ fn page(size: u32) -> PageRequest {
 }
 
 fn send(thread: ThreadId, content: &str) -> Command {
-    Command::SendMessage {
+    Command::Chat(ChatCall::SendMessage {
         thread,
         content: Arc::from(content),
         content_type: ContentType::Text,
         metadata: Default::default(),
         media: vec![],
         template: None,
-    }
+    })
 }
 
 fn list_cmd(thread: ThreadId, page: PageRequest) -> Command {
-    Command::ListMessages {
+    Command::Chat(ChatCall::ListMessages {
         thread,
         page,
         start_time: None,
-    }
+    })
 }
 
 /// Runs a call that must be refused with `kind`; checks the status and that the
@@ -149,10 +150,10 @@ fn creating_an_existing_identity_is_a_409_conflict() {
     let err = rejected(
         &mut sim,
         None,
-        &Command::CreateUser {
+        &Command::Service(ServiceCall::CreateUser {
             id: "alice".into(),
             display_name: None,
-        },
+        }),
         Kind::Conflict,
     );
     assert_eq!(err.status(), 409);
@@ -168,10 +169,10 @@ fn a_deleted_identity_is_refused_with_401() {
     sim.delete_user(alice).unwrap();
     for command in [
         send(t, "hi"),
-        Command::GetThread { thread: t },
-        Command::ListThreads {
+        Command::Chat(ChatCall::GetThread { thread: t }),
+        Command::Chat(ChatCall::ListThreads {
             page: PageRequest::default(),
-        },
+        }),
         list_cmd(t, PageRequest::default()),
     ] {
         let err = rejected(&mut sim, Some(alice), &command, Kind::Unauthorized);
@@ -183,9 +184,9 @@ fn a_deleted_identity_is_refused_with_401() {
     let err = rejected(
         &mut sim,
         None,
-        &Command::DeleteUser {
+        &Command::Service(ServiceCall::DeleteUser {
             user: "alice".into(),
-        },
+        }),
         Kind::NotFound,
     );
     assert_eq!(acs_code(&err), "NotFound");
@@ -193,10 +194,10 @@ fn a_deleted_identity_is_refused_with_401() {
     rejected(
         &mut sim,
         None,
-        &Command::CreateUser {
+        &Command::Service(ServiceCall::CreateUser {
             id: "alice".into(),
             display_name: None,
-        },
+        }),
         Kind::Conflict,
     );
 }
@@ -225,13 +226,13 @@ fn a_thread_needs_a_topic() {
         let err = rejected(
             &mut sim,
             Some(alice),
-            &Command::CreateThread {
+            &Command::Chat(ChatCall::CreateThread {
                 topic: topic.into(),
                 participants: vec![],
                 idempotency_key: None,
                 bindings: vec![],
                 options: Default::default(),
-            },
+            }),
             Kind::BadRequest,
         );
         assert_eq!(acs_code(&err), "BadRequest");
@@ -275,13 +276,13 @@ fn a_create_call_names_at_most_200_participants() {
     let err = rejected(
         &mut sim,
         Some(alice),
-        &Command::CreateThread {
+        &Command::Chat(ChatCall::CreateThread {
             topic: "too big".into(),
             participants,
             idempotency_key: None,
             bindings: vec![],
             options: Default::default(),
-        },
+        }),
         Kind::BadRequest,
     );
     assert_eq!(err.status(), 400);
@@ -309,10 +310,10 @@ fn a_thread_holds_at_most_250_participants() {
     let err = rejected(
         &mut sim,
         Some(alice),
-        &Command::AddParticipants {
+        &Command::Chat(ChatCall::AddParticipants {
             thread: t,
             participants: last,
-        },
+        }),
         Kind::BadRequest,
     );
     assert_eq!(acs_code(&err), "BadRequest");
@@ -339,13 +340,13 @@ fn create_respects_the_thread_participant_cap() {
     let err = rejected(
         &mut sim,
         Some(alice),
-        &Command::CreateThread {
+        &Command::Chat(ChatCall::CreateThread {
             topic: "over".into(),
             participants,
             idempotency_key: None,
             bindings: vec![],
             options: Default::default(),
-        },
+        }),
         Kind::BadRequest,
     );
     assert_eq!(acs_code(&err), "BadRequest");
@@ -368,13 +369,13 @@ fn unknown_participants_are_reported_and_the_rest_are_added() {
     let reply = sim
         .execute(
             Some(alice),
-            &Command::CreateThread {
+            &Command::Chat(ChatCall::CreateThread {
                 topic: "t".into(),
                 participants: vec![ParticipantSpec::user("bob"), ParticipantSpec::user("ghost")],
                 idempotency_key: None,
                 bindings: vec![],
                 options: Default::default(),
-            },
+            }),
         )
         .unwrap();
     let Reply::ThreadCreated {
@@ -393,13 +394,13 @@ fn unknown_participants_are_reported_and_the_rest_are_added() {
     let reply = sim
         .execute(
             Some(alice),
-            &Command::AddParticipants {
+            &Command::Chat(ChatCall::AddParticipants {
                 thread: thread.id,
                 participants: vec![
                     ParticipantSpec::user("nobody"),
                     ParticipantSpec::user("carol"),
                 ],
-            },
+            }),
         )
         .unwrap();
     let Reply::ParticipantsAdded {
@@ -418,12 +419,14 @@ fn unknown_participants_are_reported_and_the_rest_are_added() {
 fn the_same_idempotency_key_returns_the_same_thread() {
     let mut sim = new_sim();
     let [alice, bob] = users(&mut sim, ["alice", "bob"]);
-    let create = |key: &str| Command::CreateThread {
-        topic: "t".into(),
-        participants: vec![ParticipantSpec::user("bob")],
-        idempotency_key: Some(key.into()),
-        bindings: vec![],
-        options: Default::default(),
+    let create = |key: &str| {
+        Command::Chat(ChatCall::CreateThread {
+            topic: "t".into(),
+            participants: vec![ParticipantSpec::user("bob")],
+            idempotency_key: Some(key.into()),
+            bindings: vec![],
+            options: Default::default(),
+        })
     };
     let first = thread_of(sim.execute(Some(alice), &create("k1")).unwrap());
     let again = thread_of(sim.execute(Some(alice), &create("k1")).unwrap());
@@ -452,13 +455,13 @@ fn an_idempotent_replay_returns_the_first_response() {
     let mut sim = new_sim();
     let alice = sim.create_user("alice").unwrap();
     sim.create_user("bob").unwrap();
-    let create = Command::CreateThread {
+    let create = Command::Chat(ChatCall::CreateThread {
         topic: "t".into(),
         participants: vec![ParticipantSpec::user("bob"), ParticipantSpec::user("ghost")],
         idempotency_key: Some("k".into()),
         bindings: vec![],
         options: Default::default(),
-    };
+    });
     let first = sim.execute(Some(alice), &create).unwrap();
     let replay = sim.execute(Some(alice), &create).unwrap();
     assert_eq!(replay, first);
@@ -538,11 +541,11 @@ fn updating_the_topic_posts_a_system_message_and_notifies() {
     rejected(
         &mut sim,
         Some(alice),
-        &Command::UpdateThread {
+        &Command::Chat(ChatCall::UpdateThread {
             thread: t,
             topic: Some("".into()),
             options: Default::default(),
-        },
+        }),
         Kind::BadRequest,
     );
 }
@@ -556,23 +559,23 @@ fn a_deleted_thread_is_gone_for_every_call() {
     sim.client(bob).delete_thread(t).unwrap();
 
     let calls = [
-        Command::GetThread { thread: t },
+        Command::Chat(ChatCall::GetThread { thread: t }),
         list_cmd(t, PageRequest::default()),
         send(t, "again"),
-        Command::GetMessage {
+        Command::Chat(ChatCall::GetMessage {
             thread: t,
             message: m.sequence,
-        },
-        Command::ListParticipants {
+        }),
+        Command::Chat(ChatCall::ListParticipants {
             thread: t,
             page: PageRequest::default(),
-        },
-        Command::UpdateThread {
+        }),
+        Command::Chat(ChatCall::UpdateThread {
             thread: t,
             topic: Some("x".into()),
             options: Default::default(),
-        },
-        Command::DeleteThread { thread: t },
+        }),
+        Command::Chat(ChatCall::DeleteThread { thread: t }),
     ];
     for command in &calls {
         let err = rejected(&mut sim, Some(alice), command, Kind::NotFound);
@@ -606,10 +609,10 @@ fn an_add_call_names_at_most_200_participants() {
     rejected(
         &mut sim,
         Some(alice),
-        &Command::AddParticipants {
+        &Command::Chat(ChatCall::AddParticipants {
             thread: t,
             participants,
-        },
+        }),
         Kind::BadRequest,
     );
     sim.client(alice)
@@ -676,10 +679,10 @@ fn removing_a_participant_ends_their_membership() {
         rejected(
             &mut sim,
             Some(alice),
-            &Command::RemoveParticipant {
+            &Command::Chat(ChatCall::RemoveParticipant {
                 thread: t,
                 user: who.into(),
-            },
+            }),
             Kind::NotFound,
         );
     }
@@ -714,10 +717,10 @@ fn list_participants_pages_by_offset() {
     rejected(
         &mut sim,
         Some(alice),
-        &Command::ListParticipants {
+        &Command::Chat(ChatCall::ListParticipants {
             thread: t,
             page: page(201),
-        },
+        }),
         Kind::BadRequest,
     );
 }
@@ -731,14 +734,14 @@ fn share_history_from_hides_older_messages_from_a_new_participant() {
     sim.advance(Duration::from_ms(1000));
     sim.execute(
         Some(alice),
-        &Command::AddParticipants {
+        &Command::Chat(ChatCall::AddParticipants {
             thread: t,
             participants: vec![ParticipantSpec {
                 user: "carol".into(),
                 display_name: None,
                 share_history_from: Some(Instant(1000)),
             }],
-        },
+        }),
     )
     .unwrap();
     let new = sim.client(alice).send_message(t, "new").unwrap();
@@ -748,10 +751,10 @@ fn share_history_from_hides_older_messages_from_a_new_participant() {
     rejected(
         &mut sim,
         Some(carol),
-        &Command::GetMessage {
+        &Command::Chat(ChatCall::GetMessage {
             thread: t,
             message: old.sequence,
-        },
+        }),
         Kind::NotFound,
     );
     // Without a share time, bob sees everything.
@@ -806,11 +809,11 @@ fn a_message_body_is_at_most_28_kib() {
     rejected(
         &mut sim,
         Some(alice),
-        &Command::UpdateMessage {
+        &Command::Chat(ChatCall::UpdateMessage {
             thread: t,
             message: m.sequence,
             content: "a".repeat(max + 1).into(),
-        },
+        }),
         Kind::TooLarge,
     );
 }
@@ -836,10 +839,10 @@ fn send_get_and_list_newest_first() {
     rejected(
         &mut sim,
         Some(alice),
-        &Command::GetMessage {
+        &Command::Chat(ChatCall::GetMessage {
             thread: t,
             message: 99,
-        },
+        }),
         Kind::NotFound,
     );
 }
@@ -901,11 +904,11 @@ fn start_time_filters_older_messages() {
     let reply = sim
         .execute(
             Some(alice),
-            &Command::ListMessages {
+            &Command::Chat(ChatCall::ListMessages {
                 thread: t,
                 page: PageRequest::default(),
                 start_time: Some(Instant(2000)),
-            },
+            }),
         )
         .unwrap();
     let Reply::Messages(p) = reply else {
@@ -924,11 +927,11 @@ fn only_the_sender_updates_a_message() {
     let err = rejected(
         &mut sim,
         Some(bob),
-        &Command::UpdateMessage {
+        &Command::Chat(ChatCall::UpdateMessage {
             thread: t,
             message: m.sequence,
             content: "hijack".into(),
-        },
+        }),
         Kind::Forbidden,
     );
     assert_eq!(acs_code(&err), "Forbidden");
@@ -943,11 +946,11 @@ fn only_the_sender_updates_a_message() {
     rejected(
         &mut sim,
         Some(alice),
-        &Command::UpdateMessage {
+        &Command::Chat(ChatCall::UpdateMessage {
             thread: t,
             message: 1,
             content: "x".into(),
-        },
+        }),
         Kind::NotFound,
     );
 }
@@ -961,10 +964,10 @@ fn only_the_sender_deletes_a_message_and_its_content_is_gone() {
     rejected(
         &mut sim,
         Some(bob),
-        &Command::DeleteMessage {
+        &Command::Chat(ChatCall::DeleteMessage {
             thread: t,
             message: m.sequence,
-        },
+        }),
         Kind::Forbidden,
     );
     sim.advance(Duration::from_ms(7));
@@ -984,20 +987,20 @@ fn only_the_sender_deletes_a_message_and_its_content_is_gone() {
     rejected(
         &mut sim,
         Some(alice),
-        &Command::UpdateMessage {
+        &Command::Chat(ChatCall::UpdateMessage {
             thread: t,
             message: m.sequence,
             content: "back".into(),
-        },
+        }),
         Kind::NotFound,
     );
     rejected(
         &mut sim,
         Some(alice),
-        &Command::DeleteMessage {
+        &Command::Chat(ChatCall::DeleteMessage {
             thread: t,
             message: m.sequence,
-        },
+        }),
         Kind::NotFound,
     );
 }
@@ -1048,32 +1051,32 @@ fn a_non_participant_is_forbidden() {
     let t = sim.client(alice).create_thread("t", &[bob]).unwrap();
     let m = sim.client(alice).send_message(t, "private").unwrap();
     let calls = [
-        Command::GetThread { thread: t },
+        Command::Chat(ChatCall::GetThread { thread: t }),
         list_cmd(t, PageRequest::default()),
-        Command::GetMessage {
+        Command::Chat(ChatCall::GetMessage {
             thread: t,
             message: m.sequence,
-        },
+        }),
         send(t, "let me in"),
-        Command::AddParticipants {
+        Command::Chat(ChatCall::AddParticipants {
             thread: t,
             participants: vec![ParticipantSpec::user("eve")],
-        },
-        Command::RemoveParticipant {
+        }),
+        Command::Chat(ChatCall::RemoveParticipant {
             thread: t,
             user: "bob".into(),
-        },
-        Command::ListParticipants {
+        }),
+        Command::Chat(ChatCall::ListParticipants {
             thread: t,
             page: PageRequest::default(),
-        },
-        Command::UpdateThread {
+        }),
+        Command::Chat(ChatCall::UpdateThread {
             thread: t,
             topic: Some("mine".into()),
             options: Default::default(),
-        },
-        Command::DeleteThread { thread: t },
-        Command::SendTyping { thread: t },
+        }),
+        Command::Chat(ChatCall::DeleteThread { thread: t }),
+        Command::Chat(ChatCall::SendTyping { thread: t }),
     ];
     for command in &calls {
         let err = rejected(&mut sim, Some(eve), command, Kind::Forbidden);
@@ -1114,17 +1117,17 @@ fn a_removed_participant_keeps_history_up_to_the_removal_only() {
     rejected(
         &mut sim,
         Some(bob),
-        &Command::GetMessage {
+        &Command::Chat(ChatCall::GetMessage {
             thread: t,
             message: after.sequence,
-        },
+        }),
         Kind::NotFound,
     );
     rejected(&mut sim, Some(bob), &send(t, "hello?"), Kind::Forbidden);
     rejected(
         &mut sim,
         Some(bob),
-        &Command::SendTyping { thread: t },
+        &Command::Chat(ChatCall::SendTyping { thread: t }),
         Kind::Forbidden,
     );
     assert_eq!(
@@ -1158,17 +1161,17 @@ fn receipts_and_typing_stop_above_20_participants() {
     let err = rejected(
         &mut sim,
         Some(alice),
-        &Command::SendTyping { thread: t },
+        &Command::Chat(ChatCall::SendTyping { thread: t }),
         Kind::BadRequest,
     );
     assert_eq!(acs_code(&err), "BadRequest");
     rejected(
         &mut sim,
         Some(crowd[1]),
-        &Command::SendReadReceipt {
+        &Command::Chat(ChatCall::SendReadReceipt {
             thread: t,
             message: m.sequence,
-        },
+        }),
         Kind::BadRequest,
     );
     // Back at 20, they are allowed again.
@@ -1293,34 +1296,34 @@ fn a_refused_call_leaves_the_state_unchanged() {
         ),
         (
             Some(bob),
-            Command::DeleteMessage {
+            Command::Chat(ChatCall::DeleteMessage {
                 thread: t,
                 message: m.sequence,
-            },
+            }),
             Kind::Forbidden,
         ),
         (
             Some(alice),
-            Command::AddParticipants {
+            Command::Chat(ChatCall::AddParticipants {
                 thread: t,
                 participants: vec![],
-            },
+            }),
             Kind::BadRequest,
         ),
         (
             Some(alice),
-            Command::CreateThread {
+            Command::Chat(ChatCall::CreateThread {
                 topic: "".into(),
                 participants: vec![ParticipantSpec::user("bob")],
                 idempotency_key: Some("k".into()),
                 bindings: vec![],
                 options: Default::default(),
-            },
+            }),
             Kind::BadRequest,
         ),
         (
             None,
-            Command::DeleteUser { user: "zed".into() },
+            Command::Service(ServiceCall::DeleteUser { user: "zed".into() }),
             Kind::NotFound,
         ),
     ];
@@ -1331,13 +1334,13 @@ fn a_refused_call_leaves_the_state_unchanged() {
     let created = sim
         .execute(
             Some(alice),
-            &Command::CreateThread {
+            &Command::Chat(ChatCall::CreateThread {
                 topic: "later".into(),
                 participants: vec![],
                 idempotency_key: Some("k".into()),
                 bindings: vec![],
                 options: Default::default(),
-            },
+            }),
         )
         .unwrap();
     assert_ne!(thread_of(created), t);
@@ -1395,10 +1398,10 @@ fn read_limits_in_the_profile_apply_to_reads() {
     let [alice, bob, eve] = users(&mut sim, ["alice", "bob", "eve"]);
     let t = sim.client(alice).create_thread("t", &[bob]).unwrap();
     let m = sim.client(alice).send_message(t, "hi").unwrap();
-    let get = Command::GetMessage {
+    let get = Command::Chat(ChatCall::GetMessage {
         thread: t,
         message: m.sequence,
-    };
+    });
     // A refused read (not a participant) does not count.
     rejected(&mut sim, Some(eve), &get, Kind::Forbidden);
     sim.advance(Duration::from_ms(1_000));
@@ -1418,9 +1421,9 @@ fn read_limits_in_the_profile_apply_to_reads() {
     sim.client(bob)
         .list_threads(PageRequest::default())
         .unwrap();
-    let list = Command::ListThreads {
+    let list = Command::Chat(ChatCall::ListThreads {
         page: PageRequest::default(),
-    };
+    });
     let err = rejected(&mut sim, Some(bob), &list, Kind::RateLimited);
     assert_eq!(err.retry_after_ms(), Some(5_000));
     sim.client(alice)

@@ -6,6 +6,7 @@
 
 use proptest::prelude::*;
 use serde_json::Value;
+use switchboard::core::ChatCall;
 use switchboard::core::{PageRequest, Retention, ThreadOptions};
 use switchboard::{Duration, Instant, Kind, Profile, Simulator, ThreadId, UserId};
 
@@ -262,18 +263,22 @@ fn one_advance_of_91_days_deletes_exactly_the_threads_due_and_tells_every_partic
     let longer = make(&mut sim, cy, &[bo], Some(30)); // 30, then 60 on day 10
     let kept = make(&mut sim, bo, &[dee], Some(45)); // 45, then none on day 10
     let by_api = make(&mut sim, ana, &[bo, cy], Some(90)); // deleted by ana on day 20
-    let send = |t: ThreadId, text: &str| Command::SendMessage {
-        thread: t,
-        content: text.into(),
-        content_type: Default::default(),
-        metadata: Default::default(),
-        media: vec![],
-        template: None,
+    let send = |t: ThreadId, text: &str| {
+        Command::Chat(ChatCall::SendMessage {
+            thread: t,
+            content: text.into(),
+            content_type: Default::default(),
+            metadata: Default::default(),
+            media: vec![],
+            template: None,
+        })
     };
-    let change = |t: ThreadId, days: Option<u32>| Command::UpdateThread {
-        thread: t,
-        topic: None,
-        options: policy(days),
+    let change = |t: ThreadId, days: Option<u32>| {
+        Command::Chat(ChatCall::UpdateThread {
+            thread: t,
+            topic: None,
+            options: policy(days),
+        })
     };
     // Everything between now and day 91 is scheduled, so that one call runs it.
     sim.schedule(Instant(10 * DAY), Some(cy), change(longer.0, Some(60)))
@@ -283,7 +288,7 @@ fn one_advance_of_91_days_deletes_exactly_the_threads_due_and_tells_every_partic
     sim.schedule(
         Instant(20 * DAY),
         Some(ana),
-        Command::DeleteThread { thread: by_api.0 },
+        Command::Chat(ChatCall::DeleteThread { thread: by_api.0 }),
     )
     .unwrap();
     // A message in the last millisecond of d45 lands; one at its instant does not.
@@ -295,13 +300,13 @@ fn one_advance_of_91_days_deletes_exactly_the_threads_due_and_tells_every_partic
     sim.schedule(
         Instant(2 * DAY),
         Some(cy),
-        Command::CreateThread {
+        Command::Chat(ChatCall::CreateThread {
             topic: "day 2".into(),
             participants: vec![switchboard::core::ParticipantSpec::user("dee")],
             idempotency_key: None,
             options: after_days(90),
             bindings: vec![],
-        },
+        }),
     )
     .unwrap();
 
@@ -744,7 +749,9 @@ mod calls {
 
     use proptest::prelude::*;
     use proptest::sample::select;
-    use switchboard::core::{ConversationState, Retention, StateTimers, ThreadOptions, TokenId};
+    use switchboard::core::{
+        ChatCall, ConversationState, Retention, ServiceCall, StateTimers, ThreadOptions, TokenId,
+    };
     use switchboard::{Caller, Command, Duration, Profile, Simulator, State, ThreadId, UserId};
 
     #[derive(Clone, Debug)]
@@ -786,39 +793,39 @@ mod calls {
         .prop_map(|s| s.into_iter().map(Arc::from).collect());
         let minutes = prop::option::of(select(vec![59 * 60_000, 3_600_000, 86_400_000, 90_000u64]));
         prop_oneof![
-            3 => options().prop_map(|options| Command::CreateThread {
+            3 => options().prop_map(|options| Command::Chat(ChatCall::CreateThread {
                 topic: Arc::from("t"),
                 participants: vec![],
                 idempotency_key: None,
                 options,
                 bindings: vec![],
-            }),
-            4 => (thread.clone(), options()).prop_map(|(thread, options)| Command::UpdateThread {
+            })),
+            4 => (thread.clone(), options()).prop_map(|(thread, options)| Command::Chat(ChatCall::UpdateThread {
                 thread,
                 topic: None,
                 options,
-            }),
+            })),
             2 => (thread.clone(), select(vec![
                 ConversationState::Active,
                 ConversationState::Inactive,
                 ConversationState::Closed,
-            ])).prop_map(|(thread, state)| Command::SetState { thread, state }),
-            1 => thread.clone().prop_map(|thread| Command::DeleteThread { thread }),
-            2 => thread.clone().prop_map(|thread| Command::RecoverThread { thread }),
-            4 => thread.clone().prop_map(|thread| Command::SendMessage {
+            ])).prop_map(|(thread, state)| Command::Chat(ChatCall::SetState { thread, state })),
+            1 => thread.clone().prop_map(|thread| Command::Chat(ChatCall::DeleteThread { thread })),
+            2 => thread.clone().prop_map(|thread| Command::Service(ServiceCall::RecoverThread { thread })),
+            4 => thread.clone().prop_map(|thread| Command::Chat(ChatCall::SendMessage {
                 thread,
                 content: Arc::from("hi"),
                 content_type: Default::default(),
                 metadata: Default::default(),
                 media: vec![],
                 template: None,
-            }),
-            2 => thread.prop_map(|thread| Command::GetThread { thread }),
+            })),
+            2 => thread.prop_map(|thread| Command::Chat(ChatCall::GetThread { thread })),
             3 => (user.clone(), scopes, minutes).prop_map(|(user, scopes, expires_in_ms)| {
-                Command::IssueToken { user, scopes, expires_in_ms }
+                Command::Service(ServiceCall::IssueToken { user, scopes, expires_in_ms })
             }),
-            1 => user.clone().prop_map(|user| Command::RevokeTokens { user }),
-            1 => user.prop_map(|user| Command::DeleteUser { user }),
+            1 => user.clone().prop_map(|user| Command::Service(ServiceCall::RevokeTokens { user })),
+            1 => user.prop_map(|user| Command::Service(ServiceCall::DeleteUser { user })),
         ]
     }
 
@@ -910,13 +917,15 @@ fn timers_fire_before_calls_scheduled_at_the_same_instant() {
         .create_thread_with("t", &[bo], after_days(30))
         .unwrap();
     let due = Instant(30 * DAY);
-    let send = |text: &str| switchboard::Command::SendMessage {
-        thread: t,
-        content: text.into(),
-        content_type: Default::default(),
-        metadata: Default::default(),
-        media: vec![],
-        template: None,
+    let send = |text: &str| {
+        switchboard::Command::Chat(ChatCall::SendMessage {
+            thread: t,
+            content: text.into(),
+            content_type: Default::default(),
+            metadata: Default::default(),
+            media: vec![],
+            template: None,
+        })
     };
     sim.schedule(Instant(due.ms() - 1), Some(bo), send("just in time"))
         .unwrap();

@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use switchboard::core::{CarrierCall, ChatCall, ServiceCall};
 
 use proptest::prelude::*;
 use proptest::test_runner::Config;
@@ -53,23 +54,23 @@ fn service(sim: &mut Simulator, command: &Command) -> Reply {
 fn create_user(sim: &mut Simulator, id: &str) -> UserId {
     service(
         sim,
-        &Command::CreateUser {
+        &Command::Service(ServiceCall::CreateUser {
             id: Arc::from(id),
             display_name: None,
-        },
+        }),
     );
     sim.user(id).unwrap()
 }
 
 fn send(thread: ThreadId, content: &str) -> Command {
-    Command::SendMessage {
+    Command::Chat(ChatCall::SendMessage {
         thread,
         content: Arc::from(content),
         content_type: ContentType::Text,
         metadata: BTreeMap::new(),
         media: vec![],
         template: None,
-    }
+    })
 }
 
 impl Rig {
@@ -169,43 +170,45 @@ impl Row<'_> {
         let thread = self.rig.threads[t];
         let own = |rig: &Rig| rig.messages[&(u, t)][0];
         match op {
-            Operation::CreateThread => Command::CreateThread {
+            Operation::CreateThread => Command::Chat(ChatCall::CreateThread {
                 topic: Arc::from("new"),
                 participants: vec![],
                 idempotency_key: None,
                 bindings: vec![],
                 options: Default::default(),
-            },
-            Operation::DeleteThread => Command::DeleteThread {
+            }),
+            Operation::DeleteThread => Command::Chat(ChatCall::DeleteThread {
                 thread: self.threads[j],
-            },
-            Operation::UpdateThread => Command::UpdateThread {
+            }),
+            Operation::UpdateThread => Command::Chat(ChatCall::UpdateThread {
                 thread,
                 topic: Some(Arc::from(format!("topic {j}"))),
                 options: Default::default(),
-            },
-            Operation::GetThread => Command::GetThread { thread },
-            Operation::ListThreads => Command::ListThreads {
+            }),
+            Operation::GetThread => Command::Chat(ChatCall::GetThread { thread }),
+            Operation::ListThreads => Command::Chat(ChatCall::ListThreads {
                 page: PageRequest::default(),
-            },
+            }),
             // Alternately add and remove one outsider: every call succeeds.
-            Operation::UpdateRoster if self.outsider_in.insert(t) => Command::AddParticipants {
-                thread,
-                participants: vec![ParticipantSpec::user("outsider")],
-            },
+            Operation::UpdateRoster if self.outsider_in.insert(t) => {
+                Command::Chat(ChatCall::AddParticipants {
+                    thread,
+                    participants: vec![ParticipantSpec::user("outsider")],
+                })
+            }
             Operation::UpdateRoster => {
                 self.outsider_in.remove(&t);
-                Command::RemoveParticipant {
+                Command::Chat(ChatCall::RemoveParticipant {
                     thread,
                     user: Arc::from("outsider"),
-                }
+                })
             }
-            Operation::ListParticipants => Command::ListParticipants {
+            Operation::ListParticipants => Command::Chat(ChatCall::ListParticipants {
                 thread,
                 page: PageRequest::default(),
-            },
+            }),
             Operation::SendMessage => send(thread, &format!("call {j}")),
-            Operation::SendFileMessage => Command::SendMessage {
+            Operation::SendFileMessage => Command::Chat(ChatCall::SendMessage {
                 thread,
                 content: Arc::from(""),
                 content_type: ContentType::Text,
@@ -216,60 +219,60 @@ impl Row<'_> {
                     name: None,
                 }],
                 template: None,
-            },
-            Operation::GetMessage => Command::GetMessage {
+            }),
+            Operation::GetMessage => Command::Chat(ChatCall::GetMessage {
                 thread,
                 message: own(self.rig),
-            },
-            Operation::ListMessages => Command::ListMessages {
+            }),
+            Operation::ListMessages => Command::Chat(ChatCall::ListMessages {
                 thread,
                 page: PageRequest::default(),
                 start_time: None,
-            },
-            Operation::UpdateMessage => Command::UpdateMessage {
+            }),
+            Operation::UpdateMessage => Command::Chat(ChatCall::UpdateMessage {
                 thread,
                 message: own(self.rig),
                 content: Arc::from(format!("edit {j}")),
-            },
+            }),
             Operation::DeleteMessage => {
                 let taken = self.deleted.entry((u, t)).or_default();
                 let mine = &self.rig.messages[&(u, t)];
                 let message = mine[mine.len() - 1 - *taken];
                 *taken += 1;
-                Command::DeleteMessage { thread, message }
+                Command::Chat(ChatCall::DeleteMessage { thread, message })
             }
-            Operation::SendTyping => Command::SendTyping { thread },
-            Operation::SendReadReceipt => Command::SendReadReceipt {
+            Operation::SendTyping => Command::Chat(ChatCall::SendTyping { thread }),
+            Operation::SendReadReceipt => Command::Chat(ChatCall::SendReadReceipt {
                 thread,
                 message: own(self.rig),
-            },
-            Operation::ListReadReceipts => Command::ListReadReceipts {
+            }),
+            Operation::ListReadReceipts => Command::Chat(ChatCall::ListReadReceipts {
                 thread,
                 page: PageRequest::default(),
-            },
-            Operation::CreateIdentity => Command::CreateUser {
+            }),
+            Operation::CreateIdentity => Command::Service(ServiceCall::CreateUser {
                 id: Arc::from(format!("new{j}")),
                 display_name: None,
-            },
-            Operation::DeleteIdentity => Command::DeleteUser {
+            }),
+            Operation::DeleteIdentity => Command::Service(ServiceCall::DeleteUser {
                 user: self.pool[j].clone(),
-            },
-            Operation::UpdateProfileImage => Command::UpdateProfileImage {
+            }),
+            Operation::UpdateProfileImage => Command::Chat(ChatCall::UpdateProfileImage {
                 bytes: 1000 + j as u32,
-            },
-            Operation::UpdateMetacounter => Command::UpdateMetacounter {
+            }),
+            Operation::UpdateMetacounter => Command::Chat(ChatCall::UpdateMetacounter {
                 thread,
                 key: Arc::from("likes"),
                 delta: 1,
-            },
-            Operation::IssueToken => Command::IssueToken {
+            }),
+            Operation::IssueToken => Command::Service(ServiceCall::IssueToken {
                 user: Arc::from(name(u)),
                 scopes: vec![Arc::from("chat")],
                 expires_in_ms: None,
-            },
-            Operation::RevokeTokens => Command::RevokeTokens {
+            }),
+            Operation::RevokeTokens => Command::Service(ServiceCall::RevokeTokens {
                 user: Arc::from(name(u)),
-            },
+            }),
             Operation::RecoverThread
             | Operation::Inbound
             | Operation::SendSms
@@ -764,7 +767,7 @@ proptest! {
             let (op, command) = if call.send {
                 (Operation::SendMessage, send(thread, "x"))
             } else {
-                (Operation::GetThread, Command::GetThread { thread })
+                (Operation::GetThread, Command::Chat(ChatCall::GetThread { thread }))
             };
             let caller = Caller {
                 user: Some(users[call.user as usize]),
@@ -1016,12 +1019,12 @@ fn acs_sms_over_the_throughput_is_queued_and_nothing_is_lost() {
             let to: Vec<Arc<str>> = (0..100)
                 .map(|i| Arc::from(format!("+1425555{:04}", c * 100 + i)))
                 .collect();
-            let command = Command::SendSms {
+            let command = Command::Carrier(CarrierCall::SendSms {
                 from: Arc::from(from),
                 to,
                 message: Arc::from("Your code is 123456"),
                 delivery_report: true,
-            };
+            });
             let reply = sim.execute(None, &command).unwrap();
             assert!(matches!(reply, Reply::SmsSent(ref r) if r.iter().all(|r| r.successful)));
         }
@@ -1065,12 +1068,12 @@ fn acs_sms_queue_hands_each_message_over_at_its_exact_slot() {
         let to: Vec<Arc<str>> = (0..100)
             .map(|i| Arc::from(format!("+1425555{:04}", c * 100 + i)))
             .collect();
-        let command = Command::SendSms {
+        let command = Command::Carrier(CarrierCall::SendSms {
             from: Arc::from("+18885550100"),
             to,
             message: Arc::from("hi"),
             delivery_report: false,
-        };
+        });
         let outcome = state
             .execute(None, &command, switchboard::Instant(c as u64 * 10))
             .unwrap();
@@ -1089,12 +1092,12 @@ fn acs_sms_queue_hands_each_message_over_at_its_exact_slot() {
     }
     assert_eq!((handed[200], handed[400]), (60_000, 120_000));
     // Another number has a window of its own.
-    let command = Command::SendSms {
+    let command = Command::Carrier(CarrierCall::SendSms {
         from: Arc::from("+18885550101"),
         to: vec![Arc::from("+14255550000")],
         message: Arc::from("hi"),
         delivery_report: false,
-    };
+    });
     let outcome = state
         .execute(None, &command, switchboard::Instant(50))
         .unwrap();
@@ -1148,10 +1151,10 @@ fn an_unvalidated_zero_count_limit_refuses_without_hanging() {
 fn the_service_retries_identity_calls_as_fast_as_acs_allows() {
     let mut sim = Simulator::builder().build();
     for i in 0..501 {
-        let command = Command::CreateUser {
+        let command = Command::Service(ServiceCall::CreateUser {
             id: Arc::from(format!("user{i}")),
             display_name: None,
-        };
+        });
         sim.execute_retrying(None, &command, 1).unwrap();
     }
     // 500 per 30 s: the 501st identity waited for the first to leave.

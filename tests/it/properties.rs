@@ -12,6 +12,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
+use switchboard::core::{ChatCall, ServiceCall};
 
 use proptest::collection::vec;
 use proptest::prelude::*;
@@ -250,9 +251,11 @@ fn command(threads: u32) -> impl Strategy<Value = Command> {
             2,
             prop::option::weighted(0.2, select(&["Display"][..]).prop_map(Arc::from))
                 .prop_flat_map(|display_name| {
-                    name().prop_map(move |id| Command::CreateUser {
-                        id,
-                        display_name: display_name.clone(),
+                    name().prop_map(move |id| {
+                        Command::Service(ServiceCall::CreateUser {
+                            id,
+                            display_name: display_name.clone(),
+                        })
                     })
                 })
                 .boxed(),
@@ -260,7 +263,7 @@ fn command(threads: u32) -> impl Strategy<Value = Command> {
         (
             1,
             select(&NAMES[..])
-                .prop_map(|user| Command::DeleteUser { user: user.into() })
+                .prop_map(|user| Command::Service(ServiceCall::DeleteUser { user: user.into() }))
                 .boxed(),
         ),
         (
@@ -270,87 +273,99 @@ fn command(threads: u32) -> impl Strategy<Value = Command> {
                 participants(),
                 prop::option::weighted(0.3, select(&["k1", "k2"][..]).prop_map(Arc::from)),
             )
-                .prop_map(
-                    |(topic, participants, idempotency_key)| Command::CreateThread {
+                .prop_map(|(topic, participants, idempotency_key)| {
+                    Command::Chat(ChatCall::CreateThread {
                         topic,
                         participants,
                         idempotency_key,
                         bindings: vec![],
                         options: Default::default(),
-                    },
-                )
-                .boxed(),
-        ),
-        (
-            1,
-            thread(threads)
-                .prop_map(|thread| Command::GetThread { thread })
-                .boxed(),
-        ),
-        (
-            1,
-            page()
-                .prop_map(|page| Command::ListThreads { page })
-                .boxed(),
-        ),
-        (
-            2,
-            (thread(threads), prop::option::of(topic()))
-                .prop_map(|(thread, topic)| Command::UpdateThread {
-                    thread,
-                    topic,
-                    options: Default::default(),
+                    })
                 })
                 .boxed(),
         ),
         (
             1,
             thread(threads)
-                .prop_map(|thread| Command::DeleteThread { thread })
+                .prop_map(|thread| Command::Chat(ChatCall::GetThread { thread }))
+                .boxed(),
+        ),
+        (
+            1,
+            page()
+                .prop_map(|page| Command::Chat(ChatCall::ListThreads { page }))
+                .boxed(),
+        ),
+        (
+            2,
+            (thread(threads), prop::option::of(topic()))
+                .prop_map(|(thread, topic)| {
+                    Command::Chat(ChatCall::UpdateThread {
+                        thread,
+                        topic,
+                        options: Default::default(),
+                    })
+                })
+                .boxed(),
+        ),
+        (
+            1,
+            thread(threads)
+                .prop_map(|thread| Command::Chat(ChatCall::DeleteThread { thread }))
                 .boxed(),
         ),
         (
             6,
             (thread(threads), participants())
-                .prop_map(|(thread, participants)| Command::AddParticipants {
-                    thread,
-                    participants,
+                .prop_map(|(thread, participants)| {
+                    Command::Chat(ChatCall::AddParticipants {
+                        thread,
+                        participants,
+                    })
                 })
                 .boxed(),
         ),
         (
             3,
             (thread(threads), name())
-                .prop_map(|(thread, user)| Command::RemoveParticipant { thread, user })
+                .prop_map(|(thread, user)| {
+                    Command::Chat(ChatCall::RemoveParticipant { thread, user })
+                })
                 .boxed(),
         ),
         (
             1,
             (thread(threads), page())
-                .prop_map(|(thread, page)| Command::ListParticipants { thread, page })
+                .prop_map(|(thread, page)| {
+                    Command::Chat(ChatCall::ListParticipants { thread, page })
+                })
                 .boxed(),
         ),
         (
             30,
             (thread(threads), content(), any::<bool>(), metadata())
-                .prop_map(|(thread, content, html, metadata)| Command::SendMessage {
-                    thread,
-                    content,
-                    content_type: if html {
-                        ContentType::Html
-                    } else {
-                        ContentType::Text
-                    },
-                    metadata,
-                    media: vec![],
-                    template: None,
+                .prop_map(|(thread, content, html, metadata)| {
+                    Command::Chat(ChatCall::SendMessage {
+                        thread,
+                        content,
+                        content_type: if html {
+                            ContentType::Html
+                        } else {
+                            ContentType::Text
+                        },
+                        metadata,
+                        media: vec![],
+                        template: None,
+                    })
                 })
                 .boxed(),
         ),
         (
             2,
             (thread(threads), sequence())
-                .prop_map(|(thread, message)| Command::GetMessage { thread, message })
+                .prop_map(|(thread, message)| {
+                    Command::Chat(ChatCall::GetMessage { thread, message })
+                })
                 .boxed(),
         ),
         (
@@ -360,45 +375,55 @@ fn command(threads: u32) -> impl Strategy<Value = Command> {
                 page(),
                 prop::option::weighted(0.3, instant()),
             )
-                .prop_map(|(thread, page, start_time)| Command::ListMessages {
-                    thread,
-                    page,
-                    start_time,
+                .prop_map(|(thread, page, start_time)| {
+                    Command::Chat(ChatCall::ListMessages {
+                        thread,
+                        page,
+                        start_time,
+                    })
                 })
                 .boxed(),
         ),
         (
             4,
             (thread(threads), sequence(), content())
-                .prop_map(|(thread, message, content)| Command::UpdateMessage {
-                    thread,
-                    message,
-                    content,
+                .prop_map(|(thread, message, content)| {
+                    Command::Chat(ChatCall::UpdateMessage {
+                        thread,
+                        message,
+                        content,
+                    })
                 })
                 .boxed(),
         ),
         (
             3,
             (thread(threads), sequence())
-                .prop_map(|(thread, message)| Command::DeleteMessage { thread, message })
+                .prop_map(|(thread, message)| {
+                    Command::Chat(ChatCall::DeleteMessage { thread, message })
+                })
                 .boxed(),
         ),
         (
             3,
             thread(threads)
-                .prop_map(|thread| Command::SendTyping { thread })
+                .prop_map(|thread| Command::Chat(ChatCall::SendTyping { thread }))
                 .boxed(),
         ),
         (
             3,
             (thread(threads), sequence())
-                .prop_map(|(thread, message)| Command::SendReadReceipt { thread, message })
+                .prop_map(|(thread, message)| {
+                    Command::Chat(ChatCall::SendReadReceipt { thread, message })
+                })
                 .boxed(),
         ),
         (
             1,
             (thread(threads), page())
-                .prop_map(|(thread, page)| Command::ListReadReceipts { thread, page })
+                .prop_map(|(thread, page)| {
+                    Command::Chat(ChatCall::ListReadReceipts { thread, page })
+                })
                 .boxed(),
         ),
     ];
@@ -494,7 +519,8 @@ fn run_checked(world: &World, profile: &Profile, steps: &[Step]) -> Result<Run, 
                 // Identity calls are the service's: no user's limits count them.
                 let identity = matches!(
                     step.command,
-                    Command::CreateUser { .. } | Command::DeleteUser { .. }
+                    Command::Service(ServiceCall::CreateUser { .. })
+                        | Command::Service(ServiceCall::DeleteUser { .. })
                 );
                 if let (Some(actor), false, false) = (step.actor, identity, replay) {
                     accepted.push(Accepted {

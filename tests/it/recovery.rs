@@ -2,6 +2,7 @@
 //! token presented by an unknown identity, and what recovery and purge keep.
 
 use std::sync::Arc;
+use switchboard::core::ChatCall;
 
 use serde_json::json;
 use switchboard::core::{Caller, ConversationState, StateTimers, ThreadOptions};
@@ -20,7 +21,7 @@ fn a_throttled_token_only_call_counts_for_the_tokens_owner() {
         connection: 0,
         token: Some(token),
     };
-    let get = Command::GetThread { thread: t };
+    let get = Command::Chat(ChatCall::GetThread { thread: t });
     // Get thread: 10 per user per thread in 5 s (seed 000).
     for _ in 0..10 {
         sim.execute(by_token, &get).unwrap();
@@ -98,13 +99,13 @@ fn a_recovered_inactive_conversation_still_closes() {
 fn a_purged_thread_forgets_its_idempotency_key_and_counters() {
     let mut sim = Simulator::builder().seed(1).build();
     let ana = sim.create_user("ana").unwrap();
-    let create = Command::CreateThread {
+    let create = Command::Chat(ChatCall::CreateThread {
         topic: Arc::from("t"),
         participants: vec![],
         idempotency_key: Some(Arc::from("k")),
         bindings: vec![],
         options: Default::default(),
-    };
+    });
     let first = match sim.execute(ana, &create).unwrap() {
         Reply::ThreadCreated { thread, .. } => thread.id,
         other => panic!("{other:?}"),

@@ -2,6 +2,7 @@
 //! `{"error": true, "code", "message"}` with its codes, and its maxima.
 
 use std::sync::Arc;
+use switchboard::core::{ChatCall, ServiceCall};
 
 use serde_json::Value;
 use switchboard::core::TokenProblem;
@@ -130,20 +131,20 @@ fn a_channel_holds_100_members_and_has_no_acs_or_twilio_features() {
     let t = sim.client(users[0]).create_thread("t", &[]).unwrap();
     let e = sim
         .client(users[0])
-        .execute(&Command::SetState {
+        .execute(&Command::Chat(ChatCall::SetState {
             thread: t,
             state: switchboard::core::ConversationState::Closed,
-        })
+        }))
         .unwrap_err();
     assert_eq!(e.kind(), Kind::BadRequest);
     let long = Arc::<str>::from("x".repeat(81));
     let e = sim
         .execute(
             None,
-            &Command::CreateUser {
+            &Command::Service(ServiceCall::CreateUser {
                 id: long,
                 display_name: None,
-            },
+            }),
         )
         .unwrap_err();
     assert_eq!(

@@ -3,6 +3,7 @@
 //! message reactivates; closed is final; Twilio's codes on the wire.
 
 use std::sync::Arc;
+use switchboard::core::ChatCall;
 
 use switchboard::core::{ConversationState, StateTimers, ThreadOptions};
 use switchboard::profile::ErrorStyle;
@@ -228,10 +229,10 @@ fn acs_has_no_conversation_states() {
     let t = sim.client(ana).create_thread("t", &[]).unwrap();
     let e = sim
         .client(ana)
-        .execute(&Command::SetState {
+        .execute(&Command::Chat(ChatCall::SetState {
             thread: t,
             state: ConversationState::Inactive,
-        })
+        }))
         .unwrap_err();
     assert_eq!(e.kind(), Kind::BadRequest);
     let e = sim

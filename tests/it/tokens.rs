@@ -5,6 +5,7 @@
 //! those profiles with ACS's token lifetimes) and every scope the core accepts.
 
 use std::sync::Arc;
+use switchboard::core::ChatCall;
 
 use serde_json::{Value, json};
 use switchboard::channel::Channel;
@@ -153,7 +154,7 @@ fn revoked_tokens_and_tokens_of_deleted_identities_get_401() {
         token: Some(fresh.id),
     };
     let e = sim
-        .execute(caller, &Command::GetThread { thread: t })
+        .execute(caller, &Command::Chat(ChatCall::GetThread { thread: t }))
         .unwrap_err();
     assert_eq!(problem(e), Some(TokenProblem::Unknown));
     // Deleting the identity revokes its tokens.
@@ -204,17 +205,17 @@ fn operations(t: ThreadId) -> Operations {
     vec![
         (
             "create_thread",
-            Command::CreateThread {
+            Command::Chat(ChatCall::CreateThread {
                 topic: Arc::from("new"),
                 participants: vec![],
                 idempotency_key: None,
                 bindings: vec![],
                 options: Default::default(),
-            },
+            }),
         ),
         (
             "create_thread+retention",
-            Command::CreateThread {
+            Command::Chat(ChatCall::CreateThread {
                 topic: Arc::from("kept 30 days"),
                 participants: vec![],
                 idempotency_key: None,
@@ -223,106 +224,118 @@ fn operations(t: ThreadId) -> Operations {
                     ..ThreadOptions::default()
                 },
                 bindings: vec![],
-            },
+            }),
         ),
-        ("get_thread", Command::GetThread { thread: t }),
-        ("list_threads", Command::ListThreads { page: page() }),
+        (
+            "get_thread",
+            Command::Chat(ChatCall::GetThread { thread: t }),
+        ),
+        (
+            "list_threads",
+            Command::Chat(ChatCall::ListThreads { page: page() }),
+        ),
         (
             "update_thread",
-            Command::UpdateThread {
+            Command::Chat(ChatCall::UpdateThread {
                 thread: t,
                 topic: Some(Arc::from("renamed")),
                 options: Default::default(),
-            },
+            }),
         ),
         (
             "update_thread+retention",
-            Command::UpdateThread {
+            Command::Chat(ChatCall::UpdateThread {
                 thread: t,
                 topic: None,
                 options: ThreadOptions {
                     retention: Some(Retention::DeleteAfterDays(90)),
                     ..ThreadOptions::default()
                 },
-            },
+            }),
         ),
-        ("delete_thread", Command::DeleteThread { thread: t }),
+        (
+            "delete_thread",
+            Command::Chat(ChatCall::DeleteThread { thread: t }),
+        ),
         (
             "add_participants",
-            Command::AddParticipants {
+            Command::Chat(ChatCall::AddParticipants {
                 thread: t,
                 participants: vec![ParticipantSpec::user("cy")],
-            },
+            }),
         ),
         (
             "remove_participant",
-            Command::RemoveParticipant {
+            Command::Chat(ChatCall::RemoveParticipant {
                 thread: t,
                 user: Arc::from("bo"),
-            },
+            }),
         ),
         (
             "list_participants",
-            Command::ListParticipants {
+            Command::Chat(ChatCall::ListParticipants {
                 thread: t,
                 page: page(),
-            },
+            }),
         ),
         (
             "send_message",
-            Command::SendMessage {
+            Command::Chat(ChatCall::SendMessage {
                 thread: t,
                 content: Arc::from("hi"),
                 content_type: Default::default(),
                 metadata: Default::default(),
                 media: vec![],
                 template: None,
-            },
+            }),
         ),
         (
             "get_message",
-            Command::GetMessage {
+            Command::Chat(ChatCall::GetMessage {
                 thread: t,
                 message: 3,
-            },
+            }),
         ),
         (
             "list_messages",
-            Command::ListMessages {
+            Command::Chat(ChatCall::ListMessages {
                 thread: t,
                 page: page(),
                 start_time: None,
-            },
+            }),
         ),
         (
             "update_message",
-            Command::UpdateMessage {
+            Command::Chat(ChatCall::UpdateMessage {
                 thread: t,
                 message: 3,
                 content: Arc::from("edited"),
-            },
+            }),
         ),
         (
             "delete_message",
-            Command::DeleteMessage {
+            Command::Chat(ChatCall::DeleteMessage {
                 thread: t,
                 message: 3,
-            },
+            }),
         ),
-        ("send_typing", Command::SendTyping { thread: t }),
+        (
+            "send_typing",
+            Command::Chat(ChatCall::SendTyping { thread: t }),
+        ),
         (
             "send_read_receipt",
-            Command::SendReadReceipt {
+            Command::Chat(ChatCall::SendReadReceipt {
                 thread: t,
                 message: 3,
-            },
+            }),
         ),
         (
             "list_read_receipts",
-            Command::ListReadReceipts {
+            Command::Chat(ChatCall::ListReadReceipts {
                 thread: t,
                 page: page(),
-            },
+            }),
         ),
     ]
 }
@@ -333,40 +346,40 @@ fn twilio_operations(t: ThreadId) -> Operations {
     vec![
         (
             "add_participants+sms",
-            Command::AddBindings {
+            Command::Chat(ChatCall::AddBindings {
                 thread: t,
                 bindings: vec![BindingSpec {
                     channel: Channel::Sms,
                     address: Arc::from("+14255550100"),
                     proxy: Arc::from(PROXY),
                 }],
-            },
+            }),
         ),
         (
             "remove_participant+sms",
-            Command::RemoveBinding {
+            Command::Chat(ChatCall::RemoveBinding {
                 thread: t,
                 channel: Channel::Sms,
                 address: Arc::from(WORLD_SMS),
-            },
+            }),
         ),
         (
             "set_state",
-            Command::SetState {
+            Command::Chat(ChatCall::SetState {
                 thread: t,
                 state: ConversationState::Inactive,
-            },
+            }),
         ),
         (
             "update_thread+state",
-            Command::UpdateThread {
+            Command::Chat(ChatCall::UpdateThread {
                 thread: t,
                 topic: None,
                 options: ThreadOptions {
                     state: Some(ConversationState::Closed),
                     ..ThreadOptions::default()
                 },
-            },
+            }),
         ),
     ]
 }
@@ -377,15 +390,15 @@ fn sendbird_operations(t: ThreadId) -> Operations {
     vec![
         (
             "update_profile_image",
-            Command::UpdateProfileImage { bytes: 1024 },
+            Command::Chat(ChatCall::UpdateProfileImage { bytes: 1024 }),
         ),
         (
             "update_metacounter",
-            Command::UpdateMetacounter {
+            Command::Chat(ChatCall::UpdateMetacounter {
                 thread: t,
                 key: Arc::from("unread"),
                 delta: 1,
-            },
+            }),
         ),
     ]
 }
@@ -533,28 +546,30 @@ fn a_missing_scope_ranks_after_400_and_404() {
     let tok = token(&mut sim, ana, &["chat.join.limited"], None);
     let c = &mut sim.client_with_token(tok.id);
     let gone = c
-        .execute(&Command::DeleteThread {
+        .execute(&Command::Chat(ChatCall::DeleteThread {
             thread: ThreadId(77),
-        })
+        }))
         .unwrap_err();
     assert_eq!(gone.kind(), Kind::NotFound);
     let empty = c
-        .execute(&Command::UpdateThread {
+        .execute(&Command::Chat(ChatCall::UpdateThread {
             thread: t,
             topic: Some(Arc::from("")),
             options: Default::default(),
-        })
+        }))
         .unwrap_err();
     assert_eq!(empty.kind(), Kind::BadRequest);
-    let denied = c.execute(&Command::DeleteThread { thread: t }).unwrap_err();
+    let denied = c
+        .execute(&Command::Chat(ChatCall::DeleteThread { thread: t }))
+        .unwrap_err();
     assert!(matches!(denied, Error::MissingScope { .. }), "{denied}");
     // An expired token is a 401 before anything else.
     sim.advance(Duration::from_days(1));
     let e = sim
         .client_with_token(tok.id)
-        .execute(&Command::DeleteThread {
+        .execute(&Command::Chat(ChatCall::DeleteThread {
             thread: ThreadId(77),
-        })
+        }))
         .unwrap_err();
     assert_eq!(e.status(), 401);
 }
@@ -590,14 +605,14 @@ fn a_missing_scope_ranks_before_a_full_conversation() {
     )
     .unwrap();
     let (mut sim, ana, t) = world_on(profile);
-    let add = Command::AddBindings {
+    let add = Command::Chat(ChatCall::AddBindings {
         thread: t,
         bindings: vec![BindingSpec {
             channel: Channel::Sms,
             address: Arc::from("+14255550100"),
             proxy: Arc::from(PROXY),
         }],
-    };
+    });
     let limited = token(&mut sim, ana, &["chat.join.limited"], None);
     let err = sim.client_with_token(limited.id).execute(&add).unwrap_err();
     assert_eq!(err.status(), 403, "{err}");

@@ -4,6 +4,7 @@
 //! over arbitrary channel calls.
 
 use std::sync::Arc;
+use switchboard::core::{CarrierCall, ChatCall};
 
 use proptest::prelude::*;
 use proptest::sample::select;
@@ -48,10 +49,10 @@ fn add(
 ) -> Result<Reply, Error> {
     sim.execute(
         Some(actor),
-        &Command::AddBindings {
+        &Command::Chat(ChatCall::AddBindings {
             thread: t,
             bindings,
-        },
+        }),
     )
 }
 
@@ -91,10 +92,10 @@ fn a_binding_is_held_by_one_thread_until_it_is_removed_or_the_thread_deleted() {
     let e = refused(
         &mut sim,
         Some(agent),
-        Command::AddBindings {
+        Command::Chat(ChatCall::AddBindings {
             thread: t2,
             bindings: vec![binding(Channel::Sms, DAN, PROXY)],
-        },
+        }),
         Kind::Conflict,
     );
     assert_eq!(e.render(ErrorStyle::Twilio)["code"], 50416);
@@ -117,10 +118,10 @@ fn a_binding_is_held_by_one_thread_until_it_is_removed_or_the_thread_deleted() {
     refused(
         &mut sim,
         Some(agent),
-        Command::AddBindings {
+        Command::Chat(ChatCall::AddBindings {
             thread: t1,
             bindings: vec![binding(Channel::Sms, DAN, "+18005550197")],
-        },
+        }),
         Kind::Conflict,
     );
     // Removing the participant frees the binding.
@@ -137,11 +138,11 @@ fn a_binding_is_held_by_one_thread_until_it_is_removed_or_the_thread_deleted() {
     let e = refused(
         &mut sim,
         Some(agent),
-        Command::RemoveBinding {
+        Command::Chat(ChatCall::RemoveBinding {
             thread: t2,
             channel: Channel::Sms,
             address: Arc::from(WEN),
-        },
+        }),
         Kind::NotFound,
     );
     assert_eq!(e.render(ErrorStyle::Twilio)["code"], 50432);
@@ -161,10 +162,10 @@ fn addresses_are_e164_and_the_whatsapp_prefix_names_the_same_address() {
         refused(
             &mut sim,
             Some(agent),
-            Command::AddBindings {
+            Command::Chat(ChatCall::AddBindings {
                 thread: t1,
                 bindings: vec![binding(Channel::Sms, bad, PROXY)],
-            },
+            }),
             Kind::BadRequest,
         );
     }
@@ -172,10 +173,10 @@ fn addresses_are_e164_and_the_whatsapp_prefix_names_the_same_address() {
     refused(
         &mut sim,
         Some(agent),
-        Command::AddBindings {
+        Command::Chat(ChatCall::AddBindings {
             thread: t1,
             bindings: vec![binding(Channel::Sms, DAN, &long)],
-        },
+        }),
         Kind::BadRequest,
     );
     add(
@@ -194,10 +195,10 @@ fn addresses_are_e164_and_the_whatsapp_prefix_names_the_same_address() {
     refused(
         &mut sim,
         Some(agent),
-        Command::AddBindings {
+        Command::Chat(ChatCall::AddBindings {
             thread: t2,
             bindings: vec![binding(Channel::Whatsapp, WEN, PROXY)],
-        },
+        }),
         Kind::Conflict,
     );
     // An inbound in the bare form reaches the thread.
@@ -234,14 +235,14 @@ fn a_thread_holds_at_most_its_non_chat_and_total_participants() {
     let e = refused(
         &mut sim,
         Some(agent),
-        Command::AddBindings {
+        Command::Chat(ChatCall::AddBindings {
             thread: t,
             bindings: vec![
                 binding(Channel::Sms, "+14255550001", PROXY),
                 binding(Channel::Sms, "+14255550002", PROXY),
                 binding(Channel::Sms, "+14255550003", PROXY),
             ],
-        },
+        }),
         Kind::BadRequest,
     );
     assert_eq!(e.render(ErrorStyle::Twilio)["code"], 50417);
@@ -294,18 +295,20 @@ fn a_chat_identity_belongs_to_at_most_its_maximum_of_threads() {
 /// too; a group MMS caps the whole thread at the smaller maximum.
 #[test]
 fn a_create_with_bindings_reports_its_first_fault_in_precedence_order() {
-    let create = |participants: &[&str], bindings: Vec<BindingSpec>, state| Command::CreateThread {
-        topic: Arc::from("again"),
-        participants: participants
-            .iter()
-            .map(|u| ParticipantSpec::user(*u))
-            .collect(),
-        bindings,
-        idempotency_key: None,
-        options: ThreadOptions {
-            state,
-            ..ThreadOptions::default()
-        },
+    let create = |participants: &[&str], bindings: Vec<BindingSpec>, state| {
+        Command::Chat(ChatCall::CreateThread {
+            topic: Arc::from("again"),
+            participants: participants
+                .iter()
+                .map(|u| ParticipantSpec::user(*u))
+                .collect(),
+            bindings,
+            idempotency_key: None,
+            options: ThreadOptions {
+                state,
+                ..ThreadOptions::default()
+            },
+        })
     };
     let taken = || vec![binding(Channel::Sms, DAN, PROXY)];
 
@@ -361,23 +364,23 @@ fn profiles_without_non_chat_participants_refuse_them() {
     let e = refused(
         &mut sim,
         Some(a),
-        Command::AddBindings {
+        Command::Chat(ChatCall::AddBindings {
             thread: t,
             bindings: vec![binding(Channel::Sms, DAN, PROXY)],
-        },
+        }),
         Kind::BadRequest,
     );
     assert!(e.to_string().contains("not supported by profile acs"));
     refused(
         &mut sim,
         None,
-        Command::Inbound {
+        Command::Carrier(CarrierCall::Inbound {
             channel: Channel::Sms,
             from: Arc::from(DAN),
             to: Arc::from(PROXY),
             body: Arc::from("x"),
             media: vec![],
-        },
+        }),
         Kind::BadRequest,
     );
 }
@@ -387,12 +390,14 @@ fn create_with_bindings_is_all_or_nothing() {
     let mut sim = twilio(json!({}));
     let (agent, lead, t) = setup(&mut sim);
     add(&mut sim, agent, t, vec![binding(Channel::Sms, DAN, PROXY)]).unwrap();
-    let create = |bindings| Command::CreateThread {
-        topic: Arc::from("new"),
-        participants: vec![ParticipantSpec::user("lead")],
-        bindings,
-        idempotency_key: None,
-        options: Default::default(),
+    let create = |bindings| {
+        Command::Chat(ChatCall::CreateThread {
+            topic: Arc::from("new"),
+            participants: vec![ParticipantSpec::user("lead")],
+            bindings,
+            idempotency_key: None,
+            options: Default::default(),
+        })
     };
     refused(
         &mut sim,
@@ -495,48 +500,50 @@ fn an_inbound_message_goes_to_everyone_but_its_sender() {
     refused(
         &mut sim,
         None,
-        Command::Inbound {
+        Command::Carrier(CarrierCall::Inbound {
             channel: Channel::Sms,
             from: Arc::from("+14255550199"),
             to: Arc::from(PROXY),
             body: Arc::from("?"),
             media: vec![],
-        },
+        }),
         Kind::NotFound,
     );
     // Media over the MMS limits is refused by the channel's own rules.
     refused(
         &mut sim,
         None,
-        Command::Inbound {
+        Command::Carrier(CarrierCall::Inbound {
             channel: Channel::Sms,
             from: Arc::from(DAN),
             to: Arc::from(PROXY),
             body: Arc::from(""),
             media: vec![jpeg(2 * 1024 * 1024 + 1)],
-        },
+        }),
         Kind::TooLarge,
     );
     refused(
         &mut sim,
         None,
-        Command::Inbound {
+        Command::Carrier(CarrierCall::Inbound {
             channel: Channel::Sms,
             from: Arc::from(DAN),
             to: Arc::from(PROXY),
             body: Arc::from(""),
             media: vec![],
-        },
+        }),
         Kind::BadRequest,
     );
     // Precedence: an unknown pair (404) before an oversize medium (413); too
     // many media (a malformed request, 400) before both.
-    let inbound = |from: &str, media: Vec<Media>| Command::Inbound {
-        channel: Channel::Sms,
-        from: Arc::from(from),
-        to: Arc::from(PROXY),
-        body: Arc::from(""),
-        media,
+    let inbound = |from: &str, media: Vec<Media>| {
+        Command::Carrier(CarrierCall::Inbound {
+            channel: Channel::Sms,
+            from: Arc::from(from),
+            to: Arc::from(PROXY),
+            body: Arc::from(""),
+            media,
+        })
     };
     refused(
         &mut sim,
@@ -589,14 +596,14 @@ fn media_from_chat_follows_the_rule_table_per_recipient() {
     refused(
         &mut sim,
         Some(agent),
-        Command::SendMessage {
+        Command::Chat(ChatCall::SendMessage {
             thread: t,
             content: Arc::from("x"),
             content_type: switchboard::core::ContentType::Text,
             metadata: Default::default(),
             media: vec![jpeg(150 * 1024 * 1024 + 1)],
             template: None,
-        },
+        }),
         Kind::TooLarge,
     );
     // Over 1600 characters: the SMS delivery fails with 21617, chat keeps it.
@@ -808,12 +815,12 @@ fn receipts_for_a_deleted_thread_change_nothing() {
 // ---- ACS send_sms ----
 
 fn send_sms(to: &[&str], message: &str, report: bool) -> Command {
-    Command::SendSms {
+    Command::Carrier(CarrierCall::SendSms {
         from: Arc::from(PROXY),
         to: to.iter().map(|s| Arc::from(*s)).collect(),
         message: Arc::from(message),
         delivery_report: report,
-    }
+    })
 }
 
 #[test]
@@ -880,20 +887,20 @@ fn acs_send_sms_refuses_bad_calls_whole() {
     );
     sim.execute(None, &send_sms(&[DAN], &"a".repeat(2048), false))
         .unwrap();
-    let bad_from = Command::SendSms {
+    let bad_from = Command::Carrier(CarrierCall::SendSms {
         from: Arc::from("12"),
         to: vec![Arc::from(DAN)],
         message: Arc::from("x"),
         delivery_report: false,
-    };
+    });
     refused(&mut sim, None, bad_from, Kind::BadRequest);
     // A short code is a valid sender.
-    let short = Command::SendSms {
+    let short = Command::Carrier(CarrierCall::SendSms {
         from: Arc::from("12345"),
         to: vec![Arc::from(DAN)],
         message: Arc::from("x"),
         delivery_report: false,
-    };
+    });
     sim.execute(None, &short).unwrap();
     // Twilio has no such call.
     let mut tw = twilio(json!({}));
@@ -1009,14 +1016,15 @@ fn media() -> impl Strategy<Value = Vec<Media>> {
 fn command() -> impl Strategy<Value = Command> {
     let thread = (1u32..4).prop_map(ThreadId);
     prop_oneof![
-        (thread.clone(), proptest::collection::vec(spec(), 0..3))
-            .prop_map(|(thread, bindings)| Command::AddBindings { thread, bindings }),
+        (thread.clone(), proptest::collection::vec(spec(), 0..3)).prop_map(|(thread, bindings)| {
+            Command::Chat(ChatCall::AddBindings { thread, bindings })
+        }),
         (thread.clone(), channel(), select(&ADDRESSES[..])).prop_map(|(thread, channel, a)| {
-            Command::RemoveBinding {
+            Command::Chat(ChatCall::RemoveBinding {
                 thread,
                 channel,
                 address: Arc::from(a),
-            }
+            })
         }),
         (
             thread.clone(),
@@ -1024,22 +1032,26 @@ fn command() -> impl Strategy<Value = Command> {
             media(),
             any::<bool>()
         )
-            .prop_map(|(thread, text, media, tpl)| Command::SendMessage {
+            .prop_map(
+                |(thread, text, media, tpl)| Command::Chat(ChatCall::SendMessage {
+                    thread,
+                    content: Arc::from(text),
+                    content_type: switchboard::core::ContentType::Text,
+                    metadata: Default::default(),
+                    media,
+                    template: tpl.then(|| Arc::from("HX"))
+                })
+            ),
+        thread
+            .clone()
+            .prop_map(|thread| Command::Chat(ChatCall::SendMessage {
                 thread,
-                content: Arc::from(text),
+                content: Arc::from("plain"),
                 content_type: switchboard::core::ContentType::Text,
                 metadata: Default::default(),
-                media,
-                template: tpl.then(|| Arc::from("HX"))
-            }),
-        thread.clone().prop_map(|thread| Command::SendMessage {
-            thread,
-            content: Arc::from("plain"),
-            content_type: switchboard::core::ContentType::Text,
-            metadata: Default::default(),
-            media: vec![],
-            template: None,
-        }),
+                media: vec![],
+                template: None,
+            })),
         (
             channel(),
             select(&ADDRESSES[..]),
@@ -1047,23 +1059,25 @@ fn command() -> impl Strategy<Value = Command> {
             select(&["yo", ""][..]),
             media()
         )
-            .prop_map(|(channel, f, t, b, media)| Command::Inbound {
-                channel,
-                from: Arc::from(f),
-                to: Arc::from(t),
-                body: Arc::from(b),
-                media
-            }),
+            .prop_map(
+                |(channel, f, t, b, media)| Command::Carrier(CarrierCall::Inbound {
+                    channel,
+                    from: Arc::from(f),
+                    to: Arc::from(t),
+                    body: Arc::from(b),
+                    media
+                })
+            ),
         (thread.clone(), proptest::collection::vec(spec(), 0..2)).prop_map(|(_, bindings)| {
-            Command::CreateThread {
+            Command::Chat(ChatCall::CreateThread {
                 topic: Arc::from("p"),
                 participants: vec![],
                 bindings,
                 idempotency_key: None,
                 options: Default::default(),
-            }
+            })
         }),
-        thread.prop_map(|thread| Command::DeleteThread { thread }),
+        thread.prop_map(|thread| Command::Chat(ChatCall::DeleteThread { thread })),
     ]
 }
 
@@ -1081,7 +1095,7 @@ proptest! {
             for (advance, command) in &steps {
                 sim.advance(Duration::from_ms(*advance));
                 let before = sim.state().clone();
-                let actor = (!matches!(command, Command::Inbound { .. })).then_some(a);
+                let actor = (!matches!(command, Command::Carrier(CarrierCall::Inbound { .. }))).then_some(a);
                 let result = sim.execute(actor, command);
                 if let Err(e) = sim.state().check_invariants() {
                     return Err(TestCaseError::fail(format!("{command:?} -> {result:?}: {e}")));
@@ -1142,10 +1156,10 @@ fn a_group_mms_holds_at_most_ten_participants() {
     let e = refused(
         &mut sim,
         Some(agent),
-        Command::AddBindings {
+        Command::Chat(ChatCall::AddBindings {
             thread: t,
             bindings: vec![binding(Channel::Sms, "+14255550099", "")],
-        },
+        }),
         Kind::BadRequest,
     );
     let v = e.render(ErrorStyle::Twilio);
@@ -1174,20 +1188,20 @@ fn a_group_mms_holds_at_most_ten_participants() {
     refused(
         &mut sim,
         Some(agent),
-        Command::AddBindings {
+        Command::Chat(ChatCall::AddBindings {
             thread: t2,
             bindings: vec![binding(Channel::Sms, "+14255550000", "")],
-        },
+        }),
         Kind::Conflict,
     );
     // WhatsApp has no group: a proxy is required.
     refused(
         &mut sim,
         Some(agent),
-        Command::AddBindings {
+        Command::Chat(ChatCall::AddBindings {
             thread: t2,
             bindings: vec![binding(Channel::Whatsapp, WEN, "")],
-        },
+        }),
         Kind::BadRequest,
     );
     // A thread without group participants keeps the full cap.

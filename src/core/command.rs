@@ -393,7 +393,7 @@ pub struct MessageView {
     pub topic: Option<Arc<str>>,
     pub participants: Option<Vec<Arc<str>>>,
     pub metadata: BTreeMap<String, String>,
-    pub media: Vec<Value>,
+    pub media: Vec<Media>,
     pub created_at_ms: u64,
     pub edited_at_ms: Option<u64>,
     pub deleted_at_ms: Option<u64>,

@@ -584,7 +584,7 @@ fn media_from_chat_follows_the_rule_table_per_recipient() {
     // Chat users still get the media.
     let view = sim.client(lead).get_message(m).unwrap();
     assert_eq!(view.media.len(), 1);
-    assert_eq!(view.media[0]["bytes"], 6 * 1024 * 1024);
+    assert_eq!(view.media[0].bytes, 6 * 1024 * 1024);
     // Over 150 MB is refused for everyone.
     refused(
         &mut sim,

@@ -9,15 +9,15 @@
 //! too many threads, and receipts or typing on a thread that is too large. A
 //! closed Twilio conversation's 409 (50377) ranks with the 403s: a change to it
 //! is refused before its size is looked at. A request with several faults
-//! reports the first in that order. Errors carry typed facts; the wording and
-//! wire shape belong to the profile's rendering.
+//! reports the first in that order. Errors carry typed facts and their wording
+//! ([`fmt::Display`]); each platform's wire shape is rendered outside the core,
+//! by `crate::wire`.
 
 use serde::Serialize;
-use serde_json::{Value, json};
 use std::fmt;
 
 use crate::channel::Violation;
-use crate::profile::{ErrorStyle, Operation, Scope};
+use crate::profile::{Operation, Scope};
 
 /// The canonical error kinds of SCENARIO.md, each with its HTTP-like status.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -329,153 +329,6 @@ impl Error {
             _ => None,
         }
     }
-
-    /// The error in the platform's wire shape.
-    pub fn render(&self, style: ErrorStyle) -> Value {
-        match style {
-            ErrorStyle::Acs => {
-                let code = match self.kind() {
-                    Kind::BadRequest => "BadRequest",
-                    Kind::Unauthorized => "Unauthorized",
-                    Kind::Forbidden => "Forbidden",
-                    Kind::NotFound => "NotFound",
-                    Kind::Conflict => "Conflict",
-                    Kind::TooLarge => "RequestEntityTooLarge",
-                    Kind::UnsupportedMedia => "UnsupportedMediaType",
-                    Kind::RateLimited => "TooManyRequests",
-                };
-                let mut error = json!({"code": code, "message": self.to_string()});
-                if let Some(target) = self.target() {
-                    error["target"] = Value::String(target.to_string());
-                }
-                if let Some(ms) = self.retry_after_ms() {
-                    error["retry_after_ms"] = json!(ms);
-                }
-                json!({ "error": error })
-            }
-            ErrorStyle::Twilio => {
-                let code = self.twilio_code();
-                let mut error = json!({
-                    "code": code,
-                    "message": self.to_string(),
-                    "more_info": format!("https://www.twilio.com/docs/errors/{code}"),
-                    "status": self.status(),
-                });
-                if let Some(ms) = self.retry_after_ms() {
-                    error["retry_after_ms"] = json!(ms);
-                }
-                error
-            }
-            ErrorStyle::Sendbird => {
-                let message = match self {
-                    // S5: "Too many requests (scope: app|channel, limit: 10;w=1,
-                    // remaining: 0, retry_after: <s>, reset: <s>)".
-                    Error::RateLimited {
-                        scope,
-                        window_ms,
-                        count,
-                        retry_after_ms,
-                        ..
-                    } => format!(
-                        "Too many requests (scope: {}, limit: {count};w={}, remaining: 0, \
-                         retry_after: {}, reset: {})",
-                        match scope {
-                            Scope::Thread | Scope::UserThread => "channel",
-                            Scope::User | Scope::Connection => "user",
-                            Scope::Resource | Scope::Sender => "app",
-                        },
-                        window_ms.div_ceil(1000),
-                        retry_after_ms.div_ceil(1000),
-                        retry_after_ms.div_ceil(1000),
-                    ),
-                    _ => self.to_string(),
-                };
-                let mut error = json!({
-                    "error": true,
-                    "code": self.sendbird_code(),
-                    "message": message,
-                });
-                if let Some(ms) = self.retry_after_ms() {
-                    error["retry_after_ms"] = json!(ms);
-                }
-                error
-            }
-        }
-    }
-
-    /// Twilio's error code (platforms.md 4.7); where the reference names none,
-    /// Twilio's generic `20000 + status` codes (20403, 20404, 20429 are documented).
-    fn twilio_code(&self) -> u32 {
-        match self {
-            Error::TimerTooShort {
-                timer: "inactive", ..
-            } => 50375,
-            Error::TimerTooShort { .. } => 50376,
-            Error::InvalidTimer { .. } => 50379,
-            Error::TimersWithoutState => 50382,
-            Error::CreatedClosed => 50384,
-            Error::ConversationClosed { .. } => 50377,
-            // Twilio's "Authentication Error" (T5 family 2000x).
-            Error::Unauthenticated | Error::TokenRejected { .. } => 20003,
-            Error::ThreadNotFound { .. } => 50350,
-            Error::ParticipantNotFound { .. } => 50432,
-            Error::NotAParticipant { .. } => 50430,
-            Error::ThreadFull { .. } | Error::TooManyNonChat { .. } => 50417,
-            Error::BindingExists { .. } => 50416,
-            Error::BindingNotFound { .. } => 50432,
-            Error::SmsTooLong { .. } => 21617,
-            _ => 20_000 + u32::from(self.status()),
-        }
-    }
-
-    /// Sendbird's error code: the platform API's codes (platforms.md 6, S1)
-    /// and, where S1 names none, the server codes of Sendbird's SDK reference
-    /// (`SBDErrorCode`): 400201 not found, 400202 duplicated, 400203 reached
-    /// max count, 400302 access token not valid, 400309 session key expired,
-    /// 400310 session token revoked.
-    fn sendbird_code(&self) -> u32 {
-        match self {
-            Error::TokenRejected {
-                problem: TokenProblem::Unknown,
-            } => 400302,
-            Error::TokenRejected {
-                problem: TokenProblem::Expired,
-            } => 400309,
-            Error::TokenRejected {
-                problem: TokenProblem::Revoked,
-            } => 400310,
-            Error::TooManyParticipantsInCall { .. } | Error::ThreadFull { .. } => 400203,
-            Error::BadContinuation { .. } => 400109,
-            Error::InvalidField { .. } | Error::PageSize { .. } => 400111,
-            Error::RateLimited { socket: true, .. } => 900200,
-            _ => match self.kind() {
-                Kind::RateLimited => 500910,
-                Kind::Unauthorized | Kind::Forbidden => 400108,
-                Kind::NotFound => 400201,
-                Kind::Conflict => 400202,
-                Kind::TooLarge => 400110,
-                Kind::BadRequest | Kind::UnsupportedMedia => 400100,
-            },
-        }
-    }
-
-    /// The field or identifier the error is about, where there is one.
-    fn target(&self) -> Option<&str> {
-        match self {
-            Error::InvalidField { field, .. } => Some(field),
-            Error::UserNotFound { user } | Error::UserExists { user } => Some(user),
-            Error::ThreadNotFound { thread }
-            | Error::ConversationClosed { thread }
-            | Error::NotDeleted { thread } => Some(thread),
-            Error::MessageNotFound { message, .. } => Some(message),
-            Error::ParticipantNotFound { user, .. } => Some(user),
-            Error::InvalidAddress { field, .. } => Some(field),
-            Error::NoBinding { address, .. }
-            | Error::BindingNotFound { address, .. }
-            | Error::BindingExists { address, .. } => Some(address),
-            _ => None,
-        }
-    }
 }
 
 impl fmt::Display for Error {
@@ -630,74 +483,5 @@ mod tests {
             assert_eq!(kind.name(), name);
             assert_eq!(Kind::from_name(name), Some(kind));
         }
-    }
-
-    #[test]
-    fn acs_rendering_has_the_wire_shape() {
-        let e = Error::RateLimited {
-            operation: Operation::SendMessage,
-            scope: Scope::UserThread,
-            window_ms: 60_000,
-            count: 50,
-            socket: false,
-            retry_after_ms: 1234,
-        };
-        let v = e.render(ErrorStyle::Acs);
-        assert_eq!(v["error"]["code"], "TooManyRequests");
-        assert_eq!(v["error"]["retry_after_ms"], 1234);
-        assert!(
-            v["error"]["message"]
-                .as_str()
-                .unwrap()
-                .starts_with("Rate limit exceeded")
-        );
-        let v = Error::ThreadNotFound {
-            thread: "19:t1@thread.v2".into(),
-        }
-        .render(ErrorStyle::Acs);
-        assert_eq!(v["error"]["code"], "NotFound");
-        assert_eq!(v["error"]["target"], "19:t1@thread.v2");
-    }
-
-    #[test]
-    fn twilio_and_sendbird_renderings_have_their_wire_shapes() {
-        let throttled = Error::RateLimited {
-            operation: Operation::SendMessage,
-            scope: Scope::Thread,
-            window_ms: 1000,
-            count: 30,
-            socket: false,
-            retry_after_ms: 250,
-        };
-        let v = throttled.render(ErrorStyle::Twilio);
-        assert_eq!(v["code"], 20429);
-        assert_eq!(v["status"], 429);
-        assert_eq!(v["more_info"], "https://www.twilio.com/docs/errors/20429");
-        let v = Error::ThreadNotFound {
-            thread: "t1".into(),
-        }
-        .render(ErrorStyle::Twilio);
-        assert_eq!(
-            (v["code"].as_u64(), v["status"].as_u64()),
-            (Some(50350), Some(404))
-        );
-        let v = throttled.render(ErrorStyle::Sendbird);
-        assert_eq!(v["error"], true);
-        assert_eq!(v["code"], 500910);
-        assert_eq!(v["retry_after_ms"], 250);
-        assert_eq!(
-            v["message"],
-            "Too many requests (scope: channel, limit: 30;w=1, remaining: 0, retry_after: 1, \
-             reset: 1)"
-        );
-        let socket = Error::RateLimited {
-            operation: Operation::SendMessage,
-            scope: Scope::User,
-            window_ms: 1000,
-            count: 5,
-            socket: true,
-            retry_after_ms: 1,
-        };
-        assert_eq!(socket.render(ErrorStyle::Sendbird)["code"], 900200);
     }
 }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use serde_json::Value;
 use switchboard::core::TokenProblem;
 use switchboard::profile::ErrorStyle;
+use switchboard::wire::render_error;
 use switchboard::{Command, Error, Kind, Profile, Simulator};
 
 fn sendbird() -> Simulator {
@@ -16,7 +17,7 @@ fn sendbird() -> Simulator {
 }
 
 fn body(e: &Error) -> Value {
-    e.render(ErrorStyle::Sendbird)
+    render_error(e, ErrorStyle::Sendbird)
 }
 
 #[test]

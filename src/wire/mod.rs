@@ -2,8 +2,9 @@
 //! typed replies and errors (facts, no JSON); this layer turns them into the
 //! JSON a platform would send: each platform's error body in its own module
 //! ([`acs`], [`twilio`], [`sendbird`]), chosen by the profile's [`ErrorStyle`]
-//! through [`render_error`], and the reply JSON that scenario traces record,
-//! which is the same on every profile ([`reply_json`]). The rendering is a pure
+//! through [`render_error`], the reply JSON that scenario traces record,
+//! which is the same on every profile ([`reply_json`]), and an access token's
+//! text ([`acs::token_text`]). The rendering is a pure
 //! function of what the core returned: it decides nothing and changes nothing.
 
 pub mod acs;
@@ -56,7 +57,12 @@ pub fn reply_json(reply: &Reply) -> Value {
         Reply::Messages(p) => ser(p),
         Reply::ReadReceipts(p) => ser(p),
         Reply::Counter { key, value } => json!({ key.to_string(): value }),
-        Reply::Token(t) => ser(t),
+        Reply::Token(t) => {
+            // The token's facts plus its text.
+            let mut value = ser(t);
+            value["token"] = Value::String(acs::token_text(t));
+            value
+        }
         Reply::SmsSent(results) => json!({ "value": ser(results) }),
     }
 }

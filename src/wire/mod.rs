@@ -4,8 +4,8 @@
 //! ([`acs`], [`twilio`], [`sendbird`]), chosen by the profile's [`ErrorStyle`]
 //! through [`render_error`], the reply JSON that scenario traces record,
 //! which is the same on every profile ([`reply_json`]), and an access token's
-//! text ([`acs::token_text`]). The rendering is a pure
-//! function of what the core returned: it decides nothing and changes nothing.
+//! text ([`acs::token_text`]). The rendering is a pure function of what the
+//! core returned: it decides nothing and changes nothing.
 
 pub mod acs;
 pub mod sendbird;

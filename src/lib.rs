@@ -62,6 +62,8 @@
 //!   table, carrier parameters.
 //! - [`scenario`]: scenario files (`switchboard run FILE`).
 //! - [`time`]: virtual [`Instant`]s and [`Duration`]s.
+//! - [`wire`]: each platform's wire shapes, outside the core: error bodies
+//!   ([`wire::render_error`]), reply JSON and the token text.
 
 pub mod channel;
 pub mod core;
@@ -70,6 +72,7 @@ pub mod profile;
 pub mod scenario;
 pub mod sim;
 pub mod time;
+pub mod wire;
 
 pub use crate::core::{Caller, Command, Error, Kind, Reply, State};
 pub use crate::id::{MessageId, ThreadId, UserId};

@@ -2,7 +2,6 @@
 //! events (what happened, for the trace).
 
 use serde::Serialize;
-use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -10,7 +9,7 @@ use super::lifecycle::{ConversationState, Retention, ThreadOptions};
 use super::token::TokenView;
 use crate::channel::address::{self, SenderKind};
 use crate::channel::{Channel, Media, Route, Status};
-use crate::id::{ThreadId, message_id};
+use crate::id::ThreadId;
 use crate::profile::Operation;
 use crate::time::Instant;
 
@@ -487,7 +486,7 @@ pub struct MessageView {
     pub topic: Option<Arc<str>>,
     pub participants: Option<Vec<Arc<str>>>,
     pub metadata: BTreeMap<String, String>,
-    pub media: Vec<Value>,
+    pub media: Vec<Media>,
     pub created_at_ms: u64,
     pub edited_at_ms: Option<u64>,
     pub deleted_at_ms: Option<u64>,
@@ -639,38 +638,6 @@ pub struct Receipt {
 }
 
 impl Reply {
-    /// The reply as JSON; `Value::Null` for empty (204-style) replies.
-    pub fn to_json(&self) -> Value {
-        match self {
-            Reply::None => Value::Null,
-            Reply::User { id } => json!({ "id": id }),
-            Reply::ThreadCreated {
-                thread,
-                invalid_participants,
-            } => {
-                // A thread, as every thread result, plus the refused participants.
-                let mut value = ser(thread);
-                value["invalid_participants"] = ser(invalid_participants);
-                value
-            }
-            Reply::Thread(t) => ser(t),
-            Reply::Threads(p) => ser(p),
-            Reply::ParticipantsAdded {
-                invalid_participants,
-            } => json!({ "invalid_participants": ser(invalid_participants) }),
-            Reply::Participants(p) => ser(p),
-            Reply::MessageSent { sequence } => {
-                json!({ "id": message_id(*sequence), "sequence_id": sequence })
-            }
-            Reply::Message(m) => ser(m),
-            Reply::Messages(p) => ser(p),
-            Reply::ReadReceipts(p) => ser(p),
-            Reply::Counter { key, value } => json!({ key.to_string(): value }),
-            Reply::Token(t) => ser(t),
-            Reply::SmsSent(results) => json!({ "value": ser(results) }),
-        }
-    }
-
     /// The number of items, for listings.
     pub fn count(&self) -> Option<usize> {
         match self {
@@ -682,11 +649,6 @@ impl Reply {
             _ => None,
         }
     }
-}
-
-/// Any view as JSON.
-fn ser<T: Serialize + ?Sized>(view: &T) -> Value {
-    serde_json::to_value(view).expect("views serialize")
 }
 
 /// Something that happened, as the trace records it.

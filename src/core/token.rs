@@ -4,16 +4,14 @@
 //!
 //! A call without a token acts with a valid credential, as before tokens
 //! existed; only a call that presents a token is checked. Tokens are
-//! deterministic: the text is a three-part JWT (base64url header, payload,
-//! signature) whose payload carries the identity, the scopes, a serial, and
-//! `iat`/`exp` in seconds of virtual time (instant 0 is the Unix epoch); the
-//! signature is a fixed, non-cryptographic mix of header and payload. No
-//! randomness, no clock.
+//! deterministic: the core keeps each token's facts (identity, serial, scopes,
+//! issue and expiry instants) and a call presents the token by its handle
+//! ([`TokenId`]); the token's text, a JWT, is rendered outside the core from
+//! those facts (`crate::wire::acs::token_text`). No randomness, no clock.
 
 use std::sync::Arc;
 
 use serde::Serialize;
-use serde_json::json;
 
 use super::command::{ChatCall, Event, Reply};
 use super::error::{Error, TokenProblem};
@@ -69,15 +67,22 @@ impl TokenRecord {
     }
 }
 
-/// An issued token as the API returns it (ACS: `{token, expiresOn}`).
+/// An issued token's facts, as the API returns them (ACS: `{token,
+/// expiresOn}`). The token's text is not a fact of the core: render it with
+/// `switchboard::wire::acs::token_text`; present the token by its `id`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct TokenView {
+    /// The identity and the serial (the JWT's `jti`).
     #[serde(skip)]
     pub id: TokenId,
-    pub token: String,
     pub expires_on_ms: u64,
     pub user: Arc<str>,
     pub scopes: Vec<&'static str>,
+    /// The scope bits (the JWT's `scp`).
+    #[serde(skip)]
+    pub scope_bits: u8,
+    #[serde(skip)]
+    pub issued_at_ms: u64,
 }
 
 /// The names of the scopes in `bits`, in A5's order.
@@ -240,10 +245,11 @@ impl State {
         self.tokens.insert(token, record);
         let view = TokenView {
             id: token,
-            token: jwt(user, token.serial, &record),
             expires_on_ms: record.expires_at.ms(),
             user: user.clone(),
             scopes: scope_names(bits),
+            scope_bits: bits,
+            issued_at_ms: record.issued_at.ms(),
         };
         Ok(Outcome::new(
             Reply::Token(view),
@@ -340,76 +346,9 @@ impl State {
     }
 }
 
-/// The token's text: `header.payload.signature`, each base64url without padding.
-fn jwt(user: &str, serial: u32, record: &TokenRecord) -> String {
-    let header = json!({"alg": "HS256", "typ": "JWT"}).to_string();
-    let payload = json!({
-        "skypeid": format!("acs:{user}"),
-        "scp": record.scopes,
-        "acsScope": scope_names(record.scopes).join(","),
-        "jti": serial.to_string(),
-        "iat": record.issued_at.ms() / 1000,
-        "exp": record.expires_at.ms() / 1000,
-    })
-    .to_string();
-    let signed = format!(
-        "{}.{}",
-        base64url(header.as_bytes()),
-        base64url(payload.as_bytes())
-    );
-    let mut signature = Vec::with_capacity(32);
-    for round in 0..4u64 {
-        signature.extend_from_slice(&fnv1a(signed.as_bytes(), round).to_be_bytes());
-    }
-    format!("{signed}.{}", base64url(&signature))
-}
-
-/// FNV-1a over `bytes`, its offset basis varied by `round`.
-fn fnv1a(bytes: &[u8], round: u64) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ round.wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    for &b in bytes {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    h
-}
-
-/// Base64url (RFC 4648 section 5) without padding.
-pub fn base64url(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |n, (i, &b)| n | (u32::from(b) << (16 - 8 * i)));
-        for i in 0..=chunk.len() {
-            out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn base64url_matches_rfc_4648_vectors() {
-        let cases = [
-            ("", ""),
-            ("f", "Zg"),
-            ("fo", "Zm8"),
-            ("foo", "Zm9v"),
-            ("foob", "Zm9vYg"),
-            ("fooba", "Zm9vYmE"),
-            ("foobar", "Zm9vYmFy"),
-        ];
-        for (plain, encoded) in cases {
-            assert_eq!(base64url(plain.as_bytes()), encoded);
-        }
-        assert_eq!(base64url(&[0xfb, 0xff]), "-_8");
-    }
 
     #[test]
     fn a_token_is_valid_until_the_millisecond_before_it_expires() {

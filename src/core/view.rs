@@ -69,7 +69,7 @@ impl State {
                 .extra
                 .iter()
                 .flat_map(|e| e.media.iter())
-                .map(|media| serde_json::to_value(media).expect("media serialize"))
+                .cloned()
                 .collect(),
             created_at_ms: m.created_at.ms(),
             edited_at_ms: m.edited_at().map(Instant::ms),

@@ -16,6 +16,7 @@ use crate::core::{
 use crate::id::{ThreadId, parse_message_id};
 use crate::sim::Simulator;
 use crate::time::{Duration, Instant};
+use crate::wire;
 
 /// What a run produced.
 #[derive(Clone, Debug)]
@@ -726,7 +727,7 @@ fn step_line<'a>(
             op: &step.op,
             actor: step.actor.as_deref(),
             status: success_status,
-            result: Some(reply.to_json()),
+            result: Some(wire::reply_json(reply)),
             error: None,
             body: None,
         },
@@ -743,7 +744,7 @@ fn error_line<'a>(step: &'a Step, e: &Error, style: crate::profile::ErrorStyle) 
         status: e.status(),
         result: None,
         error: Some(e.kind().name()),
-        body: Some(e.render(style)),
+        body: Some(wire::render_error(e, style)),
     }
 }
 
@@ -752,7 +753,7 @@ fn seen(command: &Command, outcome: Result<Reply, Error>) -> Seen {
         Ok(reply) => Seen {
             status: command.success_status(),
             count: reply.count().map(|c| c as u64),
-            result: reply.to_json(),
+            result: wire::reply_json(&reply),
             error: None,
         },
         Err(e) => seen_error(e),

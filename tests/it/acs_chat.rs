@@ -9,6 +9,7 @@ use switchboard::core::{ChatCall, ServiceCall};
 use serde_json::json;
 use switchboard::core::{ContentType, MessageView, Notification, PageRequest, ParticipantSpec};
 use switchboard::profile::ErrorStyle;
+use switchboard::wire::render_error;
 use switchboard::{
     Command, Duration, Error, Instant, Kind, Profile, Reply, Simulator, ThreadId, UserId,
 };
@@ -95,7 +96,7 @@ fn rejected(sim: &mut Simulator, actor: Option<UserId>, command: &Command, kind:
 }
 
 fn acs_code(err: &Error) -> String {
-    let wire = err.render(ErrorStyle::Acs);
+    let wire = render_error(err, ErrorStyle::Acs);
     wire["error"]["code"]
         .as_str()
         .unwrap_or_else(|| panic!("no error.code in {wire}"))
@@ -158,7 +159,10 @@ fn creating_an_existing_identity_is_a_409_conflict() {
     );
     assert_eq!(err.status(), 409);
     assert_eq!(acs_code(&err), "Conflict");
-    assert_eq!(err.render(ErrorStyle::Acs)["error"]["target"], "alice");
+    assert_eq!(
+        render_error(&err, ErrorStyle::Acs)["error"]["target"],
+        "alice"
+    );
 }
 
 #[test]
@@ -583,7 +587,7 @@ fn a_deleted_thread_is_gone_for_every_call() {
     }
     let err = rejected(&mut sim, Some(alice), &calls[0], Kind::NotFound);
     assert_eq!(
-        err.render(ErrorStyle::Acs)["error"]["target"],
+        render_error(&err, ErrorStyle::Acs)["error"]["target"],
         t.to_string()
     );
     assert!(
@@ -1253,7 +1257,7 @@ fn fifty_sends_per_user_per_thread_per_minute() {
     let err = sim.execute(alice, &send(t, "one more")).unwrap_err();
     assert_eq!(err.status(), 429);
     assert_eq!(err.retry_after_ms(), Some(60_000 + 100 - 4950));
-    let wire = err.render(ErrorStyle::Acs);
+    let wire = render_error(&err, ErrorStyle::Acs);
     assert_eq!(wire["error"]["code"], "TooManyRequests");
     assert_eq!(wire["error"]["retry_after_ms"], 60_000 + 100 - 4950);
 

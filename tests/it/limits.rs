@@ -14,6 +14,7 @@ use serde_json::json;
 use switchboard::channel::Media;
 use switchboard::core::{Caller, ContentType, PageRequest, ParticipantSpec};
 use switchboard::profile::{Consequence, ErrorStyle, Operation, RateLimit, Scope};
+use switchboard::wire::render_error;
 use switchboard::{Command, Duration, Error, Profile, Reply, Simulator, ThreadId, UserId};
 
 // ---- a rig: users, threads and messages to spend on one row ----
@@ -494,7 +495,7 @@ fn boundary(rig: &Rig, index: usize, op: Operation) -> bool {
 }
 
 fn check_rendering(profile: &Profile, limit: &RateLimit, err: &Error) {
-    let wire = err.render(profile.error_style);
+    let wire = render_error(err, profile.error_style);
     match profile.error_style {
         ErrorStyle::Acs => assert_eq!(wire["error"]["code"], "TooManyRequests"),
         ErrorStyle::Twilio => {
@@ -898,7 +899,7 @@ fn sendbird_drops_a_users_sixth_message_in_a_second() {
     }
     let before = sim.state().clone();
     let err = sim.client(us[0]).send_message(t, "sixth").unwrap_err();
-    assert_eq!(err.render(ErrorStyle::Sendbird)["code"], 900200);
+    assert_eq!(render_error(&err, ErrorStyle::Sendbird)["code"], 900200);
     // Neither sent nor stored.
     assert!(sim.state() == &before);
     assert_eq!(stored(&mut sim, us[1], t), 5);
@@ -942,7 +943,7 @@ fn twilio_reads_are_not_actions() {
         .client(us[0])
         .send_message(t, "31st action")
         .unwrap_err();
-    assert_eq!(err.render(ErrorStyle::Twilio)["code"], 20429);
+    assert_eq!(render_error(&err, ErrorStyle::Twilio)["code"], 20429);
     assert_eq!(err.retry_after_ms(), Some(1000));
 }
 

@@ -7,6 +7,7 @@ use switchboard::core::{ChatCall, ServiceCall};
 use serde_json::Value;
 use switchboard::core::TokenProblem;
 use switchboard::profile::ErrorStyle;
+use switchboard::wire::render_error;
 use switchboard::{Command, Error, Kind, Profile, Simulator};
 
 fn sendbird() -> Simulator {
@@ -17,7 +18,7 @@ fn sendbird() -> Simulator {
 }
 
 fn body(e: &Error) -> Value {
-    e.render(ErrorStyle::Sendbird)
+    render_error(e, ErrorStyle::Sendbird)
 }
 
 #[test]

@@ -7,6 +7,7 @@ use switchboard::core::ChatCall;
 
 use switchboard::core::{ConversationState, StateTimers, ThreadOptions};
 use switchboard::profile::ErrorStyle;
+use switchboard::wire::render_error;
 use switchboard::{Command, Duration, Error, Instant, Kind, Profile, Simulator, UserId};
 
 const MIN: u64 = 60_000;
@@ -34,7 +35,9 @@ fn timers(
 }
 
 fn twilio_code(e: &Error) -> u64 {
-    e.render(ErrorStyle::Twilio)["code"].as_u64().unwrap()
+    render_error(e, ErrorStyle::Twilio)["code"]
+        .as_u64()
+        .unwrap()
 }
 
 fn state_events(sim: &Simulator) -> Vec<(u64, String, String)> {
@@ -131,7 +134,7 @@ fn closed_is_final_every_change_gets_50377_and_reads_and_deletion_still_work() {
     for e in &refusals {
         assert_eq!(e.kind(), Kind::Conflict, "{e}");
         assert_eq!(twilio_code(e), 50377);
-        assert_eq!(e.render(ErrorStyle::Twilio)["status"], 409);
+        assert_eq!(render_error(e, ErrorStyle::Twilio)["status"], 409);
     }
     assert_eq!(sim.state(), &before, "refusals change nothing");
     assert!(sim.client(bo).get_message(m).is_ok());

@@ -14,6 +14,7 @@ use switchboard::core::{
     BindingSpec, ConversationState, DeliveryView, OutboxFilter, ParticipantSpec, ThreadOptions,
 };
 use switchboard::profile::ErrorStyle;
+use switchboard::wire::render_error;
 use switchboard::{Command, Duration, Error, Kind, Profile, Reply, Simulator, ThreadId, UserId};
 
 const PROXY: &str = "+18005550199";
@@ -98,7 +99,7 @@ fn a_binding_is_held_by_one_thread_until_it_is_removed_or_the_thread_deleted() {
         }),
         Kind::Conflict,
     );
-    assert_eq!(e.render(ErrorStyle::Twilio)["code"], 50416);
+    assert_eq!(render_error(&e, ErrorStyle::Twilio)["code"], 50416);
     // Another proxy, or the same number on WhatsApp, is another binding.
     add(
         &mut sim,
@@ -145,7 +146,7 @@ fn a_binding_is_held_by_one_thread_until_it_is_removed_or_the_thread_deleted() {
         }),
         Kind::NotFound,
     );
-    assert_eq!(e.render(ErrorStyle::Twilio)["code"], 50432);
+    assert_eq!(render_error(&e, ErrorStyle::Twilio)["code"], 50432);
 }
 
 #[test]
@@ -245,7 +246,7 @@ fn a_thread_holds_at_most_its_non_chat_and_total_participants() {
         }),
         Kind::BadRequest,
     );
-    assert_eq!(e.render(ErrorStyle::Twilio)["code"], 50417);
+    assert_eq!(render_error(&e, ErrorStyle::Twilio)["code"], 50417);
     add(
         &mut sim,
         agent,
@@ -259,7 +260,7 @@ fn a_thread_holds_at_most_its_non_chat_and_total_participants() {
     // 2 chat + 2 non-chat = 4: no room for another chat participant.
     let carol = sim.create_user("carol").unwrap();
     let e = sim.client(agent).add_participants(t, &[carol]).unwrap_err();
-    assert_eq!(e.render(ErrorStyle::Twilio)["code"], 50417);
+    assert_eq!(render_error(&e, ErrorStyle::Twilio)["code"], 50417);
 }
 
 #[test]
@@ -591,7 +592,7 @@ fn media_from_chat_follows_the_rule_table_per_recipient() {
     // Chat users still get the media.
     let view = sim.client(lead).get_message(m).unwrap();
     assert_eq!(view.media.len(), 1);
-    assert_eq!(view.media[0]["bytes"], 6 * 1024 * 1024);
+    assert_eq!(view.media[0].bytes, 6 * 1024 * 1024);
     // Over 150 MB is refused for everyone.
     refused(
         &mut sim,
@@ -967,7 +968,7 @@ fn twilio_renders_every_channel_error_with_its_code() {
         ),
     ];
     for (error, code, status) in cases {
-        let v = error.render(ErrorStyle::Twilio);
+        let v = render_error(&error, ErrorStyle::Twilio);
         assert_eq!(
             (v["code"].as_u64(), v["status"].as_u64()),
             (Some(code), Some(status)),
@@ -1162,7 +1163,7 @@ fn a_group_mms_holds_at_most_ten_participants() {
         }),
         Kind::BadRequest,
     );
-    let v = e.render(ErrorStyle::Twilio);
+    let v = render_error(&e, ErrorStyle::Twilio);
     assert_eq!(v["code"], 50417);
     assert!(v["message"].as_str().unwrap().contains("at most 10"));
     let carol = sim.create_user("carol").unwrap();
@@ -1325,7 +1326,11 @@ fn twilio_holds_fifty_non_chat_participants_and_no_more() {
         .retrying()
         .add_binding(t, Channel::Sms, "+14255559999", "+18005550199")
         .unwrap_err();
-    assert_eq!(err.render(ErrorStyle::Twilio)["code"], 50417, "{err}");
+    assert_eq!(
+        render_error(&err, ErrorStyle::Twilio)["code"],
+        50417,
+        "{err}"
+    );
     assert!(sim.state() == &before);
 }
 

@@ -37,8 +37,8 @@ use std::time::Instant as WallClock;
 use switchboard::core::ChatCall;
 
 use serde_json::json;
-use switchboard::channel::{Channel, sms_info};
 use switchboard::core::{BindingSpec, ContentType, ParticipantSpec};
+use switchboard::rules::{Channel, sms_info};
 use switchboard::sim::{Stream, Subsystem};
 use switchboard::time::{Duration, Instant};
 use switchboard::{Command, Profile, Reply};

@@ -65,10 +65,10 @@
 //! - [`wire`]: each platform's wire shapes, outside the core: error bodies
 //!   ([`wire::render_error`]), reply JSON and the token text.
 
-pub mod channel;
 pub mod core;
 pub mod id;
 pub mod profile;
+pub mod rules;
 pub mod scenario;
 pub mod sim;
 pub mod time;

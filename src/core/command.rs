@@ -7,10 +7,10 @@ use std::sync::Arc;
 
 use super::lifecycle::{ConversationState, Retention, ThreadOptions};
 use super::token::TokenView;
-use crate::channel::address::{self, SenderKind};
-use crate::channel::{Channel, Media, Route, Status};
 use crate::id::ThreadId;
 use crate::profile::Operation;
+use crate::rules::address::{self, SenderKind};
+use crate::rules::{Channel, Media, Route, Status};
 use crate::time::Instant;
 
 /// A participant named in a create or add call.
@@ -510,8 +510,8 @@ pub struct DeliverySummary {
 
 impl DeliverySummary {
     /// The summary of deliveries in `statuses` (none: no summary).
-    pub fn of(statuses: impl Iterator<Item = crate::channel::Status>) -> Option<DeliverySummary> {
-        use crate::channel::Status;
+    pub fn of(statuses: impl Iterator<Item = crate::rules::Status>) -> Option<DeliverySummary> {
+        use crate::rules::Status;
         let mut counts = [0u32; Status::ALL.len()];
         for status in statuses {
             counts[status as usize] += 1;

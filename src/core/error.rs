@@ -16,8 +16,8 @@
 use serde::Serialize;
 use std::fmt;
 
-use crate::channel::Violation;
 use crate::profile::{Operation, Scope};
+use crate::rules::Violation;
 
 /// The canonical error kinds of SCENARIO.md, each with its HTTP-like status.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -198,7 +198,7 @@ pub enum Error {
     NotDeleted {
         thread: String,
     },
-    // ---- non-chat channels (issue 3) ----
+    // ---- non-chat channels ----
     /// 400: an address or proxy address that is not E.164 (or too long).
     InvalidAddress {
         field: &'static str,

@@ -152,7 +152,7 @@ pub type LimitSet = u64;
 pub struct Subject {
     pub user: Option<UserId>,
     pub connection: u32,
-    /// The sending number of an SMS call (see `channel::address::sender_key`).
+    /// The sending number of an SMS call (see `rules::address::sender_key`).
     pub sender: Option<u64>,
 }
 

@@ -10,8 +10,8 @@ use super::limit::Verdict;
 use super::page::continuation_token;
 use super::thread::{Message, MessageExtra, MessageKind, NoticeKind, Thread};
 use super::{ConversationState, Error, Outcome, State};
-use crate::channel::Media;
 use crate::id::{ThreadId, UserId, message_id};
+use crate::rules::Media;
 use crate::time::Instant;
 
 impl State {

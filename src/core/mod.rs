@@ -9,18 +9,22 @@
 //! each thread plain data behind an `Arc`. Cloning a whole world is O(1); a write
 //! after a clone copies the map path and the one thread it touches.
 
-mod channels;
+mod binding;
 pub mod command;
 pub mod error;
+mod fanout;
 mod identity;
+mod inbound;
 mod invariants;
 pub mod lifecycle;
 pub mod limit;
 mod message;
+mod outbox;
 mod page;
 mod participant;
 mod pipeline;
 mod receipt;
+mod sms;
 pub mod thread;
 mod threads;
 pub mod token;
@@ -29,7 +33,6 @@ mod view;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-pub use channels::{DeliveryView, DroppedView, SmsBatch};
 pub use command::{
     BindingSpec, DeliveryRef, DeliverySummary, OutboxFilter, Queued, Receipt, SmsResult,
 };
@@ -40,6 +43,8 @@ pub use command::{
 };
 pub use error::{Error, Kind, TokenProblem};
 pub use lifecycle::{ConversationState, Retention, StateTimers, ThreadOptions, Timer, TimerKind};
+pub use outbox::{DeliveryView, DroppedView};
+pub use sms::SmsBatch;
 pub use token::{TokenId, TokenView};
 
 use crate::id::{ThreadId, UserId};
@@ -144,7 +149,7 @@ pub struct State {
     next_token: u32,
     /// Which thread holds each (channel, address, proxy) binding; an entry
     /// whose thread no longer holds it is free (see `Thread::holds_bindings`).
-    binding_index: imbl::OrdMap<channels::BindingKey, ThreadId>,
+    binding_index: imbl::OrdMap<binding::BindingKey, ThreadId>,
     /// ACS `send_sms` calls by their first delivery id.
     sms_batches: imbl::OrdMap<u64, Arc<SmsBatch>>,
     next_delivery: u64,
@@ -233,7 +238,11 @@ mod tests {
             include_str!("lifecycle.rs"),
             include_str!("token.rs"),
             include_str!("limit.rs"),
-            include_str!("channels.rs"),
+            include_str!("binding.rs"),
+            include_str!("fanout.rs"),
+            include_str!("inbound.rs"),
+            include_str!("sms.rs"),
+            include_str!("outbox.rs"),
             include_str!("identity.rs"),
             include_str!("invariants.rs"),
             include_str!("message.rs"),
@@ -243,11 +252,11 @@ mod tests {
             include_str!("receipt.rs"),
             include_str!("threads.rs"),
             include_str!("view.rs"),
-            include_str!("../channel/mod.rs"),
-            include_str!("../channel/address.rs"),
-            include_str!("../channel/carrier.rs"),
-            include_str!("../channel/encoding.rs"),
-            include_str!("../channel/media.rs"),
+            include_str!("../rules/mod.rs"),
+            include_str!("../rules/address.rs"),
+            include_str!("../profile/carrier.rs"),
+            include_str!("../rules/encoding.rs"),
+            include_str!("../rules/media.rs"),
         ];
         for source in sources {
             // Only the code above each file's own tests.

@@ -18,7 +18,7 @@
 
 use std::sync::Arc;
 
-use super::channels::NewBinding;
+use super::binding::NewBinding;
 use super::command::{
     CarrierCall, ChatCall, Command, InvalidParticipant, ParticipantSpec, ServiceCall,
 };
@@ -26,9 +26,9 @@ use super::lifecycle::Checked;
 use super::limit::{self, Subject, Verdict};
 use super::thread::Thread;
 use super::{Actor, Caller, Error, Outcome, Reply, State};
-use crate::channel::media::{check_chat, check_count, check_inbound};
 use crate::id::{ThreadId, UserId};
 use crate::profile::Operation;
+use crate::rules::media::{check_chat, check_count, check_inbound};
 use crate::time::Instant;
 
 /// What the checks found that the change needs.

@@ -9,8 +9,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::lifecycle::Lifecycle;
-use crate::channel::{Channel, Media, Status};
 use crate::id::{ThreadId, UserId};
+use crate::rules::{Channel, Media, Status};
 use crate::time::Instant;
 
 use super::limit::{WindowKey, Windows};

@@ -8,12 +8,12 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::parse::{Expect, Scenario, Step};
-use crate::channel::{Channel, Media, Route, Status};
 use crate::core::{
     BindingSpec, Caller, Command, ContentType, ConversationState, Error, OutboxFilter, PageRequest,
     ParticipantSpec, Reply, Retention, StateTimers, ThreadOptions, TokenId, TokenProblem,
 };
 use crate::id::{ThreadId, parse_message_id};
+use crate::rules::{Channel, Media, Route, Status};
 use crate::sim::Simulator;
 use crate::time::{Duration, Instant};
 use crate::wire;

@@ -8,8 +8,9 @@
 //! next one is drawn when the previous one is recorded, so only deliveries in
 //! flight wait in the queue.
 
-use crate::channel::{CarrierModel, Carriers, Route, Status};
 use crate::core::{DeliveryRef, Receipt};
+use crate::profile::{CarrierModel, Carriers};
+use crate::rules::{Route, Status};
 use crate::sim::rng::Stream;
 use crate::time::Instant;
 

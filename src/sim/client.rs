@@ -3,7 +3,6 @@
 use crate::core::ChatCall;
 use std::sync::Arc;
 
-use crate::channel::{Channel, Media};
 use crate::core::BindingSpec;
 use crate::core::{
     Caller, Command, ContentType, Error, MessageView, Page, PageRequest, ParticipantSpec,
@@ -11,6 +10,7 @@ use crate::core::{
 };
 use crate::core::{ConversationState, ThreadOptions, TokenId};
 use crate::id::{MessageId, ThreadId, UserId};
+use crate::rules::{Channel, Media};
 use crate::sim::Simulator;
 
 /// Calls as `user`, at the simulator's current instant.

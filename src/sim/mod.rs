@@ -277,7 +277,7 @@ impl Simulator {
 
     /// Records a due carrier receipt and schedules the one that follows.
     fn receive(&mut self, due: carrier::Due) {
-        if let Some(event) = self.state.record(&due.receipt) {
+        if let Some(event) = self.state.apply_receipt(&due.receipt) {
             self.trace.record_event(self.now, &event);
         }
         let rng = self.streams.get(Subsystem::carrier(due.route));
@@ -291,11 +291,11 @@ impl Simulator {
     /// out; returns the message's sequence id there.
     pub fn inbound(
         &mut self,
-        channel: crate::channel::Channel,
+        channel: crate::rules::Channel,
         from: &str,
         to: &str,
         body: &str,
-        media: Vec<crate::channel::Media>,
+        media: Vec<crate::rules::Media>,
     ) -> Result<u32, Error> {
         let command = Command::Carrier(CarrierCall::Inbound {
             channel,

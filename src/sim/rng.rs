@@ -33,10 +33,10 @@ impl Subsystem {
     ];
 
     /// The carrier stream of a delivery's route.
-    pub fn carrier(route: crate::channel::Route) -> Subsystem {
+    pub fn carrier(route: crate::rules::Route) -> Subsystem {
         match route {
-            crate::channel::Route::Whatsapp => Subsystem::WhatsappCarrier,
-            crate::channel::Route::Sms | crate::channel::Route::Mms => Subsystem::Carrier,
+            crate::rules::Route::Whatsapp => Subsystem::WhatsappCarrier,
+            crate::rules::Route::Sms | crate::rules::Route::Mms => Subsystem::Carrier,
         }
     }
 }

@@ -359,7 +359,7 @@ mod tests {
 
     #[test]
     fn hand_written_lines_are_the_bytes_serde_writes() {
-        for status in crate::channel::Status::ALL {
+        for status in crate::rules::Status::ALL {
             for code in [None, Some(0), Some(2000), Some(u16::MAX)] {
                 for (at, delivery) in [(0, 0), (9, 10), (u64::MAX, u64::MAX)] {
                     let event = Event::DeliveryUpdated {

@@ -5,8 +5,8 @@
 use std::fmt::Write as _;
 use std::sync::Arc;
 
-use switchboard::channel::media::{check_chat, check_inbound, outbound};
-use switchboard::channel::{Channel, ChannelRules, DropReason, Media, Refusal, Route};
+use switchboard::rules::media::{check_chat, check_inbound, outbound};
+use switchboard::rules::{Channel, ChannelRules, DropReason, Media, Refusal, Route};
 
 const MIB: u64 = 1024 * 1024;
 

@@ -11,9 +11,9 @@ use switchboard::core::{CarrierCall, ChatCall, ServiceCall};
 use proptest::prelude::*;
 use proptest::test_runner::Config;
 use serde_json::json;
-use switchboard::channel::Media;
 use switchboard::core::{Caller, ContentType, PageRequest, ParticipantSpec};
 use switchboard::profile::{Consequence, ErrorStyle, Operation, RateLimit, Scope};
+use switchboard::rules::Media;
 use switchboard::wire::render_error;
 use switchboard::{Command, Duration, Error, Profile, Reply, Simulator, ThreadId, UserId};
 

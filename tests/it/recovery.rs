@@ -135,8 +135,8 @@ fn a_purged_thread_forgets_its_idempotency_key_and_counters() {
 
 // ---- channels (review of issue 3) ----
 
-use switchboard::channel::Channel;
 use switchboard::core::OutboxFilter;
+use switchboard::rules::Channel;
 
 const DAN: &str = "+14255550100";
 const PROXY: &str = "+18005550199";

@@ -3,7 +3,7 @@
 //! and properties over arbitrary text.
 
 use proptest::prelude::*;
-use switchboard::channel::encoding::{Encoding, gsm7_units, segments, sms_info};
+use switchboard::rules::encoding::{Encoding, gsm7_units, segments, sms_info};
 
 /// Segments by filling them one unit at a time: an oracle that shares no
 /// arithmetic with the division in the crate.

@@ -8,11 +8,11 @@ use std::sync::Arc;
 use switchboard::core::ChatCall;
 
 use serde_json::{Value, json};
-use switchboard::channel::Channel;
 use switchboard::core::{
     BindingSpec, ConversationState, PageRequest, ParticipantSpec, Retention, ThreadOptions,
     TokenProblem, TokenView,
 };
+use switchboard::rules::Channel;
 use switchboard::wire::acs::token_text;
 use switchboard::{
     Caller, Command, Duration, Error, Instant, Kind, Profile, Simulator, ThreadId, UserId,

@@ -9,11 +9,11 @@ use switchboard::core::{CarrierCall, ChatCall};
 use proptest::prelude::*;
 use proptest::sample::select;
 use serde_json::json;
-use switchboard::channel::{Channel, Media, Status};
 use switchboard::core::{
     BindingSpec, ConversationState, DeliveryView, OutboxFilter, ParticipantSpec, ThreadOptions,
 };
 use switchboard::profile::ErrorStyle;
+use switchboard::rules::{Channel, Media, Status};
 use switchboard::wire::render_error;
 use switchboard::{Command, Duration, Error, Kind, Profile, Reply, Simulator, ThreadId, UserId};
 
@@ -807,10 +807,10 @@ fn receipts_for_a_deleted_thread_change_nothing() {
         receipt(id, 0, Status::Read),
         receipt(id, 0, Status::Queued),
     ] {
-        assert!(state.record(&bad).is_none());
+        assert!(state.apply_receipt(&bad).is_none());
         assert!(&state == sim.state());
     }
-    assert!(state.record(&receipt(id, 0, Status::Sent)).is_some());
+    assert!(state.apply_receipt(&receipt(id, 0, Status::Sent)).is_some());
 }
 
 // ---- ACS send_sms ----

@@ -1,16 +1,15 @@
-//! Non-chat channels: SMS (and MMS) and WhatsApp. Pure rules, no state: SMS
-//! encoding and segments ([`encoding`]), address validation ([`address`]), and
-//! the media and body rule table ([`media`]). The core consults them; the
-//! carrier model in the shell decides what happens to a delivery after it leaves.
+//! The stateless channel rules of SMS (and MMS) and WhatsApp: encoding and
+//! segments ([`encoding`]), address validation ([`address`]), and the media
+//! and body rule table ([`media`]). The core consults them; the carrier model
+//! (its parameters in `profile::carrier`, its draws in the shell) decides what
+//! happens to a delivery after it leaves.
 
 pub mod address;
-pub mod carrier;
 pub mod encoding;
 pub mod media;
 
 use serde::{Deserialize, Serialize};
 
-pub use carrier::{CarrierModel, Carriers};
 pub use encoding::{Encoding, SmsInfo, sms_info};
 pub use media::{ChannelRules, DropReason, Dropped, Media, Plan, Refusal, Violation};
 

@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Route;
+use crate::rules::Route;
 
 /// One channel's carrier. Probabilities are parts per million.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -5,9 +5,13 @@
 //! in `../shared/reference/platforms.md` terms; choices made where sources are
 //! silent are listed in the README's fidelity notes.
 
+pub mod carrier;
+
+pub use carrier::{CarrierModel, Carriers};
+
 use serde::{Deserialize, Serialize};
 
-use crate::channel::{Carriers, ChannelRules};
+use crate::rules::ChannelRules;
 
 /// How a profile renders errors on the wire.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -670,7 +674,7 @@ mod tests {
         for name in PROFILE_NAMES {
             let profile = Profile::named(name).unwrap();
             let json = serde_json::to_string_pretty(&profile).unwrap();
-            insta::with_settings!({snapshot_path => "../snapshots", prepend_module_to_snapshot => false}, {
+            insta::with_settings!({snapshot_path => "../../snapshots", prepend_module_to_snapshot => false}, {
                 insta::assert_snapshot!(format!("profile_{name}"), json);
             });
         }

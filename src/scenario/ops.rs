@@ -687,3 +687,62 @@ fn medium(item: &Value, path: &str) -> Result<Media, ParseError> {
         name,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The fields `parse` asks for when the step holds `map`.
+    fn asked(parse: Parser, map: &Map<String, Value>) -> Vec<&'static str> {
+        let refs = BTreeMap::new();
+        let mut fields = Fields {
+            map,
+            path: "$.steps[0]",
+            refs: &refs,
+            asked: Vec::new(),
+            problems: Vec::new(),
+            missing: Vec::new(),
+        };
+        parse(&mut fields);
+        fields.asked
+    }
+
+    #[test]
+    fn each_op_is_named_once() {
+        for (i, (name, _)) in OPS.iter().enumerate() {
+            assert!(
+                OPS[..i].iter().all(|(earlier, _)| earlier != name),
+                "{name} twice"
+            );
+            assert_eq!(find(name).map(|(n, _)| n), Some(*name));
+        }
+        assert!(find("teleport").is_none());
+    }
+
+    /// A parser that stopped at the first missing or bad field would make
+    /// the fields after it look unknown: every parser asks for the same
+    /// fields whether they are absent, all bad, or all good enough to pass.
+    #[test]
+    fn every_parser_asks_for_all_its_fields_whatever_their_values() {
+        for (name, parse) in OPS {
+            let all = asked(*parse, &Map::new());
+            let nulls: Map<String, Value> =
+                all.iter().map(|k| (k.to_string(), Value::Null)).collect();
+            assert_eq!(asked(*parse, &nulls), all, "{name}");
+            let strings: Map<String, Value> = all
+                .iter()
+                .map(|k| (k.to_string(), Value::from("t1")))
+                .collect();
+            assert_eq!(asked(*parse, &strings), all, "{name}");
+        }
+    }
+
+    #[test]
+    fn a_step_without_its_required_fields_names_the_first_missing() {
+        let refs = BTreeMap::new();
+        let (name, parse) = find("update_message").unwrap();
+        let e = read(name, parse, &Map::new(), "$.steps[4]", &refs).unwrap_err();
+        assert_eq!(e.path, "$.steps[4].thread");
+        assert_eq!(e.message, "missing (required by op update_message)");
+    }
+}

@@ -296,19 +296,22 @@ fn parse_step(
 /// (SCENARIO.md).
 fn check_caller(actor: &str, op: &Op, names: &Names, path: &str) -> Result<(), ParseError> {
     let inbound = matches!(op, Op::Inbound { .. });
-    if names.identities.contains(actor) || (inbound && names.participant_refs.contains(actor)) {
+    let participant = names.participant_refs.contains(actor);
+    if names.identities.contains(actor) || (inbound && participant) {
         return Ok(());
     }
-    let also = if inbound {
-        ", or name an SMS/WhatsApp participant's ref"
+    let hint = if participant {
+        " (an SMS/WhatsApp participant's ref acts only in inbound steps)"
+    } else if inbound {
+        " (or an SMS/WhatsApp participant's ref)"
     } else {
         ""
     };
     Err(error(
         path,
         format!(
-            "{actor:?} is not an identity of this file (declare it in users or create it \
-             with an earlier create_user step{also})"
+            "{actor:?} is not an identity of this file: declare it in users or create it \
+             with an earlier create_user step{hint}"
         ),
     ))
 }
@@ -409,6 +412,8 @@ fn parse_expect(value: Option<&Value>, path: &str) -> Result<Expect, ParseError>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::channel::{Route, Status};
+    use crate::scenario::{InThread, OutboxQuery};
 
     fn parse_err(text: &str) -> ParseError {
         parse(text, None).unwrap_err()
@@ -438,5 +443,88 @@ mod tests {
         let text = r#"{"profile":"acs","steps":[]}"#;
         assert_eq!(parse_err(text).path, "$.seed");
         assert_eq!(parse(text, Some(9)).unwrap().seed, Some(9));
+    }
+
+    /// A scenario on twilio with users a and b and `steps`.
+    fn twilio(steps: &str) -> String {
+        format!(r#"{{"seed":1,"profile":"twilio","users":["a","b"],"steps":[{steps}]}}"#)
+    }
+
+    #[test]
+    fn as_names_a_declared_or_created_identity() {
+        let ok = twilio(
+            r#"{"as":"a","op":"list_threads"},
+               {"op":"create_user","id":"c"},
+               {"as":"c","op":"list_threads"}"#,
+        );
+        assert_eq!(
+            parse(&ok, None).unwrap().steps[2].actor.as_deref(),
+            Some("c")
+        );
+        let later = twilio(r#"{"as":"c","op":"list_threads"},{"op":"create_user","id":"c"}"#);
+        assert_eq!(parse_err(&later).path, "$.steps[0].as");
+    }
+
+    #[test]
+    fn an_inbound_step_may_act_as_a_participant_ref_and_no_other_step_may() {
+        let create = r#"{"as":"a","op":"create_thread","topic":"x","ref":"t",
+            "participants":[{"sms":"+14255550100","proxy":"+18005550199","ref":"dan"}]}"#;
+        let inbound =
+            r#"{"as":"dan","op":"inbound","channel":"sms","from":"dan","to":"+18005550199"}"#;
+        assert!(parse(&twilio(&format!("{create},{inbound}")), None).is_ok());
+        let send = r#"{"as":"dan","op":"send_message","thread":"t","content":"hi"}"#;
+        let e = parse_err(&twilio(&format!("{create},{send}")));
+        assert_eq!(e.path, "$.steps[1].as");
+        assert!(e.message.contains("only in inbound steps"), "{e}");
+        // Before the participant is named, its ref is nobody.
+        assert_eq!(parse_err(&twilio(inbound)).path, "$.steps[0].as");
+    }
+
+    /// With a token, `as` is whoever presents it: the platform answers 401 for
+    /// a token that is not theirs, so the file may name anyone.
+    #[test]
+    fn a_step_with_a_token_may_be_presented_by_anyone() {
+        let text = twilio(
+            r#"{"op":"issue_token","user":"a","scopes":["chat"],"ref":"tok"},
+               {"as":"ghost","token":"tok","op":"list_threads"}"#,
+        );
+        assert!(parse(&text, None).is_ok());
+    }
+
+    #[test]
+    fn an_outbox_filter_is_typed_when_read() {
+        let text = twilio(
+            r#"{"as":"a","op":"create_thread","topic":"x","ref":"t"},
+               {"op":"outbox","to":"+14255550100","channel":"mms","status":"failed",
+                "thread":"t","message":"m1"}"#,
+        );
+        let steps = parse(&text, None).unwrap().steps;
+        let expected = Op::Outbox(OutboxQuery {
+            to: Some("+14255550100".to_string()),
+            channel: Some(Route::Mms),
+            status: Some(Status::Failed),
+            thread: Some(InThread {
+                thread: "t".to_string(),
+                message: Some("m1".to_string()),
+            }),
+        });
+        assert_eq!(steps[1].op, expected);
+        assert_eq!(steps[1].op_name, "outbox");
+    }
+
+    /// Of several problems in one step, the first in its key order is
+    /// reported, unknown fields and bad ones alike; missing fields after them.
+    #[test]
+    fn the_first_problem_in_key_order_is_reported() {
+        let step = |fields: &str| {
+            parse_err(&twilio(&format!(
+                r#"{{"as":"a","op":"send_message"{fields}}}"#
+            )))
+        };
+        assert_eq!(step(r#","type":"md","colour":1"#).path, "$.steps[0].colour");
+        assert_eq!(step(r#","type":"md","media":1"#).path, "$.steps[0].media");
+        assert_eq!(step(r#","type":"md""#).path, "$.steps[0].type");
+        assert_eq!(step("").path, "$.steps[0].thread");
+        assert_eq!(step(r#","thread":"t1""#).path, "$.steps[0].content");
     }
 }

@@ -1,7 +1,16 @@
-//! Scenario files (SCENARIO.md): parse and validate, then run with expectations.
+//! Scenario files (SCENARIO.md): `parse` reads a file into typed steps
+//! (`step`), each op's fields by its row in `ops`, checking everything that
+//! can be checked before anything runs; `run` executes the steps on a
+//! simulator and checks their expectations.
 
+mod ops;
 mod parse;
 mod run;
+mod step;
 
-pub use parse::{Expect, ParseError, Scenario, Step, UserDecl, parse};
+pub use parse::{ParseError, parse};
 pub use run::{RunReport, contains, first_divergence, run};
+pub use step::{
+    Expect, InThread, Op, OutboxQuery, Participant, RetentionField, Scenario, Step, ThreadSettings,
+    UserDecl,
+};

@@ -1,10 +1,14 @@
-//! Parsing and validating scenario files (SCENARIO.md). Every problem is
-//! reported with the JSON path where it is, and nothing runs.
+//! Parsing scenario files (SCENARIO.md) into typed steps, in one pass: the top
+//! level, the users, and each step's common fields (`at`, `as`, `token`, `ref`,
+//! `expect`); an op's own fields are read by its row in `ops`. Every problem
+//! is reported with the JSON path where it is, and nothing runs.
 
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
+use super::ops;
+use super::step::{Expect, Op, Participant, Scenario, Step, UserDecl};
 use crate::core::Kind;
 use crate::profile::{PROFILE_NAMES, Profile};
 use crate::time::{Duration, Instant};
@@ -24,160 +28,12 @@ impl fmt::Display for ParseError {
 
 impl std::error::Error for ParseError {}
 
-fn error(path: &str, message: impl Into<String>) -> ParseError {
+pub(super) fn error(path: &str, message: impl Into<String>) -> ParseError {
     ParseError {
         path: path.to_string(),
         message: message.into(),
     }
 }
-
-/// A parsed scenario.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Scenario {
-    pub name: Option<String>,
-    pub seed: Option<u64>,
-    pub profile: Profile,
-    pub users: Vec<UserDecl>,
-    pub steps: Vec<Step>,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct UserDecl {
-    pub id: String,
-    pub display_name: Option<String>,
-}
-
-/// One step, with its absolute instant already computed.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Step {
-    pub index: usize,
-    pub at: Instant,
-    pub actor: Option<String>,
-    pub token: Option<String>,
-    pub op: String,
-    pub reference: Option<String>,
-    /// The op's own fields, validated for shape by [`parse`].
-    pub fields: Map<String, Value>,
-    pub expect: Expect,
-}
-
-/// What a step expects; every given field must match.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Expect {
-    pub status: Option<u16>,
-    pub ok: Option<bool>,
-    pub error: Option<Kind>,
-    pub result: Option<Value>,
-    pub count: Option<u64>,
-}
-
-/// A field's expected JSON shape.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Shape {
-    Str,
-    Bool,
-    UInt,
-    Duration,
-    Ref,
-    Participants,
-    Retention,
-    StrList,
-    Media,
-    Metadata,
-    State,
-    Channel,
-    ContentType,
-    Timers,
-}
-
-/// The fields each op takes: (name, shape, required).
-fn op_fields(op: &str) -> Option<&'static [(&'static str, Shape, bool)]> {
-    use Shape::*;
-    Some(match op {
-        "create_user" => &[("id", Str, true), ("display_name", Str, false)],
-        "delete_user" => &[("user", Str, true)],
-        "issue_token" => &[
-            ("user", Str, true),
-            ("scopes", StrList, true),
-            ("expires_in", Duration, false),
-        ],
-        "revoke_tokens" => &[("user", Str, true)],
-        "create_thread" => &[
-            ("topic", Str, true),
-            ("participants", Participants, false),
-            ("retention", Retention, false),
-            ("idempotency_key", Str, false),
-            ("metadata", Metadata, false),
-            ("state", State, false),
-            ("timers", Timers, false),
-        ],
-        "get_thread" | "delete_thread" | "send_typing" | "list_read_receipts"
-        | "recover_thread" => &[("thread", Ref, true)],
-        "list_threads" => &[("page_size", UInt, false), ("continuation", Str, false)],
-        "update_thread" => &[
-            ("thread", Ref, true),
-            ("topic", Str, false),
-            ("retention", Retention, false),
-            ("state", State, false),
-            ("timers", Timers, false),
-        ],
-        "add_participants" => &[("thread", Ref, true), ("participants", Participants, true)],
-        "remove_participant" => &[("thread", Ref, true), ("participant", Str, true)],
-        "list_participants" => &[
-            ("thread", Ref, true),
-            ("page_size", UInt, false),
-            ("continuation", Str, false),
-        ],
-        "send_message" => &[
-            ("thread", Ref, true),
-            ("content", Str, true),
-            ("type", ContentType, false),
-            ("media", Media, false),
-            ("metadata", Metadata, false),
-            ("template", Str, false),
-        ],
-        "get_message" | "delete_message" | "send_read_receipt" => {
-            &[("thread", Ref, true), ("message", Ref, true)]
-        }
-        "list_messages" => &[
-            ("thread", Ref, true),
-            ("page_size", UInt, false),
-            ("start_time", Duration, false),
-            ("continuation", Str, false),
-        ],
-        "update_message" => &[
-            ("thread", Ref, true),
-            ("message", Ref, true),
-            ("content", Str, true),
-        ],
-        "inbound" => &[
-            ("channel", Channel, true),
-            ("from", Str, true),
-            ("to", Str, true),
-            ("body", Str, false),
-            ("media", Media, false),
-        ],
-        "send_sms" => &[
-            ("from", Str, true),
-            ("to", StrList, true),
-            ("message", Str, true),
-            ("delivery_report", Bool, false),
-        ],
-        "set_state" => &[("thread", Ref, true), ("state", State, true)],
-        "outbox" => &[
-            ("to", Str, false),
-            ("channel", Str, false),
-            ("thread", Ref, false),
-            ("status", Str, false),
-            ("message", Ref, false),
-        ],
-        "inbox" => &[("user", Str, true)],
-        _ => return None,
-    })
-}
-
-/// Keys every step may carry besides its op's fields.
-const STEP_KEYS: [&str; 6] = ["at", "as", "token", "op", "ref", "expect"];
 
 /// Parses scenario text. `seed_override` stands in for a missing `seed`.
 pub fn parse(text: &str, seed_override: Option<u64>) -> Result<Scenario, ParseError> {
@@ -219,7 +75,7 @@ pub fn parse(text: &str, seed_override: Option<u64>) -> Result<Scenario, ParseEr
     }
     let profile = parse_profile(top.get("profile"))?;
     let users = parse_users(top.get("users"), profile.identity_chars_max)?;
-    let steps = parse_steps(top.get("steps"))?;
+    let steps = parse_steps(top.get("steps"), &users)?;
     Ok(Scenario {
         name,
         seed: seed_override.or(seed),
@@ -326,82 +182,138 @@ fn parse_users(value: Option<&Value>, id_chars_max: u32) -> Result<Vec<UserDecl>
     Ok(users)
 }
 
-fn parse_steps(value: Option<&Value>) -> Result<Vec<Step>, ParseError> {
+/// What earlier steps defined, for the checks of later ones.
+struct Names {
+    /// Step refs, with the step that defined each.
+    refs: BTreeMap<String, usize>,
+    /// Identities declared in `users` or created by a `create_user` step.
+    identities: BTreeSet<String>,
+    /// Refs of SMS/WhatsApp participants named in participant lists.
+    participant_refs: BTreeSet<String>,
+}
+
+impl Names {
+    /// Records what `step` defines for the steps after it.
+    fn learn(&mut self, step: &Step) {
+        if let Some(name) = &step.reference {
+            self.refs.insert(name.clone(), step.index);
+        }
+        if let Op::CreateUser { id, .. } = &step.op {
+            self.identities.insert(id.to_string());
+        }
+        for participant in step.op.participants() {
+            if let Participant::Binding {
+                reference: Some(name),
+                ..
+            } = participant
+            {
+                self.participant_refs.insert(name.clone());
+            }
+        }
+    }
+}
+
+fn parse_steps(value: Option<&Value>, users: &[UserDecl]) -> Result<Vec<Step>, ParseError> {
     let Some(Value::Array(items)) = value else {
         return Err(error("$.steps", "expected a list of steps"));
     };
     let mut steps = Vec::with_capacity(items.len());
     let mut clock = Instant::ZERO;
-    let mut refs: BTreeMap<String, usize> = BTreeMap::new();
+    let mut names = Names {
+        refs: BTreeMap::new(),
+        identities: users.iter().map(|u| u.id.clone()).collect(),
+        participant_refs: BTreeSet::new(),
+    };
     for (index, item) in items.iter().enumerate() {
-        let path = format!("$.steps[{index}]");
-        let Value::Object(map) = item else {
-            return Err(error(&path, "a step is a JSON object"));
-        };
-        let op = match map.get("op") {
-            Some(Value::String(op)) => op.clone(),
-            Some(_) => return Err(error(&format!("{path}.op"), "expected a string")),
-            None => return Err(error(&format!("{path}.op"), "missing")),
-        };
-        let Some(spec) = op_fields(&op) else {
-            return Err(error(&format!("{path}.op"), format!("unknown op {op:?}")));
-        };
-        let at = parse_at(map.get("at"), clock, &format!("{path}.at"))?;
-        clock = at;
-        let actor = optional_str(map, "as", &path)?;
-        let token = optional_str(map, "token", &path)?;
-        let reference = optional_str(map, "ref", &path)?;
-        let mut fields = Map::new();
-        for (key, value) in map {
-            if STEP_KEYS.contains(&key.as_str()) {
-                continue;
-            }
-            let Some((_, shape, _)) = spec.iter().find(|(name, _, _)| name == key) else {
-                return Err(error(
-                    &format!("{path}.{key}"),
-                    format!("unknown field for op {op}"),
-                ));
-            };
-            check_shape(value, *shape, &format!("{path}.{key}"), &refs)?;
-            fields.insert(key.clone(), value.clone());
-        }
-        for (name, _, required) in spec {
-            if *required && !map.contains_key(*name) {
-                return Err(error(
-                    &format!("{path}.{name}"),
-                    format!("missing (required by op {op})"),
-                ));
-            }
-        }
-        if let Some(token) = &token
-            && !refs.contains_key(token)
-        {
-            return Err(error(
-                &format!("{path}.token"),
-                format!("unknown token ref {token:?}"),
-            ));
-        }
-        let expect = parse_expect(map.get("expect"), &format!("{path}.expect"))?;
-        if let Some(name) = &reference
-            && let Some(first) = refs.insert(name.clone(), index)
-        {
-            return Err(error(
-                &format!("{path}.ref"),
-                format!("ref {name:?} is already defined by step {first}"),
-            ));
-        }
-        steps.push(Step {
-            index,
-            at,
-            actor,
-            token,
-            op,
-            reference,
-            fields,
-            expect,
-        });
+        let step = parse_step(index, item, clock, &names)?;
+        clock = step.at;
+        names.learn(&step);
+        steps.push(step);
     }
     Ok(steps)
+}
+
+fn parse_step(
+    index: usize,
+    item: &Value,
+    clock: Instant,
+    names: &Names,
+) -> Result<Step, ParseError> {
+    let path = format!("$.steps[{index}]");
+    let Value::Object(map) = item else {
+        return Err(error(&path, "a step is a JSON object"));
+    };
+    let (op_name, parser) = match map.get("op") {
+        Some(Value::String(name)) => ops::find(name)
+            .ok_or_else(|| error(&format!("{path}.op"), format!("unknown op {name:?}")))?,
+        Some(_) => return Err(error(&format!("{path}.op"), "expected a string")),
+        None => return Err(error(&format!("{path}.op"), "missing")),
+    };
+    let at = parse_at(map.get("at"), clock, &format!("{path}.at"))?;
+    let actor = optional_str(map, "as", &path)?;
+    let token = optional_str(map, "token", &path)?;
+    let reference = optional_str(map, "ref", &path)?;
+    let op = ops::read(op_name, parser, map, &path, &names.refs)?;
+    if let Some(token) = &token
+        && !names.refs.contains_key(token)
+    {
+        return Err(error(
+            &format!("{path}.token"),
+            format!("unknown token ref {token:?}"),
+        ));
+    }
+    // With a token, `as` is whoever presents it, and the platform answers
+    // for a token that is not theirs (401); without one, `as` must be a
+    // caller the file has.
+    if let Some(actor) = &actor
+        && token.is_none()
+    {
+        check_caller(actor, &op, names, &format!("{path}.as"))?;
+    }
+    let expect = parse_expect(map.get("expect"), &format!("{path}.expect"))?;
+    if let Some(name) = &reference
+        && let Some(first) = names.refs.get(name)
+    {
+        return Err(error(
+            &format!("{path}.ref"),
+            format!("ref {name:?} is already defined by step {first}"),
+        ));
+    }
+    Ok(Step {
+        index,
+        at,
+        actor,
+        token,
+        reference,
+        op_name,
+        op,
+        expect,
+    })
+}
+
+/// `as` names an identity declared in `users` or created by an earlier
+/// `create_user` step; for `inbound`, an SMS/WhatsApp participant's ref too
+/// (SCENARIO.md).
+fn check_caller(actor: &str, op: &Op, names: &Names, path: &str) -> Result<(), ParseError> {
+    let inbound = matches!(op, Op::Inbound { .. });
+    let participant = names.participant_refs.contains(actor);
+    if names.identities.contains(actor) || (inbound && participant) {
+        return Ok(());
+    }
+    let hint = if participant {
+        " (an SMS/WhatsApp participant's ref acts only in inbound steps)"
+    } else if inbound {
+        " (or an SMS/WhatsApp participant's ref)"
+    } else {
+        ""
+    };
+    Err(error(
+        path,
+        format!(
+            "{actor:?} is not an identity of this file: declare it in users or create it \
+             with an earlier create_user step{hint}"
+        ),
+    ))
 }
 
 fn optional_str(
@@ -445,192 +357,8 @@ fn parse_at(value: Option<&Value>, clock: Instant, path: &str) -> Result<Instant
     Ok(at)
 }
 
-fn duration(text: &str, path: &str) -> Result<Duration, ParseError> {
+pub(super) fn duration(text: &str, path: &str) -> Result<Duration, ParseError> {
     Duration::parse(text).map_err(|e| error(path, format!("bad duration {text:?}: {e}")))
-}
-
-fn check_shape(
-    value: &Value,
-    shape: Shape,
-    path: &str,
-    refs: &BTreeMap<String, usize>,
-) -> Result<(), ParseError> {
-    let ok = match shape {
-        Shape::Str => value.is_string(),
-        Shape::Bool => value.is_boolean(),
-        Shape::UInt => value.as_u64().is_some_and(|n| n <= u64::from(u32::MAX)),
-        Shape::Duration => match value {
-            Value::String(s) => {
-                duration(s, path)?;
-                true
-            }
-            v => v.is_u64(),
-        },
-        Shape::Ref => return check_ref(value, path, refs),
-        Shape::StrList => value
-            .as_array()
-            .is_some_and(|a| a.iter().all(Value::is_string)),
-        Shape::Participants => return check_participants(value, path),
-        Shape::Retention => match value {
-            Value::String(s) => s == "none",
-            Value::Object(map) => {
-                map.len() == 1
-                    && match map.get("delete_after") {
-                        Some(Value::String(s)) => {
-                            duration(s, &format!("{path}.delete_after"))?;
-                            true
-                        }
-                        _ => false,
-                    }
-            }
-            _ => false,
-        },
-        Shape::Media => return check_media(value, path),
-        Shape::Metadata => value
-            .as_object()
-            .is_some_and(|m| m.values().all(Value::is_string)),
-        Shape::State => value
-            .as_str()
-            .is_some_and(|s| ["active", "inactive", "closed"].contains(&s)),
-        Shape::Channel => value
-            .as_str()
-            .is_some_and(|s| s == "sms" || s == "whatsapp"),
-        Shape::ContentType => value.as_str().is_some_and(|s| s == "text" || s == "html"),
-        // The values are checked by the platform (Twilio's 50379), not here.
-        Shape::Timers => value.as_object().is_some_and(|m| {
-            !m.is_empty()
-                && m.iter()
-                    .all(|(k, v)| (k == "inactive" || k == "closed") && v.is_string())
-        }),
-    };
-    if ok {
-        Ok(())
-    } else {
-        Err(error(path, format!("expected {}", shape_name(shape))))
-    }
-}
-
-fn shape_name(shape: Shape) -> &'static str {
-    match shape {
-        Shape::Str => "a string",
-        Shape::Bool => "true or false",
-        Shape::UInt => "a non-negative integer",
-        Shape::Duration => "a duration such as \"90s\" or a number of ms",
-        Shape::Ref => "a ref or an id",
-        Shape::Participants => "a list of participants",
-        Shape::Retention => "\"none\" or {\"delete_after\": \"30d\"}",
-        Shape::StrList => "a list of strings",
-        Shape::Media => "a list of media items",
-        Shape::Metadata => "an object of string values",
-        Shape::State => "\"active\", \"inactive\" or \"closed\"",
-        Shape::Channel => "\"sms\" or \"whatsapp\"",
-        Shape::ContentType => "\"text\" or \"html\"",
-        Shape::Timers => "{\"inactive\"?: \"PT1M\", \"closed\"?: \"PT10M\"} (ISO-8601 durations)",
-    }
-}
-
-/// A thread or message field: a ref defined by an earlier step, or an id.
-fn check_ref(value: &Value, path: &str, refs: &BTreeMap<String, usize>) -> Result<(), ParseError> {
-    let Value::String(text) = value else {
-        return Err(error(path, "expected a ref or an id (a string)"));
-    };
-    let is_id =
-        crate::id::ThreadId::parse(text).is_some() || crate::id::parse_message_id(text).is_some();
-    if refs.contains_key(text) || is_id {
-        Ok(())
-    } else {
-        Err(error(
-            path,
-            format!("{text:?} is neither a ref defined by an earlier step nor an id"),
-        ))
-    }
-}
-
-fn check_participants(value: &Value, path: &str) -> Result<(), ParseError> {
-    let Value::Array(items) = value else {
-        return Err(error(path, "expected a list of participants"));
-    };
-    for (i, item) in items.iter().enumerate() {
-        let path = format!("{path}[{i}]");
-        match item {
-            Value::String(s) if !s.is_empty() => {}
-            Value::Object(map) => {
-                let kinds = ["user", "sms", "whatsapp"]
-                    .iter()
-                    .filter(|k| map.contains_key(**k))
-                    .count();
-                if kinds != 1 {
-                    return Err(error(
-                        &path,
-                        "a participant has exactly one of user, sms, whatsapp",
-                    ));
-                }
-                for (key, v) in map {
-                    let known = [
-                        "user",
-                        "display_name",
-                        "share_history_from",
-                        "sms",
-                        "whatsapp",
-                        "proxy",
-                        "ref",
-                    ];
-                    if !known.contains(&key.as_str()) {
-                        return Err(error(&format!("{path}.{key}"), "unknown field"));
-                    }
-                    let ok = if key == "share_history_from" {
-                        match v {
-                            Value::String(s) => {
-                                duration(s, &format!("{path}.{key}"))?;
-                                true
-                            }
-                            v => v.is_u64(),
-                        }
-                    } else {
-                        v.as_str().is_some_and(|s| !s.is_empty())
-                    };
-                    if !ok {
-                        return Err(error(
-                            &format!("{path}.{key}"),
-                            "expected a non-empty string",
-                        ));
-                    }
-                }
-            }
-            _ => return Err(error(&path, "expected a user id or a participant object")),
-        }
-    }
-    Ok(())
-}
-
-fn check_media(value: &Value, path: &str) -> Result<(), ParseError> {
-    let Value::Array(items) = value else {
-        return Err(error(path, "expected a list of media items"));
-    };
-    for (i, item) in items.iter().enumerate() {
-        let path = format!("{path}[{i}]");
-        let Value::Object(map) = item else {
-            return Err(error(&path, "expected {content_type, bytes, name?}"));
-        };
-        for key in map.keys() {
-            if !["content_type", "bytes", "name"].contains(&key.as_str()) {
-                return Err(error(&format!("{path}.{key}"), "unknown field"));
-            }
-        }
-        if !map.get("content_type").is_some_and(Value::is_string) {
-            return Err(error(&format!("{path}.content_type"), "expected a string"));
-        }
-        if !map.get("bytes").is_some_and(Value::is_u64) {
-            return Err(error(
-                &format!("{path}.bytes"),
-                "expected a non-negative integer",
-            ));
-        }
-        if map.get("name").is_some_and(|v| !v.is_string()) {
-            return Err(error(&format!("{path}.name"), "expected a string"));
-        }
-    }
-    Ok(())
 }
 
 fn parse_expect(value: Option<&Value>, path: &str) -> Result<Expect, ParseError> {
@@ -684,6 +412,8 @@ fn parse_expect(value: Option<&Value>, path: &str) -> Result<Expect, ParseError>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rules::{Route, Status};
+    use crate::scenario::{InThread, OutboxQuery};
 
     fn parse_err(text: &str) -> ParseError {
         parse(text, None).unwrap_err()
@@ -713,5 +443,88 @@ mod tests {
         let text = r#"{"profile":"acs","steps":[]}"#;
         assert_eq!(parse_err(text).path, "$.seed");
         assert_eq!(parse(text, Some(9)).unwrap().seed, Some(9));
+    }
+
+    /// A scenario on twilio with users a and b and `steps`.
+    fn twilio(steps: &str) -> String {
+        format!(r#"{{"seed":1,"profile":"twilio","users":["a","b"],"steps":[{steps}]}}"#)
+    }
+
+    #[test]
+    fn as_names_a_declared_or_created_identity() {
+        let ok = twilio(
+            r#"{"as":"a","op":"list_threads"},
+               {"op":"create_user","id":"c"},
+               {"as":"c","op":"list_threads"}"#,
+        );
+        assert_eq!(
+            parse(&ok, None).unwrap().steps[2].actor.as_deref(),
+            Some("c")
+        );
+        let later = twilio(r#"{"as":"c","op":"list_threads"},{"op":"create_user","id":"c"}"#);
+        assert_eq!(parse_err(&later).path, "$.steps[0].as");
+    }
+
+    #[test]
+    fn an_inbound_step_may_act_as_a_participant_ref_and_no_other_step_may() {
+        let create = r#"{"as":"a","op":"create_thread","topic":"x","ref":"t",
+            "participants":[{"sms":"+14255550100","proxy":"+18005550199","ref":"dan"}]}"#;
+        let inbound =
+            r#"{"as":"dan","op":"inbound","channel":"sms","from":"dan","to":"+18005550199"}"#;
+        assert!(parse(&twilio(&format!("{create},{inbound}")), None).is_ok());
+        let send = r#"{"as":"dan","op":"send_message","thread":"t","content":"hi"}"#;
+        let e = parse_err(&twilio(&format!("{create},{send}")));
+        assert_eq!(e.path, "$.steps[1].as");
+        assert!(e.message.contains("only in inbound steps"), "{e}");
+        // Before the participant is named, its ref is nobody.
+        assert_eq!(parse_err(&twilio(inbound)).path, "$.steps[0].as");
+    }
+
+    /// With a token, `as` is whoever presents it: the platform answers 401 for
+    /// a token that is not theirs, so the file may name anyone.
+    #[test]
+    fn a_step_with_a_token_may_be_presented_by_anyone() {
+        let text = twilio(
+            r#"{"op":"issue_token","user":"a","scopes":["chat"],"ref":"tok"},
+               {"as":"ghost","token":"tok","op":"list_threads"}"#,
+        );
+        assert!(parse(&text, None).is_ok());
+    }
+
+    #[test]
+    fn an_outbox_filter_is_typed_when_read() {
+        let text = twilio(
+            r#"{"as":"a","op":"create_thread","topic":"x","ref":"t"},
+               {"op":"outbox","to":"+14255550100","channel":"mms","status":"failed",
+                "thread":"t","message":"m1"}"#,
+        );
+        let steps = parse(&text, None).unwrap().steps;
+        let expected = Op::Outbox(OutboxQuery {
+            to: Some("+14255550100".to_string()),
+            channel: Some(Route::Mms),
+            status: Some(Status::Failed),
+            thread: Some(InThread {
+                thread: "t".to_string(),
+                message: Some("m1".to_string()),
+            }),
+        });
+        assert_eq!(steps[1].op, expected);
+        assert_eq!(steps[1].op_name, "outbox");
+    }
+
+    /// Of several problems in one step, the first in its key order is
+    /// reported, unknown fields and bad ones alike; missing fields after them.
+    #[test]
+    fn the_first_problem_in_key_order_is_reported() {
+        let step = |fields: &str| {
+            parse_err(&twilio(&format!(
+                r#"{{"as":"a","op":"send_message"{fields}}}"#
+            )))
+        };
+        assert_eq!(step(r#","type":"md","colour":1"#).path, "$.steps[0].colour");
+        assert_eq!(step(r#","type":"md","media":1"#).path, "$.steps[0].media");
+        assert_eq!(step(r#","type":"md""#).path, "$.steps[0].type");
+        assert_eq!(step("").path, "$.steps[0].thread");
+        assert_eq!(step(r#","thread":"t1""#).path, "$.steps[0].content");
     }
 }

@@ -1,21 +1,25 @@
-//! Running a parsed scenario: each step becomes a call on the simulator at its
-//! instant, its outcome a trace line, its expectation a check.
+//! Running a parsed scenario: each typed step becomes a call on the simulator
+//! (or a query of it) at its instant, its outcome a trace line, its
+//! expectation a check. Refs are resolved here, as a ref names something only
+//! once the step that defines it has run.
 
-use crate::core::{CarrierCall, ChatCall, ServiceCall};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use super::parse::{Expect, Scenario, Step};
-use crate::core::{
-    BindingSpec, Caller, Command, ContentType, ConversationState, Error, OutboxFilter, PageRequest,
-    ParticipantSpec, Reply, Retention, StateTimers, ThreadOptions, TokenId, TokenProblem,
+use super::step::{
+    Expect, InThread, Op, OutboxQuery, Participant, RetentionField, Scenario, Step, ThreadSettings,
 };
+use crate::core::{
+    BindingSpec, Caller, Command, Error, OutboxFilter, PageRequest, ParticipantSpec, Reply,
+    Retention, ThreadOptions, TokenId, TokenProblem,
+};
+use crate::core::{CarrierCall, ChatCall, ServiceCall};
 use crate::id::{ThreadId, parse_message_id};
-use crate::rules::{Channel, Media, Route, Status};
+use crate::rules::Channel;
 use crate::sim::Simulator;
-use crate::time::{Duration, Instant};
+use crate::time::Duration;
 use crate::wire;
 
 /// What a run produced.
@@ -150,11 +154,20 @@ struct Runner {
     failures: Vec<String>,
 }
 
+/// What a step does once its fields are resolved.
+enum Action<'a> {
+    /// A call on the platform.
+    Call(Command),
+    /// A query of the simulator's outbox.
+    Outbox(&'a OutboxQuery),
+    /// A query of one identity's notifications.
+    Inbox(&'a str),
+}
+
 impl Runner {
     fn step(&mut self, step: &Step) {
         self.sim.run_until(step.at);
         let actor = step.actor.as_deref().and_then(|a| self.sim.user(a));
-        let op = step.op.as_str();
         let token = match step.token.as_deref().map(|r| self.refs.get(r)) {
             // A token presented by an unknown identity is nobody's to use.
             Some(_) if step.actor.is_some() && actor.is_none() => Err(Error::Unauthenticated),
@@ -169,8 +182,8 @@ impl Runner {
             connection: 0,
             token: token.clone().unwrap_or_default(),
         };
-        let seen = match token.and_then(|_| self.command(step)) {
-            Ok(Some(command)) => {
+        let seen = match token.and_then(|_| self.action(step)) {
+            Ok(Action::Call(command)) => {
                 let style = self.sim.profile().error_style;
                 let status = command.success_status();
                 let describe =
@@ -179,7 +192,24 @@ impl Runner {
                 self.remember(step, &outcome);
                 seen(&command, outcome)
             }
-            Ok(None) => self.query(step),
+            Ok(Action::Outbox(query)) => {
+                let outcome = self.outbox_filter(query).map(|filter| {
+                    serde_json::to_value(self.sim.outbox(&filter)).expect("deliveries serialize")
+                });
+                self.query(step, outcome)
+            }
+            Ok(Action::Inbox(user)) => {
+                let outcome = match self.sim.user(user) {
+                    Some(id) => {
+                        let inbox = self.sim.inbox(id);
+                        Ok(serde_json::to_value(&inbox).expect("notifications serialize"))
+                    }
+                    None => Err(Error::UserNotFound {
+                        user: user.to_string(),
+                    }),
+                };
+                self.query(step, outcome)
+            }
             Err(error) => {
                 // Who is calling is checked before what is asked (401 first).
                 let known = actor
@@ -202,41 +232,26 @@ impl Runner {
                 seen_error(error)
             }
         };
-        if step.reference.is_some() && seen.error.is_some() {
-            self.refs
-                .insert(step.reference.clone().expect("checked"), Named::Nothing);
+        if let Some(name) = &step.reference
+            && seen.error.is_some()
+        {
+            self.refs.insert(name.clone(), Named::Nothing);
         }
         if let Some(failure) = check(&step.expect, &seen) {
             self.failures.push(format!(
-                "step {} ({op}) at {}: {failure}",
-                step.index, step.at
+                "step {} ({}) at {}: {failure}",
+                step.index, step.op_name, step.at
             ));
         }
     }
 
-    /// Steps that are not calls on the platform: queries of the simulator.
-    fn query(&mut self, step: &Step) -> Seen {
-        let user = str_field(&step.fields, "user").unwrap_or_default();
-        let outcome = if step.op == "outbox" {
-            self.outbox_filter(step).map(|filter| {
-                serde_json::to_value(self.sim.outbox(&filter)).expect("deliveries serialize")
-            })
-        } else {
-            match self.sim.user(user) {
-                Some(id) => {
-                    let inbox = self.sim.inbox(id);
-                    Ok(serde_json::to_value(&inbox).expect("notifications serialize"))
-                }
-                None => Err(Error::UserNotFound {
-                    user: user.to_string(),
-                }),
-            }
-        };
+    /// Records a query's outcome: its items, or the error.
+    fn query(&mut self, step: &Step, outcome: Result<Value, Error>) -> Seen {
         let line = match &outcome {
             Ok(items) => StepLine {
                 kind: "step",
                 step: step.index,
-                op: &step.op,
+                op: step.op_name,
                 actor: step.actor.as_deref(),
                 status: 200,
                 result: Some(Value::Object(Map::from_iter([(
@@ -269,9 +284,9 @@ impl Runner {
         };
         let named = match reply {
             Reply::ThreadCreated { thread, .. } => Named::Thread(thread.id),
-            Reply::MessageSent { sequence } => match self.thread_field(step) {
-                Ok(thread) => Named::Message(thread, *sequence),
-                Err(_) => Named::Nothing,
+            Reply::MessageSent { sequence } => match step.op.thread().map(|t| self.thread(t)) {
+                Some(Ok(thread)) => Named::Message(thread, *sequence),
+                _ => Named::Nothing,
             },
             Reply::Token(view) => Named::Token(view.id),
             _ => Named::Nothing,
@@ -279,94 +294,109 @@ impl Runner {
         self.refs.insert(name.clone(), named);
     }
 
-    /// The platform call a step makes, `None` for simulator queries, or the
-    /// error the step answers without a call.
-    fn command(&self, step: &Step) -> Result<Option<Command>, Error> {
-        let f = &step.fields;
-        let profile = &self.sim.profile().name;
-        let unsupported = |what: &str| Error::UnsupportedByProfile {
-            op: what.to_string(),
-            profile: profile.clone(),
-        };
-        let page = || PageRequest {
-            page_size: f.get("page_size").and_then(Value::as_u64).map(|n| n as u32),
-            continuation: str_field(f, "continuation").map(str::to_string),
-        };
-        let text = |key: &str| Arc::<str>::from(str_field(f, key).unwrap_or_default());
-        let options = thread_options(f)?;
-        let command = match step.op.as_str() {
-            "inbox" | "outbox" => return Ok(None),
-            "inbound" => Command::Carrier(CarrierCall::Inbound {
-                channel: channel_field(f),
-                from: Arc::from(self.address_field(f, "from")),
-                to: Arc::from(self.address_field(f, "to")),
-                body: text("body"),
-                media: media_field(f),
+    /// What a step does: a platform call or a query of the simulator; or
+    /// the error the step answers without a call.
+    fn action<'s>(&self, step: &'s Step) -> Result<Action<'s>, Error> {
+        let command = match &step.op {
+            Op::Outbox(query) => return Ok(Action::Outbox(query)),
+            Op::Inbox { user } => return Ok(Action::Inbox(user)),
+            Op::Inbound {
+                channel,
+                from,
+                to,
+                body,
+                media,
+            } => Command::Carrier(CarrierCall::Inbound {
+                channel: *channel,
+                from: Arc::from(self.address(from)),
+                to: Arc::from(self.address(to)),
+                body: body.clone(),
+                media: media.clone(),
             }),
-            "send_sms" => Command::Carrier(CarrierCall::SendSms {
-                from: text("from"),
-                to: f
-                    .get("to")
-                    .and_then(Value::as_array)
-                    .map(|a| a.iter().filter_map(Value::as_str).map(Arc::from).collect())
-                    .unwrap_or_default(),
-                message: text("message"),
-                delivery_report: f
-                    .get("delivery_report")
-                    .and_then(Value::as_bool)
-                    .unwrap_or(false),
+            Op::SendSms {
+                from,
+                to,
+                message,
+                delivery_report,
+            } => Command::Carrier(CarrierCall::SendSms {
+                from: from.clone(),
+                to: to.clone(),
+                message: message.clone(),
+                delivery_report: *delivery_report,
             }),
-            "create_user" => Command::Service(ServiceCall::CreateUser {
-                id: text("id"),
-                display_name: str_field(f, "display_name").map(Arc::from),
+            Op::CreateUser { id, display_name } => Command::Service(ServiceCall::CreateUser {
+                id: id.clone(),
+                display_name: display_name.clone(),
             }),
-            "delete_user" => Command::Service(ServiceCall::DeleteUser { user: text("user") }),
-            "create_thread" => {
-                if f.contains_key("metadata") {
-                    return Err(unsupported("thread metadata"));
+            Op::DeleteUser { user } => {
+                Command::Service(ServiceCall::DeleteUser { user: user.clone() })
+            }
+            Op::CreateThread {
+                topic,
+                participants,
+                settings,
+                idempotency_key,
+                metadata,
+            } => {
+                let options = thread_options(settings)?;
+                if metadata.is_some() {
+                    return Err(Error::UnsupportedByProfile {
+                        op: "thread metadata".to_string(),
+                        profile: self.sim.profile().name.clone(),
+                    });
                 }
                 Command::Chat(ChatCall::CreateThread {
-                    topic: text("topic"),
-                    participants: self.participants(f),
-                    bindings: self.bindings(f),
-                    idempotency_key: str_field(f, "idempotency_key").map(Arc::from),
+                    topic: topic.clone(),
+                    participants: chat_participants(participants),
+                    bindings: bindings(participants),
+                    idempotency_key: idempotency_key.clone(),
                     options,
                 })
             }
-            "get_thread" => Command::Chat(ChatCall::GetThread {
-                thread: self.thread_field(step)?,
+            Op::GetThread { thread } => Command::Chat(ChatCall::GetThread {
+                thread: self.thread(thread)?,
             }),
-            "list_threads" => Command::Chat(ChatCall::ListThreads { page: page() }),
-            "update_thread" => Command::Chat(ChatCall::UpdateThread {
-                thread: self.thread_field(step)?,
-                topic: str_field(f, "topic").map(Arc::from),
-                options,
+            Op::ListThreads { page } => Command::Chat(ChatCall::ListThreads { page: page.clone() }),
+            Op::UpdateThread {
+                thread,
+                topic,
+                settings,
+            } => {
+                let options = thread_options(settings)?;
+                Command::Chat(ChatCall::UpdateThread {
+                    thread: self.thread(thread)?,
+                    topic: topic.clone(),
+                    options,
+                })
+            }
+            Op::SetState { thread, state } => Command::Chat(ChatCall::SetState {
+                thread: self.thread(thread)?,
+                state: *state,
             }),
-            "set_state" => Command::Chat(ChatCall::SetState {
-                thread: self.thread_field(step)?,
-                state: str_field(f, "state")
-                    .and_then(ConversationState::parse)
-                    .unwrap_or_default(),
+            Op::RecoverThread { thread } => Command::Service(ServiceCall::RecoverThread {
+                thread: self.thread(thread)?,
             }),
-            "recover_thread" => Command::Service(ServiceCall::RecoverThread {
-                thread: self.thread_field(step)?,
+            Op::IssueToken {
+                user,
+                scopes,
+                expires_in,
+            } => Command::Service(ServiceCall::IssueToken {
+                user: user.clone(),
+                scopes: scopes.clone(),
+                expires_in_ms: expires_in.map(Duration::ms),
             }),
-            "issue_token" => Command::Service(ServiceCall::IssueToken {
-                user: text("user"),
-                scopes: f
-                    .get("scopes")
-                    .and_then(Value::as_array)
-                    .map(|a| a.iter().filter_map(Value::as_str).map(Arc::from).collect())
-                    .unwrap_or_default(),
-                expires_in_ms: f.get("expires_in").map(|d| duration_value(d).ms()),
+            Op::RevokeTokens { user } => {
+                Command::Service(ServiceCall::RevokeTokens { user: user.clone() })
+            }
+            Op::DeleteThread { thread } => Command::Chat(ChatCall::DeleteThread {
+                thread: self.thread(thread)?,
             }),
-            "revoke_tokens" => Command::Service(ServiceCall::RevokeTokens { user: text("user") }),
-            "delete_thread" => Command::Chat(ChatCall::DeleteThread {
-                thread: self.thread_field(step)?,
-            }),
-            "add_participants" => {
-                let bindings = self.bindings(f);
-                let participants = self.participants(f);
+            Op::AddParticipants {
+                thread,
+                participants,
+            } => {
+                let bindings = bindings(participants);
+                let participants = chat_participants(participants);
                 match (participants.is_empty(), bindings.is_empty()) {
                     (false, false) => {
                         return Err(Error::InvalidField {
@@ -376,296 +406,209 @@ impl Runner {
                         });
                     }
                     (true, false) => Command::Chat(ChatCall::AddBindings {
-                        thread: self.thread_field(step)?,
+                        thread: self.thread(thread)?,
                         bindings,
                     }),
                     _ => Command::Chat(ChatCall::AddParticipants {
-                        thread: self.thread_field(step)?,
+                        thread: self.thread(thread)?,
                         participants,
                     }),
                 }
             }
-            "remove_participant" => {
-                let who = str_field(f, "participant").unwrap_or_default();
-                let binding = match self.refs.get(who) {
-                    Some(Named::Binding(channel, address)) => Some((*channel, address.clone())),
-                    _ if who.starts_with("whatsapp:") => Some((Channel::Whatsapp, who.to_string())),
-                    _ if who.starts_with('+') => Some((Channel::Sms, who.to_string())),
-                    _ => None,
-                };
-                match binding {
-                    Some((channel, address)) => Command::Chat(ChatCall::RemoveBinding {
-                        thread: self.thread_field(step)?,
-                        channel,
-                        address: Arc::from(address.as_str()),
-                    }),
-                    None => Command::Chat(ChatCall::RemoveParticipant {
-                        thread: self.thread_field(step)?,
-                        user: text("participant"),
-                    }),
-                }
-            }
-            "list_participants" => Command::Chat(ChatCall::ListParticipants {
-                thread: self.thread_field(step)?,
-                page: page(),
+            Op::RemoveParticipant {
+                thread,
+                participant,
+            } => match self.binding(participant) {
+                Some((channel, address)) => Command::Chat(ChatCall::RemoveBinding {
+                    thread: self.thread(thread)?,
+                    channel,
+                    address: Arc::from(address),
+                }),
+                None => Command::Chat(ChatCall::RemoveParticipant {
+                    thread: self.thread(thread)?,
+                    user: Arc::from(participant.as_str()),
+                }),
+            },
+            Op::ListParticipants { thread, page } => Command::Chat(ChatCall::ListParticipants {
+                thread: self.thread(thread)?,
+                page: page.clone(),
             }),
-            "send_message" => {
-                let content_type = match str_field(f, "type") {
-                    None | Some("text") => ContentType::Text,
-                    Some("html") => ContentType::Html,
-                    Some(other) => {
-                        return Err(Error::InvalidField {
-                            field: "type",
-                            reason: format!("{other:?} is not text or html"),
-                        });
-                    }
-                };
-                let metadata = f
-                    .get("metadata")
-                    .and_then(Value::as_object)
-                    .map(|m| {
-                        m.iter()
-                            .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                Command::Chat(ChatCall::SendMessage {
-                    thread: self.thread_field(step)?,
-                    content: text("content"),
-                    content_type,
-                    metadata,
-                    media: media_field(f),
-                    template: str_field(f, "template").map(Arc::from),
-                })
-            }
-            "get_message" => {
-                let (thread, message) = self.message_field(step)?;
+            Op::SendMessage {
+                thread,
+                content,
+                content_type,
+                media,
+                metadata,
+                template,
+            } => Command::Chat(ChatCall::SendMessage {
+                thread: self.thread(thread)?,
+                content: content.clone(),
+                content_type: *content_type,
+                metadata: metadata.clone(),
+                media: media.clone(),
+                template: template.clone(),
+            }),
+            Op::GetMessage { thread, message } => {
+                let (thread, message) = self.message(thread, message)?;
                 Command::Chat(ChatCall::GetMessage { thread, message })
             }
-            "list_messages" => Command::Chat(ChatCall::ListMessages {
-                thread: self.thread_field(step)?,
-                page: page(),
-                start_time: f
-                    .get("start_time")
-                    .map(duration_value)
-                    .map(|d| Instant(d.ms())),
+            Op::ListMessages {
+                thread,
+                page,
+                start_time,
+            } => Command::Chat(ChatCall::ListMessages {
+                thread: self.thread(thread)?,
+                page: page.clone(),
+                start_time: *start_time,
             }),
-            "update_message" => {
-                let (thread, message) = self.message_field(step)?;
+            Op::UpdateMessage {
+                thread,
+                message,
+                content,
+            } => {
+                let (thread, message) = self.message(thread, message)?;
                 Command::Chat(ChatCall::UpdateMessage {
                     thread,
                     message,
-                    content: text("content"),
+                    content: content.clone(),
                 })
             }
-            "delete_message" => {
-                let (thread, message) = self.message_field(step)?;
+            Op::DeleteMessage { thread, message } => {
+                let (thread, message) = self.message(thread, message)?;
                 Command::Chat(ChatCall::DeleteMessage { thread, message })
             }
-            "send_typing" => Command::Chat(ChatCall::SendTyping {
-                thread: self.thread_field(step)?,
+            Op::SendTyping { thread } => Command::Chat(ChatCall::SendTyping {
+                thread: self.thread(thread)?,
             }),
-            "send_read_receipt" => {
-                let (thread, message) = self.message_field(step)?;
+            Op::SendReadReceipt { thread, message } => {
+                let (thread, message) = self.message(thread, message)?;
                 Command::Chat(ChatCall::SendReadReceipt { thread, message })
             }
-            "list_read_receipts" => Command::Chat(ChatCall::ListReadReceipts {
-                thread: self.thread_field(step)?,
+            Op::ListReadReceipts { thread } => Command::Chat(ChatCall::ListReadReceipts {
+                thread: self.thread(thread)?,
                 page: PageRequest::default(),
             }),
-            other => return Err(unsupported(other)),
         };
-        Ok(Some(command))
+        Ok(Action::Call(command))
     }
 
-    fn thread_field(&self, step: &Step) -> Result<ThreadId, Error> {
-        let text = str_field(&step.fields, "thread").unwrap_or_default();
-        match self.refs.get(text) {
+    /// A thread named by a ref or an id.
+    fn thread(&self, name: &str) -> Result<ThreadId, Error> {
+        let not_found = || Error::ThreadNotFound {
+            thread: name.to_string(),
+        };
+        match self.refs.get(name) {
             Some(Named::Thread(id)) => Ok(*id),
-            Some(_) => Err(Error::ThreadNotFound {
-                thread: text.to_string(),
-            }),
-            None => ThreadId::parse(text).ok_or_else(|| Error::ThreadNotFound {
-                thread: text.to_string(),
-            }),
+            Some(_) => Err(not_found()),
+            None => ThreadId::parse(name).ok_or_else(not_found),
         }
     }
 
-    fn message_field(&self, step: &Step) -> Result<(ThreadId, u32), Error> {
-        let thread = self.thread_field(step)?;
-        let text = str_field(&step.fields, "message").unwrap_or_default();
+    /// A message named by a ref or an id, in a thread named by a ref or an id.
+    fn message(&self, thread: &str, name: &str) -> Result<(ThreadId, u32), Error> {
+        let thread = self.thread(thread)?;
         let not_found = || Error::MessageNotFound {
             thread: thread.to_string(),
-            message: text.to_string(),
+            message: name.to_string(),
         };
-        match self.refs.get(text) {
+        match self.refs.get(name) {
             Some(Named::Message(t, seq)) if *t == thread => Ok((thread, *seq)),
             Some(_) => Err(not_found()),
-            None => parse_message_id(text)
+            None => parse_message_id(name)
                 .map(|seq| (thread, seq))
                 .ok_or_else(not_found),
         }
     }
 
-    fn participants(&self, f: &Map<String, Value>) -> Vec<ParticipantSpec> {
-        let Some(Value::Array(items)) = f.get("participants") else {
-            return vec![];
-        };
-        items
-            .iter()
-            .filter_map(|item| match item {
-                // Every user id goes to the core, an empty one too: it comes
-                // back as an invalid participant, like any unknown identity.
-                Value::String(user) => Some(ParticipantSpec::user(user.as_str())),
-                Value::Object(map) if map.contains_key("user") => Some(ParticipantSpec {
-                    user: Arc::from(str_field(map, "user").unwrap_or_default()),
-                    display_name: str_field(map, "display_name").map(Arc::from),
-                    share_history_from: map
-                        .get("share_history_from")
-                        .map(duration_value)
-                        .map(|d| Instant(d.ms())),
-                }),
-                // SMS and WhatsApp participants are bindings (see `bindings`);
-                // `parse` refuses anything else.
-                _ => None,
-            })
-            .collect()
-    }
-
-    /// The SMS and WhatsApp participants of a participant list.
-    fn bindings(&self, f: &Map<String, Value>) -> Vec<BindingSpec> {
-        let Some(Value::Array(items)) = f.get("participants") else {
-            return vec![];
-        };
-        items
-            .iter()
-            .filter_map(Value::as_object)
-            .filter_map(|map| {
-                let (channel, address) = binding_field(map)?;
-                Some(BindingSpec {
-                    channel,
-                    address: Arc::from(address),
-                    proxy: Arc::from(str_field(map, "proxy").unwrap_or_default()),
-                })
-            })
-            .collect()
+    /// The SMS or WhatsApp participant a `participant` field names: by its
+    /// ref, or by its address; `None` for a chat identity.
+    fn binding<'a>(&'a self, participant: &'a str) -> Option<(Channel, &'a str)> {
+        match self.refs.get(participant) {
+            Some(Named::Binding(channel, address)) => Some((*channel, address)),
+            _ if participant.starts_with("whatsapp:") => Some((Channel::Whatsapp, participant)),
+            _ if participant.starts_with('+') => Some((Channel::Sms, participant)),
+            _ => None,
+        }
     }
 
     /// Names the refs of the SMS and WhatsApp participants a successful step added.
     fn remember_bindings(&mut self, step: &Step) {
-        let Some(Value::Array(items)) = step.fields.get("participants") else {
-            return;
-        };
-        for map in items.iter().filter_map(Value::as_object) {
-            let (Some(name), Some((channel, address))) =
-                (str_field(map, "ref"), binding_field(map))
-            else {
-                continue;
-            };
-            self.refs.insert(
-                name.to_string(),
-                Named::Binding(channel, address.to_string()),
-            );
+        for participant in step.op.participants() {
+            if let Participant::Binding {
+                binding,
+                reference: Some(name),
+            } = participant
+            {
+                let address = binding.address.to_string();
+                self.refs
+                    .insert(name.clone(), Named::Binding(binding.channel, address));
+            }
         }
     }
 
     /// An address field: a participant's ref or the address itself.
-    fn address_field<'a>(&'a self, f: &'a Map<String, Value>, key: &str) -> &'a str {
-        let text = str_field(f, key).unwrap_or_default();
+    fn address<'a>(&'a self, text: &'a str) -> &'a str {
         match self.refs.get(text) {
             Some(Named::Binding(_, address)) => address,
             _ => text,
         }
     }
 
-    fn outbox_filter(&self, step: &Step) -> Result<OutboxFilter, Error> {
-        let f = &step.fields;
-        let channel = match str_field(f, "channel") {
-            None => None,
-            Some("sms") => Some(Route::Sms),
-            Some("mms") => Some(Route::Mms),
-            Some("whatsapp") => Some(Route::Whatsapp),
-            Some(other) => {
-                return Err(Error::InvalidField {
-                    field: "channel",
-                    reason: format!("{other:?} is not sms, mms or whatsapp"),
-                });
-            }
-        };
-        let status = match str_field(f, "status") {
-            None => None,
-            Some(name) => Some(Status::from_name(name).ok_or_else(|| Error::InvalidField {
-                field: "status",
-                reason: format!("{name:?} is not a delivery status"),
-            })?),
-        };
-        let thread = match f.get("thread") {
-            None => None,
-            Some(_) => Some(self.thread_field(step)?),
-        };
-        if f.contains_key("message") && thread.is_none() {
-            return Err(Error::InvalidField {
-                field: "message",
-                reason: "a message is named with its thread".to_string(),
-            });
-        }
-        let message = match f.get("message") {
-            None => None,
-            Some(_) => Some(self.message_field(step)?.1),
+    fn outbox_filter(&self, query: &OutboxQuery) -> Result<OutboxFilter, Error> {
+        let (thread, message) = match &query.thread {
+            None => (None, None),
+            Some(InThread { thread, message }) => match message {
+                None => (Some(self.thread(thread)?), None),
+                Some(message) => {
+                    let (thread, message) = self.message(thread, message)?;
+                    (Some(thread), Some(message))
+                }
+            },
         };
         Ok(OutboxFilter {
             message,
-            to: f.get("to").map(|_| {
-                let text = str_field(f, "to").unwrap_or_default();
-                match self.refs.get(text) {
-                    Some(Named::Binding(Channel::Whatsapp, a)) if !a.starts_with("whatsapp:") => {
-                        Arc::from(format!("whatsapp:{a}").as_str())
-                    }
-                    Some(Named::Binding(_, a)) => Arc::from(a.as_str()),
-                    _ => Arc::from(text),
+            to: query.to.as_deref().map(|text| match self.refs.get(text) {
+                Some(Named::Binding(Channel::Whatsapp, a)) if !a.starts_with("whatsapp:") => {
+                    Arc::from(format!("whatsapp:{a}").as_str())
                 }
+                Some(Named::Binding(_, a)) => Arc::from(a.as_str()),
+                _ => Arc::from(text),
             }),
-            channel,
+            channel: query.channel,
             thread,
-            status,
+            status: query.status,
         })
     }
 }
 
-fn channel_field(f: &Map<String, Value>) -> Channel {
-    match str_field(f, "channel") {
-        Some("whatsapp") => Channel::Whatsapp,
-        _ => Channel::Sms,
-    }
+/// The chat participants of a participant list.
+fn chat_participants(list: &[Participant]) -> Vec<ParticipantSpec> {
+    list.iter()
+        .filter_map(|p| match p {
+            Participant::User(spec) => Some(spec.clone()),
+            Participant::Binding { .. } => None,
+        })
+        .collect()
 }
 
-/// A media list already validated by the parser.
-fn media_field(f: &Map<String, Value>) -> Vec<Media> {
-    let Some(Value::Array(items)) = f.get("media") else {
-        return vec![];
-    };
-    items
-        .iter()
-        .filter_map(Value::as_object)
-        .map(|m| Media {
-            content_type: Arc::from(str_field(m, "content_type").unwrap_or_default()),
-            bytes: m.get("bytes").and_then(Value::as_u64).unwrap_or_default(),
-            name: str_field(m, "name").map(Arc::from),
+/// The SMS and WhatsApp participants of a participant list.
+fn bindings(list: &[Participant]) -> Vec<BindingSpec> {
+    list.iter()
+        .filter_map(|p| match p {
+            Participant::Binding { binding, .. } => Some(binding.clone()),
+            Participant::User(_) => None,
         })
         .collect()
 }
 
 /// The lifecycle options of a create or update step. Retention is given as a
 /// duration and must be whole days (ACS takes `deleteThreadAfterDays`).
-fn thread_options(f: &Map<String, Value>) -> Result<ThreadOptions, Error> {
-    let retention = match f.get("retention") {
+fn thread_options(settings: &ThreadSettings) -> Result<ThreadOptions, Error> {
+    let retention = match settings.retention {
         None => None,
-        Some(Value::Object(map)) => {
-            let ms = map
-                .get("delete_after")
-                .map(duration_value)
-                .unwrap_or_default()
-                .ms();
+        Some(RetentionField::None) => Some(Retention::None),
+        Some(RetentionField::DeleteAfter(after)) => {
+            let ms = after.ms();
             const DAY_MS: u64 = 86_400_000;
             match u32::try_from(ms / DAY_MS) {
                 Ok(days) if ms % DAY_MS == 0 => Some(Retention::DeleteAfterDays(days)),
@@ -677,41 +620,12 @@ fn thread_options(f: &Map<String, Value>) -> Result<ThreadOptions, Error> {
                 }
             }
         }
-        Some(_) => Some(Retention::None),
     };
-    let timers = f
-        .get("timers")
-        .and_then(Value::as_object)
-        .map(|m| StateTimers {
-            inactive: str_field(m, "inactive").map(Arc::from),
-            closed: str_field(m, "closed").map(Arc::from),
-        });
     Ok(ThreadOptions {
         retention,
-        state: str_field(f, "state").and_then(ConversationState::parse),
-        timers,
+        state: settings.state,
+        timers: settings.timers.clone(),
     })
-}
-
-fn str_field<'a>(f: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
-    f.get(key).and_then(Value::as_str)
-}
-
-/// The channel and address of an SMS or WhatsApp participant entry.
-fn binding_field(map: &Map<String, Value>) -> Option<(Channel, &str)> {
-    match (str_field(map, "sms"), str_field(map, "whatsapp")) {
-        (Some(address), _) => Some((Channel::Sms, address)),
-        (None, Some(address)) => Some((Channel::Whatsapp, address)),
-        _ => None,
-    }
-}
-
-/// A duration field already validated by the parser.
-fn duration_value(value: &Value) -> Duration {
-    match value {
-        Value::String(s) => Duration::parse(s).unwrap_or_default(),
-        v => Duration(v.as_u64().unwrap_or_default()),
-    }
 }
 
 fn step_line<'a>(
@@ -724,7 +638,7 @@ fn step_line<'a>(
         Ok(reply) => StepLine {
             kind: "step",
             step: step.index,
-            op: &step.op,
+            op: step.op_name,
             actor: step.actor.as_deref(),
             status: success_status,
             result: Some(wire::reply_json(reply)),
@@ -739,7 +653,7 @@ fn error_line<'a>(step: &'a Step, e: &Error, style: crate::profile::ErrorStyle) 
     StepLine {
         kind: "step",
         step: step.index,
-        op: &step.op,
+        op: step.op_name,
         actor: step.actor.as_deref(),
         status: e.status(),
         result: None,

@@ -335,18 +335,25 @@ mod robustness {
     }
 }
 
+/// A caller the file never declares is refused when the file is read; a
+/// scenario built in code can still name one, and its call is answered 401
+/// before anything else is looked at.
 #[test]
 fn precedence_holds_in_scenarios_too() {
     let text = r#"{"seed": 1, "profile": "acs", "users": ["a", "b"], "steps": [
         {"as": "a", "op": "create_thread", "topic": "x", "idempotency_key": "k", "ref": "t"},
-        {"as": "ghost", "op": "send_message", "thread": "t", "content": "x", "media": [{"content_type": "image/png", "bytes": 1}],
+        {"as": "placeholder", "op": "send_message", "thread": "t", "content": "x", "media": [{"content_type": "image/png", "bytes": 1}],
          "expect": {"status": 401, "error": "unauthorized"}},
         {"as": "a", "op": "list_messages", "thread": "t99", "continuation": "zz",
          "expect": {"status": 400, "error": "bad_request"}},
         {"as": "a", "op": "create_thread", "topic": "", "idempotency_key": "k",
          "expect": {"status": 201, "result": {"id": "t1", "topic": "x"}}},
         {"as": "a", "op": "update_thread", "thread": "t", "topic": "y", "expect": {"status": 204}}]}"#;
-    let report = scenario::run(&scenario::parse(text, None).unwrap());
+    let refused = scenario::parse(&text.replace("placeholder", "ghost"), None).unwrap_err();
+    assert_eq!(refused.path, "$.steps[1].as");
+    let mut parsed = scenario::parse(&text.replace("placeholder", "b"), None).unwrap();
+    parsed.steps[1].actor = Some("ghost".to_string());
+    let report = scenario::run(&parsed);
     assert!(report.failures.is_empty(), "{:?}", report.failures);
     let update = report
         .lines
@@ -374,7 +381,10 @@ fn an_empty_user_in_create_thread_is_an_invalid_participant() {
     let refused = scenario::parse(&text.replace("placeholder", ""), None).unwrap_err();
     assert_eq!(refused.path, "$.steps[0].participants[0].user");
     let mut parsed = scenario::parse(text, None).unwrap();
-    parsed.steps[0].fields["participants"][0] = serde_json::json!({"user": ""});
+    let scenario::Op::CreateThread { participants, .. } = &mut parsed.steps[0].op else {
+        panic!("step 0 creates a thread: {:?}", parsed.steps[0].op);
+    };
+    participants[0] = scenario::Participant::User(switchboard::core::ParticipantSpec::user(""));
     let report = scenario::run(&parsed);
     assert!(report.failures.is_empty(), "{:?}", report.failures);
     assert!(

@@ -55,6 +55,13 @@ pub fn parse_message_id(text: &str) -> Option<u32> {
     digits.parse().ok()
 }
 
+/// A token's handle: its identity and its serial.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TokenId {
+    pub user: UserId,
+    pub serial: u32,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

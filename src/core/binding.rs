@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use super::command::BindingSpec;
+use super::BindingSpec;
 use super::thread::{Binding, Thread};
 use super::{Error, Event, Outcome, Reply, State};
 use crate::id::{ThreadId, UserId};

@@ -9,8 +9,8 @@
 
 use std::sync::Arc;
 
-use super::command::{DeliveryRef, Queued};
 use super::thread::{Binding, Delivery, Fanout, Thread};
+use super::{DeliveryRef, Queued};
 use super::{Event, Outcome, State};
 use crate::id::ThreadId;
 use crate::rules::media::outbound;

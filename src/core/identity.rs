@@ -5,9 +5,9 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use super::command::{Event, Reply};
 use super::limit::Subject;
 use super::{Error, Outcome, State, User};
+use super::{Event, Reply};
 use crate::id::UserId;
 use crate::profile::Operation;
 use crate::time::Instant;

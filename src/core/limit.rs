@@ -15,7 +15,7 @@
 use std::collections::VecDeque;
 
 use crate::id::UserId;
-use crate::profile::{Consequence, Operation, Profile, RateLimit, Scope};
+use crate::profile::{Consequence, LIMITS_MAX, Operation, Profile, RateLimit, Scope};
 use crate::time::Instant;
 
 use super::Error;
@@ -173,9 +173,6 @@ pub fn key(scope: Scope, subject: Subject) -> Option<WindowKey> {
     };
     Some((scope as u8, who))
 }
-
-/// The most limits a profile may hold: a [`LimitSet`] has one bit for each.
-pub const LIMITS_MAX: usize = 64;
 
 /// The limits of `profile` that apply to `op`, with their index. Limits past
 /// [`LIMITS_MAX`] (which `Profile::validate` refuses) are never consulted.

@@ -5,10 +5,10 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use super::command::{ContentType, Event, Page, PageRequest, Reply};
 use super::limit::Verdict;
 use super::page::continuation_token;
 use super::thread::{Message, MessageExtra, MessageKind, NoticeKind, Thread};
+use super::{ContentType, Event, Page, PageRequest, Reply};
 use super::{ConversationState, Error, Outcome, State};
 use crate::id::{ThreadId, UserId, message_id};
 use crate::rules::Media;

@@ -9,9 +9,8 @@
 //! each thread plain data behind an `Arc`. Cloning a whole world is O(1); a write
 //! after a clone copies the map path and the one thread it touches.
 
+pub mod api;
 mod binding;
-pub mod command;
-pub mod error;
 mod fanout;
 mod identity;
 mod inbound;
@@ -33,19 +32,21 @@ mod view;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-pub use command::{
-    BindingSpec, DeliveryRef, DeliverySummary, OutboxFilter, Queued, Receipt, SmsResult,
+pub use crate::id::TokenId;
+pub use api::command::{
+    BindingSpec, Caller, CarrierCall, ChatCall, Command, ContentType, OutboxFilter, PageRequest,
+    ParticipantSpec, ServiceCall,
 };
-pub use command::{
-    CarrierCall, ChatCall, Command, ContentType, Event, InvalidParticipant, MessageView,
-    Notification, Page, PageRequest, ParticipantSpec, ParticipantView, ReadReceiptView, Reply,
-    ServiceCall, ThreadView, TimersView,
+pub use api::error::{Error, Kind, TokenProblem};
+pub use api::event::{DeliveryRef, Event, Queued, Receipt};
+pub use api::options::{ConversationState, Retention, StateTimers, ThreadOptions};
+pub use api::reply::{
+    DeliverySummary, DeliveryView, DroppedView, InvalidParticipant, MessageView, Notification,
+    Outcome, Page, ParticipantView, ReadReceiptView, Reply, SmsResult, ThreadView, TimersView,
+    TokenView,
 };
-pub use error::{Error, Kind, TokenProblem};
-pub use lifecycle::{ConversationState, Retention, StateTimers, ThreadOptions, Timer, TimerKind};
-pub use outbox::{DeliveryView, DroppedView};
 pub use sms::SmsBatch;
-pub use token::{TokenId, TokenView};
+pub use thread::{Timer, TimerKind};
 
 use crate::id::{ThreadId, UserId};
 use crate::profile::Profile;
@@ -62,16 +63,6 @@ pub struct User {
     pub threads: BTreeSet<ThreadId>,
     /// The size of the uploaded profile image, if any.
     pub profile_image_bytes: Option<u32>,
-}
-
-/// Who makes a call: the identity (None for the trusted service) and the
-/// connection it calls through (rate limits scoped per connection count it).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Caller {
-    pub user: Option<UserId>,
-    pub connection: u32,
-    /// The access token the call presents; `None` acts with a valid credential.
-    pub token: Option<TokenId>,
 }
 
 impl From<Option<UserId>> for Caller {
@@ -143,7 +134,7 @@ pub struct State {
     next_user: u32,
     next_thread: u32,
     /// Pending timers (retention, purge, conversation states), earliest first.
-    timers: imbl::OrdSet<lifecycle::Timer>,
+    timers: imbl::OrdSet<Timer>,
     /// Issued tokens that may still be accepted.
     tokens: imbl::OrdMap<TokenId, token::TokenRecord>,
     next_token: u32,
@@ -153,15 +144,6 @@ pub struct State {
     /// ACS `send_sms` calls by their first delivery id.
     sms_batches: imbl::OrdMap<u64, Arc<SmsBatch>>,
     next_delivery: u64,
-}
-
-/// The result of a successful call: the reply and what happened.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Outcome {
-    pub reply: Reply,
-    pub events: Vec<Event>,
-    /// Deliveries handed to the carrier (the shell's work, not traced).
-    pub queued: Vec<Queued>,
 }
 
 impl Outcome {
@@ -220,65 +202,5 @@ impl State {
             .values()
             .filter(|t| t.deleted_at.is_none())
             .count()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    /// ARCHITECTURE.md: the core does not import the shell, the scenario layer,
-    /// a clock or randomness, and does not depend on the JSON crate (wire
-    /// shapes are `crate::wire`'s).
-    #[test]
-    fn the_core_imports_no_shell_clock_or_randomness() {
-        let sources = [
-            include_str!("mod.rs"),
-            include_str!("command.rs"),
-            include_str!("error.rs"),
-            include_str!("thread.rs"),
-            include_str!("lifecycle.rs"),
-            include_str!("token.rs"),
-            include_str!("limit.rs"),
-            include_str!("binding.rs"),
-            include_str!("fanout.rs"),
-            include_str!("inbound.rs"),
-            include_str!("sms.rs"),
-            include_str!("outbox.rs"),
-            include_str!("identity.rs"),
-            include_str!("invariants.rs"),
-            include_str!("message.rs"),
-            include_str!("page.rs"),
-            include_str!("participant.rs"),
-            include_str!("pipeline.rs"),
-            include_str!("receipt.rs"),
-            include_str!("threads.rs"),
-            include_str!("view.rs"),
-            include_str!("../rules/mod.rs"),
-            include_str!("../rules/address.rs"),
-            include_str!("../profile/carrier.rs"),
-            include_str!("../rules/encoding.rs"),
-            include_str!("../rules/media.rs"),
-        ];
-        for source in sources {
-            // Only the code above each file's own tests.
-            let code = source.split("#[cfg(test)]").next().unwrap_or_default();
-            for line in code.lines().map(str::trim_start) {
-                if line.starts_with("use ") || line.starts_with("pub use ") {
-                    for banned in ["crate::sim", "crate::scenario", "rand", "std::time"] {
-                        assert!(
-                            !line.contains(banned),
-                            "forbidden import in the core: {line}"
-                        );
-                    }
-                }
-                if !line.starts_with("//") {
-                    for float in [": f64", ": f32", "as f64", "as f32"] {
-                        assert!(!line.contains(float), "a float in the core: {line}");
-                    }
-                    // In two parts, so that a grep of the core for it finds nothing.
-                    let json_crate = concat!("serde", "_json");
-                    assert!(!line.contains(json_crate), "{json_crate}: {line}");
-                }
-            }
-        }
     }
 }

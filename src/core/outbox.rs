@@ -2,43 +2,15 @@
 //! status order (queued, sent, final, read); the outbox lists deliveries with
 //! their body, media, route and segments recomputed from the message.
 
-use serde::Serialize;
 use std::sync::Arc;
 
-use super::command::{OutboxFilter, Receipt};
 use super::sms::sms_message_id;
 use super::thread::{Delivery, Thread};
+use super::{DeliveryView, DroppedView, OutboxFilter, Receipt};
 use super::{Event, State};
 use crate::id::{ThreadId, message_id};
 use crate::rules::media::outbound;
 use crate::rules::{Channel, Dropped, Media, Refusal, Route, sms_info};
-
-/// A delivery as the outbox lists it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct DeliveryView {
-    pub id: u64,
-    pub channel: &'static str,
-    pub to: Arc<str>,
-    pub from: Arc<str>,
-    pub body: Option<Arc<str>>,
-    pub media: Vec<Media>,
-    pub segments: u32,
-    pub encoding: &'static str,
-    pub status: &'static str,
-    pub thread: Option<ThreadId>,
-    pub message: Option<String>,
-    pub error_code: Option<u16>,
-    /// What the rules dropped, and why.
-    pub dropped: Vec<DroppedView>,
-    /// Why nothing was sent, for a delivery refused at creation.
-    pub refused: Option<Refusal>,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct DroppedView {
-    pub what: String,
-    pub why: crate::rules::DropReason,
-}
 
 fn dropped_views(dropped: &[Dropped]) -> Vec<DroppedView> {
     dropped

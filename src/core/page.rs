@@ -1,7 +1,7 @@
 //! Paging: page sizes against the profile and the opaque continuation tokens
 //! (`c` and a number) that listings hand out and take back.
 
-use super::command::PageRequest;
+use super::PageRequest;
 use super::{Error, State};
 
 /// A checked page request: how many items, and where to continue from.

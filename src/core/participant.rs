@@ -3,14 +3,14 @@
 
 use std::sync::Arc;
 
-use super::command::{
-    Event, InvalidParticipant, Page, PageRequest, ParticipantSpec, ParticipantView, Reply,
-};
 use super::page::continuation_token;
 use super::pipeline::Found;
 use super::thread::{MessageKind, NoticeKind, Thread};
 use super::threads::system_message;
 use super::{Error, Outcome, State};
+use super::{
+    Event, InvalidParticipant, Page, PageRequest, ParticipantSpec, ParticipantView, Reply,
+};
 use crate::id::{ThreadId, UserId};
 use crate::time::Instant;
 

@@ -19,13 +19,11 @@
 use std::sync::Arc;
 
 use super::binding::NewBinding;
-use super::command::{
-    CarrierCall, ChatCall, Command, InvalidParticipant, ParticipantSpec, ServiceCall,
-};
 use super::lifecycle::Checked;
 use super::limit::{self, Subject, Verdict};
 use super::thread::Thread;
 use super::{Actor, Caller, Error, Outcome, Reply, State};
+use super::{CarrierCall, ChatCall, Command, InvalidParticipant, ParticipantSpec, ServiceCall};
 use crate::id::{ThreadId, UserId};
 use crate::profile::Operation;
 use crate::rules::media::{check_chat, check_count, check_inbound};

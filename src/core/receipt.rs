@@ -1,10 +1,10 @@
 //! Typing indicators and read receipts: notices in the thread's log, refused
 //! on threads larger than the profile allows them on.
 
-use super::command::{Event, Page, PageRequest, ReadReceiptView, Reply};
 use super::page::continuation_token;
 use super::thread::{NoticeKind, Thread};
 use super::{Error, Outcome, State};
+use super::{Event, Page, PageRequest, ReadReceiptView, Reply};
 use crate::id::{ThreadId, UserId, message_id};
 use crate::time::Instant;
 

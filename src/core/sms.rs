@@ -3,9 +3,9 @@
 
 use std::sync::Arc;
 
-use super::command::{DeliveryRef, Queued, SmsResult};
 use super::limit::{self, Subject, WindowKey, Windows};
 use super::thread::Delivery;
+use super::{DeliveryRef, Queued, SmsResult};
 use super::{Error, Event, Outcome, Reply, State};
 use crate::profile::Operation;
 use crate::rules::{Route, Status, address, sms_info};

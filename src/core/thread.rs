@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use super::lifecycle::Lifecycle;
+use super::{ConversationState, Retention};
 use crate::id::{ThreadId, UserId};
 use crate::rules::{Channel, Media, Status};
 use crate::time::Instant;
@@ -447,6 +447,68 @@ impl Thread {
             .into_iter()
             .map(|i| &self.memberships[i as usize])
             .collect()
+    }
+}
+
+/// What a timer does when it fires.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum TimerKind {
+    /// The retention policy deletes the thread.
+    RetentionDeletion,
+    /// The recovery window of a deleted thread ends: its data is dropped.
+    Purge,
+    /// A Twilio conversation becomes inactive.
+    Inactive,
+    /// A Twilio conversation closes.
+    Closed,
+}
+
+/// A pending timer: when, what, on which thread.
+pub type Timer = (Instant, TimerKind, ThreadId);
+
+/// One thread's lifecycle.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Lifecycle {
+    pub retention: Retention,
+    /// The armed retention deletion.
+    pub deletion_due: Option<Instant>,
+    /// For a deleted thread: the end of its recovery window.
+    pub purge_due: Option<Instant>,
+    /// The thread's data is gone for good.
+    pub purged: bool,
+    pub state: ConversationState,
+    pub inactive_after_ms: Option<u64>,
+    pub closed_after_ms: Option<u64>,
+    pub inactive_due: Option<Instant>,
+    pub closed_due: Option<Instant>,
+}
+
+impl Lifecycle {
+    pub(super) fn slot(&mut self, kind: TimerKind) -> &mut Option<Instant> {
+        match kind {
+            TimerKind::RetentionDeletion => &mut self.deletion_due,
+            TimerKind::Purge => &mut self.purge_due,
+            TimerKind::Inactive => &mut self.inactive_due,
+            TimerKind::Closed => &mut self.closed_due,
+        }
+    }
+
+    /// The timers this thread has armed.
+    pub fn armed(&self) -> impl Iterator<Item = (Instant, TimerKind)> {
+        [
+            (self.deletion_due, TimerKind::RetentionDeletion),
+            (self.purge_due, TimerKind::Purge),
+            (self.inactive_due, TimerKind::Inactive),
+            (self.closed_due, TimerKind::Closed),
+        ]
+        .into_iter()
+        .filter_map(|(at, kind)| at.map(|at| (at, kind)))
+    }
+
+    /// Whether the conversation holds its SMS/WhatsApp bindings: a closed
+    /// conversation frees them (platforms.md 4.5).
+    pub fn holds_bindings(&self) -> bool {
+        self.state != ConversationState::Closed
     }
 }
 

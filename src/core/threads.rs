@@ -3,12 +3,12 @@
 
 use std::sync::Arc;
 
-use super::command::{Event, Page, PageRequest, Reply};
 use super::lifecycle::Checked;
 use super::page::continuation_token;
 use super::pipeline::Found;
 use super::thread::{Message, MessageExtra, MessageKind, NoticeKind, Thread};
 use super::{Error, Outcome, State};
+use super::{Event, Page, PageRequest, Reply};
 use crate::id::{ThreadId, UserId};
 use crate::time::Instant;
 

@@ -11,11 +11,9 @@
 
 use std::sync::Arc;
 
-use serde::Serialize;
-
-use super::command::{ChatCall, Event, Reply};
-use super::error::{Error, TokenProblem};
 use super::{Caller, Outcome, State};
+use super::{ChatCall, Event, Reply, TokenId, TokenView};
+use super::{Error, TokenProblem};
 use crate::id::UserId;
 use crate::profile::Operation;
 use crate::time::{Duration, Instant};
@@ -35,13 +33,6 @@ pub const SCOPES: [(&str, u8); 5] = [
     ("voip", VOIP),
     ("voip.join", VOIP_JOIN),
 ];
-
-/// A token's handle: its identity and its serial.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct TokenId {
-    pub user: UserId,
-    pub serial: u32,
-}
 
 /// What the platform remembers of an issued token.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -65,24 +56,6 @@ impl TokenRecord {
             None
         }
     }
-}
-
-/// An issued token's facts, as the API returns them (ACS: `{token,
-/// expiresOn}`). The token's text is not a fact of the core: render it with
-/// `switchboard::wire::acs::token_text`; present the token by its `id`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct TokenView {
-    /// The identity and the serial (the JWT's `jti`).
-    #[serde(skip)]
-    pub id: TokenId,
-    pub expires_on_ms: u64,
-    pub user: Arc<str>,
-    pub scopes: Vec<&'static str>,
-    /// The scope bits (the JWT's `scp`).
-    #[serde(skip)]
-    pub scope_bits: u8,
-    #[serde(skip)]
-    pub issued_at_ms: u64,
 }
 
 /// The names of the scopes in `bits`, in A5's order.

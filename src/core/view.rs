@@ -4,8 +4,8 @@
 
 use std::sync::Arc;
 
-use super::command::{DeliverySummary, MessageView, Notification, ThreadView, TimersView};
 use super::thread::{Message, MessageKind, Thread};
+use super::{DeliverySummary, MessageView, Notification, ThreadView, TimersView};
 use super::{NOBODY, State};
 use crate::id::{ThreadId, UserId, message_id};
 use crate::time::Instant;

@@ -149,6 +149,10 @@ pub enum Consequence {
     Hide,
 }
 
+/// The most rate limits a profile may hold: the limiter keeps a set of
+/// them in one 64-bit word.
+pub const LIMITS_MAX: usize = 64;
+
 /// At most `count` counted calls of `operations` per `scope` key in any
 /// trailing window of `window_ms` (a sliding window).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -494,7 +498,7 @@ impl Profile {
         {
             return Err("state timer minimums must be positive".to_string());
         }
-        if self.rate_limits.len() > crate::core::limit::LIMITS_MAX {
+        if self.rate_limits.len() > LIMITS_MAX {
             return Err("rate_limits: at most 64 limits per profile".to_string());
         }
         for (i, limit) in self.rate_limits.iter().enumerate() {

@@ -1,4 +1,5 @@
 mod acs_chat;
+mod architecture;
 mod channels;
 mod lifecycle;
 mod limits;

@@ -1,0 +1,94 @@
+//! Options of a thread's lifecycle as calls give them and views show them:
+//! ACS retention, Twilio conversation states and timers. Vocabulary only.
+
+use serde::{Serialize, Serializer};
+use std::sync::Arc;
+
+use crate::time::{Duration, Instant};
+
+/// A thread's ACS retention policy.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Retention {
+    /// Kept until deleted.
+    #[default]
+    None,
+    /// Deleted this many days after its creation.
+    DeleteAfterDays(u32),
+}
+
+impl Serialize for Retention {
+    /// As scenario files write it: `"none"` or `{"delete_after": "30d"}`.
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Retention::None => s.serialize_str("none"),
+            Retention::DeleteAfterDays(days) => {
+                use serde::ser::SerializeMap;
+                let mut map = s.serialize_map(Some(1))?;
+                map.serialize_entry("delete_after", &format!("{days}d"))?;
+                map.end()
+            }
+        }
+    }
+}
+
+impl Retention {
+    /// When a thread created at `created_at` is deleted under this policy.
+    pub fn deletion_at(self, created_at: Instant) -> Option<Instant> {
+        match self {
+            Retention::None => None,
+            Retention::DeleteAfterDays(days) => {
+                Some(created_at.after(Duration::from_days(u64::from(days))))
+            }
+        }
+    }
+}
+
+/// A Twilio conversation's state (platforms.md 4.3). ACS and Sendbird threads
+/// stay active.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ConversationState {
+    #[default]
+    Active,
+    Inactive,
+    Closed,
+}
+
+impl ConversationState {
+    /// Whether a conversation in this state takes changes (closed is final).
+    pub fn takes_changes(self) -> bool {
+        self != ConversationState::Closed
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            ConversationState::Active => "active",
+            ConversationState::Inactive => "inactive",
+            ConversationState::Closed => "closed",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<ConversationState> {
+        match name {
+            "active" => Some(ConversationState::Active),
+            "inactive" => Some(ConversationState::Inactive),
+            "closed" => Some(ConversationState::Closed),
+            _ => None,
+        }
+    }
+}
+
+/// Twilio's `Timers.Inactive` and `Timers.Closed` as given (ISO-8601 durations).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StateTimers {
+    pub inactive: Option<Arc<str>>,
+    pub closed: Option<Arc<str>>,
+}
+
+/// Lifecycle settings of a create or update call; `None` leaves a setting as
+/// it is (on create: no retention, active, no timers).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ThreadOptions {
+    pub retention: Option<Retention>,
+    pub state: Option<ConversationState>,
+    pub timers: Option<StateTimers>,
+}

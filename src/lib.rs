@@ -9,7 +9,7 @@
 //! ## Quick start
 //!
 //! ```
-//! use switchboard::{Duration, Kind, Simulator};
+//! use switchboard::{Duration, Kind, NoticeKind, Simulator};
 //!
 //! // A simulated Azure Communication Services chat resource, seed 7.
 //! let mut sim = Simulator::builder().seed(7).build();
@@ -26,7 +26,7 @@
 //! sim.client(bob).send_message(thread, "See you there").unwrap();
 //!
 //! // Bob received Alice's message in real time; Eve is not a participant.
-//! assert!(sim.inbox(bob).iter().any(|n| n.kind == "chat_message_received"));
+//! assert!(sim.inbox(bob).iter().any(|n| n.kind == NoticeKind::ChatMessageReceived));
 //! let refused = sim.client(eve).get_message(hello).unwrap_err();
 //! assert_eq!(refused.kind(), Kind::Forbidden);
 //! assert_eq!(refused.status(), 403);
@@ -74,7 +74,9 @@ pub mod sim;
 pub mod time;
 pub mod wire;
 
-pub use crate::core::{Caller, Command, Error, Kind, Reply, State};
+pub use crate::core::{
+    Caller, Command, ConversationState, Error, Kind, MessageKind, NoticeKind, Reply, State,
+};
 pub use crate::id::{MessageId, ThreadId, UserId};
 pub use crate::profile::Profile;
 pub use crate::sim::{Client, SimBuilder, Simulator};

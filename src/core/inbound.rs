@@ -5,8 +5,9 @@
 use std::sync::Arc;
 
 use super::binding::parse_address;
-use super::thread::{Message, MessageExtra, MessageKind, NoticeKind};
+use super::thread::{Message, MessageExtra};
 use super::{Error, Event, NOBODY, Outcome, Reply, State};
+use super::{MessageKind, NoticeKind};
 use crate::id::ThreadId;
 use crate::rules::media::check_count;
 use crate::rules::{Channel, Media};

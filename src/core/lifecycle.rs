@@ -13,9 +13,11 @@
 
 use std::sync::Arc;
 
-use super::thread::{NoticeKind, TimerKind};
+use super::NoticeKind;
+use super::thread::TimerKind;
 use super::{
-    ConversationState, Error, Event, NOBODY, Outcome, Reply, Retention, State, ThreadOptions,
+    ConversationState, Error, Event, NOBODY, Outcome, Reply, Retention, State, StateChangeReason,
+    ThreadOptions,
 };
 use crate::id::{ThreadId, UserId};
 use crate::time::{Duration, Instant};
@@ -101,7 +103,7 @@ impl State {
                 } else {
                     ConversationState::Closed
                 };
-                self.change_state(thread, to, at, None, "timer")
+                self.change_state(thread, to, at, None, StateChangeReason::Timer)
                     .into_iter()
                     .collect()
             }
@@ -215,7 +217,13 @@ impl State {
         match checked.state {
             // A new conversation starts in its state: no change to record.
             Some(state) if creating => self.thread_mut(thread).life.state = state,
-            Some(state) => events.extend(self.change_state(thread, state, now, by.clone(), "api")),
+            Some(state) => events.extend(self.change_state(
+                thread,
+                state,
+                now,
+                by.clone(),
+                StateChangeReason::Api,
+            )),
             None => {}
         }
         // New timers count from now; so does a fresh conversation's first arm.
@@ -405,7 +413,7 @@ impl State {
         to: ConversationState,
         now: Instant,
         by: Option<Arc<str>>,
-        reason: &'static str,
+        reason: StateChangeReason,
     ) -> Option<Event> {
         let from = self.threads[&thread].life.state;
         if from == to {
@@ -422,8 +430,8 @@ impl State {
         }
         Some(Event::StateChanged {
             thread,
-            from: from.name(),
-            to: to.name(),
+            from,
+            to,
             by: by.unwrap_or_else(|| Arc::from("system")),
             reason,
         })
@@ -457,7 +465,13 @@ impl State {
     pub(super) fn on_message(&mut self, thread: ThreadId, now: Instant) -> Option<Event> {
         let life = &self.threads[&thread].life;
         if life.state == ConversationState::Inactive {
-            return self.change_state(thread, ConversationState::Active, now, None, "message");
+            return self.change_state(
+                thread,
+                ConversationState::Active,
+                now,
+                None,
+                StateChangeReason::Message,
+            );
         }
         if life.inactive_after_ms.is_some() || life.closed_after_ms.is_some() {
             self.rearm_state_timers(thread, now);
@@ -475,7 +489,7 @@ impl State {
     ) -> Outcome {
         let by = self.name(actor);
         let events = self
-            .change_state(thread, state, now, Some(by), "api")
+            .change_state(thread, state, now, Some(by), StateChangeReason::Api)
             .into_iter()
             .collect();
         let view = self.thread_view(&self.threads[&thread]);

@@ -7,9 +7,10 @@ use std::sync::Arc;
 
 use super::limit::Verdict;
 use super::page::continuation_token;
-use super::thread::{Message, MessageExtra, MessageKind, NoticeKind, Thread};
+use super::thread::{Message, MessageExtra, Thread};
 use super::{ContentType, Event, Page, PageRequest, Reply};
 use super::{ConversationState, Error, Outcome, State};
+use super::{MessageKind, NoticeKind};
 use crate::id::{ThreadId, UserId, message_id};
 use crate::rules::Media;
 use crate::time::Instant;

@@ -38,12 +38,12 @@ pub use api::command::{
     ParticipantSpec, ServiceCall,
 };
 pub use api::error::{Error, Kind, TokenProblem};
-pub use api::event::{DeliveryRef, Event, Queued, Receipt};
+pub use api::event::{DeliveryRef, Event, Queued, Receipt, StateChangeReason};
 pub use api::options::{ConversationState, Retention, StateTimers, ThreadOptions};
 pub use api::reply::{
-    DeliverySummary, DeliveryView, DroppedView, InvalidParticipant, MessageView, Notification,
-    Outcome, Page, ParticipantView, ReadReceiptView, Reply, SmsResult, ThreadView, TimersView,
-    TokenView,
+    DeliverySummary, DeliveryView, DroppedView, InvalidParticipant, MessageKind, MessageView,
+    NoticeKind, Notification, Outcome, Page, ParticipantView, ReadReceiptView, Reply, Share,
+    SmsResult, ThreadView, TimersView, TokenView,
 };
 pub use sms::SmsBatch;
 pub use thread::{Timer, TimerKind};

@@ -107,7 +107,7 @@ impl State {
                     continue;
                 }
                 let view = self.thread_delivery_view(id, t, delivery_id, message, d);
-                if filter.channel.is_some_and(|c| c.name() != view.channel) {
+                if filter.channel.is_some_and(|c| c != view.channel) {
                     continue;
                 }
                 out.push(view);
@@ -126,14 +126,14 @@ impl State {
                     }
                     out.push(DeliveryView {
                         id: delivery_id,
-                        channel: Route::Sms.name(),
+                        channel: Route::Sms,
                         to: number.clone(),
                         from: batch.from.clone(),
                         body: Some(batch.body.clone()),
                         media: vec![],
                         segments: info.segments,
-                        encoding: info.encoding.name(),
-                        status: d.status.name(),
+                        encoding: info.encoding,
+                        status: d.status,
                         thread: None,
                         message: Some(sms_message_id(delivery_id)),
                         error_code: (d.code != 0).then_some(d.code),
@@ -171,9 +171,9 @@ impl State {
         let (segments, encoding) = match &body {
             Some(text) => {
                 let info = sms_info(text);
-                (info.segments, info.encoding.name())
+                (info.segments, info.encoding)
             }
-            None => (0, crate::rules::Encoding::Gsm7.name()),
+            None => (0, crate::rules::Encoding::Gsm7),
         };
         let from = match b.channel {
             Channel::Sms => b.proxy.clone(),
@@ -181,7 +181,7 @@ impl State {
         };
         DeliveryView {
             id: delivery_id,
-            channel: plan.route.name(),
+            channel: plan.route,
             to: b.display(),
             from,
             body,
@@ -191,7 +191,7 @@ impl State {
             },
             segments,
             encoding,
-            status: d.status.name(),
+            status: d.status,
             thread: Some(id),
             message: Some(message_id(message)),
             error_code: (d.code != 0).then_some(d.code),

@@ -5,12 +5,13 @@ use std::sync::Arc;
 
 use super::page::continuation_token;
 use super::pipeline::Found;
-use super::thread::{MessageKind, NoticeKind, Thread};
+use super::thread::Thread;
 use super::threads::system_message;
 use super::{Error, Outcome, State};
 use super::{
     Event, InvalidParticipant, Page, PageRequest, ParticipantSpec, ParticipantView, Reply,
 };
+use super::{MessageKind, NoticeKind};
 use crate::id::{ThreadId, UserId};
 use crate::time::Instant;
 

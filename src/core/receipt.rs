@@ -1,8 +1,9 @@
 //! Typing indicators and read receipts: notices in the thread's log, refused
 //! on threads larger than the profile allows them on.
 
+use super::NoticeKind;
 use super::page::continuation_token;
-use super::thread::{NoticeKind, Thread};
+use super::thread::Thread;
 use super::{Error, Outcome, State};
 use super::{Event, Page, PageRequest, ReadReceiptView, Reply};
 use crate::id::{ThreadId, UserId, message_id};

@@ -8,38 +8,12 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use super::{ConversationState, Retention};
+use super::{ConversationState, MessageKind, NoticeKind, Retention};
 use crate::id::{ThreadId, UserId};
 use crate::rules::{Channel, Media, Status};
 use crate::time::Instant;
 
 use super::limit::{WindowKey, Windows};
-
-/// What a message is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum MessageKind {
-    Text,
-    Html,
-    ParticipantAdded,
-    ParticipantRemoved,
-    TopicUpdated,
-}
-
-impl MessageKind {
-    pub fn name(self) -> &'static str {
-        match self {
-            MessageKind::Text => "text",
-            MessageKind::Html => "html",
-            MessageKind::ParticipantAdded => "participant_added",
-            MessageKind::ParticipantRemoved => "participant_removed",
-            MessageKind::TopicUpdated => "topic_updated",
-        }
-    }
-
-    pub fn is_user_content(self) -> bool {
-        matches!(self, MessageKind::Text | MessageKind::Html)
-    }
-}
 
 /// A message in a thread's log. Its sequence id is its index + 1. The rarely
 /// used parts live behind one box so the log stays compact.
@@ -96,38 +70,6 @@ impl Message {
     }
     pub fn extra_mut(&mut self) -> &mut MessageExtra {
         self.extra.get_or_insert_with(Box::default)
-    }
-}
-
-/// A real-time notification kind, as SCENARIO.md names them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum NoticeKind {
-    ChatThreadCreated,
-    ChatMessageReceived,
-    ChatMessageEdited,
-    ChatMessageDeleted,
-    TypingIndicatorReceived,
-    ReadReceiptReceived,
-    ChatThreadPropertiesUpdated,
-    ParticipantsAdded,
-    ParticipantsRemoved,
-    ChatThreadDeleted,
-}
-
-impl NoticeKind {
-    pub fn name(self) -> &'static str {
-        match self {
-            NoticeKind::ChatThreadCreated => "chat_thread_created",
-            NoticeKind::ChatMessageReceived => "chat_message_received",
-            NoticeKind::ChatMessageEdited => "chat_message_edited",
-            NoticeKind::ChatMessageDeleted => "chat_message_deleted",
-            NoticeKind::TypingIndicatorReceived => "typing_indicator_received",
-            NoticeKind::ReadReceiptReceived => "read_receipt_received",
-            NoticeKind::ChatThreadPropertiesUpdated => "chat_thread_properties_updated",
-            NoticeKind::ParticipantsAdded => "participants_added",
-            NoticeKind::ParticipantsRemoved => "participants_removed",
-            NoticeKind::ChatThreadDeleted => "chat_thread_deleted",
-        }
     }
 }
 

@@ -6,9 +6,10 @@ use std::sync::Arc;
 use super::lifecycle::Checked;
 use super::page::continuation_token;
 use super::pipeline::Found;
-use super::thread::{Message, MessageExtra, MessageKind, NoticeKind, Thread};
+use super::thread::{Message, MessageExtra, Thread};
 use super::{Error, Outcome, State};
 use super::{Event, Page, PageRequest, Reply};
+use super::{MessageKind, NoticeKind};
 use crate::id::{ThreadId, UserId};
 use crate::time::Instant;
 

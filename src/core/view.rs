@@ -4,7 +4,8 @@
 
 use std::sync::Arc;
 
-use super::thread::{Message, MessageKind, Thread};
+use super::MessageKind;
+use super::thread::{Message, Thread};
 use super::{DeliverySummary, MessageView, Notification, ThreadView, TimersView};
 use super::{NOBODY, State};
 use crate::id::{ThreadId, UserId, message_id};
@@ -20,7 +21,7 @@ impl State {
             deleted_at_ms: t.deleted_at.map(Instant::ms),
             participant_count: t.participant_count(),
             retention: t.life.retention,
-            state: t.life.state.name(),
+            state: t.life.state,
             delete_at_ms: t.life.deletion_due.map(Instant::ms),
             timers: (t.life.inactive_after_ms.is_some() || t.life.closed_after_ms.is_some()).then(
                 || TimersView {
@@ -52,7 +53,7 @@ impl State {
         MessageView {
             id: message_id(seq),
             sequence_id: seq,
-            kind: m.kind.name(),
+            kind: m.kind,
             sender: match m.extra.as_ref().and_then(|e| e.from_address.clone()) {
                 Some(address) => address,
                 None => self.name(m.sender),
@@ -105,7 +106,7 @@ impl State {
             .map(|(at, id, index)| {
                 let n = &self.threads[&id].notices[index as usize];
                 Notification {
-                    kind: n.kind.name(),
+                    kind: n.kind,
                     thread: id,
                     at_ms: at.ms(),
                     from: if n.actor == NOBODY {

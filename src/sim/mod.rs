@@ -197,7 +197,7 @@ impl Simulator {
                     .and_then(|a| state.user(a))
                     .map(|u| u.id.clone()),
                 status: error.status(),
-                error: error.kind().name(),
+                error: error.kind(),
             })
         })
     }

@@ -5,6 +5,7 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use switchboard::core::{ChatCall, ServiceCall};
+use switchboard::core::{MessageKind, NoticeKind};
 
 use serde_json::json;
 use switchboard::core::{ContentType, MessageView, Notification, PageRequest, ParticipantSpec};
@@ -131,7 +132,7 @@ fn seqs(messages: &[MessageView]) -> Vec<u32> {
     messages.iter().map(|m| m.sequence_id).collect()
 }
 
-fn kinds(inbox: &[Notification]) -> Vec<&'static str> {
+fn kinds(inbox: &[Notification]) -> Vec<NoticeKind> {
     inbox.iter().map(|n| n.kind).collect()
 }
 
@@ -530,17 +531,17 @@ fn updating_the_topic_posts_a_system_message_and_notifies() {
 
     let newest = &sim.client(bob).list_messages(t, page(1)).unwrap().items[0];
     assert_eq!(newest.sequence_id, 3);
-    assert_eq!(newest.kind, "topic_updated");
+    assert_eq!(newest.kind, MessageKind::TopicUpdated);
     assert_eq!(newest.topic.as_deref(), Some("new"));
     assert_eq!(&*newest.sender, "alice");
     assert_eq!(newest.created_at_ms, 10);
 
     let inbox = sim.inbox(bob);
     let last = inbox.last().unwrap();
-    assert_eq!(last.kind, "chat_thread_properties_updated");
+    assert_eq!(last.kind, NoticeKind::ChatThreadPropertiesUpdated);
     assert_eq!(&*last.from, "alice");
     assert_eq!(last.at_ms, 10);
-    assert!(!kinds(&sim.inbox(alice)).contains(&"chat_thread_properties_updated"));
+    assert!(!kinds(&sim.inbox(alice)).contains(&NoticeKind::ChatThreadPropertiesUpdated));
 
     rejected(
         &mut sim,
@@ -598,7 +599,10 @@ fn a_deleted_thread_is_gone_for_every_call() {
             .is_empty()
     );
     assert_eq!(sim.state().live_threads(), 0);
-    assert_eq!(sim.inbox(alice).last().unwrap().kind, "chat_thread_deleted");
+    assert_eq!(
+        sim.inbox(alice).last().unwrap().kind,
+        NoticeKind::ChatThreadDeleted
+    );
 }
 
 // ---- participants ----
@@ -650,7 +654,7 @@ fn adding_an_existing_participant_changes_nothing() {
         .add_participants(t, &[bob, carol])
         .unwrap();
     let newest = &sim.client(alice).list_messages(t, page(1)).unwrap().items[0];
-    assert_eq!(newest.kind, "participant_added");
+    assert_eq!(newest.kind, MessageKind::ParticipantAdded);
     assert_eq!(
         newest.participants.as_deref(),
         Some(&[Arc::from("carol")][..])
@@ -672,7 +676,7 @@ fn removing_a_participant_ends_their_membership() {
     assert_eq!(p.items.len(), 1);
     assert_eq!(&*p.items[0].user, "alice");
     let newest = &sim.client(alice).list_messages(t, page(1)).unwrap().items[0];
-    assert_eq!(newest.kind, "participant_removed");
+    assert_eq!(newest.kind, MessageKind::ParticipantRemoved);
     assert_eq!(
         newest.participants.as_deref(),
         Some(&[Arc::from("bob")][..])
@@ -778,11 +782,11 @@ fn messages_are_text_or_html() {
     let html = sim.client(alice).get_message(html).unwrap();
     assert_eq!(
         (text.kind, text.content.as_deref()),
-        ("text", Some("plain"))
+        (MessageKind::Text, Some("plain"))
     );
     assert_eq!(
         (html.kind, html.content.as_deref()),
-        ("html", Some("<b>bold</b>"))
+        (MessageKind::Html, Some("<b>bold</b>"))
     );
     rejected(&mut sim, Some(alice), &send(t, ""), Kind::BadRequest);
 }
@@ -1015,8 +1019,14 @@ fn system_and_user_messages_share_one_sequence() {
     let [alice, bob] = users(&mut sim, ["alice", "bob"]);
     let t = sim.client(alice).create_thread("hello", &[]).unwrap();
     let history = all_messages(&mut sim, alice, t, 50);
-    let shape: Vec<(u32, &str)> = history.iter().map(|m| (m.sequence_id, m.kind)).collect();
-    assert_eq!(shape, [(2, "topic_updated"), (1, "participant_added")]);
+    let shape: Vec<(u32, MessageKind)> = history.iter().map(|m| (m.sequence_id, m.kind)).collect();
+    assert_eq!(
+        shape,
+        [
+            (2, MessageKind::TopicUpdated),
+            (1, MessageKind::ParticipantAdded)
+        ]
+    );
     assert_eq!(history[0].topic.as_deref(), Some("hello"));
     assert_eq!(
         history[1].participants.as_deref(),
@@ -1028,20 +1038,20 @@ fn system_and_user_messages_share_one_sequence() {
     assert_eq!(sim.client(bob).send_message(t, "b").unwrap().sequence, 5);
     sim.client(alice).update_topic(t, "bye").unwrap();
     assert_eq!(sim.client(alice).send_message(t, "c").unwrap().sequence, 7);
-    let kinds: Vec<&str> = all_messages(&mut sim, alice, t, 50)
+    let kinds: Vec<MessageKind> = all_messages(&mut sim, alice, t, 50)
         .iter()
         .map(|m| m.kind)
         .collect();
     assert_eq!(
         kinds,
         [
-            "text",
-            "topic_updated",
-            "text",
-            "participant_added",
-            "text",
-            "topic_updated",
-            "participant_added"
+            MessageKind::Text,
+            MessageKind::TopicUpdated,
+            MessageKind::Text,
+            MessageKind::ParticipantAdded,
+            MessageKind::Text,
+            MessageKind::TopicUpdated,
+            MessageKind::ParticipantAdded
         ]
     );
 }
@@ -1101,7 +1111,7 @@ fn a_removed_participant_keeps_history_up_to_the_removal_only() {
     let inbox_at_removal = sim.inbox(bob);
     assert_eq!(
         inbox_at_removal.last().unwrap().kind,
-        "participants_removed"
+        NoticeKind::ParticipantsRemoved
     );
 
     let after = sim.client(alice).send_message(t, "after").unwrap();
@@ -1200,31 +1210,34 @@ fn every_participant_but_the_actor_is_notified() {
     assert_eq!(
         kinds(&sim.inbox(carol)),
         [
-            "chat_thread_created",
-            "chat_message_received",
-            "chat_message_edited",
-            "typing_indicator_received",
-            "read_receipt_received",
-            "chat_message_deleted",
-            "participants_added"
+            NoticeKind::ChatThreadCreated,
+            NoticeKind::ChatMessageReceived,
+            NoticeKind::ChatMessageEdited,
+            NoticeKind::TypingIndicatorReceived,
+            NoticeKind::ReadReceiptReceived,
+            NoticeKind::ChatMessageDeleted,
+            NoticeKind::ParticipantsAdded
         ]
     );
     assert_eq!(
         kinds(&sim.inbox(bob)),
         [
-            "chat_thread_created",
-            "chat_message_received",
-            "chat_message_edited",
-            "chat_message_deleted",
-            "participants_added"
+            NoticeKind::ChatThreadCreated,
+            NoticeKind::ChatMessageReceived,
+            NoticeKind::ChatMessageEdited,
+            NoticeKind::ChatMessageDeleted,
+            NoticeKind::ParticipantsAdded
         ]
     );
     assert_eq!(
         kinds(&sim.inbox(alice)),
-        ["typing_indicator_received", "read_receipt_received"]
+        [
+            NoticeKind::TypingIndicatorReceived,
+            NoticeKind::ReadReceiptReceived
+        ]
     );
     // A newcomer gets nothing from before they joined.
-    assert_eq!(kinds(&sim.inbox(dave)), ["participants_added"]);
+    assert_eq!(kinds(&sim.inbox(dave)), [NoticeKind::ParticipantsAdded]);
 
     let received = &sim.inbox(carol)[1];
     assert_eq!(&*received.from, "alice");

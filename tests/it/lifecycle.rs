@@ -7,6 +7,7 @@
 use proptest::prelude::*;
 use serde_json::Value;
 use switchboard::core::ChatCall;
+use switchboard::core::NoticeKind;
 use switchboard::core::{PageRequest, Retention, ThreadOptions};
 use switchboard::{Duration, Instant, Kind, Profile, Simulator, ThreadId, UserId};
 
@@ -112,7 +113,7 @@ fn the_timer_deletes_at_the_due_millisecond_and_a_message_fits_just_before() {
         let told: Vec<_> = sim
             .inbox(user)
             .into_iter()
-            .filter(|n| n.kind == "chat_thread_deleted")
+            .filter(|n| n.kind == NoticeKind::ChatThreadDeleted)
             .collect();
         assert_eq!(told.len(), 1);
         assert_eq!((told[0].at_ms, &*told[0].from), (due.ms(), "system"));
@@ -211,7 +212,7 @@ fn advancing_91_days_deletes_exactly_the_threads_due_and_tells_their_participant
     let deleted = |sim: &Simulator, user| {
         sim.inbox(user)
             .iter()
-            .filter(|n| n.kind == "chat_thread_deleted")
+            .filter(|n| n.kind == NoticeKind::ChatThreadDeleted)
             .map(|n| n.thread)
             .collect::<Vec<_>>()
     };
@@ -386,7 +387,7 @@ fn one_advance_of_91_days_deletes_exactly_the_threads_due_and_tells_every_partic
     let told = |sim: &Simulator, user: UserId| -> Vec<(ThreadId, u64, String)> {
         sim.inbox(user)
             .into_iter()
-            .filter(|n| n.kind == "chat_thread_deleted")
+            .filter(|n| n.kind == NoticeKind::ChatThreadDeleted)
             .map(|n| (n.thread, n.at_ms, n.from.to_string()))
             .collect()
     };
@@ -475,7 +476,7 @@ fn a_deleted_thread_is_recoverable_for_30_days_then_purged() {
     assert!(
         sim.inbox(bo)
             .iter()
-            .any(|n| n.kind == "chat_thread_deleted")
+            .any(|n| n.kind == NoticeKind::ChatThreadDeleted)
     );
     sim.state().check_invariants().unwrap();
 }

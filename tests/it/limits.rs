@@ -7,6 +7,8 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use switchboard::core::{CarrierCall, ChatCall, ServiceCall};
+use switchboard::core::{MessageKind, NoticeKind};
+use switchboard::rules::Status;
 
 use proptest::prelude::*;
 use proptest::test_runner::Config;
@@ -823,14 +825,14 @@ fn stored(sim: &mut Simulator, user: UserId, t: ThreadId) -> usize {
         .unwrap()
         .items
         .iter()
-        .filter(|m| m.kind == "text")
+        .filter(|m| m.kind == MessageKind::Text)
         .count()
 }
 
 fn received(sim: &Simulator, user: UserId) -> usize {
     sim.inbox(user)
         .iter()
-        .filter(|n| n.kind == "chat_message_received")
+        .filter(|n| n.kind == NoticeKind::ChatMessageReceived)
         .count()
 }
 
@@ -1033,7 +1035,7 @@ fn acs_sms_over_the_throughput_is_queued_and_nothing_is_lost() {
         let finals = |sim: &Simulator| {
             sim.outbox(&OutboxFilter::default())
                 .iter()
-                .filter(|d| d.status != "queued" && d.status != "sent")
+                .filter(|d| d.status != Status::Queued && d.status != Status::Sent)
                 .count()
         };
         // The carrier reports within seconds: by 59.999 s exactly the first

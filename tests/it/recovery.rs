@@ -87,12 +87,18 @@ fn a_recovered_inactive_conversation_still_closes() {
     let ana = sim.create_user("ana").unwrap();
     let t = active_with_timers(&mut sim, ana, "PT1M", "PT10M");
     sim.advance(Duration::from_mins(2));
-    assert_eq!(sim.client(ana).get_thread(t).unwrap().state, "inactive");
+    assert_eq!(
+        sim.client(ana).get_thread(t).unwrap().state,
+        ConversationState::Inactive
+    );
     sim.client(ana).delete_thread(t).unwrap();
     sim.advance(Duration::from_mins(1));
     sim.recover_thread(t).unwrap();
     sim.advance(Duration::from_days(5));
-    assert_eq!(sim.client(ana).get_thread(t).unwrap().state, "closed");
+    assert_eq!(
+        sim.client(ana).get_thread(t).unwrap().state,
+        ConversationState::Closed
+    );
 }
 
 #[test]
@@ -183,14 +189,23 @@ fn an_inbound_message_wakes_the_conversation_and_restarts_its_timers() {
         sim.advance(Duration::from_mins(4));
         sim.inbound(Channel::Sms, DAN, PROXY, "still here", vec![])
             .unwrap();
-        assert_eq!(sim.client(ana).get_thread(t).unwrap().state, "active");
+        assert_eq!(
+            sim.client(ana).get_thread(t).unwrap().state,
+            ConversationState::Active
+        );
     }
     // Silent for 6 minutes: inactive; then a text wakes it.
     sim.advance(Duration::from_mins(6));
-    assert_eq!(sim.client(ana).get_thread(t).unwrap().state, "inactive");
+    assert_eq!(
+        sim.client(ana).get_thread(t).unwrap().state,
+        ConversationState::Inactive
+    );
     sim.inbound(Channel::Sms, DAN, PROXY, "back", vec![])
         .unwrap();
-    assert_eq!(sim.client(ana).get_thread(t).unwrap().state, "active");
+    assert_eq!(
+        sim.client(ana).get_thread(t).unwrap().state,
+        ConversationState::Active
+    );
 }
 
 #[test]

@@ -4,7 +4,9 @@
 //! over arbitrary channel calls.
 
 use std::sync::Arc;
+use switchboard::core::NoticeKind;
 use switchboard::core::{CarrierCall, ChatCall};
+use switchboard::rules::{Encoding, Route};
 
 use proptest::prelude::*;
 use proptest::sample::select;
@@ -452,7 +454,10 @@ fn a_chat_message_goes_to_each_non_chat_participant_as_sent_from_the_proxy() {
         // Exactly as sent: no author prefix.
         assert_eq!(d.body.as_deref(), Some(body));
         assert_eq!(&*d.from, PROXY);
-        assert_eq!((d.channel, d.status, d.encoding), ("sms", "queued", "gsm7"));
+        assert_eq!(
+            (d.channel, d.status, d.encoding),
+            (Route::Sms, Status::Queued, Encoding::Gsm7)
+        );
         // 33 characters, two of them extension characters: 35 units, one segment.
         assert_eq!(d.segments, 1);
         assert_eq!(d.message.as_deref(), Some(&*format!("m{}", m.sequence)));
@@ -462,7 +467,7 @@ fn a_chat_message_goes_to_each_non_chat_participant_as_sent_from_the_proxy() {
     // UCS-2 bodies count their own segments.
     sim.client(agent).send_message(t, &"ł".repeat(71)).unwrap();
     let out = outbox(&sim);
-    assert_eq!((out[2].encoding, out[2].segments), ("ucs2", 2));
+    assert_eq!((out[2].encoding, out[2].segments), (Encoding::Ucs2, 2));
 }
 
 #[test]
@@ -486,13 +491,16 @@ fn an_inbound_message_goes_to_everyone_but_its_sender() {
     assert_eq!(out.len(), 1, "not echoed back to the SMS sender");
     assert_eq!(&*out[0].to, "whatsapp:+14255550101");
     // WhatsApp user has not written: free-form refused for them (63016).
-    assert_eq!((out[0].status, out[0].error_code), ("failed", Some(63016)));
+    assert_eq!(
+        (out[0].status, out[0].error_code),
+        (Status::Failed, Some(63016))
+    );
     // Both chat participants got the message.
     for user in [agent, lead] {
         assert!(
             sim.inbox(user)
                 .iter()
-                .any(|n| n.kind == "chat_message_received"
+                .any(|n| n.kind == NoticeKind::ChatMessageReceived
                     && n.message.as_deref() == Some(&*format!("m{seq}"))
                     && &*n.from == DAN)
         );
@@ -583,9 +591,9 @@ fn media_from_chat_follows_the_rule_table_per_recipient() {
     let out = outbox(&sim);
     assert_eq!(
         (out[0].channel, out[0].body.is_none(), out[0].media.len()),
-        ("mms", true, 1)
+        (Route::Mms, true, 1)
     );
-    assert_eq!(out[1].channel, "sms");
+    assert_eq!(out[1].channel, Route::Sms);
     assert_eq!(out[1].body.as_deref(), Some("big"));
     assert!(out[1].media.is_empty());
     assert_eq!(out[1].dropped[0].what, "media[0]");
@@ -612,7 +620,10 @@ fn media_from_chat_follows_the_rule_table_per_recipient() {
         .send_message(t, &"a".repeat(1601))
         .unwrap();
     let last = outbox(&sim).pop().unwrap();
-    assert_eq!((last.status, last.error_code), ("failed", Some(21617)));
+    assert_eq!(
+        (last.status, last.error_code),
+        (Status::Failed, Some(21617))
+    );
 }
 
 #[test]
@@ -684,10 +695,15 @@ fn receipts_follow_the_status_order_and_replay_byte_for_byte() {
     // Every delivery reached a final status; receipts came in order.
     let out = outbox(&a);
     assert_eq!(out.len(), 81);
-    assert!(
-        out.iter()
-            .all(|d| ["delivered", "failed", "undelivered", "read"].contains(&d.status))
-    );
+    assert!(out.iter().all(|d| {
+        [
+            Status::Delivered,
+            Status::Failed,
+            Status::Undelivered,
+            Status::Read,
+        ]
+        .contains(&d.status)
+    }));
     let mut seen: std::collections::BTreeMap<u64, Vec<String>> = Default::default();
     for line in a.trace().lines() {
         let v: serde_json::Value = serde_json::from_str(line).unwrap();
@@ -705,11 +721,11 @@ fn receipts_follow_the_status_order_and_replay_byte_for_byte() {
     // Some WhatsApp messages were read, no SMS was.
     assert!(
         out.iter()
-            .any(|d| d.status == "read" && d.channel == "whatsapp")
+            .any(|d| d.status == Status::Read && d.channel == Route::Whatsapp)
     );
     assert!(
         out.iter()
-            .all(|d| d.status != "read" || d.channel == "whatsapp")
+            .all(|d| d.status != Status::Read || d.channel == Route::Whatsapp)
     );
     a.state().check_invariants().unwrap();
 }
@@ -743,14 +759,21 @@ fn carrier_outcomes_and_latencies_come_from_the_profile() {
     assert!(
         outbox(&sim)
             .iter()
-            .any(|d| &*d.to == DAN && d.status == "queued")
+            .any(|d| &*d.to == DAN && d.status == Status::Queued)
     );
     sim.advance(Duration::from_ms(1));
     let out = outbox(&sim);
     let sms = out.iter().rev().find(|d| &*d.to == DAN).unwrap();
-    assert_eq!((sms.status, sms.error_code), ("failed", Some(30008)));
-    let wa = out.iter().rev().find(|d| d.channel == "whatsapp").unwrap();
-    assert_eq!((wa.status, wa.error_code), ("undelivered", Some(30003)));
+    assert_eq!((sms.status, sms.error_code), (Status::Failed, Some(30008)));
+    let wa = out
+        .iter()
+        .rev()
+        .find(|d| d.channel == Route::Whatsapp)
+        .unwrap();
+    assert_eq!(
+        (wa.status, wa.error_code),
+        (Status::Undelivered, Some(30003))
+    );
     let at = sim
         .trace()
         .lines()
@@ -863,7 +886,7 @@ fn acs_send_sms_answers_per_recipient_and_reports_delivery() {
     let lines = quiet.trace().len();
     quiet.advance(Duration::from_secs(6));
     assert_eq!(quiet.trace().len(), lines);
-    assert_ne!(outbox(&quiet)[0].status, "queued");
+    assert_ne!(outbox(&quiet)[0].status, Status::Queued);
 }
 
 #[test]
@@ -1108,7 +1131,7 @@ proptest! {
             sim.advance(Duration::from_mins(20));
             prop_assert!(sim.state().check_invariants().is_ok());
             // Every delivery has left `queued` once the carriers are done.
-            prop_assert!(sim.outbox(&OutboxFilter::default()).iter().all(|d| d.status != Status::Queued.name()));
+            prop_assert!(sim.outbox(&OutboxFilter::default()).iter().all(|d| d.status != Status::Queued));
             Ok(sim.digest())
         };
         let first = run()?;
@@ -1140,7 +1163,7 @@ fn the_readme_channels_example_runs() {
     )
     .unwrap();
     let out = sim.outbox(&OutboxFilter::default());
-    assert_eq!((out[0].segments, out[0].status), (1, "queued"));
+    assert_eq!((out[0].segments, out[0].status), (1, Status::Queued));
 }
 
 #[test]

@@ -4,7 +4,8 @@
 use serde::Serialize;
 use std::sync::Arc;
 
-use super::options::Retention;
+use super::error::Kind;
+use super::options::{ConversationState, Retention};
 use crate::id::ThreadId;
 use crate::rules::{Route, Status};
 use crate::time::Instant;
@@ -163,7 +164,7 @@ pub enum Event {
         op: &'static str,
         by: Option<Arc<str>>,
         status: u16,
-        error: &'static str,
+        error: Kind,
     },
     /// A timer: the retention policy deleted the thread; all `notified`
     /// participants got `chat_thread_deleted`.
@@ -189,10 +190,10 @@ pub enum Event {
     /// A Twilio conversation changed state, by `reason` (`api`, `timer`, `message`).
     StateChanged {
         thread: ThreadId,
-        from: &'static str,
-        to: &'static str,
+        from: ConversationState,
+        to: ConversationState,
         by: Arc<str>,
-        reason: &'static str,
+        reason: StateChangeReason,
     },
     TimersSet {
         thread: ThreadId,
@@ -209,4 +210,14 @@ pub enum Event {
         user: Arc<str>,
         tokens: u32,
     },
+}
+
+/// Why a Twilio conversation changed state: a call, a timer, or a message
+/// that woke it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StateChangeReason {
+    Api,
+    Timer,
+    Message,
 }

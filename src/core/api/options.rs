@@ -45,7 +45,8 @@ impl Retention {
 
 /// A Twilio conversation's state (platforms.md 4.3). ACS and Sendbird threads
 /// stay active.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum ConversationState {
     #[default]
     Active,
@@ -91,4 +92,10 @@ pub struct ThreadOptions {
     pub retention: Option<Retention>,
     pub state: Option<ConversationState>,
     pub timers: Option<StateTimers>,
+}
+
+impl std::fmt::Display for ConversationState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.name())
+    }
 }

@@ -7,9 +7,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::event::{Event, Queued};
-use super::options::Retention;
+use super::options::{ConversationState, Retention};
 use crate::id::{ThreadId, TokenId};
-use crate::rules::{DropReason, Media, Refusal};
+use crate::rules::{DropReason, Encoding, Media, Refusal, Route, Status};
 
 /// A thread as the API returns it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -21,7 +21,7 @@ pub struct ThreadView {
     pub deleted_at_ms: Option<u64>,
     pub participant_count: u32,
     pub retention: Retention,
-    pub state: &'static str,
+    pub state: ConversationState,
     /// When the retention policy deletes the thread.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub delete_at_ms: Option<u64>,
@@ -43,7 +43,7 @@ pub struct MessageView {
     pub id: String,
     pub sequence_id: u32,
     #[serde(rename = "type")]
-    pub kind: &'static str,
+    pub kind: MessageKind,
     pub sender: Arc<str>,
     pub content: Option<Arc<str>>,
     pub topic: Option<Arc<str>>,
@@ -64,11 +64,11 @@ pub struct MessageView {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct DeliverySummary {
     pub total: u32,
-    pub sent: &'static str,
-    pub delivered: &'static str,
-    pub read: &'static str,
-    pub failed: &'static str,
-    pub undelivered: &'static str,
+    pub sent: Share,
+    pub delivered: Share,
+    pub read: Share,
+    pub failed: Share,
+    pub undelivered: Share,
 }
 
 impl DeliverySummary {
@@ -81,9 +81,9 @@ impl DeliverySummary {
         }
         let total: u32 = counts.iter().sum();
         let share = |status: Status| match counts[status as usize] {
-            0 => "none",
-            n if n == total => "all",
-            _ => "some",
+            0 => Share::None,
+            n if n == total => Share::All,
+            _ => Share::Some,
         };
         (total > 0).then(|| DeliverySummary {
             total,
@@ -188,7 +188,7 @@ impl Reply {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Notification {
     #[serde(rename = "type")]
-    pub kind: &'static str,
+    pub kind: NoticeKind,
     pub thread: ThreadId,
     pub at_ms: u64,
     pub from: Arc<str>,
@@ -226,14 +226,14 @@ pub struct Outcome {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct DeliveryView {
     pub id: u64,
-    pub channel: &'static str,
+    pub channel: Route,
     pub to: Arc<str>,
     pub from: Arc<str>,
     pub body: Option<Arc<str>>,
     pub media: Vec<Media>,
     pub segments: u32,
-    pub encoding: &'static str,
-    pub status: &'static str,
+    pub encoding: Encoding,
+    pub status: Status,
     pub thread: Option<ThreadId>,
     pub message: Option<String>,
     pub error_code: Option<u16>,
@@ -247,4 +247,86 @@ pub struct DeliveryView {
 pub struct DroppedView {
     pub what: String,
     pub why: DropReason,
+}
+
+/// What a message is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageKind {
+    Text,
+    Html,
+    ParticipantAdded,
+    ParticipantRemoved,
+    TopicUpdated,
+}
+
+impl MessageKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            MessageKind::Text => "text",
+            MessageKind::Html => "html",
+            MessageKind::ParticipantAdded => "participant_added",
+            MessageKind::ParticipantRemoved => "participant_removed",
+            MessageKind::TopicUpdated => "topic_updated",
+        }
+    }
+
+    pub fn is_user_content(self) -> bool {
+        matches!(self, MessageKind::Text | MessageKind::Html)
+    }
+}
+
+/// A real-time notification kind, as SCENARIO.md names them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoticeKind {
+    ChatThreadCreated,
+    ChatMessageReceived,
+    ChatMessageEdited,
+    ChatMessageDeleted,
+    TypingIndicatorReceived,
+    ReadReceiptReceived,
+    ChatThreadPropertiesUpdated,
+    ParticipantsAdded,
+    ParticipantsRemoved,
+    ChatThreadDeleted,
+}
+
+impl NoticeKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            NoticeKind::ChatThreadCreated => "chat_thread_created",
+            NoticeKind::ChatMessageReceived => "chat_message_received",
+            NoticeKind::ChatMessageEdited => "chat_message_edited",
+            NoticeKind::ChatMessageDeleted => "chat_message_deleted",
+            NoticeKind::TypingIndicatorReceived => "typing_indicator_received",
+            NoticeKind::ReadReceiptReceived => "read_receipt_received",
+            NoticeKind::ChatThreadPropertiesUpdated => "chat_thread_properties_updated",
+            NoticeKind::ParticipantsAdded => "participants_added",
+            NoticeKind::ParticipantsRemoved => "participants_removed",
+            NoticeKind::ChatThreadDeleted => "chat_thread_deleted",
+        }
+    }
+}
+
+/// How many of a message's non-chat deliveries are in a status (Twilio's
+/// delivery summary): all, some or none of them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Share {
+    All,
+    Some,
+    None,
+}
+
+impl std::fmt::Display for MessageKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.name())
+    }
+}
+
+impl std::fmt::Display for NoticeKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.name())
+    }
 }

@@ -77,7 +77,7 @@ pub mod wire;
 pub use crate::core::{
     Caller, Command, ConversationState, Error, Kind, MessageKind, NoticeKind, Reply, State,
 };
-pub use crate::id::{MessageId, ThreadId, UserId};
+pub use crate::id::{MessageId, ParseIdError, ThreadId, TokenId, UserId};
 pub use crate::profile::Profile;
 pub use crate::sim::{Client, SimBuilder, Simulator};
 pub use crate::time::{Duration, Instant};

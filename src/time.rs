@@ -112,6 +112,117 @@ impl Duration {
     }
 }
 
+impl Instant {
+    /// `self + d`, or `None` past the end of virtual time.
+    pub fn checked_add(self, d: Duration) -> Option<Instant> {
+        self.0.checked_add(d.0).map(Instant)
+    }
+
+    /// `self - d`, or `None` before the start of the run.
+    pub fn checked_sub(self, d: Duration) -> Option<Instant> {
+        self.0.checked_sub(d.0).map(Instant)
+    }
+}
+
+impl Duration {
+    /// `self + other`, or `None` on overflow.
+    pub fn checked_add(self, other: Duration) -> Option<Duration> {
+        self.0.checked_add(other.0).map(Duration)
+    }
+
+    /// `self - other`, or `None` if `other` is longer.
+    pub fn checked_sub(self, other: Duration) -> Option<Duration> {
+        self.0.checked_sub(other.0).map(Duration)
+    }
+}
+
+/// Arithmetic panics on overflow, as `std::time`'s does; the `checked_`
+/// methods return `None` instead.
+impl std::ops::Add<Duration> for Instant {
+    type Output = Instant;
+    fn add(self, d: Duration) -> Instant {
+        self.checked_add(d)
+            .expect("overflow when adding a duration to an instant")
+    }
+}
+
+impl std::ops::AddAssign<Duration> for Instant {
+    fn add_assign(&mut self, d: Duration) {
+        *self = *self + d;
+    }
+}
+
+impl std::ops::Sub<Duration> for Instant {
+    type Output = Instant;
+    fn sub(self, d: Duration) -> Instant {
+        self.checked_sub(d)
+            .expect("overflow when subtracting a duration from an instant")
+    }
+}
+
+impl std::ops::SubAssign<Duration> for Instant {
+    fn sub_assign(&mut self, d: Duration) {
+        *self = *self - d;
+    }
+}
+
+impl std::ops::Sub<Instant> for Instant {
+    type Output = Duration;
+    fn sub(self, earlier: Instant) -> Duration {
+        Duration(
+            self.0
+                .checked_sub(earlier.0)
+                .expect("overflow when subtracting a later instant"),
+        )
+    }
+}
+
+impl std::ops::Add for Duration {
+    type Output = Duration;
+    fn add(self, other: Duration) -> Duration {
+        self.checked_add(other)
+            .expect("overflow when adding durations")
+    }
+}
+
+impl std::ops::AddAssign for Duration {
+    fn add_assign(&mut self, other: Duration) {
+        *self = *self + other;
+    }
+}
+
+impl std::ops::Sub for Duration {
+    type Output = Duration;
+    fn sub(self, other: Duration) -> Duration {
+        self.checked_sub(other)
+            .expect("overflow when subtracting durations")
+    }
+}
+
+impl std::ops::SubAssign for Duration {
+    fn sub_assign(&mut self, other: Duration) {
+        *self = *self - other;
+    }
+}
+
+impl std::ops::Mul<u64> for Duration {
+    type Output = Duration;
+    fn mul(self, n: u64) -> Duration {
+        Duration(
+            self.0
+                .checked_mul(n)
+                .expect("overflow when multiplying a duration"),
+        )
+    }
+}
+
+impl std::str::FromStr for Duration {
+    type Err = DurationError;
+    fn from_str(text: &str) -> Result<Duration, DurationError> {
+        Duration::parse(text)
+    }
+}
+
 /// Why a duration text did not parse.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum DurationError {
@@ -239,5 +350,20 @@ mod tests {
             let d = Duration(ms);
             assert_eq!(Duration::parse(&d.to_string()), Ok(d));
         }
+    }
+
+    #[test]
+    fn instants_and_durations_have_arithmetic() {
+        let t = Instant(1_000) + Duration::from_secs(2);
+        assert_eq!(t, Instant(3_000));
+        assert_eq!(t - Instant(1_000), Duration::from_secs(2));
+        assert_eq!(t - Duration::from_ms(500), Instant(2_500));
+        let mut d = Duration::from_mins(1) + Duration::from_secs(30) - Duration::from_secs(10);
+        d += Duration::from_ms(1);
+        assert_eq!(d, Duration(80_001));
+        assert_eq!(Duration::from_secs(2) * 3, Duration::from_secs(6));
+        assert_eq!(Instant(u64::MAX).checked_add(Duration(1)), None);
+        assert_eq!(Instant(0).checked_sub(Duration(1)), None);
+        assert_eq!("1h30m".parse::<Duration>(), Ok(Duration::from_mins(90)));
     }
 }

@@ -232,7 +232,7 @@ impl State {
         text: &str,
     ) -> Result<usize, Error> {
         let not_found = || Error::BindingNotFound {
-            thread: t.id.to_string(),
+            thread: t.id,
             address: text.chars().take(64).collect(),
         };
         let address = address::parse(channel, text).map_err(|_| not_found())?;

@@ -353,9 +353,7 @@ impl State {
             }
         };
         if t.deleted_at.is_none() {
-            return Err(Error::NotDeleted {
-                thread: thread.to_string(),
-            });
+            return Err(Error::NotDeleted { thread });
         }
         // A binding taken by another thread meanwhile cannot come back.
         if let Some(b) = t.bindings.iter().filter(|b| b.is_current()).find(|b| {

@@ -11,7 +11,7 @@ use super::thread::{Message, MessageExtra, Thread};
 use super::{ContentType, Event, Page, PageRequest, Reply};
 use super::{ConversationState, Error, Outcome, State};
 use super::{MessageKind, NoticeKind};
-use crate::id::{ThreadId, UserId, message_id};
+use crate::id::{MessageId, ThreadId, UserId, message_id};
 use crate::rules::Media;
 use crate::time::Instant;
 
@@ -43,7 +43,10 @@ impl State {
         }
         if m.sender != actor {
             return Err(Error::NotTheSender {
-                message: message_id(seq),
+                message: MessageId {
+                    thread: t.id,
+                    sequence: seq,
+                },
                 user: self.name(actor).to_string(),
             });
         }
@@ -184,11 +187,11 @@ impl State {
     pub(super) fn apply_update_message(
         &mut self,
         actor: UserId,
-        thread: ThreadId,
-        seq: u32,
+        message: MessageId,
         content: &Arc<str>,
         now: Instant,
     ) -> Outcome {
+        let (thread, seq) = (message.thread, message.sequence);
         let t = self.thread_mut(thread);
         let fanned_out = t.fanned_out(seq);
         let m = &mut t.messages[seq as usize - 1];
@@ -214,10 +217,10 @@ impl State {
     pub(super) fn apply_delete_message(
         &mut self,
         actor: UserId,
-        thread: ThreadId,
-        seq: u32,
+        message: MessageId,
         now: Instant,
     ) -> Outcome {
+        let (thread, seq) = (message.thread, message.sequence);
         let t = self.thread_mut(thread);
         let fanned_out = t.fanned_out(seq);
         let m = &mut t.messages[seq as usize - 1];

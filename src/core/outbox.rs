@@ -86,7 +86,12 @@ impl State {
                 .map_or((t, false), |bare| (bare, true))
         });
         let mut out = Vec::new();
-        let threads: Box<dyn Iterator<Item = (&ThreadId, &Arc<Thread>)>> = match filter.thread {
+        // A message names its thread.
+        let only = match (filter.thread, filter.message) {
+            (Some(t), Some(m)) if t != m.thread => return out,
+            (t, m) => t.or(m.map(|m| m.thread)),
+        };
+        let threads: Box<dyn Iterator<Item = (&ThreadId, &Arc<Thread>)>> = match only {
             Some(id) => Box::new(self.threads.get_key_value(&id).into_iter()),
             None => Box::new(self.threads.iter()),
         };
@@ -102,7 +107,7 @@ impl State {
                     continue;
                 }
                 if filter.status.is_some_and(|s| s != d.status)
-                    || filter.message.is_some_and(|m| m != message)
+                    || filter.message.is_some_and(|m| m.sequence != message)
                 {
                     continue;
                 }

@@ -49,7 +49,7 @@ impl State {
             .copied()
             .filter(|u| t.is_participant(*u))
             .ok_or_else(|| Error::ParticipantNotFound {
-                thread: t.id.to_string(),
+                thread: t.id,
                 user: user.to_string(),
             })
     }

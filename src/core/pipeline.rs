@@ -298,9 +298,9 @@ impl State {
             | ChatCall::ListParticipants { .. }
             | ChatCall::ListMessages { .. }
             | ChatCall::ListReadReceipts { .. } => self.reader(actor, t),
-            ChatCall::GetMessage { message, .. } => {
+            ChatCall::GetMessage { message } => {
                 self.reader(actor, t)?;
-                self.visible_message(actor, t, *message).map(drop)
+                self.visible_message(actor, t, message.sequence).map(drop)
             }
             // A closed conversation can still be deleted.
             ChatCall::DeleteThread { .. } => self.member(actor, t),
@@ -309,13 +309,13 @@ impl State {
                 found.target = Some(self.participant(t, user)?);
                 Ok(())
             }
-            ChatCall::UpdateMessage { message, .. } | ChatCall::DeleteMessage { message, .. } => {
+            ChatCall::UpdateMessage { message, .. } | ChatCall::DeleteMessage { message } => {
                 self.writer(actor, t)?;
-                self.own_message(actor, t, *message)
+                self.own_message(actor, t, message.sequence)
             }
-            ChatCall::SendReadReceipt { message, .. } => {
+            ChatCall::SendReadReceipt { message } => {
                 self.writer(actor, t)?;
-                self.visible_message(actor, t, *message).map(drop)
+                self.visible_message(actor, t, message.sequence).map(drop)
             }
             ChatCall::RemoveBinding {
                 channel, address, ..
@@ -564,30 +564,27 @@ impl State {
                 verdict,
                 now,
             ),
-            ChatCall::GetMessage { thread, message } => {
-                let t = &self.threads[thread];
+            ChatCall::GetMessage { message } => {
+                let t = &self.threads[&message.thread];
                 let m = t
-                    .message(*message)
+                    .message(message.sequence)
                     .expect("the access stage found the message");
-                Outcome::new(Reply::Message(self.message_view(t, *message, m)), vec![])
+                Outcome::new(
+                    Reply::Message(self.message_view(t, message.sequence, m)),
+                    vec![],
+                )
             }
             ChatCall::ListMessages {
                 thread,
                 page,
                 start_time,
             } => self.list_messages(actor, &self.threads[thread], page, *start_time),
-            ChatCall::UpdateMessage {
-                thread,
-                message,
-                content,
-            } => self.apply_update_message(actor, *thread, *message, content, now),
-            ChatCall::DeleteMessage { thread, message } => {
-                self.apply_delete_message(actor, *thread, *message, now)
+            ChatCall::UpdateMessage { message, content } => {
+                self.apply_update_message(actor, *message, content, now)
             }
+            ChatCall::DeleteMessage { message } => self.apply_delete_message(actor, *message, now),
             ChatCall::SendTyping { thread } => self.apply_send_typing(actor, *thread, now),
-            ChatCall::SendReadReceipt { thread, message } => {
-                self.apply_read_receipt(actor, *thread, *message, now)
-            }
+            ChatCall::SendReadReceipt { message } => self.apply_read_receipt(actor, *message, now),
             ChatCall::ListReadReceipts { thread, page } => {
                 self.list_read_receipts(&self.threads[thread], page)
             }

@@ -6,7 +6,7 @@ use super::page::continuation_token;
 use super::thread::Thread;
 use super::{Error, Outcome, State};
 use super::{Event, Page, PageRequest, ReadReceiptView, Reply};
-use crate::id::{ThreadId, UserId, message_id};
+use crate::id::{MessageId, ThreadId, UserId, message_id};
 use crate::time::Instant;
 
 impl State {
@@ -44,10 +44,10 @@ impl State {
     pub(super) fn apply_read_receipt(
         &mut self,
         actor: UserId,
-        thread: ThreadId,
-        seq: u32,
+        message: MessageId,
         now: Instant,
     ) -> Outcome {
+        let (thread, seq) = (message.thread, message.sequence);
         let t = self.thread_mut(thread);
         let recipients = t.participant_count() - 1;
         t.read_receipts.insert(actor, (seq, now));

@@ -53,16 +53,14 @@ impl State {
     pub(super) fn writer(&self, actor: UserId, t: &Thread) -> Result<(), Error> {
         self.member(actor, t)?;
         if !t.life.state.takes_changes() {
-            return Err(Error::ConversationClosed {
-                thread: t.id.to_string(),
-            });
+            return Err(Error::ConversationClosed { thread: t.id });
         }
         Ok(())
     }
 
     fn not_a_participant(&self, t: &Thread, actor: UserId) -> Error {
         Error::NotAParticipant {
-            thread: t.id.to_string(),
+            thread: t.id,
             user: self.name(actor).to_string(),
         }
     }

@@ -16,7 +16,7 @@ use crate::core::{
     Retention, ThreadOptions, TokenId, TokenProblem,
 };
 use crate::core::{CarrierCall, ChatCall, ServiceCall};
-use crate::id::{ThreadId, parse_message_id};
+use crate::id::{MessageId, ThreadId, parse_message_id};
 use crate::rules::Channel;
 use crate::sim::Simulator;
 use crate::time::Duration;
@@ -449,8 +449,8 @@ impl Runner {
                 template: template.clone(),
             }),
             Op::GetMessage { thread, message } => {
-                let (thread, message) = self.message(thread, message)?;
-                Command::Chat(ChatCall::GetMessage { thread, message })
+                let message = self.message(thread, message)?;
+                Command::Chat(ChatCall::GetMessage { message })
             }
             Op::ListMessages {
                 thread,
@@ -466,23 +466,22 @@ impl Runner {
                 message,
                 content,
             } => {
-                let (thread, message) = self.message(thread, message)?;
+                let message = self.message(thread, message)?;
                 Command::Chat(ChatCall::UpdateMessage {
-                    thread,
                     message,
                     content: content.clone(),
                 })
             }
             Op::DeleteMessage { thread, message } => {
-                let (thread, message) = self.message(thread, message)?;
-                Command::Chat(ChatCall::DeleteMessage { thread, message })
+                let message = self.message(thread, message)?;
+                Command::Chat(ChatCall::DeleteMessage { message })
             }
             Op::SendTyping { thread } => Command::Chat(ChatCall::SendTyping {
                 thread: self.thread(thread)?,
             }),
             Op::SendReadReceipt { thread, message } => {
-                let (thread, message) = self.message(thread, message)?;
-                Command::Chat(ChatCall::SendReadReceipt { thread, message })
+                let message = self.message(thread, message)?;
+                Command::Chat(ChatCall::SendReadReceipt { message })
             }
             Op::ListReadReceipts { thread } => Command::Chat(ChatCall::ListReadReceipts {
                 thread: self.thread(thread)?,
@@ -505,17 +504,20 @@ impl Runner {
     }
 
     /// A message named by a ref or an id, in a thread named by a ref or an id.
-    fn message(&self, thread: &str, name: &str) -> Result<(ThreadId, u32), Error> {
+    fn message(&self, thread: &str, name: &str) -> Result<MessageId, Error> {
         let thread = self.thread(thread)?;
         let not_found = || Error::MessageNotFound {
             thread: thread.to_string(),
             message: name.to_string(),
         };
         match self.refs.get(name) {
-            Some(Named::Message(t, seq)) if *t == thread => Ok((thread, *seq)),
+            Some(Named::Message(t, seq)) if *t == thread => Ok(MessageId {
+                thread,
+                sequence: *seq,
+            }),
             Some(_) => Err(not_found()),
             None => parse_message_id(name)
-                .map(|seq| (thread, seq))
+                .map(|sequence| MessageId { thread, sequence })
                 .ok_or_else(not_found),
         }
     }
@@ -560,8 +562,8 @@ impl Runner {
             Some(InThread { thread, message }) => match message {
                 None => (Some(self.thread(thread)?), None),
                 Some(message) => {
-                    let (thread, message) = self.message(thread, message)?;
-                    (Some(thread), Some(message))
+                    let message = self.message(thread, message)?;
+                    (Some(message.thread), Some(message))
                 }
             },
         };

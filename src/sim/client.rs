@@ -246,10 +246,7 @@ impl<'a> Client<'a> {
     }
 
     pub fn get_message(&mut self, message: MessageId) -> Result<MessageView, Error> {
-        match self.execute(&Command::Chat(ChatCall::GetMessage {
-            thread: message.thread,
-            message: message.sequence,
-        }))? {
+        match self.execute(&Command::Chat(ChatCall::GetMessage { message }))? {
             Reply::Message(m) => Ok(m),
             other => unexpected(other),
         }
@@ -273,19 +270,15 @@ impl<'a> Client<'a> {
 
     pub fn update_message(&mut self, message: MessageId, content: &str) -> Result<(), Error> {
         self.execute(&Command::Chat(ChatCall::UpdateMessage {
-            thread: message.thread,
-            message: message.sequence,
+            message,
             content: Arc::from(content),
         }))
         .map(drop)
     }
 
     pub fn delete_message(&mut self, message: MessageId) -> Result<(), Error> {
-        self.execute(&Command::Chat(ChatCall::DeleteMessage {
-            thread: message.thread,
-            message: message.sequence,
-        }))
-        .map(drop)
+        self.execute(&Command::Chat(ChatCall::DeleteMessage { message }))
+            .map(drop)
     }
 
     pub fn send_typing(&mut self, thread: ThreadId) -> Result<(), Error> {
@@ -294,11 +287,8 @@ impl<'a> Client<'a> {
     }
 
     pub fn send_read_receipt(&mut self, message: MessageId) -> Result<(), Error> {
-        self.execute(&Command::Chat(ChatCall::SendReadReceipt {
-            thread: message.thread,
-            message: message.sequence,
-        }))
-        .map(drop)
+        self.execute(&Command::Chat(ChatCall::SendReadReceipt { message }))
+            .map(drop)
     }
 
     pub fn list_read_receipts(&mut self, thread: ThreadId) -> Result<Page<ReadReceiptView>, Error> {

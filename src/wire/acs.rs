@@ -35,19 +35,20 @@ pub fn render_error(error: &Error) -> Value {
 }
 
 /// The field or identifier the error is about, where there is one.
-fn target(error: &Error) -> Option<&str> {
+fn target(error: &Error) -> Option<String> {
     match error {
-        Error::InvalidField { field, .. } => Some(field),
-        Error::UserNotFound { user } | Error::UserExists { user } => Some(user),
-        Error::ThreadNotFound { thread }
-        | Error::ConversationClosed { thread }
-        | Error::NotDeleted { thread } => Some(thread),
-        Error::MessageNotFound { message, .. } => Some(message),
-        Error::ParticipantNotFound { user, .. } => Some(user),
-        Error::InvalidAddress { field, .. } => Some(field),
+        Error::InvalidField { field, .. } => Some(field.to_string()),
+        Error::UserNotFound { user } | Error::UserExists { user } => Some(user.clone()),
+        Error::ThreadNotFound { thread } => Some(thread.clone()),
+        Error::ConversationClosed { thread } | Error::NotDeleted { thread } => {
+            Some(thread.to_string())
+        }
+        Error::MessageNotFound { message, .. } => Some(message.clone()),
+        Error::ParticipantNotFound { user, .. } => Some(user.clone()),
+        Error::InvalidAddress { field, .. } => Some(field.to_string()),
         Error::NoBinding { address, .. }
         | Error::BindingNotFound { address, .. }
-        | Error::BindingExists { address, .. } => Some(address),
+        | Error::BindingExists { address, .. } => Some(address.clone()),
         _ => None,
     }
 }

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
+use switchboard::MessageId;
 use switchboard::core::{ChatCall, ServiceCall};
 use switchboard::core::{MessageKind, NoticeKind};
 
@@ -568,8 +569,10 @@ fn a_deleted_thread_is_gone_for_every_call() {
         list_cmd(t, PageRequest::default()),
         send(t, "again"),
         Command::Chat(ChatCall::GetMessage {
-            thread: t,
-            message: m.sequence,
+            message: MessageId {
+                thread: t,
+                sequence: m.sequence,
+            },
         }),
         Command::Chat(ChatCall::ListParticipants {
             thread: t,
@@ -760,8 +763,10 @@ fn share_history_from_hides_older_messages_from_a_new_participant() {
         &mut sim,
         Some(carol),
         &Command::Chat(ChatCall::GetMessage {
-            thread: t,
-            message: old.sequence,
+            message: MessageId {
+                thread: t,
+                sequence: old.sequence,
+            },
         }),
         Kind::NotFound,
     );
@@ -818,8 +823,10 @@ fn a_message_body_is_at_most_28_kib() {
         &mut sim,
         Some(alice),
         &Command::Chat(ChatCall::UpdateMessage {
-            thread: t,
-            message: m.sequence,
+            message: MessageId {
+                thread: t,
+                sequence: m.sequence,
+            },
             content: "a".repeat(max + 1).into(),
         }),
         Kind::TooLarge,
@@ -848,8 +855,10 @@ fn send_get_and_list_newest_first() {
         &mut sim,
         Some(alice),
         &Command::Chat(ChatCall::GetMessage {
-            thread: t,
-            message: 99,
+            message: MessageId {
+                thread: t,
+                sequence: 99,
+            },
         }),
         Kind::NotFound,
     );
@@ -936,8 +945,10 @@ fn only_the_sender_updates_a_message() {
         &mut sim,
         Some(bob),
         &Command::Chat(ChatCall::UpdateMessage {
-            thread: t,
-            message: m.sequence,
+            message: MessageId {
+                thread: t,
+                sequence: m.sequence,
+            },
             content: "hijack".into(),
         }),
         Kind::Forbidden,
@@ -955,8 +966,10 @@ fn only_the_sender_updates_a_message() {
         &mut sim,
         Some(alice),
         &Command::Chat(ChatCall::UpdateMessage {
-            thread: t,
-            message: 1,
+            message: MessageId {
+                thread: t,
+                sequence: 1,
+            },
             content: "x".into(),
         }),
         Kind::NotFound,
@@ -973,8 +986,10 @@ fn only_the_sender_deletes_a_message_and_its_content_is_gone() {
         &mut sim,
         Some(bob),
         &Command::Chat(ChatCall::DeleteMessage {
-            thread: t,
-            message: m.sequence,
+            message: MessageId {
+                thread: t,
+                sequence: m.sequence,
+            },
         }),
         Kind::Forbidden,
     );
@@ -996,8 +1011,10 @@ fn only_the_sender_deletes_a_message_and_its_content_is_gone() {
         &mut sim,
         Some(alice),
         &Command::Chat(ChatCall::UpdateMessage {
-            thread: t,
-            message: m.sequence,
+            message: MessageId {
+                thread: t,
+                sequence: m.sequence,
+            },
             content: "back".into(),
         }),
         Kind::NotFound,
@@ -1006,8 +1023,10 @@ fn only_the_sender_deletes_a_message_and_its_content_is_gone() {
         &mut sim,
         Some(alice),
         &Command::Chat(ChatCall::DeleteMessage {
-            thread: t,
-            message: m.sequence,
+            message: MessageId {
+                thread: t,
+                sequence: m.sequence,
+            },
         }),
         Kind::NotFound,
     );
@@ -1068,8 +1087,10 @@ fn a_non_participant_is_forbidden() {
         Command::Chat(ChatCall::GetThread { thread: t }),
         list_cmd(t, PageRequest::default()),
         Command::Chat(ChatCall::GetMessage {
-            thread: t,
-            message: m.sequence,
+            message: MessageId {
+                thread: t,
+                sequence: m.sequence,
+            },
         }),
         send(t, "let me in"),
         Command::Chat(ChatCall::AddParticipants {
@@ -1132,8 +1153,10 @@ fn a_removed_participant_keeps_history_up_to_the_removal_only() {
         &mut sim,
         Some(bob),
         &Command::Chat(ChatCall::GetMessage {
-            thread: t,
-            message: after.sequence,
+            message: MessageId {
+                thread: t,
+                sequence: after.sequence,
+            },
         }),
         Kind::NotFound,
     );
@@ -1183,8 +1206,10 @@ fn receipts_and_typing_stop_above_20_participants() {
         &mut sim,
         Some(crowd[1]),
         &Command::Chat(ChatCall::SendReadReceipt {
-            thread: t,
-            message: m.sequence,
+            message: MessageId {
+                thread: t,
+                sequence: m.sequence,
+            },
         }),
         Kind::BadRequest,
     );
@@ -1314,8 +1339,10 @@ fn a_refused_call_leaves_the_state_unchanged() {
         (
             Some(bob),
             Command::Chat(ChatCall::DeleteMessage {
-                thread: t,
-                message: m.sequence,
+                message: MessageId {
+                    thread: t,
+                    sequence: m.sequence,
+                },
             }),
             Kind::Forbidden,
         ),
@@ -1416,8 +1443,10 @@ fn read_limits_in_the_profile_apply_to_reads() {
     let t = sim.client(alice).create_thread("t", &[bob]).unwrap();
     let m = sim.client(alice).send_message(t, "hi").unwrap();
     let get = Command::Chat(ChatCall::GetMessage {
-        thread: t,
-        message: m.sequence,
+        message: MessageId {
+            thread: t,
+            sequence: m.sequence,
+        },
     });
     // A refused read (not a participant) does not count.
     rejected(&mut sim, Some(eve), &get, Kind::Forbidden);

@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use switchboard::MessageId;
 use switchboard::core::{CarrierCall, ChatCall, ServiceCall};
 use switchboard::core::{MessageKind, NoticeKind};
 use switchboard::rules::Status;
@@ -224,8 +225,10 @@ impl Row<'_> {
                 template: None,
             }),
             Operation::GetMessage => Command::Chat(ChatCall::GetMessage {
-                thread,
-                message: own(self.rig),
+                message: MessageId {
+                    thread,
+                    sequence: own(self.rig),
+                },
             }),
             Operation::ListMessages => Command::Chat(ChatCall::ListMessages {
                 thread,
@@ -233,8 +236,10 @@ impl Row<'_> {
                 start_time: None,
             }),
             Operation::UpdateMessage => Command::Chat(ChatCall::UpdateMessage {
-                thread,
-                message: own(self.rig),
+                message: MessageId {
+                    thread,
+                    sequence: own(self.rig),
+                },
                 content: Arc::from(format!("edit {j}")),
             }),
             Operation::DeleteMessage => {
@@ -242,12 +247,19 @@ impl Row<'_> {
                 let mine = &self.rig.messages[&(u, t)];
                 let message = mine[mine.len() - 1 - *taken];
                 *taken += 1;
-                Command::Chat(ChatCall::DeleteMessage { thread, message })
+                Command::Chat(ChatCall::DeleteMessage {
+                    message: MessageId {
+                        thread,
+                        sequence: message,
+                    },
+                })
             }
             Operation::SendTyping => Command::Chat(ChatCall::SendTyping { thread }),
             Operation::SendReadReceipt => Command::Chat(ChatCall::SendReadReceipt {
-                thread,
-                message: own(self.rig),
+                message: MessageId {
+                    thread,
+                    sequence: own(self.rig),
+                },
             }),
             Operation::ListReadReceipts => Command::Chat(ChatCall::ListReadReceipts {
                 thread,

@@ -12,6 +12,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
+use switchboard::MessageId;
 use switchboard::core::{ChatCall, ServiceCall};
 
 use proptest::collection::vec;
@@ -364,7 +365,12 @@ fn command(threads: u32) -> impl Strategy<Value = Command> {
             2,
             (thread(threads), sequence())
                 .prop_map(|(thread, message)| {
-                    Command::Chat(ChatCall::GetMessage { thread, message })
+                    Command::Chat(ChatCall::GetMessage {
+                        message: MessageId {
+                            thread,
+                            sequence: message,
+                        },
+                    })
                 })
                 .boxed(),
         ),
@@ -389,8 +395,10 @@ fn command(threads: u32) -> impl Strategy<Value = Command> {
             (thread(threads), sequence(), content())
                 .prop_map(|(thread, message, content)| {
                     Command::Chat(ChatCall::UpdateMessage {
-                        thread,
-                        message,
+                        message: MessageId {
+                            thread,
+                            sequence: message,
+                        },
                         content,
                     })
                 })
@@ -400,7 +408,12 @@ fn command(threads: u32) -> impl Strategy<Value = Command> {
             3,
             (thread(threads), sequence())
                 .prop_map(|(thread, message)| {
-                    Command::Chat(ChatCall::DeleteMessage { thread, message })
+                    Command::Chat(ChatCall::DeleteMessage {
+                        message: MessageId {
+                            thread,
+                            sequence: message,
+                        },
+                    })
                 })
                 .boxed(),
         ),
@@ -414,7 +427,12 @@ fn command(threads: u32) -> impl Strategy<Value = Command> {
             3,
             (thread(threads), sequence())
                 .prop_map(|(thread, message)| {
-                    Command::Chat(ChatCall::SendReadReceipt { thread, message })
+                    Command::Chat(ChatCall::SendReadReceipt {
+                        message: MessageId {
+                            thread,
+                            sequence: message,
+                        },
+                    })
                 })
                 .boxed(),
         ),

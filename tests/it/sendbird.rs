@@ -8,7 +8,7 @@ use serde_json::Value;
 use switchboard::core::TokenProblem;
 use switchboard::profile::ErrorStyle;
 use switchboard::wire::render_error;
-use switchboard::{Command, Error, Kind, Profile, Simulator};
+use switchboard::{Command, Error, Kind, Profile, Simulator, ThreadId};
 
 fn sendbird() -> Simulator {
     Simulator::builder()
@@ -87,7 +87,7 @@ fn every_error_renders_as_a_six_digit_sendbird_code() {
         (Error::BadContinuation { token: "x".into() }, 400109),
         (
             Error::NotAParticipant {
-                thread: "t1".into(),
+                thread: ThreadId(1),
                 user: "bo".into(),
             },
             400108,

@@ -5,6 +5,7 @@
 //! those profiles with ACS's token lifetimes) and every scope the core accepts.
 
 use std::sync::Arc;
+use switchboard::MessageId;
 use switchboard::core::ChatCall;
 
 use serde_json::{Value, json};
@@ -294,8 +295,10 @@ fn operations(t: ThreadId) -> Operations {
         (
             "get_message",
             Command::Chat(ChatCall::GetMessage {
-                thread: t,
-                message: 3,
+                message: MessageId {
+                    thread: t,
+                    sequence: 3,
+                },
             }),
         ),
         (
@@ -309,16 +312,20 @@ fn operations(t: ThreadId) -> Operations {
         (
             "update_message",
             Command::Chat(ChatCall::UpdateMessage {
-                thread: t,
-                message: 3,
+                message: MessageId {
+                    thread: t,
+                    sequence: 3,
+                },
                 content: Arc::from("edited"),
             }),
         ),
         (
             "delete_message",
             Command::Chat(ChatCall::DeleteMessage {
-                thread: t,
-                message: 3,
+                message: MessageId {
+                    thread: t,
+                    sequence: 3,
+                },
             }),
         ),
         (
@@ -328,8 +335,10 @@ fn operations(t: ThreadId) -> Operations {
         (
             "send_read_receipt",
             Command::Chat(ChatCall::SendReadReceipt {
-                thread: t,
-                message: 3,
+                message: MessageId {
+                    thread: t,
+                    sequence: 3,
+                },
             }),
         ),
         (

@@ -960,7 +960,7 @@ fn twilio_renders_every_channel_error_with_its_code() {
         ),
         (
             Error::BindingNotFound {
-                thread: "t1".into(),
+                thread: ThreadId(1),
                 address: DAN.into(),
             },
             50432,
@@ -975,7 +975,7 @@ fn twilio_renders_every_channel_error_with_its_code() {
         ),
         (
             Error::NotAParticipant {
-                thread: "t1".into(),
+                thread: ThreadId(1),
                 user: "x".into(),
             },
             50430,

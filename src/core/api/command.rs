@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::options::{ConversationState, ThreadOptions};
-use crate::id::{ThreadId, TokenId, UserId};
+use crate::id::{MessageId, ThreadId, TokenId, UserId};
 use crate::profile::Operation;
 use crate::rules::address::{self, SenderKind};
 use crate::rules::{Channel, Media, Route, Status};
@@ -49,8 +49,8 @@ pub struct OutboxFilter {
     pub channel: Option<Route>,
     pub thread: Option<ThreadId>,
     pub status: Option<Status>,
-    /// A message's sequence id (with `thread`): its delivery receipts.
-    pub message: Option<u32>,
+    /// A message: its delivery receipts.
+    pub message: Option<MessageId>,
 }
 
 /// A page request.
@@ -133,8 +133,7 @@ pub enum ChatCall {
         template: Option<Arc<str>>,
     },
     GetMessage {
-        thread: ThreadId,
-        message: u32,
+        message: MessageId,
     },
     ListMessages {
         thread: ThreadId,
@@ -142,20 +141,17 @@ pub enum ChatCall {
         start_time: Option<Instant>,
     },
     UpdateMessage {
-        thread: ThreadId,
-        message: u32,
+        message: MessageId,
         content: Arc<str>,
     },
     DeleteMessage {
-        thread: ThreadId,
-        message: u32,
+        message: MessageId,
     },
     SendTyping {
         thread: ThreadId,
     },
     SendReadReceipt {
-        thread: ThreadId,
-        message: u32,
+        message: MessageId,
     },
     ListReadReceipts {
         thread: ThreadId,
@@ -382,17 +378,17 @@ impl ChatCall {
             | ChatCall::RemoveParticipant { thread, .. }
             | ChatCall::ListParticipants { thread, .. }
             | ChatCall::SendMessage { thread, .. }
-            | ChatCall::GetMessage { thread, .. }
             | ChatCall::ListMessages { thread, .. }
-            | ChatCall::UpdateMessage { thread, .. }
-            | ChatCall::DeleteMessage { thread, .. }
             | ChatCall::SendTyping { thread }
-            | ChatCall::SendReadReceipt { thread, .. }
             | ChatCall::ListReadReceipts { thread, .. }
             | ChatCall::UpdateMetacounter { thread, .. }
             | ChatCall::SetState { thread, .. }
             | ChatCall::AddBindings { thread, .. }
             | ChatCall::RemoveBinding { thread, .. } => Some(*thread),
+            ChatCall::GetMessage { message }
+            | ChatCall::UpdateMessage { message, .. }
+            | ChatCall::DeleteMessage { message }
+            | ChatCall::SendReadReceipt { message } => Some(message.thread),
             ChatCall::CreateThread { .. }
             | ChatCall::ListThreads { .. }
             | ChatCall::UpdateProfileImage { .. } => None,

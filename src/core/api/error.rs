@@ -16,6 +16,7 @@
 use serde::Serialize;
 use std::fmt;
 
+use crate::id::{MessageId, ThreadId};
 use crate::profile::{Operation, Scope};
 use crate::rules::Violation;
 
@@ -122,24 +123,27 @@ pub enum Error {
     UserNotFound {
         user: String,
     },
+    /// The thread, as the caller named it (a name that is no thread id
+    /// is not found either).
     ThreadNotFound {
         thread: String,
     },
+    /// The message, as the caller named it, in a thread as named.
     MessageNotFound {
         thread: String,
         message: String,
     },
     ParticipantNotFound {
-        thread: String,
+        thread: ThreadId,
         user: String,
     },
     // 403
     NotAParticipant {
-        thread: String,
+        thread: ThreadId,
         user: String,
     },
     NotTheSender {
-        message: String,
+        message: MessageId,
         user: String,
     },
     // 413
@@ -192,11 +196,11 @@ pub enum Error {
     CreatedClosed,
     /// 409: a change to a closed conversation (50377).
     ConversationClosed {
-        thread: String,
+        thread: ThreadId,
     },
     /// 409: an operator recovery of a thread that is not deleted.
     NotDeleted {
-        thread: String,
+        thread: ThreadId,
     },
     // ---- non-chat channels ----
     /// 400: an address or proxy address that is not E.164 (or too long).
@@ -234,7 +238,7 @@ pub enum Error {
     },
     /// 404: the thread has no such SMS or WhatsApp participant.
     BindingNotFound {
-        thread: String,
+        thread: ThreadId,
         address: String,
     },
     /// 409: the address and proxy pair is bound in a thread already.
@@ -353,7 +357,8 @@ impl fmt::Display for Error {
             Error::NotTheSender { message, user } => write!(
                 f,
                 "User is not allowed to perform specified action: {user} did not send message \
-                 {message}."
+                 m{}.",
+                message.sequence
             ),
             Error::MessageTooLarge { bytes, max } => {
                 write!(f, "message is {bytes} bytes; at most {max} are allowed")

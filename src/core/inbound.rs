@@ -24,7 +24,7 @@ pub(super) struct InboundRequest<'m> {
 impl State {
     /// An inbound message's request (400s): its addresses, a body or media,
     /// and the channel's media count. WhatsApp carries one medium; extra
-    /// attachments are ignored (T7), so they are cut off here.
+    /// attachments are ignored (Twilio "WhatsApp media messages"), so they are cut off here.
     pub(super) fn check_inbound_request<'m>(
         &self,
         channel: Channel,
@@ -113,7 +113,7 @@ impl State {
         );
         self.fan_out(&mut outcome, thread, seq, Some(index), false, now);
         // A participant's message wakes an inactive conversation and restarts
-        // its timers, whatever its channel (T3).
+        // its timers, whatever its channel (Twilio "Conversation states and timers").
         outcome.events.extend(self.on_message(thread, now));
         outcome
     }

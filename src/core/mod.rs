@@ -75,12 +75,6 @@ impl From<Option<UserId>> for Caller {
     }
 }
 
-impl From<Actor> for Subject {
-    fn from(actor: Actor) -> Subject {
-        actor.subject()
-    }
-}
-
 impl From<Caller> for Subject {
     fn from(caller: Caller) -> Subject {
         caller.subject()
@@ -94,6 +88,8 @@ impl From<UserId> for Caller {
 }
 
 impl Caller {
+    /// Who the limits count for this call, acting as `user` (the identity it
+    /// authenticated as, or none for the trusted service).
     fn subject(self) -> Subject {
         Subject {
             user: self.user,
@@ -101,21 +97,13 @@ impl Caller {
             sender: None,
         }
     }
-}
 
-/// An authenticated caller of a chat call.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Actor {
-    user: UserId,
-    connection: u32,
-}
-
-impl Actor {
-    fn subject(self) -> Subject {
-        Subject {
-            user: Some(self.user),
-            connection: self.connection,
-            sender: None,
+    /// The caller once authenticated as `user` (a token's owner when only
+    /// the token came).
+    fn acting_as(self, user: UserId) -> Caller {
+        Caller {
+            user: Some(user),
+            ..self
         }
     }
 }

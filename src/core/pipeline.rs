@@ -22,7 +22,7 @@ use super::binding::NewBinding;
 use super::lifecycle::Checked;
 use super::limit::{self, Subject, Verdict};
 use super::thread::Thread;
-use super::{Actor, Caller, Error, Outcome, Reply, State};
+use super::{Caller, Error, Outcome, Reply, State};
 use super::{CarrierCall, ChatCall, Command, InvalidParticipant, ParticipantSpec, ServiceCall};
 use crate::id::{ThreadId, UserId};
 use crate::profile::Operation;
@@ -75,10 +75,8 @@ impl State {
     ) -> Result<Outcome, Error> {
         // 401: who is calling (a token's owner when only the token came).
         let user = self.authenticate(caller, now)?;
-        let by = Actor {
-            user,
-            connection: caller.connection,
-        };
+        // Limits count the identity the call authenticated as.
+        let subject = caller.acting_as(user).subject();
         // A create whose idempotency key was seen answers its first response
         // again, whatever its body, if the token may create threads at all.
         if let Some(outcome) = self.replay(call) {
@@ -103,10 +101,10 @@ impl State {
         self.check_state(user, call, thread, &mut found)?;
         // 429: rate limits, for a call that would otherwise succeed.
         let op = call.operation();
-        let decision = self.decide(op, by.subject(), thread, now);
-        let verdict = self.settle(decision, op, by.subject(), call.thread(), now)?;
+        let decision = self.decide(op, subject, thread, now);
+        let verdict = self.settle(decision, op, subject, call.thread(), now)?;
         // No check below this line: the change cannot fail.
-        Ok(self.apply_chat(by, call, found, &verdict, now))
+        Ok(self.apply_chat(user, subject, call, found, &verdict, now))
     }
 
     /// A call of the trusted service or the operator: no identity to
@@ -378,7 +376,7 @@ impl State {
                 Ok(())
             }
             (ChatCall::AddParticipants { participants, .. }, Some(t)) => {
-                // Adding an existing participant changes nothing (A1).
+                // Adding an existing participant changes nothing (the ACS Chat API specification).
                 let (joining, invalid) =
                     self.resolve_participants(participants, |u| t.is_participant(u));
                 let total = t.member_count() + joining.len() as u32;
@@ -508,14 +506,14 @@ impl State {
 
     fn apply_chat(
         &mut self,
-        by: Actor,
+        actor: UserId,
+        subject: Subject,
         call: &ChatCall,
         found: Found<'_>,
         verdict: &Verdict,
         now: Instant,
     ) -> Outcome {
-        self.count_limits(verdict, by.subject(), call.thread(), now);
-        let actor = by.user;
+        self.count_limits(verdict, subject, call.thread(), now);
         match call {
             ChatCall::CreateThread {
                 topic,

@@ -448,7 +448,7 @@ impl Lifecycle {
     }
 
     /// Whether the conversation holds its SMS/WhatsApp bindings: a closed
-    /// conversation frees them (platforms.md 4.5).
+    /// conversation frees them (the Twilio Conversations API specification).
     pub fn holds_bindings(&self) -> bool {
         self.state != ConversationState::Closed
     }

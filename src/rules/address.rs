@@ -8,7 +8,7 @@
 
 use super::Channel;
 
-/// The longest address, proxy address or identity in characters (T2).
+/// The longest address, proxy address or identity in characters (Twilio "Conversations limits").
 pub const ADDRESS_CHARS_MAX: usize = 256;
 
 /// Why an address is refused.
@@ -66,7 +66,7 @@ pub enum SenderKind {
     Other,
 }
 
-/// The kind of an SMS sender (A10: short codes are 5–6 digits, no `+`).
+/// The kind of an SMS sender (ACS "SMS FAQ": short codes are 5–6 digits, no `+`).
 pub fn sender_kind(from: &str) -> SenderKind {
     const TOLL_FREE: [&str; 7] = ["800", "833", "844", "855", "866", "877", "888"];
     if (5..=6).contains(&from.len()) && from.bytes().all(|b| b.is_ascii_digit()) {

@@ -6,7 +6,7 @@
 //! whole message to UCS-2, where a character counts its UTF-16 units (two for
 //! characters outside the Basic Multilingual Plane). A message of at most 160
 //! (GSM-7) or 70 (UCS-2) units is one segment; a longer one is split into
-//! segments of 153 or 67 units (platforms.md 3, 4.8). Pure integer code.
+//! segments of 153 or 67 units (ACS "SMS FAQ", Twilio "SMS character limit"). Pure integer code.
 
 use serde::Serialize;
 

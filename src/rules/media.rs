@@ -31,7 +31,8 @@ pub struct Media {
     pub name: Option<Arc<str>>,
 }
 
-/// The channel rules of a profile (platforms.md 4.4 and 5, seed 001).
+/// The channel rules of a profile (Twilio "Conversations limits", Twilio "Accepted MIME
+/// types", Twilio "WhatsApp media messages").
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ChannelRules {
@@ -72,7 +73,8 @@ impl ChannelRules {
         }
     }
 
-    /// Twilio Conversations' rules (T2, T6, T7, T10; seed 001).
+    /// Twilio Conversations' rules (Twilio "Conversations limits", "Accepted MIME types",
+    /// "WhatsApp media messages", and Flex "Conversations limits").
     pub fn twilio() -> ChannelRules {
         let six = [
             "image/jpeg",

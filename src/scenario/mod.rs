@@ -1,4 +1,4 @@
-//! Scenario files (SCENARIO.md): `parse` reads a file into typed steps
+//! Scenario files (the scenario format): `parse` reads a file into typed steps
 //! (`step`), each op's fields by its row in `ops`, checking everything that
 //! can be checked before anything runs; `run` executes the steps on a
 //! simulator and checks their expectations.

@@ -1,4 +1,4 @@
-//! The ops of scenario files (SCENARIO.md) and their fields: one row per op in
+//! The ops of scenario files (the scenario format) and their fields: one row per op in
 //! [`OPS`], its name (as files spell it and the trace prints it) and its
 //! parser, and the readers that turn each field's JSON into its type.
 //!

@@ -1,4 +1,4 @@
-//! Parsing scenario files (SCENARIO.md) into typed steps, in one pass: the top
+//! Parsing scenario files (the scenario format) into typed steps, in one pass: the top
 //! level, the users, and each step's common fields (`at`, `as`, `token`, `ref`,
 //! `expect`); an op's own fields are read by its row in `ops`. Every problem
 //! is reported with the JSON path where it is, and nothing runs.
@@ -293,7 +293,7 @@ fn parse_step(
 
 /// `as` names an identity declared in `users` or created by an earlier
 /// `create_user` step; for `inbound`, an SMS/WhatsApp participant's ref too
-/// (SCENARIO.md).
+/// (the scenario format).
 fn check_caller(actor: &str, op: &Op, names: &Names, path: &str) -> Result<(), ParseError> {
     let inbound = matches!(op, Op::Inbound { .. });
     let participant = names.participant_refs.contains(actor);

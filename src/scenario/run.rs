@@ -735,7 +735,7 @@ pub fn first_divergence(a: &[String], b: &[String]) -> Option<usize> {
         .or_else(|| (a.len() != b.len()).then(|| a.len().min(b.len())))
 }
 
-/// Whether `got` contains `want` (SCENARIO.md): objects by their given keys,
+/// Whether `got` contains `want` (the scenario format): objects by their given keys,
 /// arrays element by element with equal length, other values equal.
 pub fn contains(got: &Value, want: &Value, path: &str) -> Result<(), String> {
     match (got, want) {

@@ -1,4 +1,4 @@
-//! The typed model of a scenario file (SCENARIO.md): what `parse` produces and
+//! The typed model of a scenario file (the scenario format): what `parse` produces and
 //! `run` executes. Every field arrives here already checked and converted
 //! (durations, instants, channels, media, participants, page requests, outbox
 //! filters, lifecycle settings), so running a step reads no JSON. What stays

@@ -1,5 +1,5 @@
 //! Sendbird's wire shapes: the error body `{"error": true, "code", "message"}`
-//! with Sendbird's six-digit codes, and the wording of its 429 (S5), which
+//! with Sendbird's six-digit codes, and the wording of its 429 (Sendbird's community answer on rate-limit errors), which
 //! names the limit's scope and window in seconds.
 
 use serde_json::{Value, json};
@@ -11,7 +11,7 @@ use crate::profile::Scope;
 /// `error` as Sendbird answers it: `{"error": true, "code": 500910, "message"}`.
 pub fn render_error(error: &Error) -> Value {
     let message = match error {
-        // S5: "Too many requests (scope: app|channel, limit: 10;w=1,
+        // Sendbird's community answer on rate-limit errors: "Too many requests (scope: app|channel, limit: 10;w=1,
         // remaining: 0, retry_after: <s>, reset: <s>)".
         Error::RateLimited {
             scope,
@@ -42,8 +42,8 @@ pub fn render_error(error: &Error) -> Value {
     body
 }
 
-/// Sendbird's error code: the platform API's codes (platforms.md 6, S1)
-/// and, where S1 names none, the server codes of Sendbird's SDK reference
+/// Sendbird's error code: the platform API's codes (Sendbird's documentation, Sendbird Platform API error codes)
+/// and, where Sendbird Platform API error codes names none, the server codes of Sendbird's SDK reference
 /// (`SBDErrorCode`): 400201 not found, 400202 duplicated, 400203 reached
 /// max count, 400302 access token not valid, 400309 session key expired,
 /// 400310 session token revoked.

@@ -1,6 +1,6 @@
 //! Twilio Conversations' wire shapes: the error body
 //! `{"code", "message", "more_info", "status"}` with Twilio's numeric codes
-//! (platforms.md 4.7) and, where the reference names none, Twilio's generic
+//! (Twilio's error pages) and, where the reference names none, Twilio's generic
 //! `20000 + status` codes.
 
 use serde_json::{Value, json};
@@ -21,7 +21,7 @@ pub fn render_error(error: &Error) -> Value {
     body
 }
 
-/// Twilio's error code (platforms.md 4.7); where the reference names none,
+/// Twilio's error code (Twilio's error pages); where the reference names none,
 /// Twilio's generic `20000 + status` codes (20403, 20404, 20429 are documented).
 fn code(error: &Error) -> u32 {
     match error {
@@ -33,7 +33,7 @@ fn code(error: &Error) -> u32 {
         Error::TimersWithoutState => 50382,
         Error::CreatedClosed => 50384,
         Error::ConversationClosed { .. } => 50377,
-        // Twilio's "Authentication Error" (T5 family 2000x).
+        // Twilio's "Authentication Error" (Twilio's error pages family 2000x).
         Error::Unauthenticated | Error::TokenRejected { .. } => 20003,
         Error::ThreadNotFound { .. } => 50350,
         Error::ParticipantNotFound { .. } => 50432,

@@ -20,7 +20,7 @@ use crate::id::{MessageId, ThreadId};
 use crate::profile::{Operation, Scope};
 use crate::rules::Violation;
 
-/// The canonical error kinds of SCENARIO.md, each with its HTTP-like status.
+/// The canonical error kinds of the scenario format, each with its HTTP-like status.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Kind {

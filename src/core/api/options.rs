@@ -43,8 +43,8 @@ impl Retention {
     }
 }
 
-/// A Twilio conversation's state (platforms.md 4.3). ACS and Sendbird threads
-/// stay active.
+/// A Twilio conversation's state (Twilio "Conversation states and timers"). ACS and
+/// Sendbird threads stay active.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ConversationState {

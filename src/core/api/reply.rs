@@ -30,7 +30,7 @@ pub struct ThreadView {
     pub timers: Option<TimersView>,
 }
 
-/// Twilio's `timers` of a conversation: absolute instants (T1).
+/// Twilio's `timers` of a conversation: absolute instants (the Twilio Conversations API specification).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct TimersView {
     pub date_inactive_ms: Option<u64>,
@@ -276,7 +276,7 @@ impl MessageKind {
     }
 }
 
-/// A real-time notification kind, as SCENARIO.md names them.
+/// A real-time notification kind, as the scenario format names them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum NoticeKind {

@@ -67,7 +67,10 @@ fn dispatch(args: &[String]) -> Result<ExitCode, String> {
         "run" => run(rest),
         "check" => check(rest),
         "profile" => profile(rest),
-        other => Err(format!("unknown command {other:?}\n\n{USAGE}")),
+        other => Err(format!(
+            "unknown command {}\n\n{USAGE}",
+            scenario::quote(other)
+        )),
     }
 }
 
@@ -91,23 +94,27 @@ fn options(args: &[String], allowed: &[&str]) -> Result<Options, String> {
     while i < args.len() {
         let arg = &args[i];
         if arg == "--seed" {
+            if seed.is_some() {
+                return Err("--seed is given twice".to_string());
+            }
             let value = args.get(i + 1).ok_or("--seed needs a value")?;
-            seed = Some(
-                value
-                    .parse::<u64>()
-                    .map_err(|_| format!("--seed {value:?} is not an unsigned 64-bit integer"))?,
-            );
+            seed = Some(value.parse::<u64>().map_err(|_| {
+                format!(
+                    "--seed {} is not an unsigned 64-bit integer",
+                    scenario::quote(value)
+                )
+            })?);
             i += 2;
             continue;
         }
         if allowed.contains(&arg.as_str()) {
             flags.push(arg.clone());
         } else if arg.starts_with('-') {
-            return Err(format!("unknown option {arg:?}"));
+            return Err(format!("unknown option {}", scenario::quote(arg)));
         } else if file.is_none() {
             file = Some(arg.clone());
         } else {
-            return Err(format!("unexpected argument {arg:?}"));
+            return Err(format!("unexpected argument {}", scenario::quote(arg)));
         }
         i += 1;
     }
@@ -119,8 +126,10 @@ fn options(args: &[String], allowed: &[&str]) -> Result<Options, String> {
 }
 
 fn load(options: &Options) -> Result<scenario::Scenario, String> {
-    let text = std::fs::read_to_string(&options.file)
-        .map_err(|e| format!("cannot read {}: {e}", options.file))?;
+    let bytes =
+        std::fs::read(&options.file).map_err(|e| format!("cannot read {}: {e}", options.file))?;
+    let text = String::from_utf8(bytes)
+        .map_err(|e| format!("{}: $: not UTF-8 text ({e})", options.file))?;
     scenario::parse(&text, options.seed).map_err(|e| format!("{}: {e}", options.file))
 }
 
@@ -188,7 +197,8 @@ fn profile(args: &[String]) -> Result<ExitCode, String> {
         [show, name] if show == "show" => {
             let profile = Profile::named(name).ok_or_else(|| {
                 format!(
-                    "unknown profile {name:?} (this build knows: {})",
+                    "unknown profile {} (this build knows: {})",
+                    scenario::quote(name),
                     PROFILE_NAMES.join(", ")
                 )
             })?;

@@ -3,12 +3,13 @@
 //! can be checked before anything runs; `run` executes the steps on a
 //! simulator and checks their expectations.
 
+mod json;
 mod ops;
 mod parse;
 mod run;
 mod step;
 
-pub use parse::{ParseError, parse};
+pub use parse::{ParseError, QUOTE_CHARS_MAX, parse, quote};
 pub use run::{RunReport, contains, first_divergence, run};
 pub use step::{
     Expect, InThread, Op, OutboxQuery, Participant, RetentionField, Scenario, Step, ThreadSettings,

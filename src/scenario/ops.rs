@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use super::parse::{ParseError, duration, error};
+use super::parse::{ParseError, check_ref_name, duration, error, quote};
 use super::step::{InThread, Op, OutboxQuery, Participant, RetentionField, ThreadSettings};
 use crate::core::{
     BindingSpec, ContentType, ConversationState, PageRequest, ParticipantSpec, StateTimers,
@@ -468,7 +468,10 @@ fn target(value: &Value, path: &str, refs: &BTreeMap<String, usize>) -> Result<S
     } else {
         Err(error(
             path,
-            format!("{text:?} is neither a ref defined by an earlier step nor an id"),
+            format!(
+                "{} is neither a ref defined by an earlier step nor an id",
+                quote(text)
+            ),
         ))
     }
 }
@@ -549,7 +552,7 @@ fn route(value: &Value, path: &str) -> Result<Route, ParseError> {
     [Route::Sms, Route::Mms, Route::Whatsapp]
         .into_iter()
         .find(|route| route.name() == name)
-        .ok_or_else(|| error(path, format!("{name:?} is not sms, mms or whatsapp")))
+        .ok_or_else(|| error(path, format!("{} is not sms, mms or whatsapp", quote(name))))
 }
 
 /// The delivery status an outbox filter names.
@@ -564,7 +567,7 @@ fn status(value: &Value, path: &str) -> Result<Status, ParseError> {
     Status::from_name(name).ok_or_else(|| {
         error(
             path,
-            format!("{name:?} is not a delivery status ({})", known()),
+            format!("{} is not a delivery status ({})", quote(name), known()),
         )
     })
 }
@@ -625,6 +628,9 @@ fn participant(item: &Value, path: &str) -> Result<Participant, ParseError> {
             .as_str()
             .filter(|s| !s.is_empty())
             .ok_or_else(non_empty)?;
+        if key == "ref" {
+            check_ref_name(text, &here)?;
+        }
         *slot = Some(text);
     }
     let binding = |channel: Channel, address: &str| Participant::Binding {

@@ -10,6 +10,7 @@ use std::fmt;
 use super::ops;
 use super::step::{Expect, Op, Participant, Scenario, Step, UserDecl};
 use crate::core::Kind;
+use crate::id::{ThreadId, parse_message_id};
 use crate::profile::{PROFILE_NAMES, Profile};
 use crate::time::{Duration, Instant};
 
@@ -28,25 +29,51 @@ impl fmt::Display for ParseError {
 
 impl std::error::Error for ParseError {}
 
+/// A problem at `path`. A path that names keys from the input is cut to a
+/// bound, like every quote of input.
 pub(super) fn error(path: &str, message: impl Into<String>) -> ParseError {
+    const PATH_CHARS_MAX: usize = 160;
+    let path = match path.char_indices().nth(PATH_CHARS_MAX) {
+        None => path.to_string(),
+        Some((at, _)) => format!("{}…", &path[..at]),
+    };
     ParseError {
-        path: path.to_string(),
+        path,
         message: message.into(),
     }
 }
 
+/// The most characters of the caller's input an error message quotes.
+pub const QUOTE_CHARS_MAX: usize = 64;
+
+/// `text` quoted for an error message, cut to [`QUOTE_CHARS_MAX`] characters
+/// (with how long it was) so that no input of any size is echoed whole.
+pub fn quote(text: &str) -> String {
+    let mut chars = text.char_indices();
+    match chars.nth(QUOTE_CHARS_MAX) {
+        None => format!("{text:?}"),
+        Some((cut, _)) => format!("{:?}… ({} bytes)", &text[..cut], text.len()),
+    }
+}
+
+/// A ref may not be spelled like a thread or message id (`t2`, `m3`): it
+/// would shadow the literal id everywhere after it.
+pub(super) fn check_ref_name(name: &str, path: &str) -> Result<(), ParseError> {
+    if ThreadId::parse(name).is_some() || parse_message_id(name).is_some() {
+        return Err(error(
+            path,
+            format!(
+                "the ref {} is spelled like an id and would shadow it; choose another name",
+                quote(name)
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Parses scenario text. `seed_override` stands in for a missing `seed`.
 pub fn parse(text: &str, seed_override: Option<u64>) -> Result<Scenario, ParseError> {
-    let root: Value = serde_json::from_str(text).map_err(|e| {
-        error(
-            "$",
-            format!(
-                "not valid JSON (line {}, column {}): {e}",
-                e.line(),
-                e.column()
-            ),
-        )
-    })?;
+    let root = super::json::read(text)?;
     let Value::Object(top) = &root else {
         return Err(error("$", "a scenario is a JSON object"));
     };
@@ -91,7 +118,8 @@ fn parse_profile(value: Option<&Value>) -> Result<Profile, ParseError> {
             error(
                 path,
                 format!(
-                    "unknown profile {name:?} (this build knows: {})",
+                    "unknown profile {} (this build knows: {})",
+                    quote(name),
                     PROFILE_NAMES.join(", ")
                 ),
             )
@@ -174,7 +202,7 @@ fn parse_users(value: Option<&Value>, id_chars_max: u32) -> Result<Vec<UserDecl>
         if !seen.insert(user.id.clone()) {
             return Err(error(
                 &path,
-                format!("user {:?} is declared twice", user.id),
+                format!("user {} is declared twice", quote(&user.id)),
             ));
         }
         users.push(user);
@@ -245,7 +273,7 @@ fn parse_step(
     };
     let (op_name, parser) = match map.get("op") {
         Some(Value::String(name)) => ops::find(name)
-            .ok_or_else(|| error(&format!("{path}.op"), format!("unknown op {name:?}")))?,
+            .ok_or_else(|| error(&format!("{path}.op"), format!("unknown op {}", quote(name))))?,
         Some(_) => return Err(error(&format!("{path}.op"), "expected a string")),
         None => return Err(error(&format!("{path}.op"), "missing")),
     };
@@ -259,7 +287,7 @@ fn parse_step(
     {
         return Err(error(
             &format!("{path}.token"),
-            format!("unknown token ref {token:?}"),
+            format!("unknown token ref {}", quote(token)),
         ));
     }
     // With a token, `as` is whoever presents it, and the platform answers
@@ -271,12 +299,15 @@ fn parse_step(
         check_caller(actor, &op, names, &format!("{path}.as"))?;
     }
     let expect = parse_expect(map.get("expect"), &format!("{path}.expect"))?;
+    if let Some(name) = &reference {
+        check_ref_name(name, &format!("{path}.ref"))?;
+    }
     if let Some(name) = &reference
         && let Some(first) = names.refs.get(name)
     {
         return Err(error(
             &format!("{path}.ref"),
-            format!("ref {name:?} is already defined by step {first}"),
+            format!("ref {} is already defined by step {first}", quote(name)),
         ));
     }
     Ok(Step {
@@ -310,8 +341,9 @@ fn check_caller(actor: &str, op: &Op, names: &Names, path: &str) -> Result<(), P
     Err(error(
         path,
         format!(
-            "{actor:?} is not an identity of this file: declare it in users or create it \
-             with an earlier create_user step{hint}"
+            "{} is not an identity of this file: declare it in users or create it \
+             with an earlier create_user step{hint}",
+            quote(actor)
         ),
     ))
 }
@@ -358,7 +390,7 @@ fn parse_at(value: Option<&Value>, clock: Instant, path: &str) -> Result<Instant
 }
 
 pub(super) fn duration(text: &str, path: &str) -> Result<Duration, ParseError> {
-    Duration::parse(text).map_err(|e| error(path, format!("bad duration {text:?}: {e}")))
+    Duration::parse(text).map_err(|e| error(path, format!("bad duration {}: {e}", quote(text))))
 }
 
 fn parse_expect(value: Option<&Value>, path: &str) -> Result<Expect, ParseError> {
@@ -392,7 +424,10 @@ fn parse_expect(value: Option<&Value>, path: &str) -> Result<Expect, ParseError>
                 expect.error = Some(Kind::from_name(name).ok_or_else(|| {
                     error(
                         &field,
-                        format!("unknown error kind {name:?} (see SCENARIO.md)"),
+                        format!(
+                            "unknown error kind {} (see the scenario format)",
+                            quote(name)
+                        ),
                     )
                 })?);
             }

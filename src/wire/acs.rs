@@ -12,6 +12,7 @@
 use serde_json::{Value, json};
 
 use super::add_retry_after;
+use crate::core::api::error::{INPUT_CHARS_MAX, cut};
 use crate::core::{Error, Kind, TokenView};
 
 /// `error` as ACS answers it: `{"error": {"code": "TooManyRequests", ...}}`.
@@ -36,7 +37,7 @@ pub fn render_error(error: &Error) -> Value {
 
 /// The field or identifier the error is about, where there is one.
 fn target(error: &Error) -> Option<String> {
-    match error {
+    let target = match error {
         Error::InvalidField { field, .. } => Some(field.to_string()),
         Error::UserNotFound { user } | Error::UserExists { user } => Some(user.clone()),
         Error::ThreadNotFound { thread } => Some(thread.clone()),
@@ -50,7 +51,9 @@ fn target(error: &Error) -> Option<String> {
         | Error::BindingNotFound { address, .. }
         | Error::BindingExists { address, .. } => Some(address.clone()),
         _ => None,
-    }
+    };
+    // Caller input is quoted cut to a bound, as in every message.
+    target.map(|t| cut(&t, INPUT_CHARS_MAX).into_owned())
 }
 
 /// The token's text: `header.payload.signature`, each base64url without padding.

@@ -1,6 +1,7 @@
 mod acs_chat;
 mod architecture;
 mod channels;
+mod hardening;
 mod lifecycle;
 mod limits;
 mod properties;

@@ -312,11 +312,28 @@ impl Error {
     }
 }
 
+/// The most characters of one piece of caller input an error message quotes.
+pub const INPUT_CHARS_MAX: usize = 64;
+
+/// The most characters of a reason an error message gives.
+const REASON_CHARS_MAX: usize = 200;
+
+/// `text` cut to `max` characters, marked with `…` when cut: an error never
+/// echoes input of any size whole.
+pub fn cut(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    match text.char_indices().nth(max) {
+        None => std::borrow::Cow::Borrowed(text),
+        Some((at, _)) => std::borrow::Cow::Owned(format!("{}…", &text[..at])),
+    }
+}
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Unauthenticated => write!(f, "Request is not authorized."),
-            Error::InvalidField { field, reason } => write!(f, "invalid {field}: {reason}"),
+            Error::InvalidField { field, reason } => {
+                write!(f, "invalid {field}: {}", cut(reason, REASON_CHARS_MAX))
+            }
             Error::TooManyParticipantsInCall { count, max } => {
                 write!(
                     f,
@@ -332,22 +349,44 @@ impl fmt::Display for Error {
             Error::PageSize { requested, max } => {
                 write!(f, "page size {requested} is out of range 1..={max}")
             }
-            Error::BadContinuation { token } => write!(f, "unknown continuation token {token:?}"),
+            Error::BadContinuation { token } => write!(
+                f,
+                "unknown continuation token {:?}",
+                cut(token, INPUT_CHARS_MAX)
+            ),
             Error::ThreadTooLargeForReceipts { participants, max } => write!(
                 f,
                 "read receipts and typing indicators are not supported on threads with more \
                  than {max} participants (this one has {participants})"
             ),
             Error::UnsupportedByProfile { op, profile } => {
-                write!(f, "{op} is not supported by profile {profile}")
+                write!(
+                    f,
+                    "{} is not supported by profile {}",
+                    cut(op, INPUT_CHARS_MAX),
+                    cut(profile, INPUT_CHARS_MAX)
+                )
             }
-            Error::UserNotFound { user } => write!(f, "user {user} not found"),
-            Error::ThreadNotFound { thread } => write!(f, "thread {thread} not found"),
+            Error::UserNotFound { user } => {
+                write!(f, "user {} not found", cut(user, INPUT_CHARS_MAX))
+            }
+            Error::ThreadNotFound { thread } => {
+                write!(f, "thread {} not found", cut(thread, INPUT_CHARS_MAX))
+            }
             Error::MessageNotFound { thread, message } => {
-                write!(f, "message {message} not found in thread {thread}")
+                write!(
+                    f,
+                    "message {} not found in thread {}",
+                    cut(message, INPUT_CHARS_MAX),
+                    cut(thread, INPUT_CHARS_MAX)
+                )
             }
             Error::ParticipantNotFound { thread, user } => {
-                write!(f, "{user} is not a participant of thread {thread}")
+                write!(
+                    f,
+                    "{} is not a participant of thread {thread}",
+                    cut(user, INPUT_CHARS_MAX)
+                )
             }
             Error::NotAParticipant { thread, user } => write!(
                 f,
@@ -366,7 +405,9 @@ impl fmt::Display for Error {
             Error::MetadataTooLarge { bytes, max } => {
                 write!(f, "metadata is {bytes} bytes; at most {max} are allowed")
             }
-            Error::UserExists { user } => write!(f, "user {user} already exists"),
+            Error::UserExists { user } => {
+                write!(f, "user {} already exists", cut(user, INPUT_CHARS_MAX))
+            }
             Error::RateLimited {
                 retry_after_ms,
                 count,
@@ -391,7 +432,11 @@ impl fmt::Display for Error {
                 "Timers.{timer} is {ms} ms; it must be at least {min_ms} ms"
             ),
             Error::InvalidTimer { timer, value } => {
-                write!(f, "Timers.{timer} {value:?} is not an ISO-8601 duration")
+                write!(
+                    f,
+                    "Timers.{timer} {:?} is not an ISO-8601 duration",
+                    cut(value, INPUT_CHARS_MAX)
+                )
             }
             Error::TimersWithoutState => {
                 write!(f, "Timers can't be set without State on creation")
@@ -411,7 +456,11 @@ impl fmt::Display for Error {
                 field,
                 address,
                 reason,
-            } => write!(f, "invalid {field} {address:?}: {reason}"),
+            } => write!(
+                f,
+                "invalid {field} {:?}: {reason}",
+                cut(address, INPUT_CHARS_MAX)
+            ),
             Error::TooManyNonChat { count, max } => write!(
                 f,
                 "the thread would have {count} SMS and WhatsApp participants; at most {max} are allowed"
@@ -429,14 +478,25 @@ impl fmt::Display for Error {
                 "the message is {chars} characters; at most {max} are allowed"
             ),
             Error::NoBinding { address, proxy } => {
-                write!(f, "no thread binds {address} with proxy address {proxy}")
+                write!(
+                    f,
+                    "no thread binds {} with proxy address {}",
+                    cut(address, INPUT_CHARS_MAX),
+                    cut(proxy, INPUT_CHARS_MAX)
+                )
             }
             Error::BindingNotFound { thread, address } => {
-                write!(f, "{address} is not a participant of thread {thread}")
+                write!(
+                    f,
+                    "{} is not a participant of thread {thread}",
+                    cut(address, INPUT_CHARS_MAX)
+                )
             }
             Error::BindingExists { address, proxy } => write!(
                 f,
-                "A binding for this participant and proxy address already exists: {address} with {proxy}"
+                "A binding for this participant and proxy address already exists: {} with {}",
+                cut(address, INPUT_CHARS_MAX),
+                cut(proxy, INPUT_CHARS_MAX)
             ),
         }
     }

@@ -1,0 +1,111 @@
+//! Input a hostile or careless user might give: duplicate keys, byte-order
+//! marks, text that is not UTF-8, input of any size echoed in errors, flags
+//! given twice. Each is a clear error that names the problem (or, for a BOM,
+//! no error), never a panic and never a silent misreading.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use std::sync::Arc;
+
+use switchboard::core::ServiceCall;
+use switchboard::scenario;
+use switchboard::{Command as Call, Error, Simulator};
+
+fn switchboard(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("the binary runs")
+}
+
+/// A file under the target folder, for inputs that cannot be shipped as text.
+fn temp_file(name: &str, bytes: &[u8]) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).expect("the temporary folder is writable");
+    path
+}
+
+const SMALL: &str = r#"{"seed": 1, "profile": "acs", "users": ["a"],
+    "steps": [{"as": "a", "op": "create_thread", "topic": "x", "expect": {"status": 201}}]}"#;
+
+#[test]
+fn a_byte_order_mark_is_accepted_and_changes_nothing() {
+    let plain = scenario::run(&scenario::parse(SMALL, None).unwrap());
+    let marked = scenario::run(&scenario::parse(&format!("\u{feff}{SMALL}"), None).unwrap());
+    assert!(plain.failures.is_empty(), "{:?}", plain.failures);
+    assert_eq!(plain.digest, marked.digest);
+}
+
+#[test]
+fn a_second_steps_key_is_a_malformed_file_not_an_empty_run() {
+    let text = SMALL.replace(r#""steps": ["#, r#""steps": [], "steps": ["#);
+    let e = scenario::parse(&text, None).unwrap_err();
+    assert_eq!(e.path, "$.steps");
+}
+
+#[test]
+fn errors_quote_huge_input_cut_to_a_bound() {
+    let huge = "x".repeat(10_000_000);
+    let text = format!(r#"{{"seed": 1, "profile": "acs", "steps": [{{"op": "{huge}"}}]}}"#);
+    let e = scenario::parse(&text, None).unwrap_err();
+    assert_eq!(e.path, "$.steps[0].op");
+    assert!(e.to_string().len() < 300, "{} bytes", e.to_string().len());
+    assert!(
+        e.message.contains("10000000 bytes"),
+        "{}",
+        &e.message[..100]
+    );
+    // A key of any size in a path.
+    let text = format!(r#"{{"seed": 1, "profile": "acs", "{huge}": 1, "steps": []}}"#);
+    let e = scenario::parse(&text, None).unwrap_err();
+    assert!(e.to_string().len() < 300, "{} bytes", e.to_string().len());
+    // The platform's own errors cut the caller's input too.
+    let mut sim = Simulator::builder().seed(1).build();
+    let delete = Call::Service(ServiceCall::DeleteUser {
+        user: Arc::from("y".repeat(1_000_000)),
+    });
+    let e = sim.execute(None, &delete).unwrap_err();
+    assert!(matches!(e, Error::UserNotFound { .. }), "{e}");
+    assert!(e.to_string().len() < 200, "{} bytes", e.to_string().len());
+    let body = switchboard::wire::render_error(&e, sim.state().profile().error_style);
+    assert!(
+        body.to_string().len() < 400,
+        "{} bytes",
+        body.to_string().len()
+    );
+}
+
+#[test]
+fn a_file_that_is_not_utf8_exits_2_at_the_root_path() {
+    let path = temp_file("not_utf8.json", b"{\"seed\": 1, \"name\": \"\xff\xfe\"}");
+    let out = switchboard(&["run", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(": $: not UTF-8"), "{stderr}");
+}
+
+#[test]
+fn seed_given_twice_is_bad_usage() {
+    let out = switchboard(&[
+        "run",
+        "fixtures/support_desk.json",
+        "--seed",
+        "1",
+        "--seed",
+        "2",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--seed is given twice"));
+    assert!(out.stdout.is_empty(), "nothing runs");
+}
+
+#[test]
+fn an_unknown_command_of_any_size_is_echoed_cut() {
+    let huge = "z".repeat(100_000);
+    let out = switchboard(&[&huge]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stderr.len() < 2_000, "{} bytes", out.stderr.len());
+}

@@ -32,14 +32,36 @@ impl State {
         display_name: &Option<Arc<str>>,
         now: Instant,
     ) -> Result<Outcome, Error> {
+        self.check_new_identity(id)?;
+        let verdict = self.admit(Operation::CreateIdentity, subject, None, now)?;
+        self.count_limits(&verdict, subject, None, now);
+        let (_, event) = self.insert_user(id, display_name);
+        Ok(Outcome::new(Reply::User { id: id.clone() }, vec![event]))
+    }
+
+    /// Declares an identity as part of the world's set-up (a scenario file's
+    /// `users`, created at time 0): checked like a creation, but not a call,
+    /// so no rate limit counts it.
+    pub fn declare_user(
+        &mut self,
+        id: &Arc<str>,
+        display_name: &Option<Arc<str>>,
+    ) -> Result<(UserId, Event), Error> {
+        self.check_new_identity(id)?;
+        Ok(self.insert_user(id, display_name))
+    }
+
+    fn check_new_identity(&self, id: &Arc<str>) -> Result<(), Error> {
         check_identity(id, self.profile.identity_chars_max)?;
         if self.user_ids.contains_key(id) {
             return Err(Error::UserExists {
                 user: id.to_string(),
             });
         }
-        let verdict = self.admit(Operation::CreateIdentity, subject, None, now)?;
-        self.count_limits(&verdict, subject, None, now);
+        Ok(())
+    }
+
+    fn insert_user(&mut self, id: &Arc<str>, display_name: &Option<Arc<str>>) -> (UserId, Event) {
         let user = UserId(self.next_user);
         self.next_user += 1;
         self.users.insert(
@@ -53,10 +75,7 @@ impl State {
             }),
         );
         self.user_ids.insert(id.clone(), user);
-        Ok(Outcome::new(
-            Reply::User { id: id.clone() },
-            vec![Event::UserCreated { user: id.clone() }],
-        ))
+        (user, Event::UserCreated { user: id.clone() })
     }
 
     /// Deleting an identity revokes its access and its tokens; its messages

@@ -24,6 +24,13 @@ use crate::time::{Duration, Instant};
 
 const DAY_MS: u64 = 86_400_000;
 
+impl Checked {
+    /// The retention policy the call sets, if any.
+    pub(super) fn retention(&self) -> Option<Retention> {
+        self.retention
+    }
+}
+
 /// Options checked against the profile, ready to apply.
 #[derive(Clone, Copy, Debug, Default)]
 pub(super) struct Checked {

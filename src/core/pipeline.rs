@@ -18,6 +18,7 @@
 
 use std::sync::Arc;
 
+use super::Retention;
 use super::binding::NewBinding;
 use super::lifecycle::Checked;
 use super::limit::{self, Subject, Verdict};
@@ -27,7 +28,7 @@ use super::{CarrierCall, ChatCall, Command, InvalidParticipant, ParticipantSpec,
 use crate::id::{ThreadId, UserId};
 use crate::profile::Operation;
 use crate::rules::media::{check_chat, check_count, check_inbound};
-use crate::time::Instant;
+use crate::time::{Duration, Instant};
 
 /// What the checks found that the change needs.
 #[derive(Default)]
@@ -98,7 +99,7 @@ impl State {
         // 413, 415: sizes and media types.
         self.check_size(call)?;
         // 400, 409: what depends on the target's state.
-        self.check_state(user, call, thread, &mut found)?;
+        self.check_state(user, call, thread, &mut found, now)?;
         // 429: rate limits, for a call that would otherwise succeed.
         let op = call.operation();
         let decision = self.decide(op, subject, thread, now);
@@ -363,7 +364,11 @@ impl State {
         call: &'c ChatCall,
         thread: Option<&Thread>,
         found: &mut Found<'c>,
+        now: Instant,
     ) -> Result<(), Error> {
+        // Every deadline the call sets must be an instant of virtual time.
+        let created_at = thread.map_or(now, |t| t.created_at);
+        self.check_deadlines(call, found.options.retention(), created_at, now)?;
         match (call, thread) {
             (ChatCall::CreateThread { participants, .. }, _) => {
                 let (joining, invalid) = self.resolve_participants(participants, |u| u == actor);
@@ -410,6 +415,37 @@ impl State {
             }
             _ => Ok(()),
         }
+    }
+
+    /// The deadlines a call sets: a retention deletion (and the purge after
+    /// it), a deleted thread's purge.
+    fn check_deadlines(
+        &self,
+        call: &ChatCall,
+        retention: Option<Retention>,
+        created_at: Instant,
+        now: Instant,
+    ) -> Result<(), Error> {
+        let window = Duration::from_ms(self.profile.recovery_window_ms);
+        if let Some(retention) = retention {
+            let purge = retention
+                .checked_deletion_at(created_at)
+                .ok_or(Error::DeadlineOutOfTime {
+                    deadline: "retention deletion",
+                })?
+                .map(|deletion| deletion.checked_add(window));
+            if purge == Some(None) {
+                return Err(Error::DeadlineOutOfTime {
+                    deadline: "purge after the retention deletion",
+                });
+            }
+        }
+        if matches!(call, ChatCall::DeleteThread { .. }) && now.checked_add(window).is_none() {
+            return Err(Error::DeadlineOutOfTime {
+                deadline: "deleted thread's purge",
+            });
+        }
+        Ok(())
     }
 
     // ---- 429: rate limits ----

@@ -200,6 +200,11 @@ impl State {
             }
         };
         let id = self.live_user(user)?;
+        let expires_at =
+            now.checked_add(Duration::from_mins(minutes))
+                .ok_or(Error::DeadlineOutOfTime {
+                    deadline: "token's expiry",
+                })?;
         let subject = caller.subject();
         let verdict = self.admit(Operation::IssueToken, subject, None, now)?;
         self.count_limits(&verdict, subject, None, now);
@@ -212,7 +217,7 @@ impl State {
         let record = TokenRecord {
             scopes: bits,
             issued_at: now,
-            expires_at: now.after(Duration::from_mins(minutes)),
+            expires_at,
             revoked_at: None,
         };
         self.tokens.insert(token, record);

@@ -181,6 +181,18 @@ impl Simulator {
         self.clone()
     }
 
+    /// Declares an identity as part of the world's set-up, now: like the
+    /// trusted service's creation (the same `user_created` event in the
+    /// trace), but not a call, so no rate limit counts it. A scenario file's
+    /// `users` are declared this way at time 0.
+    pub fn declare_user(&mut self, id: &str, display_name: Option<&str>) -> Result<UserId, Error> {
+        let (user, event) = self
+            .state
+            .declare_user(&Arc::from(id), &display_name.map(Arc::from))?;
+        self.trace.record_event(self.now, &event);
+        Ok(user)
+    }
+
     /// Executes `command` as `caller` (a user, or None for the trusted service)
     /// now, and records what happened, or the refusal, in the trace.
     pub fn execute(

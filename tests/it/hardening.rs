@@ -109,3 +109,69 @@ fn an_unknown_command_of_any_size_is_echoed_cut() {
     assert_eq!(out.status.code(), Some(2));
     assert!(out.stderr.len() < 2_000, "{} bytes", out.stderr.len());
 }
+
+/// Near the end of virtual time, a deadline that cannot be represented is a
+/// 400 that names it; nothing saturates and nothing changes.
+#[test]
+fn deadlines_past_the_end_of_virtual_time_are_refused_by_name() {
+    use switchboard::core::{ChatCall, Retention, ThreadOptions};
+    use switchboard::{Duration, Kind};
+
+    let mut sim = Simulator::builder().seed(1).build();
+    let ana = sim.create_user("ana").unwrap();
+    let bo = sim.create_user("bo").unwrap();
+    let t = sim.client(ana).create_thread("early", &[bo]).unwrap();
+    // Ten minutes before the end of time: a 60-minute token cannot expire.
+    sim.advance(Duration(u64::MAX - 600_000 - sim.now().ms()));
+    let before = sim.state().clone();
+    let e = sim
+        .issue_token(ana, &["chat"], Some(Duration::from_mins(60)))
+        .unwrap_err();
+    assert_eq!(e.kind(), Kind::BadRequest, "{e}");
+    assert!(e.to_string().contains("token's expiry"), "{e}");
+    // A thread deleted now would be purged after the end of time.
+    let e = sim.client(ana).delete_thread(t).unwrap_err();
+    assert!(e.to_string().contains("purge"), "{e}");
+    // A retention policy whose deletion lies past the end.
+    let create = ChatCall::CreateThread {
+        topic: Arc::from("late"),
+        participants: vec![],
+        bindings: vec![],
+        idempotency_key: None,
+        options: ThreadOptions {
+            retention: Some(Retention::DeleteAfterDays(30)),
+            ..ThreadOptions::default()
+        },
+    };
+    let e = sim.client(ana).execute(&Call::Chat(create)).unwrap_err();
+    assert!(e.to_string().contains("retention deletion"), "{e}");
+    assert_eq!(sim.state(), &before, "refused calls change nothing");
+    sim.state().check_invariants().unwrap();
+}
+
+/// A scenario's users are created at time 0 as the file's own set-up: more of
+/// them than the identity-creation limit allows in a window all exist.
+#[test]
+fn declared_users_are_not_rate_limited_away() {
+    for (profile, count) in [("twilio", 40), ("acs", 600)] {
+        let users: Vec<String> = (0..count).map(|i| format!("\"u{i}x\"")).collect();
+        let last = format!("u{}x", count - 1);
+        let text = format!(
+            r#"{{"seed": 1, "profile": "{profile}", "users": [{}], "steps": [
+                {{"as": "{last}", "op": "list_threads", "expect": {{"status": 200}}}}]}}"#,
+            users.join(",")
+        );
+        let report = scenario::run(&scenario::parse(&text, None).unwrap());
+        assert!(
+            report.failures.is_empty(),
+            "{profile}: {:?}",
+            report.failures
+        );
+        let created = report
+            .lines
+            .iter()
+            .filter(|l| l.contains("\"user_created\""))
+            .count();
+        assert_eq!(created, count, "{profile}");
+    }
+}

@@ -190,6 +190,11 @@ pub enum Error {
         timer: &'static str,
         value: String,
     },
+    /// 400: a deadline the call would set lies past the end of virtual time
+    /// (a token's expiry, a retention deletion, a deleted thread's purge).
+    DeadlineOutOfTime {
+        deadline: &'static str,
+    },
     /// 400: timers on create without a state (50382).
     TimersWithoutState,
     /// 400: a conversation created in the closed state (50384).
@@ -280,6 +285,7 @@ impl Error {
             Error::TimerTooShort { .. }
             | Error::InvalidTimer { .. }
             | Error::TimersWithoutState
+            | Error::DeadlineOutOfTime { .. }
             | Error::CreatedClosed => Kind::BadRequest,
             Error::ConversationClosed { .. } | Error::NotDeleted { .. } => Kind::Conflict,
             Error::InvalidAddress { .. }
@@ -437,6 +443,9 @@ impl fmt::Display for Error {
                     "Timers.{timer} {:?} is not an ISO-8601 duration",
                     cut(value, INPUT_CHARS_MAX)
                 )
+            }
+            Error::DeadlineOutOfTime { deadline } => {
+                write!(f, "the {deadline} would fall after the end of virtual time")
             }
             Error::TimersWithoutState => {
                 write!(f, "Timers can't be set without State on creation")

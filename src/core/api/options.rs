@@ -32,6 +32,17 @@ impl Serialize for Retention {
 }
 
 impl Retention {
+    /// When a thread created at `created_at` is deleted under this policy;
+    /// `None` (the outer one) when that instant is past the end of virtual time.
+    pub fn checked_deletion_at(self, created_at: Instant) -> Option<Option<Instant>> {
+        match self {
+            Retention::None => Some(None),
+            Retention::DeleteAfterDays(days) => created_at
+                .checked_add(Duration::from_days(u64::from(days)))
+                .map(Some),
+        }
+    }
+
     /// When a thread created at `created_at` is deleted under this policy.
     pub fn deletion_at(self, created_at: Instant) -> Option<Instant> {
         match self {

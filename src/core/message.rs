@@ -12,7 +12,7 @@ use super::{ContentType, Event, Page, PageRequest, Reply};
 use super::{ConversationState, Error, Outcome, State};
 use super::{MessageKind, NoticeKind};
 use crate::id::{MessageId, ThreadId, UserId, message_id};
-use crate::rules::Media;
+use crate::rules::{Media, html};
 use crate::time::Instant;
 
 impl State {
@@ -105,9 +105,10 @@ impl State {
         let wakes = t.life.state != ConversationState::Active
             || t.life.inactive_after_ms.is_some()
             || t.life.closed_after_ms.is_some();
-        let kind = match content_type {
-            ContentType::Text => MessageKind::Text,
-            ContentType::Html => MessageKind::Html,
+        let (kind, content) = match content_type {
+            ContentType::Text => (MessageKind::Text, content.clone()),
+            // Stored sanitized, as ACS stores it.
+            ContentType::Html => (MessageKind::Html, Arc::from(html::sanitize(content))),
         };
         let extra = (!metadata.is_empty() || !media.is_empty()).then(|| {
             Box::new(MessageExtra {
@@ -116,11 +117,12 @@ impl State {
                 ..MessageExtra::default()
             })
         });
+        let bytes = content.len() as u32;
         let seq = t.push_message(Message {
             kind,
             sender: actor,
             created_at: now,
-            content: content.clone(),
+            content,
             extra,
         });
         if !hidden {
@@ -132,7 +134,7 @@ impl State {
                 thread,
                 message: seq,
                 by: name,
-                bytes: content.len() as u32,
+                bytes,
                 recipients,
                 hidden,
             }],
@@ -198,7 +200,11 @@ impl State {
         if fanned_out {
             m.freeze_sent();
         }
-        m.content = content.clone();
+        m.content = match m.kind {
+            MessageKind::Html => Arc::from(html::sanitize(content)),
+            _ => content.clone(),
+        };
+        let bytes = m.content.len() as u32;
         m.extra_mut().edited_at = Some(now);
         t.push_notice(now, NoticeKind::ChatMessageEdited, actor, seq);
         Outcome::new(
@@ -207,7 +213,7 @@ impl State {
                 thread,
                 message: seq,
                 by: self.name(actor),
-                bytes: content.len() as u32,
+                bytes,
             }],
         )
     }

@@ -6,6 +6,7 @@
 
 pub mod address;
 pub mod encoding;
+pub mod html;
 pub mod media;
 
 use serde::{Deserialize, Serialize};

@@ -175,3 +175,58 @@ fn declared_users_are_not_rate_limited_away() {
         assert_eq!(created, count, "{profile}");
     }
 }
+
+/// HTML content is stored sanitized, on send and on edit; text is not touched.
+#[test]
+fn html_messages_are_sanitized_on_send_and_edit() {
+    use switchboard::core::{ChatCall, ContentType};
+    let mut sim = Simulator::builder().seed(1).build();
+    let ana = sim.create_user("ana").unwrap();
+    let t = sim.client(ana).create_thread("html", &[]).unwrap();
+    let send = |content: &str, content_type| {
+        Call::Chat(ChatCall::SendMessage {
+            thread: t,
+            content: Arc::from(content),
+            content_type,
+            metadata: Default::default(),
+            media: vec![],
+            template: None,
+        })
+    };
+    let unsafe_html = r#"<p onclick="x()">hi</p><script>alert(1)</script>"#;
+    let reply = sim
+        .client(ana)
+        .execute(&send(unsafe_html, ContentType::Html))
+        .unwrap();
+    let switchboard::Reply::MessageSent { sequence } = reply else {
+        panic!("{reply:?}")
+    };
+    let id = switchboard::MessageId {
+        thread: t,
+        sequence,
+    };
+    assert_eq!(
+        sim.client(ana).get_message(id).unwrap().content.as_deref(),
+        Some("<p>hi</p>")
+    );
+    sim.client(ana)
+        .update_message(id, "<b>ok</b><img src=javascript:x>")
+        .unwrap();
+    assert_eq!(
+        sim.client(ana).get_message(id).unwrap().content.as_deref(),
+        Some("<b>ok</b><img>")
+    );
+    // Text is text: nothing is removed from it.
+    let reply = sim
+        .client(ana)
+        .execute(&send(unsafe_html, ContentType::Text))
+        .unwrap();
+    let switchboard::Reply::MessageSent { sequence } = reply else {
+        panic!("{reply:?}")
+    };
+    let text = sim.client(ana).get_message(switchboard::MessageId {
+        thread: t,
+        sequence,
+    });
+    assert_eq!(text.unwrap().content.as_deref(), Some(unsafe_html));
+}

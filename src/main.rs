@@ -1,5 +1,6 @@
 //! The `switchboard` command line: run and check scenario files, show profiles.
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use switchboard::profile::{PROFILE_NAMES, Profile};
@@ -136,11 +137,24 @@ fn load(options: &Options) -> Result<scenario::Scenario, String> {
 fn run(args: &[String]) -> Result<ExitCode, String> {
     let options = options(args, &["--human"])?;
     let scenario = load(&options)?;
-    let report = scenario::run(&scenario);
-    if options.flags.iter().any(|f| f == "--human") {
-        print!("{}", report.render());
-    } else {
-        print!("{}", report.jsonl());
+    let human = options.flags.iter().any(|f| f == "--human");
+    // The trace streams to stdout as the run goes: memory does not grow with
+    // it. A reader that closes the pipe early ends the output quietly.
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut open = true;
+    let report = scenario::run_with(&scenario, |line| {
+        if !open {
+            return;
+        }
+        let written = if human {
+            writeln!(out, "{}", switchboard::sim::trace::render_line(line))
+        } else {
+            writeln!(out, "{line}")
+        };
+        open = written.is_ok();
+    });
+    if open {
+        let _ = out.flush();
     }
     for failure in &report.failures {
         eprintln!("{}: {failure}", options.file);
@@ -203,7 +217,8 @@ fn profile(args: &[String]) -> Result<ExitCode, String> {
                 )
             })?;
             let json = serde_json::to_string_pretty(&profile).map_err(|e| e.to_string())?;
-            println!("{json}");
+            // A reader that closes the pipe early ends the output quietly.
+            let _ = writeln!(std::io::stdout().lock(), "{json}");
             Ok(ExitCode::SUCCESS)
         }
         _ => Err(format!("usage: {PROFILE_HELP}")),

@@ -102,8 +102,18 @@ struct Seen {
     count: Option<u64>,
 }
 
-/// Runs `scenario` to the end.
+/// Runs `scenario` to the end, keeping its trace in the report.
 pub fn run(scenario: &Scenario) -> RunReport {
+    let mut lines = Vec::new();
+    let mut report = run_with(scenario, |line| lines.push(line.to_string()));
+    report.lines = lines;
+    report
+}
+
+/// Runs `scenario` to the end, handing each trace line to `emit` as soon as
+/// its step is done (the summary line last), so that memory does not grow
+/// with the trace. The report's `lines` are empty.
+pub fn run_with(scenario: &Scenario, mut emit: impl FnMut(&str)) -> RunReport {
     // `parse` guarantees a seed; a hand-built scenario without one runs seed 0.
     let seed = scenario.seed.unwrap_or_default();
     let mut sim = Simulator::builder()
@@ -122,9 +132,16 @@ pub fn run(scenario: &Scenario) -> RunReport {
     };
     for step in &scenario.steps {
         runner.step(step);
+        for line in runner.sim.take_trace_lines() {
+            emit(&line);
+        }
     }
-    let Runner { sim, failures, .. } = runner;
-    let mut lines: Vec<String> = sim.trace().lines().map(str::to_string).collect();
+    let Runner {
+        mut sim, failures, ..
+    } = runner;
+    for line in sim.take_trace_lines() {
+        emit(&line);
+    }
     let digest = sim.digest();
     let summary = Summary {
         at_ms: sim.now().ms(),
@@ -136,9 +153,9 @@ pub fn run(scenario: &Scenario) -> RunReport {
         lines: sim.trace().len(),
         digest: digest.clone(),
     };
-    lines.push(serde_json::to_string(&summary).expect("summary serializes"));
+    emit(&serde_json::to_string(&summary).expect("summary serializes"));
     RunReport {
-        lines,
+        lines: Vec::new(),
         failures,
         digest,
     }

@@ -165,6 +165,11 @@ impl Simulator {
         &self.trace
     }
 
+    /// Takes the trace lines kept so far (see [`Trace::take_lines`]).
+    pub fn take_trace_lines(&mut self) -> imbl::Vector<String> {
+        self.trace.take_lines()
+    }
+
     /// The trace digest so far.
     pub fn digest(&self) -> String {
         self.trace.digest()

@@ -227,6 +227,15 @@ impl Trace {
         self.count == 0
     }
 
+    /// Takes the kept lines recorded so far out of the trace (the digest and
+    /// the count go on): a caller that streams them keeps memory flat.
+    pub fn take_lines(&mut self) -> imbl::Vector<String> {
+        match &mut self.lines {
+            Some(lines) => std::mem::take(lines),
+            None => imbl::Vector::new(),
+        }
+    }
+
     /// The kept lines, without trailing newlines; empty when lines are not kept.
     pub fn lines(&self) -> impl Iterator<Item = &str> {
         self.lines.iter().flat_map(|l| l.iter().map(String::as_str))

@@ -230,3 +230,60 @@ fn html_messages_are_sanitized_on_send_and_edit() {
     });
     assert_eq!(text.unwrap().content.as_deref(), Some(unsafe_html));
 }
+
+/// The streamed trace is the kept trace, line for line, and streaming keeps
+/// nothing: the report of a streamed run holds no lines.
+#[test]
+fn a_streamed_run_emits_exactly_the_kept_trace() {
+    let text = std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/twilio_support.json"),
+    )
+    .unwrap();
+    let parsed = scenario::parse(&text, None).unwrap();
+    let kept = scenario::run(&parsed);
+    let mut streamed = Vec::new();
+    let report = scenario::run_with(&parsed, |line| streamed.push(line.to_string()));
+    assert!(kept.lines.len() > 20);
+    assert_eq!(streamed, kept.lines);
+    assert!(report.lines.is_empty());
+    assert_eq!(report.digest, kept.digest);
+}
+
+/// Output to a reader that stops early ends quietly (no panic, exit 0): the
+/// reader closes the pipe before the command writes (a trace of a few
+/// megabytes, and a profile, each far over a pipe's buffer or written after
+/// the close).
+#[test]
+fn a_closed_pipe_ends_the_output_quietly() {
+    let steps: Vec<String> = (0..20_000)
+        .map(|i| {
+            format!(r#"{{"as": "a", "op": "send_message", "thread": "t", "content": "m{i}"}}"#)
+        })
+        .collect();
+    let long = temp_file(
+        "long_trace.json",
+        format!(
+            r#"{{"seed": 1, "profile": {{"base": "acs", "overrides": {{"rate_limits": []}}}},
+                "users": ["a"], "steps": [{{"as": "a", "op": "create_thread", "topic": "x",
+                "ref": "t"}}, {}]}}"#,
+            steps.join(",")
+        )
+        .as_bytes(),
+    );
+    let long = long.to_str().unwrap();
+    for args in [&["run", long][..], &["profile", "show", "acs"][..]] {
+        let child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+            .args(args)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut child = child;
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+    }
+}

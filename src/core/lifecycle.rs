@@ -179,6 +179,12 @@ impl State {
                 let ms = parse_iso_duration(value).ok_or_else(|| Error::InvalidTimer {
                     timer,
                     value: value.to_string(),
+                    // `P1Y`, `P2M`: ISO-8601, but not a fixed length.
+                    calendar_units: value.starts_with('P')
+                        && value
+                            .split('T')
+                            .next()
+                            .is_some_and(|d| d.contains(['Y', 'M'])),
                 })?;
                 if ms < min_ms {
                     return Err(Error::TimerTooShort { timer, ms, min_ms });

@@ -427,10 +427,15 @@ fn flag(value: &Value, path: &str) -> Result<bool, ParseError> {
 }
 
 fn page_size(value: &Value, path: &str) -> Result<u32, ParseError> {
-    value
+    let n = value
         .as_u64()
-        .and_then(|n| u32::try_from(n).ok())
-        .ok_or_else(|| error(path, "expected a non-negative integer"))
+        .ok_or_else(|| error(path, "expected a non-negative integer"))?;
+    u32::try_from(n).map_err(|_| {
+        error(
+            path,
+            format!("{n} is larger than any page size (at most {})", u32::MAX),
+        )
+    })
 }
 
 /// A duration text such as `"90s"`, or a number of milliseconds; `None` for

@@ -287,3 +287,27 @@ fn a_closed_pipe_ends_the_output_quietly() {
         assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
     }
 }
+
+/// Messages that used to mislead: a page size over 2³² says so; a Twilio
+/// timer in years says Twilio takes no years.
+#[test]
+fn page_sizes_and_calendar_timers_get_messages_that_say_what_is_wrong() {
+    let text = r#"{"seed": 1, "profile": "acs", "users": ["a"],
+        "steps": [{"as": "a", "op": "list_threads", "page_size": 5000000000}]}"#;
+    let e = scenario::parse(text, None).unwrap_err();
+    assert!(e.message.contains("larger than any page size"), "{e}");
+    let text = r#"{"seed": 1, "profile": "twilio", "users": ["a"], "steps": [
+        {"as": "a", "op": "create_thread", "topic": "x", "state": "active",
+         "timers": {"inactive": "P1Y"}, "expect": {"status": 400}}]}"#;
+    let report = scenario::run(&scenario::parse(text, None).unwrap());
+    assert!(report.failures.is_empty(), "{:?}", report.failures);
+    let step = report
+        .lines
+        .iter()
+        .find(|l| l.contains("\"step\""))
+        .unwrap();
+    assert!(
+        step.contains("years and months have no fixed length"),
+        "{step}"
+    );
+}

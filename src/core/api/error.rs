@@ -189,6 +189,8 @@ pub enum Error {
     InvalidTimer {
         timer: &'static str,
         value: String,
+        /// It is ISO-8601, but in years or months, which have no fixed length.
+        calendar_units: bool,
     },
     /// 400: a deadline the call would set lies past the end of virtual time
     /// (a token's expiry, a retention deletion, a deleted thread's purge).
@@ -437,12 +439,24 @@ impl fmt::Display for Error {
                 f,
                 "Timers.{timer} is {ms} ms; it must be at least {min_ms} ms"
             ),
-            Error::InvalidTimer { timer, value } => {
+            Error::InvalidTimer {
+                timer,
+                value,
+                calendar_units,
+            } => {
                 write!(
                     f,
                     "Timers.{timer} {:?} is not an ISO-8601 duration",
                     cut(value, INPUT_CHARS_MAX)
-                )
+                )?;
+                if *calendar_units {
+                    write!(
+                        f,
+                        " Twilio takes: years and months have no fixed length; give weeks, \
+                         days, hours, minutes or seconds"
+                    )?;
+                }
+                Ok(())
             }
             Error::DeadlineOutOfTime { deadline } => {
                 write!(f, "the {deadline} would fall after the end of virtual time")

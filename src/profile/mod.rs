@@ -1,11 +1,17 @@
 //! Platform profiles: plain data the core consults. A limit that is not in the
 //! profile does not exist.
 //!
-//! `acs` models Azure Communication Services chat. Every number carries its source
-//! in `../shared/reference/platforms.md` terms; choices made where sources are
-//! silent are listed in the README's fidelity notes.
+//! This module holds the profile's types, its JSON overrides and its
+//! consistency check; each built-in profile is spelled in full, every field,
+//! in its own file: `acs.rs` (Azure Communication Services), `twilio.rs`
+//! (Twilio Conversations), `sendbird.rs`. Every number carries its source in
+//! platforms.md's terms; choices made where sources are silent are listed in
+//! the README's fidelity notes.
 
+mod acs;
 pub mod carrier;
+mod sendbird;
+mod twilio;
 
 pub use carrier::{CarrierModel, Carriers};
 
@@ -289,162 +295,6 @@ impl Profile {
         }
     }
 
-    /// Azure Communication Services chat.
-    pub fn acs() -> Profile {
-        Profile {
-            // platforms.md 1.10 (A7, A8)
-            participants_per_thread_max: 250,
-            participants_per_create_max: 200,
-            participants_per_add_max: 200,
-            // "approximately 28 KB" (A7, A8); counted as UTF-8 bytes of content.
-            message_bytes_max: 28 * 1024,
-            // Not documented for ACS; Twilio's friendly_name limit of 256 (T2).
-            topic_chars_max: 256,
-            // Metadata total at most 1 KB (A3).
-            metadata_bytes_max: 1024,
-            identity_chars_max: 256,
-            page_size_max: 200,
-            page_size_default: 100,
-            // A7, A8: read receipts and typing not supported above 20 participants.
-            receipts_participants_max: 20,
-            rate_limits: acs_rate_limits(),
-            // "Throttled requests still count" (A7): do not retry at once.
-            throttled_calls_count: true,
-            // ACS chat threads hold chat users only (A8).
-            non_chat_participants_max: 0,
-            // A8: threads per user unlimited.
-            threads_per_identity_max: u32::MAX,
-            // A6: send SMS to 1..100 recipients, message at most 2048 characters.
-            sms_send_supported: true,
-            sms_recipients_max: 100,
-            sms_body_chars_max: 2048,
-            carriers: Carriers::acs(),
-            // platforms.md 1.8: "delete after 30 to 90 days" (A7, A8, seed 002).
-            retention_days_min: 30,
-            retention_days_max: 90,
-            // Seed 002: a deleted thread can be retrieved by support within 30 days.
-            recovery_window_ms: 30 * 86_400_000,
-            // platforms.md 2: expiresInMinutes 60..=1440, default 1440 (A5).
-            token_minutes_min: 60,
-            token_minutes_max: 1440,
-            token_minutes_default: 1440,
-            // A9 says revocation may take up to 15 minutes; immediate by default.
-            token_revocation_delay_ms: 0,
-            ..Profile::base("acs", ErrorStyle::Acs)
-        }
-    }
-
-    /// The base of every built-in profile: zero maxima, no rate limits, every
-    /// lifecycle feature off, no non-chat participants; Twilio's channel rules
-    /// and carriers, no thread cap per identity. Each profile sets what differs.
-    fn base(name: &str, error_style: ErrorStyle) -> Profile {
-        Profile {
-            name: name.to_string(),
-            error_style,
-            participants_per_thread_max: 0,
-            participants_per_create_max: 0,
-            participants_per_add_max: 0,
-            message_bytes_max: 0,
-            topic_chars_max: 0,
-            metadata_bytes_max: 0,
-            identity_chars_max: 0,
-            page_size_max: 0,
-            page_size_default: 0,
-            receipts_participants_max: 0,
-            rate_limits: Vec::new(),
-            throttled_calls_count: false,
-            profile_images: false,
-            metacounters: false,
-            retention_days_min: 0,
-            retention_days_max: 0,
-            recovery_window_ms: 0,
-            token_minutes_min: 0,
-            token_minutes_max: 0,
-            token_minutes_default: 0,
-            token_revocation_delay_ms: 0,
-            conversation_states: false,
-            inactive_timer_min_ms: 0,
-            closed_timer_min_ms: 0,
-            non_chat_participants_max: 0,
-            threads_per_identity_max: u32::MAX,
-            channel_rules: ChannelRules::twilio(),
-            whatsapp_window_ms: 24 * 3_600_000,
-            sms_send_supported: false,
-            sms_recipients_max: 0,
-            sms_body_chars_max: 1600,
-            carriers: Carriers::twilio(),
-            group_mms_participants_max: 10,
-        }
-    }
-
-    /// Twilio Conversations (platforms.md 4): conversations as threads.
-    pub fn twilio() -> Profile {
-        Profile {
-            // T2: up to 1000 participants per conversation.
-            participants_per_thread_max: 1000,
-            // T1: ConversationWithParticipants takes at most 10 per request.
-            participants_per_create_max: 10,
-            // T1: one participant per POST .../Participants; the simulator's
-            // add takes a list, so the cap is the conversation's.
-            participants_per_add_max: 1000,
-            // T2: chat message body 32 KB.
-            message_bytes_max: 32 * 1024,
-            // T2: friendly_name 256 characters.
-            topic_chars_max: 256,
-            // T2: message attributes 4 KB.
-            metadata_bytes_max: 4 * 1024,
-            // T2: identity 256 characters.
-            identity_chars_max: 256,
-            // T1: PageSize 1..100, default 50.
-            page_size_max: 100,
-            page_size_default: 50,
-            // Twilio does not restrict receipts or typing by size.
-            receipts_participants_max: 1000,
-            rate_limits: twilio_rate_limits(),
-            // platforms.md 4.3: states and timers, Timers.Inactive at least 1
-            // minute (50375), Timers.Closed at least 10 minutes (50376).
-            conversation_states: true,
-            inactive_timer_min_ms: 60_000,
-            closed_timer_min_ms: 600_000,
-            // T2: 1000 participants including at most 50 non-chat.
-            non_chat_participants_max: 50,
-            // T2: a chat identity belongs to at most 1000 conversations.
-            threads_per_identity_max: 1000,
-            // T5 63016: free-form only within 24 h of the user's last message.
-            whatsapp_window_ms: 24 * 3_600_000,
-            // T2: Group MMS can have up to 10 participants.
-            group_mms_participants_max: 10,
-            // From the base: no ACS-style bulk SMS call (Twilio Conversations
-            // has none); a deleted conversation is gone at once (T1 documents
-            // no recovery).
-            ..Profile::base("twilio", ErrorStyle::Twilio)
-        }
-    }
-
-    /// Sendbird (platforms.md 6): group channels as threads.
-    pub fn sendbird() -> Profile {
-        Profile {
-            // Sendbird group channels: 100 members by default (Supergroups aside).
-            participants_per_thread_max: 100,
-            participants_per_create_max: 100,
-            participants_per_add_max: 100,
-            // Sendbird's default message length limit is 5000 characters; the
-            // simulator counts UTF-8 bytes, as for the other profiles.
-            message_bytes_max: 5000,
-            topic_chars_max: 256,
-            metadata_bytes_max: 1024,
-            identity_chars_max: 80,
-            // Platform API list limit: 1..100, default 10.
-            page_size_max: 100,
-            page_size_default: 10,
-            receipts_participants_max: 100,
-            rate_limits: sendbird_rate_limits(),
-            profile_images: true,
-            metacounters: true,
-            ..Profile::base("sendbird", ErrorStyle::Sendbird)
-        }
-    }
-
     /// The base profile `base` with the fields of `overrides` (a JSON object)
     /// replaced. Unknown fields and wrong types are errors naming the field.
     pub fn with_overrides(
@@ -530,125 +380,6 @@ impl Profile {
 
 const SECOND: u64 = 1000;
 const MINUTE: u64 = 60 * SECOND;
-
-/// ACS: the chat and identity throttling tables of seed 000 (service limits,
-/// 2021). Rows without numbers there (get message; update roster per user per
-/// thread) have no limit.
-fn acs_rate_limits() -> Vec<RateLimit> {
-    use Operation::*;
-    use Scope::*;
-    const IDENTITY: [Operation; 4] = [CreateIdentity, DeleteIdentity, IssueToken, RevokeTokens];
-    vec![
-        RateLimit::new(&[SendMessage, SendFileMessage], Thread, MINUTE, 2000),
-        RateLimit::new(&[SendMessage, SendFileMessage], UserThread, MINUTE, 50),
-        RateLimit::new(&[ListMessages], UserThread, 5 * SECOND, 15),
-        RateLimit::new(&[ListMessages], Thread, 5 * SECOND, 250),
-        RateLimit::new(&[UpdateMessage], UserThread, 5 * SECOND, 3),
-        RateLimit::new(&[UpdateMessage], UserThread, MINUTE, 30),
-        RateLimit::new(&[UpdateMessage], UserThread, 3 * MINUTE, 60),
-        RateLimit::new(&[GetThread], UserThread, 5 * SECOND, 10),
-        RateLimit::new(&[GetThread], User, 5 * SECOND, 20),
-        RateLimit::new(&[ListThreads], User, 5 * SECOND, 40),
-        RateLimit::new(&[UpdateRoster], Thread, 5 * MINUTE, 25),
-        RateLimit::new(&[UpdateRoster], User, MINUTE, 25),
-        // Identity: per resource.
-        RateLimit::new(&[CreateIdentity], Resource, 30 * SECOND, 500),
-        RateLimit::new(&[DeleteIdentity], Resource, 30 * SECOND, 500),
-        RateLimit::new(&[IssueToken], Resource, 30 * SECOND, 500),
-        RateLimit::new(&[RevokeTokens], Resource, SECOND, 100),
-        // "Global limit per request": every identity call.
-        RateLimit::new(&IDENTITY, Resource, 30 * SECOND, 5000),
-        // SMS throughput per number: over it, messages are queued and sent
-        // once the number is back under the limit (A7, A10).
-        RateLimit::new(&[SendSmsTollFree], Sender, MINUTE, 200).consequence(Consequence::Queue),
-        RateLimit::new(&[SendSmsShortCode], Sender, MINUTE, 6000).consequence(Consequence::Queue),
-    ]
-}
-
-/// Twilio Conversations (seed 001): 30 actions per second on mutating calls,
-/// per conversation or per service; SDK upstream requests per connection and
-/// per account. Reads are not actions.
-fn twilio_rate_limits() -> Vec<RateLimit> {
-    use Operation::*;
-    use Scope::*;
-    vec![
-        // Conversation update; participant create/update/delete (a read
-        // horizon is a participant update); message create/update/delete.
-        RateLimit::new(
-            &[
-                UpdateThread,
-                UpdateRoster,
-                SendReadReceipt,
-                SendMessage,
-                SendFileMessage,
-                UpdateMessage,
-                DeleteMessage,
-            ],
-            Thread,
-            SECOND,
-            30,
-        ),
-        // Conversation create/delete; user create/delete.
-        RateLimit::new(
-            &[CreateThread, DeleteThread, CreateIdentity, DeleteIdentity],
-            Resource,
-            SECOND,
-            30,
-        ),
-        // Connection limits: upstream requests, reads and writes alike.
-        RateLimit::new(&Operation::client_calls(), Connection, SECOND, 500),
-        RateLimit::new(&Operation::client_calls(), Resource, SECOND, 20_000),
-    ]
-}
-
-/// Sendbird (seed 004): per-user message cap, per-channel display cap, SDK
-/// methods per user per second and per minute, real-time events.
-fn sendbird_rate_limits() -> Vec<RateLimit> {
-    use Operation::*;
-    use Scope::*;
-    let method = |ops: &[Operation], per_second: u32, per_minute: u32| {
-        [
-            RateLimit::new(ops, User, SECOND, per_second),
-            RateLimit::new(ops, User, MINUTE, per_minute),
-        ]
-    };
-    let mut limits = vec![
-        // Five messages per second per user: the excess is neither sent nor
-        // stored (the socket event "sending a message", 5/s).
-        RateLimit::new(&[SendMessage, SendFileMessage], User, SECOND, 5).on_socket(),
-        // Five messages per second per channel are shown; the excess is
-        // stored but not displayed.
-        RateLimit::new(&[SendMessage, SendFileMessage], Thread, SECOND, 5)
-            .consequence(Consequence::Hide),
-        // Events: mark as read 3/s; typing 0.1/s per user and channel; other
-        // events (edits among them) 3/s.
-        RateLimit::new(&[SendReadReceipt], User, SECOND, 3).on_socket(),
-        RateLimit::new(&[SendTyping], UserThread, 10 * SECOND, 1).on_socket(),
-        RateLimit::new(&[UpdateMessage, SendFileMessage], User, SECOND, 3).on_socket(),
-    ];
-    limits.extend(method(
-        &[
-            ListThreads,
-            ListParticipants,
-            ListMessages,
-            ListReadReceipts,
-        ],
-        20,
-        120,
-    ));
-    limits.extend(method(&[GetThread, GetMessage], 20, 120));
-    limits.extend(method(&[CreateThread], 10, 120));
-    limits.extend(method(
-        &[UpdateThread, UpdateRoster, UpdateMessage],
-        10,
-        120,
-    ));
-    limits.extend(method(&[DeleteThread, DeleteMessage], 10, 120));
-    limits.extend(method(&[UpdateProfileImage], 2, 40));
-    limits.extend(method(&[SendFileMessage], 4, 60));
-    limits.extend(method(&[UpdateMetacounter], 20, 400));
-    limits
-}
 
 #[cfg(test)]
 mod tests {

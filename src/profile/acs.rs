@@ -1,0 +1,97 @@
+//! The `acs` profile: Azure Communication Services chat (platforms.md 1 and
+//! 2) and its SMS API (platforms.md 3). Every value carries its source in
+//! platforms.md's keys (A1 to A15); values chosen where the sources are
+//! silent are listed in the README's fidelity notes.
+
+use super::{Carriers, Consequence, ErrorStyle, MINUTE, Operation, Profile, RateLimit, SECOND};
+use crate::rules::ChannelRules;
+
+impl Profile {
+    /// Azure Communication Services chat.
+    pub fn acs() -> Profile {
+        Profile {
+            name: "acs".to_string(),
+            error_style: ErrorStyle::Acs,
+            // platforms.md 1.10 (A7, A8)
+            participants_per_thread_max: 250,
+            participants_per_create_max: 200,
+            participants_per_add_max: 200,
+            // "approximately 28 KB" (A7, A8); counted as UTF-8 bytes of content.
+            message_bytes_max: 28 * 1024,
+            // Not documented for ACS; Twilio's friendly_name limit of 256 (T2).
+            topic_chars_max: 256,
+            // Metadata total at most 1 KB (A3).
+            metadata_bytes_max: 1024,
+            identity_chars_max: 256,
+            page_size_max: 200,
+            page_size_default: 100,
+            // A7, A8: read receipts and typing not supported above 20 participants.
+            receipts_participants_max: 20,
+            rate_limits: acs_rate_limits(),
+            // "Throttled requests still count" (A7): do not retry at once.
+            throttled_calls_count: true,
+            profile_images: false,
+            metacounters: false,
+            // platforms.md 1.8: "delete after 30 to 90 days" (A7, A8, seed 002).
+            retention_days_min: 30,
+            retention_days_max: 90,
+            // Seed 002: a deleted thread can be retrieved by support within 30 days.
+            recovery_window_ms: 30 * 86_400_000,
+            // platforms.md 2: expiresInMinutes 60..=1440, default 1440 (A5).
+            token_minutes_min: 60,
+            token_minutes_max: 1440,
+            token_minutes_default: 1440,
+            // A9 says revocation may take up to 15 minutes; immediate by default.
+            token_revocation_delay_ms: 0,
+            conversation_states: false,
+            inactive_timer_min_ms: 0,
+            closed_timer_min_ms: 0,
+            // ACS chat threads hold chat users only (A8).
+            non_chat_participants_max: 0,
+            // A8: threads per user unlimited.
+            threads_per_identity_max: u32::MAX,
+            channel_rules: ChannelRules::twilio(),
+            whatsapp_window_ms: 24 * 3_600_000,
+            // A6: send SMS to 1..100 recipients, message at most 2048 characters.
+            sms_send_supported: true,
+            sms_recipients_max: 100,
+            sms_body_chars_max: 2048,
+            carriers: Carriers::acs(),
+            group_mms_participants_max: 10,
+        }
+    }
+}
+
+/// ACS: the chat and identity throttling tables of seed 000 (service limits,
+/// 2021). Rows without numbers there (get message; update roster per user per
+/// thread) have no limit.
+fn acs_rate_limits() -> Vec<RateLimit> {
+    use super::Scope::*;
+    use Operation::*;
+    const IDENTITY: [Operation; 4] = [CreateIdentity, DeleteIdentity, IssueToken, RevokeTokens];
+    vec![
+        RateLimit::new(&[SendMessage, SendFileMessage], Thread, MINUTE, 2000),
+        RateLimit::new(&[SendMessage, SendFileMessage], UserThread, MINUTE, 50),
+        RateLimit::new(&[ListMessages], UserThread, 5 * SECOND, 15),
+        RateLimit::new(&[ListMessages], Thread, 5 * SECOND, 250),
+        RateLimit::new(&[UpdateMessage], UserThread, 5 * SECOND, 3),
+        RateLimit::new(&[UpdateMessage], UserThread, MINUTE, 30),
+        RateLimit::new(&[UpdateMessage], UserThread, 3 * MINUTE, 60),
+        RateLimit::new(&[GetThread], UserThread, 5 * SECOND, 10),
+        RateLimit::new(&[GetThread], User, 5 * SECOND, 20),
+        RateLimit::new(&[ListThreads], User, 5 * SECOND, 40),
+        RateLimit::new(&[UpdateRoster], Thread, 5 * MINUTE, 25),
+        RateLimit::new(&[UpdateRoster], User, MINUTE, 25),
+        // Identity: per resource.
+        RateLimit::new(&[CreateIdentity], Resource, 30 * SECOND, 500),
+        RateLimit::new(&[DeleteIdentity], Resource, 30 * SECOND, 500),
+        RateLimit::new(&[IssueToken], Resource, 30 * SECOND, 500),
+        RateLimit::new(&[RevokeTokens], Resource, SECOND, 100),
+        // "Global limit per request": every identity call.
+        RateLimit::new(&IDENTITY, Resource, 30 * SECOND, 5000),
+        // SMS throughput per number: over it, messages are queued and sent
+        // once the number is back under the limit (A7, A10).
+        RateLimit::new(&[SendSmsTollFree], Sender, MINUTE, 200).consequence(Consequence::Queue),
+        RateLimit::new(&[SendSmsShortCode], Sender, MINUTE, 6000).consequence(Consequence::Queue),
+    ]
+}

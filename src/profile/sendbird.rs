@@ -1,0 +1,105 @@
+//! The `sendbird` profile: Sendbird Chat (platforms.md 6), with group
+//! channels as threads, its per-user and per-channel message caps, SDK method
+//! limits, profile images and channel metacounters. Every value carries its
+//! source in platforms.md's keys (S1 to S6) or Sendbird's documentation;
+//! values chosen where the sources are silent are listed in the README's
+//! fidelity notes.
+
+use super::{Carriers, Consequence, ErrorStyle, MINUTE, Operation, Profile, RateLimit, SECOND};
+use crate::rules::ChannelRules;
+
+impl Profile {
+    /// Sendbird (platforms.md 6): group channels as threads.
+    pub fn sendbird() -> Profile {
+        Profile {
+            name: "sendbird".to_string(),
+            error_style: ErrorStyle::Sendbird,
+            // Sendbird group channels: 100 members by default (Supergroups aside).
+            participants_per_thread_max: 100,
+            participants_per_create_max: 100,
+            participants_per_add_max: 100,
+            // Sendbird's default message length limit is 5000 characters; the
+            // simulator counts UTF-8 bytes, as for the other profiles.
+            message_bytes_max: 5000,
+            topic_chars_max: 256,
+            metadata_bytes_max: 1024,
+            identity_chars_max: 80,
+            // Platform API list limit: 1..100, default 10.
+            page_size_max: 100,
+            page_size_default: 10,
+            receipts_participants_max: 100,
+            rate_limits: sendbird_rate_limits(),
+            throttled_calls_count: false,
+            profile_images: true,
+            metacounters: true,
+            retention_days_min: 0,
+            retention_days_max: 0,
+            recovery_window_ms: 0,
+            token_minutes_min: 0,
+            token_minutes_max: 0,
+            token_minutes_default: 0,
+            token_revocation_delay_ms: 0,
+            conversation_states: false,
+            inactive_timer_min_ms: 0,
+            closed_timer_min_ms: 0,
+            non_chat_participants_max: 0,
+            threads_per_identity_max: u32::MAX,
+            channel_rules: ChannelRules::twilio(),
+            whatsapp_window_ms: 24 * 3_600_000,
+            sms_send_supported: false,
+            sms_recipients_max: 0,
+            sms_body_chars_max: 1600,
+            carriers: Carriers::twilio(),
+            group_mms_participants_max: 10,
+        }
+    }
+}
+
+/// Sendbird (seed 004): per-user message cap, per-channel display cap, SDK
+/// methods per user per second and per minute, real-time events.
+fn sendbird_rate_limits() -> Vec<RateLimit> {
+    use super::Scope::*;
+    use Operation::*;
+    let method = |ops: &[Operation], per_second: u32, per_minute: u32| {
+        [
+            RateLimit::new(ops, User, SECOND, per_second),
+            RateLimit::new(ops, User, MINUTE, per_minute),
+        ]
+    };
+    let mut limits = vec![
+        // Five messages per second per user: the excess is neither sent nor
+        // stored (the socket event "sending a message", 5/s).
+        RateLimit::new(&[SendMessage, SendFileMessage], User, SECOND, 5).on_socket(),
+        // Five messages per second per channel are shown; the excess is
+        // stored but not displayed.
+        RateLimit::new(&[SendMessage, SendFileMessage], Thread, SECOND, 5)
+            .consequence(Consequence::Hide),
+        // Events: mark as read 3/s; typing 0.1/s per user and channel; other
+        // events (edits among them) 3/s.
+        RateLimit::new(&[SendReadReceipt], User, SECOND, 3).on_socket(),
+        RateLimit::new(&[SendTyping], UserThread, 10 * SECOND, 1).on_socket(),
+        RateLimit::new(&[UpdateMessage, SendFileMessage], User, SECOND, 3).on_socket(),
+    ];
+    limits.extend(method(
+        &[
+            ListThreads,
+            ListParticipants,
+            ListMessages,
+            ListReadReceipts,
+        ],
+        20,
+        120,
+    ));
+    limits.extend(method(&[GetThread, GetMessage], 20, 120));
+    limits.extend(method(&[CreateThread], 10, 120));
+    limits.extend(method(
+        &[UpdateThread, UpdateRoster, UpdateMessage],
+        10,
+        120,
+    ));
+    limits.extend(method(&[DeleteThread, DeleteMessage], 10, 120));
+    limits.extend(method(&[UpdateProfileImage], 2, 40));
+    limits.extend(method(&[SendFileMessage], 4, 60));
+    limits.extend(method(&[UpdateMetacounter], 20, 400));
+    limits
+}

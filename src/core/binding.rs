@@ -176,7 +176,9 @@ impl State {
         &self,
         users: impl IntoIterator<Item = UserId>,
     ) -> Result<(), Error> {
-        let max = self.profile.threads_per_identity_max;
+        let Some(max) = self.profile.threads_per_identity_max else {
+            return Ok(());
+        };
         for user in users {
             let Some(u) = self.users.get(&user) else {
                 continue;

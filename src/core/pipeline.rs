@@ -196,7 +196,7 @@ impl State {
                 found.options = self.check_options(options, false)?;
                 Ok(())
             }
-            ChatCall::SetState { .. } if !self.profile.conversation_states => {
+            ChatCall::SetState { .. } if self.profile.conversation_states.is_none() => {
                 Err(self.unsupported("set_state"))
             }
             ChatCall::AddParticipants { participants, .. } => {

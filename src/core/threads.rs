@@ -12,9 +12,6 @@ use super::{Error, Outcome, State};
 use crate::id::{ThreadId, UserId};
 use crate::time::Instant;
 
-/// Sendbird's metadata and metacounter keys are at most 128 characters.
-const METACOUNTER_KEY_CHARS_MAX: usize = 128;
-
 impl State {
     // ---- locating and access ----
 
@@ -256,13 +253,14 @@ impl State {
     // ---- Sendbird's metacounters ----
 
     pub(super) fn check_metacounter_key(&self, key: &str) -> Result<(), Error> {
-        if !self.profile.metacounters {
+        let Some(rules) = &self.profile.metacounters else {
             return Err(self.unsupported("update_metacounter"));
-        }
-        if key.is_empty() || key.chars().count() > METACOUNTER_KEY_CHARS_MAX {
+        };
+        let max = rules.key_chars_max;
+        if key.is_empty() || key.chars().count() > max as usize {
             return Err(Error::InvalidField {
                 field: "key",
-                reason: format!("must be 1 to {METACOUNTER_KEY_CHARS_MAX} characters"),
+                reason: format!("must be 1 to {max} characters"),
             });
         }
         Ok(())

@@ -3,7 +3,10 @@
 //! platforms.md's keys (A1 to A15); values chosen where the sources are
 //! silent are listed in the README's fidelity notes.
 
-use super::{Carriers, Consequence, ErrorStyle, MINUTE, Operation, Profile, RateLimit, SECOND};
+use super::{
+    Carriers, Consequence, ErrorStyle, MINUTE, Operation, Profile, RateLimit, RetentionRules,
+    SECOND, SmsSendRules,
+};
 use crate::rules::ChannelRules;
 
 impl Profile {
@@ -26,36 +29,37 @@ impl Profile {
             page_size_max: 200,
             page_size_default: 100,
             // A7, A8: read receipts and typing not supported above 20 participants.
-            receipts_participants_max: 20,
+            receipts_participants_max: Some(20),
             rate_limits: acs_rate_limits(),
             // "Throttled requests still count" (A7): do not retry at once.
             throttled_calls_count: true,
             profile_images: false,
-            metacounters: false,
+            metacounters: None,
             // platforms.md 1.8: "delete after 30 to 90 days" (A7, A8, seed 002).
-            retention_days_min: 30,
-            retention_days_max: 90,
+            retention: Some(RetentionRules {
+                days_min: 30,
+                days_max: 90,
+            }),
             // Seed 002: a deleted thread can be retrieved by support within 30 days.
-            recovery_window_ms: 30 * 86_400_000,
+            recovery_window_ms: Some(30 * 86_400_000),
             // platforms.md 2: expiresInMinutes 60..=1440, default 1440 (A5).
             token_minutes_min: 60,
             token_minutes_max: 1440,
             token_minutes_default: 1440,
             // A9 says revocation may take up to 15 minutes; immediate by default.
             token_revocation_delay_ms: 0,
-            conversation_states: false,
-            inactive_timer_min_ms: 0,
-            closed_timer_min_ms: 0,
+            conversation_states: None,
             // ACS chat threads hold chat users only (A8).
             non_chat_participants_max: 0,
             // A8: threads per user unlimited.
-            threads_per_identity_max: u32::MAX,
+            threads_per_identity_max: None,
             channel_rules: ChannelRules::twilio(),
             whatsapp_window_ms: 24 * 3_600_000,
             // A6: send SMS to 1..100 recipients, message at most 2048 characters.
-            sms_send_supported: true,
-            sms_recipients_max: 100,
-            sms_body_chars_max: 2048,
+            sms_send: Some(SmsSendRules {
+                recipients_max: 100,
+                body_chars_max: 2048,
+            }),
             carriers: Carriers::acs(),
             group_mms_participants_max: 10,
         }

@@ -218,8 +218,9 @@ pub struct Profile {
     pub identity_chars_max: u32,
     pub page_size_max: u32,
     pub page_size_default: u32,
-    /// Read receipts and typing indicators are refused above this many participants.
-    pub receipts_participants_max: u32,
+    /// Read receipts and typing indicators are refused above this many
+    /// participants; `None`: allowed on threads of any size.
+    pub receipts_participants_max: Option<u32>,
     pub rate_limits: Vec<RateLimit>,
     /// Whether a throttled call still counts against the windows it was
     /// checked in (ACS: "throttled requests still count", A7).
@@ -227,20 +228,18 @@ pub struct Profile {
     /// Users can upload a profile image (Sendbird).
     #[serde(default)]
     pub profile_images: bool,
-    /// Threads keep named integer counters (Sendbird's channel metacounters).
+    /// Threads keep named integer counters (Sendbird's channel
+    /// metacounters); `None`: the profile has none.
     #[serde(default)]
-    pub metacounters: bool,
-    /// Retention policies "delete N days after creation" allow N in
-    /// `retention_days_min..=retention_days_max`; a max of 0 means the profile
+    pub metacounters: Option<MetacounterRules>,
+    /// Retention policies "delete N days after creation"; `None`: the profile
     /// has no retention policies.
     #[serde(default)]
-    pub retention_days_min: u32,
-    #[serde(default)]
-    pub retention_days_max: u32,
+    pub retention: Option<RetentionRules>,
     /// How long a deleted thread stays recoverable by an operator before it is
-    /// purged; 0 purges at deletion.
+    /// purged; `None`: purged at deletion, nothing to recover.
     #[serde(default)]
-    pub recovery_window_ms: u64,
+    pub recovery_window_ms: Option<u64>,
     /// Access-token lifetimes in minutes: allowed range and default; a max of 0
     /// means the profile issues no tokens.
     #[serde(default)]
@@ -252,33 +251,63 @@ pub struct Profile {
     /// Time from a revocation call until the revoked tokens are refused.
     #[serde(default)]
     pub token_revocation_delay_ms: u64,
-    /// Twilio's conversation states (active, inactive, closed) and their timers.
+    /// Twilio's conversation states (active, inactive, closed) and their
+    /// timers; `None`: threads have no states.
     #[serde(default)]
-    pub conversation_states: bool,
-    #[serde(default)]
-    pub inactive_timer_min_ms: u64,
-    #[serde(default)]
-    pub closed_timer_min_ms: u64,
+    pub conversation_states: Option<StateRules>,
     // ---- non-chat channels (issue 3) ----
     /// Non-chat (SMS, WhatsApp) participants in one thread; 0: none allowed.
     pub non_chat_participants_max: u32,
-    /// Threads (not deleted) a chat identity may be a participant of at once.
-    pub threads_per_identity_max: u32,
+    /// Threads that hold participants (not deleted, not closed) a chat
+    /// identity may be a participant of at once; `None`: no cap.
+    pub threads_per_identity_max: Option<u32>,
     /// The media and body rules of SMS, MMS and WhatsApp.
     pub channel_rules: ChannelRules,
     /// A free-form WhatsApp message needs an inbound one within this window.
     pub whatsapp_window_ms: u64,
-    /// Whether the ACS-style `send_sms` call exists.
-    pub sms_send_supported: bool,
-    /// Recipients of one `send_sms` call.
-    pub sms_recipients_max: u32,
-    /// A `send_sms` message in characters.
-    pub sms_body_chars_max: u32,
+    /// ACS's `send_sms` call; `None`: the profile has no such call.
+    #[serde(default)]
+    pub sms_send: Option<SmsSendRules>,
     /// The carrier model of each channel.
     pub carriers: Carriers,
     /// Participants in all of a thread that has a group MMS participant (an
     /// SMS participant without a proxy address).
     pub group_mms_participants_max: u32,
+}
+
+/// Retention policies "delete N days after creation" allow N in
+/// `days_min..=days_max` (ACS).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionRules {
+    pub days_min: u32,
+    pub days_max: u32,
+}
+
+/// Twilio's conversation states: the least each timer may be set to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StateRules {
+    pub inactive_timer_min_ms: u64,
+    pub closed_timer_min_ms: u64,
+}
+
+/// Sendbird's channel metacounters: named integers per thread.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetacounterRules {
+    /// A counter's key is 1 to this many characters.
+    pub key_chars_max: u32,
+}
+
+/// ACS's `send_sms`: one message to several numbers, outside any thread.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmsSendRules {
+    /// Recipients of one call.
+    pub recipients_max: u32,
+    /// The message, in characters.
+    pub body_chars_max: u32,
 }
 
 /// The profiles this build knows, by name.
@@ -322,10 +351,18 @@ impl Profile {
         if self.page_size_default == 0 || self.page_size_default > self.page_size_max {
             return Err("page_size_default must be between 1 and page_size_max".to_string());
         }
-        if self.retention_days_min > self.retention_days_max
-            || (self.retention_days_max > 0 && self.retention_days_min == 0)
+        if let Some(r) = &self.retention
+            && (r.days_min == 0 || r.days_min > r.days_max)
         {
-            return Err("retention_days_min must lie in 1..=retention_days_max".to_string());
+            return Err("retention.days_min must lie in 1..=retention.days_max \
+                 (null: no retention policies)"
+                .to_string());
+        }
+        if self.recovery_window_ms == Some(0) {
+            return Err(
+                "recovery_window_ms must be positive (null: a deleted thread is purged at once)"
+                    .to_string(),
+            );
         }
         if self.token_minutes_max > 0
             && (self.token_minutes_min == 0
@@ -339,10 +376,31 @@ impl Profile {
                     .to_string(),
             );
         }
-        if self.conversation_states
-            && (self.inactive_timer_min_ms == 0 || self.closed_timer_min_ms == 0)
+        if let Some(s) = &self.conversation_states
+            && (s.inactive_timer_min_ms == 0 || s.closed_timer_min_ms == 0)
         {
-            return Err("state timer minimums must be positive".to_string());
+            return Err(
+                "conversation_states: timer minimums must be positive (null: no states)"
+                    .to_string(),
+            );
+        }
+        if self
+            .metacounters
+            .as_ref()
+            .is_some_and(|m| m.key_chars_max == 0)
+        {
+            return Err(
+                "metacounters.key_chars_max must be positive (null: no metacounters)".to_string(),
+            );
+        }
+        if let Some(s) = &self.sms_send
+            && (s.recipients_max == 0 || s.body_chars_max == 0)
+        {
+            return Err(
+                "sms_send: recipients_max and body_chars_max must be positive \
+                 (null: no send_sms)"
+                    .to_string(),
+            );
         }
         if self.rate_limits.len() > crate::core::limit::LIMITS_MAX {
             return Err("rate_limits: at most 64 limits per profile".to_string());
@@ -428,5 +486,50 @@ mod tests {
         assert!(
             Profile::with_overrides(&acs, &serde_json::json!({"page_size_default": 0})).is_err()
         );
+    }
+
+    /// `null` turns a feature off; a value turns it on; a value that would
+    /// mean "off" as a number is refused with a message that names `null`.
+    #[test]
+    fn null_turns_a_feature_off_and_zero_is_refused() {
+        let acs = Profile::acs();
+        let off = Profile::with_overrides(
+            &acs,
+            &serde_json::json!({"retention": null, "recovery_window_ms": null, "sms_send": null}),
+        )
+        .unwrap();
+        assert_eq!(
+            (off.retention, off.recovery_window_ms, off.sms_send),
+            (None, None, None)
+        );
+        let on = Profile::with_overrides(
+            &Profile::twilio(),
+            &serde_json::json!({"retention": {"days_min": 1, "days_max": 7}}),
+        )
+        .unwrap();
+        assert_eq!(on.retention.map(|r| r.days_max), Some(7));
+        for (field, value) in [
+            ("recovery_window_ms", serde_json::json!(0)),
+            (
+                "retention",
+                serde_json::json!({"days_min": 0, "days_max": 7}),
+            ),
+            ("metacounters", serde_json::json!({"key_chars_max": 0})),
+            (
+                "sms_send",
+                serde_json::json!({"recipients_max": 0, "body_chars_max": 10}),
+            ),
+            (
+                "conversation_states",
+                serde_json::json!({"inactive_timer_min_ms": 0, "closed_timer_min_ms": 1}),
+            ),
+        ] {
+            let err =
+                Profile::with_overrides(&acs, &serde_json::json!({ field: value })).unwrap_err();
+            assert!(
+                err.contains(field) && err.contains("null"),
+                "{field}: {err}"
+            );
+        }
     }
 }

@@ -5,7 +5,10 @@
 //! values chosen where the sources are silent are listed in the README's
 //! fidelity notes.
 
-use super::{Carriers, Consequence, ErrorStyle, MINUTE, Operation, Profile, RateLimit, SECOND};
+use super::{
+    Carriers, Consequence, ErrorStyle, MINUTE, MetacounterRules, Operation, Profile, RateLimit,
+    SECOND,
+};
 use crate::rules::ChannelRules;
 
 impl Profile {
@@ -27,28 +30,26 @@ impl Profile {
             // Platform API list limit: 1..100, default 10.
             page_size_max: 100,
             page_size_default: 10,
-            receipts_participants_max: 100,
+            // platforms.md 6 restricts receipts and typing by no channel size.
+            receipts_participants_max: None,
             rate_limits: sendbird_rate_limits(),
             throttled_calls_count: false,
             profile_images: true,
-            metacounters: true,
-            retention_days_min: 0,
-            retention_days_max: 0,
-            recovery_window_ms: 0,
+            // Channel metacounters (S3 names the call); keys up to 128
+            // characters, as Sendbird's metadata keys (a gap).
+            metacounters: Some(MetacounterRules { key_chars_max: 128 }),
+            retention: None,
+            recovery_window_ms: None,
             token_minutes_min: 0,
             token_minutes_max: 0,
             token_minutes_default: 0,
             token_revocation_delay_ms: 0,
-            conversation_states: false,
-            inactive_timer_min_ms: 0,
-            closed_timer_min_ms: 0,
+            conversation_states: None,
             non_chat_participants_max: 0,
-            threads_per_identity_max: u32::MAX,
+            threads_per_identity_max: None,
             channel_rules: ChannelRules::twilio(),
             whatsapp_window_ms: 24 * 3_600_000,
-            sms_send_supported: false,
-            sms_recipients_max: 0,
-            sms_body_chars_max: 1600,
+            sms_send: None,
             carriers: Carriers::twilio(),
             group_mms_participants_max: 10,
         }

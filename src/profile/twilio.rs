@@ -4,7 +4,7 @@
 //! (T1 to T10); values chosen where the sources are silent are listed in the
 //! README's fidelity notes.
 
-use super::{Carriers, ErrorStyle, Operation, Profile, RateLimit, SECOND};
+use super::{Carriers, ErrorStyle, Operation, Profile, RateLimit, SECOND, StateRules};
 use crate::rules::ChannelRules;
 
 impl Profile {
@@ -32,35 +32,33 @@ impl Profile {
             page_size_max: 100,
             page_size_default: 50,
             // Twilio does not restrict receipts or typing by size.
-            receipts_participants_max: 1000,
+            receipts_participants_max: None,
             rate_limits: twilio_rate_limits(),
             throttled_calls_count: false,
             profile_images: false,
-            metacounters: false,
-            retention_days_min: 0,
-            retention_days_max: 0,
+            metacounters: None,
+            retention: None,
             // A deleted conversation is gone at once (T1 documents no recovery).
-            recovery_window_ms: 0,
+            recovery_window_ms: None,
             token_minutes_min: 0,
             token_minutes_max: 0,
             token_minutes_default: 0,
             token_revocation_delay_ms: 0,
             // platforms.md 4.3: states and timers, Timers.Inactive at least 1
             // minute (50375), Timers.Closed at least 10 minutes (50376).
-            conversation_states: true,
-            inactive_timer_min_ms: 60_000,
-            closed_timer_min_ms: 600_000,
+            conversation_states: Some(StateRules {
+                inactive_timer_min_ms: 60_000,
+                closed_timer_min_ms: 600_000,
+            }),
             // T2: 1000 participants including at most 50 non-chat.
             non_chat_participants_max: 50,
             // T2: a chat identity belongs to at most 1000 conversations.
-            threads_per_identity_max: 1000,
+            threads_per_identity_max: Some(1000),
             channel_rules: ChannelRules::twilio(),
             // T5 63016: free-form only within 24 h of the user's last message.
             whatsapp_window_ms: 24 * 3_600_000,
             // No ACS-style bulk SMS call (Twilio Conversations has none).
-            sms_send_supported: false,
-            sms_recipients_max: 0,
-            sms_body_chars_max: 1600,
+            sms_send: None,
             carriers: Carriers::twilio(),
             // T2: Group MMS can have up to 10 participants.
             group_mms_participants_max: 10,

@@ -3,9 +3,11 @@
 //! platforms.md's keys (A1 to A15); values chosen where the sources are
 //! silent are listed in the README's fidelity notes.
 
+use std::collections::BTreeMap;
+
 use super::{
     Carriers, Consequence, ErrorStyle, MINUTE, Operation, Profile, RateLimit, RetentionRules,
-    SECOND, SmsSendRules,
+    SECOND, SmsSendRules, TokenRules,
 };
 use crate::rules::ChannelRules;
 
@@ -42,12 +44,7 @@ impl Profile {
             }),
             // Seed 002: a deleted thread can be retrieved by support within 30 days.
             recovery_window_ms: Some(30 * 86_400_000),
-            // platforms.md 2: expiresInMinutes 60..=1440, default 1440 (A5).
-            token_minutes_min: 60,
-            token_minutes_max: 1440,
-            token_minutes_default: 1440,
-            // A9 says revocation may take up to 15 minutes; immediate by default.
-            token_revocation_delay_ms: 0,
+            tokens: Some(acs_tokens()),
             conversation_states: None,
             // ACS chat threads hold chat users only (A8).
             non_chat_participants_max: 0,
@@ -63,6 +60,58 @@ impl Profile {
             carriers: Carriers::acs(),
             group_mms_participants_max: 10,
         }
+    }
+}
+
+/// ACS access tokens (platforms.md 1.9 and 2).
+fn acs_tokens() -> TokenRules {
+    use Operation::*;
+    let names = |n: &[&str]| n.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    // A9 (platforms.md 1.9): managing threads needs `chat`; adding and
+    // removing participants `chat` or `chat.join`; every other chat call any
+    // chat scope. The voip scopes allow no chat call. Calls ACS does not
+    // have follow the same rule (a Twilio state change counts as a thread
+    // update; Sendbird's profile image and metacounter calls as any other
+    // call), so that a profile that takes ACS's tokens has a whole matrix.
+    let mut scope_matrix = BTreeMap::new();
+    for op in [CreateThread, UpdateThread, DeleteThread] {
+        scope_matrix.insert(op, names(&["chat"]));
+    }
+    scope_matrix.insert(UpdateRoster, names(&["chat", "chat.join"]));
+    for op in [
+        GetThread,
+        ListThreads,
+        ListParticipants,
+        SendMessage,
+        SendFileMessage,
+        GetMessage,
+        ListMessages,
+        UpdateMessage,
+        DeleteMessage,
+        SendTyping,
+        SendReadReceipt,
+        ListReadReceipts,
+        UpdateProfileImage,
+        UpdateMetacounter,
+    ] {
+        scope_matrix.insert(op, names(&["chat", "chat.join", "chat.join.limited"]));
+    }
+    TokenRules {
+        // platforms.md 2: expiresInMinutes 60..=1440, default 1440 (A5).
+        minutes_min: 60,
+        minutes_max: 1440,
+        minutes_default: 1440,
+        // A9 says revocation may take up to 15 minutes; immediate by default.
+        revocation_delay_ms: 0,
+        // A5's scope enum, in its order (the bits of the token's `scp`).
+        scopes: names(&[
+            "chat",
+            "chat.join",
+            "chat.join.limited",
+            "voip",
+            "voip.join",
+        ]),
+        scope_matrix,
     }
 }
 

@@ -11,9 +11,11 @@
 mod acs;
 pub mod carrier;
 mod sendbird;
+pub mod tokens;
 mod twilio;
 
 pub use carrier::{CarrierModel, Carriers};
+pub use tokens::{Scopes, TokenRules};
 
 use serde::{Deserialize, Serialize};
 
@@ -240,17 +242,10 @@ pub struct Profile {
     /// purged; `None`: purged at deletion, nothing to recover.
     #[serde(default)]
     pub recovery_window_ms: Option<u64>,
-    /// Access-token lifetimes in minutes: allowed range and default; a max of 0
-    /// means the profile issues no tokens.
+    /// Access tokens: lifetimes, revocation delay, scopes and the scope
+    /// matrix; `None`: the profile issues no tokens.
     #[serde(default)]
-    pub token_minutes_min: u32,
-    #[serde(default)]
-    pub token_minutes_max: u32,
-    #[serde(default)]
-    pub token_minutes_default: u32,
-    /// Time from a revocation call until the revoked tokens are refused.
-    #[serde(default)]
-    pub token_revocation_delay_ms: u64,
+    pub tokens: Option<TokenRules>,
     /// Twilio's conversation states (active, inactive, closed) and their
     /// timers; `None`: threads have no states.
     #[serde(default)]
@@ -364,17 +359,13 @@ impl Profile {
                     .to_string(),
             );
         }
-        if self.token_minutes_max > 0
-            && (self.token_minutes_min == 0
-                || self.token_minutes_min > self.token_minutes_max
-                || !(self.token_minutes_min..=self.token_minutes_max)
-                    .contains(&self.token_minutes_default))
-        {
-            return Err(
-                "token_minutes_default must lie in token_minutes_min..=token_minutes_max \
-                 (min at least 1)"
-                    .to_string(),
-            );
+        if let Some(tokens) = &self.tokens {
+            tokens.validate(|op| {
+                serde_json::to_value(op)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default()
+            })?;
         }
         if let Some(s) = &self.conversation_states
             && (s.inactive_timer_min_ms == 0 || s.closed_timer_min_ms == 0)

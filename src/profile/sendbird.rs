@@ -40,10 +40,8 @@ impl Profile {
             metacounters: Some(MetacounterRules { key_chars_max: 128 }),
             retention: None,
             recovery_window_ms: None,
-            token_minutes_min: 0,
-            token_minutes_max: 0,
-            token_minutes_default: 0,
-            token_revocation_delay_ms: 0,
+            // Sendbird's session tokens are not modelled.
+            tokens: None,
             conversation_states: None,
             non_chat_participants_max: 0,
             threads_per_identity_max: None,

@@ -40,10 +40,8 @@ impl Profile {
             retention: None,
             // A deleted conversation is gone at once (T1 documents no recovery).
             recovery_window_ms: None,
-            token_minutes_min: 0,
-            token_minutes_max: 0,
-            token_minutes_default: 0,
-            token_revocation_delay_ms: 0,
+            // Twilio's access tokens carry grants, not scopes: not modelled.
+            tokens: None,
             // platforms.md 4.3: states and timers, Timers.Inactive at least 1
             // minute (50375), Timers.Closed at least 10 minutes (50376).
             conversation_states: Some(StateRules {

@@ -10,6 +10,7 @@ use super::pipeline::Found;
 use super::thread::{Message, MessageExtra, MessageKind, NoticeKind, Thread};
 use super::{Error, Outcome, State};
 use crate::id::{ThreadId, UserId};
+use crate::profile::SystemMessageKind;
 use crate::time::Instant;
 
 impl State {
@@ -122,22 +123,22 @@ impl State {
                 notice,
             );
         }
-        // ACS starts every history with participantAdded then topicUpdated.
+        // The profile's opening (ACS: participantAdded, then topicUpdated).
         let added: Vec<UserId> = t.current_memberships().iter().map(|m| m.user).collect();
-        t.push_message(system_message(
-            MessageKind::ParticipantAdded,
-            actor,
-            now,
-            Arc::from(""),
-            added.clone(),
-        ));
-        t.push_message(system_message(
-            MessageKind::TopicUpdated,
-            actor,
-            now,
-            topic.clone(),
-            vec![],
-        ));
+        for kind in &self.profile.history_opening {
+            t.push_message(match kind {
+                SystemMessageKind::ParticipantAdded => system_message(
+                    MessageKind::ParticipantAdded,
+                    actor,
+                    now,
+                    Arc::from(""),
+                    added.clone(),
+                ),
+                SystemMessageKind::TopicUpdated => {
+                    system_message(MessageKind::TopicUpdated, actor, now, topic.clone(), vec![])
+                }
+            });
+        }
         let count = t.participant_count();
         self.threads.insert(id, Arc::new(t));
         for user in &added {

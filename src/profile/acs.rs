@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use super::{
     Carriers, Consequence, ErrorStyle, MINUTE, Operation, Profile, RateLimit, RetentionRules,
-    SECOND, SmsSendRules, TokenRules,
+    SECOND, SmsSendRules, SystemMessageKind, TokenRules,
 };
 use crate::rules::ChannelRules;
 
@@ -35,6 +35,12 @@ impl Profile {
             rate_limits: acs_rate_limits(),
             // "Throttled requests still count" (A7): do not retry at once.
             throttled_calls_count: true,
+            // A1 example (ListChatMessagesWithPageSize): a history starts with
+            // participantAdded (sequence 1), then topicUpdated (2).
+            history_opening: vec![
+                SystemMessageKind::ParticipantAdded,
+                SystemMessageKind::TopicUpdated,
+            ],
             profile_images: false,
             metacounters: None,
             // platforms.md 1.8: "delete after 30 to 90 days" (A7, A8, seed 002).

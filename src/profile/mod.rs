@@ -129,6 +129,16 @@ impl Operation {
     }
 }
 
+/// A system message a new thread's history can open with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SystemMessageKind {
+    /// The creator and the named participants were added.
+    ParticipantAdded,
+    /// The topic was set.
+    TopicUpdated,
+}
+
 /// Whose calls share one window.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -227,6 +237,10 @@ pub struct Profile {
     /// Whether a throttled call still counts against the windows it was
     /// checked in (ACS: "throttled requests still count", A7).
     pub throttled_calls_count: bool,
+    /// The system messages every new thread's history opens with, in order
+    /// (each takes a sequence id); empty: a history opens with the first
+    /// message sent.
+    pub history_opening: Vec<SystemMessageKind>,
     /// Users can upload a profile image (Sendbird).
     #[serde(default)]
     pub profile_images: bool,

@@ -7,7 +7,7 @@
 
 use super::{
     Carriers, Consequence, ErrorStyle, MINUTE, MetacounterRules, Operation, Profile, RateLimit,
-    SECOND,
+    SECOND, SystemMessageKind,
 };
 use crate::rules::ChannelRules;
 
@@ -34,6 +34,13 @@ impl Profile {
             receipts_participants_max: None,
             rate_limits: sendbird_rate_limits(),
             throttled_calls_count: false,
+            // ACS's opening, kept: a Sendbird group channel's history holds
+            // only what is sent to it (no system messages in platforms.md 6),
+            // but dropping the opening would renumber the sendbird fixture.
+            history_opening: vec![
+                SystemMessageKind::ParticipantAdded,
+                SystemMessageKind::TopicUpdated,
+            ],
             profile_images: true,
             // Channel metacounters (S3 names the call); keys up to 128
             // characters, as Sendbird's metadata keys (a gap).

@@ -1046,6 +1046,28 @@ fn system_and_user_messages_share_one_sequence() {
     );
 }
 
+/// The opening is the profile's: without one a history starts with the first
+/// message sent; a reordered one is written in its order.
+#[test]
+fn the_history_opening_is_the_profiles() {
+    let mut sim = sim_with(json!({"history_opening": []}));
+    let [alice, bob] = users(&mut sim, ["alice", "bob"]);
+    let t = sim.client(alice).create_thread("hello", &[bob]).unwrap();
+    assert!(all_messages(&mut sim, alice, t, 50).is_empty());
+    assert_eq!(sim.client(alice).send_message(t, "a").unwrap().sequence, 1);
+    sim.client(alice).remove_participant(t, bob).unwrap();
+    assert_eq!(all_messages(&mut sim, bob, t, 50).len(), 2);
+    sim.state().check_invariants().unwrap();
+    let mut sim = sim_with(json!({"history_opening": ["topic_updated", "participant_added"]}));
+    let [alice] = users(&mut sim, ["alice"]);
+    let t = sim.client(alice).create_thread("hello", &[]).unwrap();
+    let shape: Vec<(u32, &str)> = all_messages(&mut sim, alice, t, 50)
+        .iter()
+        .map(|m| (m.sequence_id, m.kind))
+        .collect();
+    assert_eq!(shape, [(2, "participant_added"), (1, "topic_updated")]);
+}
+
 // ---- access ----
 
 #[test]

@@ -554,8 +554,8 @@ pub struct ReadReceiptView {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct InvalidParticipant {
     pub target: Arc<str>,
-    pub code: &'static str,
-    pub message: &'static str,
+    pub code: String,
+    pub message: String,
 }
 
 /// One page of a listing.

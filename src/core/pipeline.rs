@@ -370,7 +370,7 @@ impl State {
     ) -> Result<(), Error> {
         match (call, thread) {
             (ChatCall::CreateThread { participants, .. }, _) => {
-                let (joining, invalid) = self.resolve_participants(participants, |u| u == actor);
+                let (joining, invalid) = self.resolve_participants(participants, |u| u == actor)?;
                 self.check_binding_room(&found.bindings, None, 1 + joining.len() as u32, 0)?;
                 self.check_identity_threads(
                     std::iter::once(actor).chain(joining.iter().map(|j| j.0)),
@@ -382,7 +382,7 @@ impl State {
             (ChatCall::AddParticipants { participants, .. }, Some(t)) => {
                 // Adding an existing participant changes nothing (A1).
                 let (joining, invalid) =
-                    self.resolve_participants(participants, |u| t.is_participant(u));
+                    self.resolve_participants(participants, |u| t.is_participant(u))?;
                 let total = t.member_count() + joining.len() as u32;
                 let max = self.participant_cap(t);
                 if total > max {

@@ -6,8 +6,8 @@
 use std::collections::BTreeMap;
 
 use super::{
-    Carriers, Consequence, ErrorStyle, MINUTE, Operation, Profile, RateLimit, RetentionRules,
-    SECOND, SmsSendRules, SystemMessageKind, TokenRules,
+    Carriers, Consequence, ErrorStyle, InvalidParticipantReport, MINUTE, Operation, Profile,
+    RateLimit, RetentionRules, SECOND, SmsSendRules, SystemMessageKind, TokenRules,
 };
 use crate::rules::ChannelRules;
 
@@ -41,6 +41,12 @@ impl Profile {
                 SystemMessageKind::ParticipantAdded,
                 SystemMessageKind::TopicUpdated,
             ],
+            // A1 examples: the call succeeds (201) and lists each unknown
+            // participant with code "404" and message "Not found".
+            invalid_participants: Some(InvalidParticipantReport {
+                code: "404".to_string(),
+                message: "Not found".to_string(),
+            }),
             profile_images: false,
             metacounters: None,
             // platforms.md 1.8: "delete after 30 to 90 days" (A7, A8, seed 002).

@@ -241,6 +241,11 @@ pub struct Profile {
     /// (each takes a sequence id); empty: a history opens with the first
     /// message sent.
     pub history_opening: Vec<SystemMessageKind>,
+    /// Named participants who do not exist (unknown or deleted identities)
+    /// in a create or add call: listed with this code and message while the
+    /// call succeeds (ACS's `invalidParticipants`); `None`: the call is
+    /// refused (404, the first such participant).
+    pub invalid_participants: Option<InvalidParticipantReport>,
     /// Users can upload a profile image (Sendbird).
     #[serde(default)]
     pub profile_images: bool,
@@ -282,6 +287,15 @@ pub struct Profile {
     /// Participants in all of a thread that has a group MMS participant (an
     /// SMS participant without a proxy address).
     pub group_mms_participants_max: u32,
+}
+
+/// How a participant that cannot join is listed (ACS's `invalidParticipants`
+/// items: a CommunicationError with the participant as `target`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InvalidParticipantReport {
+    pub code: String,
+    pub message: String,
 }
 
 /// Retention policies "delete N days after creation" allow N in

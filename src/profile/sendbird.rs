@@ -41,6 +41,9 @@ impl Profile {
                 SystemMessageKind::ParticipantAdded,
                 SystemMessageKind::TopicUpdated,
             ],
+            // Sendbird's errors carry one code and no list (S1): a call naming
+            // a user who does not exist is refused whole (404, 400201).
+            invalid_participants: None,
             profile_images: true,
             // Channel metacounters (S3 names the call); keys up to 128
             // characters, as Sendbird's metadata keys (a gap).

@@ -5,7 +5,8 @@
 //! README's fidelity notes.
 
 use super::{
-    Carriers, ErrorStyle, Operation, Profile, RateLimit, SECOND, StateRules, SystemMessageKind,
+    Carriers, ErrorStyle, InvalidParticipantReport, Operation, Profile, RateLimit, SECOND,
+    StateRules, SystemMessageKind,
 };
 use crate::rules::ChannelRules;
 
@@ -45,6 +46,14 @@ impl Profile {
                 SystemMessageKind::ParticipantAdded,
                 SystemMessageKind::TopicUpdated,
             ],
+            // ACS's report, kept so that scenarios written for this profile
+            // keep their results, although Twilio has no partial success (a
+            // ConversationWithParticipants that fails is closed whole, 50427,
+            // platforms.md 4.2).
+            invalid_participants: Some(InvalidParticipantReport {
+                code: "404".to_string(),
+                message: "Not found".to_string(),
+            }),
             profile_images: false,
             metacounters: None,
             retention: None,

@@ -150,8 +150,11 @@ impl State {
                 // 404: the thread that holds the binding.
                 let thread = self.inbound_thread(*channel, &request.from, &request.to)?;
                 // 413, 415: the channel's own limits.
-                check_inbound(&self.profile.channel_rules, *channel, body, request.media)
-                    .map_err(Error::Media)?;
+                // (A profile without SMS/WhatsApp participants refused the request.)
+                if let Some(non_chat) = &self.profile.non_chat {
+                    check_inbound(&non_chat.channel_rules, *channel, body, request.media)
+                        .map_err(Error::Media)?;
+                }
                 Ok(self.apply_inbound(thread, *channel, &request.from, body, request.media, now))
             }
             CarrierCall::SendSms {
@@ -226,8 +229,7 @@ impl State {
                         reason: "must not be empty without media".to_string(),
                     });
                 }
-                check_count(media, self.profile.channel_rules.chat_media_count_max)
-                    .map_err(Error::Media)
+                check_count(media, self.profile.chat_media.count_max).map_err(Error::Media)
             }
             ChatCall::UpdateMessage { content, .. } if content.is_empty() => {
                 Err(Error::InvalidField {
@@ -349,7 +351,7 @@ impl State {
                 media,
                 ..
             } => {
-                check_chat(&self.profile.channel_rules, media).map_err(Error::Media)?;
+                check_chat(&self.profile.chat_media, media).map_err(Error::Media)?;
                 self.check_sizes(content, metadata)
             }
             ChatCall::UpdateMessage { content, .. } => {

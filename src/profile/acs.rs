@@ -9,7 +9,7 @@ use super::{
     Carriers, Consequence, ErrorStyle, InvalidParticipantReport, MINUTE, Operation, Profile,
     RateLimit, RetentionRules, SECOND, SmsSendRules, SystemMessageKind, TokenRules,
 };
-use crate::rules::ChannelRules;
+use crate::rules::ChatMediaRules;
 
 impl Profile {
     /// Azure Communication Services chat.
@@ -58,19 +58,20 @@ impl Profile {
             recovery_window_ms: Some(30 * 86_400_000),
             tokens: Some(acs_tokens()),
             conversation_states: None,
-            // ACS chat threads hold chat users only (A8).
-            non_chat_participants_max: 0,
             // A8: threads per user unlimited.
             threads_per_identity_max: None,
-            channel_rules: ChannelRules::twilio(),
-            whatsapp_window_ms: 24 * 3_600_000,
+            // Chat messages carry no media in the chat API modelled here
+            // (A1); Twilio's numbers (T2, and a gap for the count).
+            chat_media: ChatMediaRules::twilio(),
+            // ACS chat threads hold chat users only (A8).
+            non_chat: None,
             // A6: send SMS to 1..100 recipients, message at most 2048 characters.
             sms_send: Some(SmsSendRules {
                 recipients_max: 100,
                 body_chars_max: 2048,
             }),
-            carriers: Carriers::acs(),
-            group_mms_participants_max: 10,
+            // SMS delivery reports (A6, A11); no WhatsApp.
+            carriers: Some(Carriers::acs()),
         }
     }
 }

@@ -19,7 +19,7 @@ pub use tokens::{Scopes, TokenRules};
 
 use serde::{Deserialize, Serialize};
 
-use crate::rules::ChannelRules;
+use crate::rules::{ChannelRules, ChatMediaRules};
 
 /// How a profile renders errors on the wire.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -269,24 +269,38 @@ pub struct Profile {
     /// timers; `None`: threads have no states.
     #[serde(default)]
     pub conversation_states: Option<StateRules>,
-    // ---- non-chat channels (issue 3) ----
-    /// Non-chat (SMS, WhatsApp) participants in one thread; 0: none allowed.
-    pub non_chat_participants_max: u32,
     /// Threads that hold participants (not deleted, not closed) a chat
     /// identity may be a participant of at once; `None`: no cap.
     pub threads_per_identity_max: Option<u32>,
-    /// The media and body rules of SMS, MMS and WhatsApp.
-    pub channel_rules: ChannelRules,
-    /// A free-form WhatsApp message needs an inbound one within this window.
-    pub whatsapp_window_ms: u64,
+    /// What a chat message may carry: files of any type, their size and
+    /// count.
+    pub chat_media: ChatMediaRules,
+    /// SMS and WhatsApp participants (bindings) and the rules of their
+    /// channels; `None`: threads hold chat participants only.
+    #[serde(default)]
+    pub non_chat: Option<NonChatRules>,
     /// ACS's `send_sms` call; `None`: the profile has no such call.
     #[serde(default)]
     pub sms_send: Option<SmsSendRules>,
-    /// The carrier model of each channel.
-    pub carriers: Carriers,
+    /// The carrier model of each channel, for SMS/WhatsApp participants and
+    /// `send_sms`; `None`: the profile sends nothing through a carrier.
+    #[serde(default)]
+    pub carriers: Option<Carriers>,
+}
+
+/// SMS and WhatsApp participants (Twilio Conversations, platforms.md 4 and 5).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NonChatRules {
+    /// SMS and WhatsApp participants in one thread.
+    pub participants_max: u32,
     /// Participants in all of a thread that has a group MMS participant (an
     /// SMS participant without a proxy address).
     pub group_mms_participants_max: u32,
+    /// A free-form WhatsApp message needs an inbound one within this window.
+    pub whatsapp_window_ms: u64,
+    /// The media and body rules of SMS, MMS and WhatsApp.
+    pub channel_rules: ChannelRules,
 }
 
 /// How a participant that cannot join is listed (ACS's `invalidParticipants`
@@ -348,21 +362,34 @@ impl Profile {
     }
 
     /// The base profile `base` with the fields of `overrides` (a JSON object)
-    /// replaced. Unknown fields and wrong types are errors naming the field.
+    /// replaced. A key names a field and replaces its whole value (`null`
+    /// turns an optional feature off, an object turns it on); a dotted key
+    /// (`"non_chat.participants_max"`) replaces one field inside a feature
+    /// that is on. Unknown fields and wrong types are errors naming the field.
     pub fn with_overrides(
         base: &Profile,
         overrides: &serde_json::Value,
     ) -> Result<Profile, String> {
-        let serde_json::Value::Object(fields) = overrides else {
+        use serde_json::Value;
+        let Value::Object(fields) = overrides else {
             return Err("overrides must be an object".to_string());
         };
         let mut merged = serde_json::to_value(base).expect("profiles serialize");
-        let target = merged.as_object_mut().expect("a profile is an object");
         for (key, value) in fields {
-            if !target.contains_key(key) {
-                return Err(format!("unknown profile field {key:?}"));
+            let mut slot = &mut merged;
+            for (depth, part) in key.split('.').enumerate() {
+                slot = match slot {
+                    Value::Object(map) if map.contains_key(part) => &mut map[part],
+                    Value::Null if depth > 0 => {
+                        let on = key.split('.').take(depth).collect::<Vec<_>>().join(".");
+                        return Err(format!(
+                            "profile field {on:?} is null: give it whole to turn it on"
+                        ));
+                    }
+                    _ => return Err(format!("unknown profile field {key:?}")),
+                };
             }
-            target.insert(key.clone(), value.clone());
+            *slot = value.clone();
         }
         let profile: Profile = serde_json::from_value(merged).map_err(|e| e.to_string())?;
         profile.validate()?;
@@ -450,7 +477,24 @@ impl Profile {
                 ));
             }
         }
-        self.carriers.validate()?;
+        if let Some(non_chat) = &self.non_chat {
+            if non_chat.participants_max == 0 {
+                return Err("non_chat.participants_max must be positive \
+                     (null: no SMS/WhatsApp participants)"
+                    .to_string());
+            }
+            if self.carriers.as_ref().is_none_or(|c| c.whatsapp.is_none()) {
+                return Err(
+                    "non_chat needs carriers for sms and whatsapp (carriers.whatsapp)".to_string(),
+                );
+            }
+        }
+        if self.sms_send.is_some() && self.carriers.is_none() {
+            return Err("sms_send needs carriers (carriers.sms)".to_string());
+        }
+        if let Some(carriers) = &self.carriers {
+            carriers.validate()?;
+        }
         Ok(())
     }
 }
@@ -504,6 +548,65 @@ mod tests {
         assert!(Profile::with_overrides(&acs, &serde_json::json!({"page_size_max": "x"})).is_err());
         assert!(
             Profile::with_overrides(&acs, &serde_json::json!({"page_size_default": 0})).is_err()
+        );
+    }
+
+    /// Each platform has its own channels: ACS sends SMS (no WhatsApp, no
+    /// SMS participants), Twilio has SMS and WhatsApp participants, Sendbird
+    /// neither; SMS/WhatsApp participants need a carrier for each channel.
+    #[test]
+    fn each_platform_has_its_own_channels_and_carriers() {
+        let (acs, twilio, sendbird) = (Profile::acs(), Profile::twilio(), Profile::sendbird());
+        assert!(acs.non_chat.is_none() && acs.sms_send.is_some());
+        assert!(acs.carriers.as_ref().is_some_and(|c| c.whatsapp.is_none()));
+        assert!(twilio.non_chat.is_some() && twilio.sms_send.is_none());
+        assert!(
+            twilio
+                .carriers
+                .as_ref()
+                .is_some_and(|c| c.whatsapp.is_some())
+        );
+        assert!(sendbird.non_chat.is_none() && sendbird.sms_send.is_none());
+        assert!(sendbird.carriers.is_none());
+        let err = Profile::with_overrides(&acs, &serde_json::json!({"non_chat": twilio.non_chat}))
+            .unwrap_err();
+        assert!(err.contains("carriers.whatsapp"), "{err}");
+        let err =
+            Profile::with_overrides(&acs, &serde_json::json!({"carriers": null})).unwrap_err();
+        assert!(err.contains("sms_send needs carriers"), "{err}");
+        let on = serde_json::json!({"non_chat": twilio.non_chat, "carriers": twilio.carriers});
+        assert!(Profile::with_overrides(&acs, &on).is_ok());
+    }
+
+    /// A dotted key replaces one field of a group; a plain key the whole
+    /// value, so a group given in part is refused.
+    #[test]
+    fn a_dotted_key_replaces_one_field_of_a_group() {
+        let acs = Profile::acs();
+        let changed = Profile::with_overrides(
+            &acs,
+            &serde_json::json!({"tokens.revocation_delay_ms": 5, "carriers.sms.failed_ppm": 7}),
+        )
+        .unwrap();
+        let tokens = changed.tokens.as_ref().unwrap();
+        assert_eq!(tokens.revocation_delay_ms, 5);
+        assert_eq!(tokens.scopes, acs.tokens.as_ref().unwrap().scopes);
+        assert_eq!(changed.carriers.as_ref().unwrap().sms.failed_ppm, 7);
+        for (key, needle) in [
+            ("tokens.nope", "unknown profile field \"tokens.nope\""),
+            ("page_size_max.x", "unknown profile field"),
+            ("non_chat.participants_max", "\"non_chat\" is null"),
+            (
+                "non_chat.channel_rules.mms_media_count_max",
+                "\"non_chat\" is null",
+            ),
+        ] {
+            let err = Profile::with_overrides(&acs, &serde_json::json!({ key: 1 })).unwrap_err();
+            assert!(err.contains(needle), "{key}: {err}");
+        }
+        assert!(
+            Profile::with_overrides(&acs, &serde_json::json!({"tokens": {"minutes_min": 1}}))
+                .is_err()
         );
     }
 

@@ -6,10 +6,10 @@
 //! fidelity notes.
 
 use super::{
-    Carriers, Consequence, ErrorStyle, MINUTE, MetacounterRules, Operation, Profile, RateLimit,
-    SECOND, SystemMessageKind,
+    Consequence, ErrorStyle, MINUTE, MetacounterRules, Operation, Profile, RateLimit, SECOND,
+    SystemMessageKind,
 };
-use crate::rules::ChannelRules;
+use crate::rules::ChatMediaRules;
 
 impl Profile {
     /// Sendbird (platforms.md 6): group channels as threads.
@@ -53,13 +53,15 @@ impl Profile {
             // Sendbird's session tokens are not modelled.
             tokens: None,
             conversation_states: None,
-            non_chat_participants_max: 0,
             threads_per_identity_max: None,
-            channel_rules: ChannelRules::twilio(),
-            whatsapp_window_ms: 24 * 3_600_000,
+            // File messages: platforms.md 6 gives no size or count; Twilio's
+            // numbers (a gap).
+            chat_media: ChatMediaRules::twilio(),
+            // Group channels hold app users only: no SMS, no WhatsApp, no
+            // carrier.
+            non_chat: None,
             sms_send: None,
-            carriers: Carriers::twilio(),
-            group_mms_participants_max: 10,
+            carriers: None,
         }
     }
 }

@@ -5,10 +5,10 @@
 //! README's fidelity notes.
 
 use super::{
-    Carriers, ErrorStyle, InvalidParticipantReport, Operation, Profile, RateLimit, SECOND,
-    StateRules, SystemMessageKind,
+    Carriers, ErrorStyle, InvalidParticipantReport, NonChatRules, Operation, Profile, RateLimit,
+    SECOND, StateRules, SystemMessageKind,
 };
-use crate::rules::ChannelRules;
+use crate::rules::{ChannelRules, ChatMediaRules};
 
 impl Profile {
     /// Twilio Conversations (platforms.md 4): conversations as threads.
@@ -67,18 +67,23 @@ impl Profile {
                 inactive_timer_min_ms: 60_000,
                 closed_timer_min_ms: 600_000,
             }),
-            // T2: 1000 participants including at most 50 non-chat.
-            non_chat_participants_max: 50,
             // T2: a chat identity belongs to at most 1000 conversations.
             threads_per_identity_max: Some(1000),
-            channel_rules: ChannelRules::twilio(),
-            // T5 63016: free-form only within 24 h of the user's last message.
-            whatsapp_window_ms: 24 * 3_600_000,
+            // T2: chat to chat, any type up to 150 MB.
+            chat_media: ChatMediaRules::twilio(),
+            non_chat: Some(NonChatRules {
+                // T2: 1000 participants including at most 50 non-chat.
+                participants_max: 50,
+                // T2: Group MMS can have up to 10 participants.
+                group_mms_participants_max: 10,
+                // T5 63016: free-form only within 24 h of the user's last message.
+                whatsapp_window_ms: 24 * 3_600_000,
+                // T2, T6, T7, T10 (platforms.md 4.4 and 5).
+                channel_rules: ChannelRules::twilio(),
+            }),
             // No ACS-style bulk SMS call (Twilio Conversations has none).
             sms_send: None,
-            carriers: Carriers::twilio(),
-            // T2: Group MMS can have up to 10 participants.
-            group_mms_participants_max: 10,
+            carriers: Some(Carriers::twilio()),
         }
     }
 }

@@ -174,9 +174,11 @@ fn revoked_tokens_and_tokens_of_deleted_identities_get_401() {
 
 #[test]
 fn a_revocation_delay_in_the_profile_keeps_tokens_working_until_it_ends() {
-    let mut tokens = serde_json::to_value(Profile::acs().tokens).unwrap();
-    tokens["revocation_delay_ms"] = json!(900_000);
-    let profile = Profile::with_overrides(&Profile::acs(), &json!({ "tokens": tokens })).unwrap();
+    let profile = Profile::with_overrides(
+        &Profile::acs(),
+        &json!({"tokens.revocation_delay_ms": 900_000}),
+    )
+    .unwrap();
     let mut sim = Simulator::builder().profile(profile).build();
     let ana = sim.create_user("ana").unwrap();
     let t = sim.client(ana).create_thread("t", &[]).unwrap();
@@ -457,7 +459,7 @@ const WORLD_SMS: &str = "+14255550199";
 /// ana, bo, cy on `profile`; a thread of ana and bo (and an SMS participant
 /// where the profile takes one) with ana's message 3.
 fn world_on(profile: Profile) -> (Simulator, UserId, ThreadId) {
-    let sms = profile.non_chat_participants_max > 0;
+    let sms = profile.non_chat.is_some();
     let mut sim = Simulator::builder().seed(11).profile(profile).build();
     let ana = sim.create_user("ana").unwrap();
     let bo = sim.create_user("bo").unwrap();
@@ -636,7 +638,7 @@ fn a_scenario_step_acts_with_exactly_its_token() {
 fn a_missing_scope_ranks_before_a_full_conversation() {
     let profile = Profile::with_overrides(
         &with_tokens(&Profile::twilio()),
-        &json!({"non_chat_participants_max": 1}),
+        &json!({"non_chat.participants_max": 1}),
     )
     .unwrap();
     let (mut sim, ana, t) = world_on(profile);

@@ -1,7 +1,12 @@
 //! The `acs` profile: Azure Communication Services chat (platforms.md 1 and
-//! 2) and its SMS API (platforms.md 3). Every value carries its source in
-//! platforms.md's keys (A1 to A15); values chosen where the sources are
-//! silent are listed in the README's fidelity notes.
+//! 2) and its SMS API (platforms.md 3). Every value carries its source by
+//! platforms.md's key: A1 the Chat REST API specification (2021-09-07) and its
+//! examples, A3 its 2025-03-15 version, A5 the Identity API specification, A6
+//! the SMS API specification, A7 "Service limits", A8 "Chat concepts", A9
+//! "Identity model", A10 the SMS FAQ, A11 the SMS SDK error codes, T2
+//! Twilio's "Conversations limits"; seed 000 and 002 are the project's seed
+//! documents. Values chosen where the sources are silent are listed in the
+//! README's fidelity notes.
 
 use std::collections::BTreeMap;
 
@@ -35,14 +40,16 @@ impl Profile {
             rate_limits: acs_rate_limits(),
             // "Throttled requests still count" (A7): do not retry at once.
             throttled_calls_count: true,
-            // A1 example (ListChatMessagesWithPageSize): a history starts with
-            // participantAdded (sequence 1), then topicUpdated (2).
+            // The Chat API specification's example ListChatMessagesWithPageSize
+            // (A1): a history starts with participantAdded (sequence 1), then
+            // topicUpdated (2).
             history_opening: vec![
                 SystemMessageKind::ParticipantAdded,
                 SystemMessageKind::TopicUpdated,
             ],
-            // A1 examples: the call succeeds (201) and lists each unknown
-            // participant with code "404" and message "Not found".
+            // The Chat API specification's examples (A1): the call succeeds
+            // (201) and lists each unknown participant with code "404" and
+            // message "Not found".
             invalid_participants: Some(InvalidParticipantReport {
                 code: "404".to_string(),
                 message: "Not found".to_string(),
@@ -60,8 +67,9 @@ impl Profile {
             conversation_states: None,
             // A8: threads per user unlimited.
             threads_per_identity_max: None,
-            // Chat messages carry no media in the chat API modelled here
-            // (A1); Twilio's numbers (T2, and a gap for the count).
+            // Chat messages carry no media in the Chat API specification
+            // modelled here (A1): Twilio's numbers, from its "Conversations
+            // limits" (T2; the count a gap).
             chat_media: ChatMediaRules::twilio(),
             // ACS chat threads hold chat users only (A8).
             non_chat: None,
@@ -70,7 +78,8 @@ impl Profile {
                 recipients_max: 100,
                 body_chars_max: 2048,
             }),
-            // SMS delivery reports (A6, A11); no WhatsApp.
+            // SMS delivery reports (the SMS API specification, A6, and its
+            // SDK error codes, A11); no WhatsApp.
             carriers: Some(Carriers::acs()),
         }
     }
@@ -80,12 +89,13 @@ impl Profile {
 fn acs_tokens() -> TokenRules {
     use Operation::*;
     let names = |n: &[&str]| n.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-    // A9 (platforms.md 1.9): managing threads needs `chat`; adding and
-    // removing participants `chat` or `chat.join`; every other chat call any
-    // chat scope. The voip scopes allow no chat call. Calls ACS does not
-    // have follow the same rule (a Twilio state change counts as a thread
-    // update; Sendbird's profile image and metacounter calls as any other
-    // call), so that a profile that takes ACS's tokens has a whole matrix.
+    // "Identity model" (A9, platforms.md 1.9): managing threads needs
+    // `chat`; adding and removing participants `chat` or `chat.join`; every
+    // other chat call any chat scope. The voip scopes allow no chat call.
+    // Calls ACS does not have follow the same rule (a Twilio state change
+    // counts as a thread update; Sendbird's profile image and metacounter
+    // calls as any other call), so that a profile that takes ACS's tokens
+    // has a whole matrix.
     let mut scope_matrix = BTreeMap::new();
     for op in [CreateThread, UpdateThread, DeleteThread] {
         scope_matrix.insert(op, names(&["chat"]));
@@ -116,7 +126,8 @@ fn acs_tokens() -> TokenRules {
         minutes_default: 1440,
         // A9 says revocation may take up to 15 minutes; immediate by default.
         revocation_delay_ms: 0,
-        // A5's scope enum, in its order (the bits of the token's `scp`).
+        // The Identity API specification's scope enum (A5), in its order
+        // (the bits of the token's `scp`).
         scopes: names(&[
             "chat",
             "chat.join",

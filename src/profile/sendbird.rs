@@ -1,9 +1,11 @@
 //! The `sendbird` profile: Sendbird Chat (platforms.md 6), with group
 //! channels as threads, its per-user and per-channel message caps, SDK method
 //! limits, profile images and channel metacounters. Every value carries its
-//! source in platforms.md's keys (S1 to S6) or Sendbird's documentation;
-//! values chosen where the sources are silent are listed in the README's
-//! fidelity notes.
+//! source by platforms.md's key or names Sendbird's documentation: S1
+//! "Platform API error codes", S3 the SDKs' "Rate limits" pages, S4
+//! "Application overview" and "Smart throttling"; seed 004 is the project's
+//! seed document. Values chosen where the sources are silent are listed in
+//! the README's fidelity notes.
 
 use super::{
     Consequence, ErrorStyle, MINUTE, MetacounterRules, Operation, Profile, RateLimit, SECOND,
@@ -41,12 +43,14 @@ impl Profile {
                 SystemMessageKind::ParticipantAdded,
                 SystemMessageKind::TopicUpdated,
             ],
-            // Sendbird's errors carry one code and no list (S1): a call naming
-            // a user who does not exist is refused whole (404, 400201).
+            // Sendbird's errors carry one code and no list ("Platform API
+            // error codes", S1): a call naming a user who does not exist is
+            // refused whole (404, 400201).
             invalid_participants: None,
             profile_images: true,
-            // Channel metacounters (S3 names the call); keys up to 128
-            // characters, as Sendbird's metadata keys (a gap).
+            // Channel metacounters (the SDKs' "Rate limits", S3, name the
+            // call); keys up to 128 characters, as Sendbird's metadata keys
+            // (a gap).
             metacounters: Some(MetacounterRules { key_chars_max: 128 }),
             retention: None,
             recovery_window_ms: None,

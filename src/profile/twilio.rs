@@ -1,8 +1,12 @@
 //! The `twilio` profile: Twilio Conversations (platforms.md 4 and 5), with
 //! conversations as threads, SMS and WhatsApp participants, conversation
-//! states and timers. Every value carries its source in platforms.md's keys
-//! (T1 to T10); values chosen where the sources are silent are listed in the
-//! README's fidelity notes.
+//! states and timers. Every value carries its source by platforms.md's key:
+//! T1 the Conversations OpenAPI specification, T2 "Conversations limits", T3
+//! "States and timers", T4 the changelog "Increasing Actions Per Second for
+//! Conversations", T5 Twilio's error pages, T6 "Accepted MIME types", T7
+//! "WhatsApp media messages", T10 Flex's "Conversations limits"; seed 001 is
+//! the project's seed document. Values chosen where the sources are silent
+//! are listed in the README's fidelity notes.
 
 use super::{
     Carriers, ErrorStyle, InvalidParticipantReport, NonChatRules, Operation, Profile, RateLimit,
@@ -41,7 +45,7 @@ impl Profile {
             // ACS's opening, kept: Twilio writes no system messages into a
             // conversation (its first message has index 0), but dropping the
             // opening would renumber every message of the twilio fixtures;
-            // Twilio's index "may skip numbers" (T1).
+            // the OpenAPI specification says the index "may skip numbers" (T1).
             history_opening: vec![
                 SystemMessageKind::ParticipantAdded,
                 SystemMessageKind::TopicUpdated,
@@ -69,7 +73,7 @@ impl Profile {
             }),
             // T2: a chat identity belongs to at most 1000 conversations.
             threads_per_identity_max: Some(1000),
-            // T2: chat to chat, any type up to 150 MB.
+            // "Conversations limits" (T2): chat to chat, any type up to 150 MB.
             chat_media: ChatMediaRules::twilio(),
             non_chat: Some(NonChatRules {
                 // T2: 1000 participants including at most 50 non-chat.
@@ -78,7 +82,9 @@ impl Profile {
                 group_mms_participants_max: 10,
                 // T5 63016: free-form only within 24 h of the user's last message.
                 whatsapp_window_ms: 24 * 3_600_000,
-                // T2, T6, T7, T10 (platforms.md 4.4 and 5).
+                // "Conversations limits", "Accepted MIME types", "WhatsApp
+                // media messages" and Flex's limits (T2, T6, T7, T10;
+                // platforms.md 4.4 and 5).
                 channel_rules: ChannelRules::twilio(),
             }),
             // No ACS-style bulk SMS call (Twilio Conversations has none).

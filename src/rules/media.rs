@@ -44,7 +44,7 @@ pub struct ChatMediaRules {
 
 impl ChatMediaRules {
     /// Twilio Conversations: any type up to 150 MB between chat participants
-    /// (T2); the count, 10, is a gap in the sources.
+    /// ("Conversations limits", T2); the count, 10, is a gap in the sources.
     pub fn twilio() -> ChatMediaRules {
         ChatMediaRules {
             bytes_max: 150 * MIB,

@@ -38,6 +38,7 @@ use switchboard::core::ChatCall;
 
 use serde_json::json;
 use switchboard::core::{BindingSpec, ContentType, ParticipantSpec};
+use switchboard::profile::NonChatRules;
 use switchboard::rules::{Channel, sms_info};
 use switchboard::sim::{Stream, Subsystem};
 use switchboard::time::{Duration, Instant};
@@ -431,12 +432,19 @@ fn mib(kib: u64) -> f64 {
 fn main() {
     let o = Options::parse();
     let setup_start = WallClock::now();
-    // ACS with SMS participants allowed and a carrier that delivers every SMS
-    // 1 to 5 s later, reporting only the final status.
+    // ACS with SMS participants allowed (up to 50 a thread, under Twilio's
+    // channel rules) and a carrier that delivers every SMS 1 to 5 s later,
+    // reporting only the final status.
+    let non_chat = NonChatRules {
+        participants_max: 50,
+        ..Profile::twilio()
+            .non_chat
+            .expect("twilio takes SMS participants")
+    };
     let profile = Profile::with_overrides(
         &Profile::acs(),
         &json!({
-            "non_chat_participants_max": 50,
+            "non_chat": non_chat,
             "carriers": {
                 "sms": {"sent_receipt": false, "sent_ms_min": 0, "sent_ms_max": 0,
                         "final_ms_min": 1000, "final_ms_max": 5000,

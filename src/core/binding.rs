@@ -38,7 +38,7 @@ pub(super) fn parse_address(
 impl State {
     /// Validates the addresses of `specs` (400s that need no state).
     pub(super) fn parse_bindings(&self, specs: &[BindingSpec]) -> Result<Vec<NewBinding>, Error> {
-        if !specs.is_empty() && self.profile.non_chat_participants_max == 0 {
+        if !specs.is_empty() && self.profile.non_chat.is_none() {
             return Err(self.unsupported("sms and whatsapp participants"));
         }
         specs
@@ -86,7 +86,11 @@ impl State {
         non_chat: u32,
     ) -> Result<(), Error> {
         let count = non_chat.saturating_add(new.len() as u32);
-        let max = self.profile.non_chat_participants_max;
+        let max = self
+            .profile
+            .non_chat
+            .as_ref()
+            .map_or(0, |n| n.participants_max);
         if count > max {
             return Err(Error::TooManyNonChat { count, max });
         }
@@ -163,10 +167,9 @@ impl State {
     /// The most participants a thread may hold, a group MMS or not.
     fn participant_cap_for(&self, group: bool) -> u32 {
         let max = self.profile.participants_per_thread_max;
-        if group {
-            self.profile.group_mms_participants_max.min(max)
-        } else {
-            max
+        match &self.profile.non_chat {
+            Some(n) if group => n.group_mms_participants_max.min(max),
+            _ => max,
         }
     }
 
@@ -176,7 +179,9 @@ impl State {
         &self,
         users: impl IntoIterator<Item = UserId>,
     ) -> Result<(), Error> {
-        let max = self.profile.threads_per_identity_max;
+        let Some(max) = self.profile.threads_per_identity_max else {
+            return Ok(());
+        };
         for user in users {
             let Some(u) = self.users.get(&user) else {
                 continue;
@@ -269,7 +274,7 @@ impl State {
     pub(super) fn check_channel_invariants(&self) -> Result<(), String> {
         let p = &self.profile;
         for (id, t) in self.threads.iter() {
-            if t.non_chat_count() > p.non_chat_participants_max
+            if t.non_chat_count() > p.non_chat.as_ref().map_or(0, |n| n.participants_max)
                 || t.member_count() > p.participants_per_thread_max
             {
                 return Err(format!("thread {id} is over a participant cap"));

@@ -31,6 +31,9 @@ impl State {
         now: Instant,
     ) {
         let profile = Arc::clone(&self.profile);
+        let Some(non_chat) = &profile.non_chat else {
+            return;
+        };
         let first = self.next_delivery;
         // One lookup; the thread was just written, so it is not shared.
         let Some(t) = self.threads.get_mut(&thread) else {
@@ -48,8 +51,8 @@ impl State {
         } = Arc::make_mut(t);
         let m = &messages[seq as usize - 1];
         let media: &[Media] = m.extra.as_ref().map_or(&[], |e| &e.media);
-        let rules = &profile.channel_rules;
-        let window = profile.whatsapp_window_ms;
+        let rules = &non_chat.channel_rules;
+        let window = non_chat.whatsapp_window_ms;
         let mut plans: [Option<Plan>; 2] = [None, None];
         let base = deliveries.len();
         let mut queued: u32 = 0;

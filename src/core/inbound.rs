@@ -33,9 +33,9 @@ impl State {
         body: &str,
         media: &'m [Media],
     ) -> Result<InboundRequest<'m>, Error> {
-        if self.profile.non_chat_participants_max == 0 {
+        let Some(non_chat) = &self.profile.non_chat else {
             return Err(self.unsupported("inbound"));
-        }
+        };
         let from = parse_address(channel, from, "from")?;
         let to = parse_address(channel, to, "to")?;
         if body.is_empty() && media.is_empty() {
@@ -44,7 +44,7 @@ impl State {
                 reason: "a message needs a body or media".to_string(),
             });
         }
-        let rules = &self.profile.channel_rules;
+        let rules = &non_chat.channel_rules;
         let media = match channel {
             Channel::Whatsapp => {
                 let max = rules.whatsapp_media_count_max as usize;

@@ -146,15 +146,15 @@ impl State {
             ..Checked::default()
         };
         if let Some(Retention::DeleteAfterDays(days)) = options.retention {
-            if p.retention_days_max == 0 {
+            let Some(range) = &p.retention else {
                 return Err(unsupported("retention"));
-            }
-            if !(p.retention_days_min..=p.retention_days_max).contains(&days) {
+            };
+            if !(range.days_min..=range.days_max).contains(&days) {
                 return Err(Error::InvalidField {
                     field: "retention",
                     reason: format!(
                         "delete after {days} days; a policy deletes after {} to {} days",
-                        p.retention_days_min, p.retention_days_max
+                        range.days_min, range.days_max
                     ),
                 });
             }
@@ -162,9 +162,9 @@ impl State {
         if options.state.is_none() && options.timers.is_none() {
             return Ok(checked);
         }
-        if !p.conversation_states {
+        let Some(states) = &p.conversation_states else {
             return Err(unsupported("conversation states and timers"));
-        }
+        };
         if creating && options.state == Some(ConversationState::Closed) {
             return Err(Error::CreatedClosed);
         }
@@ -191,8 +191,9 @@ impl State {
                 }
                 Ok(Some(ms))
             };
-            checked.inactive_ms = parse("inactive", &timers.inactive, p.inactive_timer_min_ms)?;
-            checked.closed_ms = parse("closed", &timers.closed, p.closed_timer_min_ms)?;
+            checked.inactive_ms =
+                parse("inactive", &timers.inactive, states.inactive_timer_min_ms)?;
+            checked.closed_ms = parse("closed", &timers.closed, states.closed_timer_min_ms)?;
         }
         Ok(checked)
     }
@@ -310,9 +311,9 @@ impl State {
         ] {
             self.arm(thread, kind, None);
         }
-        if window == 0 {
+        let Some(window) = window else {
             return vec![self.purge(thread)];
-        }
+        };
         self.arm(
             thread,
             TimerKind::Purge,

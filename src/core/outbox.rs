@@ -10,7 +10,7 @@ use super::{DeliveryView, DroppedView, OutboxFilter, Receipt};
 use super::{Event, State};
 use crate::id::{ThreadId, message_id};
 use crate::rules::media::outbound;
-use crate::rules::{Channel, Dropped, Media, Refusal, Route, sms_info};
+use crate::rules::{Channel, ChannelRules, Dropped, Media, Refusal, Route, sms_info};
 
 fn dropped_views(dropped: &[Dropped]) -> Vec<DroppedView> {
     dropped
@@ -95,7 +95,10 @@ impl State {
             Some(id) => Box::new(self.threads.get_key_value(&id).into_iter()),
             None => Box::new(self.threads.iter()),
         };
+        // Only a profile with SMS/WhatsApp participants has thread deliveries.
+        let rules = self.profile.non_chat.as_ref().map(|n| &n.channel_rules);
         for (&id, t) in threads {
+            let Some(rules) = rules else { break };
             if t.deleted_at.is_some() {
                 continue;
             }
@@ -111,7 +114,7 @@ impl State {
                 {
                     continue;
                 }
-                let view = self.thread_delivery_view(id, t, delivery_id, message, d);
+                let view = self.thread_delivery_view(rules, id, t, delivery_id, message, d);
                 if filter.channel.is_some_and(|c| c != view.channel) {
                     continue;
                 }
@@ -154,6 +157,7 @@ impl State {
 
     fn thread_delivery_view(
         &self,
+        rules: &ChannelRules,
         id: ThreadId,
         t: &Thread,
         delivery_id: u64,
@@ -165,7 +169,7 @@ impl State {
         // What was sent, even if the message was edited or deleted since.
         let content = m.map_or("", |m| m.sent_content());
         let media: &[Media] = m.and_then(|m| m.extra.as_ref()).map_or(&[], |e| &e.media);
-        let plan = outbound(&self.profile.channel_rules, b.channel, content, media);
+        let plan = outbound(rules, b.channel, content, media);
         let refused = if d.code == Refusal::OutsideWhatsappWindow.code() {
             Some(Refusal::OutsideWhatsappWindow)
         } else {

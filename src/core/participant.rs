@@ -15,14 +15,19 @@ use super::{MessageKind, NoticeKind};
 use crate::id::{ThreadId, UserId};
 use crate::time::Instant;
 
+/// Named participants who join (each with its spec) and those reported invalid.
+pub(super) type Resolved<'s> = (Vec<(UserId, &'s ParticipantSpec)>, Vec<InvalidParticipant>);
+
 impl State {
     /// Splits named participants into those who can join (existing, not deleted,
-    /// not `skip`, first mention only) and ACS-style invalid participants.
+    /// not `skip`, first mention only) and invalid participants, reported the
+    /// profile's way (ACS's `invalidParticipants`); on a profile that reports
+    /// none, the first invalid participant refuses the call (404).
     pub(super) fn resolve_participants<'s>(
         &self,
         specs: &'s [ParticipantSpec],
         skip: impl Fn(UserId) -> bool,
-    ) -> (Vec<(UserId, &'s ParticipantSpec)>, Vec<InvalidParticipant>) {
+    ) -> Result<Resolved<'s>, Error> {
         let mut joining: Vec<(UserId, &ParticipantSpec)> = Vec::new();
         let mut invalid = Vec::new();
         for spec in specs {
@@ -32,14 +37,21 @@ impl State {
                         joining.push((u, spec));
                     }
                 }
-                _ => invalid.push(InvalidParticipant {
-                    target: spec.user.clone(),
-                    code: "404",
-                    message: "Not found",
-                }),
+                _ => match &self.profile.invalid_participants {
+                    Some(report) => invalid.push(InvalidParticipant {
+                        target: spec.user.clone(),
+                        code: report.code.clone(),
+                        message: report.message.clone(),
+                    }),
+                    None => {
+                        return Err(Error::UserNotFound {
+                            user: spec.user.to_string(),
+                        });
+                    }
+                },
             }
         }
-        (joining, invalid)
+        Ok((joining, invalid))
     }
 
     /// The current participant `user` of `t` (404 otherwise).

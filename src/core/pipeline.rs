@@ -147,8 +147,11 @@ impl State {
                 // 404: the thread that holds the binding.
                 let thread = self.inbound_thread(*channel, &request.from, &request.to)?;
                 // 413, 415: the channel's own limits.
-                check_inbound(&self.profile.channel_rules, *channel, body, request.media)
-                    .map_err(Error::Media)?;
+                // (A profile without SMS/WhatsApp participants refused the request.)
+                if let Some(non_chat) = &self.profile.non_chat {
+                    check_inbound(&non_chat.channel_rules, *channel, body, request.media)
+                        .map_err(Error::Media)?;
+                }
                 Ok(self.apply_inbound(thread, *channel, &request.from, body, request.media, now))
             }
             CarrierCall::SendSms {
@@ -193,7 +196,7 @@ impl State {
                 found.options = self.check_options(options, false)?;
                 Ok(())
             }
-            ChatCall::SetState { .. } if !self.profile.conversation_states => {
+            ChatCall::SetState { .. } if self.profile.conversation_states.is_none() => {
                 Err(self.unsupported("set_state"))
             }
             ChatCall::AddParticipants { participants, .. } => {
@@ -223,8 +226,7 @@ impl State {
                         reason: "must not be empty without media".to_string(),
                     });
                 }
-                check_count(media, self.profile.channel_rules.chat_media_count_max)
-                    .map_err(Error::Media)
+                check_count(media, self.profile.chat_media.count_max).map_err(Error::Media)
             }
             ChatCall::UpdateMessage { content, .. } if content.is_empty() => {
                 Err(Error::InvalidField {
@@ -346,7 +348,7 @@ impl State {
                 media,
                 ..
             } => {
-                check_chat(&self.profile.channel_rules, media).map_err(Error::Media)?;
+                check_chat(&self.profile.chat_media, media).map_err(Error::Media)?;
                 self.check_sizes(content, metadata)
             }
             ChatCall::UpdateMessage { content, .. } => {
@@ -371,7 +373,7 @@ impl State {
         self.check_deadlines(call, found.options.retention(), created_at, now)?;
         match (call, thread) {
             (ChatCall::CreateThread { participants, .. }, _) => {
-                let (joining, invalid) = self.resolve_participants(participants, |u| u == actor);
+                let (joining, invalid) = self.resolve_participants(participants, |u| u == actor)?;
                 self.check_binding_room(&found.bindings, None, 1 + joining.len() as u32, 0)?;
                 self.check_identity_threads(
                     std::iter::once(actor).chain(joining.iter().map(|j| j.0)),
@@ -383,7 +385,7 @@ impl State {
             (ChatCall::AddParticipants { participants, .. }, Some(t)) => {
                 // Adding an existing participant changes nothing (the ACS Chat API specification).
                 let (joining, invalid) =
-                    self.resolve_participants(participants, |u| t.is_participant(u));
+                    self.resolve_participants(participants, |u| t.is_participant(u))?;
                 let total = t.member_count() + joining.len() as u32;
                 let max = self.participant_cap(t);
                 if total > max {
@@ -426,7 +428,7 @@ impl State {
         created_at: Instant,
         now: Instant,
     ) -> Result<(), Error> {
-        let window = Duration::from_ms(self.profile.recovery_window_ms);
+        let window = Duration::from_ms(self.profile.recovery_window_ms.unwrap_or(0));
         if let Some(retention) = retention {
             let purge = retention
                 .checked_deletion_at(created_at)

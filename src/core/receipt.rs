@@ -12,7 +12,9 @@ use crate::time::Instant;
 impl State {
     /// Typing and receipts on a thread over the profile's size are a 400.
     pub(super) fn check_receipts_allowed(&self, t: &Thread) -> Result<(), Error> {
-        let max = self.profile.receipts_participants_max;
+        let Some(max) = self.profile.receipts_participants_max else {
+            return Ok(());
+        };
         if t.participant_count() > max {
             return Err(Error::ThreadTooLargeForReceipts {
                 participants: t.participant_count(),

@@ -34,9 +34,9 @@ impl State {
         delivery_report: bool,
         now: Instant,
     ) -> Result<Outcome, Error> {
-        if !self.profile.sms_send_supported {
+        let Some(rules) = self.profile.sms_send else {
             return Err(self.unsupported("send_sms"));
-        }
+        };
         let short_code = address::sender_kind(from) == address::SenderKind::ShortCode;
         if !short_code && let Err(reason) = address::e164(from) {
             return Err(Error::InvalidAddress {
@@ -45,7 +45,7 @@ impl State {
                 reason,
             });
         }
-        let max = self.profile.sms_recipients_max;
+        let max = rules.recipients_max;
         if to.is_empty() || to.len() as u64 > u64::from(max) {
             return Err(Error::SmsRecipients {
                 count: to.len().min(u32::MAX as usize) as u32,
@@ -53,7 +53,7 @@ impl State {
             });
         }
         let chars = message.chars().count() as u64;
-        let max = self.profile.sms_body_chars_max;
+        let max = rules.body_chars_max;
         if chars > u64::from(max) {
             return Err(Error::SmsTooLong {
                 chars: chars.min(u64::from(u32::MAX)) as u32,

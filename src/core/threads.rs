@@ -11,10 +11,8 @@ use super::{Error, Outcome, State};
 use super::{Event, Page, PageRequest, Reply};
 use super::{MessageKind, NoticeKind};
 use crate::id::{ThreadId, UserId};
+use crate::profile::SystemMessageKind;
 use crate::time::Instant;
-
-/// Sendbird's metadata and metacounter keys are at most 128 characters.
-const METACOUNTER_KEY_CHARS_MAX: usize = 128;
 
 impl State {
     // ---- locating and access ----
@@ -124,22 +122,22 @@ impl State {
                 notice,
             );
         }
-        // ACS starts every history with participantAdded then topicUpdated.
+        // The profile's opening (ACS: participantAdded, then topicUpdated).
         let added: Vec<UserId> = t.current_memberships().iter().map(|m| m.user).collect();
-        t.push_message(system_message(
-            MessageKind::ParticipantAdded,
-            actor,
-            now,
-            Arc::from(""),
-            added.clone(),
-        ));
-        t.push_message(system_message(
-            MessageKind::TopicUpdated,
-            actor,
-            now,
-            topic.clone(),
-            vec![],
-        ));
+        for kind in &self.profile.history_opening {
+            t.push_message(match kind {
+                SystemMessageKind::ParticipantAdded => system_message(
+                    MessageKind::ParticipantAdded,
+                    actor,
+                    now,
+                    Arc::from(""),
+                    added.clone(),
+                ),
+                SystemMessageKind::TopicUpdated => {
+                    system_message(MessageKind::TopicUpdated, actor, now, topic.clone(), vec![])
+                }
+            });
+        }
         let count = t.participant_count();
         self.threads.insert(id, Arc::new(t));
         for user in &added {
@@ -255,13 +253,14 @@ impl State {
     // ---- Sendbird's metacounters ----
 
     pub(super) fn check_metacounter_key(&self, key: &str) -> Result<(), Error> {
-        if !self.profile.metacounters {
+        let Some(rules) = &self.profile.metacounters else {
             return Err(self.unsupported("update_metacounter"));
-        }
-        if key.is_empty() || key.chars().count() > METACOUNTER_KEY_CHARS_MAX {
+        };
+        let max = rules.key_chars_max;
+        if key.is_empty() || key.chars().count() > max as usize {
             return Err(Error::InvalidField {
                 field: "key",
-                reason: format!("must be 1 to {METACOUNTER_KEY_CHARS_MAX} characters"),
+                reason: format!("must be 1 to {max} characters"),
             });
         }
         Ok(())

@@ -1,6 +1,8 @@
 //! Access tokens (ACS identity, platforms.md 1.9 and 2): issued to an identity
-//! with scopes and a lifetime, refused (401) once expired or revoked, and the
-//! scope matrix that decides which chat calls a token allows (403 otherwise).
+//! with scopes and a lifetime, refused (401) once expired or revoked, and
+//! checked against the scope matrix, which decides which chat calls a token
+//! allows (403 otherwise). Lifetimes, scope names and the matrix are the
+//! profile's `tokens` (`crate::profile::TokenRules`).
 //!
 //! A call without a token acts with a valid credential, as before tokens
 //! existed; only a call that presents a token is checked. Tokens are
@@ -15,29 +17,13 @@ use super::{Caller, Outcome, State};
 use super::{ChatCall, Event, Reply, TokenId, TokenView};
 use super::{Error, TokenProblem};
 use crate::id::UserId;
-use crate::profile::Operation;
+use crate::profile::{Operation, Scopes};
 use crate::time::{Duration, Instant};
-
-/// Scope bits.
-pub const CHAT: u8 = 1;
-pub const CHAT_JOIN: u8 = 2;
-pub const CHAT_JOIN_LIMITED: u8 = 4;
-pub const VOIP: u8 = 8;
-pub const VOIP_JOIN: u8 = 16;
-
-/// The scopes of A5's enum, by name.
-pub const SCOPES: [(&str, u8); 5] = [
-    ("chat", CHAT),
-    ("chat.join", CHAT_JOIN),
-    ("chat.join.limited", CHAT_JOIN_LIMITED),
-    ("voip", VOIP),
-    ("voip.join", VOIP_JOIN),
-];
 
 /// What the platform remembers of an issued token.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TokenRecord {
-    pub scopes: u8,
+    pub scopes: Scopes,
     pub issued_at: Instant,
     pub expires_at: Instant,
     /// Refused from this instant on (the revocation plus its delay).
@@ -55,40 +41,6 @@ impl TokenRecord {
         } else {
             None
         }
-    }
-}
-
-/// The names of the scopes in `bits`, in A5's order.
-pub fn scope_names(bits: u8) -> Vec<&'static str> {
-    SCOPES
-        .iter()
-        .filter(|(_, bit)| bits & bit != 0)
-        .map(|(name, _)| *name)
-        .collect()
-}
-
-/// The scopes any one of which allows `command` (platforms.md 1.9, A9):
-/// managing threads needs `chat`; adding and removing participants `chat` or
-/// `chat.join`; every other chat call any chat scope.
-pub fn scopes_allowing(call: &ChatCall) -> u8 {
-    match call {
-        ChatCall::CreateThread { .. }
-        | ChatCall::UpdateThread { .. }
-        | ChatCall::DeleteThread { .. }
-        | ChatCall::SetState { .. } => CHAT,
-        ChatCall::AddParticipants { .. }
-        | ChatCall::RemoveParticipant { .. }
-        | ChatCall::AddBindings { .. }
-        | ChatCall::RemoveBinding { .. } => CHAT | CHAT_JOIN,
-        _ => CHAT | CHAT_JOIN | CHAT_JOIN_LIMITED,
-    }
-}
-
-fn needs(bits: u8) -> &'static str {
-    match bits {
-        CHAT => "chat",
-        b if b == CHAT | CHAT_JOIN => "chat or chat.join",
-        _ => "chat, chat.join or chat.join.limited",
     }
 }
 
@@ -124,16 +76,20 @@ impl State {
         self.authenticate(caller, now)
     }
 
-    /// The 403 a call with a token gets when none of its scopes allows it.
+    /// The 403 a call with a token gets when none of its scopes allows it:
+    /// the profile's scope matrix, by the operation the call counts as.
     pub(super) fn check_scope(&self, caller: Caller, call: &ChatCall) -> Result<(), Error> {
         let Some(record) = caller.token.and_then(|id| self.tokens.get(&id)) else {
             return Ok(());
         };
-        let allowing = scopes_allowing(call);
-        if record.scopes & allowing == 0 {
+        let Some(rules) = &self.profile.tokens else {
+            return Ok(());
+        };
+        let allowing = rules.allowing(call.operation());
+        if !record.scopes.intersects(allowing) {
             return Err(Error::MissingScope {
                 op: call.op(),
-                needs: needs(allowing),
+                needs: rules.describe(allowing),
             });
         }
         Ok(())
@@ -159,14 +115,14 @@ impl State {
         expires_in_ms: Option<u64>,
         now: Instant,
     ) -> Result<Outcome, Error> {
-        let p = &self.profile;
-        if p.token_minutes_max == 0 {
+        let profile = Arc::clone(&self.profile);
+        let Some(rules) = &profile.tokens else {
             return Err(self.unsupported("issue_token"));
-        }
-        let mut bits = 0u8;
+        };
+        let mut set = Scopes::NONE;
         for scope in scopes {
-            match SCOPES.iter().find(|(name, _)| **name == **scope) {
-                Some((_, bit)) => bits |= bit,
+            match rules.scope(scope) {
+                Some(one) => set = set.union(one),
                 None => {
                     return Err(Error::InvalidField {
                         field: "scopes",
@@ -175,15 +131,15 @@ impl State {
                 }
             }
         }
-        if bits == 0 {
+        if set.is_empty() {
             return Err(Error::InvalidField {
                 field: "scopes",
                 reason: "at least one scope is required".to_string(),
             });
         }
-        let (min, max) = (p.token_minutes_min, p.token_minutes_max);
+        let (min, max) = (rules.minutes_min, rules.minutes_max);
         let minutes = match expires_in_ms {
-            None => u64::from(p.token_minutes_default),
+            None => u64::from(rules.minutes_default),
             Some(ms)
                 if ms % 60_000 == 0
                     && (u64::from(min)..=u64::from(max)).contains(&(ms / 60_000)) =>
@@ -215,7 +171,7 @@ impl State {
         };
         self.next_token += 1;
         let record = TokenRecord {
-            scopes: bits,
+            scopes: set,
             issued_at: now,
             expires_at,
             revoked_at: None,
@@ -225,18 +181,16 @@ impl State {
             id: token,
             expires_on_ms: record.expires_at.ms(),
             user: user.clone(),
-            scopes: scope_names(bits),
-            scope_bits: bits,
+            scopes: rules.names(set),
+            scope_set: set,
             issued_at_ms: record.issued_at.ms(),
         };
-        Ok(Outcome::new(
-            Reply::Token(view),
-            vec![Event::TokenIssued {
-                user: user.clone(),
-                scopes: scope_names(bits).join(","),
-                expires_at_ms: record.expires_at.ms(),
-            }],
-        ))
+        let issued = Event::TokenIssued {
+            user: user.clone(),
+            scopes: view.scopes.join(","),
+            expires_at_ms: record.expires_at.ms(),
+        };
+        Ok(Outcome::new(Reply::Token(view), vec![issued]))
     }
 
     /// Forgets `user`'s tokens that can never be accepted again, so that the
@@ -286,14 +240,13 @@ impl State {
         user: &Arc<str>,
         now: Instant,
     ) -> Result<Outcome, Error> {
-        if self.profile.token_minutes_max == 0 {
+        let Some(delay) = self.profile.tokens.as_ref().map(|t| t.revocation_delay_ms) else {
             return Err(self.unsupported("revoke_tokens"));
-        }
+        };
         let id = self.live_user(user)?;
         let subject = caller.subject();
         let verdict = self.admit(Operation::RevokeTokens, subject, None, now)?;
         self.count_limits(&verdict, subject, None, now);
-        let delay = self.profile.token_revocation_delay_ms;
         let tokens = self.revoke_all(id, now, delay);
         Ok(Outcome::new(
             Reply::None,
@@ -305,15 +258,19 @@ impl State {
     }
 
     /// Token invariants: every token belongs to a known identity, lives 1 to
-    /// `token_minutes_max` minutes, and has a serial below the counter.
+    /// `tokens.minutes_max` minutes, and has a serial below the counter.
     pub(super) fn check_tokens(&self) -> Result<(), String> {
-        let max_ms = u64::from(self.profile.token_minutes_max) * 60_000;
+        let max_ms = self
+            .profile
+            .tokens
+            .as_ref()
+            .map_or(0, |t| u64::from(t.minutes_max) * 60_000);
         for (id, r) in self.tokens.iter() {
             if !self.users.contains_key(&id.user) || id.serial >= self.next_token {
                 return Err(format!("token {} belongs to no identity", id.serial));
             }
             let life = r.expires_at.since(r.issued_at).ms();
-            if life == 0 || life > max_ms || r.scopes == 0 {
+            if life == 0 || life > max_ms || r.scopes.is_empty() {
                 return Err(format!("token {} has a bad lifetime or scopes", id.serial));
             }
             if self.users[&id.user].deleted && r.revoked_at.is_none() {
@@ -331,7 +288,7 @@ mod tests {
     #[test]
     fn a_token_is_valid_until_the_millisecond_before_it_expires() {
         let r = TokenRecord {
-            scopes: CHAT,
+            scopes: Scopes::of(0),
             issued_at: Instant(0),
             expires_at: Instant(3_600_000),
             revoked_at: None,

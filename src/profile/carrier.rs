@@ -1,7 +1,9 @@
 //! The carrier model's parameters, as profile data: per channel, how long a
 //! delivery takes to be sent and to reach its final status, how often it fails
 //! or is undelivered, and how often (WhatsApp) it is read. The shell's carrier
-//! (`sim::carrier`) draws from these with the Carrier random stream.
+//! (`sim::carrier`) draws from these with the Carrier random stream. A
+//! profile without SMS (`carriers: null`) or without WhatsApp
+//! (`carriers.whatsapp: null`) has no carrier for it.
 
 use serde::{Deserialize, Serialize};
 
@@ -37,14 +39,16 @@ pub struct CarrierModel {
 #[serde(deny_unknown_fields)]
 pub struct Carriers {
     pub sms: CarrierModel,
-    pub whatsapp: CarrierModel,
+    /// `None`: the profile has no WhatsApp.
+    pub whatsapp: Option<CarrierModel>,
 }
 
 impl Carriers {
-    pub fn for_route(&self, route: Route) -> &CarrierModel {
+    /// The carrier of `route`, if the profile has one.
+    pub fn for_route(&self, route: Route) -> Option<&CarrierModel> {
         match route {
-            Route::Sms | Route::Mms => &self.sms,
-            Route::Whatsapp => &self.whatsapp,
+            Route::Sms | Route::Mms => Some(&self.sms),
+            Route::Whatsapp => self.whatsapp.as_ref(),
         }
     }
 
@@ -73,11 +77,16 @@ impl Carriers {
             read_ms_max: 600_000,
             ..sms.clone()
         };
-        Carriers { sms, whatsapp }
+        Carriers {
+            sms,
+            whatsapp: Some(whatsapp),
+        }
     }
 
     /// ACS SMS: one delivery report with the final status and its detail code
-    /// (A11: 2000 delivered, 5000 failed, 4006 unreachable).
+    /// (A11: 2000 delivered, 5000 failed, 4006 unreachable). No WhatsApp: ACS
+    /// chat has no WhatsApp participants and the simulator no ACS WhatsApp
+    /// call.
     pub fn acs() -> Carriers {
         // The same latencies and odds as Twilio's (both gap choices); no
         // `sent` receipt, and ACS's detail codes.
@@ -91,14 +100,18 @@ impl Carriers {
             ..Carriers::twilio().sms
         };
         Carriers {
-            whatsapp: sms.clone(),
             sms,
+            whatsapp: None,
         }
     }
 
     /// Checks the model's own consistency.
     pub fn validate(&self) -> Result<(), String> {
-        for (name, m) in [("sms", &self.sms), ("whatsapp", &self.whatsapp)] {
+        let models = [
+            ("sms", Some(&self.sms)),
+            ("whatsapp", self.whatsapp.as_ref()),
+        ];
+        for (name, m) in models.into_iter().filter_map(|(n, m)| Some((n, m?))) {
             if m.sent_ms_min > m.sent_ms_max
                 || m.final_ms_min > m.final_ms_max
                 || m.read_ms_min > m.read_ms_max

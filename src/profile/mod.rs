@@ -1,17 +1,25 @@
 //! Platform profiles: plain data the core consults. A limit that is not in the
 //! profile does not exist.
 //!
-//! `acs` models Azure Communication Services chat. Every number carries its source
-//! in `../shared/reference/platforms.md` terms; choices made where sources are
-//! silent are listed in the README's fidelity notes.
+//! This module holds the profile's types, its JSON overrides and its
+//! consistency check; each built-in profile is spelled in full, every field,
+//! in its own file: `acs.rs` (Azure Communication Services), `twilio.rs`
+//! (Twilio Conversations), `sendbird.rs`. Every number carries its source in
+//! platforms.md's terms; choices made where sources are silent are listed in
+//! the README's fidelity notes.
 
+mod acs;
 pub mod carrier;
+mod sendbird;
+pub mod tokens;
+mod twilio;
 
 pub use carrier::{CarrierModel, Carriers};
+pub use tokens::{Scopes, TokenRules};
 
 use serde::{Deserialize, Serialize};
 
-use crate::rules::ChannelRules;
+use crate::rules::{ChannelRules, ChatMediaRules};
 
 /// How a profile renders errors on the wire.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -121,6 +129,16 @@ impl Operation {
     }
 }
 
+/// A system message a new thread's history can open with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SystemMessageKind {
+    /// The creator and the named participants were added.
+    ParticipantAdded,
+    /// The topic was set.
+    TopicUpdated,
+}
+
 /// Whose calls share one window.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -216,67 +234,121 @@ pub struct Profile {
     pub identity_chars_max: u32,
     pub page_size_max: u32,
     pub page_size_default: u32,
-    /// Read receipts and typing indicators are refused above this many participants.
-    pub receipts_participants_max: u32,
+    /// Read receipts and typing indicators are refused above this many
+    /// participants; `None`: allowed on threads of any size.
+    pub receipts_participants_max: Option<u32>,
     pub rate_limits: Vec<RateLimit>,
     /// Whether a throttled call still counts against the windows it was
     /// checked in (ACS: "throttled requests still count", A7).
     pub throttled_calls_count: bool,
+    /// The system messages every new thread's history opens with, in order
+    /// (each takes a sequence id); empty: a history opens with the first
+    /// message sent.
+    pub history_opening: Vec<SystemMessageKind>,
+    /// Named participants who do not exist (unknown or deleted identities)
+    /// in a create or add call: listed with this code and message while the
+    /// call succeeds (ACS's `invalidParticipants`); `None`: the call is
+    /// refused (404, the first such participant).
+    pub invalid_participants: Option<InvalidParticipantReport>,
     /// Users can upload a profile image (Sendbird).
     #[serde(default)]
     pub profile_images: bool,
-    /// Threads keep named integer counters (Sendbird's channel metacounters).
+    /// Threads keep named integer counters (Sendbird's channel
+    /// metacounters); `None`: the profile has none.
     #[serde(default)]
-    pub metacounters: bool,
-    /// Retention policies "delete N days after creation" allow N in
-    /// `retention_days_min..=retention_days_max`; a max of 0 means the profile
+    pub metacounters: Option<MetacounterRules>,
+    /// Retention policies "delete N days after creation"; `None`: the profile
     /// has no retention policies.
     #[serde(default)]
-    pub retention_days_min: u32,
-    #[serde(default)]
-    pub retention_days_max: u32,
+    pub retention: Option<RetentionRules>,
     /// How long a deleted thread stays recoverable by an operator before it is
-    /// purged; 0 purges at deletion.
+    /// purged; `None`: purged at deletion, nothing to recover.
     #[serde(default)]
-    pub recovery_window_ms: u64,
-    /// Access-token lifetimes in minutes: allowed range and default; a max of 0
-    /// means the profile issues no tokens.
+    pub recovery_window_ms: Option<u64>,
+    /// Access tokens: lifetimes, revocation delay, scopes and the scope
+    /// matrix; `None`: the profile issues no tokens.
     #[serde(default)]
-    pub token_minutes_min: u32,
+    pub tokens: Option<TokenRules>,
+    /// Twilio's conversation states (active, inactive, closed) and their
+    /// timers; `None`: threads have no states.
     #[serde(default)]
-    pub token_minutes_max: u32,
+    pub conversation_states: Option<StateRules>,
+    /// Threads that hold participants (not deleted, not closed) a chat
+    /// identity may be a participant of at once; `None`: no cap.
+    pub threads_per_identity_max: Option<u32>,
+    /// What a chat message may carry: files of any type, their size and
+    /// count.
+    pub chat_media: ChatMediaRules,
+    /// SMS and WhatsApp participants (bindings) and the rules of their
+    /// channels; `None`: threads hold chat participants only.
     #[serde(default)]
-    pub token_minutes_default: u32,
-    /// Time from a revocation call until the revoked tokens are refused.
+    pub non_chat: Option<NonChatRules>,
+    /// ACS's `send_sms` call; `None`: the profile has no such call.
     #[serde(default)]
-    pub token_revocation_delay_ms: u64,
-    /// Twilio's conversation states (active, inactive, closed) and their timers.
+    pub sms_send: Option<SmsSendRules>,
+    /// The carrier model of each channel, for SMS/WhatsApp participants and
+    /// `send_sms`; `None`: the profile sends nothing through a carrier.
     #[serde(default)]
-    pub conversation_states: bool,
-    #[serde(default)]
-    pub inactive_timer_min_ms: u64,
-    #[serde(default)]
-    pub closed_timer_min_ms: u64,
-    // ---- non-chat channels (issue 3) ----
-    /// Non-chat (SMS, WhatsApp) participants in one thread; 0: none allowed.
-    pub non_chat_participants_max: u32,
-    /// Threads (not deleted) a chat identity may be a participant of at once.
-    pub threads_per_identity_max: u32,
-    /// The media and body rules of SMS, MMS and WhatsApp.
-    pub channel_rules: ChannelRules,
-    /// A free-form WhatsApp message needs an inbound one within this window.
-    pub whatsapp_window_ms: u64,
-    /// Whether the ACS-style `send_sms` call exists.
-    pub sms_send_supported: bool,
-    /// Recipients of one `send_sms` call.
-    pub sms_recipients_max: u32,
-    /// A `send_sms` message in characters.
-    pub sms_body_chars_max: u32,
-    /// The carrier model of each channel.
-    pub carriers: Carriers,
+    pub carriers: Option<Carriers>,
+}
+
+/// SMS and WhatsApp participants (Twilio Conversations, platforms.md 4 and 5).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NonChatRules {
+    /// SMS and WhatsApp participants in one thread.
+    pub participants_max: u32,
     /// Participants in all of a thread that has a group MMS participant (an
     /// SMS participant without a proxy address).
     pub group_mms_participants_max: u32,
+    /// A free-form WhatsApp message needs an inbound one within this window.
+    pub whatsapp_window_ms: u64,
+    /// The media and body rules of SMS, MMS and WhatsApp.
+    pub channel_rules: ChannelRules,
+}
+
+/// How a participant that cannot join is listed (ACS's `invalidParticipants`
+/// items: a CommunicationError with the participant as `target`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InvalidParticipantReport {
+    pub code: String,
+    pub message: String,
+}
+
+/// Retention policies "delete N days after creation" allow N in
+/// `days_min..=days_max` (ACS).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionRules {
+    pub days_min: u32,
+    pub days_max: u32,
+}
+
+/// Twilio's conversation states: the least each timer may be set to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StateRules {
+    pub inactive_timer_min_ms: u64,
+    pub closed_timer_min_ms: u64,
+}
+
+/// Sendbird's channel metacounters: named integers per thread.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetacounterRules {
+    /// A counter's key is 1 to this many characters.
+    pub key_chars_max: u32,
+}
+
+/// ACS's `send_sms`: one message to several numbers, outside any thread.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmsSendRules {
+    /// Recipients of one call.
+    pub recipients_max: u32,
+    /// The message, in characters.
+    pub body_chars_max: u32,
 }
 
 /// The profiles this build knows, by name.
@@ -293,178 +365,35 @@ impl Profile {
         }
     }
 
-    /// Azure Communication Services chat.
-    pub fn acs() -> Profile {
-        Profile {
-            // platforms.md 1.10 (A7, A8)
-            participants_per_thread_max: 250,
-            participants_per_create_max: 200,
-            participants_per_add_max: 200,
-            // "approximately 28 KB" (A7, A8); counted as UTF-8 bytes of content.
-            message_bytes_max: 28 * 1024,
-            // Not documented for ACS; Twilio's friendly_name limit of 256 (T2).
-            topic_chars_max: 256,
-            // Metadata total at most 1 KB (A3).
-            metadata_bytes_max: 1024,
-            identity_chars_max: 256,
-            page_size_max: 200,
-            page_size_default: 100,
-            // A7, A8: read receipts and typing not supported above 20 participants.
-            receipts_participants_max: 20,
-            rate_limits: acs_rate_limits(),
-            // "Throttled requests still count" (A7): do not retry at once.
-            throttled_calls_count: true,
-            // ACS chat threads hold chat users only (A8).
-            non_chat_participants_max: 0,
-            // A8: threads per user unlimited.
-            threads_per_identity_max: u32::MAX,
-            // A6: send SMS to 1..100 recipients, message at most 2048 characters.
-            sms_send_supported: true,
-            sms_recipients_max: 100,
-            sms_body_chars_max: 2048,
-            carriers: Carriers::acs(),
-            // platforms.md 1.8: "delete after 30 to 90 days" (A7, A8, seed 002).
-            retention_days_min: 30,
-            retention_days_max: 90,
-            // Seed 002: a deleted thread can be retrieved by support within 30 days.
-            recovery_window_ms: 30 * 86_400_000,
-            // platforms.md 2: expiresInMinutes 60..=1440, default 1440 (A5).
-            token_minutes_min: 60,
-            token_minutes_max: 1440,
-            token_minutes_default: 1440,
-            // A9 says revocation may take up to 15 minutes; immediate by default.
-            token_revocation_delay_ms: 0,
-            ..Profile::base("acs", ErrorStyle::Acs)
-        }
-    }
-
-    /// The base of every built-in profile: zero maxima, no rate limits, every
-    /// lifecycle feature off, no non-chat participants; Twilio's channel rules
-    /// and carriers, no thread cap per identity. Each profile sets what differs.
-    fn base(name: &str, error_style: ErrorStyle) -> Profile {
-        Profile {
-            name: name.to_string(),
-            error_style,
-            participants_per_thread_max: 0,
-            participants_per_create_max: 0,
-            participants_per_add_max: 0,
-            message_bytes_max: 0,
-            topic_chars_max: 0,
-            metadata_bytes_max: 0,
-            identity_chars_max: 0,
-            page_size_max: 0,
-            page_size_default: 0,
-            receipts_participants_max: 0,
-            rate_limits: Vec::new(),
-            throttled_calls_count: false,
-            profile_images: false,
-            metacounters: false,
-            retention_days_min: 0,
-            retention_days_max: 0,
-            recovery_window_ms: 0,
-            token_minutes_min: 0,
-            token_minutes_max: 0,
-            token_minutes_default: 0,
-            token_revocation_delay_ms: 0,
-            conversation_states: false,
-            inactive_timer_min_ms: 0,
-            closed_timer_min_ms: 0,
-            non_chat_participants_max: 0,
-            threads_per_identity_max: u32::MAX,
-            channel_rules: ChannelRules::twilio(),
-            whatsapp_window_ms: 24 * 3_600_000,
-            sms_send_supported: false,
-            sms_recipients_max: 0,
-            sms_body_chars_max: 1600,
-            carriers: Carriers::twilio(),
-            group_mms_participants_max: 10,
-        }
-    }
-
-    /// Twilio Conversations (platforms.md 4): conversations as threads.
-    pub fn twilio() -> Profile {
-        Profile {
-            // T2: up to 1000 participants per conversation.
-            participants_per_thread_max: 1000,
-            // T1: ConversationWithParticipants takes at most 10 per request.
-            participants_per_create_max: 10,
-            // T1: one participant per POST .../Participants; the simulator's
-            // add takes a list, so the cap is the conversation's.
-            participants_per_add_max: 1000,
-            // T2: chat message body 32 KB.
-            message_bytes_max: 32 * 1024,
-            // T2: friendly_name 256 characters.
-            topic_chars_max: 256,
-            // T2: message attributes 4 KB.
-            metadata_bytes_max: 4 * 1024,
-            // T2: identity 256 characters.
-            identity_chars_max: 256,
-            // T1: PageSize 1..100, default 50.
-            page_size_max: 100,
-            page_size_default: 50,
-            // Twilio does not restrict receipts or typing by size.
-            receipts_participants_max: 1000,
-            rate_limits: twilio_rate_limits(),
-            // platforms.md 4.3: states and timers, Timers.Inactive at least 1
-            // minute (50375), Timers.Closed at least 10 minutes (50376).
-            conversation_states: true,
-            inactive_timer_min_ms: 60_000,
-            closed_timer_min_ms: 600_000,
-            // T2: 1000 participants including at most 50 non-chat.
-            non_chat_participants_max: 50,
-            // T2: a chat identity belongs to at most 1000 conversations.
-            threads_per_identity_max: 1000,
-            // T5 63016: free-form only within 24 h of the user's last message.
-            whatsapp_window_ms: 24 * 3_600_000,
-            // T2: Group MMS can have up to 10 participants.
-            group_mms_participants_max: 10,
-            // From the base: no ACS-style bulk SMS call (Twilio Conversations
-            // has none); a deleted conversation is gone at once (T1 documents
-            // no recovery).
-            ..Profile::base("twilio", ErrorStyle::Twilio)
-        }
-    }
-
-    /// Sendbird (platforms.md 6): group channels as threads.
-    pub fn sendbird() -> Profile {
-        Profile {
-            // Sendbird group channels: 100 members by default (Supergroups aside).
-            participants_per_thread_max: 100,
-            participants_per_create_max: 100,
-            participants_per_add_max: 100,
-            // Sendbird's default message length limit is 5000 characters; the
-            // simulator counts UTF-8 bytes, as for the other profiles.
-            message_bytes_max: 5000,
-            topic_chars_max: 256,
-            metadata_bytes_max: 1024,
-            identity_chars_max: 80,
-            // Platform API list limit: 1..100, default 10.
-            page_size_max: 100,
-            page_size_default: 10,
-            receipts_participants_max: 100,
-            rate_limits: sendbird_rate_limits(),
-            profile_images: true,
-            metacounters: true,
-            ..Profile::base("sendbird", ErrorStyle::Sendbird)
-        }
-    }
-
     /// The base profile `base` with the fields of `overrides` (a JSON object)
-    /// replaced. Unknown fields and wrong types are errors naming the field.
+    /// replaced. A key names a field and replaces its whole value (`null`
+    /// turns an optional feature off, an object turns it on); a dotted key
+    /// (`"non_chat.participants_max"`) replaces one field inside a feature
+    /// that is on. Unknown fields and wrong types are errors naming the field.
     pub fn with_overrides(
         base: &Profile,
         overrides: &serde_json::Value,
     ) -> Result<Profile, String> {
-        let serde_json::Value::Object(fields) = overrides else {
+        use serde_json::Value;
+        let Value::Object(fields) = overrides else {
             return Err("overrides must be an object".to_string());
         };
         let mut merged = serde_json::to_value(base).expect("profiles serialize");
-        let target = merged.as_object_mut().expect("a profile is an object");
         for (key, value) in fields {
-            if !target.contains_key(key) {
-                return Err(format!("unknown profile field {key:?}"));
+            let mut slot = &mut merged;
+            for (depth, part) in key.split('.').enumerate() {
+                slot = match slot {
+                    Value::Object(map) if map.contains_key(part) => &mut map[part],
+                    Value::Null if depth > 0 => {
+                        let on = key.split('.').take(depth).collect::<Vec<_>>().join(".");
+                        return Err(format!(
+                            "profile field {on:?} is null: give it whole to turn it on"
+                        ));
+                    }
+                    _ => return Err(format!("unknown profile field {key:?}")),
+                };
             }
-            target.insert(key.clone(), value.clone());
+            *slot = value.clone();
         }
         let profile: Profile = serde_json::from_value(merged).map_err(|e| e.to_string())?;
         profile.validate()?;
@@ -476,27 +405,52 @@ impl Profile {
         if self.page_size_default == 0 || self.page_size_default > self.page_size_max {
             return Err("page_size_default must be between 1 and page_size_max".to_string());
         }
-        if self.retention_days_min > self.retention_days_max
-            || (self.retention_days_max > 0 && self.retention_days_min == 0)
+        if let Some(r) = &self.retention
+            && (r.days_min == 0 || r.days_min > r.days_max)
         {
-            return Err("retention_days_min must lie in 1..=retention_days_max".to_string());
+            return Err("retention.days_min must lie in 1..=retention.days_max \
+                 (null: no retention policies)"
+                .to_string());
         }
-        if self.token_minutes_max > 0
-            && (self.token_minutes_min == 0
-                || self.token_minutes_min > self.token_minutes_max
-                || !(self.token_minutes_min..=self.token_minutes_max)
-                    .contains(&self.token_minutes_default))
-        {
+        if self.recovery_window_ms == Some(0) {
             return Err(
-                "token_minutes_default must lie in token_minutes_min..=token_minutes_max \
-                 (min at least 1)"
+                "recovery_window_ms must be positive (null: a deleted thread is purged at once)"
                     .to_string(),
             );
         }
-        if self.conversation_states
-            && (self.inactive_timer_min_ms == 0 || self.closed_timer_min_ms == 0)
+        if let Some(tokens) = &self.tokens {
+            tokens.validate(|op| {
+                serde_json::to_value(op)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default()
+            })?;
+        }
+        if let Some(s) = &self.conversation_states
+            && (s.inactive_timer_min_ms == 0 || s.closed_timer_min_ms == 0)
         {
-            return Err("state timer minimums must be positive".to_string());
+            return Err(
+                "conversation_states: timer minimums must be positive (null: no states)"
+                    .to_string(),
+            );
+        }
+        if self
+            .metacounters
+            .as_ref()
+            .is_some_and(|m| m.key_chars_max == 0)
+        {
+            return Err(
+                "metacounters.key_chars_max must be positive (null: no metacounters)".to_string(),
+            );
+        }
+        if let Some(s) = &self.sms_send
+            && (s.recipients_max == 0 || s.body_chars_max == 0)
+        {
+            return Err(
+                "sms_send: recipients_max and body_chars_max must be positive \
+                 (null: no send_sms)"
+                    .to_string(),
+            );
         }
         if self.rate_limits.len() > LIMITS_MAX {
             return Err("rate_limits: at most 64 limits per profile".to_string());
@@ -527,132 +481,30 @@ impl Profile {
                 ));
             }
         }
-        self.carriers.validate()?;
+        if let Some(non_chat) = &self.non_chat {
+            if non_chat.participants_max == 0 {
+                return Err("non_chat.participants_max must be positive \
+                     (null: no SMS/WhatsApp participants)"
+                    .to_string());
+            }
+            if self.carriers.as_ref().is_none_or(|c| c.whatsapp.is_none()) {
+                return Err(
+                    "non_chat needs carriers for sms and whatsapp (carriers.whatsapp)".to_string(),
+                );
+            }
+        }
+        if self.sms_send.is_some() && self.carriers.is_none() {
+            return Err("sms_send needs carriers (carriers.sms)".to_string());
+        }
+        if let Some(carriers) = &self.carriers {
+            carriers.validate()?;
+        }
         Ok(())
     }
 }
 
 const SECOND: u64 = 1000;
 const MINUTE: u64 = 60 * SECOND;
-
-/// ACS: the chat and identity throttling tables of seed 000 (service limits,
-/// 2021). Rows without numbers there (get message; update roster per user per
-/// thread) have no limit.
-fn acs_rate_limits() -> Vec<RateLimit> {
-    use Operation::*;
-    use Scope::*;
-    const IDENTITY: [Operation; 4] = [CreateIdentity, DeleteIdentity, IssueToken, RevokeTokens];
-    vec![
-        RateLimit::new(&[SendMessage, SendFileMessage], Thread, MINUTE, 2000),
-        RateLimit::new(&[SendMessage, SendFileMessage], UserThread, MINUTE, 50),
-        RateLimit::new(&[ListMessages], UserThread, 5 * SECOND, 15),
-        RateLimit::new(&[ListMessages], Thread, 5 * SECOND, 250),
-        RateLimit::new(&[UpdateMessage], UserThread, 5 * SECOND, 3),
-        RateLimit::new(&[UpdateMessage], UserThread, MINUTE, 30),
-        RateLimit::new(&[UpdateMessage], UserThread, 3 * MINUTE, 60),
-        RateLimit::new(&[GetThread], UserThread, 5 * SECOND, 10),
-        RateLimit::new(&[GetThread], User, 5 * SECOND, 20),
-        RateLimit::new(&[ListThreads], User, 5 * SECOND, 40),
-        RateLimit::new(&[UpdateRoster], Thread, 5 * MINUTE, 25),
-        RateLimit::new(&[UpdateRoster], User, MINUTE, 25),
-        // Identity: per resource.
-        RateLimit::new(&[CreateIdentity], Resource, 30 * SECOND, 500),
-        RateLimit::new(&[DeleteIdentity], Resource, 30 * SECOND, 500),
-        RateLimit::new(&[IssueToken], Resource, 30 * SECOND, 500),
-        RateLimit::new(&[RevokeTokens], Resource, SECOND, 100),
-        // "Global limit per request": every identity call.
-        RateLimit::new(&IDENTITY, Resource, 30 * SECOND, 5000),
-        // SMS throughput per number: over it, messages are queued and sent
-        // once the number is back under the limit (A7, A10).
-        RateLimit::new(&[SendSmsTollFree], Sender, MINUTE, 200).consequence(Consequence::Queue),
-        RateLimit::new(&[SendSmsShortCode], Sender, MINUTE, 6000).consequence(Consequence::Queue),
-    ]
-}
-
-/// Twilio Conversations (seed 001): 30 actions per second on mutating calls,
-/// per conversation or per service; SDK upstream requests per connection and
-/// per account. Reads are not actions.
-fn twilio_rate_limits() -> Vec<RateLimit> {
-    use Operation::*;
-    use Scope::*;
-    vec![
-        // Conversation update; participant create/update/delete (a read
-        // horizon is a participant update); message create/update/delete.
-        RateLimit::new(
-            &[
-                UpdateThread,
-                UpdateRoster,
-                SendReadReceipt,
-                SendMessage,
-                SendFileMessage,
-                UpdateMessage,
-                DeleteMessage,
-            ],
-            Thread,
-            SECOND,
-            30,
-        ),
-        // Conversation create/delete; user create/delete.
-        RateLimit::new(
-            &[CreateThread, DeleteThread, CreateIdentity, DeleteIdentity],
-            Resource,
-            SECOND,
-            30,
-        ),
-        // Connection limits: upstream requests, reads and writes alike.
-        RateLimit::new(&Operation::client_calls(), Connection, SECOND, 500),
-        RateLimit::new(&Operation::client_calls(), Resource, SECOND, 20_000),
-    ]
-}
-
-/// Sendbird (seed 004): per-user message cap, per-channel display cap, SDK
-/// methods per user per second and per minute, real-time events.
-fn sendbird_rate_limits() -> Vec<RateLimit> {
-    use Operation::*;
-    use Scope::*;
-    let method = |ops: &[Operation], per_second: u32, per_minute: u32| {
-        [
-            RateLimit::new(ops, User, SECOND, per_second),
-            RateLimit::new(ops, User, MINUTE, per_minute),
-        ]
-    };
-    let mut limits = vec![
-        // Five messages per second per user: the excess is neither sent nor
-        // stored (the socket event "sending a message", 5/s).
-        RateLimit::new(&[SendMessage, SendFileMessage], User, SECOND, 5).on_socket(),
-        // Five messages per second per channel are shown; the excess is
-        // stored but not displayed.
-        RateLimit::new(&[SendMessage, SendFileMessage], Thread, SECOND, 5)
-            .consequence(Consequence::Hide),
-        // Events: mark as read 3/s; typing 0.1/s per user and channel; other
-        // events (edits among them) 3/s.
-        RateLimit::new(&[SendReadReceipt], User, SECOND, 3).on_socket(),
-        RateLimit::new(&[SendTyping], UserThread, 10 * SECOND, 1).on_socket(),
-        RateLimit::new(&[UpdateMessage, SendFileMessage], User, SECOND, 3).on_socket(),
-    ];
-    limits.extend(method(
-        &[
-            ListThreads,
-            ListParticipants,
-            ListMessages,
-            ListReadReceipts,
-        ],
-        20,
-        120,
-    ));
-    limits.extend(method(&[GetThread, GetMessage], 20, 120));
-    limits.extend(method(&[CreateThread], 10, 120));
-    limits.extend(method(
-        &[UpdateThread, UpdateRoster, UpdateMessage],
-        10,
-        120,
-    ));
-    limits.extend(method(&[DeleteThread, DeleteMessage], 10, 120));
-    limits.extend(method(&[UpdateProfileImage], 2, 40));
-    limits.extend(method(&[SendFileMessage], 4, 60));
-    limits.extend(method(&[UpdateMetacounter], 20, 400));
-    limits
-}
 
 #[cfg(test)]
 mod tests {
@@ -701,5 +553,109 @@ mod tests {
         assert!(
             Profile::with_overrides(&acs, &serde_json::json!({"page_size_default": 0})).is_err()
         );
+    }
+
+    /// Each platform has its own channels: ACS sends SMS (no WhatsApp, no
+    /// SMS participants), Twilio has SMS and WhatsApp participants, Sendbird
+    /// neither; SMS/WhatsApp participants need a carrier for each channel.
+    #[test]
+    fn each_platform_has_its_own_channels_and_carriers() {
+        let (acs, twilio, sendbird) = (Profile::acs(), Profile::twilio(), Profile::sendbird());
+        assert!(acs.non_chat.is_none() && acs.sms_send.is_some());
+        assert!(acs.carriers.as_ref().is_some_and(|c| c.whatsapp.is_none()));
+        assert!(twilio.non_chat.is_some() && twilio.sms_send.is_none());
+        assert!(
+            twilio
+                .carriers
+                .as_ref()
+                .is_some_and(|c| c.whatsapp.is_some())
+        );
+        assert!(sendbird.non_chat.is_none() && sendbird.sms_send.is_none());
+        assert!(sendbird.carriers.is_none());
+        let err = Profile::with_overrides(&acs, &serde_json::json!({"non_chat": twilio.non_chat}))
+            .unwrap_err();
+        assert!(err.contains("carriers.whatsapp"), "{err}");
+        let err =
+            Profile::with_overrides(&acs, &serde_json::json!({"carriers": null})).unwrap_err();
+        assert!(err.contains("sms_send needs carriers"), "{err}");
+        let on = serde_json::json!({"non_chat": twilio.non_chat, "carriers": twilio.carriers});
+        assert!(Profile::with_overrides(&acs, &on).is_ok());
+    }
+
+    /// A dotted key replaces one field of a group; a plain key the whole
+    /// value, so a group given in part is refused.
+    #[test]
+    fn a_dotted_key_replaces_one_field_of_a_group() {
+        let acs = Profile::acs();
+        let changed = Profile::with_overrides(
+            &acs,
+            &serde_json::json!({"tokens.revocation_delay_ms": 5, "carriers.sms.failed_ppm": 7}),
+        )
+        .unwrap();
+        let tokens = changed.tokens.as_ref().unwrap();
+        assert_eq!(tokens.revocation_delay_ms, 5);
+        assert_eq!(tokens.scopes, acs.tokens.as_ref().unwrap().scopes);
+        assert_eq!(changed.carriers.as_ref().unwrap().sms.failed_ppm, 7);
+        for (key, needle) in [
+            ("tokens.nope", "unknown profile field \"tokens.nope\""),
+            ("page_size_max.x", "unknown profile field"),
+            ("non_chat.participants_max", "\"non_chat\" is null"),
+            (
+                "non_chat.channel_rules.mms_media_count_max",
+                "\"non_chat\" is null",
+            ),
+        ] {
+            let err = Profile::with_overrides(&acs, &serde_json::json!({ key: 1 })).unwrap_err();
+            assert!(err.contains(needle), "{key}: {err}");
+        }
+        assert!(
+            Profile::with_overrides(&acs, &serde_json::json!({"tokens": {"minutes_min": 1}}))
+                .is_err()
+        );
+    }
+
+    /// `null` turns a feature off; a value turns it on; a value that would
+    /// mean "off" as a number is refused with a message that names `null`.
+    #[test]
+    fn null_turns_a_feature_off_and_zero_is_refused() {
+        let acs = Profile::acs();
+        let off = Profile::with_overrides(
+            &acs,
+            &serde_json::json!({"retention": null, "recovery_window_ms": null, "sms_send": null}),
+        )
+        .unwrap();
+        assert_eq!(
+            (off.retention, off.recovery_window_ms, off.sms_send),
+            (None, None, None)
+        );
+        let on = Profile::with_overrides(
+            &Profile::twilio(),
+            &serde_json::json!({"retention": {"days_min": 1, "days_max": 7}}),
+        )
+        .unwrap();
+        assert_eq!(on.retention.map(|r| r.days_max), Some(7));
+        for (field, value) in [
+            ("recovery_window_ms", serde_json::json!(0)),
+            (
+                "retention",
+                serde_json::json!({"days_min": 0, "days_max": 7}),
+            ),
+            ("metacounters", serde_json::json!({"key_chars_max": 0})),
+            (
+                "sms_send",
+                serde_json::json!({"recipients_max": 0, "body_chars_max": 10}),
+            ),
+            (
+                "conversation_states",
+                serde_json::json!({"inactive_timer_min_ms": 0, "closed_timer_min_ms": 1}),
+            ),
+        ] {
+            let err =
+                Profile::with_overrides(&acs, &serde_json::json!({ field: value })).unwrap_err();
+            assert!(
+                err.contains(field) && err.contains("null"),
+                "{field}: {err}"
+            );
+        }
     }
 }

@@ -1,5 +1,7 @@
 //! The media and body rules of non-chat channels, as one table of data
-//! ([`ChannelRules`], a profile field) and three pure functions over it:
+//! ([`ChannelRules`], part of a profile's `non_chat`), the chat media caps
+//! ([`ChatMediaRules`], every profile's `chat_media`) and three pure
+//! functions over them:
 //!
 //! - [`check_chat`]: what a chat sender may attach (any type, each file up to
 //!   150 MB, several files plus text);
@@ -31,15 +33,31 @@ pub struct Media {
     pub name: Option<Arc<str>>,
 }
 
-/// The channel rules of a profile (Twilio "Conversations limits", Twilio "Accepted MIME
-/// types", Twilio "WhatsApp media messages").
+/// What a chat sender may attach: any type, each file at most `bytes_max`,
+/// at most `count_max` files on one message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChatMediaRules {
+    pub bytes_max: u64,
+    pub count_max: u32,
+}
+
+impl ChatMediaRules {
+    /// Twilio Conversations: any type up to 150 MB between chat participants
+    /// (Twilio "Conversations limits"); the count, 10, is a gap in the sources.
+    pub fn twilio() -> ChatMediaRules {
+        ChatMediaRules {
+            bytes_max: 150 * MIB,
+            count_max: 10,
+        }
+    }
+}
+
+/// The SMS, MMS and WhatsApp rules of a profile (Twilio "Conversations limits",
+/// "Accepted MIME types", "WhatsApp media messages").
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ChannelRules {
-    /// Media between chat participants: any type, each file at most this (150 MB).
-    pub chat_media_bytes_max: u64,
-    /// Media on one chat message (a gap in the sources).
-    pub chat_media_count_max: u32,
     /// Types fanned out from chat to SMS as MMS (JPG, PNG, MP3, AMR, MP4, PDF).
     pub mms_fanout_types: Vec<String>,
     /// A medium is fanned out to SMS only when strictly smaller than this (5 MB).
@@ -87,8 +105,6 @@ impl ChannelRules {
             "application/pdf",
         ];
         ChannelRules {
-            chat_media_bytes_max: 150 * MIB,
-            chat_media_count_max: 10,
             mms_fanout_types: six.iter().map(|s| s.to_string()).collect(),
             mms_fanout_bytes_below: 5 * MIB,
             whatsapp_types: six.iter().map(|s| s.to_string()).collect(),
@@ -179,14 +195,14 @@ pub fn check_count(media: &[Media], max: u32) -> Result<(), Violation> {
 }
 
 /// What a chat sender may attach.
-pub fn check_chat(rules: &ChannelRules, media: &[Media]) -> Result<(), Violation> {
-    check_count(media, rules.chat_media_count_max)?;
+pub fn check_chat(rules: &ChatMediaRules, media: &[Media]) -> Result<(), Violation> {
+    check_count(media, rules.count_max)?;
     for (i, m) in media.iter().enumerate() {
-        if m.bytes > rules.chat_media_bytes_max {
+        if m.bytes > rules.bytes_max {
             return Err(Violation::FileTooLarge {
                 index: i as u32,
                 bytes: m.bytes,
-                max: rules.chat_media_bytes_max,
+                max: rules.bytes_max,
             });
         }
     }

@@ -12,7 +12,9 @@ pub mod media;
 use serde::{Deserialize, Serialize};
 
 pub use encoding::{Encoding, SmsInfo, sms_info};
-pub use media::{ChannelRules, DropReason, Dropped, Media, Plan, Refusal, Violation};
+pub use media::{
+    ChannelRules, ChatMediaRules, DropReason, Dropped, Media, Plan, Refusal, Violation,
+};
 
 /// The channel of a non-chat participant.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

@@ -44,15 +44,16 @@ fn final_status(model: &CarrierModel, rng: &mut Stream) -> (Status, u16) {
     }
 }
 
-/// The first receipt of a delivery handed over at `handed_at`.
+/// The first receipt of a delivery handed over at `handed_at`; none on a
+/// route the profile has no carrier for (the delivery stays queued).
 pub fn first(
     carriers: &Carriers,
     rng: &mut Stream,
     delivery: DeliveryRef,
     route: Route,
     handed_at: Instant,
-) -> Due {
-    let model = carriers.for_route(route);
+) -> Option<Due> {
+    let model = carriers.for_route(route)?;
     if model.sent_receipt {
         let at = after(handed_at, rng, model.sent_ms_min, model.sent_ms_max);
         let receipt = Receipt {
@@ -60,9 +61,9 @@ pub fn first(
             status: Status::Sent,
             code: 0,
         };
-        return Due { at, route, receipt };
+        return Some(Due { at, route, receipt });
     }
-    ending(model, rng, delivery, route, handed_at)
+    Some(ending(model, rng, delivery, route, handed_at))
 }
 
 fn ending(
@@ -87,7 +88,7 @@ fn ending(
 
 /// The receipt that follows `done` (recorded at `now`), if any.
 pub fn next(carriers: &Carriers, rng: &mut Stream, done: &Due, now: Instant) -> Option<Due> {
-    let model = carriers.for_route(done.route);
+    let model = carriers.for_route(done.route)?;
     let delivery = done.receipt.delivery;
     match done.receipt.status {
         Status::Sent => Some(ending(model, rng, delivery, done.route, now)),

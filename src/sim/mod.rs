@@ -286,9 +286,12 @@ impl Simulator {
         }
         for q in queued {
             let rng = self.streams.get(Subsystem::carrier(q.route));
-            let carriers = &self.state.profile().carriers;
-            let due = carrier::first(carriers, rng, q.delivery, q.route, q.handed_at);
-            self.push(due.at, Happening::Receipt(due));
+            let Some(carriers) = &self.state.profile().carriers else {
+                continue;
+            };
+            if let Some(due) = carrier::first(carriers, rng, q.delivery, q.route, q.handed_at) {
+                self.push(due.at, Happening::Receipt(due));
+            }
         }
     }
 
@@ -298,7 +301,8 @@ impl Simulator {
             self.trace.record_event(self.now, &event);
         }
         let rng = self.streams.get(Subsystem::carrier(due.route));
-        if let Some(next) = carrier::next(&self.state.profile().carriers, rng, &due, self.now) {
+        let carriers = self.state.profile().carriers.as_ref();
+        if let Some(next) = carriers.and_then(|c| carrier::next(c, rng, &due, self.now)) {
             self.push(next.at, Happening::Receipt(next));
         }
     }

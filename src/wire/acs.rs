@@ -61,7 +61,7 @@ pub fn token_text(token: &TokenView) -> String {
     let header = json!({"alg": "HS256", "typ": "JWT"}).to_string();
     let payload = json!({
         "skypeid": format!("acs:{}", token.user),
-        "scp": token.scope_bits,
+        "scp": token.scope_set.bits(),
         "acsScope": token.scopes.join(","),
         "jti": token.id.serial.to_string(),
         "iat": token.issued_at_ms / 1000,
@@ -141,8 +141,8 @@ mod tests {
             },
             expires_on_ms: 115_200_000,
             user: "ana".into(),
-            scopes: vec!["chat"],
-            scope_bits: crate::core::token::CHAT,
+            scopes: vec!["chat".to_string()],
+            scope_set: crate::profile::Scopes::of(0),
             issued_at_ms: 28_800_000,
         };
         assert_eq!(

@@ -1075,6 +1075,81 @@ fn system_and_user_messages_share_one_sequence() {
     );
 }
 
+/// How invalid participants are reported is the profile's: its code and
+/// message, or (null) a refusal of the whole call.
+#[test]
+fn the_invalid_participant_report_is_the_profiles() {
+    let mut sim = sim_with(json!({"invalid_participants": {"code": "403", "message": "Nope"}}));
+    let [alice] = users(&mut sim, ["alice"]);
+    let reply = sim
+        .execute(
+            Some(alice),
+            &Command::Chat(ChatCall::CreateThread {
+                topic: Arc::from("t"),
+                participants: vec![ParticipantSpec::user("ghost")],
+                idempotency_key: None,
+                bindings: vec![],
+                options: Default::default(),
+            }),
+        )
+        .unwrap();
+    let Reply::ThreadCreated {
+        invalid_participants,
+        ..
+    } = reply
+    else {
+        panic!("not a created thread")
+    };
+    assert_eq!(
+        (
+            invalid_participants[0].code.as_str(),
+            invalid_participants[0].message.as_str()
+        ),
+        ("403", "Nope")
+    );
+    let mut sim = sim_with(json!({"invalid_participants": null}));
+    let [alice] = users(&mut sim, ["alice"]);
+    let t = sim.client(alice).create_thread("t", &[]).unwrap();
+    let e = sim
+        .execute(
+            Some(alice),
+            &Command::Chat(ChatCall::AddParticipants {
+                thread: t,
+                participants: vec![ParticipantSpec::user("ghost")],
+            }),
+        )
+        .unwrap_err();
+    assert_eq!(e.kind(), Kind::NotFound);
+}
+
+/// The opening is the profile's: without one a history starts with the first
+/// message sent; a reordered one is written in its order.
+#[test]
+fn the_history_opening_is_the_profiles() {
+    let mut sim = sim_with(json!({"history_opening": []}));
+    let [alice, bob] = users(&mut sim, ["alice", "bob"]);
+    let t = sim.client(alice).create_thread("hello", &[bob]).unwrap();
+    assert!(all_messages(&mut sim, alice, t, 50).is_empty());
+    assert_eq!(sim.client(alice).send_message(t, "a").unwrap().sequence, 1);
+    sim.client(alice).remove_participant(t, bob).unwrap();
+    assert_eq!(all_messages(&mut sim, bob, t, 50).len(), 2);
+    sim.state().check_invariants().unwrap();
+    let mut sim = sim_with(json!({"history_opening": ["topic_updated", "participant_added"]}));
+    let [alice] = users(&mut sim, ["alice"]);
+    let t = sim.client(alice).create_thread("hello", &[]).unwrap();
+    let shape: Vec<(u32, MessageKind)> = all_messages(&mut sim, alice, t, 50)
+        .iter()
+        .map(|m| (m.sequence_id, m.kind))
+        .collect();
+    assert_eq!(
+        shape,
+        [
+            (2, MessageKind::ParticipantAdded),
+            (1, MessageKind::TopicUpdated)
+        ]
+    );
+}
+
 // ---- access ----
 
 #[test]

@@ -6,7 +6,9 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 
 use switchboard::rules::media::{check_chat, check_inbound, outbound};
-use switchboard::rules::{Channel, ChannelRules, DropReason, Media, Refusal, Route};
+use switchboard::rules::{
+    Channel, ChannelRules, ChatMediaRules, DropReason, Media, Refusal, Route,
+};
 
 const MIB: u64 = 1024 * 1024;
 
@@ -99,7 +101,7 @@ fn table(rules: &ChannelRules) -> String {
             out,
             "- - 0 body={:?} | {} | {} | {} | {} | {}",
             body,
-            verdict(check_chat(rules, &[])),
+            verdict(check_chat(&ChatMediaRules::twilio(), &[])),
             verdict(check_inbound(rules, Channel::Sms, body, &[])),
             verdict(check_inbound(rules, Channel::Whatsapp, body, &[])),
             describe_plan(rules, Channel::Sms, body, &[]),
@@ -113,7 +115,7 @@ fn table(rules: &ChannelRules) -> String {
                 let _ = writeln!(
                     out,
                     "{ty} {size_name} {count} | {} | {} | {} | {} | {}",
-                    verdict(check_chat(rules, &m)),
+                    verdict(check_chat(&ChatMediaRules::twilio(), &m)),
                     verdict(check_inbound(rules, Channel::Sms, "hello", &m)),
                     verdict(check_inbound(rules, Channel::Whatsapp, "hello", &m)),
                     describe_plan(rules, Channel::Sms, "hello", &m),
@@ -246,6 +248,18 @@ fn non_chat_senders_meet_their_channels_own_limits() {
     assert!(check_inbound(&r, Channel::Sms, &"a".repeat(32 * 1024), &[]).is_ok());
     assert!(check_inbound(&r, Channel::Sms, &"a".repeat(32 * 1024 + 1), &[]).is_err());
     // Chat: any type up to 150 MB.
-    assert!(check_chat(&r, &media("application/zip", 150 * MIB, 1)).is_ok());
-    assert!(check_chat(&r, &media("application/zip", 150 * MIB + 1, 1)).is_err());
+    assert!(
+        check_chat(
+            &ChatMediaRules::twilio(),
+            &media("application/zip", 150 * MIB, 1)
+        )
+        .is_ok()
+    );
+    assert!(
+        check_chat(
+            &ChatMediaRules::twilio(),
+            &media("application/zip", 150 * MIB + 1, 1)
+        )
+        .is_err()
+    );
 }

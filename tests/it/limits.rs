@@ -551,9 +551,9 @@ fn every_row(profile: Profile, unreachable: &[usize]) -> usize {
                     | Operation::SendSmsTollFree
                     | Operation::SendSmsShortCode
             ) || (op == Operation::UpdateProfileImage && !profile.profile_images)
-                || (op == Operation::UpdateMetacounter && !profile.metacounters);
+                || (op == Operation::UpdateMetacounter && profile.metacounters.is_none());
             let tokens = matches!(op, Operation::IssueToken | Operation::RevokeTokens);
-            if (tokens && profile.token_minutes_max == 0)
+            if (tokens && profile.tokens.is_none())
                 || unsupported
                 || (limit.count > 1000 && row_driven > 0)
             {

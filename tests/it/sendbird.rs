@@ -5,7 +5,7 @@ use std::sync::Arc;
 use switchboard::core::{ChatCall, ServiceCall};
 
 use serde_json::Value;
-use switchboard::core::TokenProblem;
+use switchboard::core::{ParticipantSpec, TokenProblem};
 use switchboard::profile::ErrorStyle;
 use switchboard::wire::render_error;
 use switchboard::{Command, Error, Kind, Profile, Simulator, ThreadId};
@@ -46,6 +46,41 @@ fn a_group_channel_lives_and_dies_like_a_thread_with_sendbird_errors() {
     assert!(v["message"].as_str().is_some_and(|s| !s.is_empty()));
     assert_eq!(sim.recover_thread(t).unwrap_err().kind(), Kind::NotFound);
     sim.state().check_invariants().unwrap();
+}
+
+/// Sendbird has no partial success (`invalid_participants` null): naming a
+/// user who does not exist refuses the create or the invite (404, 400201)
+/// and changes nothing.
+#[test]
+fn naming_an_unknown_user_refuses_the_whole_call() {
+    let mut sim = sendbird();
+    let ana = sim.create_user("ana").unwrap();
+    let bo = sim.create_user("bo").unwrap();
+    let create = Command::Chat(ChatCall::CreateThread {
+        topic: Arc::from("group"),
+        participants: vec![ParticipantSpec::user("bo"), ParticipantSpec::user("ghost")],
+        bindings: vec![],
+        idempotency_key: None,
+        options: Default::default(),
+    });
+    let before = sim.state().clone();
+    let e = sim.execute(Some(ana), &create).unwrap_err();
+    assert_eq!(
+        (e.kind(), body(&e)["code"].as_u64()),
+        (Kind::NotFound, Some(400201))
+    );
+    assert!(e.to_string().contains("ghost"), "{e}");
+    assert_eq!(sim.state(), &before);
+    let t = sim.client(ana).create_thread("group", &[]).unwrap();
+    let before = sim.state().clone();
+    let add = Command::Chat(ChatCall::AddParticipants {
+        thread: t,
+        participants: vec![ParticipantSpec::user("bo"), ParticipantSpec::user("ghost")],
+    });
+    let e = sim.execute(Some(ana), &add).unwrap_err();
+    assert_eq!(e.kind(), Kind::NotFound);
+    assert_eq!(sim.state(), &before);
+    assert!(sim.client(bo).get_thread(t).is_err());
 }
 
 #[test]

@@ -2,7 +2,7 @@
 //! issue, expiry at the millisecond, revocation, deletion of the identity, the
 //! JWT shape, and the scope matrix over every operation a token can be
 //! presented for (on `acs`; Twilio's state changes and Sendbird's own calls on
-//! those profiles with ACS's token lifetimes) and every scope the core accepts.
+//! those profiles with ACS's token rules) and every scope the profile accepts.
 
 use std::sync::Arc;
 use switchboard::MessageId;
@@ -177,7 +177,7 @@ fn revoked_tokens_and_tokens_of_deleted_identities_get_401() {
 fn a_revocation_delay_in_the_profile_keeps_tokens_working_until_it_ends() {
     let profile = Profile::with_overrides(
         &Profile::acs(),
-        &json!({"token_revocation_delay_ms": 900_000}),
+        &json!({"tokens.revocation_delay_ms": 900_000}),
     )
     .unwrap();
     let mut sim = Simulator::builder().profile(profile).build();
@@ -190,6 +190,48 @@ fn a_revocation_delay_in_the_profile_keeps_tokens_working_until_it_ends() {
     sim.run_until(Instant(900_000));
     let e = sim.client_with_token(tok.id).get_thread(t).unwrap_err();
     assert_eq!(problem(e), Some(TokenProblem::Revoked));
+}
+
+/// Scope names and the matrix are the profile's: a scope the profile adds can
+/// be issued and allows what the matrix says; a profile without tokens
+/// (`"tokens": null`) refuses to issue one.
+#[test]
+fn the_scopes_and_their_matrix_are_profile_data() {
+    let mut tokens = serde_json::to_value(Profile::acs().tokens).unwrap();
+    tokens["scopes"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!("chat.read"));
+    tokens["scope_matrix"]["get_thread"] = json!(["chat.read"]);
+    tokens["scope_matrix"]["send_message"] = json!(["chat"]);
+    let profile = Profile::with_overrides(&Profile::acs(), &json!({ "tokens": tokens })).unwrap();
+    let mut sim = Simulator::builder().seed(1).profile(profile).build();
+    let ana = sim.create_user("ana").unwrap();
+    let t = sim.client(ana).create_thread("t", &[]).unwrap();
+    let reader = token(&mut sim, ana, &["chat.read"], None);
+    assert_eq!(reader.scopes, ["chat.read"]);
+    assert!(sim.client_with_token(reader.id).get_thread(t).is_ok());
+    let joined = token(&mut sim, ana, &["chat.join"], None);
+    let e = sim.client_with_token(joined.id).get_thread(t).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("needs a token with scope chat.read."),
+        "{e}"
+    );
+    let e = sim
+        .client_with_token(joined.id)
+        .send_message(t, "x")
+        .unwrap_err();
+    assert_eq!(e.status(), 403);
+    assert!(
+        e.to_string().contains("needs a token with scope chat."),
+        "{e}"
+    );
+    let off = Profile::with_overrides(&Profile::acs(), &json!({"tokens": null})).unwrap();
+    let mut sim = Simulator::builder().seed(1).profile(off).build();
+    let ana = sim.create_user("ana").unwrap();
+    let e = sim.issue_token(ana, &["chat"], None).unwrap_err();
+    assert_eq!(e.status(), 400, "{e}");
 }
 
 /// Labelled calls on one thread.
@@ -414,13 +456,9 @@ fn sendbird_operations(t: ThreadId) -> Operations {
     ]
 }
 
-/// `base` with ACS's token lifetimes, so that it issues tokens.
+/// `base` with ACS's tokens (lifetimes, scopes, matrix), so that it issues tokens.
 fn with_tokens(base: &Profile) -> Profile {
-    Profile::with_overrides(
-        base,
-        &json!({"token_minutes_min": 60, "token_minutes_max": 1440, "token_minutes_default": 1440}),
-    )
-    .unwrap()
+    Profile::with_overrides(base, &json!({ "tokens": Profile::acs().tokens })).unwrap()
 }
 
 const PROXY: &str = "+18005550199";
@@ -430,7 +468,7 @@ const WORLD_SMS: &str = "+14255550199";
 /// ana, bo, cy on `profile`; a thread of ana and bo (and an SMS participant
 /// where the profile takes one) with ana's message 3.
 fn world_on(profile: Profile) -> (Simulator, UserId, ThreadId) {
-    let sms = profile.non_chat_participants_max > 0;
+    let sms = profile.non_chat.is_some();
     let mut sim = Simulator::builder().seed(11).profile(profile).build();
     let ana = sim.create_user("ana").unwrap();
     let bo = sim.create_user("bo").unwrap();
@@ -484,11 +522,8 @@ fn the_scope_matrix_holds_for_every_operation_and_scope() {
         (with_tokens(&Profile::twilio()), twilio_operations),
         (with_tokens(&Profile::sendbird()), sendbird_operations),
     ];
-    // The rows are every scope the core accepts, no more, no fewer.
-    assert_eq!(
-        switchboard::core::token::SCOPES.map(|(name, _)| name),
-        ALL_SCOPES
-    );
+    // The rows are every scope the profile accepts, no more, no fewer.
+    assert_eq!(Profile::acs().tokens.unwrap().scopes, ALL_SCOPES);
     let mut table = String::new();
     let mut rows = 0;
     for (profile, ops) in sections {
@@ -612,7 +647,7 @@ fn a_scenario_step_acts_with_exactly_its_token() {
 fn a_missing_scope_ranks_before_a_full_conversation() {
     let profile = Profile::with_overrides(
         &with_tokens(&Profile::twilio()),
-        &json!({"non_chat_participants_max": 1}),
+        &json!({"non_chat.participants_max": 1}),
     )
     .unwrap();
     let (mut sim, ana, t) = world_on(profile);

@@ -233,7 +233,7 @@ fn addresses_are_e164_and_the_whatsapp_prefix_names_the_same_address() {
 
 #[test]
 fn a_thread_holds_at_most_its_non_chat_and_total_participants() {
-    let mut sim = twilio(json!({"non_chat_participants_max": 2, "participants_per_thread_max": 4}));
+    let mut sim = twilio(json!({"non_chat.participants_max": 2, "participants_per_thread_max": 4}));
     let (agent, _lead, t) = setup(&mut sim);
     let e = refused(
         &mut sim,
@@ -344,8 +344,9 @@ fn a_create_with_bindings_reports_its_first_fault_in_precedence_order() {
     );
     assert!(matches!(e, Error::TooManyThreadsForIdentity { .. }), "{e}");
 
-    let mut sim =
-        twilio(json!({"participants_per_thread_max": 3, "group_mms_participants_max": 10}));
+    let mut sim = twilio(
+        json!({"participants_per_thread_max": 3, "non_chat.group_mms_participants_max": 10}),
+    );
     let agent = sim.create_user("agent").unwrap();
     sim.create_user("b").unwrap();
     sim.create_user("c").unwrap();
@@ -1110,7 +1111,7 @@ proptest! {
     #[test]
     fn channel_calls_keep_the_state_sound(steps in proptest::collection::vec((0u64..30_000, command()), 1..40), seed in any::<u64>()) {
         let run = || {
-            let profile = Profile::with_overrides(&Profile::twilio(), &json!({"non_chat_participants_max": 3})).unwrap();
+            let profile = Profile::with_overrides(&Profile::twilio(), &json!({"non_chat.participants_max": 3})).unwrap();
             let mut sim = Simulator::builder().seed(seed).profile(profile).build();
             let a = sim.create_user("a").unwrap();
             for _ in 0..2 {
@@ -1424,8 +1425,9 @@ fn mms_from_a_sender_carries_five_mib_in_all_exactly() {
 #[test]
 fn a_message_carries_its_delivery_summary() {
     let mut profile = Profile::twilio();
-    profile.carriers.sms.failed_ppm = 0;
-    profile.carriers.sms.undelivered_ppm = 0;
+    let carriers = profile.carriers.as_mut().unwrap();
+    carriers.sms.failed_ppm = 0;
+    carriers.sms.undelivered_ppm = 0;
     let mut sim = Simulator::builder().seed(3).profile(profile).build();
     let ana = sim.create_user("ana").unwrap();
     let t = sim.client(ana).create_thread("t", &[]).unwrap();

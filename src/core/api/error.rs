@@ -177,7 +177,7 @@ pub enum Error {
     /// 403: the token presented lacks every scope that allows the call.
     MissingScope {
         op: &'static str,
-        needs: &'static str,
+        needs: String,
     },
     /// 400: a Twilio state timer below its minimum (50375 inactive, 50376 closed).
     TimerTooShort {

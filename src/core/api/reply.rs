@@ -9,6 +9,7 @@ use std::sync::Arc;
 use super::event::{Event, Queued};
 use super::options::{ConversationState, Retention};
 use crate::id::{ThreadId, TokenId};
+use crate::profile::Scopes;
 use crate::rules::{DropReason, Encoding, Media, Refusal, Route, Status};
 
 /// A thread as the API returns it.
@@ -117,8 +118,8 @@ pub struct ReadReceiptView {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct InvalidParticipant {
     pub target: Arc<str>,
-    pub code: &'static str,
-    pub message: &'static str,
+    pub code: String,
+    pub message: String,
 }
 
 /// One page of a listing.
@@ -205,10 +206,10 @@ pub struct TokenView {
     pub id: TokenId,
     pub expires_on_ms: u64,
     pub user: Arc<str>,
-    pub scopes: Vec<&'static str>,
-    /// The scope bits (the JWT's `scp`).
+    pub scopes: Vec<String>,
+    /// The scopes as a set (the JWT's `scp` carries its bits).
     #[serde(skip)]
-    pub scope_bits: u8,
+    pub scope_set: Scopes,
     #[serde(skip)]
     pub issued_at_ms: u64,
 }

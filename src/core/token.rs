@@ -1,4 +1,4 @@
-//! Access tokens (ACS identity, platforms.md 1.9 and 2): issued to an identity
+//! Access tokens (ACS identity, "Identity model"): issued to an identity
 //! with scopes and a lifetime, refused (401) once expired or revoked, and
 //! checked against the scope matrix, which decides which chat calls a token
 //! allows (403 otherwise). Lifetimes, scope names and the matrix are the

@@ -1,6 +1,5 @@
-//! The `acs` profile: Azure Communication Services chat (platforms.md 1 and
-//! 2) and its SMS API (platforms.md 3). Every value carries its source by
-//! platforms.md's key: A1 the Chat REST API specification (2021-09-07) and its
+//! The `acs` profile: Azure Communication Services chat, identity and its SMS
+//! API. Every value carries its source by this key: A1 the Chat REST API specification (2021-09-07) and its
 //! examples, A3 its 2025-03-15 version, A5 the Identity API specification, A6
 //! the SMS API specification, A7 "Service limits", A8 "Chat concepts", A9
 //! "Identity model", A10 the SMS FAQ, A11 the SMS SDK error codes, T2
@@ -22,7 +21,7 @@ impl Profile {
         Profile {
             name: "acs".to_string(),
             error_style: ErrorStyle::Acs,
-            // platforms.md 1.10 (A7, A8)
+            // A7, A8
             participants_per_thread_max: 250,
             participants_per_create_max: 200,
             participants_per_add_max: 200,
@@ -56,7 +55,7 @@ impl Profile {
             }),
             profile_images: false,
             metacounters: None,
-            // platforms.md 1.8: "delete after 30 to 90 days" (A7, A8, seed 002).
+            // "delete after 30 to 90 days" (A7, A8, seed 002).
             retention: Some(RetentionRules {
                 days_min: 30,
                 days_max: 90,
@@ -85,11 +84,11 @@ impl Profile {
     }
 }
 
-/// ACS access tokens (platforms.md 1.9 and 2).
+/// ACS access tokens.
 fn acs_tokens() -> TokenRules {
     use Operation::*;
     let names = |n: &[&str]| n.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-    // "Identity model" (A9, platforms.md 1.9): managing threads needs
+    // "Identity model" (A9): managing threads needs
     // `chat`; adding and removing participants `chat` or `chat.join`; every
     // other chat call any chat scope. The voip scopes allow no chat call.
     // Calls ACS does not have follow the same rule (a Twilio state change
@@ -120,7 +119,7 @@ fn acs_tokens() -> TokenRules {
         scope_matrix.insert(op, names(&["chat", "chat.join", "chat.join.limited"]));
     }
     TokenRules {
-        // platforms.md 2: expiresInMinutes 60..=1440, default 1440 (A5).
+        // expiresInMinutes 60..=1440, default 1440 (A5).
         minutes_min: 60,
         minutes_max: 1440,
         minutes_default: 1440,

@@ -5,7 +5,7 @@
 //! consistency check; each built-in profile is spelled in full, every field,
 //! in its own file: `acs.rs` (Azure Communication Services), `twilio.rs`
 //! (Twilio Conversations), `sendbird.rs`. Every number carries its source in
-//! platforms.md's terms; choices made where sources are silent are listed in
+//! the reference notes' terms; choices made where sources are silent are listed in
 //! the README's fidelity notes.
 
 mod acs;
@@ -292,7 +292,7 @@ pub struct Profile {
     pub carriers: Option<Carriers>,
 }
 
-/// SMS and WhatsApp participants (Twilio Conversations, platforms.md 4 and 5).
+/// SMS and WhatsApp participants (Twilio Conversations).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NonChatRules {

@@ -1,7 +1,7 @@
-//! The `sendbird` profile: Sendbird Chat (platforms.md 6), with group
+//! The `sendbird` profile: Sendbird Chat, with group
 //! channels as threads, its per-user and per-channel message caps, SDK method
 //! limits, profile images and channel metacounters. Every value carries its
-//! source by platforms.md's key or names Sendbird's documentation: S1
+//! source by this key or names Sendbird's documentation: S1
 //! "Platform API error codes", S3 the SDKs' "Rate limits" pages, S4
 //! "Application overview" and "Smart throttling"; seed 004 is the project's
 //! seed document. Values chosen where the sources are silent are listed in
@@ -14,7 +14,7 @@ use super::{
 use crate::rules::ChatMediaRules;
 
 impl Profile {
-    /// Sendbird (platforms.md 6): group channels as threads.
+    /// Sendbird: group channels as threads.
     pub fn sendbird() -> Profile {
         Profile {
             name: "sendbird".to_string(),
@@ -32,12 +32,12 @@ impl Profile {
             // Platform API list limit: 1..100, default 10.
             page_size_max: 100,
             page_size_default: 10,
-            // platforms.md 6 restricts receipts and typing by no channel size.
+            // Sendbird's documentation restricts receipts and typing by no channel size.
             receipts_participants_max: None,
             rate_limits: sendbird_rate_limits(),
             throttled_calls_count: false,
             // ACS's opening, kept: a Sendbird group channel's history holds
-            // only what is sent to it (no system messages in platforms.md 6),
+            // only what is sent to it (no system messages in),
             // but dropping the opening would renumber the sendbird fixture.
             history_opening: vec![
                 SystemMessageKind::ParticipantAdded,
@@ -58,7 +58,7 @@ impl Profile {
             tokens: None,
             conversation_states: None,
             threads_per_identity_max: None,
-            // File messages: platforms.md 6 gives no size or count; Twilio's
+            // File messages: Sendbird's documentation gives no size or count; Twilio's
             // numbers (a gap).
             chat_media: ChatMediaRules::twilio(),
             // Group channels hold app users only: no SMS, no WhatsApp, no

@@ -1,5 +1,5 @@
 //! Access-token rules as profile data (ACS's Identity API specification and
-//! "Identity model", platforms.md 1.9 and 2):
+//! "Identity model"):
 //! the lifetimes a token may have, how long a revocation takes, the scopes a
 //! token may carry and the scope matrix, which scopes allow each operation a
 //! chat call counts as. A profile without them (`tokens: null`) issues no

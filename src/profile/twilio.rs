@@ -1,6 +1,6 @@
-//! The `twilio` profile: Twilio Conversations (platforms.md 4 and 5), with
+//! The `twilio` profile: Twilio Conversations, with
 //! conversations as threads, SMS and WhatsApp participants, conversation
-//! states and timers. Every value carries its source by platforms.md's key:
+//! states and timers. Every value carries its source by this key:
 //! T1 the Conversations OpenAPI specification, T2 "Conversations limits", T3
 //! "States and timers", T4 the changelog "Increasing Actions Per Second for
 //! Conversations", T5 Twilio's error pages, T6 "Accepted MIME types", T7
@@ -15,7 +15,7 @@ use super::{
 use crate::rules::{ChannelRules, ChatMediaRules};
 
 impl Profile {
-    /// Twilio Conversations (platforms.md 4): conversations as threads.
+    /// Twilio Conversations: conversations as threads.
     pub fn twilio() -> Profile {
         Profile {
             name: "twilio".to_string(),
@@ -52,8 +52,7 @@ impl Profile {
             ],
             // ACS's report, kept so that scenarios written for this profile
             // keep their results, although Twilio has no partial success (a
-            // ConversationWithParticipants that fails is closed whole, 50427,
-            // platforms.md 4.2).
+            // ConversationWithParticipants that fails is closed whole, 50427).
             invalid_participants: Some(InvalidParticipantReport {
                 code: "404".to_string(),
                 message: "Not found".to_string(),
@@ -65,7 +64,7 @@ impl Profile {
             recovery_window_ms: None,
             // Twilio's access tokens carry grants, not scopes: not modelled.
             tokens: None,
-            // platforms.md 4.3: states and timers, Timers.Inactive at least 1
+            // T3: states and timers, Timers.Inactive at least 1
             // minute (50375), Timers.Closed at least 10 minutes (50376).
             conversation_states: Some(StateRules {
                 inactive_timer_min_ms: 60_000,
@@ -84,7 +83,7 @@ impl Profile {
                 whatsapp_window_ms: 24 * 3_600_000,
                 // "Conversations limits", "Accepted MIME types", "WhatsApp
                 // media messages" and Flex's limits (T2, T6, T7, T10;
-                // platforms.md 4.4 and 5).
+                //).
                 channel_rules: ChannelRules::twilio(),
             }),
             // No ACS-style bulk SMS call (Twilio Conversations has none).

@@ -13,10 +13,10 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::parse::{ParseError, check_ref_name, duration, error, quote};
-use super::step::{InThread, Op, OutboxQuery, Participant, RetentionField, ThreadSettings};
-use crate::core::{
-    BindingSpec, ContentType, ConversationState, PageRequest, ParticipantSpec, StateTimers,
+use super::step::{
+    Continuation, InThread, Op, OutboxQuery, PageSpec, Participant, RetentionField, ThreadSettings,
 };
+use crate::core::{BindingSpec, ContentType, ConversationState, ParticipantSpec, StateTimers};
 use crate::rules::{Channel, Media, Route, Status};
 use crate::time::{Duration, Instant};
 
@@ -289,11 +289,47 @@ fn outbox(f: &mut Fields) -> Option<Op> {
     }))
 }
 
-/// `page_size` and `continuation`.
-fn page(f: &mut Fields) -> PageRequest {
-    PageRequest {
+/// `page_size` and `continuation`: a token, or `{"of": REF}`, the
+/// continuation an earlier listing step named REF returned.
+fn page(f: &mut Fields) -> PageSpec {
+    let refs = f.refs;
+    PageSpec {
         page_size: f.optional("page_size", page_size),
-        continuation: f.optional("continuation", string),
+        continuation: f.read("continuation", false, |value, path| {
+            continuation(value, path, refs)
+        }),
+    }
+}
+
+fn continuation(
+    value: &Value,
+    path: &str,
+    refs: &BTreeMap<String, usize>,
+) -> Result<Continuation, ParseError> {
+    match value {
+        Value::String(token) => Ok(Continuation::Token(token.clone())),
+        Value::Object(map) => {
+            if let Some(key) = map.keys().find(|k| *k != "of") {
+                return Err(error(&format!("{path}.{key}"), "unknown field"));
+            }
+            let of = format!("{path}.of");
+            let name = map
+                .get("of")
+                .ok_or_else(|| error(&of, "missing (the ref of an earlier listing step)"))?
+                .as_str()
+                .ok_or_else(|| error(&of, "expected a ref (a string)"))?;
+            if !refs.contains_key(name) {
+                return Err(error(
+                    &of,
+                    format!("{} is not a ref defined by an earlier step", quote(name)),
+                ));
+            }
+            Ok(Continuation::Of(name.to_string()))
+        }
+        _ => Err(error(
+            path,
+            "expected a continuation token or {\"of\": REF}",
+        )),
     }
 }
 

@@ -432,6 +432,7 @@ fn parse_expect(value: Option<&Value>, path: &str) -> Result<Expect, ParseError>
                 })?);
             }
             "result" => expect.result = Some(v.clone()),
+            "body" => expect.body = Some(v.clone()),
             "count" => {
                 expect.count = Some(
                     v.as_u64()

@@ -9,7 +9,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::step::{
-    Expect, InThread, Op, OutboxQuery, Participant, RetentionField, Scenario, Step, ThreadSettings,
+    Continuation, Expect, InThread, Op, OutboxQuery, PageSpec, Participant, RetentionField,
+    Scenario, Step, ThreadSettings,
 };
 use crate::core::{
     BindingSpec, Caller, Command, Error, OutboxFilter, PageRequest, ParticipantSpec, Reply,
@@ -17,6 +18,7 @@ use crate::core::{
 };
 use crate::core::{CarrierCall, ChatCall, ServiceCall};
 use crate::id::{MessageId, ThreadId, parse_message_id};
+use crate::profile::ErrorStyle;
 use crate::rules::Channel;
 use crate::sim::Simulator;
 use crate::time::Duration;
@@ -61,6 +63,8 @@ enum Named {
     Token(TokenId),
     /// An SMS or WhatsApp participant: its channel and address.
     Binding(Channel, String),
+    /// A page of a listing: its continuation (none on the last page).
+    Listing(Option<String>),
     /// Defined by a step that failed: nothing to point at.
     Nothing,
 }
@@ -98,6 +102,8 @@ struct Summary<'a> {
 struct Seen {
     status: u16,
     result: Value,
+    /// The wire body: the reply's JSON, or the error in the platform's shape.
+    body: Value,
     error: Option<Error>,
     count: Option<u64>,
 }
@@ -203,7 +209,7 @@ impl Runner {
                     |outcome: &Result<Reply, Error>| step_line(step, outcome, style, status);
                 let outcome = self.sim.execute_step(caller, &command, describe);
                 self.remember(step, &outcome);
-                seen(&command, outcome)
+                seen(&command, outcome, style)
             }
             Ok(Action::Outbox(query)) => {
                 let outcome = self.outbox_filter(query).map(|filter| {
@@ -242,7 +248,7 @@ impl Runner {
                 };
                 let style = self.sim.profile().error_style;
                 self.sim.record(&error_line(step, &error, style));
-                seen_error(error)
+                seen_error(error, self.sim.profile().error_style)
             }
         };
         if let Some(name) = &step.reference
@@ -278,13 +284,17 @@ impl Runner {
         };
         self.sim.record(&line);
         match outcome {
-            Ok(items) => Seen {
-                status: 200,
-                count: items.as_array().map(|a| a.len() as u64),
-                result: Value::Object(Map::from_iter([("items".to_string(), items)])),
-                error: None,
-            },
-            Err(e) => seen_error(e),
+            Ok(items) => {
+                let result = Value::Object(Map::from_iter([("items".to_string(), items)]));
+                Seen {
+                    status: 200,
+                    count: result["items"].as_array().map(|a| a.len() as u64),
+                    body: result.clone(),
+                    result,
+                    error: None,
+                }
+            }
+            Err(e) => seen_error(e, self.sim.profile().error_style),
         }
     }
 
@@ -302,6 +312,10 @@ impl Runner {
                 _ => Named::Nothing,
             },
             Reply::Token(view) => Named::Token(view.id),
+            Reply::Threads(p) => Named::Listing(p.continuation.clone()),
+            Reply::Participants(p) => Named::Listing(p.continuation.clone()),
+            Reply::Messages(p) => Named::Listing(p.continuation.clone()),
+            Reply::ReadReceipts(p) => Named::Listing(p.continuation.clone()),
             _ => Named::Nothing,
         };
         self.refs.insert(name.clone(), named);
@@ -369,7 +383,9 @@ impl Runner {
             Op::GetThread { thread } => Command::Chat(ChatCall::GetThread {
                 thread: self.thread(thread)?,
             }),
-            Op::ListThreads { page } => Command::Chat(ChatCall::ListThreads { page: page.clone() }),
+            Op::ListThreads { page } => Command::Chat(ChatCall::ListThreads {
+                page: self.page(page)?,
+            }),
             Op::UpdateThread {
                 thread,
                 topic,
@@ -444,7 +460,7 @@ impl Runner {
             },
             Op::ListParticipants { thread, page } => Command::Chat(ChatCall::ListParticipants {
                 thread: self.thread(thread)?,
-                page: page.clone(),
+                page: self.page(page)?,
             }),
             Op::SendMessage {
                 thread,
@@ -471,7 +487,7 @@ impl Runner {
                 start_time,
             } => Command::Chat(ChatCall::ListMessages {
                 thread: self.thread(thread)?,
-                page: page.clone(),
+                page: self.page(page)?,
                 start_time: *start_time,
             }),
             Op::UpdateMessage {
@@ -559,6 +575,31 @@ impl Runner {
                     .insert(name.clone(), Named::Binding(binding.channel, address));
             }
         }
+    }
+
+    /// A step's page: a continuation named by ref is the one that listing
+    /// returned; a listing that ended has none to give (400).
+    fn page(&self, spec: &PageSpec) -> Result<PageRequest, Error> {
+        let continuation = match &spec.continuation {
+            None => None,
+            Some(Continuation::Token(token)) => Some(token.clone()),
+            Some(Continuation::Of(name)) => match self.refs.get(name) {
+                Some(Named::Listing(Some(token))) => Some(token.clone()),
+                _ => {
+                    return Err(Error::InvalidField {
+                        field: "continuation",
+                        reason: format!(
+                            "{} names no listing with a next page",
+                            crate::scenario::quote(name)
+                        ),
+                    });
+                }
+            },
+        };
+        Ok(PageRequest {
+            page_size: spec.page_size,
+            continuation,
+        })
     }
 
     /// An address field: a participant's ref or the address itself.
@@ -677,22 +718,27 @@ fn error_line<'a>(step: &'a Step, e: &Error, style: crate::profile::ErrorStyle) 
     }
 }
 
-fn seen(command: &Command, outcome: Result<Reply, Error>) -> Seen {
+fn seen(command: &Command, outcome: Result<Reply, Error>, style: ErrorStyle) -> Seen {
     match outcome {
-        Ok(reply) => Seen {
-            status: command.success_status(),
-            count: reply.count().map(|c| c as u64),
-            result: wire::reply_json(&reply),
-            error: None,
-        },
-        Err(e) => seen_error(e),
+        Ok(reply) => {
+            let result = wire::reply_json(&reply);
+            Seen {
+                status: command.success_status(),
+                count: reply.count().map(|c| c as u64),
+                body: result.clone(),
+                result,
+                error: None,
+            }
+        }
+        Err(e) => seen_error(e, style),
     }
 }
 
-fn seen_error(e: Error) -> Seen {
+fn seen_error(e: Error, style: ErrorStyle) -> Seen {
     Seen {
         status: e.status(),
         result: Value::Null,
+        body: wire::render_error(&e, style),
         error: Some(e),
         count: None,
     }
@@ -734,6 +780,14 @@ fn check(expect: &Expect, seen: &Seen) -> Option<String> {
         return Some(format!(
             "expected result to contain {want}, differs at {path}; got {}",
             seen.result
+        ));
+    }
+    if let Some(want) = &expect.body
+        && let Err(path) = contains(&seen.body, want, "body")
+    {
+        return Some(format!(
+            "expected body to contain {want}, differs at {path}; got {}",
+            seen.body
         ));
     }
     None

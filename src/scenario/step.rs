@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::core::{
-    BindingSpec, ContentType, ConversationState, Kind, PageRequest, ParticipantSpec, StateTimers,
+    BindingSpec, ContentType, ConversationState, Kind, ParticipantSpec, StateTimers,
 };
 use crate::profile::Profile;
 use crate::rules::{Channel, Media, Route, Status};
@@ -60,6 +60,9 @@ pub struct Expect {
     pub ok: Option<bool>,
     pub error: Option<Kind>,
     pub result: Option<Value>,
+    /// Contained in the wire body (the reply's JSON, or the error in the
+    /// platform's shape: its code, `retry_after_ms`, …).
+    pub body: Option<Value>,
     pub count: Option<u64>,
 }
 
@@ -95,7 +98,7 @@ pub enum Op {
         thread: String,
     },
     ListThreads {
-        page: PageRequest,
+        page: PageSpec,
     },
     UpdateThread {
         thread: String,
@@ -124,7 +127,7 @@ pub enum Op {
     },
     ListParticipants {
         thread: String,
-        page: PageRequest,
+        page: PageSpec,
     },
     SendMessage {
         thread: String,
@@ -140,7 +143,7 @@ pub enum Op {
     },
     ListMessages {
         thread: String,
-        page: PageRequest,
+        page: PageSpec,
         start_time: Option<Instant>,
     },
     UpdateMessage {
@@ -278,4 +281,19 @@ pub struct OutboxQuery {
 pub struct InThread {
     pub thread: String,
     pub message: Option<String>,
+}
+
+/// A listing step's page: its size, and where to continue from.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PageSpec {
+    pub page_size: Option<u32>,
+    pub continuation: Option<Continuation>,
+}
+
+/// Where a listing continues: a continuation token as written, or the one an
+/// earlier listing step (named by its `ref`) returned.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Continuation {
+    Token(String),
+    Of(String),
 }

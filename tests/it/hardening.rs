@@ -311,3 +311,70 @@ fn page_sizes_and_calendar_timers_get_messages_that_say_what_is_wrong() {
         "{step}"
     );
 }
+
+/// `expect.body` sees the wire body (a platform code, a retry-after), and a
+/// listing's continuation passes to the next step by the listing's ref.
+#[test]
+fn scenarios_assert_wire_bodies_and_page_by_reference() {
+    let sends: Vec<String> = (0..5)
+        .map(|i| {
+            format!(r#"{{"as": "a", "op": "send_message", "thread": "t", "content": "m{i}"}}"#)
+        })
+        .collect();
+    let text = format!(
+        r#"{{"seed": 1, "profile": "twilio", "users": ["a"], "steps": [
+        {{"as": "a", "op": "create_thread", "topic": "x", "ref": "t"}},
+        {},
+        {{"as": "a", "op": "list_messages", "thread": "t", "page_size": 3, "ref": "p1",
+          "expect": {{"count": 3}}}},
+        {{"as": "a", "op": "list_messages", "thread": "t", "page_size": 3,
+          "continuation": {{"of": "p1"}}, "ref": "p2", "expect": {{"count": 3}}}},
+        {{"as": "a", "op": "list_messages", "thread": "t", "page_size": 3,
+          "continuation": {{"of": "p2"}}, "expect": {{"count": 1, "body": {{"continuation": null}}}}}},
+        {{"as": "a", "op": "get_thread", "thread": "t99",
+          "expect": {{"status": 404, "body": {{"code": 50350, "status": 404}}}}}}]}}"#,
+        sends.join(",")
+    );
+    let report = scenario::run(&scenario::parse(&text, None).unwrap());
+    assert!(report.failures.is_empty(), "{:?}", report.failures);
+    // A wrong body expectation fails and says where.
+    let wrong = text.replace(r#""code": 50350"#, r#""code": 50351"#);
+    let report = scenario::run(&scenario::parse(&wrong, None).unwrap());
+    assert_eq!(report.failures.len(), 1, "{:?}", report.failures);
+    assert!(
+        report.failures[0].contains("body.code"),
+        "{:?}",
+        report.failures
+    );
+    // A continuation named by a ref no earlier step defined is a parse error.
+    let unknown = text.replace(r#"{"of": "p2"}"#, r#"{"of": "p9"}"#);
+    let e = scenario::parse(&unknown, None).unwrap_err();
+    assert!(e.path.ends_with(".continuation.of"), "{e}");
+}
+
+/// On `acs`, a throttled step's body carries the retry-after.
+#[test]
+fn a_throttled_steps_body_carries_its_retry_after() {
+    let sends: Vec<String> = (0..51)
+        .map(|i| {
+            format!(r#"{{"as": "a", "op": "send_message", "thread": "t", "content": "m{i}"}}"#)
+        })
+        .collect();
+    let text = format!(
+        r#"{{"seed": 1, "profile": "acs", "users": ["a"], "steps": [
+        {{"as": "a", "op": "create_thread", "topic": "x", "ref": "t"}},
+        {},
+        {{"as": "a", "op": "send_message", "thread": "t", "content": "over",
+          "expect": {{"status": 429, "body": {{"error": {{"code": "TooManyRequests"}}}}}}}}]}}"#,
+        sends.join(",")
+    );
+    let report = scenario::run(&scenario::parse(&text, None).unwrap());
+    assert!(report.failures.is_empty(), "{:?}", report.failures);
+    let last = report
+        .lines
+        .iter()
+        .rev()
+        .find(|l| l.contains("\"step\""))
+        .unwrap();
+    assert!(last.contains("retry_after_ms"), "{last}");
+}

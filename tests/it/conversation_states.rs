@@ -2,49 +2,17 @@
 //! library: active, inactive, closed; the timers' minimums and formats; a new
 //! message reactivates; closed is final; Twilio's codes on the wire.
 
-use std::sync::Arc;
-use switchboard::core::ChatCall;
-
-use switchboard::core::{ConversationState, StateTimers, ThreadOptions};
+use switchboard::core::{ChatCall, ConversationState, ThreadOptions};
 use switchboard::profile::ErrorStyle;
 use switchboard::wire::render_error;
-use switchboard::{Command, Duration, Error, Instant, Kind, Profile, Simulator, UserId};
+use switchboard::{Command, Duration, Instant, Kind, Simulator, UserId};
 
-const MIN: u64 = 60_000;
+use crate::harness::{MIN, acs, assert_kind, events, timers, twilio, twilio_code, users};
 
-fn twilio() -> Simulator {
-    Simulator::builder()
-        .seed(2)
-        .profile(Profile::twilio())
-        .build()
-}
-
-fn timers(
-    state: Option<ConversationState>,
-    inactive: Option<&str>,
-    closed: Option<&str>,
-) -> ThreadOptions {
-    ThreadOptions {
-        state,
-        timers: Some(StateTimers {
-            inactive: inactive.map(Arc::from),
-            closed: closed.map(Arc::from),
-        }),
-        ..ThreadOptions::default()
-    }
-}
-
-fn twilio_code(e: &Error) -> u64 {
-    render_error(e, ErrorStyle::Twilio)["code"]
-        .as_u64()
-        .unwrap()
-}
-
+/// The state changes in the trace: (instant, new state, reason).
 fn state_events(sim: &Simulator) -> Vec<(u64, String, String)> {
-    sim.trace()
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
-        .filter(|v| v["kind"] == "state_changed")
+    events(sim, "state_changed")
+        .iter()
         .map(|v| {
             (
                 v["at_ms"].as_u64().unwrap(),
@@ -61,9 +29,8 @@ fn state(sim: &mut Simulator, user: UserId, t: switchboard::ThreadId) -> String 
 
 #[test]
 fn timers_move_a_conversation_to_inactive_then_closed_and_a_message_reactivates_it() {
-    let mut sim = twilio();
-    let ana = sim.create_user("ana").unwrap();
-    let bo = sim.create_user("bo").unwrap();
+    let mut sim = twilio(2);
+    let [ana, bo] = users(&mut sim, ["ana", "bo"]);
     let active = Some(ConversationState::Active);
     let t = sim
         .client(ana)
@@ -104,9 +71,8 @@ fn timers_move_a_conversation_to_inactive_then_closed_and_a_message_reactivates_
 
 #[test]
 fn closed_is_final_every_change_gets_50377_and_reads_and_deletion_still_work() {
-    let mut sim = twilio();
-    let ana = sim.create_user("ana").unwrap();
-    let bo = sim.create_user("bo").unwrap();
+    let mut sim = twilio(2);
+    let [ana, bo] = users(&mut sim, ["ana", "bo"]);
     let t = sim.client(ana).create_thread("t", &[bo]).unwrap();
     let m = sim.client(ana).send_message(t, "hello").unwrap();
     let view = sim
@@ -132,7 +98,7 @@ fn closed_is_final_every_change_gets_50377_and_reads_and_deletion_still_work() {
         sim.client(ana).remove_participant(t, bo).unwrap_err(),
     ];
     for e in &refusals {
-        assert_eq!(e.kind(), Kind::Conflict, "{e}");
+        assert_kind(e, Kind::Conflict);
         assert_eq!(twilio_code(e), 50377);
         assert_eq!(render_error(e, ErrorStyle::Twilio)["status"], 409);
     }
@@ -144,7 +110,7 @@ fn closed_is_final_every_change_gets_50377_and_reads_and_deletion_still_work() {
 
 #[test]
 fn set_state_moves_between_active_and_inactive() {
-    let mut sim = twilio();
+    let mut sim = twilio(2);
     let ana = sim.create_user("ana").unwrap();
     let t = sim
         .client(ana)
@@ -186,7 +152,7 @@ fn set_state_moves_between_active_and_inactive() {
 
 #[test]
 fn timer_rules_get_twilio_codes() {
-    let mut sim = twilio();
+    let mut sim = twilio(2);
     let ana = sim.create_user("ana").unwrap();
     let active = Some(ConversationState::Active);
     let cases = [
@@ -227,7 +193,7 @@ fn timer_rules_get_twilio_codes() {
 
 #[test]
 fn acs_has_no_conversation_states() {
-    let mut sim = Simulator::builder().build();
+    let mut sim = acs(0);
     let ana = sim.create_user("ana").unwrap();
     let t = sim.client(ana).create_thread("t", &[]).unwrap();
     let e = sim
@@ -237,7 +203,7 @@ fn acs_has_no_conversation_states() {
             state: ConversationState::Inactive,
         }))
         .unwrap_err();
-    assert_eq!(e.kind(), Kind::BadRequest);
+    assert_kind(&e, Kind::BadRequest);
     let e = sim
         .client(ana)
         .create_thread_with(
@@ -269,9 +235,8 @@ fn update_thread_with_a_state_behaves_like_set_state() {
     // Two twins: one moves the conversation with set_state, the other with
     // update_thread's state option, at the same instants.
     let run = |by_update: bool| {
-        let mut sim = twilio();
-        let ana = sim.create_user("ana").unwrap();
-        let bo = sim.create_user("bo").unwrap();
+        let mut sim = twilio(2);
+        let [ana, bo] = users(&mut sim, ["ana", "bo"]);
         let active = Some(ConversationState::Active);
         let t = sim
             .client(ana)
@@ -312,7 +277,7 @@ fn update_thread_with_a_state_behaves_like_set_state() {
             sim.client(bo).send_message(t, "hi").unwrap_err(),
         ];
         for e in &refusals {
-            assert_eq!(e.kind(), Kind::Conflict, "{e}");
+            assert_kind(e, Kind::Conflict);
             assert_eq!(twilio_code(e), 50377);
         }
         assert_eq!(sim.state(), &before, "refusals change nothing");
@@ -322,12 +287,7 @@ fn update_thread_with_a_state_behaves_like_set_state() {
         assert!(sim.client(bo).get_message(m).is_ok());
         assert!(!sim.state().thread(t).unwrap().life.holds_bindings());
         sim.state().check_invariants().unwrap();
-        let changes: Vec<serde_json::Value> = sim
-            .trace()
-            .lines()
-            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
-            .filter(|v| v["kind"] == "state_changed")
-            .collect();
+        let changes = events(&sim, "state_changed");
         (views, changes)
     };
     let (by_set, set_changes) = run(false);

@@ -2,6 +2,7 @@ mod acs_chat;
 mod arbitrary_sequences;
 mod architecture;
 mod conversation_states;
+mod harness;
 mod lifecycle;
 mod media_rule_table;
 mod rate_limits;

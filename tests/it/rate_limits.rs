@@ -6,19 +6,23 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use switchboard::MessageId;
-use switchboard::core::{CarrierCall, ChatCall, ServiceCall};
-use switchboard::core::{MessageKind, NoticeKind};
-use switchboard::rules::Status;
 
 use proptest::prelude::*;
 use proptest::test_runner::Config;
 use serde_json::json;
-use switchboard::core::{Caller, ContentType, PageRequest, ParticipantSpec};
+use switchboard::core::{
+    Caller, CarrierCall, ChatCall, ContentType, MessageKind, NoticeKind, PageRequest,
+    ParticipantSpec, ServiceCall,
+};
 use switchboard::profile::{Consequence, ErrorStyle, Operation, RateLimit, Scope};
-use switchboard::rules::Media;
+use switchboard::rules::{Media, Status};
 use switchboard::wire::render_error;
 use switchboard::{Command, Duration, Error, Profile, Reply, Simulator, ThreadId, UserId};
+
+use crate::harness::{
+    HOUR, acs, delete_message, events, get_thread, message, overridden, send, sim_on, trace,
+    twilio_code, update_message,
+};
 
 // ---- a rig: users, threads and messages to spend on one row ----
 
@@ -26,7 +30,6 @@ const USERS: usize = 60;
 const THREADS: usize = 10;
 /// Own messages `u0` keeps in each thread for delete rows.
 const SPARE_MESSAGES: usize = 14;
-const HOUR: u64 = 3_600_000;
 
 /// A world with `USERS` users in `THREADS` threads, each user with one message
 /// in every thread (`u0` with `SPARE_MESSAGES`), built through retrying
@@ -66,20 +69,9 @@ fn create_user(sim: &mut Simulator, id: &str) -> UserId {
     sim.user(id).unwrap()
 }
 
-fn send(thread: ThreadId, content: &str) -> Command {
-    Command::Chat(ChatCall::SendMessage {
-        thread,
-        content: Arc::from(content),
-        content_type: ContentType::Text,
-        metadata: BTreeMap::new(),
-        media: vec![],
-        template: None,
-    })
-}
-
 impl Rig {
     fn new(profile: Profile) -> Rig {
-        let mut sim = Simulator::builder().seed(11).profile(profile).build();
+        let mut sim = sim_on(profile, 11);
         let users: Vec<UserId> = (0..USERS)
             .map(|i| create_user(&mut sim, &name(i)))
             .collect();
@@ -189,7 +181,7 @@ impl Row<'_> {
                 topic: Some(Arc::from(format!("topic {j}"))),
                 options: Default::default(),
             }),
-            Operation::GetThread => Command::Chat(ChatCall::GetThread { thread }),
+            Operation::GetThread => get_thread(thread),
             Operation::ListThreads => Command::Chat(ChatCall::ListThreads {
                 page: PageRequest::default(),
             }),
@@ -225,41 +217,26 @@ impl Row<'_> {
                 template: None,
             }),
             Operation::GetMessage => Command::Chat(ChatCall::GetMessage {
-                message: MessageId {
-                    thread,
-                    sequence: own(self.rig),
-                },
+                message: message(thread, own(self.rig)),
             }),
             Operation::ListMessages => Command::Chat(ChatCall::ListMessages {
                 thread,
                 page: PageRequest::default(),
                 start_time: None,
             }),
-            Operation::UpdateMessage => Command::Chat(ChatCall::UpdateMessage {
-                message: MessageId {
-                    thread,
-                    sequence: own(self.rig),
-                },
-                content: Arc::from(format!("edit {j}")),
-            }),
+            Operation::UpdateMessage => {
+                update_message(message(thread, own(self.rig)), &format!("edit {j}"))
+            }
             Operation::DeleteMessage => {
                 let taken = self.deleted.entry((u, t)).or_default();
                 let mine = &self.rig.messages[&(u, t)];
-                let message = mine[mine.len() - 1 - *taken];
+                let sequence = mine[mine.len() - 1 - *taken];
                 *taken += 1;
-                Command::Chat(ChatCall::DeleteMessage {
-                    message: MessageId {
-                        thread,
-                        sequence: message,
-                    },
-                })
+                delete_message(message(thread, sequence))
             }
             Operation::SendTyping => Command::Chat(ChatCall::SendTyping { thread }),
             Operation::SendReadReceipt => Command::Chat(ChatCall::SendReadReceipt {
-                message: MessageId {
-                    thread,
-                    sequence: own(self.rig),
-                },
+                message: message(thread, own(self.rig)),
             }),
             Operation::ListReadReceipts => Command::Chat(ChatCall::ListReadReceipts {
                 thread,
@@ -765,11 +742,11 @@ proptest! {
         calls in proptest::collection::vec(call_strategy(), 1..120),
     ) {
         // Only sends and thread reads are limited, so the setup counts nowhere.
-        let profile = Profile::with_overrides(
+        let profile = overridden(
             &Profile::acs(),
-            &json!({"rate_limits": limits, "throttled_calls_count": throttled_calls_count}),
-        ).unwrap();
-        let mut sim = Simulator::builder().seed(5).profile(profile.clone()).build();
+            json!({"rate_limits": limits, "throttled_calls_count": throttled_calls_count}),
+        );
+        let mut sim = sim_on(profile.clone(), 5);
         let users: Vec<UserId> = (0..3).map(|i| create_user(&mut sim, &name(i))).collect();
         let threads: Vec<ThreadId> = (0..2)
             .map(|i| sim.client(users[0]).create_thread(&format!("t{i}"), &users[1..]).unwrap())
@@ -782,7 +759,7 @@ proptest! {
             let (op, command) = if call.send {
                 (Operation::SendMessage, send(thread, "x"))
             } else {
-                (Operation::GetThread, Command::Chat(ChatCall::GetThread { thread }))
+                (Operation::GetThread, get_thread(thread))
             };
             let caller = Caller {
                 user: Some(users[call.user as usize]),
@@ -810,11 +787,7 @@ proptest! {
 // ---- consequences and the retrying client ----
 
 fn small_world(profile: Profile, users: usize) -> (Simulator, Vec<UserId>, ThreadId) {
-    let mut sim = Simulator::builder()
-        .seed(3)
-        .profile(profile)
-        .keep_trace(true)
-        .build();
+    let mut sim = sim_on(profile, 3);
     let us: Vec<UserId> = (0..users)
         .map(|i| create_user(&mut sim, &name(i)))
         .collect();
@@ -875,12 +848,7 @@ fn a_retrying_client_waits_out_acs_counting_throttled_calls() {
     // minute; then 50 more fit at once.
     assert_eq!(sim.now().ms() - start.ms(), 60_000);
     assert_eq!(stored(&mut sim, us[1], t), 100);
-    let refusals = sim
-        .trace()
-        .lines()
-        .filter(|l| l.contains("\"kind\":\"rejected\""))
-        .count();
-    assert_eq!(refusals, 1);
+    assert_eq!(events(&sim, "rejected").len(), 1);
 }
 
 #[test]
@@ -930,11 +898,7 @@ fn sendbird_stores_but_does_not_show_a_channels_sixth_message_in_a_second() {
     assert_eq!(stored(&mut sim, us[6], t), 6);
     // Shown: the others received only five in real time.
     assert_eq!(received(&sim, us[6]), 5);
-    let hidden = sim
-        .trace()
-        .lines()
-        .filter(|l| l.contains("\"hidden\":true"))
-        .count();
+    let hidden = trace(&sim).iter().filter(|v| v["hidden"] == true).count();
     assert_eq!(hidden, 1);
     // A second later the channel shows messages again.
     sim.advance(Duration::from_ms(1000));
@@ -957,7 +921,7 @@ fn twilio_reads_are_not_actions() {
         .client(us[0])
         .send_message(t, "31st action")
         .unwrap_err();
-    assert_eq!(render_error(&err, ErrorStyle::Twilio)["code"], 20429);
+    assert_eq!(twilio_code(&err), 20429);
     assert_eq!(err.retry_after_ms(), Some(1000));
 }
 
@@ -1027,7 +991,7 @@ fn sendbird_metacounters_and_profile_images_are_sendbird_only() {
 fn acs_sms_over_the_throughput_is_queued_and_nothing_is_lost() {
     use switchboard::core::OutboxFilter;
     for (from, per_minute) in [("+18005550199", 200u32), ("12345", 6000)] {
-        let mut sim = Simulator::builder().seed(9).keep_trace(true).build();
+        let mut sim = acs(9);
         let start = sim.now().ms();
         let calls = per_minute / 100 + 1;
         for c in 0..calls {
@@ -1058,11 +1022,8 @@ fn acs_sms_over_the_throughput_is_queued_and_nothing_is_lost() {
         assert_eq!(finals(&sim), total, "{from}: every queued SMS is sent");
         assert_eq!(sim.outbox(&OutboxFilter::default()).len(), total);
         // The first queued one was handed over at 60 s, not before.
-        let first_late = sim
-            .trace()
-            .lines()
-            .filter(|l| l.contains("\"kind\":\"delivery_updated\""))
-            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        let first_late = events(&sim, "delivery_updated")
+            .iter()
             .filter(|v| v["delivery"].as_u64() == Some(u64::from(per_minute) + 1))
             .map(|v| v["at_ms"].as_u64().unwrap())
             .min()
@@ -1155,7 +1116,7 @@ fn an_unvalidated_zero_count_limit_refuses_without_hanging() {
         .try_build()
         .err();
     assert!(err.is_some_and(|e| e.contains("count")));
-    let mut sim = Simulator::builder().profile(profile).build();
+    let mut sim = sim_on(profile, 0);
     let ana = create_user(&mut sim, "ana");
     let t = sim.client(ana).create_thread("t", &[]).unwrap();
     let err = sim.client(ana).get_thread(t).unwrap_err();
@@ -1164,7 +1125,7 @@ fn an_unvalidated_zero_count_limit_refuses_without_hanging() {
 
 #[test]
 fn the_service_retries_identity_calls_as_fast_as_acs_allows() {
-    let mut sim = Simulator::builder().build();
+    let mut sim = acs(0);
     for i in 0..501 {
         let command = Command::Service(ServiceCall::CreateUser {
             id: Arc::from(format!("user{i}")),

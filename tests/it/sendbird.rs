@@ -8,14 +8,9 @@ use serde_json::Value;
 use switchboard::core::TokenProblem;
 use switchboard::profile::ErrorStyle;
 use switchboard::wire::render_error;
-use switchboard::{Command, Error, Kind, Profile, Simulator, ThreadId};
+use switchboard::{Command, Error, Kind, ThreadId};
 
-fn sendbird() -> Simulator {
-    Simulator::builder()
-        .seed(4)
-        .profile(Profile::sendbird())
-        .build()
-}
+use crate::harness::{assert_kind, crowd, sendbird, thread_with};
 
 fn body(e: &Error) -> Value {
     render_error(e, ErrorStyle::Sendbird)
@@ -23,10 +18,8 @@ fn body(e: &Error) -> Value {
 
 #[test]
 fn a_group_channel_lives_and_dies_like_a_thread_with_sendbird_errors() {
-    let mut sim = sendbird();
-    let ana = sim.create_user("ana").unwrap();
-    let bo = sim.create_user("bo").unwrap();
-    let t = sim.client(ana).create_thread("group", &[bo]).unwrap();
+    let mut sim = sendbird(4);
+    let ([ana, bo], t) = thread_with(&mut sim, "group", ["ana", "bo"]);
     let m = sim.client(bo).send_message(t, "hi").unwrap();
     assert!(sim.client(ana).get_message(m).is_ok());
     // 5000 bytes fit, 5001 do not (413, 400110).
@@ -113,10 +106,8 @@ fn every_error_renders_as_a_six_digit_sendbird_code() {
 
 #[test]
 fn a_channel_holds_100_members_and_has_no_acs_or_twilio_features() {
-    let mut sim = sendbird();
-    let users: Vec<_> = (0..101)
-        .map(|i| sim.create_user(&format!("u{i}")).unwrap())
-        .collect();
+    let mut sim = sendbird(4);
+    let users = crowd(&mut sim, "u", 101);
     let e = sim
         .client(users[0])
         .create_thread("big", &users[1..])
@@ -128,7 +119,7 @@ fn a_channel_holds_100_members_and_has_no_acs_or_twilio_features() {
             .is_ok()
     );
     let e = sim.issue_token(users[0], &["chat"], None).unwrap_err();
-    assert_eq!(e.kind(), Kind::BadRequest);
+    assert_kind(&e, Kind::BadRequest);
     let t = sim.client(users[0]).create_thread("t", &[]).unwrap();
     let e = sim
         .client(users[0])
@@ -137,7 +128,7 @@ fn a_channel_holds_100_members_and_has_no_acs_or_twilio_features() {
             state: switchboard::core::ConversationState::Closed,
         }))
         .unwrap_err();
-    assert_eq!(e.kind(), Kind::BadRequest);
+    assert_kind(&e, Kind::BadRequest);
     let long = Arc::<str>::from("x".repeat(81));
     let e = sim
         .execute(

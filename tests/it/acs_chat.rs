@@ -15,8 +15,8 @@ use switchboard::wire::render_error;
 use switchboard::{Command, Duration, Instant, Kind, Profile, Reply, Simulator, ThreadId, UserId};
 
 use crate::harness::{
-    acs, acs_code, create_thread, crowd, delete_message, get_thread, message, overridden, page,
-    refused, send, sim_on, update_message, users,
+    acs, acs_code, create_thread, crowd, delete_message, execute_checked, get_thread, message,
+    overridden, page, refused, send, sim_on, update_message, users,
 };
 
 // ---- helpers ----
@@ -122,8 +122,8 @@ fn a_deleted_identity_is_refused_with_401() {
         list_cmd(t, PageRequest::default()),
     ] {
         let err = refused(&mut sim, Some(alice), &command, Kind::Unauthorized);
-        assert_eq!(err.status(), 401);
-        assert_eq!(acs_code(&err), "Unauthorized");
+        assert_eq!(err.status(), 401, "{}", command.op());
+        assert_eq!(acs_code(&err), "Unauthorized", "{}", command.op());
     }
     // Others keep working; deleting again finds nobody.
     sim.client(bob).send_message(t, "still here").unwrap();
@@ -516,7 +516,7 @@ fn a_deleted_thread_is_gone_for_every_call() {
     ];
     for command in &calls {
         let err = refused(&mut sim, Some(alice), command, Kind::NotFound);
-        assert_eq!(acs_code(&err), "NotFound");
+        assert_eq!(acs_code(&err), "NotFound", "{}", command.op());
     }
     let err = refused(&mut sim, Some(alice), &calls[0], Kind::NotFound);
     assert_eq!(
@@ -726,32 +726,31 @@ fn a_message_body_is_at_most_28_kib() {
     let alice = sim.create_user("alice").unwrap();
     let t = sim.client(alice).create_thread("t", &[]).unwrap();
     let max = 28 * 1024;
-    sim.client(alice).send_message(t, &"a".repeat(max)).unwrap();
-    // Counted in UTF-8 bytes, not characters.
-    sim.client(alice)
-        .send_message(t, &"é".repeat(max / 2))
-        .unwrap();
-    let err = refused(
-        &mut sim,
-        Some(alice),
-        &send(t, &"a".repeat(max + 1)),
-        Kind::TooLarge,
-    );
-    assert_eq!(err.status(), 413);
-    assert_eq!(acs_code(&err), "RequestEntityTooLarge");
-    let over = format!("{}a", "é".repeat(max / 2));
-    refused(&mut sim, Some(alice), &send(t, &over), Kind::TooLarge);
-    // Editing is held to the same limit.
     let m = sim.client(alice).send_message(t, "short").unwrap();
-    refused(
-        &mut sim,
-        Some(alice),
-        &Command::Chat(ChatCall::UpdateMessage {
-            message: m,
-            content: "a".repeat(max + 1).into(),
-        }),
-        Kind::TooLarge,
-    );
+    // Counted in UTF-8 bytes, not characters: é is two. (case, body, accepted)
+    let cases = [
+        ("28 KiB of ASCII", "a".repeat(max), true),
+        ("28 KiB of é", "é".repeat(max / 2), true),
+        ("28 KiB of ASCII and one more", "a".repeat(max + 1), false),
+        (
+            "28 KiB of é and one more",
+            format!("{}a", "é".repeat(max / 2)),
+            false,
+        ),
+    ];
+    for (case, body, accepted) in cases {
+        // A send, and an edit, which is held to the same limit.
+        for command in [send(t, &body), update_message(m, &body)] {
+            match execute_checked(&mut sim, alice, &command) {
+                Ok(_) => assert!(accepted, "{case}: {} admitted", command.op()),
+                Err(err) => {
+                    assert!(!accepted, "{case}: {} refused: {err}", command.op());
+                    assert_eq!(err.kind(), Kind::TooLarge, "{case}: {err}");
+                    assert_eq!(acs_code(&err), "RequestEntityTooLarge", "{case}");
+                }
+            }
+        }
+    }
 }
 
 #[test]
@@ -787,28 +786,27 @@ fn a_page_holds_at_most_200_messages() {
     let mut sim = acs(7);
     let alice = sim.create_user("alice").unwrap();
     let t = sim.client(alice).create_thread("t", &[]).unwrap();
-    for size in [0, 201] {
-        let err = refused(
-            &mut sim,
-            Some(alice),
-            &list_cmd(t, page(size)),
-            Kind::BadRequest,
-        );
-        assert_eq!(acs_code(&err), "BadRequest");
+    let bad_token = PageRequest {
+        page_size: None,
+        continuation: Some("not-a-token".into()),
+    };
+    // (case, page, accepted)
+    let cases = [
+        ("a page of 0", page(0), false),
+        ("a page of 200", page(200), true),
+        ("a page of 201", page(201), false),
+        ("a continuation that is none", bad_token, false),
+    ];
+    for (case, request, accepted) in cases {
+        match execute_checked(&mut sim, alice, &list_cmd(t, request)) {
+            Ok(_) => assert!(accepted, "{case}: admitted"),
+            Err(err) => {
+                assert!(!accepted, "{case}: refused: {err}");
+                assert_eq!(err.kind(), Kind::BadRequest, "{case}: {err}");
+                assert_eq!(acs_code(&err), "BadRequest", "{case}");
+            }
+        }
     }
-    sim.client(alice).list_messages(t, page(200)).unwrap();
-    refused(
-        &mut sim,
-        Some(alice),
-        &list_cmd(
-            t,
-            PageRequest {
-                page_size: None,
-                continuation: Some("not-a-token".into()),
-            },
-        ),
-        Kind::BadRequest,
-    );
 }
 
 #[test]
@@ -990,8 +988,8 @@ fn a_non_participant_is_forbidden() {
     ];
     for command in &calls {
         let err = refused(&mut sim, Some(eve), command, Kind::Forbidden);
-        assert_eq!(err.status(), 403);
-        assert_eq!(acs_code(&err), "Forbidden");
+        assert_eq!(err.status(), 403, "{}", command.op());
+        assert_eq!(acs_code(&err), "Forbidden", "{}", command.op());
     }
     assert!(sim.inbox(eve).is_empty());
 }

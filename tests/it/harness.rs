@@ -15,7 +15,9 @@ use switchboard::core::{
 use switchboard::profile::ErrorStyle;
 use switchboard::rules::Channel;
 use switchboard::wire::render_error;
-use switchboard::{Caller, Command, Error, Kind, MessageId, Profile, Simulator, ThreadId, UserId};
+use switchboard::{
+    Caller, Command, Error, Kind, MessageId, Profile, Reply, Simulator, ThreadId, UserId,
+};
 
 // ---- time and numbers ----
 
@@ -205,15 +207,31 @@ pub fn timers(
 
 // ---- assertions ----
 
-/// Asserts that `error` is of `kind`, with that kind's status.
+/// The HTTP status of each kind, written out here rather than read from
+/// `Kind::status`, so that a check against it can fail.
+fn http_status(kind: Kind) -> u16 {
+    match kind {
+        Kind::BadRequest => 400,
+        Kind::Unauthorized => 401,
+        Kind::Forbidden => 403,
+        Kind::NotFound => 404,
+        Kind::Conflict => 409,
+        Kind::TooLarge => 413,
+        Kind::UnsupportedMedia => 415,
+        Kind::RateLimited => 429,
+    }
+}
+
+/// Asserts that `error` is of `kind` and answers with that kind's HTTP status.
 #[track_caller]
 pub fn assert_kind(error: &Error, kind: Kind) {
     assert_eq!(error.kind(), kind, "{error}");
-    assert_eq!(error.status(), kind.status(), "{error}");
+    assert_eq!(error.status(), http_status(kind), "{error}");
 }
 
-/// Runs `command` as `caller`; it must be refused with `kind`. Checks that the
-/// refusal left the state exactly as it was and that the invariants hold.
+/// Runs `command` as `caller`; it must be refused with `kind` (and its HTTP
+/// status). Checks that the refusal left the state exactly as it was and that
+/// the invariants hold.
 #[track_caller]
 pub fn refused(
     sim: &mut Simulator,
@@ -223,7 +241,12 @@ pub fn refused(
 ) -> Error {
     let error = refused_by(sim, |sim| sim.execute(caller, command));
     assert_eq!(error.kind(), kind, "{}: {error}", command.op());
-    assert_eq!(error.status(), kind.status(), "{}: {error}", command.op());
+    assert_eq!(
+        error.status(),
+        http_status(kind),
+        "{}: {error}",
+        command.op()
+    );
     error
 }
 
@@ -245,6 +268,27 @@ pub fn refused_by<T: Debug>(
     );
     sim.state().check_invariants().unwrap();
     error
+}
+
+/// Runs `command` as `caller` and returns the outcome; a refusal must leave
+/// the state exactly as it was, and the invariants must hold either way.
+#[track_caller]
+pub fn execute_checked(
+    sim: &mut Simulator,
+    caller: impl Into<Caller>,
+    command: &Command,
+) -> Result<Reply, Error> {
+    let before = sim.state().clone();
+    let result = sim.execute(caller, command);
+    if let Err(error) = &result {
+        let op = command.op();
+        assert!(
+            sim.state() == &before,
+            "the refused {op} ({error}) changed the state"
+        );
+    }
+    sim.state().check_invariants().unwrap();
+    result
 }
 
 /// The `error.code` of `error`'s ACS body.

@@ -559,14 +559,40 @@ fn acs_global_identity_row(profile: &Profile) -> usize {
         .expect("the global identity row")
 }
 
+/// The index of Sendbird's "4 file uploads a second" row.
+fn sendbird_file_per_second_row(profile: &Profile) -> usize {
+    profile
+        .rate_limits
+        .iter()
+        .position(|l| l.operations == [Operation::SendFileMessage] && l.window_ms == 1000)
+        .expect("the per-second file row")
+}
+
 #[test]
-fn every_acs_row_admits_n_then_throttles_exactly() {
-    let profile = Profile::acs();
-    // The identity "global limit per request" (5000 per 30 s) cannot bind
-    // before the per-call rows of the seed (500 + 500 + 500 + 100/s, 4500 in
-    // 30 s); it has its own test below.
-    let global = acs_global_identity_row(&profile);
-    assert_eq!(every_row(profile, &[global]), 17);
+fn every_row_of_every_profile_admits_n_then_throttles_exactly() {
+    // (profile, the rows that no operation drives to their boundary first,
+    // how many (row, operation) pairs are driven)
+    type Unreachable = fn(&Profile) -> Vec<usize>;
+    let profiles: [(Profile, Unreachable, usize); 3] = [
+        // The identity "global limit per request" (5000 per 30 s) cannot bind
+        // before the per-call rows of the seed (500 + 500 + 500 + 100/s, 4500
+        // in 30 s); it has its own test below.
+        (Profile::acs(), |p| vec![acs_global_identity_row(p)], 17),
+        (Profile::twilio(), |_| vec![], 19),
+        // File uploads: 4 a second can never bind, because a file message is
+        // also an "other event" at 3 a second (seed 004 lists both); the
+        // per-minute file row is driven.
+        (
+            Profile::sendbird(),
+            |p| vec![sendbird_file_per_second_row(p)],
+            35,
+        ),
+    ];
+    for (profile, unreachable, driven) in profiles {
+        let name = profile.name.clone();
+        let unreachable = unreachable(&profile);
+        assert_eq!(every_row(profile, &unreachable), driven, "{name}");
+    }
 }
 
 #[test]
@@ -584,25 +610,6 @@ fn acs_global_identity_row_counts_every_identity_call() {
     ] {
         assert!(boundary(&rig, global, op), "{op:?}");
     }
-}
-
-#[test]
-fn every_twilio_row_admits_n_then_throttles_exactly() {
-    assert_eq!(every_row(Profile::twilio(), &[]), 19);
-}
-
-#[test]
-fn every_sendbird_row_admits_n_then_throttles_exactly() {
-    let profile = Profile::sendbird();
-    // File uploads: 4 a second can never bind, because a file message is also
-    // an "other event" at 3 a second (seed 004 lists both); the per-minute
-    // file row is driven.
-    let file_per_second = profile
-        .rate_limits
-        .iter()
-        .position(|l| l.operations == [Operation::SendFileMessage] && l.window_ms == 1000)
-        .unwrap();
-    assert_eq!(every_row(profile, &[file_per_second]), 35);
 }
 
 // ---- the limiter against a brute-force reference model ----
@@ -975,12 +982,16 @@ fn sendbird_metacounters_and_profile_images_are_sendbird_only() {
     );
     for profile in [Profile::acs(), Profile::twilio()] {
         let (mut sim, us, t) = small_world(profile, 2);
+        let name = sim.profile().name.clone();
         let err = sim
             .client(us[0])
             .update_metacounter(t, "likes", 1)
             .unwrap_err();
-        assert!(err.to_string().contains("not supported"), "{err}");
-        assert!(sim.client(us[0]).update_profile_image(10).is_err());
+        assert!(err.to_string().contains("not supported"), "{name}: {err}");
+        assert!(
+            sim.client(us[0]).update_profile_image(10).is_err(),
+            "{name}"
+        );
     }
 }
 
@@ -1082,22 +1093,53 @@ fn acs_sms_queue_hands_each_message_over_at_its_exact_slot() {
 
 #[test]
 fn limits_that_could_not_act_are_refused_in_a_profile() {
-    let bad = [
-        json!([{"operations": ["send_message"], "scope": "user", "window_ms": 1000, "count": 1,
-                "consequence": "queue"}]),
-        json!([{"operations": ["get_thread"], "scope": "user", "window_ms": 1000, "count": 1,
-                "consequence": "hide"}]),
-        json!([{"operations": ["send_message"], "scope": "sender", "window_ms": 1000, "count": 1}]),
-        json!([{"operations": ["send_message"], "scope": "user", "window_ms": 1000, "count": 0}]),
+    let one = |limit: serde_json::Value| json!([limit]);
+    let many = |n: usize| {
+        let limit =
+            json!({"operations": ["get_thread"], "scope": "user", "window_ms": 1, "count": 1});
+        json!(vec![limit; n])
+    };
+    // (case, the profile's rate limits, accepted)
+    let cases = [
+        (
+            "a queue on chat sends",
+            one(
+                json!({"operations": ["send_message"], "scope": "user", "window_ms": 1000,
+                       "count": 1, "consequence": "queue"}),
+            ),
+            false,
+        ),
+        (
+            "hiding thread reads",
+            one(
+                json!({"operations": ["get_thread"], "scope": "user", "window_ms": 1000,
+                       "count": 1, "consequence": "hide"}),
+            ),
+            false,
+        ),
+        (
+            "a sender scope on chat sends",
+            one(
+                json!({"operations": ["send_message"], "scope": "sender", "window_ms": 1000,
+                       "count": 1}),
+            ),
+            false,
+        ),
+        (
+            "a count of zero",
+            one(
+                json!({"operations": ["send_message"], "scope": "user", "window_ms": 1000,
+                       "count": 0}),
+            ),
+            false,
+        ),
+        ("65 limits", many(65), false),
+        ("64 limits", many(64), true),
     ];
-    for limits in bad {
-        let err = Profile::with_overrides(&Profile::acs(), &json!({ "rate_limits": limits }));
-        assert!(err.is_err(), "{limits}");
+    for (case, limits, accepted) in cases {
+        let got = Profile::with_overrides(&Profile::acs(), &json!({ "rate_limits": limits }));
+        assert_eq!(got.is_ok(), accepted, "{case}: {limits}");
     }
-    let many: Vec<_> = (0..65)
-        .map(|_| json!({"operations": ["get_thread"], "scope": "user", "window_ms": 1, "count": 1}))
-        .collect();
-    assert!(Profile::with_overrides(&Profile::acs(), &json!({ "rate_limits": many })).is_err());
 }
 
 /// A profile built by hand skips validation; the limiter still neither hangs

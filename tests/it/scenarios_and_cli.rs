@@ -141,28 +141,27 @@ fn every_malformed_file_exits_2_naming_its_json_path() {
 
 #[test]
 fn usage_errors_exit_2_and_help_exits_0() {
-    assert_eq!(switchboard(&[]).status.code(), Some(2));
-    assert_eq!(switchboard(&["fly"]).status.code(), Some(2));
-    assert_eq!(switchboard(&["run"]).status.code(), Some(2));
-    assert_eq!(
-        switchboard(&["run", "no/such/file.json"]).status.code(),
-        Some(2)
-    );
-    assert_eq!(
-        switchboard(&["run", "fixtures/support_desk.json", "--seed", "x"])
-            .status
-            .code(),
-        Some(2)
-    );
-    assert_eq!(
-        switchboard(&["run", "fixtures/support_desk.json", "--colour"])
-            .status
-            .code(),
-        Some(2)
-    );
+    // (case, arguments) that must exit 2.
+    let usage_errors: [(&str, &[&str]); 6] = [
+        ("no command", &[]),
+        ("an unknown command", &["fly"]),
+        ("run without a file", &["run"]),
+        ("a file that is not there", &["run", "no/such/file.json"]),
+        (
+            "a seed that is not a number",
+            &["run", "fixtures/support_desk.json", "--seed", "x"],
+        ),
+        (
+            "an unknown option",
+            &["run", "fixtures/support_desk.json", "--colour"],
+        ),
+    ];
+    for (case, args) in usage_errors {
+        assert_eq!(switchboard(args).status.code(), Some(2), "{case}: {args:?}");
+    }
     for command in ["run", "check", "profile"] {
         let out = switchboard(&[command, "--help"]);
-        assert_eq!(out.status.code(), Some(0));
+        assert_eq!(out.status.code(), Some(0), "{command} --help");
         assert!(String::from_utf8(out.stdout).unwrap().contains(command));
     }
 }

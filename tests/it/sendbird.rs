@@ -5,12 +5,12 @@ use std::sync::Arc;
 use switchboard::core::{ChatCall, ServiceCall};
 
 use serde_json::Value;
-use switchboard::core::TokenProblem;
+use switchboard::core::{ConversationState, TokenProblem};
 use switchboard::profile::ErrorStyle;
 use switchboard::wire::render_error;
 use switchboard::{Command, Error, Kind, ThreadId};
 
-use crate::harness::{assert_kind, crowd, sendbird, thread_with};
+use crate::harness::{crowd, execute_checked, sendbird, thread_with};
 
 fn body(e: &Error) -> Value {
     render_error(e, ErrorStyle::Sendbird)
@@ -118,30 +118,45 @@ fn a_channel_holds_100_members_and_has_no_acs_or_twilio_features() {
             .create_thread("full", &users[1..100])
             .is_ok()
     );
-    let e = sim.issue_token(users[0], &["chat"], None).unwrap_err();
-    assert_kind(&e, Kind::BadRequest);
     let t = sim.client(users[0]).create_thread("t", &[]).unwrap();
-    let e = sim
-        .client(users[0])
-        .execute(&Command::Chat(ChatCall::SetState {
-            thread: t,
-            state: switchboard::core::ConversationState::Closed,
-        }))
-        .unwrap_err();
-    assert_kind(&e, Kind::BadRequest);
-    let long = Arc::<str>::from("x".repeat(81));
-    let e = sim
-        .execute(
+    let create_user = |chars: usize| {
+        Command::Service(ServiceCall::CreateUser {
+            id: Arc::from("x".repeat(chars)),
+            display_name: None,
+        })
+    };
+    // (case, caller, call, accepted): no tokens, no conversation states,
+    // identities of at most 80 characters.
+    let cases = [
+        (
+            "a token",
             None,
-            &Command::Service(ServiceCall::CreateUser {
-                id: long,
-                display_name: None,
+            Command::Service(ServiceCall::IssueToken {
+                user: Arc::from("u0"),
+                scopes: vec![Arc::from("chat")],
+                expires_in_ms: None,
             }),
-        )
-        .unwrap_err();
-    assert_eq!(
-        e.kind(),
-        Kind::BadRequest,
-        "identities are at most 80 characters"
-    );
+            false,
+        ),
+        (
+            "a conversation state",
+            Some(users[0]),
+            Command::Chat(ChatCall::SetState {
+                thread: t,
+                state: ConversationState::Closed,
+            }),
+            false,
+        ),
+        ("an identity of 81 characters", None, create_user(81), false),
+        ("an identity of 80 characters", None, create_user(80), true),
+    ];
+    for (case, caller, command, accepted) in cases {
+        match execute_checked(&mut sim, caller, &command) {
+            Ok(_) => assert!(accepted, "{case}: admitted"),
+            Err(e) => {
+                assert!(!accepted, "{case}: refused: {e}");
+                assert_eq!(e.kind(), Kind::BadRequest, "{case}: {e}");
+            }
+        }
+    }
 }

@@ -18,8 +18,8 @@ use switchboard::wire::render_error;
 use switchboard::{Command, Duration, Error, Kind, Profile, Reply, Simulator, ThreadId, UserId};
 
 use crate::harness::{
-    DAN, HOUR, PROXY, WEN, acs, add_bindings, assert_kind, binding, events, message, overridden,
-    refused, sim_on, thread_with, trace, twilio, twilio_code,
+    DAN, HOUR, PROXY, WEN, acs, add_bindings, assert_kind, binding, events, execute_checked,
+    message, overridden, refused, refused_by, sim_on, thread_with, trace, twilio, twilio_code,
 };
 
 /// `twilio` with `overrides`, seed 5 like the others here.
@@ -453,73 +453,32 @@ fn an_inbound_message_goes_to_everyone_but_its_sender() {
                     && &*n.from == DAN)
         );
     }
-    // Unknown pair: 404, nothing stored.
-    refused(
-        &mut sim,
-        None,
-        &Command::Carrier(CarrierCall::Inbound {
-            channel: Channel::Sms,
-            from: Arc::from("+14255550199"),
-            to: Arc::from(PROXY),
-            body: Arc::from("?"),
-            media: vec![],
-        }),
-        Kind::NotFound,
-    );
-    // Media over the MMS limits is refused by the channel's own rules.
-    refused(
-        &mut sim,
-        None,
-        &Command::Carrier(CarrierCall::Inbound {
-            channel: Channel::Sms,
-            from: Arc::from(DAN),
-            to: Arc::from(PROXY),
-            body: Arc::from(""),
-            media: vec![jpeg(2 * 1024 * 1024 + 1)],
-        }),
-        Kind::TooLarge,
-    );
-    refused(
-        &mut sim,
-        None,
-        &Command::Carrier(CarrierCall::Inbound {
-            channel: Channel::Sms,
-            from: Arc::from(DAN),
-            to: Arc::from(PROXY),
-            body: Arc::from(""),
-            media: vec![],
-        }),
-        Kind::BadRequest,
-    );
-    // Precedence: an unknown pair (404) before an oversize medium (413); too
-    // many media (a malformed request, 400) before both.
-    let inbound = |from: &str, media: Vec<Media>| {
-        Command::Carrier(CarrierCall::Inbound {
+    // Refused inbound messages, nothing stored. Precedence: an unknown pair
+    // (404) before an oversize medium (413); too many media (a malformed
+    // request, 400) before both.
+    let stranger = "+14255550199";
+    let mib = 1024 * 1024;
+    // (case, from, body, media, kind)
+    #[rustfmt::skip]
+    let cases = [
+        ("an unknown pair", stranger, "?", vec![], Kind::NotFound),
+        ("a medium over the MMS limit", DAN, "", vec![jpeg(2 * mib + 1)], Kind::TooLarge),
+        ("neither body nor media", DAN, "", vec![], Kind::BadRequest),
+        ("an unknown pair with an oversize medium", stranger, "", vec![jpeg(3 * mib)], Kind::NotFound),
+        ("an unknown pair with eleven media", stranger, "", vec![jpeg(1); 11], Kind::BadRequest),
+        ("a known pair with an oversize medium", DAN, "", vec![jpeg(3 * mib)], Kind::TooLarge),
+    ];
+    for (case, from, body, media, kind) in cases {
+        let inbound = Command::Carrier(CarrierCall::Inbound {
             channel: Channel::Sms,
             from: Arc::from(from),
             to: Arc::from(PROXY),
-            body: Arc::from(""),
+            body: Arc::from(body),
             media,
-        })
-    };
-    refused(
-        &mut sim,
-        None,
-        &inbound("+14255550199", vec![jpeg(3 * 1024 * 1024)]),
-        Kind::NotFound,
-    );
-    refused(
-        &mut sim,
-        None,
-        &inbound("+14255550199", vec![jpeg(1); 11]),
-        Kind::BadRequest,
-    );
-    refused(
-        &mut sim,
-        None,
-        &inbound(DAN, vec![jpeg(3 * 1024 * 1024)]),
-        Kind::TooLarge,
-    );
+        });
+        let error = refused_by(&mut sim, |sim| sim.execute(None, &inbound));
+        assert_eq!(error.kind(), kind, "{case}: {error}");
+    }
 }
 
 #[test]
@@ -826,40 +785,34 @@ fn acs_send_sms_answers_per_recipient_and_reports_delivery() {
 #[test]
 fn acs_send_sms_refuses_bad_calls_whole() {
     let mut sim = acs(3);
-    refused(&mut sim, None, &send_sms(&[], "x", false), Kind::BadRequest);
-    let many: Vec<String> = (0..101).map(|i| format!("+1425555{i:04}")).collect();
-    let many: Vec<&str> = many.iter().map(String::as_str).collect();
-    refused(
-        &mut sim,
-        None,
-        &send_sms(&many, "x", false),
-        Kind::BadRequest,
-    );
-    sim.execute(None, &send_sms(&many[..100], "x", false))
-        .unwrap();
-    refused(
-        &mut sim,
-        None,
-        &send_sms(&[DAN], &"a".repeat(2049), false),
-        Kind::BadRequest,
-    );
-    sim.execute(None, &send_sms(&[DAN], &"a".repeat(2048), false))
-        .unwrap();
-    let bad_from = Command::Carrier(CarrierCall::SendSms {
-        from: Arc::from("12"),
-        to: vec![Arc::from(DAN)],
-        message: Arc::from("x"),
-        delivery_report: false,
-    });
-    refused(&mut sim, None, &bad_from, Kind::BadRequest);
-    // A short code is a valid sender.
-    let short = Command::Carrier(CarrierCall::SendSms {
-        from: Arc::from("12345"),
-        to: vec![Arc::from(DAN)],
-        message: Arc::from("x"),
-        delivery_report: false,
-    });
-    sim.execute(None, &short).unwrap();
+    let numbers: Vec<String> = (0..101).map(|i| format!("+1425555{i:04}")).collect();
+    let numbers: Vec<&str> = numbers.iter().map(String::as_str).collect();
+    let (long, longer) = ("a".repeat(2048), "a".repeat(2049));
+    // (case, from, to, message, accepted), in this order on one simulator.
+    let cases: [(&str, &str, &[&str], &str, bool); 7] = [
+        ("no recipient", PROXY, &[], "x", false),
+        ("101 recipients", PROXY, &numbers, "x", false),
+        ("100 recipients", PROXY, &numbers[..100], "x", true),
+        ("2049 characters", PROXY, &[DAN], &longer, false),
+        ("2048 characters", PROXY, &[DAN], &long, true),
+        ("a sender of two digits", "12", &[DAN], "x", false),
+        ("a short code as the sender", "12345", &[DAN], "x", true),
+    ];
+    for (case, from, to, message, accepted) in cases {
+        let command = Command::Carrier(CarrierCall::SendSms {
+            from: Arc::from(from),
+            to: to.iter().map(|s| Arc::from(*s)).collect(),
+            message: Arc::from(message),
+            delivery_report: false,
+        });
+        match execute_checked(&mut sim, None, &command) {
+            Ok(_) => assert!(accepted, "{case}: admitted"),
+            Err(error) => {
+                assert!(!accepted, "{case}: refused: {error}");
+                assert_eq!(error.kind(), Kind::BadRequest, "{case}: {error}");
+            }
+        }
+    }
     // Twilio has no such call.
     let mut tw = twilio(5);
     refused(

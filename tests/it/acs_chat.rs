@@ -900,6 +900,9 @@ fn only_the_sender_deletes_a_message_and_its_content_is_gone() {
             .iter()
             .all(|v| v.content.as_deref() != Some("secret"))
     );
+    // The listing holds the deleted message, without its content.
+    let shown = listed.iter().find(|v| v.sequence_id == m.sequence);
+    assert_eq!(shown.map(|v| v.content.as_deref()), Some(None));
     // Deleted is final: no edit, no second delete.
     refused(
         &mut sim,

@@ -114,6 +114,8 @@ fn a_purged_thread_forgets_its_idempotency_key_and_counters() {
     let bo = sim.create_user("bo").unwrap();
     let t = sim.client(bo).create_thread("t", &[]).unwrap();
     sim.client(bo).update_metacounter(t, "likes", 3).unwrap();
+    // The counter is there to forget.
+    assert_eq!(sim.state().thread(t).unwrap().metacounters.len(), 1);
     sim.client(bo).delete_thread(t).unwrap();
     sim.state().check_invariants().unwrap();
     assert!(sim.state().thread(t).unwrap().metacounters.is_empty());

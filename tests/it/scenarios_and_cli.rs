@@ -10,6 +10,8 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// The shipped scenario files, sorted; at least three, so that a loop over
+/// them cannot pass by finding none.
 fn fixtures() -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(root().join("fixtures"))
         .expect("fixtures/ exists")
@@ -17,6 +19,7 @@ fn fixtures() -> Vec<PathBuf> {
         .filter(|p| p.extension().is_some_and(|e| e == "json"))
         .collect();
     files.sort();
+    assert!(files.len() >= 3, "at least three fixtures ship: {files:?}");
     files
 }
 
@@ -75,6 +78,10 @@ fn the_command_line_prints_identical_bytes_on_every_run() {
             serde_json::from_str(stdout.lines().last().expect("a summary line")).unwrap();
         assert_eq!(last["kind"], "summary");
         assert_eq!(last["digest"].as_str().unwrap().len(), 16);
+        // The command line prints the library's run of the file, digest and all.
+        let library = run_file(&path);
+        assert_eq!(last["digest"], library.digest, "{file}");
+        assert_eq!(stdout, library.jsonl(), "{file}");
         for line in stdout.lines() {
             let v: serde_json::Value = serde_json::from_str(line).expect("every line is JSON");
             assert!(v["at_ms"].is_u64() && v["kind"].is_string(), "{line}");

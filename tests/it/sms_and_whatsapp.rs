@@ -617,6 +617,8 @@ fn receipts_follow_the_status_order_and_replay_byte_for_byte() {
             .or_default()
             .push(v["status"].as_str().unwrap().to_string());
     }
+    // Every delivery had receipts, so the checks below ran for each.
+    assert_eq!(seen.len(), out.len());
     for statuses in seen.values() {
         assert_eq!(statuses[0], "sent", "{statuses:?}");
         assert!(["delivered", "failed", "undelivered"].contains(&statuses[1].as_str()));
@@ -773,6 +775,12 @@ fn acs_send_sms_answers_per_recipient_and_reports_delivery() {
             assert_eq!(r["code"], 2000);
         }
     }
+    // Seed 3 delivers both, so the detail code above was checked.
+    let statuses: Vec<&str> = reports
+        .iter()
+        .map(|r| r["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["delivered", "delivered"]);
     // Without delivery_report, no report events (the status still moves on).
     let mut quiet = acs(3);
     quiet.execute(None, &send_sms(&[DAN], "x", false)).unwrap();

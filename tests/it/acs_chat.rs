@@ -270,7 +270,7 @@ fn a_thread_holds_at_most_250_participants() {
 }
 
 #[test]
-fn create_respects_the_thread_participant_cap() {
+fn a_create_call_cannot_overfill_a_thread() {
     // With the per-create limit above the per-thread cap, a create call alone
     // can overfill a thread; the cap must hold there as it does for adds.
     let mut sim = acs_with(json!({"participants_per_thread_max": 3}));
@@ -410,7 +410,7 @@ fn an_idempotent_replay_returns_the_first_response() {
 // ---- reading, updating and deleting threads ----
 
 #[test]
-fn list_threads_pages_newest_first_over_the_callers_threads_only() {
+fn a_caller_lists_only_their_own_threads_newest_first_in_pages() {
     let mut sim = acs(7);
     let [alice, bob] = users(&mut sim, ["alice", "bob"]);
     let mut alices = Vec::new();
@@ -629,7 +629,7 @@ fn removing_a_participant_ends_their_membership() {
 }
 
 #[test]
-fn list_participants_pages_by_offset() {
+fn participants_are_listed_in_pages_by_offset() {
     let mut sim = acs(7);
     let alice = sim.create_user("alice").unwrap();
     let crowd = crowd(&mut sim, "p", 6);
@@ -754,7 +754,7 @@ fn a_message_body_is_at_most_28_kib() {
 }
 
 #[test]
-fn send_get_and_list_newest_first() {
+fn a_sent_message_is_read_back_by_id_and_listed_newest_first() {
     let mut sim = acs(7);
     let [alice, bob] = users(&mut sim, ["alice", "bob"]);
     let t = sim.client(alice).create_thread("t", &[bob]).unwrap();
@@ -1142,7 +1142,7 @@ fn every_participant_but_the_actor_is_notified() {
 // ---- rate limits ----
 
 #[test]
-fn fifty_sends_per_user_per_thread_per_minute() {
+fn a_user_sends_at_most_fifty_messages_per_thread_per_minute() {
     let mut sim = acs(7);
     let [alice, bob] = users(&mut sim, ["alice", "bob"]);
     let t = sim.client(alice).create_thread("t", &[bob]).unwrap();

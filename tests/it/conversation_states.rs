@@ -179,7 +179,7 @@ fn set_state_moves_between_active_and_inactive() {
 }
 
 #[test]
-fn timer_rules_get_twilio_codes() {
+fn broken_timer_rules_are_refused_with_twilio_codes() {
     let mut sim = twilio(2);
     let ana = sim.create_user("ana").unwrap();
     let active = Some(ConversationState::Active);

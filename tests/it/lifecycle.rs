@@ -208,7 +208,7 @@ fn at_threads(sim: &Simulator, kind: &str) -> Vec<(u64, ThreadId)> {
 }
 
 #[test]
-fn one_advance_of_91_days_deletes_exactly_the_threads_due_and_tells_every_participant() {
+fn one_advance_of_91_days_runs_every_scheduled_change_deletion_and_purge_at_its_instant() {
     let mut sim = acs(5);
     let [ana, bo] = users(&mut sim, ["ana", "bo"]);
     let cy = sim.create_user("cy").unwrap();

@@ -187,7 +187,7 @@ fn profile_show_prints_the_profile_as_json() {
 }
 
 #[test]
-fn later_issue_ops_answer_not_supported_by_this_profile() {
+fn ops_that_acs_lacks_answer_not_supported_in_a_scenario() {
     let text = r#"{"seed": 1, "profile": "acs", "users": ["a"], "steps": [
         {"op": "inbound", "channel": "sms", "from": "+14255550100", "to": "+18005550199", "body": "hi",
          "expect": {"status": 400, "error": "bad_request"}},
@@ -345,7 +345,7 @@ mod robustness {
 /// scenario built in code can still name one, and its call is answered 401
 /// before anything else is looked at.
 #[test]
-fn precedence_holds_in_scenarios_too() {
+fn an_undeclared_caller_is_refused_when_read_and_answered_401_before_anything_else() {
     let text = r#"{"seed": 1, "profile": "acs", "users": ["a", "b"], "steps": [
         {"as": "a", "op": "create_thread", "topic": "x", "idempotency_key": "k", "ref": "t"},
         {"as": "placeholder", "op": "send_message", "thread": "t", "content": "x", "media": [{"content_type": "image/png", "bytes": 1}],

@@ -78,7 +78,7 @@ fn every_bmp_character_is_classified_once() {
 }
 
 #[test]
-fn the_lengths_each_class_of_text_reaches() {
+fn each_class_of_text_counts_its_own_units_and_segments() {
     let cases = [
         ("a".repeat(160), Encoding::Gsm7, 160, 1),
         ("a".repeat(161), Encoding::Gsm7, 161, 2),

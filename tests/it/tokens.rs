@@ -86,7 +86,7 @@ fn a_token_is_a_deterministic_three_part_jwt_with_its_exp() {
 }
 
 #[test]
-fn lifetimes_scopes_and_identities_are_checked() {
+fn a_token_needs_60_to_1440_minutes_a_known_scope_and_a_live_identity() {
     let mut sim = acs(11);
     let ana = sim.create_user("ana").unwrap();
     let minutes = |m| Some(Duration::from_mins(m));

@@ -746,6 +746,7 @@ fn a_message_body_is_at_most_28_kib() {
                 Err(err) => {
                     assert!(!accepted, "{case}: {} refused: {err}", command.op());
                     assert_eq!(err.kind(), Kind::TooLarge, "{case}: {err}");
+                    assert_eq!(err.status(), 413, "{case}");
                     assert_eq!(acs_code(&err), "RequestEntityTooLarge", "{case}");
                 }
             }

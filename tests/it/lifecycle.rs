@@ -715,6 +715,8 @@ mod calls {
     };
     use switchboard::{Caller, Command, Duration, Profile, Simulator, State, ThreadId, UserId};
 
+    use crate::harness::{sim_on, users};
+
     #[derive(Clone, Debug)]
     struct Step {
         advance_ms: u64,
@@ -813,12 +815,10 @@ mod calls {
         )
     }
 
+    /// Users u0, u1, u2 on `profile`, and three threads of u0's with the others.
     fn world(profile: Profile) -> Simulator {
-        let mut sim = Simulator::builder().seed(9).profile(profile).build();
-        let users: Vec<UserId> = ["u0", "u1", "u2"]
-            .iter()
-            .map(|u| sim.create_user(u).unwrap())
-            .collect();
+        let mut sim = sim_on(profile, 9);
+        let users = users(&mut sim, ["u0", "u1", "u2"]);
         for _ in 0..3 {
             sim.client(users[0])
                 .create_thread("w", &users[1..])

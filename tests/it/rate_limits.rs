@@ -20,8 +20,8 @@ use switchboard::wire::render_error;
 use switchboard::{Command, Duration, Error, Kind, Profile, Reply, Simulator, ThreadId, UserId};
 
 use crate::harness::{
-    HOUR, acs, assert_kind, delete_message, events, get_thread, message, overridden, send, sim_on,
-    trace, twilio_code, update_message,
+    HOUR, acs, acs_code, assert_kind, delete_message, events, get_thread, message, overridden,
+    page, send, sim_on, trace, twilio_code, update_message,
 };
 
 // ---- a rig: users, threads and messages to spend on one row ----
@@ -488,7 +488,7 @@ fn boundary(rig: &Rig, index: usize, op: Operation) -> bool {
 fn check_rendering(profile: &Profile, limit: &RateLimit, err: &Error) {
     let wire = render_error(err, profile.error_style);
     match profile.error_style {
-        ErrorStyle::Acs => assert_eq!(wire["error"]["code"], "TooManyRequests"),
+        ErrorStyle::Acs => assert_eq!(acs_code(err), "TooManyRequests"),
         ErrorStyle::Twilio => {
             assert_eq!(wire["code"], 20429);
             assert_eq!(wire["status"], 429);
@@ -808,12 +808,8 @@ fn small_world(profile: Profile, users: usize) -> (Simulator, Vec<UserId>, Threa
 }
 
 fn stored(sim: &mut Simulator, user: UserId, t: ThreadId) -> usize {
-    let page = PageRequest {
-        page_size: Some(100),
-        continuation: None,
-    };
     sim.client(user)
-        .list_messages(t, page)
+        .list_messages(t, page(100))
         .unwrap()
         .items
         .iter()

@@ -4,38 +4,26 @@
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
-use switchboard::MessageId;
-use switchboard::core::{ChatCall, ServiceCall};
-use switchboard::core::{MessageKind, NoticeKind};
 
 use serde_json::json;
-use switchboard::core::{ContentType, MessageView, Notification, PageRequest, ParticipantSpec};
+use switchboard::core::{
+    ChatCall, MessageKind, MessageView, NoticeKind, Notification, PageRequest, ParticipantSpec,
+    ServiceCall,
+};
 use switchboard::profile::ErrorStyle;
 use switchboard::wire::render_error;
-use switchboard::{
-    Command, Duration, Error, Instant, Kind, Profile, Reply, Simulator, ThreadId, UserId,
+use switchboard::{Command, Duration, Instant, Kind, Profile, Reply, Simulator, ThreadId, UserId};
+
+use crate::harness::{
+    acs, acs_code, create_thread, crowd, delete_message, execute_checked, get_thread, message,
+    overridden, page, refused, send, sim_on, update_message, users,
 };
 
 // ---- helpers ----
 
-fn new_sim() -> Simulator {
-    Simulator::builder().seed(7).build()
-}
-
-fn sim_with(overrides: serde_json::Value) -> Simulator {
-    let profile = Profile::with_overrides(&Profile::acs(), &overrides).expect("valid overrides");
-    Simulator::builder().seed(7).profile(profile).build()
-}
-
-fn users<const N: usize>(sim: &mut Simulator, names: [&str; N]) -> [UserId; N] {
-    names.map(|n| sim.create_user(n).unwrap())
-}
-
-/// `n` users named `{prefix}{i}`.
-fn crowd(sim: &mut Simulator, prefix: &str, n: usize) -> Vec<UserId> {
-    (0..n)
-        .map(|i| sim.create_user(&format!("{prefix}{i}")).unwrap())
-        .collect()
+/// `acs` with `overrides`, seed 7 like the others here.
+fn acs_with(overrides: serde_json::Value) -> Simulator {
+    sim_on(overridden(&Profile::acs(), overrides), 7)
 }
 
 fn name(sim: &Simulator, user: UserId) -> Arc<str> {
@@ -49,60 +37,12 @@ fn specs(sim: &Simulator, users: &[UserId]) -> Vec<ParticipantSpec> {
         .collect()
 }
 
-fn page(size: u32) -> PageRequest {
-    PageRequest {
-        page_size: Some(size),
-        continuation: None,
-    }
-}
-
-fn send(thread: ThreadId, content: &str) -> Command {
-    Command::Chat(ChatCall::SendMessage {
-        thread,
-        content: Arc::from(content),
-        content_type: ContentType::Text,
-        metadata: Default::default(),
-        media: vec![],
-        template: None,
-    })
-}
-
 fn list_cmd(thread: ThreadId, page: PageRequest) -> Command {
     Command::Chat(ChatCall::ListMessages {
         thread,
         page,
         start_time: None,
     })
-}
-
-/// Runs a call that must be refused with `kind`; checks the status and that the
-/// refusal left the state exactly as it was.
-fn rejected(sim: &mut Simulator, actor: Option<UserId>, command: &Command, kind: Kind) -> Error {
-    let before = sim.state().clone();
-    let err = match sim.execute(actor, command) {
-        Ok(reply) => panic!(
-            "{} should be refused with {kind:?}, got {reply:?}",
-            command.op()
-        ),
-        Err(err) => err,
-    };
-    assert_eq!(err.kind(), kind, "{}: {err}", command.op());
-    assert_eq!(err.status(), kind.status());
-    assert!(
-        sim.state() == &before,
-        "a refused {} changed the state",
-        command.op()
-    );
-    sim.state().check_invariants().unwrap();
-    err
-}
-
-fn acs_code(err: &Error) -> String {
-    let wire = render_error(err, ErrorStyle::Acs);
-    wire["error"]["code"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no error.code in {wire}"))
-        .to_string()
 }
 
 /// Every message `user` can list in `thread`, walking all pages of `size`.
@@ -148,9 +88,9 @@ fn thread_of(reply: Reply) -> ThreadId {
 
 #[test]
 fn creating_an_existing_identity_is_a_409_conflict() {
-    let mut sim = new_sim();
+    let mut sim = acs(7);
     sim.create_user("alice").unwrap();
-    let err = rejected(
+    let err = refused(
         &mut sim,
         None,
         &Command::Service(ServiceCall::CreateUser {
@@ -169,25 +109,25 @@ fn creating_an_existing_identity_is_a_409_conflict() {
 
 #[test]
 fn a_deleted_identity_is_refused_with_401() {
-    let mut sim = new_sim();
+    let mut sim = acs(7);
     let [alice, bob] = users(&mut sim, ["alice", "bob"]);
     let t = sim.client(alice).create_thread("t", &[bob]).unwrap();
     sim.delete_user(alice).unwrap();
     for command in [
         send(t, "hi"),
-        Command::Chat(ChatCall::GetThread { thread: t }),
+        get_thread(t),
         Command::Chat(ChatCall::ListThreads {
             page: PageRequest::default(),
         }),
         list_cmd(t, PageRequest::default()),
     ] {
-        let err = rejected(&mut sim, Some(alice), &command, Kind::Unauthorized);
-        assert_eq!(err.status(), 401);
-        assert_eq!(acs_code(&err), "Unauthorized");
+        let err = refused(&mut sim, Some(alice), &command, Kind::Unauthorized);
+        assert_eq!(err.status(), 401, "{}", command.op());
+        assert_eq!(acs_code(&err), "Unauthorized", "{}", command.op());
     }
     // Others keep working; deleting again finds nobody.
     sim.client(bob).send_message(t, "still here").unwrap();
-    let err = rejected(
+    let err = refused(
         &mut sim,
         None,
         &Command::Service(ServiceCall::DeleteUser {
@@ -197,7 +137,7 @@ fn a_deleted_identity_is_refused_with_401() {
     );
     assert_eq!(acs_code(&err), "NotFound");
     // The id stays taken.
-    rejected(
+    refused(
         &mut sim,
         None,
         &Command::Service(ServiceCall::CreateUser {
@@ -210,11 +150,11 @@ fn a_deleted_identity_is_refused_with_401() {
 
 #[test]
 fn chat_calls_without_a_known_identity_are_401() {
-    let mut sim = new_sim();
+    let mut sim = acs(7);
     let alice = sim.create_user("alice").unwrap();
     let t = sim.client(alice).create_thread("t", &[]).unwrap();
-    rejected(&mut sim, None, &send(t, "hi"), Kind::Unauthorized);
-    rejected(
+    refused(&mut sim, None, &send(t, "hi"), Kind::Unauthorized);
+    refused(
         &mut sim,
         Some(UserId(999)),
         &send(t, "hi"),
@@ -226,19 +166,13 @@ fn chat_calls_without_a_known_identity_are_401() {
 
 #[test]
 fn a_thread_needs_a_topic() {
-    let mut sim = new_sim();
+    let mut sim = acs(7);
     let alice = sim.create_user("alice").unwrap();
     for topic in ["", "   "] {
-        let err = rejected(
+        let err = refused(
             &mut sim,
             Some(alice),
-            &Command::Chat(ChatCall::CreateThread {
-                topic: topic.into(),
-                participants: vec![],
-                idempotency_key: None,
-                bindings: vec![],
-                options: Default::default(),
-            }),
+            &create_thread(topic, &[]),
             Kind::BadRequest,
         );
         assert_eq!(acs_code(&err), "BadRequest");
@@ -248,7 +182,7 @@ fn a_thread_needs_a_topic() {
 
 #[test]
 fn the_creator_joins_the_thread_automatically() {
-    let mut sim = new_sim();
+    let mut sim = acs(7);
     let [alice, bob] = users(&mut sim, ["alice", "bob"]);
     let t = sim.client(alice).create_thread("t", &[bob]).unwrap();
     let view = sim.client(alice).get_thread(t).unwrap();
@@ -266,7 +200,7 @@ fn the_creator_joins_the_thread_automatically() {
 
 #[test]
 fn a_create_call_names_at_most_200_participants() {
-    let mut sim = new_sim();
+    let mut sim = acs(7);
     let alice = sim.create_user("alice").unwrap();
     let crowd = crowd(&mut sim, "p", 201);
     let t = sim
@@ -279,7 +213,7 @@ fn a_create_call_names_at_most_200_participants() {
     );
 
     let participants = specs(&sim, &crowd);
-    let err = rejected(
+    let err = refused(
         &mut sim,
         Some(alice),
         &Command::Chat(ChatCall::CreateThread {
@@ -297,7 +231,7 @@ fn a_create_call_names_at_most_200_participants() {
 
 #[test]
 fn a_thread_holds_at_most_250_participants() {
-    let mut sim = new_sim();
+    let mut sim = acs(7);
     let alice = sim.create_user("alice").unwrap();
     let crowd = crowd(&mut sim, "p", 250);
     let t = sim
@@ -313,7 +247,7 @@ fn a_thread_holds_at_most_250_participants() {
     );
 
     let last = specs(&sim, &crowd[249..]);
-    let err = rejected(
+    let err = refused(
         &mut sim,
         Some(alice),
         &Command::Chat(ChatCall::AddParticipants {
@@ -336,14 +270,14 @@ fn a_thread_holds_at_most_250_participants() {
 }
 
 #[test]
-fn create_respects_the_thread_participant_cap() {
+fn a_create_call_cannot_overfill_a_thread() {
     // With the per-create limit above the per-thread cap, a create call alone
     // can overfill a thread; the cap must hold there as it does for adds.
-    let mut sim = sim_with(json!({"participants_per_thread_max": 3}));
+    let mut sim = acs_with(json!({"participants_per_thread_max": 3}));
     let alice = sim.create_user("alice").unwrap();
     let others = crowd(&mut sim, "p", 3);
     let participants = specs(&sim, &others);
-    let err = rejected(
+    let err = refused(
         &mut sim,
         Some(alice),
         &Command::Chat(ChatCall::CreateThread {
@@ -370,7 +304,7 @@ fn create_respects_the_thread_participant_cap() {
 
 #[test]
 fn unknown_participants_are_reported_and_the_rest_are_added() {
-    let mut sim = new_sim();
+    let mut sim = acs(7);
     let [alice, bob, carol] = users(&mut sim, ["alice", "bob", "carol"]);
     let reply = sim
         .execute(
@@ -423,7 +357,7 @@ fn unknown_participants_are_reported_and_the_rest_are_added() {
 
 #[test]
 fn the_same_idempotency_key_returns_the_same_thread() {
-    let mut sim = new_sim();
+    let mut sim = acs(7);
     let [alice, bob] = users(&mut sim, ["alice", "bob"]);
     let create = |key: &str| {
         Command::Chat(ChatCall::CreateThread {
@@ -458,7 +392,7 @@ fn the_same_idempotency_key_returns_the_same_thread() {
 fn an_idempotent_replay_returns_the_first_response() {
     // "Same key: the first response again" (core::create_thread): that includes
     // the invalid participants the first call reported.
-    let mut sim = new_sim();
+    let mut sim = acs(7);
     let alice = sim.create_user("alice").unwrap();
     sim.create_user("bob").unwrap();
     let create = Command::Chat(ChatCall::CreateThread {
@@ -476,8 +410,8 @@ fn an_idempotent_replay_returns_the_first_response() {
 // ---- reading, updating and deleting threads ----
 
 #[test]
-fn list_threads_pages_newest_first_over_the_callers_threads_only() {
-    let mut sim = new_sim();
+fn a_caller_lists_only_their_own_threads_newest_first_in_pages() {
+    let mut sim = acs(7);
     let [alice, bob] = users(&mut sim, ["alice", "bob"]);
     let mut alices = Vec::new();
     for i in 0..5 {
@@ -523,7 +457,7 @@ fn list_threads_pages_newest_first_over_the_callers_threads_only() {
 
 #[test]
 fn updating_the_topic_posts_a_system_message_and_notifies() {
-    let mut sim = new_sim();
+    let mut sim = acs(7);
     let [alice, bob] = users(&mut sim, ["alice", "bob"]);
     let t = sim.client(alice).create_thread("old", &[bob]).unwrap();
     sim.advance(Duration::from_ms(10));
@@ -544,7 +478,7 @@ fn updating_the_topic_posts_a_system_message_and_notifies() {
     assert_eq!(last.at_ms, 10);
     assert!(!kinds(&sim.inbox(alice)).contains(&NoticeKind::ChatThreadPropertiesUpdated));
 
-    rejected(
+    refused(
         &mut sim,
         Some(alice),
         &Command::Chat(ChatCall::UpdateThread {
@@ -558,22 +492,17 @@ fn updating_the_topic_posts_a_system_message_and_notifies() {
 
 #[test]
 fn a_deleted_thread_is_gone_for_every_call() {
-    let mut sim = new_sim();
+    let mut sim = acs(7);
     let [alice, bob] = users(&mut sim, ["alice", "bob"]);
     let t = sim.client(alice).create_thread("t", &[bob]).unwrap();
     let m = sim.client(alice).send_message(t, "hi").unwrap();
     sim.client(bob).delete_thread(t).unwrap();
 
     let calls = [
-        Command::Chat(ChatCall::GetThread { thread: t }),
+        get_thread(t),
         list_cmd(t, PageRequest::default()),
         send(t, "again"),
-        Command::Chat(ChatCall::GetMessage {
-            message: MessageId {
-                thread: t,
-                sequence: m.sequence,
-            },
-        }),
+        Command::Chat(ChatCall::GetMessage { message: m }),
         Command::Chat(ChatCall::ListParticipants {
             thread: t,
             page: PageRequest::default(),
@@ -586,10 +515,10 @@ fn a_deleted_thread_is_gone_for_every_call() {
         Command::Chat(ChatCall::DeleteThread { thread: t }),
     ];
     for command in &calls {
-        let err = rejected(&mut sim, Some(alice), command, Kind::NotFound);
-        assert_eq!(acs_code(&err), "NotFound");
+        let err = refused(&mut sim, Some(alice), command, Kind::NotFound);
+        assert_eq!(acs_code(&err), "NotFound", "{}", command.op());
     }
-    let err = rejected(&mut sim, Some(alice), &calls[0], Kind::NotFound);
+    let err = refused(&mut sim, Some(alice), &calls[0], Kind::NotFound);
     assert_eq!(
         render_error(&err, ErrorStyle::Acs)["error"]["target"],
         t.to_string()
@@ -612,12 +541,12 @@ fn a_deleted_thread_is_gone_for_every_call() {
 
 #[test]
 fn an_add_call_names_at_most_200_participants() {
-    let mut sim = new_sim();
+    let mut sim = acs(7);
     let alice = sim.create_user("alice").unwrap();
     let crowd = crowd(&mut sim, "p", 201);
     let t = sim.client(alice).create_thread("t", &[]).unwrap();
     let participants = specs(&sim, &crowd);
-    rejected(
+    refused(
         &mut sim,
         Some(alice),
         &Command::Chat(ChatCall::AddParticipants {
@@ -639,7 +568,7 @@ fn an_add_call_names_at_most_200_participants() {
 fn adding_an_existing_participant_changes_nothing() {
     // The call still counts against the roster rate limits; the data is under
     // test here.
-    let mut sim = sim_with(json!({"rate_limits": []}));
+    let mut sim = acs_with(json!({"rate_limits": []}));
     let [alice, bob, carol] = users(&mut sim, ["alice", "bob", "carol"]);
     let t = sim.client(alice).create_thread("t", &[bob]).unwrap();
     let before = sim.state().clone();
@@ -667,7 +596,7 @@ fn adding_an_existing_participant_changes_nothing() {
 
 #[test]
 fn removing_a_participant_ends_their_membership() {
-    let mut sim = new_sim();
+    let mut sim = acs(7);
     // carol exists but was never in the thread.
     let [alice, bob, _carol] = users(&mut sim, ["alice", "bob", "carol"]);
     let t = sim.client(alice).create_thread("t", &[bob]).unwrap();
@@ -687,7 +616,7 @@ fn removing_a_participant_ends_their_membership() {
 
     // Removing someone who is not (or no longer) a participant is a 404.
     for who in ["bob", "carol", "ghost"] {
-        rejected(
+        refused(
             &mut sim,
             Some(alice),
             &Command::Chat(ChatCall::RemoveParticipant {
@@ -700,8 +629,8 @@ fn removing_a_participant_ends_their_membership() {
 }
 
 #[test]
-fn list_participants_pages_by_offset() {
-    let mut sim = new_sim();
+fn participants_are_listed_in_pages_by_offset() {
+    let mut sim = acs(7);
     let alice = sim.create_user("alice").unwrap();
     let crowd = crowd(&mut sim, "p", 6);
     let t = sim.client(alice).create_thread("t", &crowd).unwrap();
@@ -725,7 +654,7 @@ fn list_participants_pages_by_offset() {
         .chain((0..6).map(|i| Arc::from(format!("p{i}"))))
         .collect();
     assert_eq!(seen, expected);
-    rejected(
+    refused(
         &mut sim,
         Some(alice),
         &Command::Chat(ChatCall::ListParticipants {
@@ -738,7 +667,7 @@ fn list_participants_pages_by_offset() {
 
 #[test]
 fn share_history_from_hides_older_messages_from_a_new_participant() {
-    let mut sim = new_sim();
+    let mut sim = acs(7);
     let [alice, bob, carol] = users(&mut sim, ["alice", "bob", "carol"]);
     let t = sim.client(alice).create_thread("t", &[bob]).unwrap();
     let old = sim.client(alice).send_message(t, "old").unwrap();
@@ -759,15 +688,10 @@ fn share_history_from_hides_older_messages_from_a_new_participant() {
 
     let carol_sees = all_messages(&mut sim, carol, t, 50);
     assert_eq!(seqs(&carol_sees), [new.sequence, new.sequence - 1]);
-    rejected(
+    refused(
         &mut sim,
         Some(carol),
-        &Command::Chat(ChatCall::GetMessage {
-            message: MessageId {
-                thread: t,
-                sequence: old.sequence,
-            },
-        }),
+        &Command::Chat(ChatCall::GetMessage { message: old }),
         Kind::NotFound,
     );
     // Without a share time, bob sees everything.
@@ -778,7 +702,7 @@ fn share_history_from_hides_older_messages_from_a_new_participant() {
 
 #[test]
 fn messages_are_text_or_html() {
-    let mut sim = new_sim();
+    let mut sim = acs(7);
     let alice = sim.create_user("alice").unwrap();
     let t = sim.client(alice).create_thread("t", &[]).unwrap();
     let text = sim.client(alice).send_message(t, "plain").unwrap();
@@ -793,49 +717,46 @@ fn messages_are_text_or_html() {
         (html.kind, html.content.as_deref()),
         (MessageKind::Html, Some("<b>bold</b>"))
     );
-    rejected(&mut sim, Some(alice), &send(t, ""), Kind::BadRequest);
+    refused(&mut sim, Some(alice), &send(t, ""), Kind::BadRequest);
 }
 
 #[test]
 fn a_message_body_is_at_most_28_kib() {
-    let mut sim = new_sim();
+    let mut sim = acs(7);
     let alice = sim.create_user("alice").unwrap();
     let t = sim.client(alice).create_thread("t", &[]).unwrap();
     let max = 28 * 1024;
-    sim.client(alice).send_message(t, &"a".repeat(max)).unwrap();
-    // Counted in UTF-8 bytes, not characters.
-    sim.client(alice)
-        .send_message(t, &"é".repeat(max / 2))
-        .unwrap();
-    let err = rejected(
-        &mut sim,
-        Some(alice),
-        &send(t, &"a".repeat(max + 1)),
-        Kind::TooLarge,
-    );
-    assert_eq!(err.status(), 413);
-    assert_eq!(acs_code(&err), "RequestEntityTooLarge");
-    let over = format!("{}a", "é".repeat(max / 2));
-    rejected(&mut sim, Some(alice), &send(t, &over), Kind::TooLarge);
-    // Editing is held to the same limit.
     let m = sim.client(alice).send_message(t, "short").unwrap();
-    rejected(
-        &mut sim,
-        Some(alice),
-        &Command::Chat(ChatCall::UpdateMessage {
-            message: MessageId {
-                thread: t,
-                sequence: m.sequence,
-            },
-            content: "a".repeat(max + 1).into(),
-        }),
-        Kind::TooLarge,
-    );
+    // Counted in UTF-8 bytes, not characters: é is two. (case, body, accepted)
+    let cases = [
+        ("28 KiB of ASCII", "a".repeat(max), true),
+        ("28 KiB of é", "é".repeat(max / 2), true),
+        ("28 KiB of ASCII and one more", "a".repeat(max + 1), false),
+        (
+            "28 KiB of é and one more",
+            format!("{}a", "é".repeat(max / 2)),
+            false,
+        ),
+    ];
+    for (case, body, accepted) in cases {
+        // A send, and an edit, which is held to the same limit.
+        for command in [send(t, &body), update_message(m, &body)] {
+            match execute_checked(&mut sim, alice, &command) {
+                Ok(_) => assert!(accepted, "{case}: {} admitted", command.op()),
+                Err(err) => {
+                    assert!(!accepted, "{case}: {} refused: {err}", command.op());
+                    assert_eq!(err.kind(), Kind::TooLarge, "{case}: {err}");
+                    assert_eq!(err.status(), 413, "{case}");
+                    assert_eq!(acs_code(&err), "RequestEntityTooLarge", "{case}");
+                }
+            }
+        }
+    }
 }
 
 #[test]
-fn send_get_and_list_newest_first() {
-    let mut sim = new_sim();
+fn a_sent_message_is_read_back_by_id_and_listed_newest_first() {
+    let mut sim = acs(7);
     let [alice, bob] = users(&mut sim, ["alice", "bob"]);
     let t = sim.client(alice).create_thread("t", &[bob]).unwrap();
     let m1 = sim.client(alice).send_message(t, "one").unwrap();
@@ -851,14 +772,11 @@ fn send_get_and_list_newest_first() {
     assert_eq!(listed.items[0].sequence_id, m2.sequence);
     assert_eq!(listed.items[0].created_at_ms, 5);
     assert!(listed.continuation.is_some());
-    rejected(
+    refused(
         &mut sim,
         Some(alice),
         &Command::Chat(ChatCall::GetMessage {
-            message: MessageId {
-                thread: t,
-                sequence: 99,
-            },
+            message: message(t, 99),
         }),
         Kind::NotFound,
     );
@@ -866,37 +784,36 @@ fn send_get_and_list_newest_first() {
 
 #[test]
 fn a_page_holds_at_most_200_messages() {
-    let mut sim = new_sim();
+    let mut sim = acs(7);
     let alice = sim.create_user("alice").unwrap();
     let t = sim.client(alice).create_thread("t", &[]).unwrap();
-    for size in [0, 201] {
-        let err = rejected(
-            &mut sim,
-            Some(alice),
-            &list_cmd(t, page(size)),
-            Kind::BadRequest,
-        );
-        assert_eq!(acs_code(&err), "BadRequest");
+    let bad_token = PageRequest {
+        page_size: None,
+        continuation: Some("not-a-token".into()),
+    };
+    // (case, page, accepted)
+    let cases = [
+        ("a page of 0", page(0), false),
+        ("a page of 200", page(200), true),
+        ("a page of 201", page(201), false),
+        ("a continuation that is none", bad_token, false),
+    ];
+    for (case, request, accepted) in cases {
+        match execute_checked(&mut sim, alice, &list_cmd(t, request)) {
+            Ok(_) => assert!(accepted, "{case}: admitted"),
+            Err(err) => {
+                assert!(!accepted, "{case}: refused: {err}");
+                assert_eq!(err.kind(), Kind::BadRequest, "{case}: {err}");
+                assert_eq!(acs_code(&err), "BadRequest", "{case}");
+            }
+        }
     }
-    sim.client(alice).list_messages(t, page(200)).unwrap();
-    rejected(
-        &mut sim,
-        Some(alice),
-        &list_cmd(
-            t,
-            PageRequest {
-                page_size: None,
-                continuation: Some("not-a-token".into()),
-            },
-        ),
-        Kind::BadRequest,
-    );
 }
 
 #[test]
 fn continuation_walks_every_message_once() {
     // Paging is under test here, not the list-messages rate limit.
-    let mut sim = sim_with(json!({"rate_limits": []}));
+    let mut sim = acs_with(json!({"rate_limits": []}));
     let alice = sim.create_user("alice").unwrap();
     let t = sim.client(alice).create_thread("t", &[]).unwrap();
     for i in 0..23 {
@@ -911,7 +828,7 @@ fn continuation_walks_every_message_once() {
 
 #[test]
 fn start_time_filters_older_messages() {
-    let mut sim = new_sim();
+    let mut sim = acs(7);
     let alice = sim.create_user("alice").unwrap();
     let t = sim.client(alice).create_thread("t", &[]).unwrap();
     for _ in 0..3 {
@@ -937,20 +854,14 @@ fn start_time_filters_older_messages() {
 
 #[test]
 fn only_the_sender_updates_a_message() {
-    let mut sim = new_sim();
+    let mut sim = acs(7);
     let [alice, bob] = users(&mut sim, ["alice", "bob"]);
     let t = sim.client(alice).create_thread("t", &[bob]).unwrap();
     let m = sim.client(alice).send_message(t, "draft").unwrap();
-    let err = rejected(
+    let err = refused(
         &mut sim,
         Some(bob),
-        &Command::Chat(ChatCall::UpdateMessage {
-            message: MessageId {
-                thread: t,
-                sequence: m.sequence,
-            },
-            content: "hijack".into(),
-        }),
+        &update_message(m, "hijack"),
         Kind::Forbidden,
     );
     assert_eq!(acs_code(&err), "Forbidden");
@@ -962,37 +873,21 @@ fn only_the_sender_updates_a_message() {
     assert_eq!(got.deleted_at_ms, None);
     assert_eq!(got.created_at_ms, 0);
     // System messages belong to nobody's edits.
-    rejected(
+    refused(
         &mut sim,
         Some(alice),
-        &Command::Chat(ChatCall::UpdateMessage {
-            message: MessageId {
-                thread: t,
-                sequence: 1,
-            },
-            content: "x".into(),
-        }),
+        &update_message(message(t, 1), "x"),
         Kind::NotFound,
     );
 }
 
 #[test]
 fn only_the_sender_deletes_a_message_and_its_content_is_gone() {
-    let mut sim = new_sim();
+    let mut sim = acs(7);
     let [alice, bob] = users(&mut sim, ["alice", "bob"]);
     let t = sim.client(alice).create_thread("t", &[bob]).unwrap();
     let m = sim.client(alice).send_message(t, "secret").unwrap();
-    rejected(
-        &mut sim,
-        Some(bob),
-        &Command::Chat(ChatCall::DeleteMessage {
-            message: MessageId {
-                thread: t,
-                sequence: m.sequence,
-            },
-        }),
-        Kind::Forbidden,
-    );
+    refused(&mut sim, Some(bob), &delete_message(m), Kind::Forbidden);
     sim.advance(Duration::from_ms(7));
     sim.client(alice).delete_message(m).unwrap();
     let got = sim.client(bob).get_message(m).unwrap();
@@ -1006,35 +901,22 @@ fn only_the_sender_deletes_a_message_and_its_content_is_gone() {
             .iter()
             .all(|v| v.content.as_deref() != Some("secret"))
     );
+    // The listing holds the deleted message, without its content.
+    let shown = listed.iter().find(|v| v.sequence_id == m.sequence);
+    assert_eq!(shown.map(|v| v.content.as_deref()), Some(None));
     // Deleted is final: no edit, no second delete.
-    rejected(
+    refused(
         &mut sim,
         Some(alice),
-        &Command::Chat(ChatCall::UpdateMessage {
-            message: MessageId {
-                thread: t,
-                sequence: m.sequence,
-            },
-            content: "back".into(),
-        }),
+        &update_message(m, "back"),
         Kind::NotFound,
     );
-    rejected(
-        &mut sim,
-        Some(alice),
-        &Command::Chat(ChatCall::DeleteMessage {
-            message: MessageId {
-                thread: t,
-                sequence: m.sequence,
-            },
-        }),
-        Kind::NotFound,
-    );
+    refused(&mut sim, Some(alice), &delete_message(m), Kind::NotFound);
 }
 
 #[test]
 fn system_and_user_messages_share_one_sequence() {
-    let mut sim = new_sim();
+    let mut sim = acs(7);
     let [alice, bob] = users(&mut sim, ["alice", "bob"]);
     let t = sim.client(alice).create_thread("hello", &[]).unwrap();
     let history = all_messages(&mut sim, alice, t, 50);
@@ -1079,7 +961,7 @@ fn system_and_user_messages_share_one_sequence() {
 /// message, or (null) a refusal of the whole call.
 #[test]
 fn the_invalid_participant_report_is_the_profiles() {
-    let mut sim = sim_with(json!({"invalid_participants": {"code": "403", "message": "Nope"}}));
+    let mut sim = acs_with(json!({"invalid_participants": {"code": "403", "message": "Nope"}}));
     let [alice] = users(&mut sim, ["alice"]);
     let reply = sim
         .execute(
@@ -1107,7 +989,7 @@ fn the_invalid_participant_report_is_the_profiles() {
         ),
         ("403", "Nope")
     );
-    let mut sim = sim_with(json!({"invalid_participants": null}));
+    let mut sim = acs_with(json!({"invalid_participants": null}));
     let [alice] = users(&mut sim, ["alice"]);
     let t = sim.client(alice).create_thread("t", &[]).unwrap();
     let e = sim
@@ -1126,7 +1008,7 @@ fn the_invalid_participant_report_is_the_profiles() {
 /// message sent; a reordered one is written in its order.
 #[test]
 fn the_history_opening_is_the_profiles() {
-    let mut sim = sim_with(json!({"history_opening": []}));
+    let mut sim = acs_with(json!({"history_opening": []}));
     let [alice, bob] = users(&mut sim, ["alice", "bob"]);
     let t = sim.client(alice).create_thread("hello", &[bob]).unwrap();
     assert!(all_messages(&mut sim, alice, t, 50).is_empty());
@@ -1134,7 +1016,7 @@ fn the_history_opening_is_the_profiles() {
     sim.client(alice).remove_participant(t, bob).unwrap();
     assert_eq!(all_messages(&mut sim, bob, t, 50).len(), 2);
     sim.state().check_invariants().unwrap();
-    let mut sim = sim_with(json!({"history_opening": ["topic_updated", "participant_added"]}));
+    let mut sim = acs_with(json!({"history_opening": ["topic_updated", "participant_added"]}));
     let [alice] = users(&mut sim, ["alice"]);
     let t = sim.client(alice).create_thread("hello", &[]).unwrap();
     let shape: Vec<(u32, MessageKind)> = all_messages(&mut sim, alice, t, 50)
@@ -1154,19 +1036,14 @@ fn the_history_opening_is_the_profiles() {
 
 #[test]
 fn a_non_participant_is_forbidden() {
-    let mut sim = new_sim();
+    let mut sim = acs(7);
     let [alice, bob, eve] = users(&mut sim, ["alice", "bob", "eve"]);
     let t = sim.client(alice).create_thread("t", &[bob]).unwrap();
     let m = sim.client(alice).send_message(t, "private").unwrap();
     let calls = [
-        Command::Chat(ChatCall::GetThread { thread: t }),
+        get_thread(t),
         list_cmd(t, PageRequest::default()),
-        Command::Chat(ChatCall::GetMessage {
-            message: MessageId {
-                thread: t,
-                sequence: m.sequence,
-            },
-        }),
+        Command::Chat(ChatCall::GetMessage { message: m }),
         send(t, "let me in"),
         Command::Chat(ChatCall::AddParticipants {
             thread: t,
@@ -1189,16 +1066,16 @@ fn a_non_participant_is_forbidden() {
         Command::Chat(ChatCall::SendTyping { thread: t }),
     ];
     for command in &calls {
-        let err = rejected(&mut sim, Some(eve), command, Kind::Forbidden);
-        assert_eq!(err.status(), 403);
-        assert_eq!(acs_code(&err), "Forbidden");
+        let err = refused(&mut sim, Some(eve), command, Kind::Forbidden);
+        assert_eq!(err.status(), 403, "{}", command.op());
+        assert_eq!(acs_code(&err), "Forbidden", "{}", command.op());
     }
     assert!(sim.inbox(eve).is_empty());
 }
 
 #[test]
 fn a_removed_participant_keeps_history_up_to_the_removal_only() {
-    let mut sim = new_sim();
+    let mut sim = acs(7);
     let [alice, bob, carol] = users(&mut sim, ["alice", "bob", "carol"]);
     let t = sim.client(alice).create_thread("t", &[bob, carol]).unwrap();
     let before = sim.client(alice).send_message(t, "before").unwrap();
@@ -1224,19 +1101,14 @@ fn a_removed_participant_keeps_history_up_to_the_removal_only() {
             .as_deref(),
         Some("before")
     );
-    rejected(
+    refused(
         &mut sim,
         Some(bob),
-        &Command::Chat(ChatCall::GetMessage {
-            message: MessageId {
-                thread: t,
-                sequence: after.sequence,
-            },
-        }),
+        &Command::Chat(ChatCall::GetMessage { message: after }),
         Kind::NotFound,
     );
-    rejected(&mut sim, Some(bob), &send(t, "hello?"), Kind::Forbidden);
-    rejected(
+    refused(&mut sim, Some(bob), &send(t, "hello?"), Kind::Forbidden);
+    refused(
         &mut sim,
         Some(bob),
         &Command::Chat(ChatCall::SendTyping { thread: t }),
@@ -1253,7 +1125,7 @@ fn a_removed_participant_keeps_history_up_to_the_removal_only() {
 
 #[test]
 fn receipts_and_typing_stop_above_20_participants() {
-    let mut sim = new_sim();
+    let mut sim = acs(7);
     let alice = sim.create_user("alice").unwrap();
     let crowd = crowd(&mut sim, "p", 20);
     let t = sim.client(alice).create_thread("t", &crowd[..19]).unwrap();
@@ -1270,22 +1142,17 @@ fn receipts_and_typing_stop_above_20_participants() {
     );
 
     sim.client(alice).add_participants(t, &crowd[19..]).unwrap();
-    let err = rejected(
+    let err = refused(
         &mut sim,
         Some(alice),
         &Command::Chat(ChatCall::SendTyping { thread: t }),
         Kind::BadRequest,
     );
     assert_eq!(acs_code(&err), "BadRequest");
-    rejected(
+    refused(
         &mut sim,
         Some(crowd[1]),
-        &Command::Chat(ChatCall::SendReadReceipt {
-            message: MessageId {
-                thread: t,
-                sequence: m.sequence,
-            },
-        }),
+        &Command::Chat(ChatCall::SendReadReceipt { message: m }),
         Kind::BadRequest,
     );
     // Back at 20, they are allowed again.
@@ -1297,7 +1164,7 @@ fn receipts_and_typing_stop_above_20_participants() {
 
 #[test]
 fn every_participant_but_the_actor_is_notified() {
-    let mut sim = new_sim();
+    let mut sim = acs(7);
     let [alice, bob, carol, dave] = users(&mut sim, ["alice", "bob", "carol", "dave"]);
     let t = sim.client(alice).create_thread("t", &[bob, carol]).unwrap();
     let m = sim.client(alice).send_message(t, "hi").unwrap();
@@ -1351,8 +1218,8 @@ fn every_participant_but_the_actor_is_notified() {
 // ---- rate limits ----
 
 #[test]
-fn fifty_sends_per_user_per_thread_per_minute() {
-    let mut sim = new_sim();
+fn a_user_sends_at_most_fifty_messages_per_thread_per_minute() {
+    let mut sim = acs(7);
     let [alice, bob] = users(&mut sim, ["alice", "bob"]);
     let t = sim.client(alice).create_thread("t", &[bob]).unwrap();
     let other = sim.client(alice).create_thread("u", &[]).unwrap();
@@ -1396,7 +1263,7 @@ fn fifty_sends_per_user_per_thread_per_minute() {
 
 #[test]
 fn a_refused_call_leaves_the_state_unchanged() {
-    let mut sim = sim_with(json!({"rate_limits": [
+    let mut sim = acs_with(json!({"rate_limits": [
         {"operations": ["send_message"], "scope": "user_thread", "window_ms": 1000, "count": 1}
     ]}));
     let [alice, bob, eve] = users(&mut sim, ["alice", "bob", "eve"]);
@@ -1411,16 +1278,7 @@ fn a_refused_call_leaves_the_state_unchanged() {
             send(t, &"x".repeat(28 * 1024 + 1)),
             Kind::TooLarge,
         ),
-        (
-            Some(bob),
-            Command::Chat(ChatCall::DeleteMessage {
-                message: MessageId {
-                    thread: t,
-                    sequence: m.sequence,
-                },
-            }),
-            Kind::Forbidden,
-        ),
+        (Some(bob), delete_message(m), Kind::Forbidden),
         (
             Some(alice),
             Command::Chat(ChatCall::AddParticipants {
@@ -1447,7 +1305,7 @@ fn a_refused_call_leaves_the_state_unchanged() {
         ),
     ];
     for (actor, command, kind) in &cases {
-        rejected(&mut sim, *actor, command, *kind);
+        refused(&mut sim, *actor, command, *kind);
     }
     // The refused create did not claim its idempotency key.
     let created = sim
@@ -1467,7 +1325,7 @@ fn a_refused_call_leaves_the_state_unchanged() {
 
 #[test]
 fn a_fork_is_independent() {
-    let mut sim = new_sim();
+    let mut sim = acs(7);
     let [alice, bob] = users(&mut sim, ["alice", "bob"]);
     let t = sim.client(alice).create_thread("t", &[bob]).unwrap();
     sim.client(alice).send_message(t, "shared").unwrap();
@@ -1510,32 +1368,27 @@ fn a_fork_is_independent() {
 /// thread data unshared after a fork.
 #[test]
 fn read_limits_in_the_profile_apply_to_reads() {
-    let mut sim = sim_with(json!({"rate_limits": [
+    let mut sim = acs_with(json!({"rate_limits": [
         {"operations": ["get_message"], "scope": "user_thread", "window_ms": 10_000, "count": 2},
         {"operations": ["list_threads"], "scope": "user", "window_ms": 5_000, "count": 1}
     ], "throttled_calls_count": false}));
     let [alice, bob, eve] = users(&mut sim, ["alice", "bob", "eve"]);
     let t = sim.client(alice).create_thread("t", &[bob]).unwrap();
     let m = sim.client(alice).send_message(t, "hi").unwrap();
-    let get = Command::Chat(ChatCall::GetMessage {
-        message: MessageId {
-            thread: t,
-            sequence: m.sequence,
-        },
-    });
+    let get = Command::Chat(ChatCall::GetMessage { message: m });
     // A refused read (not a participant) does not count.
-    rejected(&mut sim, Some(eve), &get, Kind::Forbidden);
+    refused(&mut sim, Some(eve), &get, Kind::Forbidden);
     sim.advance(Duration::from_ms(1_000));
     sim.client(bob).get_message(m).unwrap();
     sim.advance(Duration::from_ms(1_000));
     sim.client(bob).get_message(m).unwrap();
-    let err = rejected(&mut sim, Some(bob), &get, Kind::RateLimited);
+    let err = refused(&mut sim, Some(bob), &get, Kind::RateLimited);
     // The first of the two (at 1 s) leaves the window at 11 s; it is now 2 s.
     assert_eq!(err.retry_after_ms(), Some(9_000));
     // Per user per thread: alice still reads.
     sim.client(alice).get_message(m).unwrap();
     sim.advance(Duration::from_ms(8_999));
-    rejected(&mut sim, Some(bob), &get, Kind::RateLimited);
+    refused(&mut sim, Some(bob), &get, Kind::RateLimited);
     sim.advance(Duration::from_ms(1));
     sim.client(bob).get_message(m).unwrap();
 
@@ -1545,7 +1398,7 @@ fn read_limits_in_the_profile_apply_to_reads() {
     let list = Command::Chat(ChatCall::ListThreads {
         page: PageRequest::default(),
     });
-    let err = rejected(&mut sim, Some(bob), &list, Kind::RateLimited);
+    let err = refused(&mut sim, Some(bob), &list, Kind::RateLimited);
     assert_eq!(err.retry_after_ms(), Some(5_000));
     sim.client(alice)
         .list_threads(PageRequest::default())

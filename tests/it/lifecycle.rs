@@ -6,39 +6,10 @@
 
 use proptest::prelude::*;
 use serde_json::Value;
-use switchboard::core::ChatCall;
-use switchboard::core::NoticeKind;
-use switchboard::core::{PageRequest, Retention, ThreadOptions};
-use switchboard::{Duration, Instant, Kind, Profile, Simulator, ThreadId, UserId};
+use switchboard::core::{ChatCall, NoticeKind, PageRequest, Retention, ThreadOptions};
+use switchboard::{Command, Duration, Instant, Kind, Simulator, ThreadId, UserId};
 
-const DAY: u64 = 86_400_000;
-
-fn sim() -> Simulator {
-    Simulator::builder().seed(5).build()
-}
-
-fn after_days(days: u32) -> ThreadOptions {
-    ThreadOptions {
-        retention: Some(Retention::DeleteAfterDays(days)),
-        ..ThreadOptions::default()
-    }
-}
-
-fn two(sim: &mut Simulator) -> (UserId, UserId) {
-    (
-        sim.create_user("ana").unwrap(),
-        sim.create_user("bo").unwrap(),
-    )
-}
-
-/// The trace lines of `kind`, as JSON.
-fn events(sim: &Simulator, kind: &str) -> Vec<Value> {
-    sim.trace()
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap())
-        .filter(|v| v["kind"] == kind)
-        .collect()
-}
+use crate::harness::{DAY, acs, after_days, assert_kind, events, send, trace, twilio, users};
 
 fn readable(sim: &mut Simulator, user: UserId, thread: ThreadId) -> bool {
     sim.client(user).get_thread(thread).is_ok()
@@ -46,8 +17,8 @@ fn readable(sim: &mut Simulator, user: UserId, thread: ThreadId) -> bool {
 
 #[test]
 fn a_policy_deletes_after_30_to_90_days_and_nothing_else() {
-    let mut sim = sim();
-    let (ana, _) = two(&mut sim);
+    let mut sim = acs(5);
+    let [ana, _] = users(&mut sim, ["ana", "bo"]);
     for (days, ok) in [(0, false), (29, false), (30, true), (90, true), (91, false)] {
         let before = sim.state().clone();
         let got = sim
@@ -55,7 +26,7 @@ fn a_policy_deletes_after_30_to_90_days_and_nothing_else() {
             .create_thread_with("t", &[], after_days(days));
         assert_eq!(got.is_ok(), ok, "{days} days");
         if let Err(e) = got {
-            assert_eq!(e.kind(), Kind::BadRequest);
+            assert_kind(&e, Kind::BadRequest);
             assert_eq!(sim.state(), &before, "a refused create changes nothing");
         }
     }
@@ -66,7 +37,7 @@ fn a_policy_deletes_after_30_to_90_days_and_nothing_else() {
             .client(ana)
             .update_thread_with(t, after_days(days))
             .unwrap_err();
-        assert_eq!(e.kind(), Kind::BadRequest);
+        assert_kind(&e, Kind::BadRequest);
     }
     let view = sim.client(ana).get_thread(t).unwrap();
     assert_eq!(view.retention, Retention::None);
@@ -75,8 +46,8 @@ fn a_policy_deletes_after_30_to_90_days_and_nothing_else() {
 
 #[test]
 fn the_timer_deletes_at_the_due_millisecond_and_a_message_fits_just_before() {
-    let mut sim = sim();
-    let (ana, bo) = two(&mut sim);
+    let mut sim = acs(5);
+    let [ana, bo] = users(&mut sim, ["ana", "bo"]);
     sim.advance(Duration::from_hours(3));
     let created = sim.now();
     let t = sim
@@ -102,7 +73,7 @@ fn the_timer_deletes_at_the_due_millisecond_and_a_message_fits_just_before() {
         sim.client(ana).get_message(last).unwrap_err(),
         sim.client(bo).send_message(t, "too late").unwrap_err(),
     ] {
-        assert_eq!(e.kind(), Kind::NotFound);
+        assert_kind(&e, Kind::NotFound);
     }
     let expired = events(&sim, "retention_expired");
     assert_eq!(expired.len(), 1);
@@ -123,8 +94,8 @@ fn the_timer_deletes_at_the_due_millisecond_and_a_message_fits_just_before() {
 
 #[test]
 fn a_change_moves_the_deletion_and_none_keeps_the_thread() {
-    let mut sim = sim();
-    let (ana, _) = two(&mut sim);
+    let mut sim = acs(5);
+    let [ana, _] = users(&mut sim, ["ana", "bo"]);
     let shorter = sim
         .client(ana)
         .create_thread_with("90 then 30", &[], after_days(90))
@@ -166,8 +137,8 @@ fn a_change_moves_the_deletion_and_none_keeps_the_thread() {
 
 #[test]
 fn a_change_whose_deadline_has_passed_deletes_the_thread_in_the_call() {
-    let mut sim = sim();
-    let (ana, bo) = two(&mut sim);
+    let mut sim = acs(5);
+    let [ana, bo] = users(&mut sim, ["ana", "bo"]);
     let t = sim.client(ana).create_thread("old", &[bo]).unwrap();
     sim.advance(Duration::from_days(40));
     sim.client(ana)
@@ -185,8 +156,8 @@ fn a_change_whose_deadline_has_passed_deletes_the_thread_in_the_call() {
 
 #[test]
 fn advancing_91_days_deletes_exactly_the_threads_due_and_tells_their_participants() {
-    let mut sim = sim();
-    let (ana, bo) = two(&mut sim);
+    let mut sim = acs(5);
+    let [ana, bo] = users(&mut sim, ["ana", "bo"]);
     let cy = sim.create_user("cy").unwrap();
     let mut due = Vec::new();
     for days in [30, 60, 90] {
@@ -237,10 +208,9 @@ fn at_threads(sim: &Simulator, kind: &str) -> Vec<(u64, ThreadId)> {
 }
 
 #[test]
-fn one_advance_of_91_days_deletes_exactly_the_threads_due_and_tells_every_participant() {
-    use switchboard::Command;
-    let mut sim = sim();
-    let (ana, bo) = two(&mut sim);
+fn one_advance_of_91_days_runs_every_scheduled_change_deletion_and_purge_at_its_instant() {
+    let mut sim = acs(5);
+    let [ana, bo] = users(&mut sim, ["ana", "bo"]);
     let cy = sim.create_user("cy").unwrap();
     let dee = sim.create_user("dee").unwrap();
     let policy = |days: Option<u32>| ThreadOptions {
@@ -264,16 +234,6 @@ fn one_advance_of_91_days_deletes_exactly_the_threads_due_and_tells_every_partic
     let longer = make(&mut sim, cy, &[bo], Some(30)); // 30, then 60 on day 10
     let kept = make(&mut sim, bo, &[dee], Some(45)); // 45, then none on day 10
     let by_api = make(&mut sim, ana, &[bo, cy], Some(90)); // deleted by ana on day 20
-    let send = |t: ThreadId, text: &str| {
-        Command::Chat(ChatCall::SendMessage {
-            thread: t,
-            content: text.into(),
-            content_type: Default::default(),
-            metadata: Default::default(),
-            media: vec![],
-            template: None,
-        })
-    };
     let change = |t: ThreadId, days: Option<u32>| {
         Command::Chat(ChatCall::UpdateThread {
             thread: t,
@@ -341,7 +301,7 @@ fn one_advance_of_91_days_deletes_exactly_the_threads_due_and_tells_every_partic
                 .client(user)
                 .list_messages(thread.0, PageRequest::default())
                 .unwrap_err();
-            assert_eq!(e.kind(), Kind::NotFound);
+            assert_kind(&e, Kind::NotFound);
         }
     }
     for &user in &by_api.1 {
@@ -408,8 +368,8 @@ fn one_advance_of_91_days_deletes_exactly_the_threads_due_and_tells_every_partic
 
 #[test]
 fn threads_keep_the_policy_they_were_created_under_until_changed() {
-    let mut sim = sim();
-    let (ana, _) = two(&mut sim);
+    let mut sim = acs(5);
+    let [ana, _] = users(&mut sim, ["ana", "bo"]);
     let a = sim
         .client(ana)
         .create_thread_with("a", &[], after_days(45))
@@ -434,8 +394,8 @@ fn threads_keep_the_policy_they_were_created_under_until_changed() {
 
 #[test]
 fn a_deleted_thread_is_recoverable_for_30_days_then_purged() {
-    let mut sim = sim();
-    let (ana, bo) = two(&mut sim);
+    let mut sim = acs(5);
+    let [ana, bo] = users(&mut sim, ["ana", "bo"]);
     let t = sim.client(ana).create_thread("oops", &[bo]).unwrap();
     let m = sim.client(bo).send_message(t, "keep me").unwrap();
     sim.advance(Duration::from_hours(1));
@@ -483,8 +443,8 @@ fn a_deleted_thread_is_recoverable_for_30_days_then_purged() {
 
 #[test]
 fn recovering_a_thread_deleted_by_its_policy_drops_the_passed_policy() {
-    let mut sim = sim();
-    let (ana, _) = two(&mut sim);
+    let mut sim = acs(5);
+    let [ana, _] = users(&mut sim, ["ana", "bo"]);
     let t = sim
         .client(ana)
         .create_thread_with("t", &[], after_days(30))
@@ -514,8 +474,8 @@ fn recovering_a_thread_deleted_by_its_policy_drops_the_passed_policy() {
 
 #[test]
 fn deleting_a_message_is_immediate_and_permanent() {
-    let mut sim = sim();
-    let (ana, bo) = two(&mut sim);
+    let mut sim = acs(5);
+    let [ana, bo] = users(&mut sim, ["ana", "bo"]);
     let t = sim.client(ana).create_thread("t", &[bo]).unwrap();
     let m = sim.client(ana).send_message(t, "secret").unwrap();
     sim.client(ana).delete_message(m).unwrap();
@@ -529,13 +489,13 @@ fn deleting_a_message_is_immediate_and_permanent() {
 
 #[test]
 fn profiles_without_retention_refuse_policies_and_purge_at_deletion() {
-    let mut sim = Simulator::builder().profile(Profile::twilio()).build();
-    let (ana, _) = two(&mut sim);
+    let mut sim = twilio(0);
+    let [ana, _] = users(&mut sim, ["ana", "bo"]);
     let e = sim
         .client(ana)
         .create_thread_with("t", &[], after_days(30))
         .unwrap_err();
-    assert_eq!(e.kind(), Kind::BadRequest);
+    assert_kind(&e, Kind::BadRequest);
     assert!(
         e.to_string().contains("not supported by profile twilio"),
         "{e}"
@@ -614,7 +574,7 @@ proptest! {
     /// purge is in the trace, once, at its instant.
     #[test]
     fn retention_deletes_exactly_when_due(ops in proptest::collection::vec(op(), 1..40)) {
-        let mut sim = sim();
+        let mut sim = acs(5);
         let ana = sim.create_user("ana").unwrap();
         let mut threads: Vec<Model> = Vec::new();
         // Every deletion as (instant, how, thread), and every purge (instant, thread).
@@ -755,6 +715,8 @@ mod calls {
     };
     use switchboard::{Caller, Command, Duration, Profile, Simulator, State, ThreadId, UserId};
 
+    use crate::harness::{sim_on, users};
+
     #[derive(Clone, Debug)]
     struct Step {
         advance_ms: u64,
@@ -853,12 +815,10 @@ mod calls {
         )
     }
 
+    /// Users u0, u1, u2 on `profile`, and three threads of u0's with the others.
     fn world(profile: Profile) -> Simulator {
-        let mut sim = Simulator::builder().seed(9).profile(profile).build();
-        let users: Vec<UserId> = ["u0", "u1", "u2"]
-            .iter()
-            .map(|u| sim.create_user(u).unwrap())
-            .collect();
+        let mut sim = sim_on(profile, 9);
+        let users = users(&mut sim, ["u0", "u1", "u2"]);
         for _ in 0..3 {
             sim.client(users[0])
                 .create_thread("w", &users[1..])
@@ -901,7 +861,7 @@ mod calls {
         ) {
             let mut profile = if twilio { Profile::twilio() } else { Profile::acs() };
             // A refusal must change nothing here; ACS's counting of throttled
-            // calls is the limiter's own property (limits.rs).
+            // calls is the limiter's own property (rate_limits.rs).
             profile.throttled_calls_count = false;
             let first = run(&profile, &steps)?;
             prop_assert_eq!(run(&profile, &steps)?, first);
@@ -911,31 +871,19 @@ mod calls {
 
 #[test]
 fn timers_fire_before_calls_scheduled_at_the_same_instant() {
-    let mut sim = sim();
-    let (ana, bo) = two(&mut sim);
+    let mut sim = acs(5);
+    let [ana, bo] = users(&mut sim, ["ana", "bo"]);
     let t = sim
         .client(ana)
         .create_thread_with("t", &[bo], after_days(30))
         .unwrap();
     let due = Instant(30 * DAY);
-    let send = |text: &str| {
-        switchboard::Command::Chat(ChatCall::SendMessage {
-            thread: t,
-            content: text.into(),
-            content_type: Default::default(),
-            metadata: Default::default(),
-            media: vec![],
-            template: None,
-        })
-    };
-    sim.schedule(Instant(due.ms() - 1), Some(bo), send("just in time"))
+    sim.schedule(Instant(due.ms() - 1), Some(bo), send(t, "just in time"))
         .unwrap();
-    sim.schedule(due, Some(bo), send("too late")).unwrap();
+    sim.schedule(due, Some(bo), send(t, "too late")).unwrap();
     sim.run_until(due);
-    let kinds: Vec<String> = sim
-        .trace()
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+    let kinds: Vec<String> = trace(&sim)
+        .into_iter()
         .filter(|v| v["at_ms"].as_u64() >= Some(due.ms() - 1))
         .map(|v| format!("{}@{}", v["kind"].as_str().unwrap(), v["at_ms"]))
         .collect();

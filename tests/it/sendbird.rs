@@ -5,17 +5,12 @@ use std::sync::Arc;
 use switchboard::core::{ChatCall, ServiceCall};
 
 use serde_json::Value;
-use switchboard::core::{ParticipantSpec, TokenProblem};
+use switchboard::core::{ConversationState, ParticipantSpec, TokenProblem};
 use switchboard::profile::ErrorStyle;
 use switchboard::wire::render_error;
-use switchboard::{Command, Error, Kind, Profile, Simulator, ThreadId};
+use switchboard::{Command, Error, Kind, ThreadId};
 
-fn sendbird() -> Simulator {
-    Simulator::builder()
-        .seed(4)
-        .profile(Profile::sendbird())
-        .build()
-}
+use crate::harness::{crowd, execute_checked, sendbird, thread_with};
 
 fn body(e: &Error) -> Value {
     render_error(e, ErrorStyle::Sendbird)
@@ -23,10 +18,8 @@ fn body(e: &Error) -> Value {
 
 #[test]
 fn a_group_channel_lives_and_dies_like_a_thread_with_sendbird_errors() {
-    let mut sim = sendbird();
-    let ana = sim.create_user("ana").unwrap();
-    let bo = sim.create_user("bo").unwrap();
-    let t = sim.client(ana).create_thread("group", &[bo]).unwrap();
+    let mut sim = sendbird(4);
+    let ([ana, bo], t) = thread_with(&mut sim, "group", ["ana", "bo"]);
     let m = sim.client(bo).send_message(t, "hi").unwrap();
     assert!(sim.client(ana).get_message(m).is_ok());
     // 5000 bytes fit, 5001 do not (413, 400110).
@@ -53,7 +46,7 @@ fn a_group_channel_lives_and_dies_like_a_thread_with_sendbird_errors() {
 /// and changes nothing.
 #[test]
 fn naming_an_unknown_user_refuses_the_whole_call() {
-    let mut sim = sendbird();
+    let mut sim = sendbird(4);
     let ana = sim.create_user("ana").unwrap();
     let bo = sim.create_user("bo").unwrap();
     let create = Command::Chat(ChatCall::CreateThread {
@@ -148,10 +141,8 @@ fn every_error_renders_as_a_six_digit_sendbird_code() {
 
 #[test]
 fn a_channel_holds_100_members_and_has_no_acs_or_twilio_features() {
-    let mut sim = sendbird();
-    let users: Vec<_> = (0..101)
-        .map(|i| sim.create_user(&format!("u{i}")).unwrap())
-        .collect();
+    let mut sim = sendbird(4);
+    let users = crowd(&mut sim, "u", 101);
     let e = sim
         .client(users[0])
         .create_thread("big", &users[1..])
@@ -162,30 +153,45 @@ fn a_channel_holds_100_members_and_has_no_acs_or_twilio_features() {
             .create_thread("full", &users[1..100])
             .is_ok()
     );
-    let e = sim.issue_token(users[0], &["chat"], None).unwrap_err();
-    assert_eq!(e.kind(), Kind::BadRequest);
     let t = sim.client(users[0]).create_thread("t", &[]).unwrap();
-    let e = sim
-        .client(users[0])
-        .execute(&Command::Chat(ChatCall::SetState {
-            thread: t,
-            state: switchboard::core::ConversationState::Closed,
-        }))
-        .unwrap_err();
-    assert_eq!(e.kind(), Kind::BadRequest);
-    let long = Arc::<str>::from("x".repeat(81));
-    let e = sim
-        .execute(
+    let create_user = |chars: usize| {
+        Command::Service(ServiceCall::CreateUser {
+            id: Arc::from("x".repeat(chars)),
+            display_name: None,
+        })
+    };
+    // (case, caller, call, accepted): no tokens, no conversation states,
+    // identities of at most 80 characters.
+    let cases = [
+        (
+            "a token",
             None,
-            &Command::Service(ServiceCall::CreateUser {
-                id: long,
-                display_name: None,
+            Command::Service(ServiceCall::IssueToken {
+                user: Arc::from("u0"),
+                scopes: vec![Arc::from("chat")],
+                expires_in_ms: None,
             }),
-        )
-        .unwrap_err();
-    assert_eq!(
-        e.kind(),
-        Kind::BadRequest,
-        "identities are at most 80 characters"
-    );
+            false,
+        ),
+        (
+            "a conversation state",
+            Some(users[0]),
+            Command::Chat(ChatCall::SetState {
+                thread: t,
+                state: ConversationState::Closed,
+            }),
+            false,
+        ),
+        ("an identity of 81 characters", None, create_user(81), false),
+        ("an identity of 80 characters", None, create_user(80), true),
+    ];
+    for (case, caller, command, accepted) in cases {
+        match execute_checked(&mut sim, caller, &command) {
+            Ok(_) => assert!(accepted, "{case}: admitted"),
+            Err(e) => {
+                assert!(!accepted, "{case}: refused: {e}");
+                assert_eq!(e.kind(), Kind::BadRequest, "{case}: {e}");
+            }
+        }
+    }
 }

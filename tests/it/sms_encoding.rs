@@ -37,15 +37,20 @@ fn every_length_up_to_the_cap_has_the_oracle_segment_count() {
             );
         }
     }
-    // The boundaries the sources name.
-    assert_eq!(segments(Encoding::Gsm7, 160), 1);
-    assert_eq!(segments(Encoding::Gsm7, 161), 2);
-    assert_eq!(segments(Encoding::Gsm7, 306), 2);
-    assert_eq!(segments(Encoding::Gsm7, 307), 3);
-    assert_eq!(segments(Encoding::Ucs2, 70), 1);
-    assert_eq!(segments(Encoding::Ucs2, 71), 2);
-    assert_eq!(segments(Encoding::Ucs2, 134), 2);
-    assert_eq!(segments(Encoding::Ucs2, 135), 3);
+    // The boundaries the sources name: (encoding, units, segments).
+    let boundaries = [
+        (Encoding::Gsm7, 160, 1),
+        (Encoding::Gsm7, 161, 2),
+        (Encoding::Gsm7, 306, 2),
+        (Encoding::Gsm7, 307, 3),
+        (Encoding::Ucs2, 70, 1),
+        (Encoding::Ucs2, 71, 2),
+        (Encoding::Ucs2, 134, 2),
+        (Encoding::Ucs2, 135, 3),
+    ];
+    for (encoding, units, expected) in boundaries {
+        assert_eq!(segments(encoding, units), expected, "{encoding:?} {units}");
+    }
 }
 
 #[test]
@@ -73,7 +78,7 @@ fn every_bmp_character_is_classified_once() {
 }
 
 #[test]
-fn the_lengths_each_class_of_text_reaches() {
+fn each_class_of_text_counts_its_own_units_and_segments() {
     let cases = [
         ("a".repeat(160), Encoding::Gsm7, 160, 1),
         ("a".repeat(161), Encoding::Gsm7, 161, 2),

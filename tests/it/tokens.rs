@@ -5,13 +5,11 @@
 //! those profiles with ACS's token rules) and every scope the profile accepts.
 
 use std::sync::Arc;
-use switchboard::MessageId;
-use switchboard::core::ChatCall;
 
 use serde_json::{Value, json};
 use switchboard::core::{
-    BindingSpec, ConversationState, PageRequest, ParticipantSpec, Retention, ThreadOptions,
-    TokenProblem, TokenView,
+    ChatCall, ConversationState, PageRequest, ParticipantSpec, ThreadOptions, TokenProblem,
+    TokenView,
 };
 use switchboard::rules::Channel;
 use switchboard::wire::acs::token_text;
@@ -19,9 +17,10 @@ use switchboard::{
     Caller, Command, Duration, Error, Instant, Kind, Profile, Simulator, ThreadId, UserId,
 };
 
-fn sim() -> Simulator {
-    Simulator::builder().seed(11).build()
-}
+use crate::harness::{
+    DAN, PROXY, acs, add_bindings, after_days, assert_kind, binding, create_thread, delete_message,
+    get_thread, message, overridden, send, sim_on, twilio, update_message, users, with_tokens,
+};
 
 fn token(sim: &mut Simulator, user: UserId, scopes: &[&str], minutes: Option<u64>) -> TokenView {
     sim.issue_token(user, scopes, minutes.map(Duration::from_mins))
@@ -56,7 +55,7 @@ fn decode(part: &str) -> Value {
 #[test]
 fn a_token_is_a_deterministic_three_part_jwt_with_its_exp() {
     let run = || {
-        let mut sim = sim();
+        let mut sim = acs(11);
         let ana = sim.create_user("ana").unwrap();
         sim.advance(Duration::from_secs(90));
         let a = token(&mut sim, ana, &["chat", "voip"], None);
@@ -87,27 +86,38 @@ fn a_token_is_a_deterministic_three_part_jwt_with_its_exp() {
 }
 
 #[test]
-fn lifetimes_scopes_and_identities_are_checked() {
-    let mut sim = sim();
+fn a_token_needs_60_to_1440_minutes_a_known_scope_and_a_live_identity() {
+    let mut sim = acs(11);
     let ana = sim.create_user("ana").unwrap();
-    for (minutes, ok) in [(59, false), (60, true), (1440, true), (1441, false)] {
-        let got = sim.issue_token(ana, &["chat"], Some(Duration::from_mins(minutes)));
-        assert_eq!(got.is_ok(), ok, "{minutes} minutes");
-    }
-    let bad = [
-        sim.issue_token(ana, &["chat"], Some(Duration::from_secs(3_630))),
-        sim.issue_token(ana, &["chat.write"], None),
-        sim.issue_token(ana, &[], None),
+    let minutes = |m| Some(Duration::from_mins(m));
+    // (case, scopes, lifetime, issued)
+    let cases: [(&str, &[&str], Option<Duration>, bool); 7] = [
+        ("59 minutes", &["chat"], minutes(59), false),
+        ("60 minutes", &["chat"], minutes(60), true),
+        ("1440 minutes", &["chat"], minutes(1440), true),
+        ("1441 minutes", &["chat"], minutes(1441), false),
+        (
+            "60.5 minutes",
+            &["chat"],
+            Some(Duration::from_secs(3_630)),
+            false,
+        ),
+        ("an unknown scope", &["chat.write"], None, false),
+        ("no scope", &[], None, false),
     ];
-    for e in bad {
-        assert_eq!(e.unwrap_err().kind(), Kind::BadRequest);
+    for (case, scopes, lifetime, issued) in cases {
+        match sim.issue_token(ana, scopes, lifetime) {
+            Ok(_) => assert!(issued, "{case}: issued"),
+            Err(e) => {
+                assert!(!issued, "{case}: {e}");
+                assert_eq!(e.kind(), Kind::BadRequest, "{case}: {e}");
+            }
+        }
     }
     sim.delete_user(ana).unwrap();
     let e = sim.issue_token(ana, &["chat"], None).unwrap_err();
-    assert_eq!(e.kind(), Kind::NotFound);
-    let e = Simulator::builder()
-        .profile(Profile::twilio())
-        .build()
+    assert_kind(&e, Kind::NotFound);
+    let e = twilio(0)
         .issue_token(UserId(1), &["chat"], None)
         .unwrap_err();
     assert!(e.to_string().contains("not supported"), "{e}");
@@ -115,7 +125,7 @@ fn lifetimes_scopes_and_identities_are_checked() {
 
 #[test]
 fn a_token_works_until_the_millisecond_before_it_expires() {
-    let mut sim = sim();
+    let mut sim = acs(11);
     let ana = sim.create_user("ana").unwrap();
     let t = sim.client(ana).create_thread("t", &[]).unwrap();
     sim.advance(Duration::from_ms(1_234));
@@ -137,7 +147,7 @@ fn a_token_works_until_the_millisecond_before_it_expires() {
 
 #[test]
 fn revoked_tokens_and_tokens_of_deleted_identities_get_401() {
-    let mut sim = sim();
+    let mut sim = acs(11);
     let ana = sim.create_user("ana").unwrap();
     let bo = sim.create_user("bo").unwrap();
     let t = sim.client(ana).create_thread("t", &[bo]).unwrap();
@@ -156,9 +166,7 @@ fn revoked_tokens_and_tokens_of_deleted_identities_get_401() {
         connection: 0,
         token: Some(fresh.id),
     };
-    let e = sim
-        .execute(caller, &Command::Chat(ChatCall::GetThread { thread: t }))
-        .unwrap_err();
+    let e = sim.execute(caller, &get_thread(t)).unwrap_err();
     assert_eq!(problem(e), Some(TokenProblem::Unknown));
     // Deleting the identity revokes its tokens.
     let bos = token(&mut sim, bo, &["chat"], None);
@@ -175,12 +183,13 @@ fn revoked_tokens_and_tokens_of_deleted_identities_get_401() {
 
 #[test]
 fn a_revocation_delay_in_the_profile_keeps_tokens_working_until_it_ends() {
-    let profile = Profile::with_overrides(
-        &Profile::acs(),
-        &json!({"tokens.revocation_delay_ms": 900_000}),
-    )
-    .unwrap();
-    let mut sim = Simulator::builder().profile(profile).build();
+    let mut sim = sim_on(
+        overridden(
+            &Profile::acs(),
+            json!({"tokens.revocation_delay_ms": 900_000}),
+        ),
+        0,
+    );
     let ana = sim.create_user("ana").unwrap();
     let t = sim.client(ana).create_thread("t", &[]).unwrap();
     let tok = token(&mut sim, ana, &["chat"], None);
@@ -248,33 +257,18 @@ type Section = (Profile, fn(ThreadId) -> Operations);
 fn operations(t: ThreadId) -> Operations {
     let page = PageRequest::default;
     vec![
-        (
-            "create_thread",
-            Command::Chat(ChatCall::CreateThread {
-                topic: Arc::from("new"),
-                participants: vec![],
-                idempotency_key: None,
-                bindings: vec![],
-                options: Default::default(),
-            }),
-        ),
+        ("create_thread", create_thread("new", &[])),
         (
             "create_thread+retention",
             Command::Chat(ChatCall::CreateThread {
                 topic: Arc::from("kept 30 days"),
                 participants: vec![],
                 idempotency_key: None,
-                options: ThreadOptions {
-                    retention: Some(Retention::DeleteAfterDays(30)),
-                    ..ThreadOptions::default()
-                },
+                options: after_days(30),
                 bindings: vec![],
             }),
         ),
-        (
-            "get_thread",
-            Command::Chat(ChatCall::GetThread { thread: t }),
-        ),
+        ("get_thread", get_thread(t)),
         (
             "list_threads",
             Command::Chat(ChatCall::ListThreads { page: page() }),
@@ -292,10 +286,7 @@ fn operations(t: ThreadId) -> Operations {
             Command::Chat(ChatCall::UpdateThread {
                 thread: t,
                 topic: None,
-                options: ThreadOptions {
-                    retention: Some(Retention::DeleteAfterDays(90)),
-                    ..ThreadOptions::default()
-                },
+                options: after_days(90),
             }),
         ),
         (
@@ -323,24 +314,11 @@ fn operations(t: ThreadId) -> Operations {
                 page: page(),
             }),
         ),
-        (
-            "send_message",
-            Command::Chat(ChatCall::SendMessage {
-                thread: t,
-                content: Arc::from("hi"),
-                content_type: Default::default(),
-                metadata: Default::default(),
-                media: vec![],
-                template: None,
-            }),
-        ),
+        ("send_message", send(t, "hi")),
         (
             "get_message",
             Command::Chat(ChatCall::GetMessage {
-                message: MessageId {
-                    thread: t,
-                    sequence: 3,
-                },
+                message: message(t, 3),
             }),
         ),
         (
@@ -351,25 +329,8 @@ fn operations(t: ThreadId) -> Operations {
                 start_time: None,
             }),
         ),
-        (
-            "update_message",
-            Command::Chat(ChatCall::UpdateMessage {
-                message: MessageId {
-                    thread: t,
-                    sequence: 3,
-                },
-                content: Arc::from("edited"),
-            }),
-        ),
-        (
-            "delete_message",
-            Command::Chat(ChatCall::DeleteMessage {
-                message: MessageId {
-                    thread: t,
-                    sequence: 3,
-                },
-            }),
-        ),
+        ("update_message", update_message(message(t, 3), "edited")),
+        ("delete_message", delete_message(message(t, 3))),
         (
             "send_typing",
             Command::Chat(ChatCall::SendTyping { thread: t }),
@@ -377,10 +338,7 @@ fn operations(t: ThreadId) -> Operations {
         (
             "send_read_receipt",
             Command::Chat(ChatCall::SendReadReceipt {
-                message: MessageId {
-                    thread: t,
-                    sequence: 3,
-                },
+                message: message(t, 3),
             }),
         ),
         (
@@ -399,14 +357,7 @@ fn twilio_operations(t: ThreadId) -> Operations {
     vec![
         (
             "add_participants+sms",
-            Command::Chat(ChatCall::AddBindings {
-                thread: t,
-                bindings: vec![BindingSpec {
-                    channel: Channel::Sms,
-                    address: Arc::from("+14255550100"),
-                    proxy: Arc::from(PROXY),
-                }],
-            }),
+            add_bindings(t, vec![binding(Channel::Sms, DAN, PROXY)]),
         ),
         (
             "remove_participant+sms",
@@ -456,12 +407,6 @@ fn sendbird_operations(t: ThreadId) -> Operations {
     ]
 }
 
-/// `base` with ACS's tokens (lifetimes, scopes, matrix), so that it issues tokens.
-fn with_tokens(base: &Profile) -> Profile {
-    Profile::with_overrides(base, &json!({ "tokens": Profile::acs().tokens })).unwrap()
-}
-
-const PROXY: &str = "+18005550199";
 /// The SMS participant of a world whose profile takes them.
 const WORLD_SMS: &str = "+14255550199";
 
@@ -469,10 +414,8 @@ const WORLD_SMS: &str = "+14255550199";
 /// where the profile takes one) with ana's message 3.
 fn world_on(profile: Profile) -> (Simulator, UserId, ThreadId) {
     let sms = profile.non_chat.is_some();
-    let mut sim = Simulator::builder().seed(11).profile(profile).build();
-    let ana = sim.create_user("ana").unwrap();
-    let bo = sim.create_user("bo").unwrap();
-    sim.create_user("cy").unwrap();
+    let mut sim = sim_on(profile, 11);
+    let [ana, bo, _cy] = users(&mut sim, ["ana", "bo", "cy"]);
     let t = sim.client(ana).create_thread("t", &[bo]).unwrap();
     if sms {
         sim.client(ana)
@@ -596,7 +539,7 @@ fn a_missing_scope_ranks_after_400_and_404() {
             thread: ThreadId(77),
         }))
         .unwrap_err();
-    assert_eq!(gone.kind(), Kind::NotFound);
+    assert_kind(&gone, Kind::NotFound);
     let empty = c
         .execute(&Command::Chat(ChatCall::UpdateThread {
             thread: t,
@@ -604,7 +547,7 @@ fn a_missing_scope_ranks_after_400_and_404() {
             options: Default::default(),
         }))
         .unwrap_err();
-    assert_eq!(empty.kind(), Kind::BadRequest);
+    assert_kind(&empty, Kind::BadRequest);
     let denied = c
         .execute(&Command::Chat(ChatCall::DeleteThread { thread: t }))
         .unwrap_err();
@@ -645,20 +588,12 @@ fn a_scenario_step_acts_with_exactly_its_token() {
 /// SMS participants) ranks after a missing scope's 403, like the thread cap.
 #[test]
 fn a_missing_scope_ranks_before_a_full_conversation() {
-    let profile = Profile::with_overrides(
+    let profile = overridden(
         &with_tokens(&Profile::twilio()),
-        &json!({"non_chat.participants_max": 1}),
-    )
-    .unwrap();
+        json!({"non_chat.participants_max": 1}),
+    );
     let (mut sim, ana, t) = world_on(profile);
-    let add = Command::Chat(ChatCall::AddBindings {
-        thread: t,
-        bindings: vec![BindingSpec {
-            channel: Channel::Sms,
-            address: Arc::from("+14255550100"),
-            proxy: Arc::from(PROXY),
-        }],
-    });
+    let add = add_bindings(t, vec![binding(Channel::Sms, DAN, PROXY)]);
     let limited = token(&mut sim, ana, &["chat.join.limited"], None);
     let err = sim.client_with_token(limited.id).execute(&add).unwrap_err();
     assert_eq!(err.status(), 403, "{err}");

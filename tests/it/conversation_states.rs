@@ -3,48 +3,21 @@
 //! message reactivates; closed is final; Twilio's codes on the wire.
 
 use std::sync::Arc;
-use switchboard::core::ChatCall;
 
-use switchboard::core::{ConversationState, StateTimers, ThreadOptions};
+use switchboard::core::{ChatCall, ConversationState, ThreadOptions};
 use switchboard::profile::ErrorStyle;
 use switchboard::wire::render_error;
-use switchboard::{Command, Duration, Error, Instant, Kind, Profile, Simulator, UserId};
+use switchboard::{Command, Duration, Instant, Kind, Simulator, UserId};
 
-const MIN: u64 = 60_000;
+use crate::harness::{
+    MIN, acs, assert_kind, delete_message, events, refused_by, send, timers, twilio, twilio_code,
+    update_message, users,
+};
 
-fn twilio() -> Simulator {
-    Simulator::builder()
-        .seed(2)
-        .profile(Profile::twilio())
-        .build()
-}
-
-fn timers(
-    state: Option<ConversationState>,
-    inactive: Option<&str>,
-    closed: Option<&str>,
-) -> ThreadOptions {
-    ThreadOptions {
-        state,
-        timers: Some(StateTimers {
-            inactive: inactive.map(Arc::from),
-            closed: closed.map(Arc::from),
-        }),
-        ..ThreadOptions::default()
-    }
-}
-
-fn twilio_code(e: &Error) -> u64 {
-    render_error(e, ErrorStyle::Twilio)["code"]
-        .as_u64()
-        .unwrap()
-}
-
+/// The state changes in the trace: (instant, new state, reason).
 fn state_events(sim: &Simulator) -> Vec<(u64, String, String)> {
-    sim.trace()
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
-        .filter(|v| v["kind"] == "state_changed")
+    events(sim, "state_changed")
+        .iter()
         .map(|v| {
             (
                 v["at_ms"].as_u64().unwrap(),
@@ -61,9 +34,8 @@ fn state(sim: &mut Simulator, user: UserId, t: switchboard::ThreadId) -> String 
 
 #[test]
 fn timers_move_a_conversation_to_inactive_then_closed_and_a_message_reactivates_it() {
-    let mut sim = twilio();
-    let ana = sim.create_user("ana").unwrap();
-    let bo = sim.create_user("bo").unwrap();
+    let mut sim = twilio(2);
+    let [ana, bo] = users(&mut sim, ["ana", "bo"]);
     let active = Some(ConversationState::Active);
     let t = sim
         .client(ana)
@@ -104,9 +76,8 @@ fn timers_move_a_conversation_to_inactive_then_closed_and_a_message_reactivates_
 
 #[test]
 fn closed_is_final_every_change_gets_50377_and_reads_and_deletion_still_work() {
-    let mut sim = twilio();
-    let ana = sim.create_user("ana").unwrap();
-    let bo = sim.create_user("bo").unwrap();
+    let mut sim = twilio(2);
+    let [ana, bo] = users(&mut sim, ["ana", "bo"]);
     let t = sim.client(ana).create_thread("t", &[bo]).unwrap();
     let m = sim.client(ana).send_message(t, "hello").unwrap();
     let view = sim
@@ -115,26 +86,49 @@ fn closed_is_final_every_change_gets_50377_and_reads_and_deletion_still_work() {
         .unwrap();
     assert_eq!(view.state, ConversationState::Closed);
     let before = sim.state().clone();
-    let refusals = [
-        sim.client(bo).send_message(t, "hi").unwrap_err(),
-        sim.client(ana).update_topic(t, "new").unwrap_err(),
-        sim.client(ana)
-            .set_state(t, ConversationState::Active)
-            .unwrap_err(),
-        sim.client(ana)
-            .set_state(t, ConversationState::Closed)
-            .unwrap_err(),
-        sim.client(ana)
-            .update_thread_with(t, timers(None, Some("PT5M"), None))
-            .unwrap_err(),
-        sim.client(ana).update_message(m, "edited").unwrap_err(),
-        sim.client(ana).delete_message(m).unwrap_err(),
-        sim.client(ana).remove_participant(t, bo).unwrap_err(),
+    let update = |topic: Option<&str>, options: ThreadOptions| {
+        Command::Chat(ChatCall::UpdateThread {
+            thread: t,
+            topic: topic.map(Arc::from),
+            options,
+        })
+    };
+    let set_state = |state| Command::Chat(ChatCall::SetState { thread: t, state });
+    // (case, caller, call)
+    let changes = [
+        ("a message", bo, send(t, "hi")),
+        (
+            "a new topic",
+            ana,
+            update(Some("new"), ThreadOptions::default()),
+        ),
+        ("back to active", ana, set_state(ConversationState::Active)),
+        ("closed again", ana, set_state(ConversationState::Closed)),
+        (
+            "new timers",
+            ana,
+            update(None, timers(None, Some("PT5M"), None)),
+        ),
+        ("an edit", ana, update_message(m, "edited")),
+        ("a deleted message", ana, delete_message(m)),
+        (
+            "a removed participant",
+            ana,
+            Command::Chat(ChatCall::RemoveParticipant {
+                thread: t,
+                user: Arc::from("bo"),
+            }),
+        ),
     ];
-    for e in &refusals {
-        assert_eq!(e.kind(), Kind::Conflict, "{e}");
-        assert_eq!(twilio_code(e), 50377);
-        assert_eq!(render_error(e, ErrorStyle::Twilio)["status"], 409);
+    for (case, caller, command) in &changes {
+        let e = refused_by(&mut sim, |sim| sim.execute(*caller, command));
+        assert_eq!(e.kind(), Kind::Conflict, "{case}: {e}");
+        assert_eq!(twilio_code(&e), 50377, "{case}");
+        assert_eq!(
+            render_error(&e, ErrorStyle::Twilio)["status"],
+            409,
+            "{case}"
+        );
     }
     assert_eq!(sim.state(), &before, "refusals change nothing");
     assert!(sim.client(bo).get_message(m).is_ok());
@@ -144,7 +138,7 @@ fn closed_is_final_every_change_gets_50377_and_reads_and_deletion_still_work() {
 
 #[test]
 fn set_state_moves_between_active_and_inactive() {
-    let mut sim = twilio();
+    let mut sim = twilio(2);
     let ana = sim.create_user("ana").unwrap();
     let t = sim
         .client(ana)
@@ -185,32 +179,44 @@ fn set_state_moves_between_active_and_inactive() {
 }
 
 #[test]
-fn timer_rules_get_twilio_codes() {
-    let mut sim = twilio();
+fn broken_timer_rules_are_refused_with_twilio_codes() {
+    let mut sim = twilio(2);
     let ana = sim.create_user("ana").unwrap();
     let active = Some(ConversationState::Active);
+    // (case, options, Twilio's code)
     let cases = [
-        (timers(active, Some("PT59S"), None), 50375),
-        (timers(active, None, Some("PT9M59S")), 50376),
-        (timers(active, Some("1 minute"), None), 50379),
-        (timers(active, Some("P1M"), None), 50379),
-        (timers(None, Some("PT1M"), None), 50382),
         (
-            ThreadOptions {
-                state: Some(ConversationState::Closed),
-                ..ThreadOptions::default()
-            },
-            50384,
+            "inactive after 59 s",
+            timers(active, Some("PT59S"), None),
+            50375,
         ),
+        (
+            "closed after 9 min 59 s",
+            timers(active, None, Some("PT9M59S")),
+            50376,
+        ),
+        (
+            "a duration in words",
+            timers(active, Some("1 minute"), None),
+            50379,
+        ),
+        ("a month", timers(active, Some("P1M"), None), 50379),
+        (
+            "timers without a state",
+            timers(None, Some("PT1M"), None),
+            50382,
+        ),
+        ("created closed", to(ConversationState::Closed), 50384),
     ];
-    for (options, code) in cases {
-        let before = sim.state().clone();
-        let e = sim
-            .client(ana)
-            .create_thread_with("t", &[], options)
-            .unwrap_err();
-        assert_eq!((e.kind(), twilio_code(&e)), (Kind::BadRequest, code), "{e}");
-        assert_eq!(sim.state(), &before);
+    for (case, options, code) in cases {
+        let e = refused_by(&mut sim, |sim| {
+            sim.client(ana).create_thread_with("t", &[], options)
+        });
+        assert_eq!(
+            (e.kind(), twilio_code(&e)),
+            (Kind::BadRequest, code),
+            "{case}: {e}"
+        );
     }
     // The minimums themselves are accepted; on update, timers need no state.
     let t = sim
@@ -227,7 +233,7 @@ fn timer_rules_get_twilio_codes() {
 
 #[test]
 fn acs_has_no_conversation_states() {
-    let mut sim = Simulator::builder().build();
+    let mut sim = acs(0);
     let ana = sim.create_user("ana").unwrap();
     let t = sim.client(ana).create_thread("t", &[]).unwrap();
     let e = sim
@@ -237,7 +243,7 @@ fn acs_has_no_conversation_states() {
             state: ConversationState::Inactive,
         }))
         .unwrap_err();
-    assert_eq!(e.kind(), Kind::BadRequest);
+    assert_kind(&e, Kind::BadRequest);
     let e = sim
         .client(ana)
         .create_thread_with(
@@ -269,9 +275,8 @@ fn update_thread_with_a_state_behaves_like_set_state() {
     // Two twins: one moves the conversation with set_state, the other with
     // update_thread's state option, at the same instants.
     let run = |by_update: bool| {
-        let mut sim = twilio();
-        let ana = sim.create_user("ana").unwrap();
-        let bo = sim.create_user("bo").unwrap();
+        let mut sim = twilio(2);
+        let [ana, bo] = users(&mut sim, ["ana", "bo"]);
         let active = Some(ConversationState::Active);
         let t = sim
             .client(ana)
@@ -296,24 +301,36 @@ fn update_thread_with_a_state_behaves_like_set_state() {
         }
         // Closed is final: every change is refused with 50377, by either call.
         let before = sim.state().clone();
-        let refusals = [
-            sim.client(ana)
-                .update_thread_with(t, to(ConversationState::Active))
-                .unwrap_err(),
-            sim.client(ana)
-                .update_thread_with(t, to(ConversationState::Inactive))
-                .unwrap_err(),
-            sim.client(ana)
-                .update_thread_with(t, to(ConversationState::Closed))
-                .unwrap_err(),
-            sim.client(ana)
-                .set_state(t, ConversationState::Active)
-                .unwrap_err(),
-            sim.client(bo).send_message(t, "hi").unwrap_err(),
+        let update = |state| {
+            Command::Chat(ChatCall::UpdateThread {
+                thread: t,
+                topic: None,
+                options: to(state),
+            })
+        };
+        // (case, caller, call)
+        let changes = [
+            ("update to active", ana, update(ConversationState::Active)),
+            (
+                "update to inactive",
+                ana,
+                update(ConversationState::Inactive),
+            ),
+            ("update to closed", ana, update(ConversationState::Closed)),
+            (
+                "set to active",
+                ana,
+                Command::Chat(ChatCall::SetState {
+                    thread: t,
+                    state: ConversationState::Active,
+                }),
+            ),
+            ("a message", bo, send(t, "hi")),
         ];
-        for e in &refusals {
-            assert_eq!(e.kind(), Kind::Conflict, "{e}");
-            assert_eq!(twilio_code(e), 50377);
+        for (case, caller, command) in &changes {
+            let e = refused_by(&mut sim, |sim| sim.execute(*caller, command));
+            assert_kind(&e, Kind::Conflict);
+            assert_eq!(twilio_code(&e), 50377, "{case}");
         }
         assert_eq!(sim.state(), &before, "refusals change nothing");
         // No timer outlives the close; reads still work; the bindings are free.
@@ -322,12 +339,7 @@ fn update_thread_with_a_state_behaves_like_set_state() {
         assert!(sim.client(bo).get_message(m).is_ok());
         assert!(!sim.state().thread(t).unwrap().life.holds_bindings());
         sim.state().check_invariants().unwrap();
-        let changes: Vec<serde_json::Value> = sim
-            .trace()
-            .lines()
-            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
-            .filter(|v| v["kind"] == "state_changed")
-            .collect();
+        let changes = events(&sim, "state_changed");
         (views, changes)
     };
     let (by_set, set_changes) = run(false);

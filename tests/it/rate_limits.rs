@@ -6,19 +6,23 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use switchboard::MessageId;
-use switchboard::core::{CarrierCall, ChatCall, ServiceCall};
-use switchboard::core::{MessageKind, NoticeKind};
-use switchboard::rules::Status;
 
 use proptest::prelude::*;
 use proptest::test_runner::Config;
 use serde_json::json;
-use switchboard::core::{Caller, ContentType, PageRequest, ParticipantSpec};
+use switchboard::core::{
+    Caller, CarrierCall, ChatCall, ContentType, MessageKind, NoticeKind, PageRequest,
+    ParticipantSpec, ServiceCall,
+};
 use switchboard::profile::{Consequence, ErrorStyle, Operation, RateLimit, Scope};
-use switchboard::rules::Media;
+use switchboard::rules::{Media, Status};
 use switchboard::wire::render_error;
-use switchboard::{Command, Duration, Error, Profile, Reply, Simulator, ThreadId, UserId};
+use switchboard::{Command, Duration, Error, Kind, Profile, Reply, Simulator, ThreadId, UserId};
+
+use crate::harness::{
+    HOUR, acs, acs_code, assert_kind, delete_message, events, get_thread, message, overridden,
+    page, send, sim_on, trace, twilio_code, update_message,
+};
 
 // ---- a rig: users, threads and messages to spend on one row ----
 
@@ -26,7 +30,6 @@ const USERS: usize = 60;
 const THREADS: usize = 10;
 /// Own messages `u0` keeps in each thread for delete rows.
 const SPARE_MESSAGES: usize = 14;
-const HOUR: u64 = 3_600_000;
 
 /// A world with `USERS` users in `THREADS` threads, each user with one message
 /// in every thread (`u0` with `SPARE_MESSAGES`), built through retrying
@@ -66,20 +69,9 @@ fn create_user(sim: &mut Simulator, id: &str) -> UserId {
     sim.user(id).unwrap()
 }
 
-fn send(thread: ThreadId, content: &str) -> Command {
-    Command::Chat(ChatCall::SendMessage {
-        thread,
-        content: Arc::from(content),
-        content_type: ContentType::Text,
-        metadata: BTreeMap::new(),
-        media: vec![],
-        template: None,
-    })
-}
-
 impl Rig {
     fn new(profile: Profile) -> Rig {
-        let mut sim = Simulator::builder().seed(11).profile(profile).build();
+        let mut sim = sim_on(profile, 11);
         let users: Vec<UserId> = (0..USERS)
             .map(|i| create_user(&mut sim, &name(i)))
             .collect();
@@ -189,7 +181,7 @@ impl Row<'_> {
                 topic: Some(Arc::from(format!("topic {j}"))),
                 options: Default::default(),
             }),
-            Operation::GetThread => Command::Chat(ChatCall::GetThread { thread }),
+            Operation::GetThread => get_thread(thread),
             Operation::ListThreads => Command::Chat(ChatCall::ListThreads {
                 page: PageRequest::default(),
             }),
@@ -225,41 +217,26 @@ impl Row<'_> {
                 template: None,
             }),
             Operation::GetMessage => Command::Chat(ChatCall::GetMessage {
-                message: MessageId {
-                    thread,
-                    sequence: own(self.rig),
-                },
+                message: message(thread, own(self.rig)),
             }),
             Operation::ListMessages => Command::Chat(ChatCall::ListMessages {
                 thread,
                 page: PageRequest::default(),
                 start_time: None,
             }),
-            Operation::UpdateMessage => Command::Chat(ChatCall::UpdateMessage {
-                message: MessageId {
-                    thread,
-                    sequence: own(self.rig),
-                },
-                content: Arc::from(format!("edit {j}")),
-            }),
+            Operation::UpdateMessage => {
+                update_message(message(thread, own(self.rig)), &format!("edit {j}"))
+            }
             Operation::DeleteMessage => {
                 let taken = self.deleted.entry((u, t)).or_default();
                 let mine = &self.rig.messages[&(u, t)];
-                let message = mine[mine.len() - 1 - *taken];
+                let sequence = mine[mine.len() - 1 - *taken];
                 *taken += 1;
-                Command::Chat(ChatCall::DeleteMessage {
-                    message: MessageId {
-                        thread,
-                        sequence: message,
-                    },
-                })
+                delete_message(message(thread, sequence))
             }
             Operation::SendTyping => Command::Chat(ChatCall::SendTyping { thread }),
             Operation::SendReadReceipt => Command::Chat(ChatCall::SendReadReceipt {
-                message: MessageId {
-                    thread,
-                    sequence: own(self.rig),
-                },
+                message: message(thread, own(self.rig)),
             }),
             Operation::ListReadReceipts => Command::Chat(ChatCall::ListReadReceipts {
                 thread,
@@ -511,7 +488,7 @@ fn boundary(rig: &Rig, index: usize, op: Operation) -> bool {
 fn check_rendering(profile: &Profile, limit: &RateLimit, err: &Error) {
     let wire = render_error(err, profile.error_style);
     match profile.error_style {
-        ErrorStyle::Acs => assert_eq!(wire["error"]["code"], "TooManyRequests"),
+        ErrorStyle::Acs => assert_eq!(acs_code(err), "TooManyRequests"),
         ErrorStyle::Twilio => {
             assert_eq!(wire["code"], 20429);
             assert_eq!(wire["status"], 429);
@@ -582,14 +559,40 @@ fn acs_global_identity_row(profile: &Profile) -> usize {
         .expect("the global identity row")
 }
 
+/// The index of Sendbird's "4 file uploads a second" row.
+fn sendbird_file_per_second_row(profile: &Profile) -> usize {
+    profile
+        .rate_limits
+        .iter()
+        .position(|l| l.operations == [Operation::SendFileMessage] && l.window_ms == 1000)
+        .expect("the per-second file row")
+}
+
 #[test]
-fn every_acs_row_admits_n_then_throttles_exactly() {
-    let profile = Profile::acs();
-    // The identity "global limit per request" (5000 per 30 s) cannot bind
-    // before the per-call rows of the seed (500 + 500 + 500 + 100/s, 4500 in
-    // 30 s); it has its own test below.
-    let global = acs_global_identity_row(&profile);
-    assert_eq!(every_row(profile, &[global]), 17);
+fn every_row_of_every_profile_admits_n_then_throttles_exactly() {
+    // (profile, the rows that no operation drives to their boundary first,
+    // how many (row, operation) pairs are driven)
+    type Unreachable = fn(&Profile) -> Vec<usize>;
+    let profiles: [(Profile, Unreachable, usize); 3] = [
+        // The identity "global limit per request" (5000 per 30 s) cannot bind
+        // before the per-call rows of the seed (500 + 500 + 500 + 100/s, 4500
+        // in 30 s); it has its own test below.
+        (Profile::acs(), |p| vec![acs_global_identity_row(p)], 17),
+        (Profile::twilio(), |_| vec![], 19),
+        // File uploads: 4 a second can never bind, because a file message is
+        // also an "other event" at 3 a second (seed 004 lists both); the
+        // per-minute file row is driven.
+        (
+            Profile::sendbird(),
+            |p| vec![sendbird_file_per_second_row(p)],
+            35,
+        ),
+    ];
+    for (profile, unreachable, driven) in profiles {
+        let name = profile.name.clone();
+        let unreachable = unreachable(&profile);
+        assert_eq!(every_row(profile, &unreachable), driven, "{name}");
+    }
 }
 
 #[test]
@@ -607,25 +610,6 @@ fn acs_global_identity_row_counts_every_identity_call() {
     ] {
         assert!(boundary(&rig, global, op), "{op:?}");
     }
-}
-
-#[test]
-fn every_twilio_row_admits_n_then_throttles_exactly() {
-    assert_eq!(every_row(Profile::twilio(), &[]), 19);
-}
-
-#[test]
-fn every_sendbird_row_admits_n_then_throttles_exactly() {
-    let profile = Profile::sendbird();
-    // File uploads: 4 a second can never bind, because a file message is also
-    // an "other event" at 3 a second (seed 004 lists both); the per-minute
-    // file row is driven.
-    let file_per_second = profile
-        .rate_limits
-        .iter()
-        .position(|l| l.operations == [Operation::SendFileMessage] && l.window_ms == 1000)
-        .unwrap();
-    assert_eq!(every_row(profile, &[file_per_second]), 35);
 }
 
 // ---- the limiter against a brute-force reference model ----
@@ -765,11 +749,11 @@ proptest! {
         calls in proptest::collection::vec(call_strategy(), 1..120),
     ) {
         // Only sends and thread reads are limited, so the setup counts nowhere.
-        let profile = Profile::with_overrides(
+        let profile = overridden(
             &Profile::acs(),
-            &json!({"rate_limits": limits, "throttled_calls_count": throttled_calls_count}),
-        ).unwrap();
-        let mut sim = Simulator::builder().seed(5).profile(profile.clone()).build();
+            json!({"rate_limits": limits, "throttled_calls_count": throttled_calls_count}),
+        );
+        let mut sim = sim_on(profile.clone(), 5);
         let users: Vec<UserId> = (0..3).map(|i| create_user(&mut sim, &name(i))).collect();
         let threads: Vec<ThreadId> = (0..2)
             .map(|i| sim.client(users[0]).create_thread(&format!("t{i}"), &users[1..]).unwrap())
@@ -782,7 +766,7 @@ proptest! {
             let (op, command) = if call.send {
                 (Operation::SendMessage, send(thread, "x"))
             } else {
-                (Operation::GetThread, Command::Chat(ChatCall::GetThread { thread }))
+                (Operation::GetThread, get_thread(thread))
             };
             let caller = Caller {
                 user: Some(users[call.user as usize]),
@@ -810,11 +794,7 @@ proptest! {
 // ---- consequences and the retrying client ----
 
 fn small_world(profile: Profile, users: usize) -> (Simulator, Vec<UserId>, ThreadId) {
-    let mut sim = Simulator::builder()
-        .seed(3)
-        .profile(profile)
-        .keep_trace(true)
-        .build();
+    let mut sim = sim_on(profile, 3);
     let us: Vec<UserId> = (0..users)
         .map(|i| create_user(&mut sim, &name(i)))
         .collect();
@@ -828,12 +808,8 @@ fn small_world(profile: Profile, users: usize) -> (Simulator, Vec<UserId>, Threa
 }
 
 fn stored(sim: &mut Simulator, user: UserId, t: ThreadId) -> usize {
-    let page = PageRequest {
-        page_size: Some(100),
-        continuation: None,
-    };
     sim.client(user)
-        .list_messages(t, page)
+        .list_messages(t, page(100))
         .unwrap()
         .items
         .iter()
@@ -875,12 +851,7 @@ fn a_retrying_client_waits_out_acs_counting_throttled_calls() {
     // minute; then 50 more fit at once.
     assert_eq!(sim.now().ms() - start.ms(), 60_000);
     assert_eq!(stored(&mut sim, us[1], t), 100);
-    let refusals = sim
-        .trace()
-        .lines()
-        .filter(|l| l.contains("\"kind\":\"rejected\""))
-        .count();
-    assert_eq!(refusals, 1);
+    assert_eq!(events(&sim, "rejected").len(), 1);
 }
 
 #[test]
@@ -930,11 +901,7 @@ fn sendbird_stores_but_does_not_show_a_channels_sixth_message_in_a_second() {
     assert_eq!(stored(&mut sim, us[6], t), 6);
     // Shown: the others received only five in real time.
     assert_eq!(received(&sim, us[6]), 5);
-    let hidden = sim
-        .trace()
-        .lines()
-        .filter(|l| l.contains("\"hidden\":true"))
-        .count();
+    let hidden = trace(&sim).iter().filter(|v| v["hidden"] == true).count();
     assert_eq!(hidden, 1);
     // A second later the channel shows messages again.
     sim.advance(Duration::from_ms(1000));
@@ -957,7 +924,7 @@ fn twilio_reads_are_not_actions() {
         .client(us[0])
         .send_message(t, "31st action")
         .unwrap_err();
-    assert_eq!(render_error(&err, ErrorStyle::Twilio)["code"], 20429);
+    assert_eq!(twilio_code(&err), 20429);
     assert_eq!(err.retry_after_ms(), Some(1000));
 }
 
@@ -967,7 +934,8 @@ fn per_connection_limits_count_each_connection_apart() {
     for _ in 0..500 {
         sim.client(us[0]).connection(1).get_thread(t).unwrap();
     }
-    assert!(sim.client(us[0]).connection(1).get_thread(t).is_err());
+    let err = sim.client(us[0]).connection(1).get_thread(t).unwrap_err();
+    assert_kind(&err, Kind::RateLimited);
     // Another connection of the same user, and the same connection number of
     // another user, are other keys.
     sim.client(us[0]).connection(2).get_thread(t).unwrap();
@@ -1011,12 +979,14 @@ fn sendbird_metacounters_and_profile_images_are_sendbird_only() {
     );
     for profile in [Profile::acs(), Profile::twilio()] {
         let (mut sim, us, t) = small_world(profile, 2);
+        let name = sim.profile().name.clone();
         let err = sim
             .client(us[0])
             .update_metacounter(t, "likes", 1)
             .unwrap_err();
-        assert!(err.to_string().contains("not supported"), "{err}");
-        assert!(sim.client(us[0]).update_profile_image(10).is_err());
+        assert!(err.to_string().contains("not supported"), "{name}: {err}");
+        let err = sim.client(us[0]).update_profile_image(10).unwrap_err();
+        assert!(err.to_string().contains("not supported"), "{name}: {err}");
     }
 }
 
@@ -1027,7 +997,7 @@ fn sendbird_metacounters_and_profile_images_are_sendbird_only() {
 fn acs_sms_over_the_throughput_is_queued_and_nothing_is_lost() {
     use switchboard::core::OutboxFilter;
     for (from, per_minute) in [("+18005550199", 200u32), ("12345", 6000)] {
-        let mut sim = Simulator::builder().seed(9).keep_trace(true).build();
+        let mut sim = acs(9);
         let start = sim.now().ms();
         let calls = per_minute / 100 + 1;
         for c in 0..calls {
@@ -1041,7 +1011,8 @@ fn acs_sms_over_the_throughput_is_queued_and_nothing_is_lost() {
                 delivery_report: true,
             });
             let reply = sim.execute(None, &command).unwrap();
-            assert!(matches!(reply, Reply::SmsSent(ref r) if r.iter().all(|r| r.successful)));
+            let sent = matches!(&reply, Reply::SmsSent(r) if r.len() == 100 && r.iter().all(|r| r.successful));
+            assert!(sent, "{from}: {reply:?}");
         }
         let total = (calls * 100) as usize;
         let finals = |sim: &Simulator| {
@@ -1058,11 +1029,8 @@ fn acs_sms_over_the_throughput_is_queued_and_nothing_is_lost() {
         assert_eq!(finals(&sim), total, "{from}: every queued SMS is sent");
         assert_eq!(sim.outbox(&OutboxFilter::default()).len(), total);
         // The first queued one was handed over at 60 s, not before.
-        let first_late = sim
-            .trace()
-            .lines()
-            .filter(|l| l.contains("\"kind\":\"delivery_updated\""))
-            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        let first_late = events(&sim, "delivery_updated")
+            .iter()
             .filter(|v| v["delivery"].as_u64() == Some(u64::from(per_minute) + 1))
             .map(|v| v["at_ms"].as_u64().unwrap())
             .min()
@@ -1121,22 +1089,53 @@ fn acs_sms_queue_hands_each_message_over_at_its_exact_slot() {
 
 #[test]
 fn limits_that_could_not_act_are_refused_in_a_profile() {
-    let bad = [
-        json!([{"operations": ["send_message"], "scope": "user", "window_ms": 1000, "count": 1,
-                "consequence": "queue"}]),
-        json!([{"operations": ["get_thread"], "scope": "user", "window_ms": 1000, "count": 1,
-                "consequence": "hide"}]),
-        json!([{"operations": ["send_message"], "scope": "sender", "window_ms": 1000, "count": 1}]),
-        json!([{"operations": ["send_message"], "scope": "user", "window_ms": 1000, "count": 0}]),
+    let one = |limit: serde_json::Value| json!([limit]);
+    let many = |n: usize| {
+        let limit =
+            json!({"operations": ["get_thread"], "scope": "user", "window_ms": 1, "count": 1});
+        json!(vec![limit; n])
+    };
+    // (case, the profile's rate limits, accepted)
+    let cases = [
+        (
+            "a queue on chat sends",
+            one(
+                json!({"operations": ["send_message"], "scope": "user", "window_ms": 1000,
+                       "count": 1, "consequence": "queue"}),
+            ),
+            false,
+        ),
+        (
+            "hiding thread reads",
+            one(
+                json!({"operations": ["get_thread"], "scope": "user", "window_ms": 1000,
+                       "count": 1, "consequence": "hide"}),
+            ),
+            false,
+        ),
+        (
+            "a sender scope on chat sends",
+            one(
+                json!({"operations": ["send_message"], "scope": "sender", "window_ms": 1000,
+                       "count": 1}),
+            ),
+            false,
+        ),
+        (
+            "a count of zero",
+            one(
+                json!({"operations": ["send_message"], "scope": "user", "window_ms": 1000,
+                       "count": 0}),
+            ),
+            false,
+        ),
+        ("65 limits", many(65), false),
+        ("64 limits", many(64), true),
     ];
-    for limits in bad {
-        let err = Profile::with_overrides(&Profile::acs(), &json!({ "rate_limits": limits }));
-        assert!(err.is_err(), "{limits}");
+    for (case, limits, accepted) in cases {
+        let got = Profile::with_overrides(&Profile::acs(), &json!({ "rate_limits": limits }));
+        assert_eq!(got.is_ok(), accepted, "{case}: {limits}");
     }
-    let many: Vec<_> = (0..65)
-        .map(|_| json!({"operations": ["get_thread"], "scope": "user", "window_ms": 1, "count": 1}))
-        .collect();
-    assert!(Profile::with_overrides(&Profile::acs(), &json!({ "rate_limits": many })).is_err());
 }
 
 /// A profile built by hand skips validation; the limiter still neither hangs
@@ -1155,7 +1154,7 @@ fn an_unvalidated_zero_count_limit_refuses_without_hanging() {
         .try_build()
         .err();
     assert!(err.is_some_and(|e| e.contains("count")));
-    let mut sim = Simulator::builder().profile(profile).build();
+    let mut sim = sim_on(profile, 0);
     let ana = create_user(&mut sim, "ana");
     let t = sim.client(ana).create_thread("t", &[]).unwrap();
     let err = sim.client(ana).get_thread(t).unwrap_err();
@@ -1164,7 +1163,7 @@ fn an_unvalidated_zero_count_limit_refuses_without_hanging() {
 
 #[test]
 fn the_service_retries_identity_calls_as_fast_as_acs_allows() {
-    let mut sim = Simulator::builder().build();
+    let mut sim = acs(0);
     for i in 0..501 {
         let command = Command::Service(ServiceCall::CreateUser {
             id: Arc::from(format!("user{i}")),

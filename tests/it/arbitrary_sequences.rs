@@ -27,6 +27,8 @@ use switchboard::{
     Command, Duration, Error, Instant, Profile, Reply, Simulator, State, ThreadId, UserId,
 };
 
+use crate::harness::{overridden, sim_on};
+
 // ---- the profile and the world ----
 
 /// Small limits, all reachable within a few dozen calls. The per-create limit
@@ -66,13 +68,13 @@ fn small_profile_with(extra: serde_json::Value) -> Profile {
              "window_ms": 10_000, "count": 4},
         ],
         // A refused call must change nothing here; throttled calls that count
-        // are the limiter's own property (tests/it/limits.rs).
+        // are the limiter's own property (tests/it/rate_limits.rs).
         "throttled_calls_count": false,
     });
     if let (Some(base), serde_json::Value::Object(more)) = (overrides.as_object_mut(), extra) {
         base.extend(more);
     }
-    Profile::with_overrides(&Profile::acs(), &overrides).expect("valid overrides")
+    overridden(&Profile::acs(), overrides)
 }
 
 /// Identity names the generators draw from: the world's users `u0..u4`, users
@@ -105,10 +107,7 @@ fn world(named_max: usize) -> impl Strategy<Value = World> {
 
 /// Builds the world; its threads are `ThreadId(1..)`, its users `UserId(1..)`.
 fn build(world: &World, profile: &Profile) -> Simulator {
-    let mut sim = Simulator::builder()
-        .seed(world.seed)
-        .profile(profile.clone())
-        .build();
+    let mut sim = sim_on(profile.clone(), world.seed);
     for i in 0..world.users {
         sim.create_user(&format!("u{i}")).expect("world user");
     }

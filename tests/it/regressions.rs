@@ -2,17 +2,21 @@
 //! token presented by an unknown identity, and what recovery and purge keep.
 
 use std::sync::Arc;
-use switchboard::core::ChatCall;
 
 use serde_json::json;
-use switchboard::core::{Caller, ConversationState, StateTimers, ThreadOptions};
-use switchboard::{Command, Duration, Error, Profile, Reply, Simulator};
+use switchboard::core::{Caller, ChatCall, ConversationState, OutboxFilter};
+use switchboard::rules::Channel;
+use switchboard::{Command, Duration, Error, Profile, Reply, Simulator, ThreadId, UserId};
+
+use crate::harness::{
+    DAN, PROXY, acs, events, get_thread, sendbird, sim_on, timers, twilio, with_recovery,
+};
 
 /// ACS counts throttled calls; one made with a token and no identity counts
 /// against the token owner's windows and answers 429, never a panic.
 #[test]
 fn a_throttled_token_only_call_counts_for_the_tokens_owner() {
-    let mut sim = Simulator::builder().seed(1).build();
+    let mut sim = acs(1);
     let ana = sim.create_user("ana").unwrap();
     let t = sim.client(ana).create_thread("t", &[]).unwrap();
     let token = sim.issue_token(ana, &["chat"], None).unwrap().id;
@@ -21,7 +25,7 @@ fn a_throttled_token_only_call_counts_for_the_tokens_owner() {
         connection: 0,
         token: Some(token),
     };
-    let get = Command::Chat(ChatCall::GetThread { thread: t });
+    let get = get_thread(t);
     // Get thread: 10 per user per thread in 5 s (seed 000).
     for _ in 0..10 {
         sim.execute(by_token, &get).unwrap();
@@ -52,38 +56,17 @@ fn a_token_presented_by_an_unknown_identity_is_refused() {
     assert!(report.failures.is_empty(), "{}", report.failures.join("\n"));
 }
 
-fn twilio_with_recovery() -> Simulator {
-    let profile = Profile::with_overrides(
-        &Profile::twilio(),
-        &json!({"recovery_window_ms": 86_400_000}),
-    )
-    .unwrap();
-    Simulator::builder().seed(1).profile(profile).build()
-}
-
 /// A new active Twilio conversation of `ana`'s with inactive and closed timers.
-fn active_with_timers(
-    sim: &mut Simulator,
-    ana: switchboard::UserId,
-    inactive: &str,
-    closed: &str,
-) -> switchboard::ThreadId {
-    let options = ThreadOptions {
-        state: Some(ConversationState::Active),
-        timers: Some(StateTimers {
-            inactive: Some(Arc::from(inactive)),
-            closed: Some(Arc::from(closed)),
-        }),
-        ..ThreadOptions::default()
-    };
+fn active_with_timers(sim: &mut Simulator, ana: UserId, inactive: &str, closed: &str) -> ThreadId {
+    let active = Some(ConversationState::Active);
     sim.client(ana)
-        .create_thread_with("t", &[], options)
+        .create_thread_with("t", &[], timers(active, Some(inactive), Some(closed)))
         .unwrap()
 }
 
 #[test]
 fn a_recovered_inactive_conversation_still_closes() {
-    let mut sim = twilio_with_recovery();
+    let mut sim = sim_on(with_recovery(&Profile::twilio()), 1);
     let ana = sim.create_user("ana").unwrap();
     let t = active_with_timers(&mut sim, ana, "PT1M", "PT10M");
     sim.advance(Duration::from_mins(2));
@@ -103,7 +86,7 @@ fn a_recovered_inactive_conversation_still_closes() {
 
 #[test]
 fn a_purged_thread_forgets_its_idempotency_key_and_counters() {
-    let mut sim = Simulator::builder().seed(1).build();
+    let mut sim = acs(1);
     let ana = sim.create_user("ana").unwrap();
     let create = Command::Chat(ChatCall::CreateThread {
         topic: Arc::from("t"),
@@ -127,13 +110,12 @@ fn a_purged_thread_forgets_its_idempotency_key_and_counters() {
     assert_ne!(second.id, first);
     assert_eq!(second.deleted_at_ms, None);
 
-    let mut sim = Simulator::builder()
-        .seed(1)
-        .profile(Profile::sendbird())
-        .build();
+    let mut sim = sendbird(1);
     let bo = sim.create_user("bo").unwrap();
     let t = sim.client(bo).create_thread("t", &[]).unwrap();
     sim.client(bo).update_metacounter(t, "likes", 3).unwrap();
+    // The counter is there to forget.
+    assert_eq!(sim.state().thread(t).unwrap().metacounters.len(), 1);
     sim.client(bo).delete_thread(t).unwrap();
     sim.state().check_invariants().unwrap();
     assert!(sim.state().thread(t).unwrap().metacounters.is_empty());
@@ -141,18 +123,9 @@ fn a_purged_thread_forgets_its_idempotency_key_and_counters() {
 
 // ---- channels (review of issue 3) ----
 
-use switchboard::core::OutboxFilter;
-use switchboard::rules::Channel;
-
-const DAN: &str = "+14255550100";
-const PROXY: &str = "+18005550199";
-
 #[test]
 fn the_outbox_shows_what_was_sent_after_an_edit_or_a_delete() {
-    let mut sim = Simulator::builder()
-        .seed(1)
-        .profile(Profile::twilio())
-        .build();
+    let mut sim = twilio(1);
     let ana = sim.create_user("ana").unwrap();
     let t = sim.client(ana).create_thread("t", &[]).unwrap();
     sim.client(ana)
@@ -175,10 +148,7 @@ fn the_outbox_shows_what_was_sent_after_an_edit_or_a_delete() {
 
 #[test]
 fn an_inbound_message_wakes_the_conversation_and_restarts_its_timers() {
-    let mut sim = Simulator::builder()
-        .seed(1)
-        .profile(Profile::twilio())
-        .build();
+    let mut sim = twilio(1);
     let ana = sim.create_user("ana").unwrap();
     let t = active_with_timers(&mut sim, ana, "PT5M", "PT10M");
     sim.client(ana)
@@ -210,12 +180,7 @@ fn an_inbound_message_wakes_the_conversation_and_restarts_its_timers() {
 
 #[test]
 fn a_recovered_conversation_holds_its_bindings_again() {
-    let profile = Profile::with_overrides(
-        &Profile::twilio(),
-        &json!({"recovery_window_ms": 86_400_000}),
-    )
-    .unwrap();
-    let mut sim = Simulator::builder().seed(1).profile(profile).build();
+    let mut sim = sim_on(with_recovery(&Profile::twilio()), 1);
     let ana = sim.create_user("ana").unwrap();
     let t1 = sim.client(ana).create_thread("t1", &[]).unwrap();
     sim.client(ana)
@@ -255,11 +220,7 @@ fn whatsapp_traffic_does_not_shift_sms_receipts() {
     // The SMS conversation's receipts (delivery, instant, status) with and
     // without a busy WhatsApp conversation beside it.
     let run = |with_whatsapp: bool| {
-        let mut sim = Simulator::builder()
-            .seed(4)
-            .profile(Profile::twilio())
-            .keep_trace(true)
-            .build();
+        let mut sim = twilio(4);
         let ana = sim.create_user("ana").unwrap();
         let sms = sim.client(ana).create_thread("sms", &[]).unwrap();
         sim.client(ana)
@@ -289,11 +250,8 @@ fn whatsapp_traffic_does_not_shift_sms_receipts() {
             .map(|d| d.id)
             .collect();
         assert_eq!(ids.len(), 20);
-        let updates: Vec<(u64, u64, String)> = sim
-            .trace()
-            .lines()
-            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-            .filter(|v| v["kind"] == "delivery_updated")
+        let updates: Vec<(u64, u64, String)> = events(&sim, "delivery_updated")
+            .into_iter()
             .filter_map(|v| {
                 let id = v["delivery"].as_u64()?;
                 let rank = ids.iter().position(|&i| i == id)? as u64;

@@ -10,6 +10,8 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// The shipped scenario files, sorted; at least three, so that a loop over
+/// them cannot pass by finding none.
 fn fixtures() -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(root().join("fixtures"))
         .expect("fixtures/ exists")
@@ -17,6 +19,7 @@ fn fixtures() -> Vec<PathBuf> {
         .filter(|p| p.extension().is_some_and(|e| e == "json"))
         .collect();
     files.sort();
+    assert!(files.len() >= 3, "at least three fixtures ship: {files:?}");
     files
 }
 
@@ -75,6 +78,10 @@ fn the_command_line_prints_identical_bytes_on_every_run() {
             serde_json::from_str(stdout.lines().last().expect("a summary line")).unwrap();
         assert_eq!(last["kind"], "summary");
         assert_eq!(last["digest"].as_str().unwrap().len(), 16);
+        // The command line prints the library's run of the file, digest and all.
+        let library = run_file(&path);
+        assert_eq!(last["digest"], library.digest, "{file}");
+        assert_eq!(stdout, library.jsonl(), "{file}");
         for line in stdout.lines() {
             let v: serde_json::Value = serde_json::from_str(line).expect("every line is JSON");
             assert!(v["at_ms"].is_u64() && v["kind"].is_string(), "{line}");
@@ -141,28 +148,27 @@ fn every_malformed_file_exits_2_naming_its_json_path() {
 
 #[test]
 fn usage_errors_exit_2_and_help_exits_0() {
-    assert_eq!(switchboard(&[]).status.code(), Some(2));
-    assert_eq!(switchboard(&["fly"]).status.code(), Some(2));
-    assert_eq!(switchboard(&["run"]).status.code(), Some(2));
-    assert_eq!(
-        switchboard(&["run", "no/such/file.json"]).status.code(),
-        Some(2)
-    );
-    assert_eq!(
-        switchboard(&["run", "fixtures/support_desk.json", "--seed", "x"])
-            .status
-            .code(),
-        Some(2)
-    );
-    assert_eq!(
-        switchboard(&["run", "fixtures/support_desk.json", "--colour"])
-            .status
-            .code(),
-        Some(2)
-    );
+    // (case, arguments) that must exit 2.
+    let usage_errors: [(&str, &[&str]); 6] = [
+        ("no command", &[]),
+        ("an unknown command", &["fly"]),
+        ("run without a file", &["run"]),
+        ("a file that is not there", &["run", "no/such/file.json"]),
+        (
+            "a seed that is not a number",
+            &["run", "fixtures/support_desk.json", "--seed", "x"],
+        ),
+        (
+            "an unknown option",
+            &["run", "fixtures/support_desk.json", "--colour"],
+        ),
+    ];
+    for (case, args) in usage_errors {
+        assert_eq!(switchboard(args).status.code(), Some(2), "{case}: {args:?}");
+    }
     for command in ["run", "check", "profile"] {
         let out = switchboard(&[command, "--help"]);
-        assert_eq!(out.status.code(), Some(0));
+        assert_eq!(out.status.code(), Some(0), "{command} --help");
         assert!(String::from_utf8(out.stdout).unwrap().contains(command));
     }
 }
@@ -181,7 +187,7 @@ fn profile_show_prints_the_profile_as_json() {
 }
 
 #[test]
-fn later_issue_ops_answer_not_supported_by_this_profile() {
+fn ops_that_acs_lacks_answer_not_supported_in_a_scenario() {
     let text = r#"{"seed": 1, "profile": "acs", "users": ["a"], "steps": [
         {"op": "inbound", "channel": "sms", "from": "+14255550100", "to": "+18005550199", "body": "hi",
          "expect": {"status": 400, "error": "bad_request"}},
@@ -339,7 +345,7 @@ mod robustness {
 /// scenario built in code can still name one, and its call is answered 401
 /// before anything else is looked at.
 #[test]
-fn precedence_holds_in_scenarios_too() {
+fn an_undeclared_caller_is_refused_when_read_and_answered_401_before_anything_else() {
     let text = r#"{"seed": 1, "profile": "acs", "users": ["a", "b"], "steps": [
         {"as": "a", "op": "create_thread", "topic": "x", "idempotency_key": "k", "ref": "t"},
         {"as": "placeholder", "op": "send_message", "thread": "t", "content": "x", "media": [{"content_type": "image/png", "bytes": 1}],

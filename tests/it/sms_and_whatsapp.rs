@@ -4,72 +4,43 @@
 //! over arbitrary channel calls.
 
 use std::sync::Arc;
-use switchboard::core::NoticeKind;
-use switchboard::core::{CarrierCall, ChatCall};
-use switchboard::rules::{Encoding, Route};
 
 use proptest::prelude::*;
 use proptest::sample::select;
 use serde_json::json;
 use switchboard::core::{
-    BindingSpec, ConversationState, DeliveryView, OutboxFilter, ParticipantSpec, ThreadOptions,
+    BindingSpec, CarrierCall, ChatCall, ConversationState, DeliveryView, NoticeKind, OutboxFilter,
+    ParticipantSpec, ThreadOptions,
 };
 use switchboard::profile::ErrorStyle;
-use switchboard::rules::{Channel, Media, Status};
+use switchboard::rules::{Channel, Encoding, Media, Route, Status};
 use switchboard::wire::render_error;
 use switchboard::{Command, Duration, Error, Kind, Profile, Reply, Simulator, ThreadId, UserId};
 
-const PROXY: &str = "+18005550199";
-const DAN: &str = "+14255550100";
-const WEN: &str = "+14255550101";
-const HOUR: u64 = 3_600_000;
+use crate::harness::{
+    DAN, HOUR, PROXY, WEN, acs, add_bindings, assert_kind, binding, events, execute_checked,
+    message, overridden, refused, refused_by, sim_on, thread_with, trace, twilio, twilio_code,
+};
 
-fn twilio(overrides: serde_json::Value) -> Simulator {
-    let profile = Profile::with_overrides(&Profile::twilio(), &overrides).expect("valid");
-    Simulator::builder().seed(5).profile(profile).build()
+/// `twilio` with `overrides`, seed 5 like the others here.
+fn twilio_with(overrides: serde_json::Value) -> Simulator {
+    sim_on(overridden(&Profile::twilio(), overrides), 5)
 }
 
+/// An agent and a lead in a thread, "Order".
 fn setup(sim: &mut Simulator) -> (UserId, UserId, ThreadId) {
-    let agent = sim.create_user("agent").unwrap();
-    let lead = sim.create_user("lead").unwrap();
-    let t = sim.client(agent).create_thread("Order", &[lead]).unwrap();
+    let ([agent, lead], t) = thread_with(sim, "Order", ["agent", "lead"]);
     (agent, lead, t)
 }
 
-fn binding(channel: Channel, address: &str, proxy: &str) -> BindingSpec {
-    BindingSpec {
-        channel,
-        address: Arc::from(address),
-        proxy: Arc::from(proxy),
-    }
-}
-
+/// Adds `bindings` to `t` as `actor`.
 fn add(
     sim: &mut Simulator,
     actor: UserId,
     t: ThreadId,
     bindings: Vec<BindingSpec>,
 ) -> Result<Reply, Error> {
-    sim.execute(
-        Some(actor),
-        &Command::Chat(ChatCall::AddBindings {
-            thread: t,
-            bindings,
-        }),
-    )
-}
-
-/// Runs `command`, expects `kind`, and checks that nothing changed.
-fn refused(sim: &mut Simulator, actor: Option<UserId>, command: Command, kind: Kind) -> Error {
-    let before = sim.state().clone();
-    let error = sim.execute(actor, &command).unwrap_err();
-    assert_eq!(error.kind(), kind, "{error}");
-    assert!(
-        sim.state() == &before,
-        "a refused {command:?} changed the state"
-    );
-    sim.state().check_invariants().unwrap();
-    error
+    sim.execute(Some(actor), &add_bindings(t, bindings))
 }
 
 fn outbox(sim: &Simulator) -> Vec<DeliveryView> {
@@ -88,20 +59,17 @@ fn jpeg(bytes: u64) -> Media {
 
 #[test]
 fn a_binding_is_held_by_one_thread_until_it_is_removed_or_the_thread_deleted() {
-    let mut sim = twilio(json!({}));
+    let mut sim = twilio(5);
     let (agent, lead, t1) = setup(&mut sim);
     let t2 = sim.client(agent).create_thread("Other", &[lead]).unwrap();
     add(&mut sim, agent, t1, vec![binding(Channel::Sms, DAN, PROXY)]).unwrap();
     let e = refused(
         &mut sim,
         Some(agent),
-        Command::Chat(ChatCall::AddBindings {
-            thread: t2,
-            bindings: vec![binding(Channel::Sms, DAN, PROXY)],
-        }),
+        &add_bindings(t2, vec![binding(Channel::Sms, DAN, PROXY)]),
         Kind::Conflict,
     );
-    assert_eq!(render_error(&e, ErrorStyle::Twilio)["code"], 50416);
+    assert_eq!(twilio_code(&e), 50416);
     // Another proxy, or the same number on WhatsApp, is another binding.
     add(
         &mut sim,
@@ -121,10 +89,7 @@ fn a_binding_is_held_by_one_thread_until_it_is_removed_or_the_thread_deleted() {
     refused(
         &mut sim,
         Some(agent),
-        Command::Chat(ChatCall::AddBindings {
-            thread: t1,
-            bindings: vec![binding(Channel::Sms, DAN, "+18005550197")],
-        }),
+        &add_bindings(t1, vec![binding(Channel::Sms, DAN, "+18005550197")]),
         Kind::Conflict,
     );
     // Removing the participant frees the binding.
@@ -141,19 +106,19 @@ fn a_binding_is_held_by_one_thread_until_it_is_removed_or_the_thread_deleted() {
     let e = refused(
         &mut sim,
         Some(agent),
-        Command::Chat(ChatCall::RemoveBinding {
+        &Command::Chat(ChatCall::RemoveBinding {
             thread: t2,
             channel: Channel::Sms,
             address: Arc::from(WEN),
         }),
         Kind::NotFound,
     );
-    assert_eq!(render_error(&e, ErrorStyle::Twilio)["code"], 50432);
+    assert_eq!(twilio_code(&e), 50432);
 }
 
 #[test]
 fn addresses_are_e164_and_the_whatsapp_prefix_names_the_same_address() {
-    let mut sim = twilio(json!({}));
+    let mut sim = twilio(5);
     let (agent, lead, t1) = setup(&mut sim);
     for bad in [
         "4255550100",
@@ -165,10 +130,7 @@ fn addresses_are_e164_and_the_whatsapp_prefix_names_the_same_address() {
         refused(
             &mut sim,
             Some(agent),
-            Command::Chat(ChatCall::AddBindings {
-                thread: t1,
-                bindings: vec![binding(Channel::Sms, bad, PROXY)],
-            }),
+            &add_bindings(t1, vec![binding(Channel::Sms, bad, PROXY)]),
             Kind::BadRequest,
         );
     }
@@ -176,10 +138,7 @@ fn addresses_are_e164_and_the_whatsapp_prefix_names_the_same_address() {
     refused(
         &mut sim,
         Some(agent),
-        Command::Chat(ChatCall::AddBindings {
-            thread: t1,
-            bindings: vec![binding(Channel::Sms, DAN, &long)],
-        }),
+        &add_bindings(t1, vec![binding(Channel::Sms, DAN, &long)]),
         Kind::BadRequest,
     );
     add(
@@ -198,23 +157,14 @@ fn addresses_are_e164_and_the_whatsapp_prefix_names_the_same_address() {
     refused(
         &mut sim,
         Some(agent),
-        Command::Chat(ChatCall::AddBindings {
-            thread: t2,
-            bindings: vec![binding(Channel::Whatsapp, WEN, PROXY)],
-        }),
+        &add_bindings(t2, vec![binding(Channel::Whatsapp, WEN, PROXY)]),
         Kind::Conflict,
     );
     // An inbound in the bare form reaches the thread.
     let seq = sim
         .inbound(Channel::Whatsapp, WEN, PROXY, "hello", vec![])
         .unwrap();
-    let m = sim
-        .client(lead)
-        .get_message(switchboard::MessageId {
-            thread: t1,
-            sequence: seq,
-        })
-        .unwrap();
+    let m = sim.client(lead).get_message(message(t1, seq)).unwrap();
     assert_eq!(&*m.sender, "whatsapp:+14255550101");
     assert_eq!(m.content.as_deref(), Some("hello"));
     // The outbox `to` filter takes either form.
@@ -233,22 +183,23 @@ fn addresses_are_e164_and_the_whatsapp_prefix_names_the_same_address() {
 
 #[test]
 fn a_thread_holds_at_most_its_non_chat_and_total_participants() {
-    let mut sim = twilio(json!({"non_chat.participants_max": 2, "participants_per_thread_max": 4}));
+    let mut sim =
+        twilio_with(json!({"non_chat.participants_max": 2, "participants_per_thread_max": 4}));
     let (agent, _lead, t) = setup(&mut sim);
     let e = refused(
         &mut sim,
         Some(agent),
-        Command::Chat(ChatCall::AddBindings {
-            thread: t,
-            bindings: vec![
+        &add_bindings(
+            t,
+            vec![
                 binding(Channel::Sms, "+14255550001", PROXY),
                 binding(Channel::Sms, "+14255550002", PROXY),
                 binding(Channel::Sms, "+14255550003", PROXY),
             ],
-        }),
+        ),
         Kind::BadRequest,
     );
-    assert_eq!(render_error(&e, ErrorStyle::Twilio)["code"], 50417);
+    assert_eq!(twilio_code(&e), 50417);
     add(
         &mut sim,
         agent,
@@ -262,19 +213,19 @@ fn a_thread_holds_at_most_its_non_chat_and_total_participants() {
     // 2 chat + 2 non-chat = 4: no room for another chat participant.
     let carol = sim.create_user("carol").unwrap();
     let e = sim.client(agent).add_participants(t, &[carol]).unwrap_err();
-    assert_eq!(render_error(&e, ErrorStyle::Twilio)["code"], 50417);
+    assert_eq!(twilio_code(&e), 50417);
 }
 
 #[test]
 fn a_chat_identity_belongs_to_at_most_its_maximum_of_threads() {
-    let mut sim = twilio(json!({"threads_per_identity_max": 2}));
+    let mut sim = twilio_with(json!({"threads_per_identity_max": 2}));
     let a = sim.create_user("a").unwrap();
     let b = sim.create_user("b").unwrap();
     let t1 = sim.client(a).create_thread("1", &[b]).unwrap();
     sim.client(a).create_thread("2", &[]).unwrap();
     let before = sim.state().clone();
     let e = sim.client(a).create_thread("3", &[]).unwrap_err();
-    assert_eq!(e.kind(), Kind::BadRequest);
+    assert_kind(&e, Kind::BadRequest);
     assert!(sim.state() == &before);
     // b is in one thread; adding it to a third of a's is refused for a's sake? No:
     // the cap is per identity added. b joins a thread created by someone else.
@@ -315,36 +266,36 @@ fn a_create_with_bindings_reports_its_first_fault_in_precedence_order() {
     };
     let taken = || vec![binding(Channel::Sms, DAN, PROXY)];
 
-    let mut sim = twilio(json!({}));
+    let mut sim = twilio(5);
     let (agent, _, t) = setup(&mut sim);
     add(&mut sim, agent, t, taken()).unwrap();
     let e = refused(
         &mut sim,
         Some(agent),
-        create(&[], taken(), Some(ConversationState::Closed)),
+        &create(&[], taken(), Some(ConversationState::Closed)),
         Kind::BadRequest,
     );
     assert_eq!(e, Error::CreatedClosed);
     let e = refused(
         &mut sim,
         Some(agent),
-        create(&[], taken(), None),
+        &create(&[], taken(), None),
         Kind::Conflict,
     );
     assert!(matches!(e, Error::BindingExists { .. }), "{e}");
 
-    let mut sim = twilio(json!({"threads_per_identity_max": 1}));
+    let mut sim = twilio_with(json!({"threads_per_identity_max": 1}));
     let (agent, _, t) = setup(&mut sim);
     add(&mut sim, agent, t, taken()).unwrap();
     let e = refused(
         &mut sim,
         Some(agent),
-        create(&[], taken(), None),
+        &create(&[], taken(), None),
         Kind::BadRequest,
     );
     assert!(matches!(e, Error::TooManyThreadsForIdentity { .. }), "{e}");
 
-    let mut sim = twilio(
+    let mut sim = twilio_with(
         json!({"participants_per_thread_max": 3, "non_chat.group_mms_participants_max": 10}),
     );
     let agent = sim.create_user("agent").unwrap();
@@ -354,7 +305,7 @@ fn a_create_with_bindings_reports_its_first_fault_in_precedence_order() {
     let e = refused(
         &mut sim,
         Some(agent),
-        create(&["b", "c"], group, None),
+        &create(&["b", "c"], group, None),
         Kind::BadRequest,
     );
     assert_eq!(e, Error::ThreadFull { count: 4, max: 3 });
@@ -362,23 +313,20 @@ fn a_create_with_bindings_reports_its_first_fault_in_precedence_order() {
 
 #[test]
 fn profiles_without_non_chat_participants_refuse_them() {
-    let mut sim = Simulator::builder().seed(1).build();
+    let mut sim = acs(1);
     let a = sim.create_user("a").unwrap();
     let t = sim.client(a).create_thread("t", &[]).unwrap();
     let e = refused(
         &mut sim,
         Some(a),
-        Command::Chat(ChatCall::AddBindings {
-            thread: t,
-            bindings: vec![binding(Channel::Sms, DAN, PROXY)],
-        }),
+        &add_bindings(t, vec![binding(Channel::Sms, DAN, PROXY)]),
         Kind::BadRequest,
     );
     assert!(e.to_string().contains("not supported by profile acs"));
     refused(
         &mut sim,
         None,
-        Command::Carrier(CarrierCall::Inbound {
+        &Command::Carrier(CarrierCall::Inbound {
             channel: Channel::Sms,
             from: Arc::from(DAN),
             to: Arc::from(PROXY),
@@ -391,7 +339,7 @@ fn profiles_without_non_chat_participants_refuse_them() {
 
 #[test]
 fn create_with_bindings_is_all_or_nothing() {
-    let mut sim = twilio(json!({}));
+    let mut sim = twilio(5);
     let (agent, lead, t) = setup(&mut sim);
     add(&mut sim, agent, t, vec![binding(Channel::Sms, DAN, PROXY)]).unwrap();
     let create = |bindings| {
@@ -406,7 +354,7 @@ fn create_with_bindings_is_all_or_nothing() {
     refused(
         &mut sim,
         Some(agent),
-        create(vec![
+        &create(vec![
             binding(Channel::Sms, WEN, PROXY),
             binding(Channel::Sms, DAN, PROXY),
         ]),
@@ -427,7 +375,7 @@ fn create_with_bindings_is_all_or_nothing() {
     let many: Vec<BindingSpec> = (0..10)
         .map(|i| binding(Channel::Sms, &format!("+1206555000{i}"), PROXY))
         .collect();
-    let e = refused(&mut sim, Some(agent), create(many), Kind::BadRequest);
+    let e = refused(&mut sim, Some(agent), &create(many), Kind::BadRequest);
     assert!(e.to_string().contains("11 participants in one call"), "{e}");
 }
 
@@ -435,7 +383,7 @@ fn create_with_bindings_is_all_or_nothing() {
 
 #[test]
 fn a_chat_message_goes_to_each_non_chat_participant_as_sent_from_the_proxy() {
-    let mut sim = twilio(json!({}));
+    let mut sim = twilio(5);
     let (agent, _lead, t) = setup(&mut sim);
     add(
         &mut sim,
@@ -473,7 +421,7 @@ fn a_chat_message_goes_to_each_non_chat_participant_as_sent_from_the_proxy() {
 
 #[test]
 fn an_inbound_message_goes_to_everyone_but_its_sender() {
-    let mut sim = twilio(json!({}));
+    let mut sim = twilio(5);
     let (agent, lead, t) = setup(&mut sim);
     add(
         &mut sim,
@@ -506,78 +454,37 @@ fn an_inbound_message_goes_to_everyone_but_its_sender() {
                     && &*n.from == DAN)
         );
     }
-    // Unknown pair: 404, nothing stored.
-    refused(
-        &mut sim,
-        None,
-        Command::Carrier(CarrierCall::Inbound {
-            channel: Channel::Sms,
-            from: Arc::from("+14255550199"),
-            to: Arc::from(PROXY),
-            body: Arc::from("?"),
-            media: vec![],
-        }),
-        Kind::NotFound,
-    );
-    // Media over the MMS limits is refused by the channel's own rules.
-    refused(
-        &mut sim,
-        None,
-        Command::Carrier(CarrierCall::Inbound {
-            channel: Channel::Sms,
-            from: Arc::from(DAN),
-            to: Arc::from(PROXY),
-            body: Arc::from(""),
-            media: vec![jpeg(2 * 1024 * 1024 + 1)],
-        }),
-        Kind::TooLarge,
-    );
-    refused(
-        &mut sim,
-        None,
-        Command::Carrier(CarrierCall::Inbound {
-            channel: Channel::Sms,
-            from: Arc::from(DAN),
-            to: Arc::from(PROXY),
-            body: Arc::from(""),
-            media: vec![],
-        }),
-        Kind::BadRequest,
-    );
-    // Precedence: an unknown pair (404) before an oversize medium (413); too
-    // many media (a malformed request, 400) before both.
-    let inbound = |from: &str, media: Vec<Media>| {
-        Command::Carrier(CarrierCall::Inbound {
+    // Refused inbound messages, nothing stored. Precedence: an unknown pair
+    // (404) before an oversize medium (413); too many media (a malformed
+    // request, 400) before both.
+    let stranger = "+14255550199";
+    let mib = 1024 * 1024;
+    // (case, from, body, media, kind)
+    #[rustfmt::skip]
+    let cases = [
+        ("an unknown pair", stranger, "?", vec![], Kind::NotFound),
+        ("a medium over the MMS limit", DAN, "", vec![jpeg(2 * mib + 1)], Kind::TooLarge),
+        ("neither body nor media", DAN, "", vec![], Kind::BadRequest),
+        ("an unknown pair with an oversize medium", stranger, "", vec![jpeg(3 * mib)], Kind::NotFound),
+        ("an unknown pair with eleven media", stranger, "", vec![jpeg(1); 11], Kind::BadRequest),
+        ("a known pair with an oversize medium", DAN, "", vec![jpeg(3 * mib)], Kind::TooLarge),
+    ];
+    for (case, from, body, media, kind) in cases {
+        let inbound = Command::Carrier(CarrierCall::Inbound {
             channel: Channel::Sms,
             from: Arc::from(from),
             to: Arc::from(PROXY),
-            body: Arc::from(""),
+            body: Arc::from(body),
             media,
-        })
-    };
-    refused(
-        &mut sim,
-        None,
-        inbound("+14255550199", vec![jpeg(3 * 1024 * 1024)]),
-        Kind::NotFound,
-    );
-    refused(
-        &mut sim,
-        None,
-        inbound("+14255550199", vec![jpeg(1); 11]),
-        Kind::BadRequest,
-    );
-    refused(
-        &mut sim,
-        None,
-        inbound(DAN, vec![jpeg(3 * 1024 * 1024)]),
-        Kind::TooLarge,
-    );
+        });
+        let error = refused_by(&mut sim, |sim| sim.execute(None, &inbound));
+        assert_eq!(error.kind(), kind, "{case}: {error}");
+    }
 }
 
 #[test]
 fn media_from_chat_follows_the_rule_table_per_recipient() {
-    let mut sim = twilio(json!({}));
+    let mut sim = twilio(5);
     let (agent, lead, t) = setup(&mut sim);
     add(&mut sim, agent, t, vec![binding(Channel::Sms, DAN, PROXY)]).unwrap();
     // Small JPEG: MMS, text dropped.
@@ -606,7 +513,7 @@ fn media_from_chat_follows_the_rule_table_per_recipient() {
     refused(
         &mut sim,
         Some(agent),
-        Command::Chat(ChatCall::SendMessage {
+        &Command::Chat(ChatCall::SendMessage {
             thread: t,
             content: Arc::from("x"),
             content_type: switchboard::core::ContentType::Text,
@@ -629,7 +536,7 @@ fn media_from_chat_follows_the_rule_table_per_recipient() {
 
 #[test]
 fn whatsapp_free_form_needs_an_inbound_message_in_the_last_24_hours() {
-    let mut sim = twilio(json!({}));
+    let mut sim = twilio(5);
     let (agent, _lead, t) = setup(&mut sim);
     add(
         &mut sim,
@@ -662,7 +569,7 @@ fn whatsapp_free_form_needs_an_inbound_message_in_the_last_24_hours() {
 
 fn carrier_run(seed: u64, overrides: serde_json::Value) -> Simulator {
     let profile = Profile::with_overrides(&Profile::twilio(), &overrides).unwrap();
-    let mut sim = Simulator::builder().seed(seed).profile(profile).build();
+    let mut sim = sim_on(profile, seed);
     let (agent, _lead, t) = setup(&mut sim);
     add(
         &mut sim,
@@ -706,14 +613,13 @@ fn receipts_follow_the_status_order_and_replay_byte_for_byte() {
         .contains(&d.status)
     }));
     let mut seen: std::collections::BTreeMap<u64, Vec<String>> = Default::default();
-    for line in a.trace().lines() {
-        let v: serde_json::Value = serde_json::from_str(line).unwrap();
-        if v["kind"] == "delivery_updated" {
-            seen.entry(v["delivery"].as_u64().unwrap())
-                .or_default()
-                .push(v["status"].as_str().unwrap().to_string());
-        }
+    for v in events(&a, "delivery_updated") {
+        seen.entry(v["delivery"].as_u64().unwrap())
+            .or_default()
+            .push(v["status"].as_str().unwrap().to_string());
     }
+    // Every delivery had receipts, so the checks below ran for each.
+    assert_eq!(seen.len(), out.len());
     for statuses in seen.values() {
         assert_eq!(statuses[0], "sent", "{statuses:?}");
         assert!(["delivered", "failed", "undelivered"].contains(&statuses[1].as_str()));
@@ -740,7 +646,7 @@ fn carrier_outcomes_and_latencies_come_from_the_profile() {
         "whatsapp": {"sent_receipt": true, "sent_ms_min": 10, "sent_ms_max": 10, "final_ms_min": 20, "final_ms_max": 20,
                 "failed_ppm": 0, "undelivered_ppm": 1000000, "read_ppm": 0, "read_ms_min": 0, "read_ms_max": 0,
                 "delivered_code": 0, "failed_code": 30008, "undelivered_code": 30003}}});
-    let mut sim = twilio(failing);
+    let mut sim = twilio_with(failing);
     let (agent, _lead, t) = setup(&mut sim);
     add(
         &mut sim,
@@ -775,16 +681,10 @@ fn carrier_outcomes_and_latencies_come_from_the_profile() {
         (wa.status, wa.error_code),
         (Status::Undelivered, Some(30003))
     );
-    let at = sim
-        .trace()
-        .lines()
-        .filter(|l| l.contains("\"status\":\"undelivered\""))
-        .map(|l| {
-            serde_json::from_str::<serde_json::Value>(l).unwrap()["at_ms"]
-                .as_u64()
-                .unwrap()
-        })
-        .next()
+    let at = trace(&sim)
+        .iter()
+        .find(|v| v["status"] == "undelivered")
+        .and_then(|v| v["at_ms"].as_u64())
         .unwrap();
     assert_eq!(at, start + 30);
     // A bad model is refused when the profile is built.
@@ -799,7 +699,7 @@ fn carrier_outcomes_and_latencies_come_from_the_profile() {
 
 #[test]
 fn receipts_for_a_deleted_thread_change_nothing() {
-    let mut sim = twilio(json!({}));
+    let mut sim = twilio(5);
     let (agent, _lead, t) = setup(&mut sim);
     add(&mut sim, agent, t, vec![binding(Channel::Sms, DAN, PROXY)]).unwrap();
     sim.client(agent).send_message(t, "x").unwrap();
@@ -850,7 +750,7 @@ fn send_sms(to: &[&str], message: &str, report: bool) -> Command {
 
 #[test]
 fn acs_send_sms_answers_per_recipient_and_reports_delivery() {
-    let mut sim = Simulator::builder().seed(3).build();
+    let mut sim = acs(3);
     let command = send_sms(&[DAN, "+112345678901", WEN], "Your code is 1234", true);
     assert_eq!(command.success_status(), 202);
     let Reply::SmsSent(results) = sim.execute(None, &command).unwrap() else {
@@ -867,12 +767,7 @@ fn acs_send_sms_answers_per_recipient_and_reports_delivery() {
     );
     assert_eq!(outbox(&sim).len(), 2);
     sim.advance(Duration::from_secs(6));
-    let reports: Vec<serde_json::Value> = sim
-        .trace()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .filter(|v: &serde_json::Value| v["kind"] == "delivery_updated")
-        .collect();
+    let reports = events(&sim, "delivery_updated");
     assert_eq!(reports.len(), 2);
     for r in &reports {
         // ACS reports only the final status, with its detail code.
@@ -881,8 +776,14 @@ fn acs_send_sms_answers_per_recipient_and_reports_delivery() {
             assert_eq!(r["code"], 2000);
         }
     }
+    // Seed 3 delivers both, so the detail code above was checked.
+    let statuses: Vec<&str> = reports
+        .iter()
+        .map(|r| r["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["delivered", "delivered"]);
     // Without delivery_report, no report events (the status still moves on).
-    let mut quiet = Simulator::builder().seed(3).build();
+    let mut quiet = acs(3);
     quiet.execute(None, &send_sms(&[DAN], "x", false)).unwrap();
     let lines = quiet.trace().len();
     quiet.advance(Duration::from_secs(6));
@@ -892,47 +793,41 @@ fn acs_send_sms_answers_per_recipient_and_reports_delivery() {
 
 #[test]
 fn acs_send_sms_refuses_bad_calls_whole() {
-    let mut sim = Simulator::builder().seed(3).build();
-    refused(&mut sim, None, send_sms(&[], "x", false), Kind::BadRequest);
-    let many: Vec<String> = (0..101).map(|i| format!("+1425555{i:04}")).collect();
-    let many: Vec<&str> = many.iter().map(String::as_str).collect();
-    refused(
-        &mut sim,
-        None,
-        send_sms(&many, "x", false),
-        Kind::BadRequest,
-    );
-    sim.execute(None, &send_sms(&many[..100], "x", false))
-        .unwrap();
-    refused(
-        &mut sim,
-        None,
-        send_sms(&[DAN], &"a".repeat(2049), false),
-        Kind::BadRequest,
-    );
-    sim.execute(None, &send_sms(&[DAN], &"a".repeat(2048), false))
-        .unwrap();
-    let bad_from = Command::Carrier(CarrierCall::SendSms {
-        from: Arc::from("12"),
-        to: vec![Arc::from(DAN)],
-        message: Arc::from("x"),
-        delivery_report: false,
-    });
-    refused(&mut sim, None, bad_from, Kind::BadRequest);
-    // A short code is a valid sender.
-    let short = Command::Carrier(CarrierCall::SendSms {
-        from: Arc::from("12345"),
-        to: vec![Arc::from(DAN)],
-        message: Arc::from("x"),
-        delivery_report: false,
-    });
-    sim.execute(None, &short).unwrap();
+    let mut sim = acs(3);
+    let numbers: Vec<String> = (0..101).map(|i| format!("+1425555{i:04}")).collect();
+    let numbers: Vec<&str> = numbers.iter().map(String::as_str).collect();
+    let (long, longer) = ("a".repeat(2048), "a".repeat(2049));
+    // (case, from, to, message, accepted), in this order on one simulator.
+    let cases: [(&str, &str, &[&str], &str, bool); 7] = [
+        ("no recipient", PROXY, &[], "x", false),
+        ("101 recipients", PROXY, &numbers, "x", false),
+        ("100 recipients", PROXY, &numbers[..100], "x", true),
+        ("2049 characters", PROXY, &[DAN], &longer, false),
+        ("2048 characters", PROXY, &[DAN], &long, true),
+        ("a sender of two digits", "12", &[DAN], "x", false),
+        ("a short code as the sender", "12345", &[DAN], "x", true),
+    ];
+    for (case, from, to, message, accepted) in cases {
+        let command = Command::Carrier(CarrierCall::SendSms {
+            from: Arc::from(from),
+            to: to.iter().map(|s| Arc::from(*s)).collect(),
+            message: Arc::from(message),
+            delivery_report: false,
+        });
+        match execute_checked(&mut sim, None, &command) {
+            Ok(_) => assert!(accepted, "{case}: admitted"),
+            Err(error) => {
+                assert!(!accepted, "{case}: refused: {error}");
+                assert_eq!(error.kind(), Kind::BadRequest, "{case}: {error}");
+            }
+        }
+    }
     // Twilio has no such call.
-    let mut tw = twilio(json!({}));
+    let mut tw = twilio(5);
     refused(
         &mut tw,
         None,
-        send_sms(&[DAN], "x", false),
+        &send_sms(&[DAN], "x", false),
         Kind::BadRequest,
     );
 }
@@ -1041,9 +936,8 @@ fn media() -> impl Strategy<Value = Vec<Media>> {
 fn command() -> impl Strategy<Value = Command> {
     let thread = (1u32..4).prop_map(ThreadId);
     prop_oneof![
-        (thread.clone(), proptest::collection::vec(spec(), 0..3)).prop_map(|(thread, bindings)| {
-            Command::Chat(ChatCall::AddBindings { thread, bindings })
-        }),
+        (thread.clone(), proptest::collection::vec(spec(), 0..3))
+            .prop_map(|(thread, bindings)| { add_bindings(thread, bindings) }),
         (thread.clone(), channel(), select(&ADDRESSES[..])).prop_map(|(thread, channel, a)| {
             Command::Chat(ChatCall::RemoveBinding {
                 thread,
@@ -1112,7 +1006,7 @@ proptest! {
     fn channel_calls_keep_the_state_sound(steps in proptest::collection::vec((0u64..30_000, command()), 1..40), seed in any::<u64>()) {
         let run = || {
             let profile = Profile::with_overrides(&Profile::twilio(), &json!({"non_chat.participants_max": 3})).unwrap();
-            let mut sim = Simulator::builder().seed(seed).profile(profile).build();
+            let mut sim = sim_on(profile, seed);
             let a = sim.create_user("a").unwrap();
             for _ in 0..2 {
                 sim.client(a).create_thread("t", &[]).unwrap();
@@ -1143,10 +1037,7 @@ proptest! {
 /// The README's "Channels" example, as written there.
 #[test]
 fn the_readme_channels_example_runs() {
-    let mut sim = Simulator::builder()
-        .seed(1)
-        .profile(Profile::twilio())
-        .build();
+    let mut sim = twilio(1);
     let agent = sim.create_user("agent").unwrap();
     let t = sim.client(agent).create_thread("Order 1042", &[]).unwrap();
     sim.client(agent)
@@ -1169,7 +1060,7 @@ fn the_readme_channels_example_runs() {
 
 #[test]
 fn a_group_mms_holds_at_most_ten_participants() {
-    let mut sim = twilio(json!({}));
+    let mut sim = twilio(5);
     let (agent, lead, t) = setup(&mut sim);
     // SMS participants without a proxy address are group MMS participants.
     let group: Vec<BindingSpec> = (0..8)
@@ -1181,10 +1072,7 @@ fn a_group_mms_holds_at_most_ten_participants() {
     let e = refused(
         &mut sim,
         Some(agent),
-        Command::Chat(ChatCall::AddBindings {
-            thread: t,
-            bindings: vec![binding(Channel::Sms, "+14255550099", "")],
-        }),
+        &add_bindings(t, vec![binding(Channel::Sms, "+14255550099", "")]),
         Kind::BadRequest,
     );
     let v = render_error(&e, ErrorStyle::Twilio);
@@ -1213,20 +1101,14 @@ fn a_group_mms_holds_at_most_ten_participants() {
     refused(
         &mut sim,
         Some(agent),
-        Command::Chat(ChatCall::AddBindings {
-            thread: t2,
-            bindings: vec![binding(Channel::Sms, "+14255550000", "")],
-        }),
+        &add_bindings(t2, vec![binding(Channel::Sms, "+14255550000", "")]),
         Kind::Conflict,
     );
     // WhatsApp has no group: a proxy is required.
     refused(
         &mut sim,
         Some(agent),
-        Command::Chat(ChatCall::AddBindings {
-            thread: t2,
-            bindings: vec![binding(Channel::Whatsapp, WEN, "")],
-        }),
+        &add_bindings(t2, vec![binding(Channel::Whatsapp, WEN, "")]),
         Kind::BadRequest,
     );
     // A thread without group participants keeps the full cap.
@@ -1331,30 +1213,23 @@ proptest! {
 /// 50 SMS/WhatsApp participants fit a conversation; the 51st is refused.
 #[test]
 fn twilio_holds_fifty_non_chat_participants_and_no_more() {
-    let mut sim = Simulator::builder()
-        .seed(2)
-        .profile(Profile::twilio())
-        .build();
+    let mut sim = twilio(2);
     let ana = sim.create_user("ana").unwrap();
     let t = sim.client(ana).create_thread("t", &[]).unwrap();
     for i in 0..50 {
         let address = format!("+1425555{i:04}");
         sim.client(ana)
             .retrying()
-            .add_binding(t, Channel::Sms, &address, "+18005550199")
+            .add_binding(t, Channel::Sms, &address, PROXY)
             .unwrap();
     }
     let before = sim.state().clone();
     let err = sim
         .client(ana)
         .retrying()
-        .add_binding(t, Channel::Sms, "+14255559999", "+18005550199")
+        .add_binding(t, Channel::Sms, "+14255559999", PROXY)
         .unwrap_err();
-    assert_eq!(
-        render_error(&err, ErrorStyle::Twilio)["code"],
-        50417,
-        "{err}"
-    );
+    assert_eq!(twilio_code(&err), 50417, "{err}");
     assert!(sim.state() == &before);
 }
 
@@ -1362,10 +1237,7 @@ fn twilio_holds_fifty_non_chat_participants_and_no_more() {
 /// and closing one makes room.
 #[test]
 fn twilio_identity_belongs_to_at_most_a_thousand_conversations() {
-    let mut sim = Simulator::builder()
-        .seed(2)
-        .profile(Profile::twilio())
-        .build();
+    let mut sim = twilio(2);
     let ana = sim.create_user("ana").unwrap();
     let mut threads = Vec::new();
     for i in 0..1000 {
@@ -1401,22 +1273,16 @@ fn mms_from_a_sender_carries_five_mib_in_all_exactly() {
         bytes,
         name: None,
     };
-    let mut sim = Simulator::builder()
-        .seed(2)
-        .profile(Profile::twilio())
-        .build();
+    let mut sim = twilio(2);
     let ana = sim.create_user("ana").unwrap();
     let t = sim.client(ana).create_thread("t", &[]).unwrap();
     sim.client(ana)
-        .add_binding(t, Channel::Sms, "+14255550100", "+18005550199")
+        .add_binding(t, Channel::Sms, DAN, PROXY)
         .unwrap();
     let exact = vec![medium(2 * mib), medium(2 * mib), medium(mib)];
-    sim.inbound(Channel::Sms, "+14255550100", "+18005550199", "", exact)
-        .unwrap();
+    sim.inbound(Channel::Sms, DAN, PROXY, "", exact).unwrap();
     let over = vec![medium(2 * mib), medium(2 * mib), medium(mib + 1)];
-    let err = sim
-        .inbound(Channel::Sms, "+14255550100", "+18005550199", "", over)
-        .unwrap_err();
+    let err = sim.inbound(Channel::Sms, DAN, PROXY, "", over).unwrap_err();
     assert_eq!(err.status(), 413, "{err}");
 }
 
@@ -1428,12 +1294,12 @@ fn a_message_carries_its_delivery_summary() {
     let carriers = profile.carriers.as_mut().unwrap();
     carriers.sms.failed_ppm = 0;
     carriers.sms.undelivered_ppm = 0;
-    let mut sim = Simulator::builder().seed(3).profile(profile).build();
+    let mut sim = sim_on(profile, 3);
     let ana = sim.create_user("ana").unwrap();
     let t = sim.client(ana).create_thread("t", &[]).unwrap();
-    for number in ["+14255550100", "+14255550101"] {
+    for number in [DAN, WEN] {
         sim.client(ana)
-            .add_binding(t, Channel::Sms, number, "+18005550199")
+            .add_binding(t, Channel::Sms, number, PROXY)
             .unwrap();
     }
     let m = sim.client(ana).send_message(t, "hello").unwrap();

@@ -217,49 +217,35 @@ fn whatsapp_takes_one_medium_up_to_16_mb_and_bodies_cap_at_1600_characters() {
 #[test]
 fn non_chat_senders_meet_their_channels_own_limits() {
     let r = ChannelRules::twilio();
-    assert!(check_inbound(&r, Channel::Sms, "", &media("image/png", 2 * MIB, 2)).is_ok());
-    // 2 MB a file.
-    assert!(check_inbound(&r, Channel::Sms, "", &media("image/png", 2 * MIB + 1, 1)).is_err());
-    // 5 MB in all: three files of 2 MB are 6 MB.
-    assert!(check_inbound(&r, Channel::Sms, "", &media("image/png", 2 * MIB, 3)).is_err());
-    // At most ten media.
-    assert!(check_inbound(&r, Channel::Sms, "", &media("image/png", 1024, 10)).is_ok());
-    assert!(check_inbound(&r, Channel::Sms, "", &media("image/png", 1024, 11)).is_err());
-    // WhatsApp: one medium of at most 16 MB.
-    assert!(
-        check_inbound(
-            &r,
-            Channel::Whatsapp,
-            "",
-            &media("application/pdf", 16 * MIB, 1)
-        )
-        .is_ok()
-    );
-    assert!(
-        check_inbound(
-            &r,
-            Channel::Whatsapp,
-            "",
-            &media("application/pdf", 1024, 2)
-        )
-        .is_err()
-    );
-    // Inbound body at most 32 KB.
-    assert!(check_inbound(&r, Channel::Sms, &"a".repeat(32 * 1024), &[]).is_ok());
-    assert!(check_inbound(&r, Channel::Sms, &"a".repeat(32 * 1024 + 1), &[]).is_err());
-    // Chat: any type up to 150 MB.
-    assert!(
-        check_chat(
-            &ChatMediaRules::twilio(),
-            &media("application/zip", 150 * MIB, 1)
-        )
-        .is_ok()
-    );
-    assert!(
-        check_chat(
-            &ChatMediaRules::twilio(),
-            &media("application/zip", 150 * MIB + 1, 1)
-        )
-        .is_err()
-    );
+    let (sms, whatsapp) = (Some(Channel::Sms), Some(Channel::Whatsapp));
+    let text = |n: usize| "a".repeat(n);
+    // (case, the sender's channel (None: chat), body, media, accepted)
+    type Case = (&'static str, Option<Channel>, String, Vec<Media>, bool);
+    #[rustfmt::skip]
+    let cases: [Case; 13] = [
+        // MMS: 2 MB a file, 5 MB in all, at most ten media.
+        ("mms: two files of 2 MB", sms, text(0), media("image/png", 2 * MIB, 2), true),
+        ("mms: a file of 2 MB + 1", sms, text(0), media("image/png", 2 * MIB + 1, 1), false),
+        ("mms: three files of 2 MB (6 MB)", sms, text(0), media("image/png", 2 * MIB, 3), false),
+        ("mms: ten media", sms, text(0), media("image/png", 1024, 10), true),
+        ("mms: eleven media", sms, text(0), media("image/png", 1024, 11), false),
+        // WhatsApp: one medium of at most 16 MB.
+        ("whatsapp: one medium of 16 MB", whatsapp, text(0), media("application/pdf", 16 * MIB, 1), true),
+        ("whatsapp: one medium of 16 MB + 1", whatsapp, text(0), media("application/pdf", 16 * MIB + 1, 1), false),
+        ("whatsapp: two media", whatsapp, text(0), media("application/pdf", 1024, 2), false),
+        // An inbound body is at most 32 KB.
+        ("sms: a body of 32 KB", sms, text(32 * 1024), vec![], true),
+        ("sms: a body of 32 KB + 1", sms, text(32 * 1024 + 1), vec![], false),
+        // Chat: any type up to 150 MB.
+        ("chat: a zip of 150 MB", None, text(0), media("application/zip", 150 * MIB, 1), true),
+        ("chat: a zip of 150 MB + 1", None, text(0), media("application/zip", 150 * MIB + 1, 1), false),
+        ("chat: eleven media", None, text(0), media("application/zip", 1024, 11), false),
+    ];
+    for (case, from, body, m, accepted) in cases {
+        let verdict = match from {
+            Some(channel) => check_inbound(&r, channel, &body, &m),
+            None => check_chat(&ChatMediaRules::twilio(), &m),
+        };
+        assert_eq!(verdict.is_ok(), accepted, "{case}: {verdict:?}");
+    }
 }

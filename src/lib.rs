@@ -75,6 +75,8 @@
 //!   ([`wire::render_error`]), reply JSON and the token text.
 
 pub mod core;
+#[doc(hidden)]
+pub mod fuzz;
 pub mod id;
 pub mod profile;
 pub mod rules;

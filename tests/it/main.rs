@@ -2,6 +2,7 @@ mod acs_chat;
 mod arbitrary_sequences;
 mod architecture;
 mod conversation_states;
+mod fuzz_corpus;
 mod hardening;
 mod harness;
 mod lifecycle;

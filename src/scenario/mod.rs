@@ -8,8 +8,8 @@ mod parse;
 mod run;
 mod step;
 
-pub use parse::{ParseError, parse};
-pub use run::{RunReport, contains, first_divergence, run};
+pub use parse::{ParseError, StepReader, parse};
+pub use run::{RunReport, Session, StepOutcome, contains, first_divergence, run};
 pub use step::{
     Expect, InThread, Op, OutboxQuery, Participant, RetentionField, Scenario, Step, ThreadSettings,
     UserDecl,

@@ -10,13 +10,15 @@ use std::sync::Arc;
 
 use super::step::{
     Expect, InThread, Op, OutboxQuery, Participant, RetentionField, Scenario, Step, ThreadSettings,
+    UserDecl,
 };
 use crate::core::{
-    BindingSpec, Caller, Command, Error, OutboxFilter, PageRequest, ParticipantSpec, Reply,
-    Retention, ThreadOptions, TokenId, TokenProblem,
+    BindingSpec, Caller, Command, Error, OutboxFilter, ParticipantSpec, Reply, Retention,
+    ThreadOptions, TokenId, TokenProblem,
 };
 use crate::core::{CarrierCall, ChatCall, ServiceCall};
 use crate::id::{MessageId, ThreadId, parse_message_id};
+use crate::profile::Profile;
 use crate::rules::Channel;
 use crate::sim::Simulator;
 use crate::time::Duration;
@@ -106,48 +108,101 @@ struct Seen {
 pub fn run(scenario: &Scenario) -> RunReport {
     // `parse` guarantees a seed; a hand-built scenario without one runs seed 0.
     let seed = scenario.seed.unwrap_or_default();
-    let mut sim = Simulator::builder()
-        .seed(seed)
-        .profile(scenario.profile.clone())
-        .build();
-    for user in &scenario.users {
-        let command = Command::Service(ServiceCall::CreateUser {
-            id: Arc::from(user.id.as_str()),
-            display_name: user.display_name.as_deref().map(Arc::from),
-        });
-        // Declared ids are distinct and non-empty; a refusal (an over-long id)
-        // is in the trace like any other.
-        let _ = sim.execute(None, &command);
-    }
-    let mut runner = Runner {
-        sim,
-        refs: BTreeMap::new(),
-        failures: Vec::new(),
-    };
+    let mut session = Session::new(seed, scenario.profile.clone(), &scenario.users);
     for step in &scenario.steps {
-        runner.step(step);
+        session.step(step);
     }
-    let Runner { sim, failures, .. } = runner;
-    let mut lines: Vec<String> = sim.trace().lines().map(str::to_string).collect();
-    let digest = sim.digest();
-    let summary = Summary {
-        at_ms: sim.now().ms(),
-        kind: "summary",
-        name: scenario.name.as_deref(),
-        seed,
-        steps: scenario.steps.len(),
-        failed: failures.len(),
-        lines: sim.trace().len(),
-        digest: digest.clone(),
-    };
-    lines.push(serde_json::to_string(&summary).expect("summary serializes"));
+    let lines = session.lines(scenario.name.as_deref(), scenario.steps.len());
     RunReport {
         lines,
-        failures,
-        digest,
+        digest: session.runner.sim.digest(),
+        failures: session.runner.failures,
     }
 }
 
+/// What one step did: a call's reply or refusal, a query's items, or a clock
+/// move.
+#[derive(Clone, Debug)]
+pub enum StepOutcome {
+    /// A call that succeeded, with its success status.
+    Reply { status: u16, reply: Reply },
+    /// A query of the simulator (outbox, inbox): its items.
+    Items(Value),
+    /// A call or query that was refused, or a step that could not be made.
+    Refused(Error),
+    /// An `advance` step: the clock moved.
+    Advanced,
+}
+
+/// A scenario run one step at a time, on one simulator: [`run`] drives one
+/// over a file's steps; the server mode drives one over the requests it
+/// records, so that its trace is the trace `run` prints for the recording.
+#[derive(Clone, Debug)]
+pub struct Session {
+    runner: Runner,
+    seed: u64,
+}
+
+impl Session {
+    /// A fresh world with `seed` and `profile`, and the `users` a scenario
+    /// declares created at time 0.
+    pub fn new(seed: u64, profile: Profile, users: &[UserDecl]) -> Session {
+        let mut sim = Simulator::builder().seed(seed).profile(profile).build();
+        for user in users {
+            let command = Command::Service(ServiceCall::CreateUser {
+                id: Arc::from(user.id.as_str()),
+                display_name: user.display_name.as_deref().map(Arc::from),
+            });
+            // Declared ids are distinct and non-empty; a refusal (an over-long id)
+            // is in the trace like any other.
+            let _ = sim.execute(None, &command);
+        }
+        Session {
+            runner: Runner {
+                sim,
+                refs: BTreeMap::new(),
+                failures: Vec::new(),
+            },
+            seed,
+        }
+    }
+
+    /// Runs `step` at its instant (everything due before it first), records
+    /// its outcome in the trace and checks its expectation.
+    pub fn step(&mut self, step: &Step) -> StepOutcome {
+        self.runner.step(step)
+    }
+
+    pub fn simulator(&self) -> &Simulator {
+        &self.runner.sim
+    }
+
+    /// The failed expectations so far, one message each.
+    pub fn failures(&self) -> &[String] {
+        &self.runner.failures
+    }
+
+    /// The trace so far as JSON Lines, then the summary line `run` prints
+    /// for a scenario named `name` of `steps` steps.
+    pub fn lines(&self, name: Option<&str>, steps: usize) -> Vec<String> {
+        let sim = &self.runner.sim;
+        let mut lines: Vec<String> = sim.trace().lines().map(str::to_string).collect();
+        let summary = Summary {
+            at_ms: sim.now().ms(),
+            kind: "summary",
+            name,
+            seed: self.seed,
+            steps,
+            failed: self.runner.failures.len(),
+            lines: sim.trace().len(),
+            digest: sim.digest(),
+        };
+        lines.push(serde_json::to_string(&summary).expect("summary serializes"));
+        lines
+    }
+}
+
+#[derive(Clone, Debug)]
 struct Runner {
     sim: Simulator,
     refs: BTreeMap<String, Named>,
@@ -162,10 +217,12 @@ enum Action<'a> {
     Outbox(&'a OutboxQuery),
     /// A query of one identity's notifications.
     Inbox(&'a str),
+    /// A clock move (done before every step).
+    Advance,
 }
 
 impl Runner {
-    fn step(&mut self, step: &Step) {
+    fn step(&mut self, step: &Step) -> StepOutcome {
         self.sim.run_until(step.at);
         let actor = step.actor.as_deref().and_then(|a| self.sim.user(a));
         let token = match step.token.as_deref().map(|r| self.refs.get(r)) {
@@ -182,7 +239,16 @@ impl Runner {
             connection: 0,
             token: token.clone().unwrap_or_default(),
         };
-        let seen = match token.and_then(|_| self.action(step)) {
+        let (seen, outcome) = match token.and_then(|_| self.action(step)) {
+            Ok(Action::Advance) => {
+                let seen = Seen {
+                    status: 200,
+                    result: Value::Null,
+                    error: None,
+                    count: None,
+                };
+                (seen, StepOutcome::Advanced)
+            }
             Ok(Action::Call(command)) => {
                 let style = self.sim.profile().error_style;
                 let status = command.success_status();
@@ -190,7 +256,14 @@ impl Runner {
                     |outcome: &Result<Reply, Error>| step_line(step, outcome, style, status);
                 let outcome = self.sim.execute_step(caller, &command, describe);
                 self.remember(step, &outcome);
-                seen(&command, outcome)
+                let returned = match &outcome {
+                    Ok(reply) => StepOutcome::Reply {
+                        status,
+                        reply: reply.clone(),
+                    },
+                    Err(e) => StepOutcome::Refused(e.clone()),
+                };
+                (seen(&command, outcome), returned)
             }
             Ok(Action::Outbox(query)) => {
                 let outcome = self.outbox_filter(query).map(|filter| {
@@ -229,7 +302,7 @@ impl Runner {
                 };
                 let style = self.sim.profile().error_style;
                 self.sim.record(&error_line(step, &error, style));
-                seen_error(error)
+                (seen_error(error.clone()), StepOutcome::Refused(error))
             }
         };
         if let Some(name) = &step.reference
@@ -243,10 +316,11 @@ impl Runner {
                 step.index, step.op_name, step.at
             ));
         }
+        outcome
     }
 
     /// Records a query's outcome: its items, or the error.
-    fn query(&mut self, step: &Step, outcome: Result<Value, Error>) -> Seen {
+    fn query(&mut self, step: &Step, outcome: Result<Value, Error>) -> (Seen, StepOutcome) {
         let line = match &outcome {
             Ok(items) => StepLine {
                 kind: "step",
@@ -265,13 +339,16 @@ impl Runner {
         };
         self.sim.record(&line);
         match outcome {
-            Ok(items) => Seen {
-                status: 200,
-                count: items.as_array().map(|a| a.len() as u64),
-                result: Value::Object(Map::from_iter([("items".to_string(), items)])),
-                error: None,
-            },
-            Err(e) => seen_error(e),
+            Ok(items) => {
+                let seen = Seen {
+                    status: 200,
+                    count: items.as_array().map(|a| a.len() as u64),
+                    result: Value::Object(Map::from_iter([("items".to_string(), items.clone())])),
+                    error: None,
+                };
+                (seen, StepOutcome::Items(items))
+            }
+            Err(e) => (seen_error(e.clone()), StepOutcome::Refused(e)),
         }
     }
 
@@ -300,6 +377,7 @@ impl Runner {
         let command = match &step.op {
             Op::Outbox(query) => return Ok(Action::Outbox(query)),
             Op::Inbox { user } => return Ok(Action::Inbox(user)),
+            Op::Advance => return Ok(Action::Advance),
             Op::Inbound {
                 channel,
                 from,
@@ -483,9 +561,9 @@ impl Runner {
                 let message = self.message(thread, message)?;
                 Command::Chat(ChatCall::SendReadReceipt { message })
             }
-            Op::ListReadReceipts { thread } => Command::Chat(ChatCall::ListReadReceipts {
+            Op::ListReadReceipts { thread, page } => Command::Chat(ChatCall::ListReadReceipts {
                 thread: self.thread(thread)?,
-                page: PageRequest::default(),
+                page: page.clone(),
             }),
         };
         Ok(Action::Call(command))

@@ -7,7 +7,9 @@
 //! replays through `switchboard run`'s runner to the server's trace, byte for
 //! byte; every malformed request is an error in ACS's shape that changes
 //! nothing; rate limits answer 429 with `retry-after-ms` and `Retry-After`;
-//! tokens expire on the virtual clock; snapshots restore the world.
+//! tokens expire on the virtual clock; snapshots restore the world; and no
+//! request, however malformed, panics the server or gets an ill-formed answer
+//! (a property test over the APIs' vocabulary and noise).
 
 use serde_json::{Value, json};
 use std::io::{Read, Write};
@@ -679,4 +681,97 @@ fn a_server_on_a_socket_bounds_bodies_records_and_stops_on_request() {
             .starts_with(r#"{"at_ms":60000,"kind":"summary""#)
     );
     std::fs::remove_file(record).ok();
+}
+
+/// Arbitrary requests, built from the APIs' own vocabulary and from noise,
+/// never panic the server and always get a well-formed answer: a known
+/// status, and a JSON body (an ACS error body for every error) or none.
+mod arbitrary {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn segment() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("chat".to_string()),
+            Just("threads".to_string()),
+            Just("messages".to_string()),
+            Just("participants".to_string()),
+            Just(":add".to_string()),
+            Just(":remove".to_string()),
+            Just("readReceipts".to_string()),
+            Just("typing".to_string()),
+            Just("identities".to_string()),
+            Just(":issueAccessToken".to_string()),
+            Just("sms".to_string()),
+            Just("_switchboard".to_string()),
+            Just("clock".to_string()),
+            Just("19%3AacsV1_x_1%40thread.v2".to_string()),
+            Just(
+                switchboard::wire::acs_rest::Resource::from_seed(1)
+                    .thread(switchboard::ThreadId(1))
+                    .replace(':', "%3A")
+                    .replace('@', "%40")
+            ),
+            Just("%zz".to_string()),
+            Just("1".to_string()),
+            "[a-zA-Z0-9%:@._-]{0,12}",
+        ]
+    }
+
+    fn body() -> impl Strategy<Value = Vec<u8>> {
+        prop_oneof![
+            Just(Vec::new()),
+            Just(b"{}".to_vec()),
+            Just(
+                br#"{"topic":"t","participants":[{"communicationIdentifier":{"rawId":"x"}}]}"#
+                    .to_vec()
+            ),
+            Just(br#"{"content":"hi","type":"html","metadata":{"a":"b"}}"#.to_vec()),
+            Just(br#"{"by":"1s"}"#.to_vec()),
+            Just(br#"{"scopes":["chat"],"expiresInMinutes":60}"#.to_vec()),
+            Just(
+                br#"{"from":"+18005550199","smsRecipients":[{"to":"+1"}],"message":"m"}"#.to_vec()
+            ),
+            proptest::collection::vec(any::<u8>(), 0..64),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(400))]
+        #[test]
+        fn no_request_panics_and_every_answer_is_well_formed(
+            method in prop_oneof![Just("GET"), Just("POST"), Just("PATCH"), Just("DELETE"), Just("PUT")],
+            segments in proptest::collection::vec(segment(), 0..6),
+            query in prop_oneof![
+                Just(String::new()),
+                Just("?api-version=2024-03-07".to_string()),
+                Just("?api-version=2024-03-07&maxPageSize=0&skip=x".to_string()),
+                Just("?%".to_string()),
+                "\\?[a-z=&%0-9-]{0,20}",
+            ],
+            body in body(),
+            auth in 0usize..3,
+        ) {
+            let mut svc = service(1);
+            let (_, token) = user_with_token(&mut svc);
+            create_thread(&mut svc, &token, &[]);
+            let target = format!("/{}{query}", segments.join("/"));
+            let headers = match auth {
+                0 => Vec::new(),
+                1 => vec![("authorization".to_string(), format!("Bearer {token}"))],
+                _ => svc.keys().sign(method, &target, HOST, "x", &body),
+            };
+            let r = svc.handle(&request(method, &target, headers, &body));
+            prop_assert!([200, 201, 202, 204, 400, 401, 403, 404, 409, 413, 415, 429].contains(&r.status), "{} {target}", r.status);
+            prop_assert!(r.header("date").is_some());
+            let json = r.header("content-type").is_some_and(|t| t.starts_with("application/json"));
+            prop_assert!(r.body.is_empty() || json || target.starts_with("/_switchboard/trace"));
+            if json {
+                let v: Value = serde_json::from_slice(&r.body).expect("a JSON body");
+                if r.status >= 400 {
+                    prop_assert!(v["error"]["code"].is_string() && v["error"]["message"].is_string(), "{v}");
+                }
+            }
+        }
+    }
 }

@@ -81,6 +81,8 @@ pub mod id;
 pub mod profile;
 pub mod rules;
 pub mod scenario;
+#[cfg(feature = "server")]
+pub mod server;
 pub mod sim;
 pub mod time;
 pub mod wire;

@@ -1,4 +1,6 @@
-//! The `switchboard` command line: run and check scenario files, show profiles.
+//! The `switchboard` command line: run and check scenario files, show
+//! profiles, and serve the platforms' REST APIs (`serve`, with the `server`
+//! feature).
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -13,6 +15,9 @@ Usage:
   switchboard run FILE [--seed N] [--human]   run a scenario, print its trace
   switchboard check FILE [--seed N]           run it twice, compare the traces
   switchboard profile show NAME               print a profile as JSON
+  switchboard serve [--profile acs] [--seed N] [--listen ADDR] [--tls]
+                    [--epoch RFC3339] [--state-dir DIR] [--record FILE]
+                                              serve the platform's REST API
   switchboard COMMAND --help                  help on one command
 
 Exit status: 0 success, 1 a failed expectation or a diverging check,
@@ -33,6 +38,19 @@ switchboard check FILE [--seed N]
 
 Runs the scenario twice and compares the traces byte for byte. Prints that the
 digests match, or the first diverging line of each run (exit 1).";
+
+const SERVE_HELP: &str = "\
+switchboard serve [--profile acs] [--seed N] [--listen ADDR] [--tls]
+                  [--epoch RFC3339] [--state-dir DIR] [--record FILE]
+
+Serves the simulator behind the platform's own REST API (ACS: chat,
+identity, SMS) and the control plane /_switchboard/... on ADDR (default
+127.0.0.1:0, a free loopback port). Once it listens it prints one JSON line on
+stdout: the URL, the profile, the seed and the credentials (with --tls also the
+CA certificate, written to DIR/ca.pem). --epoch is the calendar time of virtual
+instant 0 (default 2026-01-01T00:00:00Z). It stops with exit status 0 on
+SIGINT, SIGTERM or POST /_switchboard/shutdown; with --record FILE it then
+writes the session as a scenario file that `switchboard run` replays.";
 
 const PROFILE_HELP: &str = "\
 switchboard profile show NAME
@@ -65,6 +83,8 @@ fn dispatch(args: &[String]) -> Result<ExitCode, String> {
         "run" if wants_help => help(RUN_HELP),
         "check" if wants_help => help(CHECK_HELP),
         "profile" if wants_help => help(PROFILE_HELP),
+        "serve" if wants_help => help(SERVE_HELP),
+        "serve" => serve(rest),
         "run" => run(rest),
         "check" => check(rest),
         "profile" => profile(rest),
@@ -223,4 +243,51 @@ fn profile(args: &[String]) -> Result<ExitCode, String> {
         }
         _ => Err(format!("usage: {PROFILE_HELP}")),
     }
+}
+
+#[cfg(feature = "server")]
+fn serve(args: &[String]) -> Result<ExitCode, String> {
+    use switchboard::server::{Config, run};
+    use switchboard::wire::calendar::Epoch;
+    let mut config = Config {
+        signals: true,
+        ..Config::default()
+    };
+    let mut i = 0;
+    while i < args.len() {
+        let flag = args[i].as_str();
+        if flag == "--tls" {
+            config.tls = true;
+            i += 1;
+            continue;
+        }
+        let value = args
+            .get(i + 1)
+            .ok_or_else(|| format!("{flag} needs a value"))?;
+        match flag {
+            "--profile" => config.profile = value.clone(),
+            "--seed" => {
+                config.seed = value
+                    .parse()
+                    .map_err(|_| format!("--seed {value:?} is not an unsigned 64-bit integer"))?
+            }
+            "--listen" => {
+                config.listen = value.parse().map_err(|_| {
+                    format!("--listen {value:?} is not an address such as 127.0.0.1:8443")
+                })?
+            }
+            "--epoch" => config.epoch = Epoch::parse(value).map_err(|e| format!("--epoch: {e}"))?,
+            "--state-dir" => config.state_dir = Some(value.into()),
+            "--record" => config.record = Some(value.into()),
+            other => return Err(format!("unknown option {other:?}\n\n{SERVE_HELP}")),
+        }
+        i += 2;
+    }
+    run(config)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(not(feature = "server"))]
+fn serve(_args: &[String]) -> Result<ExitCode, String> {
+    Err("this build has no server mode (build with the `server` feature)".to_string())
 }

@@ -161,7 +161,11 @@ const OPS: &[(&str, Parser)] = &[
     }),
     ("list_read_receipts", |f| {
         let thread = f.target("thread", true);
-        Some(Op::ListReadReceipts { thread: thread? })
+        let page = page(f);
+        Some(Op::ListReadReceipts {
+            thread: thread?,
+            page,
+        })
     }),
     ("inbound", inbound),
     ("send_sms", send_sms),
@@ -170,6 +174,7 @@ const OPS: &[(&str, Parser)] = &[
         let user = f.required("user", string);
         Some(Op::Inbox { user: user? })
     }),
+    ("advance", |_| Some(Op::Advance)),
 ];
 
 fn create_user(f: &mut Fields) -> Option<Op> {

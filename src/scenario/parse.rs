@@ -211,6 +211,7 @@ fn parse_users(value: Option<&Value>, id_chars_max: u32) -> Result<Vec<UserDecl>
 }
 
 /// What earlier steps defined, for the checks of later ones.
+#[derive(Clone, Debug)]
 struct Names {
     /// Step refs, with the step that defined each.
     refs: BTreeMap<String, usize>,
@@ -246,19 +247,47 @@ fn parse_steps(value: Option<&Value>, users: &[UserDecl]) -> Result<Vec<Step>, P
         return Err(error("$.steps", "expected a list of steps"));
     };
     let mut steps = Vec::with_capacity(items.len());
-    let mut clock = Instant::ZERO;
-    let mut names = Names {
-        refs: BTreeMap::new(),
-        identities: users.iter().map(|u| u.id.clone()).collect(),
-        participant_refs: BTreeSet::new(),
-    };
-    for (index, item) in items.iter().enumerate() {
-        let step = parse_step(index, item, clock, &names)?;
-        clock = step.at;
-        names.learn(&step);
-        steps.push(step);
+    let mut reader = StepReader::new(users);
+    for item in items {
+        steps.push(reader.read(item)?);
     }
     Ok(steps)
+}
+
+/// Reads the steps of a scenario one at a time, in order, with what the
+/// earlier ones defined (their instant, refs and identities): the same
+/// checks as a whole file gets. The server mode reads each request's step
+/// with one as it records the session.
+#[derive(Clone, Debug)]
+pub struct StepReader {
+    clock: Instant,
+    names: Names,
+    next_index: usize,
+}
+
+impl StepReader {
+    /// A reader for the steps of a scenario that declares `users`.
+    pub fn new(users: &[UserDecl]) -> StepReader {
+        StepReader {
+            clock: Instant::ZERO,
+            names: Names {
+                refs: BTreeMap::new(),
+                identities: users.iter().map(|u| u.id.clone()).collect(),
+                participant_refs: BTreeSet::new(),
+            },
+            next_index: 0,
+        }
+    }
+
+    /// Reads the next step (at `$.steps[i]`, `i` the number read so far);
+    /// a step with a problem is not counted and defines nothing.
+    pub fn read(&mut self, item: &Value) -> Result<Step, ParseError> {
+        let step = parse_step(self.next_index, item, self.clock, &self.names)?;
+        self.clock = step.at;
+        self.names.learn(&step);
+        self.next_index += 1;
+        Ok(step)
+    }
 }
 
 fn parse_step(

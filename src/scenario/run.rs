@@ -10,15 +10,15 @@ use std::sync::Arc;
 
 use super::step::{
     Continuation, Expect, InThread, Op, OutboxQuery, PageSpec, Participant, RetentionField,
-    Scenario, Step, ThreadSettings,
+    Scenario, Step, ThreadSettings, UserDecl,
 };
 use crate::core::{
-    BindingSpec, Caller, Command, Error, OutboxFilter, PageRequest, ParticipantSpec, Reply,
-    Retention, ThreadOptions, TokenId, TokenProblem,
+    BindingSpec, Caller, Command, Error, OutboxFilter, ParticipantSpec, Reply, Retention,
+    ThreadOptions, TokenId, TokenProblem,
 };
 use crate::core::{CarrierCall, ChatCall, ServiceCall};
 use crate::id::{MessageId, ThreadId, parse_message_id};
-use crate::profile::ErrorStyle;
+use crate::profile::{ErrorStyle, Profile};
 use crate::rules::Channel;
 use crate::sim::Simulator;
 use crate::time::Duration;
@@ -122,51 +122,115 @@ pub fn run(scenario: &Scenario) -> RunReport {
 pub fn run_with(scenario: &Scenario, mut emit: impl FnMut(&str)) -> RunReport {
     // `parse` guarantees a seed; a hand-built scenario without one runs seed 0.
     let seed = scenario.seed.unwrap_or_default();
-    let mut sim = Simulator::builder()
-        .seed(seed)
-        .profile(scenario.profile.clone())
-        .build();
-    for user in &scenario.users {
-        // The file's own set-up: no rate limit counts it. Declared ids are
-        // distinct and checked against the profile at parse time.
-        let _ = sim.declare_user(&user.id, user.display_name.as_deref());
-    }
-    let mut runner = Runner {
-        sim,
-        refs: BTreeMap::new(),
-        failures: Vec::new(),
-    };
+    let mut session = Session::new(seed, scenario.profile.clone(), &scenario.users);
     for step in &scenario.steps {
-        runner.step(step);
-        for line in runner.sim.take_trace_lines() {
+        session.step(step);
+        for line in session.take_lines() {
             emit(&line);
         }
     }
-    let Runner {
-        mut sim, failures, ..
-    } = runner;
-    for line in sim.take_trace_lines() {
+    for line in session.take_lines() {
         emit(&line);
     }
-    let digest = sim.digest();
-    let summary = Summary {
-        at_ms: sim.now().ms(),
-        kind: "summary",
-        name: scenario.name.as_deref(),
-        seed,
-        steps: scenario.steps.len(),
-        failed: failures.len(),
-        lines: sim.trace().len(),
-        digest: digest.clone(),
-    };
-    emit(&serde_json::to_string(&summary).expect("summary serializes"));
+    emit(&session.summary(scenario.name.as_deref(), scenario.steps.len()));
     RunReport {
         lines: Vec::new(),
-        failures,
-        digest,
+        digest: session.runner.sim.digest(),
+        failures: session.runner.failures,
     }
 }
 
+/// What one step did: a call's reply or refusal, a query's items, or a clock
+/// move.
+#[derive(Clone, Debug)]
+pub enum StepOutcome {
+    /// A call that succeeded, with its success status.
+    Reply { status: u16, reply: Reply },
+    /// A query of the simulator (outbox, inbox): its items.
+    Items(Value),
+    /// A call or query that was refused, or a step that could not be made.
+    Refused(Error),
+    /// An `advance` step: the clock moved.
+    Advanced,
+}
+
+/// A scenario run one step at a time, on one simulator: [`run`] drives one
+/// over a file's steps; the server mode drives one over the requests it
+/// records, so that its trace is the trace `run` prints for the recording.
+#[derive(Clone, Debug)]
+pub struct Session {
+    runner: Runner,
+    seed: u64,
+}
+
+impl Session {
+    /// A fresh world with `seed` and `profile`, and the `users` a scenario
+    /// declares created at time 0.
+    pub fn new(seed: u64, profile: Profile, users: &[UserDecl]) -> Session {
+        let mut sim = Simulator::builder().seed(seed).profile(profile).build();
+        for user in users {
+            // The file's own set-up: no rate limit counts it. Declared ids are
+            // distinct and checked against the profile at parse time.
+            let _ = sim.declare_user(&user.id, user.display_name.as_deref());
+        }
+        Session {
+            runner: Runner {
+                sim,
+                refs: BTreeMap::new(),
+                failures: Vec::new(),
+            },
+            seed,
+        }
+    }
+
+    /// Runs `step` at its instant (everything due before it first), records
+    /// its outcome in the trace and checks its expectation.
+    pub fn step(&mut self, step: &Step) -> StepOutcome {
+        self.runner.step(step)
+    }
+
+    pub fn simulator(&self) -> &Simulator {
+        &self.runner.sim
+    }
+
+    /// The failed expectations so far, one message each.
+    pub fn failures(&self) -> &[String] {
+        &self.runner.failures
+    }
+
+    /// Takes the trace lines kept since the last take, so that a caller that
+    /// streams them keeps memory flat (`lines` then sees only later ones).
+    pub fn take_lines(&mut self) -> imbl::Vector<String> {
+        self.runner.sim.take_trace_lines()
+    }
+
+    /// The trace kept so far as JSON Lines, then the summary line `run`
+    /// prints for a scenario named `name` of `steps` steps.
+    pub fn lines(&self, name: Option<&str>, steps: usize) -> Vec<String> {
+        let sim = &self.runner.sim;
+        let mut lines: Vec<String> = sim.trace().lines().map(str::to_string).collect();
+        lines.push(self.summary(name, steps));
+        lines
+    }
+
+    /// The summary line of a scenario named `name` of `steps` steps.
+    pub fn summary(&self, name: Option<&str>, steps: usize) -> String {
+        let sim = &self.runner.sim;
+        let summary = Summary {
+            at_ms: sim.now().ms(),
+            kind: "summary",
+            name,
+            seed: self.seed,
+            steps,
+            failed: self.runner.failures.len(),
+            lines: sim.trace().len(),
+            digest: sim.digest(),
+        };
+        serde_json::to_string(&summary).expect("summary serializes")
+    }
+}
+
+#[derive(Clone, Debug)]
 struct Runner {
     sim: Simulator,
     refs: BTreeMap<String, Named>,
@@ -181,10 +245,12 @@ enum Action<'a> {
     Outbox(&'a OutboxQuery),
     /// A query of one identity's notifications.
     Inbox(&'a str),
+    /// A clock move (done before every step).
+    Advance,
 }
 
 impl Runner {
-    fn step(&mut self, step: &Step) {
+    fn step(&mut self, step: &Step) -> StepOutcome {
         self.sim.run_until(step.at);
         let actor = step.actor.as_deref().and_then(|a| self.sim.user(a));
         let token = match step.token.as_deref().map(|r| self.refs.get(r)) {
@@ -201,7 +267,17 @@ impl Runner {
             connection: 0,
             token: token.clone().unwrap_or_default(),
         };
-        let seen = match token.and_then(|_| self.action(step)) {
+        let (seen, outcome) = match token.and_then(|_| self.action(step)) {
+            Ok(Action::Advance) => {
+                let seen = Seen {
+                    status: 200,
+                    result: Value::Null,
+                    body: Value::Null,
+                    error: None,
+                    count: None,
+                };
+                (seen, StepOutcome::Advanced)
+            }
             Ok(Action::Call(command)) => {
                 let style = self.sim.profile().error_style;
                 let status = command.success_status();
@@ -209,7 +285,14 @@ impl Runner {
                     |outcome: &Result<Reply, Error>| step_line(step, outcome, style, status);
                 let outcome = self.sim.execute_step(caller, &command, describe);
                 self.remember(step, &outcome);
-                seen(&command, outcome, style)
+                let returned = match &outcome {
+                    Ok(reply) => StepOutcome::Reply {
+                        status,
+                        reply: reply.clone(),
+                    },
+                    Err(e) => StepOutcome::Refused(e.clone()),
+                };
+                (seen(&command, outcome, style), returned)
             }
             Ok(Action::Outbox(query)) => {
                 let outcome = self.outbox_filter(query).map(|filter| {
@@ -248,7 +331,10 @@ impl Runner {
                 };
                 let style = self.sim.profile().error_style;
                 self.sim.record(&error_line(step, &error, style));
-                seen_error(error, self.sim.profile().error_style)
+                (
+                    seen_error(error.clone(), style),
+                    StepOutcome::Refused(error),
+                )
             }
         };
         if let Some(name) = &step.reference
@@ -262,10 +348,11 @@ impl Runner {
                 step.index, step.op_name, step.at
             ));
         }
+        outcome
     }
 
     /// Records a query's outcome: its items, or the error.
-    fn query(&mut self, step: &Step, outcome: Result<Value, Error>) -> Seen {
+    fn query(&mut self, step: &Step, outcome: Result<Value, Error>) -> (Seen, StepOutcome) {
         let line = match &outcome {
             Ok(items) => StepLine {
                 kind: "step",
@@ -285,16 +372,20 @@ impl Runner {
         self.sim.record(&line);
         match outcome {
             Ok(items) => {
-                let result = Value::Object(Map::from_iter([("items".to_string(), items)]));
-                Seen {
+                let result = Value::Object(Map::from_iter([("items".to_string(), items.clone())]));
+                let seen = Seen {
                     status: 200,
-                    count: result["items"].as_array().map(|a| a.len() as u64),
+                    count: items.as_array().map(|a| a.len() as u64),
                     body: result.clone(),
                     result,
                     error: None,
-                }
+                };
+                (seen, StepOutcome::Items(items))
             }
-            Err(e) => seen_error(e, self.sim.profile().error_style),
+            Err(e) => (
+                seen_error(e.clone(), self.sim.profile().error_style),
+                StepOutcome::Refused(e),
+            ),
         }
     }
 
@@ -327,6 +418,7 @@ impl Runner {
         let command = match &step.op {
             Op::Outbox(query) => return Ok(Action::Outbox(query)),
             Op::Inbox { user } => return Ok(Action::Inbox(user)),
+            Op::Advance => return Ok(Action::Advance),
             Op::Inbound {
                 channel,
                 from,
@@ -512,9 +604,9 @@ impl Runner {
                 let message = self.message(thread, message)?;
                 Command::Chat(ChatCall::SendReadReceipt { message })
             }
-            Op::ListReadReceipts { thread } => Command::Chat(ChatCall::ListReadReceipts {
+            Op::ListReadReceipts { thread, page } => Command::Chat(ChatCall::ListReadReceipts {
                 thread: self.thread(thread)?,
-                page: PageRequest::default(),
+                page: self.page(page)?,
             }),
         };
         Ok(Action::Call(command))
@@ -579,7 +671,7 @@ impl Runner {
 
     /// A step's page: a continuation named by ref is the one that listing
     /// returned; a listing that ended has none to give (400).
-    fn page(&self, spec: &PageSpec) -> Result<PageRequest, Error> {
+    fn page(&self, spec: &PageSpec) -> Result<crate::core::PageRequest, Error> {
         let continuation = match &spec.continuation {
             None => None,
             Some(Continuation::Token(token)) => Some(token.clone()),
@@ -596,7 +688,7 @@ impl Runner {
                 }
             },
         };
-        Ok(PageRequest {
+        Ok(crate::core::PageRequest {
             page_size: spec.page_size,
             continuation,
         })

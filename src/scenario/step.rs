@@ -164,6 +164,7 @@ pub enum Op {
     },
     ListReadReceipts {
         thread: String,
+        page: PageSpec,
     },
     /// A message from an SMS or WhatsApp user; `from` and `to` are addresses
     /// or SMS/WhatsApp participants' refs. No `body` is an empty body.
@@ -186,6 +187,10 @@ pub enum Op {
     Inbox {
         user: String,
     },
+    /// Moves the clock to the step's instant, running everything due on the
+    /// way (timers, retention, carrier receipts); no call, and no line of
+    /// its own in the trace. The server mode records its clock moves so.
+    Advance,
 }
 
 impl Op {
@@ -207,7 +212,7 @@ impl Op {
             | Op::DeleteMessage { thread, .. }
             | Op::SendTyping { thread }
             | Op::SendReadReceipt { thread, .. }
-            | Op::ListReadReceipts { thread } => Some(thread),
+            | Op::ListReadReceipts { thread, .. } => Some(thread),
             Op::Outbox(query) => query.thread.as_ref().map(|t| t.thread.as_str()),
             Op::CreateUser { .. }
             | Op::DeleteUser { .. }
@@ -217,7 +222,8 @@ impl Op {
             | Op::ListThreads { .. }
             | Op::Inbound { .. }
             | Op::SendSms { .. }
-            | Op::Inbox { .. } => None,
+            | Op::Inbox { .. }
+            | Op::Advance => None,
         }
     }
 

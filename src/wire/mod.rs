@@ -8,6 +8,8 @@
 //! core returned: it decides nothing and changes nothing.
 
 pub mod acs;
+pub mod acs_rest;
+pub mod calendar;
 pub mod sendbird;
 pub mod twilio;
 

@@ -45,8 +45,8 @@ pub fn scenario(data: &[u8]) {
     if parsed.steps.len() > SCENARIO_STEPS_MAX {
         return;
     }
-    let first = crate::scenario::run_with(&parsed, |_| {});
-    let second = crate::scenario::run_with(&parsed, |_| {});
+    let first = crate::scenario::run_with(&parsed, Default::default(), |_| {});
+    let second = crate::scenario::run_with(&parsed, Default::default(), |_| {});
     assert_eq!(
         first.digest, second.digest,
         "a scenario replays to its digest"

@@ -374,34 +374,35 @@ impl Profile {
         base: &Profile,
         overrides: &serde_json::Value,
     ) -> Result<Profile, String> {
-        use serde_json::Value;
-        let Value::Object(fields) = overrides else {
+        let serde_json::Value::Object(fields) = overrides else {
             return Err("overrides must be an object".to_string());
         };
-        let mut merged = serde_json::to_value(base).expect("profiles serialize");
+        let start = serde_json::to_value(base).expect("profiles serialize");
+        let mut merged = start.clone();
         for (key, value) in fields {
-            let mut slot = &mut merged;
-            for (depth, part) in key.split('.').enumerate() {
-                slot = match slot {
-                    Value::Object(map) if map.contains_key(part) => &mut map[part],
-                    Value::Null if depth > 0 => {
-                        let on = key.split('.').take(depth).collect::<Vec<_>>().join(".");
-                        return Err(format!(
-                            "profile field {on:?} is null: give it whole to turn it on"
-                        ));
-                    }
-                    _ => return Err(format!("unknown profile field {key:?}")),
-                };
-            }
-            *slot = value.clone();
+            set_field(&mut merged, key, value)?;
         }
-        let profile: Profile = serde_json::from_value(merged).map_err(|e| e.to_string())?;
+        let profile: Profile = serde_json::from_value(merged).map_err(|e| {
+            // Name the field at fault: the first override that fails alone.
+            let alone = |key: &String, value| {
+                let mut one = start.clone();
+                set_field(&mut one, key, value).is_err()
+                    || serde_json::from_value::<Profile>(one).is_err()
+            };
+            match fields.iter().find(|(key, value)| alone(key, value)) {
+                Some((key, _)) => format!("{key}: {e}"),
+                None => e.to_string(),
+            }
+        })?;
         profile.validate()?;
         Ok(profile)
     }
 
     /// Checks the profile's own consistency.
     pub fn validate(&self) -> Result<(), String> {
+        if self.identity_chars_max == 0 {
+            return Err("identity_chars_max must be at least 1".to_string());
+        }
         if self.page_size_default == 0 || self.page_size_default > self.page_size_max {
             return Err("page_size_default must be between 1 and page_size_max".to_string());
         }
@@ -505,6 +506,30 @@ impl Profile {
 
 const SECOND: u64 = 1000;
 const MINUTE: u64 = 60 * SECOND;
+
+/// Sets the field `key` (dotted for a field of a group) of a profile's JSON.
+fn set_field(
+    profile: &mut serde_json::Value,
+    key: &str,
+    value: &serde_json::Value,
+) -> Result<(), String> {
+    use serde_json::Value;
+    let mut slot = profile;
+    for (depth, part) in key.split('.').enumerate() {
+        slot = match slot {
+            Value::Object(map) if map.contains_key(part) => &mut map[part],
+            Value::Null if depth > 0 => {
+                let on = key.split('.').take(depth).collect::<Vec<_>>().join(".");
+                return Err(format!(
+                    "profile field {on:?} is null: give it whole to turn it on"
+                ));
+            }
+            _ => return Err(format!("unknown profile field {key:?}")),
+        };
+    }
+    *slot = value.clone();
+    Ok(())
+}
 
 #[cfg(test)]
 mod tests {

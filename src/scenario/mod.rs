@@ -9,8 +9,10 @@ mod parse;
 mod run;
 mod step;
 
-pub use parse::{ParseError, QUOTE_CHARS_MAX, StepReader, parse, quote};
-pub use run::{RunReport, Session, StepOutcome, contains, first_divergence, run, run_with};
+pub use parse::{ParseError, QUOTE_CHARS_MAX, StepReader, cut_word, parse, quote};
+pub use run::{
+    RunOptions, RunReport, Session, StepOutcome, contains, first_divergence, run, run_with,
+};
 pub use step::{
     Expect, InThread, Op, OutboxQuery, Participant, RetentionField, Scenario, Step, ThreadSettings,
     UserDecl,

@@ -71,6 +71,15 @@ pub(super) fn check_ref_name(name: &str, path: &str) -> Result<(), ParseError> {
     Ok(())
 }
 
+/// `word` cut to [`QUOTE_CHARS_MAX`] characters when longer (marked `…`):
+/// for messages that are not ours to quote, such as a parser's usage error.
+pub fn cut_word(word: &str) -> std::borrow::Cow<'_, str> {
+    match word.char_indices().nth(QUOTE_CHARS_MAX) {
+        None => std::borrow::Cow::Borrowed(word),
+        Some((at, _)) => std::borrow::Cow::Owned(format!("{}…", &word[..at])),
+    }
+}
+
 /// Parses scenario text. `seed_override` stands in for a missing `seed`.
 pub fn parse(text: &str, seed_override: Option<u64>) -> Result<Scenario, ParseError> {
     let root = super::json::read(text)?;

@@ -32,6 +32,8 @@ pub struct RunReport {
     /// One message per failed expectation.
     pub failures: Vec<String>,
     pub digest: String,
+    /// Steps refused that expected nothing (failures too when strict).
+    pub unexpected_refusals: u32,
 }
 
 impl RunReport {
@@ -108,10 +110,19 @@ struct Seen {
     count: Option<u64>,
 }
 
+/// How a scenario runs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RunOptions {
+    /// A step refused without an `expect` is a failed expectation.
+    pub strict: bool,
+}
+
 /// Runs `scenario` to the end, keeping its trace in the report.
 pub fn run(scenario: &Scenario) -> RunReport {
     let mut lines = Vec::new();
-    let mut report = run_with(scenario, |line| lines.push(line.to_string()));
+    let mut report = run_with(scenario, RunOptions::default(), |line| {
+        lines.push(line.to_string())
+    });
     report.lines = lines;
     report
 }
@@ -119,10 +130,11 @@ pub fn run(scenario: &Scenario) -> RunReport {
 /// Runs `scenario` to the end, handing each trace line to `emit` as soon as
 /// its step is done (the summary line last), so that memory does not grow
 /// with the trace. The report's `lines` are empty.
-pub fn run_with(scenario: &Scenario, mut emit: impl FnMut(&str)) -> RunReport {
+pub fn run_with(scenario: &Scenario, options: RunOptions, mut emit: impl FnMut(&str)) -> RunReport {
     // `parse` guarantees a seed; a hand-built scenario without one runs seed 0.
     let seed = scenario.seed.unwrap_or_default();
     let mut session = Session::new(seed, scenario.profile.clone(), &scenario.users);
+    session.runner.strict = options.strict;
     for step in &scenario.steps {
         session.step(step);
         for line in session.take_lines() {
@@ -136,6 +148,7 @@ pub fn run_with(scenario: &Scenario, mut emit: impl FnMut(&str)) -> RunReport {
     RunReport {
         lines: Vec::new(),
         digest: session.runner.sim.digest(),
+        unexpected_refusals: session.runner.unexpected_refusals,
         failures: session.runner.failures,
     }
 }
@@ -178,6 +191,8 @@ impl Session {
                 sim,
                 refs: BTreeMap::new(),
                 failures: Vec::new(),
+                unexpected_refusals: 0,
+                strict: false,
             },
             seed,
         }
@@ -235,6 +250,10 @@ struct Runner {
     sim: Simulator,
     refs: BTreeMap<String, Named>,
     failures: Vec<String>,
+    /// Refused steps that expected nothing.
+    unexpected_refusals: u32,
+    /// Such a step is a failure.
+    strict: bool,
 }
 
 /// What a step does once its fields are resolved.
@@ -342,7 +361,27 @@ impl Runner {
         {
             self.refs.insert(name.clone(), Named::Nothing);
         }
-        if let Some(failure) = check(&step.expect, &seen) {
+        let failure = check(&step.expect, &seen);
+        // A refused step that expected nothing: counted, and a failure when
+        // the run is strict.
+        let unexpected = failure.is_none()
+            && step.expect == Expect::default()
+            && seen.error.is_some()
+            && !matches!(step.op, Op::Outbox(_) | Op::Inbox { .. });
+        if unexpected {
+            self.unexpected_refusals += 1;
+        }
+        let failure = failure.or_else(|| {
+            (unexpected && self.strict).then(|| {
+                let e = seen.error.as_ref().expect("a refused step has its error");
+                format!(
+                    "refused without an expect (--strict): status {} ({}: {e})",
+                    seen.status,
+                    e.kind().name()
+                )
+            })
+        });
+        if let Some(failure) = failure {
             self.failures.push(format!(
                 "step {} ({}) at {}: {failure}",
                 step.index, step.op_name, step.at

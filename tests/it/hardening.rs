@@ -98,7 +98,11 @@ fn seed_given_twice_is_bad_usage() {
         "2",
     ]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--seed is given twice"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("'--seed <N>' cannot be used multiple times"),
+        "{stderr}"
+    );
     assert!(out.stdout.is_empty(), "nothing runs");
 }
 
@@ -242,7 +246,9 @@ fn a_streamed_run_emits_exactly_the_kept_trace() {
     let parsed = scenario::parse(&text, None).unwrap();
     let kept = scenario::run(&parsed);
     let mut streamed = Vec::new();
-    let report = scenario::run_with(&parsed, |line| streamed.push(line.to_string()));
+    let report = scenario::run_with(&parsed, Default::default(), |line| {
+        streamed.push(line.to_string())
+    });
     assert!(kept.lines.len() > 20);
     assert_eq!(streamed, kept.lines);
     assert!(report.lines.is_empty());
@@ -377,4 +383,22 @@ fn a_throttled_steps_body_carries_its_retry_after() {
         .find(|l| l.contains("\"step\""))
         .unwrap();
     assert!(last.contains("retry_after_ms"), "{last}");
+}
+
+/// A 429's message names the limit: its count, window and scope.
+#[test]
+fn a_throttled_calls_message_names_its_limit() {
+    let mut sim = Simulator::builder().seed(1).build();
+    let ana = sim.create_user("ana").unwrap();
+    let t = sim.client(ana).create_thread("x", &[]).unwrap();
+    let e = (0..51)
+        .map(|i| sim.client(ana).send_message(t, &format!("m{i}")))
+        .find_map(Result::err)
+        .expect("the 51st send in a minute is throttled");
+    assert_eq!(e.status(), 429);
+    assert!(
+        e.to_string()
+            .contains("50 per 60000 ms per user in a thread"),
+        "{e}"
+    );
 }

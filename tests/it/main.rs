@@ -1,6 +1,7 @@
 mod acs_chat;
 mod arbitrary_sequences;
 mod architecture;
+mod command_line;
 mod conversation_states;
 mod fuzz_corpus;
 mod hardening;

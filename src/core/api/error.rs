@@ -420,11 +420,23 @@ impl fmt::Display for Error {
                 retry_after_ms,
                 count,
                 window_ms,
+                scope,
                 ..
-            } => write!(
-                f,
-                "Rate limit exceeded ({count} per {window_ms} ms); retry after {retry_after_ms} ms."
-            ),
+            } => {
+                let per = match scope {
+                    Scope::User => "user",
+                    Scope::Thread => "thread",
+                    Scope::UserThread => "user in a thread",
+                    Scope::Resource => "resource",
+                    Scope::Connection => "connection",
+                    Scope::Sender => "sending number",
+                };
+                write!(
+                    f,
+                    "Rate limit exceeded ({count} per {window_ms} ms per {per}); retry after \
+                     {retry_after_ms} ms."
+                )
+            }
             Error::TokenRejected { problem } => match problem {
                 TokenProblem::Unknown => write!(f, "The access token is not valid."),
                 TokenProblem::Expired => write!(f, "The access token has expired."),

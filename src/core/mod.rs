@@ -90,7 +90,7 @@ impl From<UserId> for Caller {
 impl Caller {
     /// Who the limits count for this call, acting as `user` (the identity it
     /// authenticated as, or none for the trusted service).
-    fn subject(self) -> Subject {
+    pub(super) fn subject(self) -> Subject {
         Subject {
             user: self.user,
             connection: self.connection,

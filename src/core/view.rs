@@ -6,9 +6,10 @@ use std::sync::Arc;
 
 use super::MessageKind;
 use super::thread::{Message, Thread};
+use super::{Caller, NOBODY, ParticipantView, State, limit};
 use super::{DeliverySummary, MessageView, Notification, ThreadView, TimersView};
-use super::{NOBODY, State};
 use crate::id::{ThreadId, UserId, message_id};
+use crate::profile::Operation;
 use crate::time::Instant;
 
 impl State {
@@ -76,6 +77,75 @@ impl State {
             edited_at_ms: m.edited_at().map(Instant::ms),
             deleted_at_ms: m.deleted_at().map(Instant::ms),
             delivery: DeliverySummary::of(t.deliveries_of(seq).iter().map(|d| d.status)),
+        }
+    }
+
+    /// Every thread not deleted, oldest first, as the API shows them.
+    pub fn thread_views(&self) -> Vec<ThreadView> {
+        self.threads
+            .values()
+            .filter(|t| t.deleted_at.is_none())
+            .map(|t| self.thread_view(t))
+            .collect()
+    }
+
+    /// Every message of `thread` (deleted or not), oldest first, whoever
+    /// may read it; `None` for no such thread or a deleted one.
+    pub fn message_views(&self, thread: ThreadId) -> Option<Vec<MessageView>> {
+        let t = self
+            .threads
+            .get(&thread)
+            .filter(|t| t.deleted_at.is_none())?;
+        Some(
+            t.messages
+                .iter()
+                .zip(1..)
+                .map(|(m, seq)| self.message_view(t, seq, m))
+                .collect(),
+        )
+    }
+
+    /// The current participants of `thread`, in the order they joined.
+    pub fn participant_views(&self, thread: ThreadId) -> Option<Vec<ParticipantView>> {
+        let t = self
+            .threads
+            .get(&thread)
+            .filter(|t| t.deleted_at.is_none())?;
+        Some(
+            t.current_memberships()
+                .iter()
+                .map(|m| ParticipantView {
+                    user: self.name(m.user),
+                    display_name: m.display_name.clone(),
+                    share_history_from_ms: m.history_from.ms(),
+                })
+                .collect(),
+        )
+    }
+
+    /// How long from `now` until `op` by `caller` (on `thread`) would pass
+    /// every rate limit: zero if it would pass now. Reads only.
+    pub fn wait_for_limits(
+        &self,
+        caller: Caller,
+        op: Operation,
+        thread: Option<ThreadId>,
+        now: Instant,
+    ) -> u64 {
+        let windows = thread
+            .and_then(|t| self.threads.get(&t))
+            .map(|t| &t.windows);
+        match limit::decide(
+            &self.profile,
+            op,
+            caller.subject(),
+            now,
+            &self.windows,
+            windows,
+            false,
+        ) {
+            Ok(_) => 0,
+            Err(e) => e.retry_after_ms().unwrap_or(u64::MAX),
         }
     }
 

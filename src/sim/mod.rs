@@ -10,6 +10,7 @@
 
 pub mod carrier;
 pub mod client;
+mod inspect;
 pub mod rng;
 pub mod trace;
 
@@ -21,6 +22,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 pub use client::Client;
+pub use inspect::Inspect;
 pub use rng::{Stream, Subsystem};
 pub use trace::Trace;
 
@@ -163,6 +165,12 @@ impl Simulator {
 
     pub fn trace(&self) -> &Trace {
         &self.trace
+    }
+
+    /// A read-only view of the world for assertions: it changes nothing and
+    /// counts against no limit.
+    pub fn inspect(&self) -> Inspect<'_> {
+        Inspect::new(self)
     }
 
     /// Takes the trace lines kept so far (see [`Trace::take_lines`]).

@@ -6,6 +6,7 @@ mod conversation_states;
 mod fuzz_corpus;
 mod hardening;
 mod harness;
+mod inspection;
 mod lifecycle;
 mod media_rule_table;
 mod rate_limits;

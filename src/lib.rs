@@ -74,6 +74,8 @@
 //! - [`wire`]: each platform's wire shapes, outside the core: error bodies
 //!   ([`wire::render_error`]), reply JSON and the token text.
 
+#![deny(missing_docs)]
+
 pub mod core;
 #[doc(hidden)]
 pub mod fuzz;

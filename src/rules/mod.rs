@@ -20,11 +20,14 @@ pub use media::{
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Channel {
+    /// SMS (and MMS), to a phone number.
     Sms,
+    /// WhatsApp, to a `whatsapp:` address.
     Whatsapp,
 }
 
 impl Channel {
+    /// The name the scenario format and the trace use.
     pub fn name(self) -> &'static str {
         match self {
             Channel::Sms => "sms",
@@ -37,12 +40,16 @@ impl Channel {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Route {
+    /// SMS: text only, in segments.
     Sms,
+    /// MMS: text and media (US and Canadian numbers).
     Mms,
+    /// WhatsApp.
     Whatsapp,
 }
 
 impl Route {
+    /// The name the scenario format and the trace use.
     pub fn name(self) -> &'static str {
         match self {
             Route::Sms => "sms",
@@ -56,11 +63,17 @@ impl Route {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
+    /// Accepted and waiting for the carrier.
     Queued,
+    /// Handed to the carrier.
     Sent,
+    /// The handset confirmed receipt.
     Delivered,
+    /// The carrier could not deliver it.
     Undelivered,
+    /// Refused before or by the carrier.
     Failed,
+    /// The recipient read it (WhatsApp).
     Read,
 }
 
@@ -75,6 +88,7 @@ impl Status {
         Status::Read,
     ];
 
+    /// The name the scenario format and the trace use.
     pub fn name(self) -> &'static str {
         match self {
             Status::Queued => "queued",
@@ -102,6 +116,7 @@ impl Status {
         )
     }
 
+    /// The status `name` spells, if any.
     pub fn from_name(name: &str) -> Option<Status> {
         Status::ALL.into_iter().find(|s| s.name() == name)
     }

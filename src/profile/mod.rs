@@ -24,6 +24,7 @@ use crate::rules::{ChannelRules, ChatMediaRules};
 /// How a profile renders errors on the wire.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum ErrorStyle {
     /// `{"error": {"code": "TooManyRequests", "message": ...}}`
     Acs,
@@ -36,6 +37,7 @@ pub enum ErrorStyle {
 /// Which calls a rate limit counts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Operation {
     /// Create a thread (conversation, group channel).
     CreateThread,
@@ -153,6 +155,7 @@ impl Operation {
 /// A system message a new thread's history can open with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum SystemMessageKind {
     /// The creator and the named participants were added.
     ParticipantAdded,
@@ -163,6 +166,7 @@ pub enum SystemMessageKind {
 /// Whose calls share one window.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Scope {
     /// One identity's calls, across threads.
     User,
@@ -181,6 +185,7 @@ pub enum Scope {
 /// What happens to a call over a limit.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Consequence {
     /// Refused with a 429 and the exact retry-after.
     #[default]

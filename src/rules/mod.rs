@@ -19,6 +19,7 @@ pub use media::{
 /// The channel of a non-chat participant.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Channel {
     /// SMS (and MMS), to a phone number.
     Sms,
@@ -39,6 +40,7 @@ impl Channel {
 /// How one delivery goes out: SMS (text only), MMS (with a medium) or WhatsApp.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Route {
     /// SMS: text only, in segments.
     Sms,
@@ -62,6 +64,7 @@ impl Route {
 /// A delivery's status, in the order a delivery moves through them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Status {
     /// Accepted and waiting for the carrier.
     Queued,

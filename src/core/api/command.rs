@@ -71,6 +71,7 @@ pub struct PageRequest {
 
 /// text or html.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum ContentType {
     /// Plain text.
     #[default]
@@ -94,6 +95,7 @@ pub enum Command {
 
 /// A call a chat identity makes.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ChatCall {
     /// Creates a thread with chat participants, SMS/WhatsApp participants
     /// (`bindings`, Twilio) and lifecycle options (retention; Twilio state and
@@ -257,6 +259,7 @@ pub enum ChatCall {
 
 /// A call of the trusted service (identities and tokens) or of the operator.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ServiceCall {
     /// Creates an identity.
     CreateUser {
@@ -293,6 +296,7 @@ pub enum ServiceCall {
 
 /// A call from the telephone side, with no chat identity.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum CarrierCall {
     /// A message from an SMS or WhatsApp user to the proxy address of a binding
     /// (the carrier's call: no identity).

@@ -23,6 +23,7 @@ use crate::rules::Violation;
 /// The canonical error kinds of the scenario format, each with its HTTP-like status.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Kind {
     /// 400: the request is malformed, or the profile lacks the feature.
     BadRequest,
@@ -90,6 +91,7 @@ impl Kind {
 
 /// An error returned to a caller. A rejected call changes nothing.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Error {
     // 401
     /// The call has no identity, or the identity was deleted.
@@ -336,6 +338,7 @@ pub enum Error {
 
 /// Why a token was refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum TokenProblem {
     /// No such token was issued.
     Unknown,

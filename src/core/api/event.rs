@@ -49,6 +49,7 @@ pub struct Receipt {
 /// Something that happened, as the trace records it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Event {
     /// An identity was created (`create_user`).
     UserCreated {
@@ -333,6 +334,7 @@ pub enum Event {
 /// that woke it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum StateChangeReason {
     /// A call set the state (`update_thread`).
     Api,

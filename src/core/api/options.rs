@@ -8,6 +8,7 @@ use crate::time::{Duration, Instant};
 
 /// A thread's ACS retention policy.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Retention {
     /// Kept until deleted.
     #[default]
@@ -58,6 +59,7 @@ impl Retention {
 /// Sendbird threads stay active.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum ConversationState {
     /// Open: takes messages and changes.
     #[default]

@@ -170,6 +170,7 @@ pub struct Page<T> {
 
 /// What a successful call returns.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Reply {
     /// A call that returns no body.
     None,
@@ -343,6 +344,7 @@ pub struct DroppedView {
 /// What a message is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum MessageKind {
     /// Plain text sent by a participant.
     Text,
@@ -377,6 +379,7 @@ impl MessageKind {
 /// A real-time notification kind, as the scenario format names them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum NoticeKind {
     /// A thread the recipient belongs to was created.
     ChatThreadCreated,

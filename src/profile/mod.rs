@@ -6,7 +6,7 @@
 //! in its own file: `acs.rs` (Azure Communication Services), `twilio.rs`
 //! (Twilio Conversations), `sendbird.rs`. Every number carries its source in
 //! the reference notes' terms; choices made where sources are silent are listed in
-//! the README's fidelity notes.
+//! the fidelity notes (`docs/fidelity.md`).
 
 mod acs;
 pub mod carrier;

@@ -1,8 +1,7 @@
 //! A support conversation against the simulated ACS chat service, printed as
 //! the compact trace. Run: `cargo run --example quickstart`.
 
-use switchboard::core::PageRequest;
-use switchboard::{Duration, Simulator};
+use switchboard::{Duration, PageRequest, Simulator};
 
 fn main() -> Result<(), switchboard::Error> {
     let mut sim = Simulator::builder().seed(1).build();

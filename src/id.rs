@@ -32,7 +32,9 @@ fn number_after(prefix: char, text: &str) -> Option<u32> {
 /// quotes the text (cut to 64 characters).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ParseIdError {
+    /// The kind of id asked for (`user`, `thread`, …).
     pub kind: &'static str,
+    /// The text, cut to 64 characters.
     pub text: String,
 }
 
@@ -91,7 +93,9 @@ impl Serialize for ThreadId {
 /// A message: its thread and its sequence id there; rendered `m<seq>`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct MessageId {
+    /// The thread it is in.
     pub thread: ThreadId,
+    /// Its position in the thread's log, counted from 1.
     pub sequence: u32,
 }
 
@@ -128,7 +132,9 @@ pub fn parse_message_id(text: &str) -> Option<u32> {
 /// A token's handle: its identity and its serial.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct TokenId {
+    /// The identity it was issued to.
     pub user: UserId,
+    /// Its number among the identity's tokens, counted from 1.
     pub serial: u32,
 }
 

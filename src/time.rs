@@ -19,8 +19,10 @@ pub struct Instant(pub u64);
 pub struct Duration(pub u64);
 
 impl Instant {
+    /// The start of virtual time.
     pub const ZERO: Instant = Instant(0);
 
+    /// Milliseconds since the start of virtual time.
     pub fn ms(self) -> u64 {
         self.0
     }
@@ -37,23 +39,30 @@ impl Instant {
 }
 
 impl Duration {
+    /// No time at all.
     pub const ZERO: Duration = Duration(0);
 
+    /// `ms` milliseconds.
     pub const fn from_ms(ms: u64) -> Duration {
         Duration(ms)
     }
+    /// `s` seconds.
     pub const fn from_secs(s: u64) -> Duration {
         Duration(s * 1000)
     }
+    /// `m` minutes.
     pub const fn from_mins(m: u64) -> Duration {
         Duration(m * 60_000)
     }
+    /// `h` hours.
     pub const fn from_hours(h: u64) -> Duration {
         Duration(h * 3_600_000)
     }
+    /// `d` days of 24 hours.
     pub const fn from_days(d: u64) -> Duration {
         Duration(d * 86_400_000)
     }
+    /// The length, in milliseconds.
     pub fn ms(self) -> u64 {
         self.0
     }
@@ -226,10 +235,24 @@ impl std::str::FromStr for Duration {
 /// Why a duration text did not parse.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum DurationError {
+    /// The text is empty.
     Empty,
-    ExpectedNumber { at: usize },
-    UnknownUnit { unit: String },
-    UnitOrder { unit: String },
+    /// Something other than a number where one must stand.
+    ExpectedNumber {
+        /// The byte offset where a number was expected.
+        at: usize,
+    },
+    /// A unit other than `d`, `h`, `m`, `s` or `ms` (or none).
+    UnknownUnit {
+        /// The unit as written.
+        unit: String,
+    },
+    /// Units out of order (larger units come first, each at most once).
+    UnitOrder {
+        /// The unit out of place.
+        unit: String,
+    },
+    /// A number or the total does not fit in 64 bits of milliseconds.
     Overflow,
 }
 

@@ -3,7 +3,7 @@
 //! states with their inactive and closed timers.
 //!
 //! Every timer is one entry `(instant, kind, thread)` in `State::timers`, an
-//! ordered set, mirrored by the `*_due` fields of the thread's [`Lifecycle`];
+//! ordered set, mirrored by the `*_due` fields of the thread's [`Lifecycle`](crate::core::thread::Lifecycle);
 //! `check_invariants` holds the two equal. The core reads no clock: the shell
 //! asks [`State::next_due`] and calls [`State::fire_next`] once its clock has
 //! reached that instant. Timers due at one instant fire in (kind, thread) order.

@@ -86,14 +86,17 @@ impl Window {
         after.wait(now, window_ms, count)
     }
 
+    /// How many calls the window holds.
     pub fn len(&self) -> usize {
         self.counted.len()
     }
 
+    /// Whether the window holds no call.
     pub fn is_empty(&self) -> bool {
         self.counted.is_empty()
     }
 
+    /// Whether its instants are in order (an invariant).
     pub fn is_sorted(&self) -> bool {
         self.counted
             .iter()
@@ -112,6 +115,7 @@ pub struct Windows {
 }
 
 impl Windows {
+    /// The window of limit number `index`, if it has counted anything.
     pub fn get(&self, index: usize) -> Option<&Window> {
         self.by_limit
             .iter()
@@ -150,7 +154,9 @@ pub type LimitSet = u64;
 /// through. The trusted service has no user and no connection.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Subject {
+    /// The caller's identity; `None` for the trusted service.
     pub user: Option<UserId>,
+    /// The connection the call came through.
     pub connection: u32,
     /// The sending number of an SMS call (see `rules::address::sender_key`).
     pub sender: Option<u64>,
@@ -190,7 +196,9 @@ pub fn applicable(
 
 /// Where windows are kept: the state's map, or a thread's.
 pub trait Store {
+    /// The windows kept under `key`, if any.
     fn windows(&self, key: &WindowKey) -> Option<&Windows>;
+    /// The windows kept under `key`, created empty if missing.
     fn windows_mut(&mut self, key: WindowKey) -> &mut Windows;
 }
 

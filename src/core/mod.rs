@@ -56,8 +56,11 @@ use thread::Thread;
 /// A chat identity.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct User {
+    /// The identity's public id.
     pub id: Arc<str>,
+    /// The display name.
     pub display_name: Option<Arc<str>>,
+    /// Whether it was deleted (its id stays taken).
     pub deleted: bool,
     /// Every thread the user has ever been a participant of.
     pub threads: BTreeSet<ThreadId>,
@@ -148,6 +151,7 @@ impl Outcome {
 const NOBODY: UserId = UserId(u32::MAX);
 
 impl State {
+    /// An empty platform with `profile`.
     pub fn new(profile: Profile) -> State {
         State {
             profile: Arc::new(profile),
@@ -167,6 +171,7 @@ impl State {
         }
     }
 
+    /// The platform's profile.
     pub fn profile(&self) -> &Profile {
         &self.profile
     }
@@ -176,10 +181,12 @@ impl State {
         self.user_ids.get(id).copied()
     }
 
+    /// The identity `user`, deleted or not.
     pub fn user(&self, user: UserId) -> Option<&User> {
         self.users.get(&user).map(|u| &**u)
     }
 
+    /// The thread, until it is purged.
     pub fn thread(&self, thread: ThreadId) -> Option<&Thread> {
         self.threads.get(&thread).map(|t| &**t)
     }

@@ -14,9 +14,13 @@ use crate::time::Instant;
 /// One ACS `send_sms` call's message and its recipients.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SmsBatch {
+    /// The sending number.
     pub from: Arc<str>,
+    /// The text.
     pub body: Arc<str>,
+    /// When it was sent.
     pub created_at: Instant,
+    /// Whether the carrier's delivery reports were asked for.
     pub delivery_report: bool,
     /// Valid recipients only, each with its delivery.
     pub recipients: Vec<(Arc<str>, Delivery)>,

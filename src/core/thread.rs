@@ -19,20 +19,27 @@ use super::limit::{WindowKey, Windows};
 /// used parts live behind one box so the log stays compact.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Message {
+    /// Text, HTML, or a system message.
     pub kind: MessageKind,
     /// The author, or for system messages the participant who caused them.
     pub sender: UserId,
+    /// When it was sent.
     pub created_at: Instant,
     /// The body for text and html, the new topic for topic updates, empty for
     /// participant messages and after deletion.
     pub content: Arc<str>,
+    /// The rarely used parts: edits, deletion, metadata, media, addresses.
     pub extra: Option<Box<MessageExtra>>,
 }
 
+/// The rarely used parts of a [`Message`], boxed.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct MessageExtra {
+    /// When it was last edited.
     pub edited_at: Option<Instant>,
+    /// When it was deleted.
     pub deleted_at: Option<Instant>,
+    /// The sender's key-value metadata.
     pub metadata: BTreeMap<String, String>,
     /// For participant added/removed messages: who.
     pub participants: Vec<UserId>,
@@ -62,12 +69,15 @@ impl Message {
         }
     }
 
+    /// When it was last edited.
     pub fn edited_at(&self) -> Option<Instant> {
         self.extra.as_ref().and_then(|e| e.edited_at)
     }
+    /// When it was deleted.
     pub fn deleted_at(&self) -> Option<Instant> {
         self.extra.as_ref().and_then(|e| e.deleted_at)
     }
+    /// The rarely used parts, created on first write.
     pub fn extra_mut(&mut self) -> &mut MessageExtra {
         self.extra.get_or_insert_with(Box::default)
     }
@@ -77,8 +87,11 @@ impl Message {
 /// membership interval covers it, except its actor.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Notice {
+    /// When it happened.
     pub at: Instant,
+    /// What happened.
     pub kind: NoticeKind,
+    /// Who caused it (it does not reach them).
     pub actor: UserId,
     /// The message it is about (sequence id), or 0.
     pub message: u32,
@@ -87,7 +100,9 @@ pub struct Notice {
 /// One stretch of time a user was a participant.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Membership {
+    /// The participant.
     pub user: UserId,
+    /// The display name given when it was added.
     pub display_name: Option<Arc<str>>,
     /// Messages created before this instant are hidden from this participant.
     pub history_from: Instant,
@@ -98,9 +113,12 @@ pub struct Membership {
     pub until: Option<Until>,
 }
 
+/// Where a removed membership ends: the last notice and message it still gets.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Until {
+    /// The last notice index it receives.
     pub notice: u32,
+    /// The last message sequence id it reads.
     pub message: u32,
 }
 
@@ -119,18 +137,27 @@ impl Membership {
 /// A thread.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Thread {
+    /// The thread's id.
     pub id: ThreadId,
+    /// The topic (Sendbird: the channel name; Twilio: the friendly name).
     pub topic: Arc<str>,
+    /// The creator.
     pub created_by: UserId,
+    /// When it was created.
     pub created_at: Instant,
+    /// When it was deleted; the thread stays until its purge.
     pub deleted_at: Option<Instant>,
+    /// The message log, in sequence order; a message's sequence id is its index + 1.
     pub messages: Vec<Message>,
+    /// The notification log, in the order things happened.
     pub notices: Vec<Notice>,
+    /// Every stretch of time a user was a participant, in join order.
     pub memberships: Vec<Membership>,
     /// Current participants: user to index in `memberships`.
     pub current: BTreeMap<UserId, u32>,
     /// The latest read receipt of each participant: (message sequence id, when).
     pub read_receipts: BTreeMap<UserId, (u32, Instant)>,
+    /// Thread-scoped rate-limit windows; they die with the thread.
     pub windows: BTreeMap<WindowKey, Windows>,
     /// Named counters (Sendbird's channel metacounters).
     pub metacounters: BTreeMap<Arc<str>, i64>,
@@ -148,16 +175,22 @@ pub struct Thread {
 /// through (both bare E.164).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Binding {
+    /// SMS or WhatsApp.
     pub channel: Channel,
+    /// The participant's address (bare E.164).
     pub address: Arc<str>,
+    /// The platform's address it talks through (empty for group MMS).
     pub proxy: Arc<str>,
+    /// When it joined.
     pub joined_at: Instant,
+    /// When it left; `None` while current.
     pub removed_at: Option<Instant>,
     /// The participant's last message to the thread (WhatsApp's window).
     pub last_inbound: Option<Instant>,
 }
 
 impl Binding {
+    /// Whether it is still a participant.
     pub fn is_current(&self) -> bool {
         self.removed_at.is_none()
     }
@@ -186,6 +219,7 @@ pub struct Delivery {
     pub binding: u32,
     /// The platform's error or detail code (0: none).
     pub code: u16,
+    /// Where the carrier has got with it.
     pub status: Status,
 }
 
@@ -202,6 +236,7 @@ pub struct Fanout {
 }
 
 impl Thread {
+    /// An empty thread created by `created_by` at `now`.
     pub fn new(id: ThreadId, topic: Arc<str>, created_by: UserId, now: Instant) -> Thread {
         Thread {
             id,
@@ -297,10 +332,12 @@ impl Thread {
         })
     }
 
+    /// How many chat participants it has now.
     pub fn participant_count(&self) -> u32 {
         self.current.len() as u32
     }
 
+    /// Whether `user` is a chat participant now.
     pub fn is_participant(&self, user: UserId) -> bool {
         self.current.contains_key(&user)
     }
@@ -310,6 +347,7 @@ impl Thread {
         self.memberships.iter().filter(move |m| m.user == user)
     }
 
+    /// Whether `user` was ever a chat participant.
     pub fn was_ever_participant(&self, user: UserId) -> bool {
         self.memberships_of(user).next().is_some()
     }
@@ -323,11 +361,13 @@ impl Thread {
             .any(|m| m.reads(seq, message.created_at))
     }
 
+    /// Message `seq` (counted from 1), if it exists.
     pub fn message(&self, seq: u32) -> Option<&Message> {
         seq.checked_sub(1)
             .and_then(|i| self.messages.get(i as usize))
     }
 
+    /// The sequence id of the last message (0 when there is none).
     pub fn last_sequence(&self) -> u32 {
         self.messages.len() as u32
     }
@@ -411,6 +451,7 @@ pub type Timer = (Instant, TimerKind, ThreadId);
 /// One thread's lifecycle.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Lifecycle {
+    /// The retention policy.
     pub retention: Retention,
     /// The armed retention deletion.
     pub deletion_due: Option<Instant>,
@@ -418,10 +459,15 @@ pub struct Lifecycle {
     pub purge_due: Option<Instant>,
     /// The thread's data is gone for good.
     pub purged: bool,
+    /// The Twilio conversation state.
     pub state: ConversationState,
+    /// Twilio's `timers.inactive`: time from the last activity to `inactive`, in milliseconds.
     pub inactive_after_ms: Option<u64>,
+    /// Twilio's `timers.closed`: time from the last activity to `closed`, in milliseconds.
     pub closed_after_ms: Option<u64>,
+    /// The armed inactive timer.
     pub inactive_due: Option<Instant>,
+    /// The armed closed timer.
     pub closed_due: Option<Instant>,
 }
 

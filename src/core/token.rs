@@ -23,8 +23,11 @@ use crate::time::{Duration, Instant};
 /// What the platform remembers of an issued token.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TokenRecord {
+    /// The scopes it grants.
     pub scopes: Scopes,
+    /// When it was issued.
     pub issued_at: Instant,
+    /// When it expires.
     pub expires_at: Instant,
     /// Refused from this instant on (the revocation plus its delay).
     pub revoked_at: Option<Instant>,

@@ -13,6 +13,7 @@ use crate::profile::Operation;
 use crate::time::Instant;
 
 impl State {
+    /// The thread as the API returns it.
     pub fn thread_view(&self, t: &Thread) -> ThreadView {
         ThreadView {
             id: t.id,
@@ -33,6 +34,7 @@ impl State {
         }
     }
 
+    /// Message `seq` as the API returns it.
     pub fn message_view(&self, t: &Thread, seq: u32, m: &Message) -> MessageView {
         let deleted = m.deleted_at().is_some();
         let (content, topic) = match m.kind {

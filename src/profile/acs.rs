@@ -5,7 +5,7 @@
 //! "Identity model", A10 the SMS FAQ, A11 the SMS SDK error codes, T2
 //! Twilio's "Conversations limits"; seed 000 and 002 are the project's seed
 //! documents. Values chosen where the sources are silent are listed in the
-//! README's fidelity notes.
+//! fidelity notes (`docs/fidelity.md`).
 
 use std::collections::BTreeMap;
 

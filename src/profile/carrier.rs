@@ -18,19 +18,27 @@ pub struct CarrierModel {
     pub sent_receipt: bool,
     /// Latency from queued to sent, uniform in min..=max.
     pub sent_ms_min: u64,
+    /// The longest latency from queued to sent, in milliseconds.
     pub sent_ms_max: u64,
     /// Latency from sent (or queued) to the final status, uniform in min..=max.
     pub final_ms_min: u64,
+    /// The longest latency to the final status, in milliseconds.
     pub final_ms_max: u64,
+    /// Chance that a delivery fails, in parts per million.
     pub failed_ppm: u32,
+    /// Chance that a delivery is undelivered, in parts per million.
     pub undelivered_ppm: u32,
     /// Chance that a delivered message is later read (0: no read receipts).
     pub read_ppm: u32,
+    /// The shortest latency from delivered to read, in milliseconds.
     pub read_ms_min: u64,
+    /// The longest latency from delivered to read, in milliseconds.
     pub read_ms_max: u64,
     /// The detail code of each final status (ACS: 2000, 5000, 4006).
     pub delivered_code: u16,
+    /// The code of a `failed` receipt.
     pub failed_code: u16,
+    /// The code of an `undelivered` receipt.
     pub undelivered_code: u16,
 }
 
@@ -38,6 +46,7 @@ pub struct CarrierModel {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Carriers {
+    /// The SMS and MMS carrier.
     pub sms: CarrierModel,
     /// `None`: the profile has no WhatsApp.
     pub whatsapp: Option<CarrierModel>,

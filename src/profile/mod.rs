@@ -6,7 +6,7 @@
 //! in its own file: `acs.rs` (Azure Communication Services), `twilio.rs`
 //! (Twilio Conversations), `sendbird.rs`. Every number carries its source in
 //! the reference notes' terms; choices made where sources are silent are listed in
-//! the README's fidelity notes.
+//! the fidelity notes (`docs/fidelity.md`).
 
 mod acs;
 pub mod carrier;
@@ -24,6 +24,7 @@ use crate::rules::{ChannelRules, ChatMediaRules};
 /// How a profile renders errors on the wire.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum ErrorStyle {
     /// `{"error": {"code": "TooManyRequests", "message": ...}}`
     Acs,
@@ -36,27 +37,49 @@ pub enum ErrorStyle {
 /// Which calls a rate limit counts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Operation {
+    /// Create a thread (conversation, group channel).
     CreateThread,
+    /// Delete a thread.
     DeleteThread,
+    /// Change a thread's topic, lifecycle options or state.
     UpdateThread,
+    /// Read a thread.
     GetThread,
+    /// List the caller's threads.
     ListThreads,
+    /// Add or remove participants, chat or SMS/WhatsApp.
     UpdateRoster,
+    /// List a thread's participants.
     ListParticipants,
+    /// Send a message (without media).
     SendMessage,
+    /// Read a message.
     GetMessage,
+    /// List a thread's messages.
     ListMessages,
+    /// Edit a message.
     UpdateMessage,
+    /// Delete a message.
     DeleteMessage,
+    /// Send a typing indicator.
     SendTyping,
+    /// Send a read receipt.
     SendReadReceipt,
+    /// List a thread's read receipts.
     ListReadReceipts,
+    /// Create an identity (the trusted service).
     CreateIdentity,
+    /// Delete an identity (the trusted service).
     DeleteIdentity,
+    /// Issue an access token (the trusted service).
     IssueToken,
+    /// Revoke an identity's tokens (the trusted service).
     RevokeTokens,
+    /// Upload a profile image (Sendbird).
     UpdateProfileImage,
+    /// Change a channel metacounter (Sendbird).
     UpdateMetacounter,
     /// The operator's recovery of a deleted thread.
     RecoverThread,
@@ -132,6 +155,7 @@ impl Operation {
 /// A system message a new thread's history can open with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum SystemMessageKind {
     /// The creator and the named participants were added.
     ParticipantAdded,
@@ -142,10 +166,15 @@ pub enum SystemMessageKind {
 /// Whose calls share one window.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Scope {
+    /// One identity's calls, across threads.
     User,
+    /// One thread's calls, by anyone.
     Thread,
+    /// One identity's calls in one thread.
     UserThread,
+    /// Every call on the resource (the account, the application).
     Resource,
     /// One user's one connection (`Caller::connection`).
     Connection,
@@ -156,6 +185,7 @@ pub enum Scope {
 /// What happens to a call over a limit.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Consequence {
     /// Refused with a 429 and the exact retry-after.
     #[default]
@@ -176,10 +206,15 @@ pub const LIMITS_MAX: usize = 64;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RateLimit {
+    /// The operations counted together.
     pub operations: Vec<Operation>,
+    /// What one window is kept for (per user, thread, …).
     pub scope: Scope,
+    /// The sliding window's length, in milliseconds.
     pub window_ms: u64,
+    /// How many calls one window admits.
     pub count: u32,
+    /// What happens to a call over the limit.
     #[serde(default)]
     pub consequence: Consequence,
     /// Counted on the real-time socket rather than the API (Sendbird reports
@@ -201,11 +236,13 @@ impl RateLimit {
         }
     }
 
+    /// With this consequence instead of a 429.
     pub fn consequence(mut self, consequence: Consequence) -> RateLimit {
         self.consequence = consequence;
         self
     }
 
+    /// Counted on the real-time socket rather than the API.
     pub fn on_socket(mut self) -> RateLimit {
         self.socket = true;
         self
@@ -216,7 +253,9 @@ impl RateLimit {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Profile {
+    /// `acs`, `twilio` or `sendbird` (or the name a scenario gives an override).
     pub name: String,
+    /// How errors are rendered on the wire.
     pub error_style: ErrorStyle,
     /// Participants in one thread, in all.
     pub participants_per_thread_max: u32,
@@ -232,11 +271,14 @@ pub struct Profile {
     pub metadata_bytes_max: u32,
     /// Identity (user id) length in characters.
     pub identity_chars_max: u32,
+    /// The largest page size a listing accepts.
     pub page_size_max: u32,
+    /// The page size of a listing that names none.
     pub page_size_default: u32,
     /// Read receipts and typing indicators are refused above this many
     /// participants; `None`: allowed on threads of any size.
     pub receipts_participants_max: Option<u32>,
+    /// The rate-limit table; every row that applies must admit a call.
     pub rate_limits: Vec<RateLimit>,
     /// Whether a throttled call still counts against the windows it was
     /// checked in (ACS: "throttled requests still count", A7).
@@ -312,7 +354,9 @@ pub struct NonChatRules {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct InvalidParticipantReport {
+    /// The error code of an invalid participant.
     pub code: String,
+    /// The error message of an invalid participant.
     pub message: String,
 }
 
@@ -321,7 +365,9 @@ pub struct InvalidParticipantReport {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RetentionRules {
+    /// The fewest days a policy may keep a thread.
     pub days_min: u32,
+    /// The most days a policy may keep a thread.
     pub days_max: u32,
 }
 
@@ -329,7 +375,9 @@ pub struct RetentionRules {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StateRules {
+    /// The least the inactive timer may be, in milliseconds.
     pub inactive_timer_min_ms: u64,
+    /// The least the closed timer may be, in milliseconds.
     pub closed_timer_min_ms: u64,
 }
 

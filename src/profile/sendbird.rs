@@ -5,7 +5,7 @@
 //! "Platform API error codes", S3 the SDKs' "Rate limits" pages, S4
 //! "Application overview" and "Smart throttling"; seed 004 is the project's
 //! seed document. Values chosen where the sources are silent are listed in
-//! the README's fidelity notes.
+//! the fidelity notes (`docs/fidelity.md`).
 
 use super::{
     Consequence, ErrorStyle, MINUTE, MetacounterRules, Operation, Profile, RateLimit, SECOND,

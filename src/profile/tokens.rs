@@ -35,6 +35,7 @@ impl Scopes {
         self.0
     }
 
+    /// Whether the set holds no scope.
     pub fn is_empty(self) -> bool {
         self.0 == 0
     }
@@ -60,7 +61,9 @@ impl Scopes {
 pub struct TokenRules {
     /// A token's lifetime in whole minutes: allowed range and default.
     pub minutes_min: u32,
+    /// The longest lifetime, in whole minutes.
     pub minutes_max: u32,
+    /// The lifetime when the call names none, in whole minutes.
     pub minutes_default: u32,
     /// Time from a revocation call until the revoked tokens are refused.
     pub revocation_delay_ms: u64,

@@ -6,7 +6,7 @@
 //! Conversations", T5 Twilio's error pages, T6 "Accepted MIME types", T7
 //! "WhatsApp media messages", T10 Flex's "Conversations limits"; seed 001 is
 //! the project's seed document. Values chosen where the sources are silent
-//! are listed in the README's fidelity notes.
+//! are listed in the fidelity notes (`docs/fidelity.md`).
 
 use super::{
     Carriers, ErrorStyle, InvalidParticipantReport, NonChatRules, Operation, Profile, RateLimit,

@@ -14,7 +14,9 @@ pub const ADDRESS_CHARS_MAX: usize = 256;
 /// Why an address is refused.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AddressError {
+    /// The address as given.
     pub address: String,
+    /// What is wrong with it.
     pub reason: &'static str,
 }
 

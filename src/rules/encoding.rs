@@ -14,11 +14,14 @@ use serde::Serialize;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Encoding {
+    /// GSM 03.38, 7 bits a character: 160 to a single segment, 153 each when split.
     Gsm7,
+    /// UCS-2, 16 bits a unit: 70 to a single segment, 67 each when split.
     Ucs2,
 }
 
 impl Encoding {
+    /// The name the trace and the outbox use.
     pub fn name(self) -> &'static str {
         match self {
             Encoding::Gsm7 => "gsm7",
@@ -75,8 +78,11 @@ pub fn gsm7_units(c: char) -> Option<u32> {
 /// A body's encoding, length in units and segment count.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct SmsInfo {
+    /// GSM-7 or UCS-2.
     pub encoding: Encoding,
+    /// The body's length in the encoding's units (septets or 16-bit units).
     pub units: u32,
+    /// How many segments it is sent (and billed) as.
     pub segments: u32,
 }
 

@@ -27,8 +27,11 @@ const MIB: u64 = 1024 * 1024;
 /// One attached file.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Media {
+    /// The MIME type (`image/jpeg`, …).
     pub content_type: Arc<str>,
+    /// The size, in bytes.
     pub bytes: u64,
+    /// The file name, if given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<Arc<str>>,
 }
@@ -38,7 +41,9 @@ pub struct Media {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ChatMediaRules {
+    /// The largest media item a chat message may carry, in bytes.
     pub bytes_max: u64,
+    /// The most media items a chat message may carry.
     pub count_max: u32,
 }
 
@@ -145,11 +150,43 @@ fn listed(types: &[String], content_type: &str) -> bool {
 /// A sender's message that breaks its channel's limits.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Violation {
-    TooManyMedia { count: u32, max: u32 },
-    FileTooLarge { index: u32, bytes: u64, max: u64 },
-    TotalTooLarge { bytes: u64, max: u64 },
-    TypeNotAccepted { index: u32, content_type: String },
-    BodyTooLarge { bytes: u64, max: u64 },
+    /// More media items than the channel carries in one message.
+    TooManyMedia {
+        /// How many were attached.
+        count: u32,
+        /// The channel's maximum.
+        max: u32,
+    },
+    /// One media item is over the channel's size limit.
+    FileTooLarge {
+        /// Its position among the media, counted from 0.
+        index: u32,
+        /// Its size, in bytes.
+        bytes: u64,
+        /// The channel's maximum, in bytes.
+        max: u64,
+    },
+    /// The media together are over the channel's size limit.
+    TotalTooLarge {
+        /// Their total size, in bytes.
+        bytes: u64,
+        /// The channel's maximum, in bytes.
+        max: u64,
+    },
+    /// A media type the channel does not accept (415).
+    TypeNotAccepted {
+        /// Its position among the media, counted from 0.
+        index: u32,
+        /// Its MIME type, as given.
+        content_type: String,
+    },
+    /// The text body is over the channel's limit.
+    BodyTooLarge {
+        /// The body's size, in bytes.
+        bytes: u64,
+        /// The channel's maximum, in bytes.
+        max: u64,
+    },
 }
 
 impl std::fmt::Display for Violation {
@@ -274,7 +311,9 @@ pub enum DropReason {
 /// `media[i]`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct Dropped {
+    /// The media item's index; `None` for the text body.
     pub media: Option<u32>,
+    /// Why it was dropped.
     pub reason: DropReason,
 }
 
@@ -304,12 +343,15 @@ impl Refusal {
 /// What one SMS or WhatsApp recipient gets of a message.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Plan {
+    /// The route the delivery travels.
     pub route: Route,
     /// Whether the text body goes.
     pub body: bool,
     /// The one medium that goes, by index.
     pub medium: Option<u32>,
+    /// What the recipient does not get, and why.
     pub dropped: Vec<Dropped>,
+    /// Why nothing goes at all, if so.
     pub refused: Option<Refusal>,
 }
 

@@ -19,12 +19,16 @@ pub use media::{
 /// The channel of a non-chat participant.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Channel {
+    /// SMS (and MMS), to a phone number.
     Sms,
+    /// WhatsApp, to a `whatsapp:` address.
     Whatsapp,
 }
 
 impl Channel {
+    /// The name the scenario format and the trace use.
     pub fn name(self) -> &'static str {
         match self {
             Channel::Sms => "sms",
@@ -36,13 +40,18 @@ impl Channel {
 /// How one delivery goes out: SMS (text only), MMS (with a medium) or WhatsApp.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Route {
+    /// SMS: text only, in segments.
     Sms,
+    /// MMS: text and media (US and Canadian numbers).
     Mms,
+    /// WhatsApp.
     Whatsapp,
 }
 
 impl Route {
+    /// The name the scenario format and the trace use.
     pub fn name(self) -> &'static str {
         match self {
             Route::Sms => "sms",
@@ -55,12 +64,19 @@ impl Route {
 /// A delivery's status, in the order a delivery moves through them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Status {
+    /// Accepted and waiting for the carrier.
     Queued,
+    /// Handed to the carrier.
     Sent,
+    /// The handset confirmed receipt.
     Delivered,
+    /// The carrier could not deliver it.
     Undelivered,
+    /// Refused before or by the carrier.
     Failed,
+    /// The recipient read it (WhatsApp).
     Read,
 }
 
@@ -75,6 +91,7 @@ impl Status {
         Status::Read,
     ];
 
+    /// The name the scenario format and the trace use.
     pub fn name(self) -> &'static str {
         match self {
             Status::Queued => "queued",
@@ -102,6 +119,7 @@ impl Status {
         )
     }
 
+    /// The status `name` spells, if any.
     pub fn from_name(name: &str) -> Option<Status> {
         Status::ALL.into_iter().find(|s| s.name() == name)
     }

@@ -17,7 +17,9 @@ use crate::time::{Duration, Instant};
 /// A problem in a scenario file, at a JSON path such as `$.steps[3].at`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ParseError {
+    /// Where: a JSON path such as `$.steps[3].at`.
     pub path: String,
+    /// What is wrong there.
     pub message: String,
 }
 

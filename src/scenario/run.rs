@@ -31,12 +31,14 @@ pub struct RunReport {
     pub lines: Vec<String>,
     /// One message per failed expectation.
     pub failures: Vec<String>,
+    /// The trace's digest, as the summary line gives it.
     pub digest: String,
     /// Steps refused that expected nothing (failures too when strict).
     pub unexpected_refusals: u32,
 }
 
 impl RunReport {
+    /// The trace as one text: each line and a newline.
     pub fn jsonl(&self) -> String {
         let mut out = String::new();
         for line in &self.lines {
@@ -158,7 +160,12 @@ pub fn run_with(scenario: &Scenario, options: RunOptions, mut emit: impl FnMut(&
 #[derive(Clone, Debug)]
 pub enum StepOutcome {
     /// A call that succeeded, with its success status.
-    Reply { status: u16, reply: Reply },
+    Reply {
+        /// The HTTP status of success (200, 201, 202, 204).
+        status: u16,
+        /// What the call returned.
+        reply: Reply,
+    },
     /// A query of the simulator (outbox, inbox): its items.
     Items(Value),
     /// A call or query that was refused, or a step that could not be made.
@@ -204,6 +211,7 @@ impl Session {
         self.runner.step(step)
     }
 
+    /// The simulator the steps run on.
     pub fn simulator(&self) -> &Simulator {
         &self.runner.sim
     }

@@ -35,6 +35,7 @@ const TOKEN_HEADER: &str = r#"{"alg":"HS256","typ":"JWT"}"#;
 /// One simulated ACS resource's secrets and ids.
 #[derive(Clone, Debug)]
 pub struct Keys {
+    /// The simulated ACS resource: its id and host.
     pub resource: Resource,
     access_key: Vec<u8>,
 }

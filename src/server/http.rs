@@ -30,10 +30,13 @@ use crate::wire::calendar::Epoch;
 pub struct Config {
     /// The profile's name (`acs`).
     pub profile: String,
+    /// The seed the world starts from.
     pub seed: u64,
     /// The address to listen on (`127.0.0.1:0` by default: a free port).
     pub listen: SocketAddr,
+    /// Whether to serve HTTPS with a fresh certificate.
     pub tls: bool,
+    /// The calendar instant virtual time 0 stands for.
     pub epoch: Epoch,
     /// Where `ca.pem` goes (a fresh temporary folder when `None`).
     pub state_dir: Option<PathBuf>,

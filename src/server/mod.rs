@@ -39,6 +39,7 @@ pub const BODY_BYTES_MAX: usize = 1024 * 1024;
 /// A request as the network hands it over.
 #[derive(Clone, Debug, Default)]
 pub struct Request {
+    /// The HTTP method.
     pub method: String,
     /// The path as sent (percent-encoded).
     pub path: String,
@@ -46,6 +47,7 @@ pub struct Request {
     pub query: Option<String>,
     /// Headers with lowercase names, in order.
     pub headers: Vec<(String, String)>,
+    /// The body's bytes.
     pub body: Vec<u8>,
 }
 
@@ -62,9 +64,11 @@ impl Request {
 /// A response: status, headers and body.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Response {
+    /// The HTTP status.
     pub status: u16,
     /// Headers with lowercase names, in order.
     pub headers: Vec<(String, String)>,
+    /// The body's bytes.
     pub body: Vec<u8>,
 }
 
@@ -123,6 +127,7 @@ pub struct Settings {
     pub seed: u64,
     /// The profile's base name (`acs`).
     pub profile: String,
+    /// The calendar instant virtual time 0 stands for.
     pub epoch: Epoch,
     /// `http` or `https`.
     pub scheme: &'static str,
@@ -170,14 +175,17 @@ impl Service {
         })
     }
 
+    /// The resource's secrets and ids.
     pub fn keys(&self) -> &Keys {
         &self.keys
     }
 
+    /// The world the requests change.
     pub fn world(&self) -> &World {
         &self.world
     }
 
+    /// What the server serves.
     pub fn settings(&self) -> &Settings {
         &self.settings
     }

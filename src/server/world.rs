@@ -22,6 +22,7 @@ use crate::time::Instant;
 /// The name of every recorded session (its scenario's `name`).
 pub const SESSION_NAME: &str = "switchboard serve";
 
+/// A server's world: a scenario session driven one request at a time, and its recording.
 #[derive(Clone, Debug)]
 pub struct World {
     session: Session,
@@ -54,18 +55,22 @@ impl World {
         }
     }
 
+    /// The simulator the steps run on.
     pub fn simulator(&self) -> &Simulator {
         self.session.simulator()
     }
 
+    /// The virtual clock's reading.
     pub fn now(&self) -> Instant {
         self.simulator().now()
     }
 
+    /// The seed the world started from.
     pub fn seed(&self) -> u64 {
         self.seed
     }
 
+    /// The profile as the recording names it (a name or an object of overrides).
     pub fn profile_spec(&self) -> &Value {
         &self.profile_spec
     }

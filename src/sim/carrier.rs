@@ -17,8 +17,11 @@ use crate::time::Instant;
 /// A receipt due at an instant.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Due {
+    /// When it is due.
     pub at: Instant,
+    /// The route of the delivery it reports on.
     pub route: Route,
+    /// The report.
     pub receipt: Receipt,
 }
 

@@ -160,6 +160,7 @@ impl<'a> Client<'a> {
         }
     }
 
+    /// Reads a thread the caller belongs to.
     pub fn get_thread(&mut self, thread: ThreadId) -> Result<ThreadView, Error> {
         match self.execute(&Command::Chat(ChatCall::GetThread { thread }))? {
             Reply::Thread(view) => Ok(view),
@@ -167,6 +168,7 @@ impl<'a> Client<'a> {
         }
     }
 
+    /// Lists the threads the caller belongs to, one page.
     pub fn list_threads(&mut self, page: PageRequest) -> Result<Page<ThreadView>, Error> {
         match self.execute(&Command::Chat(ChatCall::ListThreads { page }))? {
             Reply::Threads(p) => Ok(p),
@@ -174,6 +176,7 @@ impl<'a> Client<'a> {
         }
     }
 
+    /// Changes a thread's topic.
     pub fn update_topic(&mut self, thread: ThreadId, topic: &str) -> Result<(), Error> {
         self.execute(&Command::Chat(ChatCall::UpdateThread {
             thread,
@@ -183,11 +186,13 @@ impl<'a> Client<'a> {
         .map(drop)
     }
 
+    /// Deletes a thread (soft, where a recovery window applies).
     pub fn delete_thread(&mut self, thread: ThreadId) -> Result<(), Error> {
         self.execute(&Command::Chat(ChatCall::DeleteThread { thread }))
             .map(drop)
     }
 
+    /// Adds chat participants, sharing the whole history.
     pub fn add_participants(&mut self, thread: ThreadId, users: &[UserId]) -> Result<(), Error> {
         let participants = self.specs(users);
         self.execute(&Command::Chat(ChatCall::AddParticipants {
@@ -197,12 +202,14 @@ impl<'a> Client<'a> {
         .map(drop)
     }
 
+    /// Removes a chat participant, or leaves when it is the caller.
     pub fn remove_participant(&mut self, thread: ThreadId, user: UserId) -> Result<(), Error> {
         let user = self.sim.name_of(user);
         self.execute(&Command::Chat(ChatCall::RemoveParticipant { thread, user }))
             .map(drop)
     }
 
+    /// Lists a thread's chat participants, one page.
     pub fn list_participants(
         &mut self,
         thread: ThreadId,
@@ -245,6 +252,7 @@ impl<'a> Client<'a> {
         }
     }
 
+    /// Reads a message in the caller's visible history.
     pub fn get_message(&mut self, message: MessageId) -> Result<MessageView, Error> {
         match self.execute(&Command::Chat(ChatCall::GetMessage { message }))? {
             Reply::Message(m) => Ok(m),
@@ -268,6 +276,7 @@ impl<'a> Client<'a> {
         }
     }
 
+    /// The sender edits a message's text.
     pub fn update_message(&mut self, message: MessageId, content: &str) -> Result<(), Error> {
         self.execute(&Command::Chat(ChatCall::UpdateMessage {
             message,
@@ -276,21 +285,25 @@ impl<'a> Client<'a> {
         .map(drop)
     }
 
+    /// Deletes a message (its sequence id stays).
     pub fn delete_message(&mut self, message: MessageId) -> Result<(), Error> {
         self.execute(&Command::Chat(ChatCall::DeleteMessage { message }))
             .map(drop)
     }
 
+    /// Sends a typing indicator to the thread.
     pub fn send_typing(&mut self, thread: ThreadId) -> Result<(), Error> {
         self.execute(&Command::Chat(ChatCall::SendTyping { thread }))
             .map(drop)
     }
 
+    /// Marks a message read, and every one before it.
     pub fn send_read_receipt(&mut self, message: MessageId) -> Result<(), Error> {
         self.execute(&Command::Chat(ChatCall::SendReadReceipt { message }))
             .map(drop)
     }
 
+    /// Lists a thread's read receipts (the first page).
     pub fn list_read_receipts(&mut self, thread: ThreadId) -> Result<Page<ReadReceiptView>, Error> {
         match self.execute(&Command::Chat(ChatCall::ListReadReceipts {
             thread,

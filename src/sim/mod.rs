@@ -46,6 +46,7 @@ impl SimBuilder {
         self
     }
 
+    /// The platform (ACS by default).
     pub fn profile(mut self, profile: Profile) -> SimBuilder {
         self.profile = profile;
         self
@@ -147,22 +148,27 @@ impl Simulator {
         }
     }
 
+    /// The virtual clock's reading.
     pub fn now(&self) -> Instant {
         self.now
     }
 
+    /// The seed of every random stream.
     pub fn seed(&self) -> u64 {
         self.seed
     }
 
+    /// The platform's state (the core).
     pub fn state(&self) -> &State {
         &self.state
     }
 
+    /// The platform's profile.
     pub fn profile(&self) -> &Profile {
         self.state.profile()
     }
 
+    /// The trace recorded so far.
     pub fn trace(&self) -> &Trace {
         &self.trace
     }

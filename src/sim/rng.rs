@@ -25,6 +25,7 @@ pub enum Subsystem {
 }
 
 impl Subsystem {
+    /// Every subsystem, in stream order.
     pub const ALL: [Subsystem; 4] = [
         Subsystem::Workload,
         Subsystem::Carrier,
@@ -59,6 +60,7 @@ impl Stream {
         Stream { rng }
     }
 
+    /// The next 64 random bits.
     pub fn next_u64(&mut self) -> u64 {
         self.rng.next_u64()
     }
@@ -142,6 +144,7 @@ pub struct Streams {
 }
 
 impl Streams {
+    /// Every subsystem's stream, seeded from `seed`.
     pub fn new(seed: u64) -> Streams {
         Streams {
             streams: Subsystem::ALL
@@ -151,6 +154,7 @@ impl Streams {
         }
     }
 
+    /// The stream of `subsystem`.
     pub fn get(&mut self, subsystem: Subsystem) -> &mut Stream {
         let index = Subsystem::ALL
             .iter()

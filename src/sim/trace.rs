@@ -31,6 +31,7 @@ impl Digest {
     const SEED: u64 = 0x9E37_79B9_7F4A_7C15;
     const MUL: u64 = 0xFF51_AFD7_ED55_8CCD;
 
+    /// The digest of no line.
     pub fn new() -> Digest {
         Digest {
             state: Digest::SEED,
@@ -214,6 +215,7 @@ impl Trace {
         }
     }
 
+    /// The digest of every line so far, in 16 hex digits.
     pub fn digest(&self) -> String {
         self.digest.hex()
     }
@@ -223,6 +225,7 @@ impl Trace {
         self.count
     }
 
+    /// Whether no line was recorded.
     pub fn is_empty(&self) -> bool {
         self.count == 0
     }

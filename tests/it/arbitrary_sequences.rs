@@ -580,6 +580,7 @@ fn check_windows(profile: &Profile, accepted: &[Accepted]) -> Result<(), TestCas
                 (Scope::Thread, Some(t)) => (0, t.0),
                 (Scope::UserThread, Some(t)) => (a.actor.0, t.0),
                 (Scope::Thread | Scope::UserThread, None) | (Scope::Sender, _) => continue,
+                (other, _) => panic!("scope {other:?} is not modeled here"),
             };
             by_key.entry(key).or_default().push(a.at);
         }

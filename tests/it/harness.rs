@@ -216,6 +216,7 @@ fn http_status(kind: Kind) -> u16 {
         Kind::TooLarge => 413,
         Kind::UnsupportedMedia => 415,
         Kind::RateLimited => 429,
+        other => panic!("a kind this table does not know: {other:?}"),
     }
 }
 

@@ -118,6 +118,7 @@ fn subject(scope: Scope, j: usize) -> (usize, usize, u32) {
         Scope::Thread => (j % USERS, 0, 0),
         Scope::Resource => (j % USERS, j % THREADS, 0),
         Scope::Sender => unreachable!("SMS rows are not driven here"),
+        other => panic!("scope {other:?} is not driven here"),
     }
 }
 
@@ -272,6 +273,7 @@ impl Row<'_> {
             | Operation::SendSmsShortCode => {
                 unreachable!("not driven through rows (see the SMS queue test)")
             }
+            other => panic!("no row drives {other:?}"),
         }
     }
 
@@ -445,6 +447,7 @@ fn boundary(rig: &Rig, index: usize, op: Operation) -> bool {
             limit.window_ms - d * (n as u64 - 1)
         }
         Consequence::Queue => unreachable!("no queueing row on chat operations"),
+        other => panic!("consequence {other:?} is not driven here"),
     };
     // One millisecond early: still over (on a fork, since a refusal may count).
     let mut early = row.rig.sim.fork();
@@ -496,6 +499,7 @@ fn check_rendering(profile: &Profile, limit: &RateLimit, err: &Error) {
         ErrorStyle::Sendbird => {
             assert_eq!(wire["code"], if limit.socket { 900200 } else { 500910 });
         }
+        other => panic!("error style {other:?} is not checked here"),
     }
 }
 
@@ -643,6 +647,7 @@ fn model_key(scope: Scope, call: &Call) -> [u32; 3] {
         Scope::Connection => [call.user, NONE, call.connection],
         // Chat calls have no sending number: a sender row never applies.
         Scope::Sender => unreachable!("not generated"),
+        other => panic!("scope {other:?} is not modeled here"),
     }
 }
 

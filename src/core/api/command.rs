@@ -16,12 +16,14 @@ use crate::time::Instant;
 pub struct ParticipantSpec {
     /// The identity, by its public id.
     pub user: Arc<str>,
+    /// The display name other participants see.
     pub display_name: Option<Arc<str>>,
     /// History visible from this instant; `None` shares the whole history.
     pub share_history_from: Option<Instant>,
 }
 
 impl ParticipantSpec {
+    /// A participant by identity, with no display name, sharing the whole history.
     pub fn user(user: impl Into<Arc<str>>) -> ParticipantSpec {
         ParticipantSpec {
             user: user.into(),
@@ -35,8 +37,11 @@ impl ParticipantSpec {
 /// proxy address it talks through, as given (validated by the core).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BindingSpec {
+    /// SMS or WhatsApp.
     pub channel: Channel,
+    /// The participant's address (E.164, or `whatsapp:+…`).
     pub address: Arc<str>,
+    /// The platform's address it talks through (empty for a group MMS participant).
     pub proxy: Arc<str>,
 }
 
@@ -47,7 +52,9 @@ pub struct OutboxFilter {
     pub to: Option<Arc<str>>,
     /// `sms`, `mms` or `whatsapp`.
     pub channel: Option<Route>,
+    /// Only deliveries of this thread.
     pub thread: Option<ThreadId>,
+    /// Only deliveries in this carrier status.
     pub status: Option<Status>,
     /// A message: its delivery receipts.
     pub message: Option<MessageId>,
@@ -56,20 +63,25 @@ pub struct OutboxFilter {
 /// A page request.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PageRequest {
+    /// How many items a page holds; `None` for the platform's default.
     pub page_size: Option<u32>,
+    /// The token a previous page returned; `None` for the first page.
     pub continuation: Option<String>,
 }
 
 /// text or html.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum ContentType {
+    /// Plain text.
     #[default]
     Text,
+    /// HTML (ACS), sanitized on the way in.
     Html,
 }
 
 /// A call to the platform, grouped by who makes it: each family has its own
-/// path through [`State::execute`](super::State::execute), so no dispatcher
+/// path through [`State::execute`](crate::core::State::execute), so no dispatcher
 /// meets a call it cannot handle.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Command {
@@ -83,153 +95,232 @@ pub enum Command {
 
 /// A call a chat identity makes.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ChatCall {
     /// Creates a thread with chat participants, SMS/WhatsApp participants
     /// (`bindings`, Twilio) and lifecycle options (retention; Twilio state and
     /// timers); all or nothing.
     CreateThread {
+        /// The topic (Sendbird: the channel name; Twilio: the friendly name).
         topic: Arc<str>,
+        /// The chat participants besides the creator.
         participants: Vec<ParticipantSpec>,
+        /// The SMS or WhatsApp participants (Twilio).
         bindings: Vec<BindingSpec>,
+        /// ACS's `repeatabilityRequestId`: a retry with the same key returns the first thread.
         idempotency_key: Option<Arc<str>>,
+        /// Retention, and Twilio's state and timers.
         options: ThreadOptions,
     },
+    /// Reads a thread the caller belongs to.
     GetThread {
+        /// The thread.
         thread: ThreadId,
     },
+    /// Lists the threads the caller belongs to.
     ListThreads {
+        /// The page size and continuation.
         page: PageRequest,
     },
     /// Changes the topic and lifecycle options (a retention change moves the
     /// deletion; a Twilio state change moves the conversation).
     UpdateThread {
+        /// The thread.
         thread: ThreadId,
+        /// The new topic; `None` keeps it.
         topic: Option<Arc<str>>,
+        /// The lifecycle options to change.
         options: ThreadOptions,
     },
+    /// Deletes a thread (soft, where a recovery window applies).
     DeleteThread {
+        /// The thread.
         thread: ThreadId,
     },
+    /// Adds chat participants, all or nothing (ACS reports invalid ones instead).
     AddParticipants {
+        /// The thread.
         thread: ThreadId,
+        /// The participants to add.
         participants: Vec<ParticipantSpec>,
     },
+    /// Removes a chat participant, or leaves when it is the caller.
     RemoveParticipant {
+        /// The thread.
         thread: ThreadId,
+        /// The participant's identity.
         user: Arc<str>,
     },
+    /// Lists a thread's chat participants.
     ListParticipants {
+        /// The thread.
         thread: ThreadId,
+        /// The page size and continuation.
         page: PageRequest,
     },
     /// A chat message, with media or as a template (WhatsApp's 24-hour window
     /// does not apply to templates); empty content is allowed with media.
     SendMessage {
+        /// The thread.
         thread: ThreadId,
+        /// The text or HTML; may be empty with media.
         content: Arc<str>,
+        /// Text or HTML.
         content_type: ContentType,
+        /// Key-value metadata.
         metadata: BTreeMap<String, String>,
+        /// Media attached (Twilio, Sendbird).
         media: Vec<Media>,
+        /// A WhatsApp template's name.
         template: Option<Arc<str>>,
     },
+    /// Reads a message in the caller's visible history.
     GetMessage {
+        /// The message.
         message: MessageId,
     },
+    /// Lists a thread's messages the caller may see, newest first.
     ListMessages {
+        /// The thread.
         thread: ThreadId,
+        /// The page size and continuation.
         page: PageRequest,
+        /// Only messages from this instant on.
         start_time: Option<Instant>,
     },
+    /// The sender edits a message.
     UpdateMessage {
+        /// The message.
         message: MessageId,
+        /// The new text.
         content: Arc<str>,
     },
+    /// Deletes a message (its sequence id stays).
     DeleteMessage {
+        /// The message.
         message: MessageId,
     },
+    /// Sends a typing indicator.
     SendTyping {
+        /// The thread.
         thread: ThreadId,
     },
+    /// Marks a message read, and every one before it.
     SendReadReceipt {
+        /// The message read up to.
         message: MessageId,
     },
+    /// Lists a thread's read receipts.
     ListReadReceipts {
+        /// The thread.
         thread: ThreadId,
+        /// The page size and continuation.
         page: PageRequest,
     },
     /// Uploads the caller's profile image (Sendbird), `bytes` in size.
     UpdateProfileImage {
+        /// The image's size, in bytes.
         bytes: u32,
     },
     /// Adds `delta` to the thread's counter `key` (Sendbird's channel
     /// metacounters; a new key starts at 0).
     UpdateMetacounter {
+        /// The group channel.
         thread: ThreadId,
+        /// The counter's key.
         key: Arc<str>,
+        /// What to add (negative subtracts).
         delta: i64,
     },
     /// Twilio: move a conversation to a state.
     SetState {
+        /// The conversation.
         thread: ThreadId,
+        /// The state to enter.
         state: ConversationState,
     },
     /// Adds SMS or WhatsApp participants, all or nothing.
     AddBindings {
+        /// The thread.
         thread: ThreadId,
+        /// The channel, address and proxy of each participant.
         bindings: Vec<BindingSpec>,
     },
     /// Removes an SMS or WhatsApp participant, freeing its binding.
     RemoveBinding {
+        /// The thread.
         thread: ThreadId,
+        /// SMS or WhatsApp.
         channel: Channel,
+        /// The participant's address.
         address: Arc<str>,
     },
 }
 
 /// A call of the trusted service (identities and tokens) or of the operator.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ServiceCall {
+    /// Creates an identity.
     CreateUser {
+        /// The identity's public id.
         id: Arc<str>,
+        /// The display name.
         display_name: Option<Arc<str>>,
     },
+    /// Deletes an identity, its memberships and its tokens.
     DeleteUser {
+        /// The identity's public id.
         user: Arc<str>,
     },
     /// The operator restores a deleted thread within its recovery window.
     RecoverThread {
+        /// The deleted thread.
         thread: ThreadId,
     },
     /// The trusted service issues an access token.
     IssueToken {
+        /// The identity's public id.
         user: Arc<str>,
+        /// The scope names, as the platform spells them.
         scopes: Vec<Arc<str>>,
         /// The lifetime (whole minutes); `None` takes the profile's default.
         expires_in_ms: Option<u64>,
     },
     /// The trusted service revokes every token of an identity.
     RevokeTokens {
+        /// The identity's public id.
         user: Arc<str>,
     },
 }
 
 /// A call from the telephone side, with no chat identity.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum CarrierCall {
     /// A message from an SMS or WhatsApp user to the proxy address of a binding
     /// (the carrier's call: no identity).
     Inbound {
+        /// SMS or WhatsApp.
         channel: Channel,
+        /// The sender's address.
         from: Arc<str>,
+        /// The proxy address it was sent to.
         to: Arc<str>,
+        /// The text; may be empty with media.
         body: Arc<str>,
+        /// Media attached (MMS, WhatsApp).
         media: Vec<Media>,
     },
     /// ACS's SMS API: one message to 1..100 recipients (the resource's call).
     SendSms {
+        /// The sending number (toll-free, short code or 10DLC).
         from: Arc<str>,
+        /// The recipients' numbers, 1 to 100.
         to: Vec<Arc<str>>,
+        /// The text.
         message: Arc<str>,
+        /// Whether the carrier's delivery reports are wanted.
         delivery_report: bool,
     },
 }
@@ -446,7 +537,9 @@ impl CarrierCall {
 /// connection it calls through (rate limits scoped per connection count it).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Caller {
+    /// The identity; `None` for the trusted service.
     pub user: Option<UserId>,
+    /// The connection (socket) it calls through, for per-connection limits.
     pub connection: u32,
     /// The access token the call presents; `None` acts with a valid credential.
     pub token: Option<TokenId>,

@@ -23,18 +23,28 @@ use crate::rules::Violation;
 /// The canonical error kinds of the scenario format, each with its HTTP-like status.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Kind {
+    /// 400: the request is malformed, or the profile lacks the feature.
     BadRequest,
+    /// 401: no valid identity or token.
     Unauthorized,
+    /// 403: the caller may not do this (not a participant, not the sender, a missing scope).
     Forbidden,
+    /// 404: the identity, thread, message or participant does not exist for the caller.
     NotFound,
+    /// 409: the call conflicts with the state (an existing identity, a closed conversation, a bound address).
     Conflict,
+    /// 413: the message or its metadata is over the size limit.
     TooLarge,
+    /// 415: a media type the channel does not accept.
     UnsupportedMedia,
+    /// 429: over a rate limit; `retry_after_ms` says how long to wait.
     RateLimited,
 }
 
 impl Kind {
+    /// The HTTP status a platform answers with (400, 401, 403, 404, 409, 413, 415, 429).
     pub fn status(self) -> u16 {
         match self {
             Kind::BadRequest => 400,
@@ -62,6 +72,7 @@ impl Kind {
         }
     }
 
+    /// The kind `name` spells (`"not_found"`, …), if any.
     pub fn from_name(name: &str) -> Option<Kind> {
         [
             Kind::BadRequest,
@@ -80,6 +91,7 @@ impl Kind {
 
 /// An error returned to a caller. A rejected call changes nothing.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Error {
     // 401
     /// The call has no identity, or the identity was deleted.
@@ -87,107 +99,156 @@ pub enum Error {
     // 400
     /// A field is missing, empty or malformed.
     InvalidField {
+        /// The field, as the scenario format names it.
         field: &'static str,
+        /// What is wrong with it.
         reason: String,
     },
     /// More participants in one call than the profile allows.
     TooManyParticipantsInCall {
+        /// How many the call named.
         count: u32,
+        /// The profile's maximum per call.
         max: u32,
     },
     /// The thread would hold more participants than the profile allows.
     ThreadFull {
+        /// How many it would hold.
         count: u32,
+        /// The profile's maximum per thread.
         max: u32,
     },
     /// Page size out of range.
     PageSize {
+        /// The page size asked for.
         requested: u32,
+        /// The profile's maximum page size.
         max: u32,
     },
     /// A continuation token that this listing did not issue.
     BadContinuation {
+        /// The token as given.
         token: String,
     },
     /// Read receipts and typing indicators on a thread that is too large.
     ThreadTooLargeForReceipts {
+        /// How many participants the thread has.
         participants: u32,
+        /// The profile's maximum for receipts and typing.
         max: u32,
     },
     /// An operation this profile does not model (yet).
     UnsupportedByProfile {
+        /// The op's scenario name.
         op: String,
+        /// The profile's name.
         profile: String,
     },
     // 404
+    /// 404: no such identity (or it was deleted).
     UserNotFound {
+        /// The identity as named.
         user: String,
     },
     /// The thread, as the caller named it (a name that is no thread id
     /// is not found either).
     ThreadNotFound {
+        /// The thread as named.
         thread: String,
     },
     /// The message, as the caller named it, in a thread as named.
     MessageNotFound {
+        /// The thread as named.
         thread: String,
+        /// The message as named.
         message: String,
     },
+    /// 404: the thread has no such chat participant.
     ParticipantNotFound {
+        /// The thread.
         thread: ThreadId,
+        /// The identity as named.
         user: String,
     },
     // 403
+    /// 403: the caller is not a participant of the thread.
     NotAParticipant {
+        /// The thread.
         thread: ThreadId,
+        /// The caller's identity.
         user: String,
     },
+    /// 403: only the sender may edit or delete a message.
     NotTheSender {
+        /// The message.
         message: MessageId,
+        /// The caller's identity.
         user: String,
     },
     // 413
+    /// 413: the message's content is over the profile's limit.
     MessageTooLarge {
+        /// The content's size, in bytes.
         bytes: u32,
+        /// The profile's maximum, in bytes.
         max: u32,
     },
+    /// 413: the message's metadata is over the profile's limit.
     MetadataTooLarge {
+        /// The metadata's size, in bytes.
         bytes: u32,
+        /// The profile's maximum, in bytes.
         max: u32,
     },
     // 409
+    /// 409: an identity with this id exists.
     UserExists {
+        /// The identity's id.
         user: String,
     },
     // 429
+    /// 429: a rate limit's window is full.
     RateLimited {
+        /// The operation counted.
         operation: Operation,
+        /// What the limit counts per (user, thread, resource, …).
         scope: Scope,
+        /// The limit's window, in milliseconds.
         window_ms: u64,
+        /// How many calls the window admits.
         count: u32,
         /// Counted on the real-time socket (Sendbird's 900200).
         socket: bool,
+        /// How long until the call would be admitted, in milliseconds.
         retry_after_ms: u64,
     },
     // Lifecycle and access (retention, tokens, conversation states).
     /// 401: the token presented is unknown, expired or revoked.
     TokenRejected {
+        /// Unknown, expired or revoked.
         problem: TokenProblem,
     },
     /// 403: the token presented lacks every scope that allows the call.
     MissingScope {
+        /// The op's scenario name.
         op: &'static str,
+        /// The scopes that would allow it, as the platform spells them.
         needs: String,
     },
     /// 400: a Twilio state timer below its minimum (50375 inactive, 50376 closed).
     TimerTooShort {
+        /// `inactive` or `closed`.
         timer: &'static str,
+        /// The timer asked for, in milliseconds.
         ms: u64,
+        /// The profile's minimum, in milliseconds.
         min_ms: u64,
     },
     /// 400: a Twilio state timer that is not an ISO-8601 duration (50379).
     InvalidTimer {
+        /// `inactive` or `closed`.
         timer: &'static str,
+        /// The text as given.
         value: String,
         /// It is ISO-8601, but in years or months, which have no fixed length.
         calendar_units: bool,
@@ -195,6 +256,7 @@ pub enum Error {
     /// 400: a deadline the call would set lies past the end of virtual time
     /// (a token's expiry, a retention deletion, a deleted thread's purge).
     DeadlineOutOfTime {
+        /// Which deadline (a token's expiry, a retention deletion, a purge).
         deadline: &'static str,
     },
     /// 400: timers on create without a state (50382).
@@ -203,67 +265,91 @@ pub enum Error {
     CreatedClosed,
     /// 409: a change to a closed conversation (50377).
     ConversationClosed {
+        /// The conversation.
         thread: ThreadId,
     },
     /// 409: an operator recovery of a thread that is not deleted.
     NotDeleted {
+        /// The thread.
         thread: ThreadId,
     },
     // ---- non-chat channels ----
     /// 400: an address or proxy address that is not E.164 (or too long).
     InvalidAddress {
+        /// The field, as the scenario format names it.
         field: &'static str,
+        /// The address as given.
         address: String,
+        /// What is wrong with it.
         reason: &'static str,
     },
     /// 400: more non-chat participants than the profile allows in a thread.
     TooManyNonChat {
+        /// How many the thread would hold.
         count: u32,
+        /// The profile's maximum per thread.
         max: u32,
     },
     /// 400: a chat identity already in the most threads the profile allows.
     TooManyThreadsForIdentity {
+        /// The identity.
         user: String,
+        /// The profile's maximum threads per identity.
         max: u32,
     },
     /// 400/413/415: media or a body that breaks the channel's rules.
     Media(Violation),
     /// 400: more SMS recipients than allowed, or none.
     SmsRecipients {
+        /// How many recipients were named.
         count: u32,
+        /// The maximum per call (100).
         max: u32,
     },
     /// 400: an SMS message longer than allowed.
     SmsTooLong {
+        /// The message's length, in characters.
         chars: u32,
+        /// The maximum, in characters.
         max: u32,
     },
     /// 404: no thread binds this address and proxy address.
     NoBinding {
+        /// The sender's address.
         address: String,
+        /// The proxy address it was sent to.
         proxy: String,
     },
     /// 404: the thread has no such SMS or WhatsApp participant.
     BindingNotFound {
+        /// The thread.
         thread: ThreadId,
+        /// The address as given.
         address: String,
     },
     /// 409: the address and proxy pair is bound in a thread already.
     BindingExists {
+        /// The participant's address.
         address: String,
+        /// The proxy address.
         proxy: String,
     },
 }
 
 /// Why a token was refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum TokenProblem {
+    /// No such token was issued.
     Unknown,
+    /// Its lifetime has passed.
     Expired,
+    /// It was revoked, or its identity deleted.
     Revoked,
 }
 
 impl Error {
+    /// The canonical kind, as `expect.error` names it.
     pub fn kind(&self) -> Kind {
         match self {
             Error::Unauthenticated => Kind::Unauthorized,
@@ -307,6 +393,7 @@ impl Error {
         }
     }
 
+    /// The HTTP status a platform answers with.
     pub fn status(&self) -> u16 {
         self.kind().status()
     }

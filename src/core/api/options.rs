@@ -8,6 +8,7 @@ use crate::time::{Duration, Instant};
 
 /// A thread's ACS retention policy.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Retention {
     /// Kept until deleted.
     #[default]
@@ -58,10 +59,14 @@ impl Retention {
 /// Sendbird threads stay active.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum ConversationState {
+    /// Open: takes messages and changes.
     #[default]
     Active,
+    /// Quiet past its inactive timer; a message wakes it.
     Inactive,
+    /// Final: takes no change.
     Closed,
 }
 
@@ -71,6 +76,7 @@ impl ConversationState {
         self != ConversationState::Closed
     }
 
+    /// The name the scenario format and Twilio use.
     pub fn name(self) -> &'static str {
         match self {
             ConversationState::Active => "active",
@@ -79,6 +85,7 @@ impl ConversationState {
         }
     }
 
+    /// The state `name` spells (`active`, `inactive`, `closed`), if any.
     pub fn parse(name: &str) -> Option<ConversationState> {
         match name {
             "active" => Some(ConversationState::Active),
@@ -92,7 +99,9 @@ impl ConversationState {
 /// Twilio's `Timers.Inactive` and `Timers.Closed` as given (ISO-8601 durations).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct StateTimers {
+    /// `Timers.Inactive`: an ISO-8601 duration such as `PT10M`.
     pub inactive: Option<Arc<str>>,
+    /// `Timers.Closed`: an ISO-8601 duration such as `P1D`.
     pub closed: Option<Arc<str>>,
 }
 
@@ -100,8 +109,11 @@ pub struct StateTimers {
 /// it is (on create: no retention, active, no timers).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ThreadOptions {
+    /// The retention policy to set.
     pub retention: Option<Retention>,
+    /// The Twilio conversation state to set.
     pub state: Option<ConversationState>,
+    /// Twilio's state timers to set.
     pub timers: Option<StateTimers>,
 }
 

@@ -15,13 +15,21 @@ use crate::rules::{DropReason, Encoding, Media, Refusal, Route, Status};
 /// A thread as the API returns it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ThreadView {
+    /// The thread's id.
     pub id: ThreadId,
+    /// The topic (Sendbird: the channel name; Twilio: the friendly name).
     pub topic: Arc<str>,
+    /// The creator's name.
     pub created_by: Arc<str>,
+    /// When it was created, in virtual milliseconds since the epoch.
     pub created_at_ms: u64,
+    /// When it was deleted (in its recovery window), in virtual milliseconds since the epoch.
     pub deleted_at_ms: Option<u64>,
+    /// How many chat participants it has now.
     pub participant_count: u32,
+    /// The retention policy.
     pub retention: Retention,
+    /// The Twilio conversation state (`active` on other profiles).
     pub state: ConversationState,
     /// When the retention policy deletes the thread.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -34,25 +42,39 @@ pub struct ThreadView {
 /// Twilio's `timers` of a conversation: absolute instants (the Twilio Conversations API specification).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct TimersView {
+    /// When the conversation goes inactive, in virtual milliseconds since the epoch.
     pub date_inactive_ms: Option<u64>,
+    /// When the conversation closes, in virtual milliseconds since the epoch.
     pub date_closed_ms: Option<u64>,
 }
 
 /// A message as the API returns it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct MessageView {
+    /// The message id as the platform spells it (the sequence id, as text).
     pub id: String,
+    /// The position in the thread's log, counted from 1.
     pub sequence_id: u32,
+    /// Text, HTML, or a system message.
     #[serde(rename = "type")]
     pub kind: MessageKind,
+    /// The sender's name (`system` for system messages).
     pub sender: Arc<str>,
+    /// The text or HTML; `None` once deleted and for system messages.
     pub content: Option<Arc<str>>,
+    /// The new topic, for a `topic_updated` system message.
     pub topic: Option<Arc<str>>,
+    /// The participants added or removed, for a participant system message.
     pub participants: Option<Vec<Arc<str>>>,
+    /// The sender's key-value metadata.
     pub metadata: BTreeMap<String, String>,
+    /// The media attached (Twilio, Sendbird).
     pub media: Vec<Media>,
+    /// When it was sent, in virtual milliseconds since the epoch.
     pub created_at_ms: u64,
+    /// When it was last edited, in virtual milliseconds since the epoch.
     pub edited_at_ms: Option<u64>,
+    /// When it was deleted, in virtual milliseconds since the epoch.
     pub deleted_at_ms: Option<u64>,
     /// Twilio's delivery summary over the message's SMS/WhatsApp deliveries;
     /// absent for a message that reached no such participant.
@@ -64,11 +86,17 @@ pub struct MessageView {
 /// total, and for each status whether `all`, `some` or `none` of them are in it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct DeliverySummary {
+    /// How many deliveries the message has.
     pub total: u32,
+    /// Whether all, some or none are `sent`.
     pub sent: Share,
+    /// Whether all, some or none are `delivered`.
     pub delivered: Share,
+    /// Whether all, some or none are `read`.
     pub read: Share,
+    /// Whether all, some or none are `failed`.
     pub failed: Share,
+    /// Whether all, some or none are `undelivered`.
     pub undelivered: Share,
 }
 
@@ -100,16 +128,22 @@ impl DeliverySummary {
 /// A participant as the API returns it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ParticipantView {
+    /// The participant's name.
     pub user: Arc<str>,
+    /// The display name given when it was added.
     pub display_name: Option<Arc<str>>,
+    /// From when it may read the history, in virtual milliseconds since the epoch.
     pub share_history_from_ms: u64,
 }
 
 /// A read receipt.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ReadReceiptView {
+    /// Who read.
     pub sender: Arc<str>,
+    /// The id of the message read up to.
     pub message: String,
+    /// When it was read, in virtual milliseconds since the epoch.
     pub read_at_ms: u64,
 }
 
@@ -117,45 +151,71 @@ pub struct ReadReceiptView {
 /// ACS's `invalidParticipants` (the call itself succeeds).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct InvalidParticipant {
+    /// The identity that could not be added.
     pub target: Arc<str>,
+    /// The platform's error code for it.
     pub code: String,
+    /// The platform's message for it.
     pub message: String,
 }
 
 /// One page of a listing.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Page<T> {
+    /// The page's items, in the listing's order.
     pub items: Vec<T>,
+    /// The token that fetches the next page; `None` on the last.
     pub continuation: Option<String>,
 }
 
 /// What a successful call returns.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Reply {
+    /// A call that returns no body.
     None,
+    /// A created identity.
     User {
+        /// The identity's name.
         id: Arc<str>,
     },
+    /// A created thread.
     ThreadCreated {
+        /// The thread as created.
         thread: ThreadView,
+        /// The participants that could not be added (ACS).
         invalid_participants: Vec<InvalidParticipant>,
     },
+    /// One thread.
     Thread(ThreadView),
+    /// A page of threads.
     Threads(Page<ThreadView>),
+    /// Participants added.
     ParticipantsAdded {
+        /// The participants that could not be added (ACS).
         invalid_participants: Vec<InvalidParticipant>,
     },
+    /// A page of participants.
     Participants(Page<ParticipantView>),
+    /// A sent message.
     MessageSent {
+        /// Its sequence id.
         sequence: u32,
     },
+    /// One message.
     Message(MessageView),
+    /// A page of messages.
     Messages(Page<MessageView>),
+    /// A page of read receipts.
     ReadReceipts(Page<ReadReceiptView>),
+    /// A Sendbird metacounter's value.
     Counter {
+        /// The counter's key.
         key: Arc<str>,
+        /// Its value.
         value: i64,
     },
+    /// An issued access token.
     Token(TokenView),
     /// ACS `send_sms`: one result per recipient, in the order given.
     SmsSent(Vec<SmsResult>),
@@ -164,10 +224,15 @@ pub enum Reply {
 /// One recipient's result of an ACS `send_sms` call.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct SmsResult {
+    /// The recipient's phone number.
     pub to: Arc<str>,
+    /// The message id; `None` when refused.
     pub message_id: Option<String>,
+    /// The recipient's HTTP status (202 accepted, 400 refused).
     pub http_status: u16,
+    /// Whether the message was accepted.
     pub successful: bool,
+    /// Why it was refused.
     pub error_message: Option<String>,
 }
 
@@ -188,11 +253,16 @@ impl Reply {
 /// A real-time notification as a participant received it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Notification {
+    /// What happened.
     #[serde(rename = "type")]
     pub kind: NoticeKind,
+    /// The thread it concerns.
     pub thread: ThreadId,
+    /// When it was received, in virtual milliseconds since the epoch.
     pub at_ms: u64,
+    /// Who caused it.
     pub from: Arc<str>,
+    /// The id of the message it concerns, if any.
     pub message: Option<String>,
 }
 
@@ -204,12 +274,16 @@ pub struct TokenView {
     /// The identity and the serial (the JWT's `jti`).
     #[serde(skip)]
     pub id: TokenId,
+    /// When it expires, in virtual milliseconds since the epoch.
     pub expires_on_ms: u64,
+    /// The identity's name.
     pub user: Arc<str>,
+    /// The scope names, as the platform spells them.
     pub scopes: Vec<String>,
     /// The scopes as a set (the JWT's `scp` carries its bits).
     #[serde(skip)]
     pub scope_set: Scopes,
+    /// When it was issued, in virtual milliseconds since the epoch.
     #[serde(skip)]
     pub issued_at_ms: u64,
 }
@@ -217,7 +291,9 @@ pub struct TokenView {
 /// The result of a successful call: the reply and what happened.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Outcome {
+    /// What the caller gets back.
     pub reply: Reply,
+    /// What happened, for the trace.
     pub events: Vec<Event>,
     /// Deliveries handed to the carrier (the shell's work, not traced).
     pub queued: Vec<Queued>,
@@ -226,17 +302,29 @@ pub struct Outcome {
 /// A delivery as the outbox lists it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct DeliveryView {
+    /// The delivery's global id.
     pub id: u64,
+    /// The route it travels (SMS, MMS or WhatsApp).
     pub channel: Route,
+    /// The recipient's address.
     pub to: Arc<str>,
+    /// The sender's address (the proxy number).
     pub from: Arc<str>,
+    /// The body sent, after the rules; `None` if none.
     pub body: Option<Arc<str>>,
+    /// The media sent, after the rules.
     pub media: Vec<Media>,
+    /// Segments billed (SMS).
     pub segments: u32,
+    /// GSM-7 or UCS-2.
     pub encoding: Encoding,
+    /// The carrier status.
     pub status: Status,
+    /// The thread; `None` for ACS `send_sms`.
     pub thread: Option<ThreadId>,
+    /// The message id; `None` for ACS `send_sms`.
     pub message: Option<String>,
+    /// The carrier's error code, if any.
     pub error_code: Option<u16>,
     /// What the rules dropped, and why.
     pub dropped: Vec<DroppedView>,
@@ -244,24 +332,34 @@ pub struct DeliveryView {
     pub refused: Option<Refusal>,
 }
 
+/// Something the channel rules dropped from a delivery.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct DroppedView {
+    /// What was dropped: a media item's name, or the body.
     pub what: String,
+    /// Why it was dropped.
     pub why: DropReason,
 }
 
 /// What a message is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum MessageKind {
+    /// Plain text sent by a participant.
     Text,
+    /// HTML sent by a participant (ACS), sanitized.
     Html,
+    /// System message: participants joined.
     ParticipantAdded,
+    /// System message: a participant left or was removed.
     ParticipantRemoved,
+    /// System message: the topic changed.
     TopicUpdated,
 }
 
 impl MessageKind {
+    /// The name the scenario format and the trace use.
     pub fn name(self) -> &'static str {
         match self {
             MessageKind::Text => "text",
@@ -272,6 +370,7 @@ impl MessageKind {
         }
     }
 
+    /// Whether a participant wrote it (text or HTML), not the system.
     pub fn is_user_content(self) -> bool {
         matches!(self, MessageKind::Text | MessageKind::Html)
     }
@@ -280,20 +379,32 @@ impl MessageKind {
 /// A real-time notification kind, as the scenario format names them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum NoticeKind {
+    /// A thread the recipient belongs to was created.
     ChatThreadCreated,
+    /// A message arrived.
     ChatMessageReceived,
+    /// A message was edited.
     ChatMessageEdited,
+    /// A message was deleted.
     ChatMessageDeleted,
+    /// Someone is typing.
     TypingIndicatorReceived,
+    /// Someone read up to a message.
     ReadReceiptReceived,
+    /// The topic or retention changed.
     ChatThreadPropertiesUpdated,
+    /// Participants joined.
     ParticipantsAdded,
+    /// Participants left or were removed.
     ParticipantsRemoved,
+    /// The thread was deleted.
     ChatThreadDeleted,
 }
 
 impl NoticeKind {
+    /// The name the scenario format and the trace use.
     pub fn name(self) -> &'static str {
         match self {
             NoticeKind::ChatThreadCreated => "chat_thread_created",
@@ -315,8 +426,11 @@ impl NoticeKind {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Share {
+    /// All deliveries are in the status.
     All,
+    /// Some, not all, are.
     Some,
+    /// None is.
     None,
 }
 

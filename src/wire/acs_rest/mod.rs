@@ -22,13 +22,18 @@ use serde_json::{Value, json};
 /// status and ACS's error body parts.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WireError {
+    /// The HTTP status.
     pub status: u16,
+    /// ACS's error code (`BadRequest`, `NotFound`, …).
     pub code: String,
+    /// What is wrong, in words.
     pub message: String,
+    /// The field or parameter at fault, if one.
     pub target: Option<String>,
 }
 
 impl WireError {
+    /// An error with these parts.
     pub fn new(status: u16, code: &str, message: &str, target: Option<&str>) -> WireError {
         WireError {
             status,

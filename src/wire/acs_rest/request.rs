@@ -45,6 +45,7 @@ pub fn api_of(path: &str) -> Option<Api> {
 /// A thread named in a path: one of this resource's, or a name that is none.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Named<T> {
+    /// A thread or message of this resource.
     Known(T),
     /// The name as given, which names nothing here (404).
     Unknown(String),
@@ -55,6 +56,7 @@ pub enum Named<T> {
 pub struct Participant {
     /// The identifier's raw id (a `communicationUser`'s id).
     pub user: String,
+    /// `displayName`.
     pub display_name: Option<String>,
     /// `shareHistoryTime` as a virtual instant (ms).
     pub share_history_from_ms: Option<u64>,
@@ -63,13 +65,16 @@ pub struct Participant {
 /// ACS's `retentionPolicy`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RetentionPolicy {
+    /// `retentionPolicy: null`: no retention.
     None,
+    /// `threadCreationDate` policy: delete this many days after creation.
     DeleteAfterDays(u32),
 }
 
 /// A page request: `maxPageSize` and where to go on (`skip` or `syncState`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PageQuery {
+    /// `maxPageSize`.
     pub max_page_size: Option<u32>,
     /// The core's continuation token (`c<n>`), from `skip` or `syncState`.
     pub continuation: Option<String>,
@@ -79,95 +84,161 @@ pub struct PageQuery {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum AcsCall {
     // Identity
+    /// `POST /identities`: create an identity.
     CreateIdentity {
         /// `createTokenWithScopes`: issue a token with the identity.
         token_scopes: Option<Vec<String>>,
+        /// `expiresInMinutes` of that token.
         expires_in_minutes: Option<u64>,
     },
+    /// `DELETE /identities/{id}`.
     DeleteIdentity {
+        /// The identity's raw id.
         user: String,
     },
+    /// `POST /identities/{id}/:issueAccessToken`.
     IssueToken {
+        /// The identity's raw id.
         user: String,
+        /// The scope names (`chat`, `voip`, …).
         scopes: Vec<String>,
+        /// `expiresInMinutes`; `None` for the default 24 hours.
         expires_in_minutes: Option<u64>,
     },
+    /// `POST /identities/{id}/:revokeAccessTokens`.
     RevokeTokens {
+        /// The identity's raw id.
         user: String,
     },
     // SMS
+    /// `POST /sms`: one message to its recipients.
     SendSms {
+        /// The sending number.
         from: String,
+        /// The recipients' numbers.
         to: Vec<String>,
+        /// The text.
         message: String,
+        /// `enableDeliveryReport`.
         delivery_report: bool,
     },
     // Chat
+    /// `POST /chat/threads`.
     CreateThread {
+        /// `topic`.
         topic: String,
+        /// `participants`.
         participants: Vec<Participant>,
+        /// The `repeatability-request-id` header.
         idempotency_key: Option<String>,
+        /// `retentionPolicy`.
         retention: Option<RetentionPolicy>,
+        /// `metadata`.
         metadata: BTreeMap<String, String>,
     },
+    /// `GET /chat/threads`: the caller's threads.
     ListThreads {
+        /// The page size and where to go on.
         page: PageQuery,
+        /// `startTime`, in virtual milliseconds since the epoch.
         start_time_ms: Option<u64>,
     },
+    /// `GET /chat/threads/{id}`.
     GetThread {
+        /// The thread.
         thread: Named<ThreadId>,
     },
+    /// `PATCH /chat/threads/{id}`.
     UpdateThread {
+        /// The thread.
         thread: Named<ThreadId>,
+        /// `topic`.
         topic: Option<String>,
+        /// `retentionPolicy`.
         retention: Option<RetentionPolicy>,
+        /// `metadata`.
         metadata: BTreeMap<String, String>,
     },
+    /// `DELETE /chat/threads/{id}`.
     DeleteThread {
+        /// The thread.
         thread: Named<ThreadId>,
     },
+    /// `POST /chat/threads/{id}/participants/:add`.
     AddParticipants {
+        /// The thread.
         thread: Named<ThreadId>,
+        /// `participants`.
         participants: Vec<Participant>,
     },
+    /// `POST /chat/threads/{id}/participants/:remove`.
     RemoveParticipant {
+        /// The thread.
         thread: Named<ThreadId>,
+        /// The participant's raw id.
         user: String,
     },
+    /// `GET /chat/threads/{id}/participants`.
     ListParticipants {
+        /// The thread.
         thread: Named<ThreadId>,
+        /// The page size and where to go on.
         page: PageQuery,
     },
+    /// `POST /chat/threads/{id}/messages`.
     SendMessage {
+        /// The thread.
         thread: Named<ThreadId>,
+        /// `content`.
         content: String,
+        /// `type: html`.
         html: bool,
+        /// `metadata`.
         metadata: BTreeMap<String, String>,
     },
+    /// `GET /chat/threads/{id}/messages`.
     ListMessages {
+        /// The thread.
         thread: Named<ThreadId>,
+        /// The page size and where to go on.
         page: PageQuery,
+        /// `startTime`, in virtual milliseconds since the epoch.
         start_time_ms: Option<u64>,
     },
+    /// `GET /chat/threads/{id}/messages/{messageId}`.
     GetMessage {
+        /// The message.
         message: Named<MessageId>,
     },
+    /// `PATCH /chat/threads/{id}/messages/{messageId}`.
     UpdateMessage {
+        /// The message.
         message: Named<MessageId>,
+        /// `content`.
         content: Option<String>,
+        /// `metadata`.
         metadata: Option<BTreeMap<String, String>>,
     },
+    /// `DELETE /chat/threads/{id}/messages/{messageId}`.
     DeleteMessage {
+        /// The message.
         message: Named<MessageId>,
     },
+    /// `POST /chat/threads/{id}/typing`.
     SendTyping {
+        /// The thread.
         thread: Named<ThreadId>,
     },
+    /// `POST /chat/threads/{id}/readReceipts`.
     SendReadReceipt {
+        /// The message read up to (`chatMessageId`).
         message: Named<MessageId>,
     },
+    /// `GET /chat/threads/{id}/readReceipts`.
     ListReadReceipts {
+        /// The thread.
         thread: Named<ThreadId>,
+        /// The page size and where to go on.
         page: PageQuery,
     },
 }
@@ -175,12 +246,15 @@ pub enum AcsCall {
 /// A request as the HTTP layer hands it over: nothing decoded yet.
 #[derive(Clone, Copy, Debug)]
 pub struct RawRequest<'a> {
+    /// The HTTP method.
     pub method: &'a str,
     /// The path as sent (percent-encoded).
     pub path: &'a str,
     /// The query as sent, without `?`.
     pub query: Option<&'a str>,
+    /// The `Content-Type` header.
     pub content_type: Option<&'a str>,
+    /// The body's bytes.
     pub body: &'a [u8],
     /// The `repeatability-request-id` header (chat thread creation).
     pub repeatability_request_id: Option<&'a str>,
@@ -189,7 +263,9 @@ pub struct RawRequest<'a> {
 /// What reading a request needs to know of the resource.
 #[derive(Clone, Copy, Debug)]
 pub struct Context<'a> {
+    /// The resource's ids and host.
     pub resource: &'a Resource,
+    /// The instant virtual time 0 stands for.
     pub epoch: Epoch,
 }
 

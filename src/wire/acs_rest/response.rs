@@ -24,7 +24,9 @@ use crate::wire::calendar::Epoch;
 /// back to the listing.
 #[derive(Clone, Copy, Debug)]
 pub struct Render<'a> {
+    /// The resource's ids and host.
     pub resource: &'a Resource,
+    /// The calendar instant virtual time 0 stands for.
     pub epoch: Epoch,
 }
 

@@ -51,14 +51,15 @@ pub struct TimersView {
 /// A message as the API returns it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct MessageView {
-    /// The message id as the platform spells it (the sequence id, as text).
+    /// The message id inside its thread: `m` and the sequence id (`m3`).
     pub id: String,
     /// The position in the thread's log, counted from 1.
     pub sequence_id: u32,
     /// Text, HTML, or a system message.
     #[serde(rename = "type")]
     pub kind: MessageKind,
-    /// The sender's name (`system` for system messages).
+    /// Who sent it: the identity's name (for a system message, whoever made
+    /// the change), or an SMS/WhatsApp participant's address.
     pub sender: Arc<str>,
     /// The text or HTML; `None` once deleted and for system messages.
     pub content: Option<Arc<str>>,

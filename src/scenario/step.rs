@@ -25,6 +25,8 @@ pub struct Scenario {
     pub profile: Profile,
     pub users: Vec<UserDecl>,
     pub steps: Vec<Step>,
+    /// The `workload` section: calls generated from the seed beside the steps.
+    pub workload: Option<super::workload::Workload>,
 }
 
 /// A chat identity declared in `users`, created at time 0.

@@ -152,8 +152,11 @@ fn the_population_and_the_rates_give_the_expected_counts() {
         .iter()
         .filter(|l| l["kind"] == "step" && l["op"] == "send_message" && l["status"] != 201)
         .collect();
+    // A burst spans 4 s and its thread churns once an hour: about
+    // 108 × 4 s / 1 h ≈ 0.12 bursts are cut, each losing at most 4 sends, so
+    // more than 4 cut bursts (16 refusals) would be far in the tail.
     assert!(refused.iter().all(|l| l["status"] == 404), "{refused:?}");
-    assert!(refused.len() <= 4 * 20, "{}", refused.len());
+    assert!(refused.len() <= 16, "{}", refused.len());
     // Fan-out: each accepted message reaches the 7 other chat participants
     // and the 2 SMS participants; bodies are 10 to 40 ASCII characters.
     let sent: Vec<&Value> = lines

@@ -42,7 +42,11 @@ pub fn scenario(data: &[u8]) {
     let Ok(parsed) = crate::scenario::parse(text, Some(1)) else {
         return;
     };
-    if parsed.steps.len() > SCENARIO_STEPS_MAX {
+    let generated = parsed
+        .workload
+        .as_ref()
+        .map_or(0, |w| w.expected_calls() as usize);
+    if parsed.steps.len().saturating_add(generated) > SCENARIO_STEPS_MAX {
         return;
     }
     let first = crate::scenario::run_with(&parsed, Default::default(), |_| {});

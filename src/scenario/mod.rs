@@ -8,6 +8,7 @@ mod ops;
 mod parse;
 mod run;
 mod step;
+mod workload;
 
 pub use parse::{ParseError, QUOTE_CHARS_MAX, StepReader, cut_word, parse, quote};
 pub use run::{
@@ -16,4 +17,10 @@ pub use run::{
 pub use step::{
     Expect, InThread, Op, OutboxQuery, Participant, RetentionField, Scenario, Step, ThreadSettings,
     UserDecl,
+};
+pub use workload::{
+    Bodies, Burst, PPM, WORKLOAD_ARRIVALS_MAX, WORKLOAD_BODIES_MAX, WORKLOAD_BODY_CHARS_MAX,
+    WORKLOAD_BURST_GAP_MAX, WORKLOAD_BURST_SENDS_MAX, WORKLOAD_CHAT_PARTICIPANTS_MAX,
+    WORKLOAD_HORIZON_MAX, WORKLOAD_NUMBERS_MAX, WORKLOAD_PREFIX_CHARS_MAX,
+    WORKLOAD_SMS_PARTICIPANTS_MAX, WORKLOAD_THREAD_CREATIONS_MAX, WORKLOAD_THREADS_MAX, Workload,
 };

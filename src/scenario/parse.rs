@@ -89,7 +89,7 @@ pub fn parse(text: &str, seed_override: Option<u64>) -> Result<Scenario, ParseEr
         return Err(error("$", "a scenario is a JSON object"));
     };
     for key in top.keys() {
-        if !["name", "seed", "profile", "users", "steps"].contains(&key.as_str()) {
+        if !["name", "seed", "profile", "users", "steps", "workload"].contains(&key.as_str()) {
             return Err(error(&format!("$.{key}"), "unknown field"));
         }
     }
@@ -113,13 +113,22 @@ pub fn parse(text: &str, seed_override: Option<u64>) -> Result<Scenario, ParseEr
     }
     let profile = parse_profile(top.get("profile"))?;
     let users = parse_users(top.get("users"), profile.identity_chars_max)?;
-    let steps = parse_steps(top.get("steps"), &users)?;
+    let workload = match top.get("workload") {
+        None => None,
+        Some(value) => Some(super::workload::parse_workload(value, &profile, &users)?),
+    };
+    // A workload may stand instead of steps.
+    let steps = match top.get("steps") {
+        None if workload.is_some() => Vec::new(),
+        steps => parse_steps(steps, &users)?,
+    };
     Ok(Scenario {
         name,
         seed: seed_override.or(seed),
         profile,
         users,
         steps,
+        workload,
     })
 }
 

@@ -135,18 +135,37 @@ pub fn run(scenario: &Scenario) -> RunReport {
 pub fn run_with(scenario: &Scenario, options: RunOptions, mut emit: impl FnMut(&str)) -> RunReport {
     // `parse` guarantees a seed; a hand-built scenario without one runs seed 0.
     let seed = scenario.seed.unwrap_or_default();
-    let mut session = Session::new(seed, scenario.profile.clone(), &scenario.users);
+    let mut users = scenario.users.clone();
+    if let Some(workload) = &scenario.workload {
+        users.extend(workload.user_decls());
+    }
+    let mut session = Session::new(seed, scenario.profile.clone(), &users);
     session.runner.strict = options.strict;
+    // A workload's calls run between the steps: those due before a step's
+    // instant first (at one instant, the step first).
+    let mut generator = scenario
+        .workload
+        .as_ref()
+        .map(|w| super::workload::Generator::new(w, seed, scenario.steps.len()));
     for step in &scenario.steps {
+        if let Some(generator) = generator.as_mut() {
+            generator.run(&mut session, Some(step.at), &mut emit);
+        }
         session.step(step);
         for line in session.take_lines() {
             emit(&line);
         }
     }
+    let mut steps = scenario.steps.len();
+    if let Some(generator) = generator.as_mut() {
+        generator.run(&mut session, None, &mut emit);
+        generator.finish(&mut session);
+        steps = generator.next_index();
+    }
     for line in session.take_lines() {
         emit(&line);
     }
-    emit(&session.summary(scenario.name.as_deref(), scenario.steps.len()));
+    emit(&session.summary(scenario.name.as_deref(), steps));
     RunReport {
         lines: Vec::new(),
         digest: session.runner.sim.digest(),

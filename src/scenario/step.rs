@@ -30,6 +30,8 @@ pub struct Scenario {
     pub users: Vec<UserDecl>,
     /// `steps`: in the order of their instants.
     pub steps: Vec<Step>,
+    /// The `workload` section: calls generated from the seed beside the steps.
+    pub workload: Option<super::workload::Workload>,
 }
 
 /// A chat identity declared in `users`, created at time 0.

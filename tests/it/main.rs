@@ -16,3 +16,4 @@ mod sendbird;
 mod sms_and_whatsapp;
 mod sms_encoding;
 mod tokens;
+mod workloads;

@@ -1,0 +1,805 @@
+//! Workloads drawn from the seed (the scenario format's `workload` section): a
+//! population of generated chat identities and threads, message arrivals as a
+//! Poisson process, optional bursts, and thread churn. Every draw comes from
+//! the workload stream ([`Subsystem::Workload`]), with integers only, so a
+//! workload never shifts the carrier's or the faults' draws, and the same seed
+//! gives the same bytes.
+//!
+//! The calls are generated as the clock advances (only the next arrival, the
+//! next expiry of each thread and the bursts under way are held), and each is
+//! run as a typed step on the scenario's [`Session`], so the trace and digest
+//! are what `switchboard run` prints, and a month-long workload runs in flat
+//! memory.
+
+use serde_json::{Map, Value};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
+use std::sync::Arc;
+
+use super::parse::{ParseError, duration, error, quote};
+use super::run::{Session, StepOutcome};
+use super::step::{Op, Participant, Step, ThreadSettings, UserDecl};
+use crate::core::{BindingSpec, ContentType, ParticipantSpec, Reply};
+use crate::id::ThreadId;
+use crate::profile::Profile;
+use crate::rules::Channel;
+use crate::sim::{Stream, Subsystem};
+use crate::time::{Duration, Instant};
+
+/// The most generated identities (`users`).
+pub const WORKLOAD_USERS_MAX: u64 = 10_000;
+/// The most live threads (`threads`).
+pub const WORKLOAD_THREADS_MAX: u64 = 10_000;
+/// The most chat participants per thread (`chat_participants`).
+pub const WORKLOAD_CHAT_PARTICIPANTS_MAX: u64 = 1_000;
+/// The most SMS participants per thread (`sms_participants`).
+pub const WORKLOAD_SMS_PARTICIPANTS_MAX: u64 = 100;
+/// The longest horizon: 366 days.
+pub const WORKLOAD_HORIZON_MAX: Duration = Duration(366 * 86_400_000);
+/// The most arrivals a horizon may expect (`horizon / mean_gap`).
+pub const WORKLOAD_ARRIVALS_MAX: u64 = 100_000_000;
+/// The most threads a workload may create, churn included
+/// (`threads × (horizon / lifetime + 1)`).
+pub const WORKLOAD_THREAD_CREATIONS_MAX: u64 = 1_000_000;
+/// The most fresh SMS numbers a workload may use (the seven digits after
+/// `+1425`).
+pub const WORKLOAD_NUMBERS_MAX: u64 = 10_000_000;
+/// The most sends in one burst (`burst.sends`).
+pub const WORKLOAD_BURST_SENDS_MAX: u64 = 1_000;
+/// The longest gap between a burst's sends (`burst.gap`): one hour.
+pub const WORKLOAD_BURST_GAP_MAX: Duration = Duration(3_600_000);
+/// The most bodies drawn at the start (`bodies.count`).
+pub const WORKLOAD_BODIES_MAX: u64 = 10_000;
+/// The longest body, in characters (`bodies.chars_max`).
+pub const WORKLOAD_BODY_CHARS_MAX: u64 = 4_096;
+/// The longest identity prefix (`user_prefix`), in characters.
+pub const WORKLOAD_PREFIX_CHARS_MAX: usize = 16;
+/// Parts per million: the scale of every probability in a workload.
+pub const PPM: u64 = 1_000_000;
+
+/// The first digits of every fresh SMS number; seven digits follow.
+const NUMBER_PREFIX: &str = "+1425";
+
+/// GSM-7 characters of the extension table (two septets each).
+const GSM7_EXTENSION: &[char] = &['^', '{', '}', '\\', '[', '~', ']', '|', '€'];
+/// Accented letters of the GSM-7 basic table.
+const GSM7_ACCENTED: &[char] = &[
+    'é', 'è', 'ù', 'ì', 'ò', 'Ç', 'Ø', 'ø', 'Å', 'å', 'Ä', 'Ö', 'Ñ', 'Ü', '§', 'ä', 'ö', 'ñ', 'ü',
+    'à',
+];
+/// The plain characters of a body.
+const ASCII: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 .,!?";
+/// Emoji a body may end with (outside GSM-7: the body goes as UCS-2).
+const EMOJI: &[char] = &['😀', '👍', '🎉', '❤', '🚀', '😂', '🙏', '🔥'];
+
+/// A scenario's `workload` section, checked against its bounds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Workload {
+    /// Generated identities are `user_prefix` followed by their number.
+    pub user_prefix: String,
+    /// How many identities are generated (declared at time 0).
+    pub users: u32,
+    /// How many threads are live at all times.
+    pub threads: u32,
+    /// Chat participants per thread, a uniform sample of the identities; the
+    /// first of the sample creates the thread.
+    pub chat_participants: u32,
+    /// SMS participants per thread, each with a fresh number.
+    pub sms_participants: u32,
+    /// The proxy number every SMS participant shares.
+    pub proxy: Option<Arc<str>>,
+    /// A thread's life: it is deleted this long after its creation and
+    /// replaced at once (the first ones at uniform instants within one
+    /// lifetime). `None`: threads live to the end.
+    pub lifetime: Option<Duration>,
+    /// No arrival at or after this instant.
+    pub horizon: Instant,
+    /// The mean gap between arrivals (exponential gaps: a Poisson process).
+    pub mean_gap: Duration,
+    /// Bursts, if any.
+    pub burst: Option<Burst>,
+    /// The bodies drawn at the start.
+    pub bodies: Bodies,
+}
+
+/// An arrival opens a burst with probability `ppm` / 1,000,000: `sends`
+/// sends in all (the arrival's own included), `gap` apart, by the same
+/// sender, with the same body, into the same thread.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Burst {
+    /// Parts per million of arrivals that open a burst.
+    pub ppm: u32,
+    /// Sends in a burst, the first included.
+    pub sends: u32,
+    /// The gap between a burst's sends.
+    pub gap: Duration,
+}
+
+/// The bodies of a workload: `count` drawn at the start, each send takes one
+/// uniformly.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Bodies {
+    /// How many bodies are drawn.
+    pub count: u32,
+    /// The shortest body, in characters (an emoji comes on top).
+    pub chars_min: u32,
+    /// The longest body, in characters (an emoji comes on top).
+    pub chars_max: u32,
+    /// Parts per million of characters from the GSM-7 extension table.
+    pub extension_ppm: u32,
+    /// Parts per million of characters that are GSM-7 accented letters.
+    pub accented_ppm: u32,
+    /// Parts per million of bodies that end with one emoji.
+    pub emoji_ppm: u32,
+}
+
+impl Workload {
+    /// The generated identities, in order.
+    pub fn user_decls(&self) -> impl Iterator<Item = UserDecl> + '_ {
+        (0..self.users).map(|i| UserDecl {
+            id: self.user_id(i),
+            display_name: None,
+        })
+    }
+
+    /// The calls the workload is expected to make: its thread creations and
+    /// deletions (churn included) and its sends (bursts included), on average.
+    pub fn expected_calls(&self) -> u64 {
+        let threads = u64::from(self.threads);
+        let churn = self.lifetime.map_or(0, |l| self.horizon.ms() / l.0.max(1));
+        let arrivals = self.horizon.ms() / self.mean_gap.0.max(1);
+        let per_arrival_ppm = PPM
+            + self.burst.as_ref().map_or(0, |b| {
+                u64::from(b.ppm) * u64::from(b.sends.saturating_sub(1))
+            });
+        threads * (2 * churn + 1) + arrivals * per_arrival_ppm / PPM
+    }
+
+    /// The public id of generated identity `i`: the prefix, then `i` with as
+    /// many digits as the largest number needs.
+    fn user_id(&self, i: u32) -> String {
+        let width = (self.users.saturating_sub(1)).to_string().len();
+        format!("{}{i:0width$}", self.user_prefix)
+    }
+}
+
+/// Reads a whole number at `path` in `low..=high`.
+fn number(
+    map: &Map<String, Value>,
+    key: &str,
+    path: &str,
+    low: u64,
+    high: u64,
+) -> Result<Option<u64>, ParseError> {
+    let path = format!("{path}.{key}");
+    match map.get(key) {
+        None => Ok(None),
+        Some(v) => match v.as_u64() {
+            Some(n) if (low..=high).contains(&n) => Ok(Some(n)),
+            _ => Err(error(
+                &path,
+                format!("expected a whole number in {low}..={high}"),
+            )),
+        },
+    }
+}
+
+fn required(value: Option<u64>, path: &str, key: &str) -> Result<u64, ParseError> {
+    value.ok_or_else(|| error(&format!("{path}.{key}"), "missing"))
+}
+
+/// Reads a duration text at `path.key` in `low..=high`.
+fn duration_in(
+    map: &Map<String, Value>,
+    key: &str,
+    path: &str,
+    low: Duration,
+    high: Duration,
+) -> Result<Option<Duration>, ParseError> {
+    let path = format!("{path}.{key}");
+    match map.get(key) {
+        None => Ok(None),
+        Some(Value::String(text)) => {
+            let d = duration(text, &path)?;
+            if d < low || d > high {
+                return Err(error(
+                    &path,
+                    format!("expected a duration in {}ms..={}ms", low.0, high.0),
+                ));
+            }
+            Ok(Some(d))
+        }
+        Some(_) => Err(error(
+            &path,
+            "expected a duration such as \"250ms\" or \"7d\"",
+        )),
+    }
+}
+
+fn object<'a>(
+    value: &'a Value,
+    path: &str,
+    keys: &[&str],
+) -> Result<&'a Map<String, Value>, ParseError> {
+    let Value::Object(map) = value else {
+        return Err(error(path, "expected an object"));
+    };
+    for key in map.keys() {
+        if !keys.contains(&key.as_str()) {
+            return Err(error(&format!("{path}.{key}"), "unknown field"));
+        }
+    }
+    Ok(map)
+}
+
+/// Parses the `workload` section at `$.workload`, with the scenario's
+/// `profile` and declared `users` (generated identities must not clash).
+pub(super) fn parse_workload(
+    value: &Value,
+    profile: &Profile,
+    users: &[UserDecl],
+) -> Result<Workload, ParseError> {
+    let path = "$.workload";
+    let map = object(
+        value,
+        path,
+        &[
+            "user_prefix",
+            "users",
+            "threads",
+            "chat_participants",
+            "sms_participants",
+            "proxy",
+            "lifetime",
+            "horizon",
+            "mean_gap",
+            "burst",
+            "bodies",
+        ],
+    )?;
+    let user_prefix = match map.get("user_prefix") {
+        None => "user".to_string(),
+        Some(Value::String(p))
+            if !p.is_empty()
+                && p.chars().count() <= WORKLOAD_PREFIX_CHARS_MAX
+                && !p.chars().any(char::is_control) =>
+        {
+            p.clone()
+        }
+        Some(_) => {
+            return Err(error(
+                &format!("{path}.user_prefix"),
+                format!("expected 1 to {WORKLOAD_PREFIX_CHARS_MAX} printable characters"),
+            ));
+        }
+    };
+    let users_n = required(
+        number(map, "users", path, 1, WORKLOAD_USERS_MAX)?,
+        path,
+        "users",
+    )?;
+    let threads = required(
+        number(map, "threads", path, 1, WORKLOAD_THREADS_MAX)?,
+        path,
+        "threads",
+    )?;
+    let chat = required(
+        number(
+            map,
+            "chat_participants",
+            path,
+            1,
+            WORKLOAD_CHAT_PARTICIPANTS_MAX,
+        )?,
+        path,
+        "chat_participants",
+    )?;
+    if chat > users_n {
+        return Err(error(
+            &format!("{path}.chat_participants"),
+            format!(
+                "a thread's chat participants are drawn from the {users_n} users: at most {users_n}"
+            ),
+        ));
+    }
+    let sms = number(
+        map,
+        "sms_participants",
+        path,
+        0,
+        WORKLOAD_SMS_PARTICIPANTS_MAX,
+    )?
+    .unwrap_or(0);
+    let proxy = match map.get("proxy") {
+        None if sms == 0 => None,
+        None => {
+            return Err(error(
+                &format!("{path}.proxy"),
+                "missing (SMS participants share a proxy number)",
+            ));
+        }
+        Some(Value::String(p)) if p.starts_with('+') && p.len() <= 16 => {
+            Some(Arc::from(p.as_str()))
+        }
+        Some(_) => {
+            return Err(error(
+                &format!("{path}.proxy"),
+                "expected a number such as \"+18005550100\"",
+            ));
+        }
+    };
+    let horizon = required_duration(
+        duration_in(map, "horizon", path, Duration(1), WORKLOAD_HORIZON_MAX)?,
+        path,
+        "horizon",
+    )?;
+    let mean_gap = required_duration(
+        duration_in(map, "mean_gap", path, Duration(1), horizon)?,
+        path,
+        "mean_gap",
+    )?;
+    if horizon.0 / mean_gap.0 > WORKLOAD_ARRIVALS_MAX {
+        return Err(error(
+            &format!("{path}.mean_gap"),
+            format!("the horizon would expect more than {WORKLOAD_ARRIVALS_MAX} arrivals"),
+        ));
+    }
+    let lifetime = duration_in(map, "lifetime", path, Duration(1_000), WORKLOAD_HORIZON_MAX)?;
+    let creations = threads * (lifetime.map_or(0, |l| horizon.0 / l.0) + 1);
+    if creations > WORKLOAD_THREAD_CREATIONS_MAX {
+        return Err(error(
+            &format!("{path}.lifetime"),
+            format!(
+                "threads × (horizon / lifetime + 1) = {creations}: more than {WORKLOAD_THREAD_CREATIONS_MAX} thread creations"
+            ),
+        ));
+    }
+    if creations * sms > WORKLOAD_NUMBERS_MAX {
+        return Err(error(
+            &format!("{path}.sms_participants"),
+            format!(
+                "{} fresh SMS numbers: more than {WORKLOAD_NUMBERS_MAX}",
+                creations * sms
+            ),
+        ));
+    }
+    let burst = match map.get("burst") {
+        None => None,
+        Some(value) => {
+            let bpath = format!("{path}.burst");
+            let b = object(value, &bpath, &["ppm", "sends", "gap"])?;
+            Some(Burst {
+                ppm: required(number(b, "ppm", &bpath, 0, PPM)?, &bpath, "ppm")? as u32,
+                sends: required(
+                    number(b, "sends", &bpath, 1, WORKLOAD_BURST_SENDS_MAX)?,
+                    &bpath,
+                    "sends",
+                )? as u32,
+                gap: required_duration(
+                    duration_in(b, "gap", &bpath, Duration(1), WORKLOAD_BURST_GAP_MAX)?,
+                    &bpath,
+                    "gap",
+                )?,
+            })
+        }
+    };
+    let bodies = match map.get("bodies") {
+        None => Bodies {
+            count: 100,
+            chars_min: 1,
+            chars_max: 160,
+            extension_ppm: 0,
+            accented_ppm: 0,
+            emoji_ppm: 0,
+        },
+        Some(value) => {
+            let bpath = format!("{path}.bodies");
+            let b = object(
+                value,
+                &bpath,
+                &[
+                    "count",
+                    "chars_min",
+                    "chars_max",
+                    "extension_ppm",
+                    "accented_ppm",
+                    "emoji_ppm",
+                ],
+            )?;
+            let chars_min =
+                number(b, "chars_min", &bpath, 1, WORKLOAD_BODY_CHARS_MAX)?.unwrap_or(1);
+            let chars_max = number(b, "chars_max", &bpath, chars_min, WORKLOAD_BODY_CHARS_MAX)?
+                .unwrap_or(chars_min.max(160));
+            let extension_ppm = number(b, "extension_ppm", &bpath, 0, PPM)?.unwrap_or(0);
+            let accented_ppm =
+                number(b, "accented_ppm", &bpath, 0, PPM - extension_ppm)?.unwrap_or(0);
+            Bodies {
+                count: number(b, "count", &bpath, 1, WORKLOAD_BODIES_MAX)?.unwrap_or(100) as u32,
+                chars_min: chars_min as u32,
+                chars_max: chars_max as u32,
+                extension_ppm: extension_ppm as u32,
+                accented_ppm: accented_ppm as u32,
+                emoji_ppm: number(b, "emoji_ppm", &bpath, 0, PPM)?.unwrap_or(0) as u32,
+            }
+        }
+    };
+    let workload = Workload {
+        user_prefix,
+        users: users_n as u32,
+        threads: threads as u32,
+        chat_participants: chat as u32,
+        sms_participants: sms as u32,
+        proxy,
+        lifetime,
+        horizon: Instant(horizon.0),
+        mean_gap,
+        burst,
+        bodies,
+    };
+    let longest = workload.user_id(workload.users - 1).chars().count();
+    if longest > profile.identity_chars_max as usize {
+        return Err(error(
+            &format!("{path}.user_prefix"),
+            format!(
+                "generated ids such as {} are longer than the profile's {} characters",
+                quote(&workload.user_id(workload.users - 1)),
+                profile.identity_chars_max
+            ),
+        ));
+    }
+    let declared: BTreeSet<&str> = users.iter().map(|u| u.id.as_str()).collect();
+    if let Some(clash) = workload
+        .user_decls()
+        .find(|u| declared.contains(u.id.as_str()))
+    {
+        return Err(error(
+            &format!("{path}.user_prefix"),
+            format!(
+                "the generated id {} is declared in $.users",
+                quote(&clash.id)
+            ),
+        ));
+    }
+    Ok(workload)
+}
+
+fn required_duration(
+    value: Option<Duration>,
+    path: &str,
+    key: &str,
+) -> Result<Duration, ParseError> {
+    value.ok_or_else(|| error(&format!("{path}.{key}"), "missing"))
+}
+
+/// Draws one body.
+fn draw_body(rng: &mut Stream, bodies: &Bodies) -> Arc<str> {
+    let len = rng.between(u64::from(bodies.chars_min), u64::from(bodies.chars_max));
+    let extension = u64::from(bodies.extension_ppm);
+    let accented = extension + u64::from(bodies.accented_ppm);
+    let mut body = String::with_capacity(len as usize * 2 + 4);
+    for _ in 0..len {
+        let roll = rng.below(PPM);
+        let c = if roll < extension {
+            GSM7_EXTENSION[rng.below(GSM7_EXTENSION.len() as u64) as usize]
+        } else if roll < accented {
+            GSM7_ACCENTED[rng.below(GSM7_ACCENTED.len() as u64) as usize]
+        } else {
+            char::from(ASCII[rng.below(ASCII.len() as u64) as usize])
+        };
+        body.push(c);
+    }
+    if rng.chance(u64::from(bodies.emoji_ppm), PPM) {
+        body.push(EMOJI[rng.below(EMOJI.len() as u64) as usize]);
+    }
+    Arc::from(body)
+}
+
+/// A burst's next send.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct BurstSend {
+    at: Instant,
+    /// Ties at one instant go in the order the bursts began.
+    order: u64,
+    thread: ThreadId,
+    /// The sender, as an index into the identities.
+    sender: u32,
+    body: u32,
+    /// Sends still to come after this one.
+    remaining: u32,
+}
+
+/// A workload under way: the next arrival, each slot's thread, its members
+/// and expiry, and the bursts under way. Its size is set by the population,
+/// not by the horizon.
+#[derive(Clone, Debug)]
+pub(super) struct Generator {
+    spec: Workload,
+    rng: Stream,
+    user_ids: Vec<Arc<str>>,
+    bodies: Vec<Arc<str>>,
+    /// The live thread of each slot (`None` when its creation was refused).
+    threads: Vec<Option<ThreadId>>,
+    /// The members of each slot, `chat_participants` side by side, as indices
+    /// into the identities; the first is the creator.
+    members: Vec<u32>,
+    /// (deletion instant, slot)
+    expiries: BinaryHeap<Reverse<(Instant, u32)>>,
+    bursts: BinaryHeap<Reverse<BurstSend>>,
+    next_arrival: Instant,
+    burst_order: u64,
+    next_number: u64,
+    generation: u64,
+    /// The index the next generated step gets.
+    next_index: usize,
+    opened: bool,
+}
+
+impl Generator {
+    /// A generator for `spec` with `seed`, whose steps are numbered from
+    /// `first_index`. The bodies are drawn now.
+    pub(super) fn new(spec: &Workload, seed: u64, first_index: usize) -> Generator {
+        let mut rng = Stream::new(seed, Subsystem::Workload);
+        let bodies = (0..spec.bodies.count)
+            .map(|_| draw_body(&mut rng, &spec.bodies))
+            .collect();
+        Generator {
+            user_ids: spec
+                .user_decls()
+                .map(|u| Arc::from(u.id.as_str()))
+                .collect(),
+            spec: spec.clone(),
+            rng,
+            bodies,
+            threads: Vec::new(),
+            members: Vec::new(),
+            expiries: BinaryHeap::new(),
+            bursts: BinaryHeap::new(),
+            next_arrival: Instant::ZERO,
+            burst_order: 0,
+            next_number: 0,
+            generation: 0,
+            next_index: first_index,
+            opened: false,
+        }
+    }
+
+    /// How many steps this generator has run.
+    pub(super) fn next_index(&self) -> usize {
+        self.next_index
+    }
+
+    /// Runs every generated call due before `until` (`None`: before the
+    /// horizon, then moves the clock to the horizon), handing the trace lines
+    /// to `emit` as each is done.
+    pub(super) fn run(
+        &mut self,
+        session: &mut Session,
+        until: Option<Instant>,
+        emit: &mut impl FnMut(&str),
+    ) {
+        if !self.opened {
+            self.open(session, emit);
+        }
+        let until = until.unwrap_or(self.spec.horizon).min(self.spec.horizon);
+        loop {
+            let expiry = self.expiries.peek().map_or(Instant(u64::MAX), |e| e.0.0);
+            let burst = self.bursts.peek().map_or(Instant(u64::MAX), |b| b.0.at);
+            let arrival = self.next_arrival;
+            let next = expiry.min(burst).min(arrival);
+            if next >= until {
+                break;
+            }
+            if expiry == next {
+                let Reverse((_, slot)) = self.expiries.pop().expect("peeked");
+                self.churn(session, slot, next, emit);
+            } else if burst == next {
+                let Reverse(b) = self.bursts.pop().expect("peeked");
+                self.send(session, next, b.thread, b.sender, b.body, emit);
+                if b.remaining > 0 {
+                    self.bursts.push(Reverse(BurstSend {
+                        at: next.after(self.burst_gap()),
+                        remaining: b.remaining - 1,
+                        ..b
+                    }));
+                }
+            } else {
+                self.arrive(session, next, emit);
+            }
+        }
+    }
+
+    /// Moves the clock to the horizon, running what is due on the way (an
+    /// `advance`, no line of its own).
+    pub(super) fn finish(&mut self, session: &mut Session) {
+        let step = self.step(self.spec.horizon, None, "advance", Op::Advance);
+        session.step(&step);
+        // The closing clock move is no step of the workload's.
+        self.next_index -= 1;
+    }
+
+    fn burst_gap(&self) -> Duration {
+        self.spec.burst.as_ref().map_or(Duration(1), |b| b.gap)
+    }
+
+    /// Creates the first thread of every slot at time 0 (each expiring at a
+    /// uniform instant within one lifetime) and draws the first arrival.
+    fn open(&mut self, session: &mut Session, emit: &mut impl FnMut(&str)) {
+        self.opened = true;
+        let p = self.spec.chat_participants as usize;
+        for slot in 0..self.spec.threads {
+            self.threads.push(None);
+            self.members.extend(std::iter::repeat_n(0, p));
+            self.create(session, slot, Instant::ZERO, emit);
+            if let Some(lifetime) = self.spec.lifetime {
+                let expiry = self.rng.between(1, lifetime.0);
+                self.expiries.push(Reverse((Instant(expiry), slot)));
+            }
+        }
+        let gap = self.rng.exponential_ms(self.spec.mean_gap.0);
+        self.next_arrival = Instant(gap.max(1));
+    }
+
+    fn step(&mut self, at: Instant, actor: Option<u32>, op_name: &'static str, op: Op) -> Step {
+        let index = self.next_index;
+        self.next_index += 1;
+        Step {
+            index,
+            at,
+            actor: actor.map(|a| self.user_ids[a as usize].to_string()),
+            token: None,
+            reference: None,
+            op_name,
+            op,
+            expect: Default::default(),
+        }
+    }
+
+    fn run_step(
+        &mut self,
+        session: &mut Session,
+        step: &Step,
+        emit: &mut impl FnMut(&str),
+    ) -> StepOutcome {
+        let outcome = session.step(step);
+        for line in session.take_lines() {
+            emit(&line);
+        }
+        outcome
+    }
+
+    /// Creates a new thread in `slot` with a fresh sample of members and
+    /// fresh SMS numbers.
+    fn create(
+        &mut self,
+        session: &mut Session,
+        slot: u32,
+        at: Instant,
+        emit: &mut impl FnMut(&str),
+    ) {
+        let p = self.spec.chat_participants as usize;
+        // A partial Fisher-Yates over the identities: `p` distinct, uniform.
+        let mut pool: Vec<u32> = (0..self.spec.users).collect();
+        for i in 0..p {
+            let j = i + self.rng.below((pool.len() - i) as u64) as usize;
+            pool.swap(i, j);
+        }
+        pool.truncate(p);
+        self.generation += 1;
+        let mut participants: Vec<Participant> = pool[1..]
+            .iter()
+            .map(|u| Participant::User(ParticipantSpec::user(self.user_ids[*u as usize].clone())))
+            .collect();
+        if let Some(proxy) = &self.spec.proxy {
+            for _ in 0..self.spec.sms_participants {
+                self.next_number += 1;
+                participants.push(Participant::Binding {
+                    binding: BindingSpec {
+                        channel: Channel::Sms,
+                        address: Arc::from(
+                            format!("{NUMBER_PREFIX}{:07}", self.next_number).as_str(),
+                        ),
+                        proxy: proxy.clone(),
+                    },
+                    reference: None,
+                });
+            }
+        }
+        let op = Op::CreateThread {
+            topic: Arc::from(format!("workload slot {slot} #{}", self.generation).as_str()),
+            participants,
+            settings: ThreadSettings::default(),
+            idempotency_key: None,
+            metadata: None,
+        };
+        let step = self.step(at, Some(pool[0]), "create_thread", op);
+        let outcome = self.run_step(session, &step, emit);
+        self.threads[slot as usize] = match outcome {
+            StepOutcome::Reply {
+                reply: Reply::ThreadCreated { thread, .. },
+                ..
+            } => Some(thread.id),
+            _ => None,
+        };
+        self.members[slot as usize * p..(slot as usize + 1) * p].copy_from_slice(&pool);
+    }
+
+    /// Deletes `slot`'s thread (as its creator) and replaces it at once.
+    fn churn(
+        &mut self,
+        session: &mut Session,
+        slot: u32,
+        at: Instant,
+        emit: &mut impl FnMut(&str),
+    ) {
+        let p = self.spec.chat_participants as usize;
+        if let Some(thread) = self.threads[slot as usize] {
+            let creator = self.members[slot as usize * p];
+            let op = Op::DeleteThread {
+                thread: thread.to_string(),
+            };
+            let step = self.step(at, Some(creator), "delete_thread", op);
+            self.run_step(session, &step, emit);
+        }
+        self.create(session, slot, at, emit);
+        if let Some(lifetime) = self.spec.lifetime {
+            self.expiries.push(Reverse((at.after(lifetime), slot)));
+        }
+    }
+
+    /// An arrival: a slot, a sender among its members, a body, perhaps a
+    /// burst, and the next arrival's gap; then the send.
+    fn arrive(&mut self, session: &mut Session, at: Instant, emit: &mut impl FnMut(&str)) {
+        let p = self.spec.chat_participants;
+        let slot = self.rng.below(u64::from(self.spec.threads)) as u32;
+        let member = self.rng.below(u64::from(p)) as u32;
+        let sender = self.members[(slot * p + member) as usize];
+        let body = self.rng.below(self.bodies.len() as u64) as u32;
+        let burst = match &self.spec.burst {
+            Some(b) => self.rng.chance(u64::from(b.ppm), PPM).then_some(b.sends),
+            None => None,
+        };
+        let gap = self.rng.exponential_ms(self.spec.mean_gap.0);
+        self.next_arrival = at.after(Duration(gap.max(1)));
+        // A slot whose thread could not be created takes no sends.
+        let Some(thread) = self.threads[slot as usize] else {
+            return;
+        };
+        if let Some(sends) = burst
+            && sends > 1
+        {
+            self.bursts.push(Reverse(BurstSend {
+                at: at.after(self.burst_gap()),
+                order: self.burst_order,
+                thread,
+                sender,
+                body,
+                remaining: sends - 2,
+            }));
+            self.burst_order += 1;
+        }
+        self.send(session, at, thread, sender, body, emit);
+    }
+
+    /// A send into `thread` (a burst keeps its thread even once the slot has
+    /// churned: its later sends are then refused, as a real client's would be).
+    fn send(
+        &mut self,
+        session: &mut Session,
+        at: Instant,
+        thread: ThreadId,
+        sender: u32,
+        body: u32,
+        emit: &mut impl FnMut(&str),
+    ) {
+        let op = Op::SendMessage {
+            thread: thread.to_string(),
+            content: self.bodies[body as usize].clone(),
+            content_type: ContentType::Text,
+            media: Vec::new(),
+            metadata: BTreeMap::new(),
+            template: None,
+        };
+        let step = self.step(at, Some(sender), "send_message", op);
+        self.run_step(session, &step, emit);
+    }
+}

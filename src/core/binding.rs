@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use super::BindingSpec;
+use super::limit::Count;
 use super::thread::{Binding, Thread};
 use super::{Error, Event, Outcome, Reply, State};
 use crate::id::{ThreadId, UserId};
@@ -246,12 +247,13 @@ impl State {
 
     pub(super) fn apply_remove_binding(
         &mut self,
+        count: &Count,
         actor: UserId,
         thread: ThreadId,
         index: usize,
         now: Instant,
     ) -> Outcome {
-        let t = self.thread_mut(thread);
+        let t = self.changing(thread, count);
         let b = &mut t.bindings[index];
         b.removed_at = Some(now);
         let key: BindingKey = (b.channel, b.address.clone(), b.proxy.clone());

@@ -227,6 +227,14 @@ impl Store for std::collections::BTreeMap<WindowKey, Windows> {
     }
 }
 
+/// What a change counts in its thread's rate windows: the verdict of the
+/// limits, who it counts for, and when.
+pub(super) struct Count {
+    pub verdict: Verdict,
+    pub subject: Subject,
+    pub now: Instant,
+}
+
 /// What the limits decided for a call that none of them refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Verdict {

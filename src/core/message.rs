@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use super::limit::Verdict;
+use super::limit::Count;
 use super::page::continuation_token;
 use super::thread::{Message, MessageExtra, Thread};
 use super::{ContentType, Event, Page, PageRequest, Reply};
@@ -87,6 +87,7 @@ impl State {
     #[allow(clippy::too_many_arguments)]
     pub(super) fn apply_send_message(
         &mut self,
+        count: &Count,
         actor: UserId,
         thread: ThreadId,
         content: &Arc<str>,
@@ -94,12 +95,11 @@ impl State {
         metadata: &BTreeMap<String, String>,
         media: &[Media],
         template: bool,
-        verdict: &Verdict,
         now: Instant,
     ) -> Outcome {
-        let hidden = !verdict.shown;
+        let hidden = !count.verdict.shown;
         let name = self.name(actor);
-        let t = self.thread_mut(thread);
+        let t = self.changing(thread, count);
         let recipients = if hidden { 0 } else { t.participant_count() - 1 };
         // Only Twilio conversations with timers or asleep react to a message.
         let wakes = t.life.state != ConversationState::Active
@@ -188,13 +188,14 @@ impl State {
 
     pub(super) fn apply_update_message(
         &mut self,
+        count: &Count,
         actor: UserId,
         message: MessageId,
         content: &Arc<str>,
         now: Instant,
     ) -> Outcome {
         let (thread, seq) = (message.thread, message.sequence);
-        let t = self.thread_mut(thread);
+        let t = self.changing(thread, count);
         let fanned_out = t.fanned_out(seq);
         let m = &mut t.messages[seq as usize - 1];
         if fanned_out {
@@ -222,12 +223,13 @@ impl State {
     /// keeps its place in the sequence with its deleted stamp.
     pub(super) fn apply_delete_message(
         &mut self,
+        count: &Count,
         actor: UserId,
         message: MessageId,
         now: Instant,
     ) -> Outcome {
         let (thread, seq) = (message.thread, message.sequence);
-        let t = self.thread_mut(thread);
+        let t = self.changing(thread, count);
         let fanned_out = t.fanned_out(seq);
         let m = &mut t.messages[seq as usize - 1];
         if fanned_out {

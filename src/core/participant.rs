@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use super::limit::Count;
 use super::page::continuation_token;
 use super::pipeline::Found;
 use super::thread::Thread;
@@ -113,13 +114,14 @@ impl State {
 
     pub(super) fn apply_remove_participant(
         &mut self,
+        count: &Count,
         actor: UserId,
         thread: ThreadId,
         target: UserId,
         user: &Arc<str>,
         now: Instant,
     ) -> Outcome {
-        let t = self.thread_mut(thread);
+        let t = self.changing(thread, count);
         let seq = t.push_message(system_message(
             MessageKind::ParticipantRemoved,
             actor,

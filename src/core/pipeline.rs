@@ -21,7 +21,7 @@ use std::sync::Arc;
 use super::Retention;
 use super::binding::NewBinding;
 use super::lifecycle::Checked;
-use super::limit::{self, Subject, Verdict};
+use super::limit::{self, Count, Subject, Verdict};
 use super::thread::Thread;
 use super::{Caller, Error, Outcome, Reply, State};
 use super::{CarrierCall, ChatCall, Command, InvalidParticipant, ParticipantSpec, ServiceCall};
@@ -542,6 +542,24 @@ impl State {
 
     // ---- the change ----
 
+    /// The thread a change begins at, with the call counted in its rate
+    /// windows: one lookup for both.
+    pub(super) fn changing(&mut self, thread: ThreadId, count: &Count) -> &mut Thread {
+        let profile = Arc::clone(&self.profile);
+        let t = self.thread_mut(thread);
+        if count.verdict.counted != 0 {
+            limit::count(
+                &profile,
+                &count.verdict,
+                count.subject,
+                true,
+                count.now,
+                &mut t.windows,
+            );
+        }
+        t
+    }
+
     fn apply_chat(
         &mut self,
         actor: UserId,
@@ -551,7 +569,31 @@ impl State {
         verdict: &Verdict,
         now: Instant,
     ) -> Outcome {
-        self.count_limits(verdict, subject, call.thread(), now);
+        let count = Count {
+            verdict: *verdict,
+            subject,
+            now,
+        };
+        // A change that begins at its thread counts the thread's windows in
+        // the same lookup (`changing`); the others are counted here.
+        let counted_in_change = matches!(
+            call,
+            ChatCall::SendMessage { .. }
+                | ChatCall::UpdateMessage { .. }
+                | ChatCall::DeleteMessage { .. }
+                | ChatCall::SendTyping { .. }
+                | ChatCall::SendReadReceipt { .. }
+                | ChatCall::DeleteThread { .. }
+                | ChatCall::RemoveParticipant { .. }
+                | ChatCall::UpdateMetacounter { .. }
+                | ChatCall::RemoveBinding { .. }
+        );
+        let thread = if counted_in_change {
+            None
+        } else {
+            call.thread()
+        };
+        self.count_limits(verdict, subject, thread, now);
         match call {
             ChatCall::CreateThread {
                 topic,
@@ -569,7 +611,9 @@ impl State {
             ChatCall::SetState { thread, state } => {
                 self.apply_set_state(actor, *thread, *state, now)
             }
-            ChatCall::DeleteThread { thread } => self.apply_delete_thread(actor, *thread, now),
+            ChatCall::DeleteThread { thread } => {
+                self.apply_delete_thread(&count, actor, *thread, now)
+            }
             ChatCall::AddParticipants { thread, .. } => {
                 self.apply_add_participants(actor, *thread, found, now)
             }
@@ -577,7 +621,7 @@ impl State {
                 let target = found
                     .target
                     .expect("the access stage found the participant");
-                self.apply_remove_participant(actor, *thread, target, user, now)
+                self.apply_remove_participant(&count, actor, *thread, target, user, now)
             }
             ChatCall::ListParticipants { thread, page } => {
                 self.list_participants(&self.threads[thread], page)
@@ -590,6 +634,7 @@ impl State {
                 media,
                 template,
             } => self.apply_send_message(
+                &count,
                 actor,
                 *thread,
                 content,
@@ -597,7 +642,6 @@ impl State {
                 metadata,
                 media,
                 template.is_some(),
-                verdict,
                 now,
             ),
             ChatCall::GetMessage { message } => {
@@ -616,23 +660,27 @@ impl State {
                 start_time,
             } => self.list_messages(actor, &self.threads[thread], page, *start_time),
             ChatCall::UpdateMessage { message, content } => {
-                self.apply_update_message(actor, *message, content, now)
+                self.apply_update_message(&count, actor, *message, content, now)
             }
-            ChatCall::DeleteMessage { message } => self.apply_delete_message(actor, *message, now),
-            ChatCall::SendTyping { thread } => self.apply_send_typing(actor, *thread, now),
-            ChatCall::SendReadReceipt { message } => self.apply_read_receipt(actor, *message, now),
+            ChatCall::DeleteMessage { message } => {
+                self.apply_delete_message(&count, actor, *message, now)
+            }
+            ChatCall::SendTyping { thread } => self.apply_send_typing(&count, actor, *thread, now),
+            ChatCall::SendReadReceipt { message } => {
+                self.apply_read_receipt(&count, actor, *message, now)
+            }
             ChatCall::ListReadReceipts { thread, page } => {
                 self.list_read_receipts(&self.threads[thread], page)
             }
             ChatCall::UpdateProfileImage { bytes } => self.apply_profile_image(actor, *bytes),
             ChatCall::UpdateMetacounter { thread, key, .. } => {
-                self.apply_metacounter(actor, *thread, key, found.value)
+                self.apply_metacounter(&count, actor, *thread, key, found.value)
             }
             ChatCall::AddBindings { thread, .. } => {
                 self.apply_add_bindings(actor, *thread, found.bindings, now)
             }
             ChatCall::RemoveBinding { thread, .. } => {
-                self.apply_remove_binding(actor, *thread, found.binding, now)
+                self.apply_remove_binding(&count, actor, *thread, found.binding, now)
             }
         }
     }

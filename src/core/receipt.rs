@@ -2,6 +2,7 @@
 //! on threads larger than the profile allows them on.
 
 use super::NoticeKind;
+use super::limit::Count;
 use super::page::continuation_token;
 use super::thread::Thread;
 use super::{Error, Outcome, State};
@@ -26,11 +27,12 @@ impl State {
 
     pub(super) fn apply_send_typing(
         &mut self,
+        count: &Count,
         actor: UserId,
         thread: ThreadId,
         now: Instant,
     ) -> Outcome {
-        let t = self.thread_mut(thread);
+        let t = self.changing(thread, count);
         let recipients = t.participant_count() - 1;
         t.push_notice(now, NoticeKind::TypingIndicatorReceived, actor, 0);
         Outcome::new(
@@ -45,12 +47,13 @@ impl State {
 
     pub(super) fn apply_read_receipt(
         &mut self,
+        count: &Count,
         actor: UserId,
         message: MessageId,
         now: Instant,
     ) -> Outcome {
         let (thread, seq) = (message.thread, message.sequence);
-        let t = self.thread_mut(thread);
+        let t = self.changing(thread, count);
         let recipients = t.participant_count() - 1;
         t.read_receipts.insert(actor, (seq, now));
         t.push_notice(now, NoticeKind::ReadReceiptReceived, actor, seq);

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use super::lifecycle::Checked;
+use super::limit::Count;
 use super::page::continuation_token;
 use super::pipeline::Found;
 use super::thread::{Message, MessageExtra, Thread};
@@ -234,11 +235,12 @@ impl State {
     /// participants' inboxes still show what reached them.
     pub(super) fn apply_delete_thread(
         &mut self,
+        count: &Count,
         actor: UserId,
         thread: ThreadId,
         now: Instant,
     ) -> Outcome {
-        let t = self.thread_mut(thread);
+        let t = self.changing(thread, count);
         let notified = t.participant_count() - 1;
         t.push_notice(now, NoticeKind::ChatThreadDeleted, actor, 0);
         let mut events = vec![Event::ThreadDeleted {
@@ -268,12 +270,13 @@ impl State {
 
     pub(super) fn apply_metacounter(
         &mut self,
+        count: &Count,
         actor: UserId,
         thread: ThreadId,
         key: &Arc<str>,
         value: i64,
     ) -> Outcome {
-        self.thread_mut(thread)
+        self.changing(thread, count)
             .metacounters
             .insert(key.clone(), value);
         Outcome::new(

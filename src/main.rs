@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
+use switchboard::core::api::error::cut;
 use switchboard::profile::{PROFILE_NAMES, Profile};
 use switchboard::scenario::{self, RunOptions};
 
@@ -137,7 +138,7 @@ fn usage(error: &clap::Error) -> ExitCode {
     let text = error.render().to_string();
     let text: Vec<String> = text
         .split(' ')
-        .map(|word| scenario::cut_word(word).into_owned())
+        .map(|word| cut(word, scenario::QUOTE_CHARS_MAX).into_owned())
         .collect();
     let text = text.join(" ");
     let code = error.exit_code();

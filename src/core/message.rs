@@ -196,11 +196,7 @@ impl State {
     ) -> Outcome {
         let (thread, seq) = (message.thread, message.sequence);
         let t = self.changing(thread, count);
-        let fanned_out = t.fanned_out(seq);
-        let m = &mut t.messages[seq as usize - 1];
-        if fanned_out {
-            m.freeze_sent();
-        }
+        let m = t.message_to_change(seq);
         m.content = match m.kind {
             MessageKind::Html => Arc::from(html::sanitize(content)),
             _ => content.clone(),
@@ -230,11 +226,7 @@ impl State {
     ) -> Outcome {
         let (thread, seq) = (message.thread, message.sequence);
         let t = self.changing(thread, count);
-        let fanned_out = t.fanned_out(seq);
-        let m = &mut t.messages[seq as usize - 1];
-        if fanned_out {
-            m.freeze_sent();
-        }
+        let m = t.message_to_change(seq);
         m.content = Arc::from("");
         let extra = m.extra_mut();
         extra.deleted_at = Some(now);

@@ -272,6 +272,17 @@ impl Thread {
             .is_ok()
     }
 
+    /// Message `seq`, about to be edited or deleted: if it was fanned out,
+    /// what was sent is kept first (the outbox shows what left).
+    pub fn message_to_change(&mut self, seq: u32) -> &mut Message {
+        let fanned_out = self.fanned_out(seq);
+        let m = &mut self.messages[seq as usize - 1];
+        if fanned_out {
+            m.freeze_sent();
+        }
+        m
+    }
+
     /// The deliveries of message `seq`, if it was fanned out.
     pub fn deliveries_of(&self, seq: u32) -> &[Delivery] {
         let Ok(i) = self.fanouts.binary_search_by_key(&seq, |f| f.message) else {

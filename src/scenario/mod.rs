@@ -10,7 +10,7 @@ mod run;
 mod step;
 mod workload;
 
-pub use parse::{ParseError, QUOTE_CHARS_MAX, StepReader, cut_word, parse, quote};
+pub use parse::{ParseError, QUOTE_CHARS_MAX, StepReader, parse, quote};
 pub use run::{
     RunOptions, RunReport, Session, StepOutcome, contains, first_divergence, run, run_with,
 };

@@ -10,6 +10,7 @@ use std::fmt;
 use super::ops;
 use super::step::{Expect, Op, Participant, Scenario, Step, UserDecl};
 use crate::core::Kind;
+use crate::core::api::error::{INPUT_CHARS_MAX, cut};
 use crate::id::{ThreadId, parse_message_id};
 use crate::profile::{PROFILE_NAMES, Profile};
 use crate::time::{Duration, Instant};
@@ -35,26 +36,22 @@ impl std::error::Error for ParseError {}
 /// bound, like every quote of input.
 pub(super) fn error(path: &str, message: impl Into<String>) -> ParseError {
     const PATH_CHARS_MAX: usize = 160;
-    let path = match path.char_indices().nth(PATH_CHARS_MAX) {
-        None => path.to_string(),
-        Some((at, _)) => format!("{}…", &path[..at]),
-    };
     ParseError {
-        path,
+        path: cut(path, PATH_CHARS_MAX).into_owned(),
         message: message.into(),
     }
 }
 
-/// The most characters of the caller's input an error message quotes.
-pub const QUOTE_CHARS_MAX: usize = 64;
+/// The most characters of the caller's input an error message quotes (the
+/// same bound as the platform's own error messages).
+pub const QUOTE_CHARS_MAX: usize = INPUT_CHARS_MAX;
 
 /// `text` quoted for an error message, cut to [`QUOTE_CHARS_MAX`] characters
 /// (with how long it was) so that no input of any size is echoed whole.
 pub fn quote(text: &str) -> String {
-    let mut chars = text.char_indices();
-    match chars.nth(QUOTE_CHARS_MAX) {
+    match text.char_indices().nth(QUOTE_CHARS_MAX) {
         None => format!("{text:?}"),
-        Some((cut, _)) => format!("{:?}… ({} bytes)", &text[..cut], text.len()),
+        Some((at, _)) => format!("{:?}… ({} bytes)", &text[..at], text.len()),
     }
 }
 
@@ -71,15 +68,6 @@ pub(super) fn check_ref_name(name: &str, path: &str) -> Result<(), ParseError> {
         ));
     }
     Ok(())
-}
-
-/// `word` cut to [`QUOTE_CHARS_MAX`] characters when longer (marked `…`):
-/// for messages that are not ours to quote, such as a parser's usage error.
-pub fn cut_word(word: &str) -> std::borrow::Cow<'_, str> {
-    match word.char_indices().nth(QUOTE_CHARS_MAX) {
-        None => std::borrow::Cow::Borrowed(word),
-        Some((at, _)) => std::borrow::Cow::Owned(format!("{}…", &word[..at])),
-    }
 }
 
 /// Parses scenario text. `seed_override` stands in for a missing `seed`.

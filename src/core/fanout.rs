@@ -67,9 +67,7 @@ impl State {
             let slot = b.channel as usize;
             let plan =
                 plans[slot].get_or_insert_with(|| outbound(rules, b.channel, &m.content, media));
-            let in_window = b
-                .last_inbound
-                .is_some_and(|at| now.ms().saturating_sub(at.ms()) < window);
+            let in_window = b.last_inbound.is_some_and(|at| now.since(at).ms() < window);
             let refused = plan.refused.or_else(|| {
                 (b.channel == Channel::Whatsapp && !template && !in_window)
                     .then_some(Refusal::OutsideWhatsappWindow)

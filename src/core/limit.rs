@@ -16,7 +16,7 @@ use std::collections::VecDeque;
 
 use crate::id::UserId;
 use crate::profile::{Consequence, LIMITS_MAX, Operation, Profile, RateLimit, Scope};
-use crate::time::Instant;
+use crate::time::{Duration, Instant};
 
 use super::Error;
 
@@ -168,6 +168,17 @@ pub fn thread_scoped(scope: Scope) -> bool {
     matches!(scope, Scope::Thread | Scope::UserThread)
 }
 
+/// Whether any limit in `counted` keeps its windows in the thread: only then
+/// does counting a call write the thread (a read after a fork copies nothing).
+pub fn counts_in_thread(profile: &Profile, counted: LimitSet) -> bool {
+    profile
+        .rate_limits
+        .iter()
+        .take(LIMITS_MAX)
+        .enumerate()
+        .any(|(i, limit)| counted & (1 << i) != 0 && thread_scoped(limit.scope))
+}
+
 /// The subject key of `scope` for `subject`; None when the scope needs a
 /// user and the call has none.
 pub fn key(scope: Scope, subject: Subject) -> Option<WindowKey> {
@@ -311,9 +322,7 @@ pub fn decide(
                 }
             }
             Consequence::Queue => {
-                verdict.effective_at = verdict
-                    .effective_at
-                    .max(Instant(now.ms().saturating_add(wait)));
+                verdict.effective_at = verdict.effective_at.max(now.after(Duration(wait)));
                 verdict.counted |= 1 << index;
             }
         }

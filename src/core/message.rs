@@ -9,7 +9,7 @@ use super::limit::Count;
 use super::page::continuation_token;
 use super::thread::{Message, MessageExtra, Thread};
 use super::{ContentType, Event, Page, PageRequest, Reply};
-use super::{ConversationState, Error, Outcome, State};
+use super::{Error, Outcome, State};
 use super::{MessageKind, NoticeKind};
 use crate::id::{MessageId, ThreadId, UserId, message_id};
 use crate::rules::{Media, html};
@@ -101,10 +101,7 @@ impl State {
         let name = self.name(actor);
         let t = self.changing(thread, count);
         let recipients = if hidden { 0 } else { t.participant_count() - 1 };
-        // Only Twilio conversations with timers or asleep react to a message.
-        let wakes = t.life.state != ConversationState::Active
-            || t.life.inactive_after_ms.is_some()
-            || t.life.closed_after_ms.is_some();
+        let wakes = t.life.reacts_to_message();
         let (kind, content) = match content_type {
             ContentType::Text => (MessageKind::Text, content.clone()),
             // Stored sanitized, as ACS stores it.

@@ -533,7 +533,9 @@ impl State {
             now,
             &mut self.windows,
         );
-        if let Some(id) = thread {
+        if let Some(id) = thread
+            && limit::counts_in_thread(&self.profile, verdict.counted)
+        {
             let profile = Arc::clone(&self.profile);
             let t = self.thread_mut(id);
             limit::count(&profile, verdict, subject, true, now, &mut t.windows);

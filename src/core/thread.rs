@@ -504,6 +504,15 @@ impl Lifecycle {
         .filter_map(|(at, kind)| at.map(|at| (at, kind)))
     }
 
+    /// Whether a new message changes this lifecycle: it wakes an inactive
+    /// conversation or restarts state timers (only Twilio conversations
+    /// with timers or asleep react).
+    pub fn reacts_to_message(&self) -> bool {
+        self.state != ConversationState::Active
+            || self.inactive_after_ms.is_some()
+            || self.closed_after_ms.is_some()
+    }
+
     /// Whether the conversation holds its SMS/WhatsApp bindings: a closed
     /// conversation frees them (the Twilio Conversations API specification).
     pub fn holds_bindings(&self) -> bool {

@@ -105,10 +105,16 @@ pub fn parse(text: &str, seed_override: Option<u64>) -> Result<Scenario, ParseEr
         None => None,
         Some(value) => Some(super::workload::parse_workload(value, &profile, &users)?),
     };
-    // A workload may stand instead of steps.
+    // A workload may stand instead of steps; its identities exist from time
+    // 0, so the file's steps may act as them.
+    let known: Vec<UserDecl> = users
+        .iter()
+        .cloned()
+        .chain(workload.iter().flat_map(|w| w.user_decls()))
+        .collect();
     let steps = match top.get("steps") {
         None if workload.is_some() => Vec::new(),
-        steps => parse_steps(steps, &users)?,
+        steps => parse_steps(steps, &known)?,
     };
     Ok(Scenario {
         name,
@@ -356,6 +362,7 @@ fn parse_step(
         op_name,
         op,
         expect,
+        generated: false,
     })
 }
 

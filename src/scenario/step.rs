@@ -64,6 +64,10 @@ pub struct Step {
     pub op: Op,
     /// What it must answer.
     pub expect: Expect,
+    /// Made by a workload, not written in the file: whatever it answers is the
+    /// workload's traffic (a 429 or a send to a replaced thread included), so
+    /// `--strict` does not count a refusal as unexpected.
+    pub generated: bool,
 }
 
 /// What a step expects; every given field must match.

@@ -318,7 +318,8 @@ pub(super) fn parse_workload(
                 "missing (SMS participants share a proxy number)",
             ));
         }
-        Some(Value::String(p)) if p.starts_with('+') && p.len() <= 16 => {
+        // The number rule the platform applies to every proxy address.
+        Some(Value::String(p)) if crate::rules::address::e164(p).is_ok() => {
             Some(Arc::from(p.as_str()))
         }
         Some(_) => {
@@ -651,6 +652,7 @@ impl Generator {
             op_name,
             op,
             expect: Default::default(),
+            generated: true,
         }
     }
 

@@ -333,3 +333,39 @@ fn the_w1_fixture_parses_within_its_bounds() {
     );
     assert_eq!(w.horizon.ms(), 30 * 24 * HOUR_MS);
 }
+
+/// A workload's own refusals (sends into a replaced thread, 429s) are its
+/// traffic, not unexpected refusals; file steps may act as its identities;
+/// a proxy must be an E.164 number.
+#[test]
+fn workload_refusals_are_not_strict_failures_and_steps_may_act_as_its_users() {
+    let text = r#"{"seed": 2, "profile": "acs",
+        "workload": {"users": 4, "threads": 2, "chat_participants": 2,
+                     "horizon": "10m", "mean_gap": "50ms",
+                     "burst": {"ppm": 200000, "sends": 40, "gap": "10ms"}},
+        "steps": [{"at": "1m", "as": "user0", "op": "list_threads",
+                   "expect": {"status": 200}}]}"#;
+    let parsed = switchboard::scenario::parse(text, None).unwrap();
+    let strict = switchboard::scenario::run_with(
+        &parsed,
+        switchboard::scenario::RunOptions { strict: true },
+        |_| {},
+    );
+    assert!(strict.failures.is_empty(), "{:?}", strict.failures.first());
+    assert_eq!(strict.unexpected_refusals, 0);
+    let plain = switchboard::scenario::run(&parsed);
+    let refused = plain
+        .lines
+        .iter()
+        .filter(|l| l.contains("\"status\":429"))
+        .count();
+    assert!(
+        refused > 0,
+        "the workload is throttled, so the test means something"
+    );
+    let bad_proxy = r#"{"seed": 2, "profile": "twilio",
+        "workload": {"users": 2, "threads": 1, "chat_participants": 1, "sms_participants": 1,
+                     "proxy": "+abc", "horizon": "1m", "mean_gap": "1s"}}"#;
+    let e = switchboard::scenario::parse(bad_proxy, None).unwrap_err();
+    assert_eq!(e.path, "$.workload.proxy");
+}

@@ -34,20 +34,21 @@ pub const SCENARIO_STEPS_MAX: usize = 256;
 /// The most calls one command input makes.
 pub const CALLS_MAX: usize = 96;
 
-/// Parses `data` as a scenario file and, if it parses, runs it twice.
-pub fn scenario(data: &[u8]) {
+/// Parses `data` as a scenario file and, if it parses, runs it twice;
+/// whether it ran.
+pub fn scenario(data: &[u8]) -> bool {
     let Ok(text) = std::str::from_utf8(data) else {
-        return;
+        return false;
     };
     let Ok(parsed) = crate::scenario::parse(text, Some(1)) else {
-        return;
+        return false;
     };
     let generated = parsed
         .workload
         .as_ref()
         .map_or(0, |w| w.expected_calls() as usize);
     if parsed.steps.len().saturating_add(generated) > SCENARIO_STEPS_MAX {
-        return;
+        return false;
     }
     let first = crate::scenario::run_with(&parsed, Default::default(), |_| {});
     let second = crate::scenario::run_with(&parsed, Default::default(), |_| {});
@@ -55,17 +56,22 @@ pub fn scenario(data: &[u8]) {
         first.digest, second.digest,
         "a scenario replays to its digest"
     );
+    true
 }
 
-/// Decodes `data` into calls on a small world and checks every property.
-pub fn commands(data: &[u8]) {
-    let first = run(data, true);
-    let second = run(data, false);
+/// Decodes `data` into calls on a small world and checks every property;
+/// how many of its calls were accepted.
+pub fn commands(data: &[u8]) -> usize {
+    let (first, accepted) = run(data, true);
+    let (second, _) = run(data, false);
     assert_eq!(first, second, "the same calls replay to the same digest");
+    accepted
 }
 
-/// Runs the calls `data` decodes to; returns the digest.
-fn run(data: &[u8], check: bool) -> String {
+/// Runs the calls `data` decodes to; returns the digest and how many calls
+/// were accepted.
+fn run(data: &[u8], check: bool) -> (String, usize) {
+    let mut accepted = 0;
     let mut bytes = Bytes { data, at: 0 };
     let profile = match bytes.below(3) {
         0 => Profile::acs(),
@@ -97,6 +103,7 @@ fn run(data: &[u8], check: bool) -> String {
             let (caller, command) = world.call(&mut bytes);
             let before = check.then(|| world.sim.state().clone());
             let result = world.sim.execute(caller, &command);
+            accepted += usize::from(result.is_ok());
             world.remember(&command, &result);
             if let Some(before) = before {
                 let after = world.sim.state();
@@ -110,7 +117,7 @@ fn run(data: &[u8], check: bool) -> String {
             }
         }
     }
-    world.sim.digest()
+    (world.sim.digest(), accepted)
 }
 
 /// Identity names: the world's four, one more, one too long, one empty.

@@ -2,4 +2,6 @@
 //! `switchboard::fuzz::commands`).
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| switchboard::fuzz::commands(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    switchboard::fuzz::commands(data);
+});

@@ -135,6 +135,7 @@ fn deadlines_past_the_end_of_virtual_time_are_refused_by_name() {
     assert!(e.to_string().contains("token's expiry"), "{e}");
     // A thread deleted now would be purged after the end of time.
     let e = sim.client(ana).delete_thread(t).unwrap_err();
+    assert_eq!(e.kind(), Kind::BadRequest, "{e}");
     assert!(e.to_string().contains("purge"), "{e}");
     // A retention policy whose deletion lies past the end.
     let create = ChatCall::CreateThread {
@@ -148,6 +149,7 @@ fn deadlines_past_the_end_of_virtual_time_are_refused_by_name() {
         },
     };
     let e = sim.client(ana).execute(&Call::Chat(create)).unwrap_err();
+    assert_eq!(e.kind(), Kind::BadRequest, "{e}");
     assert!(e.to_string().contains("retention deletion"), "{e}");
     assert_eq!(sim.state(), &before, "refused calls change nothing");
     sim.state().check_invariants().unwrap();
@@ -253,6 +255,36 @@ fn a_streamed_run_emits_exactly_the_kept_trace() {
     assert_eq!(streamed, kept.lines);
     assert!(report.lines.is_empty());
     assert_eq!(report.digest, kept.digest);
+    // What streaming relies on: once a step's lines are taken, the simulator
+    // keeps none of them, so what it holds is one step's lines at most.
+    let mut session = scenario::Session::new(1, parsed.profile.clone(), &parsed.users);
+    let mut taken = 0;
+    for step in &parsed.steps {
+        session.step(step);
+        taken += session.take_lines().len();
+        assert_eq!(session.simulator().trace().lines().count(), 0);
+    }
+    assert_eq!(taken as u64, session.simulator().trace().len());
+}
+
+/// An override of the wrong type, or of no field at all, names the field.
+#[test]
+fn a_profile_override_error_names_the_field() {
+    for (overrides, field) in [
+        (r#"{"page_size_max": "x"}"#, "page_size_max"),
+        (r#"{"colour": 1}"#, "colour"),
+        (
+            r#"{"non_chat.participants_max": "x"}"#,
+            "non_chat.participants_max",
+        ),
+    ] {
+        let text = format!(
+            r#"{{"seed": 1, "profile": {{"base": "twilio", "overrides": {overrides}}}, "steps": []}}"#
+        );
+        let e = scenario::parse(&text, None).unwrap_err();
+        assert_eq!(e.path, "$.profile.overrides");
+        assert!(e.message.contains(field), "{overrides}: {e}");
+    }
 }
 
 /// Output to a reader that stops early ends quietly (no panic, exit 0): the
@@ -278,15 +310,16 @@ fn a_closed_pipe_ends_the_output_quietly() {
     );
     let long = long.to_str().unwrap();
     for args in [&["run", long][..], &["profile", "show", "acs"][..]] {
+        // The reader is gone before the command starts: its first write fails.
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
         let child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
             .args(args)
             .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .stdout(std::process::Stdio::piped())
+            .stdout(writer)
             .stderr(std::process::Stdio::piped())
             .spawn()
             .unwrap();
-        let mut child = child;
-        drop(child.stdout.take());
         let out = child.wait_with_output().unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");

@@ -1,25 +1,7 @@
 //! The command line as a user meets it: `--version`, `--help` on every
 //! command, a scenario on standard input, "did you mean", and `--strict`.
 
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
-
-fn switchboard(args: &[&str], stdin: Option<&[u8]>) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the binary runs");
-    let mut input = child.stdin.take().expect("piped");
-    if let Some(bytes) = stdin {
-        input.write_all(bytes).expect("the binary reads its input");
-    }
-    drop(input);
-    child.wait_with_output().expect("the binary ends")
-}
+use crate::harness::{switchboard, switchboard_with};
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
@@ -27,7 +9,7 @@ fn text(bytes: &[u8]) -> String {
 
 #[test]
 fn version_and_help_on_every_command_exit_0() {
-    let out = switchboard(&["--version"], None);
+    let out = switchboard(&["--version"]);
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(
         text(&out.stdout).trim(),
@@ -41,7 +23,7 @@ fn version_and_help_on_every_command_exit_0() {
         &["profile", "show", "--help"],
         &["serve", "--help"],
     ] {
-        let out = switchboard(args, None);
+        let out = switchboard(args);
         assert_eq!(out.status.code(), Some(0), "{args:?}");
         assert!(text(&out.stdout).contains("Usage: switchboard"), "{args:?}");
     }
@@ -53,8 +35,8 @@ fn run_dash_reads_the_scenario_from_standard_input() {
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/support_desk.json"),
     )
     .unwrap();
-    let piped = switchboard(&["run", "-"], Some(&file));
-    let named = switchboard(&["run", "fixtures/support_desk.json"], None);
+    let piped = switchboard_with(&["run", "-"], &file);
+    let named = switchboard(&["run", "fixtures/support_desk.json"]);
     assert_eq!(piped.status.code(), Some(0), "{}", text(&piped.stderr));
     assert!(piped.stdout.len() > 1000);
     assert_eq!(piped.stdout, named.stdout);
@@ -62,14 +44,14 @@ fn run_dash_reads_the_scenario_from_standard_input() {
 
 #[test]
 fn a_misspelt_command_or_flag_gets_a_suggestion() {
-    let out = switchboard(&["chek", "x"], None);
+    let out = switchboard(&["chek", "x"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(
         text(&out.stderr).contains("'check'"),
         "{}",
         text(&out.stderr)
     );
-    let out = switchboard(&["run", "fixtures/support_desk.json", "--hman"], None);
+    let out = switchboard(&["run", "fixtures/support_desk.json", "--hman"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(
         text(&out.stderr).contains("'--human'"),
@@ -85,14 +67,14 @@ fn strict_makes_a_refused_step_without_expect_a_failure() {
     let scenario = br#"{"seed": 1, "profile": "acs", "users": ["a"], "steps": [
         {"as": "a", "op": "get_thread", "thread": "t9"},
         {"as": "a", "op": "list_threads", "expect": {"status": 200}}]}"#;
-    let lenient = switchboard(&["run", "-"], Some(scenario));
+    let lenient = switchboard_with(&["run", "-"], scenario);
     assert_eq!(lenient.status.code(), Some(0));
     assert!(
         text(&lenient.stderr).contains("1 step(s) without an expect were refused"),
         "{}",
         text(&lenient.stderr)
     );
-    let strict = switchboard(&["run", "-", "--strict"], Some(scenario));
+    let strict = switchboard_with(&["run", "-", "--strict"], scenario);
     assert_eq!(strict.status.code(), Some(1));
     let stderr = text(&strict.stderr);
     assert!(stderr.contains("step 0 (get_thread)"), "{stderr}");

@@ -4,21 +4,14 @@
 //! no error), never a panic and never a silent misreading.
 
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Command;
 
 use std::sync::Arc;
 
+use crate::harness::switchboard;
 use switchboard::core::ServiceCall;
 use switchboard::scenario;
 use switchboard::{Command as Call, Error, Simulator};
-
-fn switchboard(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_switchboard"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("the binary runs")
-}
 
 /// A file under the target folder, for inputs that cannot be shipped as text.
 fn temp_file(name: &str, bytes: &[u8]) -> PathBuf {

@@ -1,8 +1,8 @@
 //! The scenario files and the command line: fixture snapshots, byte-for-byte
 //! replay, exit codes, and the malformed-file corpus.
 
+use crate::harness::switchboard;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use switchboard::scenario;
 
@@ -21,14 +21,6 @@ fn fixtures() -> Vec<PathBuf> {
     files.sort();
     assert!(files.len() >= 3, "at least three fixtures ship: {files:?}");
     files
-}
-
-fn switchboard(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_switchboard"))
-        .args(args)
-        .current_dir(root())
-        .output()
-        .expect("the binary runs")
 }
 
 fn run_file(path: &Path) -> scenario::RunReport {

@@ -170,17 +170,24 @@ fn run(args: &FileArgs, human: bool, strict: bool) -> Result<ExitCode, String> {
     // it. A reader that closes the pipe early ends the output quietly.
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let mut open = true;
-    let report = scenario::run_with(&scenario, RunOptions { strict }, |line| {
-        if !open {
-            return;
-        }
-        let written = if human {
-            writeln!(out, "{}", switchboard::sim::trace::render_line(line))
-        } else {
-            writeln!(out, "{line}")
-        };
-        open = written.is_ok();
-    });
+    let report = scenario::run_with(
+        &scenario,
+        RunOptions {
+            strict,
+            ..Default::default()
+        },
+        |line| {
+            if !open {
+                return;
+            }
+            let written = if human {
+                writeln!(out, "{}", switchboard::sim::trace::render_line(line))
+            } else {
+                writeln!(out, "{line}")
+            };
+            open = written.is_ok();
+        },
+    );
     if open {
         let _ = out.flush();
     }

@@ -314,7 +314,7 @@ impl State {
                     .iter()
                     .filter(|b| b.is_current() && !b.is_group())
                 {
-                    if self.binding_holder(b.channel, &b.address, &b.proxy) != Some(*id) {
+                    if self.binding_holder(b.channel, &b.address, &b.proxy) != Some(id) {
                         return Err(format!(
                             "thread {id}: binding {} is not indexed to it",
                             b.address

@@ -64,7 +64,7 @@ impl State {
     fn insert_user(&mut self, id: &Arc<str>, display_name: &Option<Arc<str>>) -> (UserId, Event) {
         let user = UserId(self.next_user);
         self.next_user += 1;
-        self.users.insert(
+        self.users.push(
             user,
             Arc::new(User {
                 id: id.clone(),

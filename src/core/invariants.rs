@@ -10,14 +10,14 @@ impl State {
     pub fn check_invariants(&self) -> Result<(), String> {
         let p = &self.profile;
         for (id, user) in self.users.iter() {
-            if self.user_ids.get(&user.id) != Some(id) {
+            if self.user_ids.get(&user.id) != Some(&id) {
                 return Err(format!("user {} is not indexed by its id", user.id));
             }
             for t in &user.threads {
                 let Some(thread) = self.threads.get(t) else {
                     return Err(format!("user {} lists unknown thread {t}", user.id));
                 };
-                if !thread.was_ever_participant(*id) {
+                if !thread.was_ever_participant(id) {
                     return Err(format!("user {} lists thread {t} it never joined", user.id));
                 }
             }
@@ -26,7 +26,7 @@ impl State {
             return Err("user index and users differ in size".to_string());
         }
         for (id, t) in self.threads.iter() {
-            if t.id != *id || id.0 >= self.next_thread {
+            if t.id != id || id.0 >= self.next_thread {
                 return Err(format!("thread {id} has a bad id"));
             }
             if t.participant_count() > p.participants_per_thread_max {
@@ -55,7 +55,7 @@ impl State {
                 if !self
                     .users
                     .get(&m.user)
-                    .is_some_and(|u| u.threads.contains(id))
+                    .is_some_and(|u| u.threads.contains(&id))
                 {
                     return Err(format!("thread {id}: member does not list the thread"));
                 }

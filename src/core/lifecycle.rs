@@ -516,7 +516,7 @@ impl State {
         for (id, t) in self.threads.iter() {
             for (at, kind) in t.life.armed() {
                 armed += 1;
-                if !self.timers.contains(&(at, kind, *id)) {
+                if !self.timers.contains(&(at, kind, id)) {
                     return Err(format!("thread {id}: armed {kind:?} timer not queued"));
                 }
             }

@@ -24,6 +24,7 @@ mod participant;
 mod pipeline;
 mod receipt;
 mod sms;
+mod table;
 pub mod thread;
 mod threads;
 pub mod token;
@@ -115,9 +116,9 @@ impl Caller {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct State {
     profile: Arc<Profile>,
-    users: imbl::OrdMap<UserId, Arc<User>>,
+    users: table::Table<UserId, User>,
     user_ids: imbl::OrdMap<Arc<str>, UserId>,
-    threads: imbl::OrdMap<ThreadId, Arc<Thread>>,
+    threads: table::Table<ThreadId, Thread>,
     /// Idempotency key to the thread it created and that call's invalid participants.
     idempotency: imbl::OrdMap<Arc<str>, (ThreadId, Vec<InvalidParticipant>)>,
     /// Windows of user- and resource-scoped rate limits.
@@ -155,9 +156,9 @@ impl State {
     pub fn new(profile: Profile) -> State {
         State {
             profile: Arc::new(profile),
-            users: imbl::OrdMap::new(),
+            users: table::Table::default(),
             user_ids: imbl::OrdMap::new(),
-            threads: imbl::OrdMap::new(),
+            threads: table::Table::default(),
             idempotency: imbl::OrdMap::new(),
             windows: imbl::OrdMap::new(),
             next_user: 1,

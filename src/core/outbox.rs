@@ -91,13 +91,13 @@ impl State {
             (Some(t), Some(m)) if t != m.thread => return out,
             (t, m) => t.or(m.map(|m| m.thread)),
         };
-        let threads: Box<dyn Iterator<Item = (&ThreadId, &Arc<Thread>)>> = match only {
-            Some(id) => Box::new(self.threads.get_key_value(&id).into_iter()),
+        let threads: Box<dyn Iterator<Item = (ThreadId, &Arc<Thread>)>> = match only {
+            Some(id) => Box::new(self.threads.get(&id).map(|t| (id, t)).into_iter()),
             None => Box::new(self.threads.iter()),
         };
         // Only a profile with SMS/WhatsApp participants has thread deliveries.
         let rules = self.profile.non_chat.as_ref().map(|n| &n.channel_rules);
-        for (&id, t) in threads {
+        for (id, t) in threads {
             let Some(rules) = rules else { break };
             if t.deleted_at.is_some() {
                 continue;

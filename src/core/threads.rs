@@ -140,7 +140,7 @@ impl State {
             });
         }
         let count = t.participant_count();
-        self.threads.insert(id, Arc::new(t));
+        self.threads.push(id, Arc::new(t));
         for user in &added {
             self.user_mut(*user).threads.insert(id);
         }

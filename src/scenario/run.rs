@@ -20,8 +20,8 @@ use crate::core::{CarrierCall, ChatCall, ServiceCall};
 use crate::id::{MessageId, ThreadId, parse_message_id};
 use crate::profile::{ErrorStyle, Profile};
 use crate::rules::Channel;
-use crate::sim::Simulator;
-use crate::time::Duration;
+use crate::sim::{Simulator, StepLine, StepResult};
+use crate::time::{Duration, Instant};
 use crate::wire;
 
 /// What a run produced.
@@ -73,23 +73,6 @@ enum Named {
     Nothing,
 }
 
-/// One step's outcome line.
-#[derive(Serialize)]
-struct StepLine<'a> {
-    kind: &'static str,
-    step: usize,
-    op: &'a str,
-    #[serde(rename = "as", skip_serializing_if = "Option::is_none")]
-    actor: Option<&'a str>,
-    status: u16,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    result: Option<Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    error: Option<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    body: Option<Value>,
-}
-
 #[derive(Serialize)]
 struct Summary<'a> {
     at_ms: u64,
@@ -117,6 +100,9 @@ struct Seen {
 pub struct RunOptions {
     /// A step refused without an `expect` is a failed expectation.
     pub strict: bool,
+    /// Keep no trace lines: only the digest and the line count (the
+    /// benchmark's mode). `emit` then sees the summary line alone.
+    pub digest_only: bool,
 }
 
 /// Runs `scenario` to the end, keeping its trace in the report.
@@ -133,44 +119,98 @@ pub fn run(scenario: &Scenario) -> RunReport {
 /// its step is done (the summary line last), so that memory does not grow
 /// with the trace. The report's `lines` are empty.
 pub fn run_with(scenario: &Scenario, options: RunOptions, mut emit: impl FnMut(&str)) -> RunReport {
-    // `parse` guarantees a seed; a hand-built scenario without one runs seed 0.
-    let seed = scenario.seed.unwrap_or_default();
-    let mut users = scenario.users.clone();
-    if let Some(workload) = &scenario.workload {
-        users.extend(workload.user_decls());
-    }
-    let mut session = Session::new(seed, scenario.profile.clone(), &users);
-    session.runner.strict = options.strict;
-    // A workload's calls run between the steps: those due before a step's
-    // instant first (at one instant, the step first).
-    let mut generator = scenario
-        .workload
-        .as_ref()
-        .map(|w| super::workload::Generator::new(w, seed, scenario.steps.len()));
-    for step in &scenario.steps {
-        if let Some(generator) = generator.as_mut() {
-            generator.run(&mut session, Some(step.at), &mut emit);
+    Run::new(scenario, options).finish(&mut emit)
+}
+
+/// A scenario run that can be stopped part-way: its steps and its
+/// workload's generated calls up to an instant, then on, or forked by
+/// cloning (the benchmark forks at the end of the horizon).
+#[derive(Clone, Debug)]
+pub struct Run<'s> {
+    scenario: &'s Scenario,
+    session: Session,
+    generator: Option<super::workload::Generator>,
+    /// The file's next step to run.
+    next_step: usize,
+}
+
+impl<'s> Run<'s> {
+    /// A run of `scenario` that has done nothing yet (the file's users are
+    /// declared).
+    pub fn new(scenario: &'s Scenario, options: RunOptions) -> Run<'s> {
+        // `parse` guarantees a seed; a hand-built scenario without one runs seed 0.
+        let seed = scenario.seed.unwrap_or_default();
+        let mut users = scenario.users.clone();
+        if let Some(workload) = &scenario.workload {
+            users.extend(workload.user_decls());
         }
-        session.step(step);
-        for line in session.take_lines() {
+        let mut session =
+            Session::with_trace(seed, scenario.profile.clone(), &users, !options.digest_only);
+        session.runner.strict = options.strict;
+        let generator = scenario
+            .workload
+            .as_ref()
+            .map(|w| super::workload::Generator::new(w, seed, scenario.steps.len()));
+        Run {
+            scenario,
+            session,
+            generator,
+            next_step: 0,
+        }
+    }
+
+    /// Runs the file's steps and the workload's calls due before `until`
+    /// (`None`: every step, and the workload up to its horizon), handing
+    /// each trace line to `emit`. A workload's calls due before a step's
+    /// instant run first (at one instant, the step first).
+    pub fn run_until(&mut self, until: Option<Instant>, emit: &mut impl FnMut(&str)) {
+        let steps = &self.scenario.steps;
+        while let Some(step) = steps.get(self.next_step) {
+            if until.is_some_and(|u| step.at >= u) {
+                break;
+            }
+            if let Some(generator) = self.generator.as_mut() {
+                generator.run(&mut self.session, Some(step.at), emit);
+            }
+            self.session.step(step);
+            self.next_step += 1;
+            for line in self.session.take_lines() {
+                emit(&line);
+            }
+        }
+        if let Some(generator) = self.generator.as_mut() {
+            generator.run(&mut self.session, until, emit);
+        }
+        for line in self.session.take_lines() {
             emit(&line);
         }
     }
-    let mut steps = scenario.steps.len();
-    if let Some(generator) = generator.as_mut() {
-        generator.run(&mut session, None, &mut emit);
-        generator.finish(&mut session);
-        steps = generator.next_index();
+
+    /// The session the run drives.
+    pub fn session(&self) -> &Session {
+        &self.session
     }
-    for line in session.take_lines() {
-        emit(&line);
-    }
-    emit(&session.summary(scenario.name.as_deref(), steps));
-    RunReport {
-        lines: Vec::new(),
-        digest: session.runner.sim.digest(),
-        unexpected_refusals: session.runner.unexpected_refusals,
-        failures: session.runner.failures,
+
+    /// Ends the run: every remaining step, the workload to its horizon and
+    /// the clock there, then the summary line.
+    pub fn finish(&mut self, emit: &mut impl FnMut(&str)) -> RunReport {
+        self.run_until(None, emit);
+        let mut steps = self.scenario.steps.len();
+        if let Some(generator) = self.generator.as_mut() {
+            generator.finish(&mut self.session);
+            steps = generator.next_index();
+        }
+        for line in self.session.take_lines() {
+            emit(line.as_str());
+        }
+        emit(&self.session.summary(self.scenario.name.as_deref(), steps));
+        let runner = &self.session.runner;
+        RunReport {
+            lines: Vec::new(),
+            digest: runner.sim.digest(),
+            unexpected_refusals: runner.unexpected_refusals,
+            failures: runner.failures.clone(),
+        }
     }
 }
 
@@ -206,7 +246,22 @@ impl Session {
     /// A fresh world with `seed` and `profile`, and the `users` a scenario
     /// declares created at time 0.
     pub fn new(seed: u64, profile: Profile, users: &[UserDecl]) -> Session {
-        let mut sim = Simulator::builder().seed(seed).profile(profile).build();
+        Session::with_trace(seed, profile, users, true)
+    }
+
+    /// The same, keeping the trace's lines or (`keep_lines` false) only its
+    /// digest and count.
+    pub fn with_trace(
+        seed: u64,
+        profile: Profile,
+        users: &[UserDecl],
+        keep_lines: bool,
+    ) -> Session {
+        let mut sim = Simulator::builder()
+            .seed(seed)
+            .profile(profile)
+            .keep_trace(keep_lines)
+            .build();
         for user in users {
             // The file's own set-up: no rate limit counts it. Declared ids are
             // distinct and checked against the profile at parse time.
@@ -338,7 +393,10 @@ impl Runner {
                     },
                     Err(e) => StepOutcome::Refused(e.clone()),
                 };
-                (seen(&command, outcome, style), returned)
+                (
+                    seen(&command, outcome, style, step.expect.wants_json()),
+                    returned,
+                )
             }
             Ok(Action::Outbox(query)) => {
                 let outcome = self.outbox_filter(query).map(|filter| {
@@ -376,9 +434,9 @@ impl Runner {
                     error
                 };
                 let style = self.sim.profile().error_style;
-                self.sim.record(&error_line(step, &error, style));
+                self.sim.record_step(&error_line(step, &error, style));
                 (
-                    seen_error(error.clone(), style),
+                    seen_error(error.clone(), style, step.expect.wants_json()),
                     StepOutcome::Refused(error),
                 )
             }
@@ -421,21 +479,20 @@ impl Runner {
     fn query(&mut self, step: &Step, outcome: Result<Value, Error>) -> (Seen, StepOutcome) {
         let line = match &outcome {
             Ok(items) => StepLine {
-                kind: "step",
                 step: step.index,
                 op: step.op_name,
                 actor: step.actor.as_deref(),
                 status: 200,
-                result: Some(Value::Object(Map::from_iter([(
+                result: Some(StepResult::Json(Value::Object(Map::from_iter([(
                     "items".to_string(),
                     items.clone(),
-                )]))),
+                )])))),
                 error: None,
                 body: None,
             },
             Err(e) => error_line(step, e, self.sim.profile().error_style),
         };
-        self.sim.record(&line);
+        self.sim.record_step(&line);
         match outcome {
             Ok(items) => {
                 let result = Value::Object(Map::from_iter([("items".to_string(), items.clone())]));
@@ -449,7 +506,7 @@ impl Runner {
                 (seen, StepOutcome::Items(items))
             }
             Err(e) => (
-                seen_error(e.clone(), self.sim.profile().error_style),
+                seen_error(e.clone(), self.sim.profile().error_style, true),
                 StepOutcome::Refused(e),
             ),
         }
@@ -850,12 +907,14 @@ fn step_line<'a>(
 ) -> StepLine<'a> {
     match outcome {
         Ok(reply) => StepLine {
-            kind: "step",
             step: step.index,
             op: step.op_name,
             actor: step.actor.as_deref(),
             status: success_status,
-            result: Some(wire::reply_json(reply)),
+            result: Some(match reply {
+                Reply::MessageSent { sequence } => StepResult::Sent(*sequence),
+                other => StepResult::Json(wire::reply_json(other)),
+            }),
             error: None,
             body: None,
         },
@@ -865,7 +924,6 @@ fn step_line<'a>(
 
 fn error_line<'a>(step: &'a Step, e: &Error, style: crate::profile::ErrorStyle) -> StepLine<'a> {
     StepLine {
-        kind: "step",
         step: step.index,
         op: step.op_name,
         actor: step.actor.as_deref(),
@@ -876,10 +934,16 @@ fn error_line<'a>(step: &'a Step, e: &Error, style: crate::profile::ErrorStyle) 
     }
 }
 
-fn seen(command: &Command, outcome: Result<Reply, Error>, style: ErrorStyle) -> Seen {
+/// The outcome as expectations see it; its JSON (`result`, `body`) only
+/// when `json` (an expectation looks at it), else `null`.
+fn seen(command: &Command, outcome: Result<Reply, Error>, style: ErrorStyle, json: bool) -> Seen {
     match outcome {
         Ok(reply) => {
-            let result = wire::reply_json(&reply);
+            let result = if json {
+                wire::reply_json(&reply)
+            } else {
+                Value::Null
+            };
             Seen {
                 status: command.success_status(),
                 count: reply.count().map(|c| c as u64),
@@ -888,15 +952,19 @@ fn seen(command: &Command, outcome: Result<Reply, Error>, style: ErrorStyle) -> 
                 error: None,
             }
         }
-        Err(e) => seen_error(e, style),
+        Err(e) => seen_error(e, style, json),
     }
 }
 
-fn seen_error(e: Error, style: ErrorStyle) -> Seen {
+fn seen_error(e: Error, style: ErrorStyle, json: bool) -> Seen {
     Seen {
         status: e.status(),
         result: Value::Null,
-        body: wire::render_error(&e, style),
+        body: if json {
+            wire::render_error(&e, style)
+        } else {
+            Value::Null
+        },
         error: Some(e),
         count: None,
     }
@@ -904,24 +972,28 @@ fn seen_error(e: Error, style: ErrorStyle) -> Seen {
 
 /// The first unmet expectation, described.
 fn check(expect: &Expect, seen: &Seen) -> Option<String> {
-    let happened = match &seen.error {
+    let happened = || match &seen.error {
         None => format!("status {}", seen.status),
         Some(e) => format!("status {} ({}: {e})", seen.status, e.kind().name()),
     };
     if let Some(status) = expect.status
         && status != seen.status
     {
-        return Some(format!("expected status {status}, got {happened}"));
+        return Some(format!("expected status {status}, got {}", happened()));
     }
     if let Some(ok) = expect.ok
         && ok != seen.error.is_none()
     {
-        return Some(format!("expected ok={ok}, got {happened}"));
+        return Some(format!("expected ok={ok}, got {}", happened()));
     }
     if let Some(kind) = expect.error {
         let got = seen.error.as_ref().map(Error::kind);
         if got != Some(kind) {
-            return Some(format!("expected error {}, got {happened}", kind.name()));
+            return Some(format!(
+                "expected error {}, got {}",
+                kind.name(),
+                happened()
+            ));
         }
     }
     if let Some(count) = expect.count
@@ -929,7 +1001,10 @@ fn check(expect: &Expect, seen: &Seen) -> Option<String> {
     {
         return Some(match seen.count {
             Some(n) => format!("expected count {count}, got {n}"),
-            None => format!("expected count {count}, but the result is not a listing ({happened})"),
+            None => format!(
+                "expected count {count}, but the result is not a listing ({})",
+                happened()
+            ),
         });
     }
     if let Some(want) = &expect.result

@@ -88,6 +88,14 @@ pub struct Expect {
     pub count: Option<u64>,
 }
 
+impl Expect {
+    /// Whether a check of this expectation looks at the outcome's JSON
+    /// (`result` or `body`).
+    pub fn wants_json(&self) -> bool {
+        self.result.is_some() || self.body.is_some()
+    }
+}
+
 /// What a step does, with its fields. `thread` and `message` fields hold a
 /// ref defined by an earlier step or an id (checked by `parse`), resolved when
 /// the step runs.

@@ -24,7 +24,7 @@ use serde::Serialize;
 pub use client::Client;
 pub use inspect::Inspect;
 pub use rng::{Stream, Subsystem};
-pub use trace::Trace;
+pub use trace::{StepLine, StepResult, Trace};
 
 use crate::core::{Caller, Command, Error, Event, Notification, Reply, State, TokenId, TokenView};
 use crate::id::{ThreadId, UserId};
@@ -220,16 +220,19 @@ impl Simulator {
         command: &Command,
     ) -> Result<Reply, Error> {
         let caller = caller.into();
-        self.apply(caller, command, |state, result| {
-            result.as_ref().err().map(|error| Event::Rejected {
-                op: command.op(),
-                by: caller
-                    .user
-                    .and_then(|a| state.user(a))
-                    .map(|u| u.id.clone()),
-                status: error.status(),
-                error: error.kind(),
-            })
+        self.apply(caller, command, |state, result, trace, at| {
+            if let Err(error) = result {
+                let rejected = Event::Rejected {
+                    op: command.op(),
+                    by: caller
+                        .user
+                        .and_then(|a| state.user(a))
+                        .map(|u| u.id.clone()),
+                    status: error.status(),
+                    error: error.kind(),
+                };
+                trace.record_event(at, &rejected);
+            }
         })
     }
 
@@ -260,33 +263,33 @@ impl Simulator {
     }
 
     /// Executes `command` like [`Simulator::execute`], but records first the
-    /// line `describe` makes of the outcome (a scenario step), then the events;
-    /// a refusal is described by that line alone.
-    pub fn execute_step<T: Serialize>(
+    /// step line `describe` makes of the outcome (a scenario step), then the
+    /// events; a refusal is described by that line alone.
+    pub fn execute_step<'a>(
         &mut self,
         caller: impl Into<Caller>,
         command: &Command,
-        describe: impl FnOnce(&Result<Reply, Error>) -> T,
+        describe: impl FnOnce(&Result<Reply, Error>) -> StepLine<'a>,
     ) -> Result<Reply, Error> {
-        self.apply(caller.into(), command, |_, result| Some(describe(result)))
+        self.apply(caller.into(), command, |_, result, trace, at| {
+            trace.record_step(at, &describe(result));
+        })
     }
 
-    /// Runs `command` on the core, records the line `describe` makes of the
-    /// outcome (if any), then the events, and returns the outcome.
-    fn apply<T: Serialize>(
+    /// Runs `command` on the core, lets `record` write the outcome's line
+    /// (if any), then records the events, and returns the outcome.
+    fn apply(
         &mut self,
         caller: Caller,
         command: &Command,
-        describe: impl FnOnce(&State, &Result<Reply, Error>) -> Option<T>,
+        record: impl FnOnce(&State, &Result<Reply, Error>, &mut Trace, Instant),
     ) -> Result<Reply, Error> {
         let (result, events, queued) = match self.state.execute(caller, command, self.now) {
             Ok(outcome) => (Ok(outcome.reply), outcome.events, outcome.queued),
             Err(error) => (Err(error), Vec::new(), Vec::new()),
         };
         self.hand_to_carrier(&queued);
-        if let Some(line) = describe(&self.state, &result) {
-            self.trace.record(self.now, &line);
-        }
+        record(&self.state, &result, &mut self.trace, self.now);
         for event in &events {
             self.trace.record_event(self.now, event);
         }
@@ -350,9 +353,14 @@ impl Simulator {
         self.state.outbox(filter)
     }
 
-    /// Records a line of the caller's own (a scenario step outcome) in the trace.
+    /// Records a line of the caller's own in the trace.
     pub fn record<T: Serialize>(&mut self, item: &T) {
         self.trace.record(self.now, item);
+    }
+
+    /// Records a scenario step's line (one that made no call) in the trace.
+    pub fn record_step(&mut self, line: &StepLine<'_>) {
+        self.trace.record_step(self.now, line);
     }
 
     /// Creates a chat identity with public id `id`.

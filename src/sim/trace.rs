@@ -72,6 +72,36 @@ impl Digest {
     }
 }
 
+/// A scenario step's line (see the trace format's "Step lines").
+#[derive(Clone, Debug)]
+pub struct StepLine<'a> {
+    /// The step's index in the file.
+    pub step: usize,
+    /// The op's name.
+    pub op: &'a str,
+    /// The step's `as`.
+    pub actor: Option<&'a str>,
+    /// The success status, or the error's.
+    pub status: u16,
+    /// On success: the result.
+    pub result: Option<StepResult>,
+    /// On refusal: the canonical error kind.
+    pub error: Option<&'static str>,
+    /// On refusal: the error in the profile's wire shape.
+    pub body: Option<Value>,
+}
+
+/// A step line's `result`.
+#[derive(Clone, Debug)]
+pub enum StepResult {
+    /// The reply's JSON.
+    Json(Value),
+    /// A sent message: `{"id": "m<sequence>", "sequence_id": <sequence>}`,
+    /// the JSON of `Reply::MessageSent`, written without a JSON value (the
+    /// most frequent result).
+    Sent(u32),
+}
+
 /// The trace of a run.
 #[derive(Clone, Debug, Default)]
 pub struct Trace {
@@ -191,6 +221,47 @@ impl Trace {
         self.end_line();
     }
 
+    /// Records a scenario step's line, written by hand byte for byte as
+    /// serde would write it (pinned by a test): one a step, so the most
+    /// frequent line after the carrier's.
+    pub fn record_step(&mut self, at: Instant, line: &StepLine<'_>) {
+        self.start_line(at);
+        self.push(b"\"kind\":\"step\",\"step\":");
+        push_u64(&mut self.buffer, line.step as u64);
+        self.push(b",\"op\":");
+        push_json_str(&mut self.buffer, line.op);
+        if let Some(actor) = line.actor {
+            self.push(b",\"as\":");
+            push_json_str(&mut self.buffer, actor);
+        }
+        self.push(b",\"status\":");
+        push_u64(&mut self.buffer, u64::from(line.status));
+        match &line.result {
+            None => {}
+            Some(StepResult::Sent(sequence)) => {
+                self.push(b",\"result\":{\"id\":\"m");
+                push_u64(&mut self.buffer, u64::from(*sequence));
+                self.push(b"\",\"sequence_id\":");
+                push_u64(&mut self.buffer, u64::from(*sequence));
+                self.push(b"}");
+            }
+            Some(StepResult::Json(value)) => {
+                self.push(b",\"result\":");
+                serde_json::to_writer(&mut self.buffer, value).expect("values serialize");
+            }
+        }
+        if let Some(error) = line.error {
+            self.push(b",\"error\":");
+            push_json_str(&mut self.buffer, error);
+        }
+        if let Some(body) = &line.body {
+            self.push(b",\"body\":");
+            serde_json::to_writer(&mut self.buffer, body).expect("values serialize");
+        }
+        self.push(b"}");
+        self.end_line();
+    }
+
     fn push(&mut self, bytes: &[u8]) {
         self.buffer.extend_from_slice(bytes);
     }
@@ -278,18 +349,8 @@ fn push_json_str(buffer: &mut Vec<u8>, text: &str) {
 }
 
 /// Appends the decimal digits of `n`.
-fn push_u64(buffer: &mut Vec<u8>, mut n: u64) {
-    let mut digits = [0u8; 20];
-    let mut i = digits.len();
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    buffer.extend_from_slice(&digits[i..]);
+fn push_u64(buffer: &mut Vec<u8>, n: u64) {
+    buffer.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
 }
 
 /// Renders one JSONL trace line compactly: `+1h30m  kind  key=value ...`, keys in
@@ -366,6 +427,76 @@ mod tests {
             fast.record_event(Instant(42), &event);
             slow.record(Instant(42), &event);
             assert_eq!(fast.jsonl(), slow.jsonl());
+        }
+    }
+
+    #[test]
+    fn hand_written_step_lines_are_the_bytes_serde_writes() {
+        /// The step line as serde writes it.
+        #[derive(Serialize)]
+        struct Derived<'a> {
+            kind: &'static str,
+            step: usize,
+            op: &'a str,
+            #[serde(rename = "as", skip_serializing_if = "Option::is_none")]
+            actor: Option<&'a str>,
+            status: u16,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            result: Option<Value>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            error: Option<&'static str>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            body: Option<Value>,
+        }
+        let results = [
+            None,
+            Some(StepResult::Sent(0)),
+            Some(StepResult::Sent(u32::MAX)),
+            Some(StepResult::Json(
+                serde_json::json!({"z": 1, "a": ["q\"", null]}),
+            )),
+            Some(StepResult::Json(Value::Null)),
+        ];
+        for actor in [None, Some("ana"), Some("q\"uote\t"), Some("ünï 😀")] {
+            for result in &results {
+                for (error, body) in [
+                    (None, None),
+                    (
+                        Some("too_many_requests"),
+                        Some(serde_json::json!({"code": 1})),
+                    ),
+                ] {
+                    let line = StepLine {
+                        step: usize::MAX,
+                        op: "send_message",
+                        actor,
+                        status: 429,
+                        result: result.clone(),
+                        error,
+                        body: body.clone(),
+                    };
+                    let derived = Derived {
+                        kind: "step",
+                        step: line.step,
+                        op: line.op,
+                        actor,
+                        status: line.status,
+                        result: result.as_ref().map(|r| match r {
+                            StepResult::Json(v) => v.clone(),
+                            StepResult::Sent(s) => serde_json::json!({
+                                "id": crate::id::message_id(*s),
+                                "sequence_id": s
+                            }),
+                        }),
+                        error,
+                        body,
+                    };
+                    let (mut fast, mut slow) = (Trace::new(true), Trace::new(true));
+                    fast.record_step(Instant(7), &line);
+                    slow.record(Instant(7), &derived);
+                    assert_eq!(fast.jsonl(), slow.jsonl());
+                }
+            }
         }
     }
 

@@ -1,0 +1,121 @@
+//! A persistent table of records keyed by ids allocated in order from 1
+//! (users, threads), indexed by `id - 1`, since records are never removed (a
+//! deleted user or purged thread keeps its record, flagged). A lookup is two
+//! indexings instead of a key search.
+
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use crate::id::{ThreadId, UserId};
+
+/// An id allocated in order from 1.
+pub(crate) trait Serial: Copy {
+    /// The id's position in allocation order (1 is 0); `None` for 0.
+    fn position(self) -> Option<usize>;
+    /// The id at `position`.
+    fn at(position: usize) -> Self;
+}
+
+impl Serial for UserId {
+    fn position(self) -> Option<usize> {
+        (self.0 as usize).checked_sub(1)
+    }
+    fn at(position: usize) -> Self {
+        UserId(position as u32 + 1)
+    }
+}
+
+impl Serial for ThreadId {
+    fn position(self) -> Option<usize> {
+        (self.0 as usize).checked_sub(1)
+    }
+    fn at(position: usize) -> Self {
+        ThreadId(position as u32 + 1)
+    }
+}
+
+/// Records per chunk: a write after a clone copies one chunk of this many
+/// pointers and the list of chunks.
+const CHUNK: usize = 64;
+
+/// Records by serial id: chunks of [`CHUNK`] records behind `Arc`s, the list
+/// of chunks behind one more. Cloning is O(1); the first write to a record
+/// after a clone copies the chunk list and that record's chunk (pointers
+/// only), then the record itself when the caller makes it mutable.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Table<K, V> {
+    chunks: Arc<Vec<Arc<Vec<Arc<V>>>>>,
+    len: usize,
+    ids: PhantomData<K>,
+}
+
+impl<K: Serial, V: Clone> Default for Table<K, V> {
+    fn default() -> Self {
+        Table {
+            chunks: Arc::new(Vec::new()),
+            len: 0,
+            ids: PhantomData,
+        }
+    }
+}
+
+impl<K: Serial, V: Clone> Table<K, V> {
+    /// The record of `id`.
+    pub(crate) fn get(&self, id: &K) -> Option<&Arc<V>> {
+        let p = id.position()?;
+        self.chunks.get(p / CHUNK)?.get(p % CHUNK)
+    }
+
+    /// The record of `id`, to change (copied first if a clone shares it).
+    pub(crate) fn get_mut(&mut self, id: &K) -> Option<&mut Arc<V>> {
+        let p = id.position().filter(|&p| p < self.len)?;
+        let chunk = Arc::make_mut(&mut self.chunks).get_mut(p / CHUNK)?;
+        Arc::make_mut(chunk).get_mut(p % CHUNK)
+    }
+
+    /// Whether `id` has a record.
+    pub(crate) fn contains_key(&self, id: &K) -> bool {
+        self.get(id).is_some()
+    }
+
+    /// Adds the record of the next id, which must be `id`.
+    pub(crate) fn push(&mut self, id: K, record: Arc<V>) {
+        debug_assert_eq!(id.position(), Some(self.len), "ids in order");
+        let chunks = Arc::make_mut(&mut self.chunks);
+        if self.len.is_multiple_of(CHUNK) {
+            chunks.push(Arc::new(Vec::with_capacity(CHUNK)));
+        }
+        let last = chunks.last_mut().expect("a chunk with room");
+        Arc::make_mut(last).push(record);
+        self.len += 1;
+    }
+
+    /// How many records.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Every record, in id order.
+    pub(crate) fn values(&self) -> impl DoubleEndedIterator<Item = &Arc<V>> {
+        self.chunks.iter().flat_map(|chunk| chunk.iter())
+    }
+
+    /// Every id and record, in id order.
+    pub(crate) fn iter(&self) -> impl DoubleEndedIterator<Item = (K, &Arc<V>)> {
+        self.chunks.iter().enumerate().flat_map(|(c, chunk)| {
+            chunk
+                .iter()
+                .enumerate()
+                .map(move |(i, record)| (K::at(c * CHUNK + i), record))
+        })
+    }
+}
+
+impl<K: Serial, V: Clone> std::ops::Index<&K> for Table<K, V> {
+    type Output = Arc<V>;
+
+    /// The record of `id`, which must exist (as a map's index).
+    fn index(&self, id: &K) -> &Arc<V> {
+        self.get(id).expect("a record for every id handed out")
+    }
+}

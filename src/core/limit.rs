@@ -370,28 +370,33 @@ pub fn count(
     now: Instant,
     store: &mut impl Store,
 ) {
-    let mut done: LimitSet = 0;
-    for (index, limit) in profile.rate_limits.iter().take(LIMITS_MAX).enumerate() {
-        let bit = 1 << index;
-        if verdict.counted & bit == 0 || done & bit != 0 || thread_scoped(limit.scope) != in_thread
-        {
+    // The counted limits, by set bit (a profile holds at most LIMITS_MAX).
+    let mut todo = verdict.counted;
+    while todo != 0 {
+        let index = todo.trailing_zeros() as usize;
+        todo &= todo - 1;
+        let Some(limit) = profile.rate_limits.get(index) else {
+            continue;
+        };
+        if thread_scoped(limit.scope) != in_thread {
             continue;
         }
         let Some(key) = key(limit.scope, subject) else {
             continue;
         };
         let windows = store.windows_mut(key);
-        // Every limit of this subject, in one visit.
-        for (i, l) in profile
-            .rate_limits
-            .iter()
-            .take(LIMITS_MAX)
-            .enumerate()
-            .skip(index)
-        {
-            if verdict.counted & (1 << i) == 0 || l.scope != limit.scope {
+        // Every counted limit of this subject, in one visit.
+        let mut same = (1 << index) | todo;
+        while same != 0 {
+            let i = same.trailing_zeros() as usize;
+            same &= same - 1;
+            let Some(l) = profile.rate_limits.get(i) else {
+                continue;
+            };
+            if l.scope != limit.scope {
                 continue;
             }
+            todo &= !(1 << i);
             let at = match l.consequence {
                 Consequence::Queue => verdict.effective_at,
                 Consequence::Reject | Consequence::Hide => now,
@@ -399,7 +404,6 @@ pub fn count(
             windows
                 .get_or_insert(i)
                 .count(at.ms(), l.window_ms, l.count);
-            done |= 1 << i;
         }
     }
 }

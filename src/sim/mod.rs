@@ -11,12 +11,11 @@
 pub mod carrier;
 pub mod client;
 mod inspect;
+mod queue;
 pub mod rng;
 pub mod trace;
 
 use crate::core::{CarrierCall, ServiceCall};
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -66,8 +65,7 @@ impl SimBuilder {
             state: State::new(self.profile),
             now: Instant::ZERO,
             seed: self.seed,
-            queue: BinaryHeap::new(),
-            next_sequence: 0,
+            queue: queue::Queue::default(),
             streams: rng::Streams::new(self.seed),
             trace: Trace::new(self.keep_trace),
         }
@@ -106,34 +104,13 @@ impl Happening {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
-struct Pending {
-    at: Instant,
-    class: u8,
-    sequence: u64,
-    happening: Happening,
-}
-
-impl Ord for Pending {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        (self.at, self.class, self.sequence).cmp(&(other.at, other.class, other.sequence))
-    }
-}
-
-impl PartialOrd for Pending {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
 /// A deterministic simulator of one messaging platform.
 #[derive(Clone, Debug)]
 pub struct Simulator {
     state: State,
     now: Instant,
     seed: u64,
-    queue: BinaryHeap<Reverse<Pending>>,
-    next_sequence: u64,
+    queue: queue::Queue<Happening>,
     streams: rng::Streams,
     trace: Trace,
 }
@@ -433,14 +410,7 @@ impl Simulator {
     }
 
     fn push(&mut self, at: Instant, happening: Happening) {
-        let sequence = self.next_sequence;
-        self.next_sequence += 1;
-        self.queue.push(Reverse(Pending {
-            at,
-            class: happening.class(),
-            sequence,
-            happening,
-        }));
+        self.queue.push(at, happening.class(), happening);
     }
 
     /// Number of happenings waiting in the queue.
@@ -458,7 +428,7 @@ impl Simulator {
     /// timers fire before queued happenings of the same instant.
     pub fn run_until(&mut self, until: Instant) {
         loop {
-            let queued = self.queue.peek().map(|Reverse(p)| p.at);
+            let queued = self.queue.next_at();
             let timer = self.state.next_due();
             match (timer, queued) {
                 (Some(at), queued) if at <= until && queued.is_none_or(|q| at <= q) => {
@@ -468,9 +438,9 @@ impl Simulator {
                 (_, Some(at)) if at <= until => {}
                 _ => break,
             }
-            let Reverse(next) = self.queue.pop().expect("peeked");
-            self.now = self.now.max(next.at);
-            match next.happening {
+            let (at, happening) = self.queue.pop().expect("peeked");
+            self.now = self.now.max(at);
+            match happening {
                 Happening::Command { caller, command } => {
                     // The outcome is in the trace; a scheduled call has no caller.
                     let _ = self.execute(caller, &command);

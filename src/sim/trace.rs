@@ -262,6 +262,7 @@ impl Trace {
         self.end_line();
     }
 
+    #[inline(always)]
     fn push(&mut self, bytes: &[u8]) {
         self.buffer.extend_from_slice(bytes);
     }
@@ -349,6 +350,7 @@ fn push_json_str(buffer: &mut Vec<u8>, text: &str) {
 }
 
 /// Appends the decimal digits of `n`.
+#[inline(always)]
 fn push_u64(buffer: &mut Vec<u8>, n: u64) {
     buffer.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
 }

@@ -304,6 +304,10 @@ impl State {
         // Deliveries in flight are dropped; receipts still due change nothing.
         t.deliveries = Vec::new();
         t.fanouts = Vec::new();
+        // The logs grow no more: they give back their spare capacity for
+        // the recovery window.
+        t.messages.shrink_to_fit();
+        t.notices.shrink_to_fit();
         for kind in [
             TimerKind::RetentionDeletion,
             TimerKind::Inactive,

@@ -333,7 +333,7 @@ impl Handler<'_> {
             Call::IsMember { channel, user_id } => {
                 let view = self.channel_view(&channel).map_err(fail)?;
                 let member = self.is_member(view.id, &user_id);
-                Ok(json!({ "is_member": member, "state": if member { "joined" } else { "" } }))
+                Ok(json!({ "is_member": member, "state": if member { "joined" } else { "none" } }))
             }
             Call::SendMessage {
                 channel,

@@ -245,15 +245,15 @@ impl Service {
         response
     }
 
-    /// The answer to a body over [`BODY_BYTES_MAX`].
+    /// The answer to a body over [`BODY_BYTES_MAX`], in the served
+    /// platform's error shape.
     pub fn too_large(&self) -> Response {
-        let e = WireError::new(
-            413,
-            "RequestEntityTooLarge",
-            &format!("The request body is larger than {BODY_BYTES_MAX} bytes."),
-            Some("body"),
-        );
-        let mut response = Response::json(413, e.body());
+        let message = format!("The request body is larger than {BODY_BYTES_MAX} bytes.");
+        let body = match self.settings.profile.as_str() {
+            "sendbird" => crate::wire::sendbird_rest::SbError::new(400110, message).body(),
+            _ => WireError::new(413, "RequestEntityTooLarge", &message, Some("body")).body(),
+        };
+        let mut response = Response::json(413, body);
         response
             .headers
             .push(("date".into(), self.epoch.http_date(self.world.now())));

@@ -306,6 +306,12 @@ fn the_api_token_is_checked_first_and_a_refusal_changes_nothing() {
     let creds = json_of(&svc.handle(&control("GET", "credentials", &Value::Null)));
     assert_eq!(creds["sendbird_api_token"], svc.keys().app.api_token());
     assert!(creds.get("acs_connection_string").is_none());
+    // A body over the bound is refused in Sendbird's shape.
+    let r = svc.too_large();
+    assert_eq!(
+        (r.status, json_of(&r)["code"].as_u64()),
+        (413, Some(400110))
+    );
 }
 
 #[test]

@@ -277,3 +277,15 @@ def test_the_per_user_cap_refuses_and_the_display_cap_hides(apis, sb):
     send(apis, url, "ana", "again")
     assert inbox() == before + 1
     assert sb.call("GET", "inbox/cy")["items"][-1]["thread"] == url
+
+
+def test_a_channel_url_of_the_applications_choosing(apis, sb):
+    make_users(apis, "ana", "bo")
+    request = CreateAGroupChannelRequest(users=[], user_ids=["ana", "bo"], channel_url="support_1042")
+    created = apis.channels.create_a_group_channel(api_token=apis.token, create_a_group_channel_request=request)
+    assert created.channel_url == "support_1042"
+    assert send(apis, "support_1042", "bo", "hello").channel_url == "support_1042"
+    assert sb.call("GET", "inbox/ana")["items"][-1]["thread"] == "support_1042"
+    with pytest.raises(ApiException) as e:
+        apis.channels.create_a_group_channel(api_token=apis.token, create_a_group_channel_request=request)
+    assert error_of(e) == (400, 400202)

@@ -225,7 +225,7 @@ fn wire_ids(service: &Service, mut item: Value) -> Value {
     let sendbird = service.settings.profile == "sendbird";
     if let Some(t) = thread {
         item["thread"] = match sendbird {
-            true => json!(service.keys.app.channel_url(t)),
+            true => json!(super::sendbird::channel_url(service, t)),
             false => json!(service.keys.resource.thread(t)),
         };
     }
@@ -245,7 +245,7 @@ fn wire_ids(service: &Service, mut item: Value) -> Value {
 /// The thread a wire id names: an ACS thread id, or a Sendbird channel URL.
 fn wire_thread(service: &Service, wire: &str) -> Option<crate::id::ThreadId> {
     match service.settings.profile.as_str() {
-        "sendbird" => service.keys.app.parse_channel_url(wire),
+        "sendbird" => super::sendbird::thread_of_url(service, wire),
         _ => service.keys.resource.parse_thread(wire),
     }
 }
@@ -349,6 +349,9 @@ fn inbound(service: &mut Service, body: Map<String, Value>) -> Response {
                 value["id"] = json!(m);
             }
             Response::json(status, value)
+        }
+        Ok(StepOutcome::Refused(e)) if service.settings.profile == "sendbird" => {
+            super::sendbird::refusal(service, &e)
         }
         Ok(StepOutcome::Refused(e)) => {
             let render = service.render();

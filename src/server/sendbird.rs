@@ -38,6 +38,8 @@ use crate::wire::sendbird_rest::{Raw, SbError};
 pub struct Extras {
     users: imbl::OrdMap<String, UserProfile>,
     channels: imbl::OrdMap<ThreadId, ChannelProfile>,
+    /// The channels whose URL the application chose, by URL.
+    urls: imbl::OrdMap<String, ThreadId>,
     /// Edited `custom_type` and `data` of messages (thread, sequence).
     message_fields: imbl::OrdMap<(ThreadId, u32), (Option<String>, Option<String>)>,
     /// The metacounter keys that exist, per channel.
@@ -75,6 +77,37 @@ pub(super) fn error(e: &SbError) -> Response {
     Response::json(e.status, e.body())
 }
 
+/// A refusal of the simulator as Sendbird answers it, with the rate-limit
+/// headers of a 429.
+pub(super) fn refusal(service: &Service, e: &crate::core::Error) -> Response {
+    let mut response = error(&render(service).error(e));
+    response.headers.extend(response::rate_limit_headers(e));
+    response
+}
+
+/// The URL of the core's thread `t`: the application's choice or the default.
+pub(super) fn channel_url(service: &Service, t: ThreadId) -> String {
+    let extra = service.world.sendbird.channels.get(&t);
+    render(service).channel_url(t, extra.unwrap_or(&ChannelProfile::default()))
+}
+
+/// The thread a channel URL names: one the application chose (the latest
+/// channel given it), or one of this application's default URLs.
+pub(super) fn thread_of_url(service: &Service, url: &str) -> Option<ThreadId> {
+    match service.world.sendbird.urls.get(url) {
+        Some(t) => Some(*t),
+        None => service.keys.app.parse_channel_url(url),
+    }
+}
+
+/// The renderer of the service's application and epoch.
+fn render(service: &Service) -> Render<'_> {
+    Render {
+        app: &service.keys.app,
+        epoch: service.epoch,
+    }
+}
+
 struct Handler<'a> {
     service: &'a mut Service,
 }
@@ -98,10 +131,7 @@ fn message_ref(sequence: u32) -> String {
 
 impl Handler<'_> {
     fn render(&self) -> Render<'_> {
-        Render {
-            app: &self.service.keys.app,
-            epoch: self.service.epoch,
-        }
+        render(self.service)
     }
 
     fn extras(&self) -> &Extras {
@@ -122,11 +152,7 @@ impl Handler<'_> {
             .map_err(|e| error(&SbError::invalid("body", e.message)))?;
         match outcome {
             StepOutcome::Reply { reply, .. } => Ok(reply),
-            StepOutcome::Refused(e) => {
-                let mut response = error(&self.render().error(&e));
-                response.headers.extend(response::rate_limit_headers(&e));
-                Err(response)
-            }
+            StepOutcome::Refused(e) => Err(refusal(self.service, &e)),
             StepOutcome::Items(_) | StepOutcome::Advanced => Ok(Reply::None),
         }
     }
@@ -197,12 +223,8 @@ impl Handler<'_> {
                 inviter_id,
                 channel_url,
             } => {
-                if channel_url.is_some() {
-                    return Err(fail(SbError::invalid(
-                        "channel_url",
-                        "a channel URL of the application's choosing is not modelled; \
-                         leave it out and the channel gets one",
-                    )));
+                if let Some(url) = &channel_url {
+                    self.check_new_url(url).map_err(fail)?;
                 }
                 let creator = match &inviter_id {
                     Some(inviter) => inviter.clone(),
@@ -223,7 +245,11 @@ impl Handler<'_> {
                 let Reply::ThreadCreated { thread, .. } = reply else {
                     return Ok(json!({}));
                 };
+                if let Some(url) = &channel_url {
+                    self.extras_mut().urls.insert(url.clone(), thread.id);
+                }
                 let profile = ChannelProfile {
+                    url: channel_url,
                     custom_type,
                     data,
                     cover_url,
@@ -551,12 +577,38 @@ impl Handler<'_> {
 
     /// The live thread a channel URL names, or 400201.
     fn channel_view(&self, url: &str) -> Result<ThreadView, SbError> {
-        self.service
-            .keys
-            .app
-            .parse_channel_url(url)
+        thread_of_url(self.service, url)
             .and_then(|t| self.service.world.simulator().inspect().thread(t))
             .ok_or_else(|| SbError::not_found("Channel", url))
+    }
+
+    /// A `channel_url` the application chose: 4 to 100 letters, digits,
+    /// `_` and `-`, not of the shape of the URLs this server makes, and not
+    /// a live channel's (400202).
+    fn check_new_url(&self, url: &str) -> Result<(), SbError> {
+        let chars = url.chars().count();
+        if !(4..=100).contains(&chars)
+            || !url
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
+            return Err(SbError::invalid(
+                "channel_url",
+                "4 to 100 letters, digits, underscores or hyphens",
+            ));
+        }
+        let taken = self.service.keys.app.parse_channel_url(url).is_some()
+            || self.channel_view(url).is_ok();
+        if taken {
+            return Err(SbError::new(
+                400202,
+                format!(
+                    "\"Channel\" already exists: {}.",
+                    crate::scenario::quote(url)
+                ),
+            ));
+        }
+        Ok(())
     }
 
     fn channel_profile(&self, t: ThreadId) -> ChannelProfile {
@@ -657,7 +709,8 @@ impl Handler<'_> {
             }
         }
         let sender = self.basic_user(&m.sender);
-        Some(self.render().message(t, &m, sender))
+        let url = channel_url(self.service, t);
+        Some(self.render().message(t, &url, &m, sender))
     }
 
     /// Messages around a reference: up to `prev` sent before it, those sent

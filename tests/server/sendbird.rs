@@ -306,6 +306,16 @@ fn the_api_token_is_checked_first_and_a_refusal_changes_nothing() {
     let creds = json_of(&svc.handle(&control("GET", "credentials", &Value::Null)));
     assert_eq!(creds["sendbird_api_token"], svc.keys().app.api_token());
     assert!(creds.get("acs_connection_string").is_none());
+    // The control plane's refusals are Sendbird's too (no SMS here).
+    let r = svc.handle(&control(
+        "POST",
+        "inbound",
+        &json!({"channel": "sms", "from": "+14255550100", "to": "+18005550199", "body": "hi"}),
+    ));
+    assert_eq!(
+        (r.status, json_of(&r)["error"].as_bool()),
+        (400, Some(true))
+    );
     // A body over the bound is refused in Sendbird's shape.
     let r = svc.too_large();
     assert_eq!(
@@ -714,4 +724,63 @@ mod arbitrary {
             }
         }
     }
+}
+
+#[test]
+fn a_channel_url_of_the_applications_choosing_names_the_channel_everywhere() {
+    let mut svc = service(1);
+    users(&mut svc, &["ana", "bo"]);
+    let v = ok(
+        &mut svc,
+        "POST",
+        "/v3/group_channels",
+        json!({"user_ids": ["ana", "bo"], "channel_url": "support-1042"}),
+    );
+    assert_eq!(v["channel_url"], "support-1042");
+    assert_eq!(v["name"], "Group Channel");
+    let (status, m) = send(&mut svc, "support-1042", "ana", "hi");
+    assert_eq!((status, &m["channel_url"]), (200, &json!("support-1042")));
+    let v = ok(&mut svc, "GET", "/v3/group_channels", Value::Null);
+    assert_eq!(v["channels"][0]["channel_url"], "support-1042");
+    let last = json_of(&svc.handle(&control("GET", "inbox/bo", &Value::Null)))["items"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(last["thread"], "support-1042", "{last}");
+    // Taken, malformed, or of the server's own shape: refused, nothing made.
+    let default_shape =
+        switchboard::wire::sendbird_rest::App::from_seed(1).channel_url(switchboard::ThreadId(2));
+    for (url, code) in [
+        ("support-1042", 400202),
+        (default_shape.as_str(), 400202),
+        ("a/b/c", 400111),
+        ("abc", 400111),
+    ] {
+        let body = json!({"user_ids": ["ana"], "channel_url": url});
+        let (status, got) = refused(&mut svc, "POST", "/v3/group_channels", body);
+        assert_eq!((status, got), (400, code), "{url}");
+    }
+    // Once the channel is deleted, its URL may name a new one.
+    ok(
+        &mut svc,
+        "DELETE",
+        "/v3/group_channels/support-1042",
+        Value::Null,
+    );
+    let v = ok(
+        &mut svc,
+        "POST",
+        "/v3/group_channels",
+        json!({"user_ids": ["bo"], "channel_url": "support-1042"}),
+    );
+    assert_eq!(v["member_count"], 1);
+    let v = ok(
+        &mut svc,
+        "GET",
+        "/v3/group_channels/support-1042?show_member=true",
+        Value::Null,
+    );
+    assert_eq!(v["members"][0]["user_id"], "bo");
 }

@@ -29,6 +29,8 @@ pub struct UserProfile {
 /// What Sendbird keeps of a group channel that the simulator does not.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ChannelProfile {
+    /// The `channel_url` the application chose, if it chose one.
+    pub url: Option<String>,
     /// `custom_type`.
     pub custom_type: String,
     /// `data`.
@@ -125,7 +127,7 @@ impl Render<'_> {
         max_length_message: u32,
     ) -> Value {
         let mut out = json!({
-            "channel_url": self.app.channel_url(view.id),
+            "channel_url": self.channel_url(view.id, extra),
             "name": view.topic,
             "cover_url": extra.cover_url,
             "custom_type": extra.custom_type,
@@ -156,16 +158,22 @@ impl Render<'_> {
         out
     }
 
-    /// A message (`SendbirdMessageResponse`): `MESG` or, with media, `FILE`;
-    /// `created_at` and `updated_at` in Unix ms.
-    pub fn message(&self, thread: ThreadId, m: &MessageView, sender: Value) -> Value {
+    /// The URL of the core's thread `t`: the one the application chose, or
+    /// the application's default shape.
+    pub fn channel_url(&self, t: ThreadId, extra: &ChannelProfile) -> String {
+        extra.url.clone().unwrap_or_else(|| self.app.channel_url(t))
+    }
+
+    /// A message (`SendbirdMessageResponse`) of the channel at `url`: `MESG`
+    /// or, with media, `FILE`; `created_at` and `updated_at` in Unix ms.
+    pub fn message(&self, thread: ThreadId, url: &str, m: &MessageView, sender: Value) -> Value {
         let field = |key: &str| m.metadata.get(key).cloned().unwrap_or_default();
         let mut out = json!({
             "message_id": self.app.message_id(thread, m.sequence_id),
             "type": "MESG",
             "custom_type": field(CUSTOM_TYPE_KEY),
             "data": field(DATA_KEY),
-            "channel_url": self.app.channel_url(thread),
+            "channel_url": url,
             "channel_type": "group",
             "created_at": self.unix_ms(m.created_at_ms),
             "updated_at": m.edited_at_ms.map_or(0, |ms| self.unix_ms(ms)),

@@ -340,11 +340,13 @@ impl Handler<'_> {
                 if let Some(user) = user_ids.iter().find(|u| !self.is_member(view.id, u)) {
                     return Err(fail(SbError::not_found("Member", user)));
                 }
-                for user in &user_ids {
-                    let step = json!({ "thread": view.id.to_string(), "participant": user });
-                    self.run(fields("remove_participant", Some(user), step))?;
-                }
-                Ok(json!({}))
+                self.atomically(|h| {
+                    for user in &user_ids {
+                        let step = json!({ "thread": view.id.to_string(), "participant": user });
+                        h.run(fields("remove_participant", Some(user), step))?;
+                    }
+                    Ok(json!({}))
+                })
             }
             Call::ListMembers { channel, page } => {
                 let view = self.channel_view(&channel).map_err(fail)?;
@@ -790,8 +792,8 @@ impl Handler<'_> {
     }
 
     /// Sets each counter to its target, one `update_metacounter` step per
-    /// counter that changes (acting as the channel's operator), and marks
-    /// the keys as existing.
+    /// counter (acting as the channel's operator), and marks the keys as
+    /// existing; all or nothing.
     fn set_counters(
         &mut self,
         t: ThreadId,
@@ -799,19 +801,37 @@ impl Handler<'_> {
     ) -> Result<(), Response> {
         let current = self.counter_values(t);
         let operator = self.operator(t).map_err(|e| error(&e))?;
-        for (key, target) in targets {
-            let old = current.get(key).copied().unwrap_or(0);
-            let delta = target.checked_sub(old).ok_or_else(|| {
-                error(&SbError::invalid("metacounter", format!("{key} overflows")))
-            })?;
-            let step = json!({"thread": t.to_string(), "key": key, "delta": delta});
-            self.run(fields("update_metacounter", Some(&operator), step))?;
-            let extras = self.extras_mut();
-            let mut live = extras.counters.get(&t).cloned().unwrap_or_default();
-            live.insert(key.clone());
-            extras.counters.insert(t, live);
+        self.atomically(|h| {
+            for (key, target) in targets {
+                let old = current.get(key).copied().unwrap_or(0);
+                let delta = target.checked_sub(old).ok_or_else(|| {
+                    error(&SbError::invalid("metacounter", format!("{key} overflows")))
+                })?;
+                let step = json!({"thread": t.to_string(), "key": key, "delta": delta});
+                h.run(fields("update_metacounter", Some(&operator), step))?;
+                let extras = h.extras_mut();
+                let mut live = extras.counters.get(&t).cloned().unwrap_or_default();
+                live.insert(key.clone());
+                extras.counters.insert(t, live);
+            }
+            Ok(())
+        })
+    }
+
+    /// Runs a call of several steps all or nothing: when one is refused, the
+    /// world (its simulator, recording and extras) is as it was before the
+    /// first, and the refusal is the answer. A world is O(1) to copy but for
+    /// the names the recording keeps.
+    fn atomically<T>(
+        &mut self,
+        steps: impl FnOnce(&mut Self) -> Result<T, Response>,
+    ) -> Result<T, Response> {
+        let before = self.service.world.clone();
+        let outcome = steps(self);
+        if outcome.is_err() {
+            self.service.world = before;
         }
-        Ok(())
+        outcome
     }
 
     // ---- paging ----

@@ -784,3 +784,32 @@ fn a_channel_url_of_the_applications_choosing_names_the_channel_everywhere() {
     );
     assert_eq!(v["members"][0]["user_id"], "bo");
 }
+
+/// A call of several steps (a metacounter per key) is all or nothing: the
+/// per-user limit (20 metacounter changes a second) refuses the 21st key,
+/// so a call with 25 keys is 429 and changes nothing.
+#[test]
+fn a_call_of_several_steps_is_all_or_nothing() {
+    let mut svc = service(1);
+    users(&mut svc, &["ana"]);
+    let url = channel(&mut svc, &["ana"]);
+    let path = format!("/v3/group_channels/{url}/metacounter");
+    let many: serde_json::Map<String, Value> =
+        (0..25).map(|i| (format!("k{i:02}"), json!(i))).collect();
+    let steps = svc.world().step_count();
+    let trace = svc.world().trace_lines();
+    let (status, code) = refused(&mut svc, "POST", &path, json!({ "metacounter": many }));
+    assert_eq!((status, code), (429, 500910));
+    assert_eq!(svc.world().step_count(), steps);
+    assert_eq!(svc.world().trace_lines(), trace);
+    assert_eq!(ok(&mut svc, "GET", &path, Value::Null), json!({}));
+    let few: serde_json::Map<String, Value> =
+        (0..20).map(|i| (format!("k{i:02}"), json!(i))).collect();
+    assert_eq!(
+        ok(&mut svc, "POST", &path, json!({ "metacounter": few }))
+            .as_object()
+            .unwrap()
+            .len(),
+        20
+    );
+}

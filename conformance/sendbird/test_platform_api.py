@@ -289,3 +289,12 @@ def test_a_channel_url_of_the_applications_choosing(apis, sb):
     with pytest.raises(ApiException) as e:
         apis.channels.create_a_group_channel(api_token=apis.token, create_a_group_channel_request=request)
     assert error_of(e) == (400, 400202)
+
+
+def test_a_distinct_channel_is_answered_again(apis):
+    make_users(apis, "ana", "bo")
+    request = lambda ids: CreateAGroupChannelRequest(users=[], user_ids=ids, is_distinct=True)  # noqa: E731
+    first = apis.channels.create_a_group_channel(api_token=apis.token, create_a_group_channel_request=request(["ana", "bo"]))
+    again = apis.channels.create_a_group_channel(api_token=apis.token, create_a_group_channel_request=request(["bo", "ana"]))
+    assert first.is_distinct is True and again.channel_url == first.channel_url
+    assert len(apis.channels.list_channels(api_token=apis.token).channels) == 1

@@ -222,10 +222,8 @@ impl Handler<'_> {
                 cover_url,
                 inviter_id,
                 channel_url,
+                is_distinct,
             } => {
-                if let Some(url) = &channel_url {
-                    self.check_new_url(url).map_err(fail)?;
-                }
                 let creator = match &inviter_id {
                     Some(inviter) => inviter.clone(),
                     None => user_ids
@@ -235,6 +233,12 @@ impl Handler<'_> {
                 };
                 for user in user_ids.iter().chain(std::iter::once(&creator)) {
                     self.live_user(user).map_err(fail)?;
+                }
+                if is_distinct && let Some(view) = self.distinct_channel(&user_ids, &creator) {
+                    return Ok(self.channel(&view, None, true));
+                }
+                if let Some(url) = &channel_url {
+                    self.check_new_url(url).map_err(fail)?;
                 }
                 let others: Vec<&String> = user_ids.iter().filter(|u| **u != creator).collect();
                 let topic = name
@@ -250,6 +254,7 @@ impl Handler<'_> {
                 }
                 let profile = ChannelProfile {
                     url: channel_url,
+                    distinct: is_distinct,
                     custom_type,
                     data,
                     cover_url,
@@ -582,6 +587,27 @@ impl Handler<'_> {
         thread_of_url(self.service, url)
             .and_then(|t| self.service.world.simulator().inspect().thread(t))
             .ok_or_else(|| SbError::not_found("Channel", url))
+    }
+
+    /// The live distinct channel whose members are exactly `user_ids` and
+    /// `creator`, oldest first, if there is one.
+    fn distinct_channel(&self, user_ids: &[String], creator: &str) -> Option<ThreadView> {
+        let wanted: BTreeSet<&str> = user_ids
+            .iter()
+            .map(String::as_str)
+            .chain(std::iter::once(creator))
+            .collect();
+        self.service
+            .world
+            .simulator()
+            .inspect()
+            .threads()
+            .into_iter()
+            .filter(|t| self.channel_profile(t.id).distinct)
+            .find(|t| {
+                let members = self.member_ids(t.id);
+                members.len() == wanted.len() && members.iter().all(|m| wanted.contains(m.as_str()))
+            })
     }
 
     /// A `channel_url` the application chose: 4 to 100 letters, digits,

@@ -813,3 +813,35 @@ fn a_call_of_several_steps_is_all_or_nothing() {
         20
     );
 }
+
+/// `is_distinct`: a create naming the same members as a live distinct
+/// channel answers that channel, nothing created; other members, or a
+/// channel that is not distinct, make a new one.
+#[test]
+fn a_distinct_channel_is_answered_again_for_the_same_members() {
+    let mut svc = service(1);
+    users(&mut svc, &["ana", "bo", "cy"]);
+    let create = |svc: &mut Service, members: &[&str], distinct: bool| {
+        let body = json!({"user_ids": members, "is_distinct": distinct});
+        let v = ok(svc, "POST", "/v3/group_channels", body);
+        assert_eq!(v["is_distinct"], distinct);
+        v["channel_url"].as_str().unwrap().to_string()
+    };
+    let plain = create(&mut svc, &["ana", "bo"], false);
+    let dm = create(&mut svc, &["ana", "bo"], true);
+    assert_ne!(plain, dm);
+    let steps = svc.world().step_count();
+    assert_eq!(create(&mut svc, &["bo", "ana"], true), dm);
+    assert_eq!(svc.world().step_count(), steps);
+    assert_ne!(create(&mut svc, &["ana", "bo", "cy"], true), dm);
+    assert_ne!(create(&mut svc, &["ana", "bo"], false), dm);
+    // Once a member leaves, the members differ: a new distinct channel.
+    let leave = json!({"user_ids": ["bo"]});
+    ok(
+        &mut svc,
+        "PUT",
+        &format!("/v3/group_channels/{dm}/leave"),
+        leave,
+    );
+    assert_ne!(create(&mut svc, &["ana", "bo"], true), dm);
+}

@@ -99,6 +99,7 @@ pub enum Call {
         cover_url: String,
         inviter_id: Option<String>,
         channel_url: Option<String>,
+        is_distinct: bool,
     },
     /// `GET /v3/group_channels`.
     ListChannels { page: PageQuery },
@@ -273,6 +274,7 @@ pub fn read(raw: &Raw<'_>) -> Result<Call, SbError> {
                 cover_url: optional_string(&b, "cover_url")?.unwrap_or_default(),
                 inviter_id: optional_string(&b, "inviter_id")?,
                 channel_url: optional_string(&b, "channel_url")?,
+                is_distinct: optional_bool(&b, "is_distinct")?.unwrap_or(false),
             }
         }
         ("GET", ["group_channels"]) => Call::ListChannels { page: q.page()? },

@@ -31,6 +31,8 @@ pub struct UserProfile {
 pub struct ChannelProfile {
     /// The `channel_url` the application chose, if it chose one.
     pub url: Option<String>,
+    /// `is_distinct`: a create naming the same members answers this channel.
+    pub distinct: bool,
     /// `custom_type`.
     pub custom_type: String,
     /// `data`.
@@ -132,7 +134,7 @@ impl Render<'_> {
             "cover_url": extra.cover_url,
             "custom_type": extra.custom_type,
             "data": extra.data,
-            "is_distinct": false,
+            "is_distinct": extra.distinct,
             "is_public": false,
             "is_super": false,
             "is_ephemeral": false,

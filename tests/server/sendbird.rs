@@ -845,3 +845,38 @@ fn a_distinct_channel_is_answered_again_for_the_same_members() {
     );
     assert_ne!(create(&mut svc, &["ana", "bo"], true), dm);
 }
+
+/// A snapshot holds what Sendbird keeps beside the simulator too: restored,
+/// a nickname changed since is as it was, and a user created since is gone.
+#[test]
+fn snapshots_restore_what_sendbird_keeps_beside_the_world() {
+    let mut svc = service(1);
+    users(&mut svc, &["ana"]);
+    let snapshot = json_of(&svc.handle(&control("POST", "snapshots", &Value::Null)));
+    ok(
+        &mut svc,
+        "PUT",
+        "/v3/users/ana",
+        json!({"nickname": "Anna"}),
+    );
+    users(&mut svc, &["bo"]);
+    let restore = format!("snapshots/{}/restore", snapshot["id"].as_str().unwrap());
+    assert_eq!(
+        svc.handle(&control("POST", &restore, &Value::Null)).status,
+        200
+    );
+    assert_eq!(
+        ok(&mut svc, "GET", "/v3/users/ana", Value::Null)["nickname"],
+        "ANA"
+    );
+    assert_eq!(
+        refused(&mut svc, "GET", "/v3/users/bo", Value::Null),
+        (400, 400201)
+    );
+    // A reset forgets them.
+    svc.handle(&control("POST", "reset", &json!({})));
+    assert_eq!(
+        refused(&mut svc, "GET", "/v3/users/ana", Value::Null),
+        (400, 400201)
+    );
+}

@@ -677,10 +677,17 @@ impl Handler<'_> {
                 .map(|u| self.render().member(u, &self.profile(u)))
                 .collect()
         });
-        let last = self
-            .listed_messages(view.id)
-            .last()
-            .and_then(|m| self.message_json(view.id, m.sequence_id));
+        let count = self
+            .service
+            .world
+            .simulator()
+            .state()
+            .thread(view.id)
+            .map_or(0, |t| t.messages.len() as u32);
+        let last = (1..=count)
+            .rev()
+            .find(|seq| self.listed_message(view.id, *seq).is_some())
+            .and_then(|seq| self.message_json(view.id, seq));
         let max = self.service.world.simulator().profile().message_bytes_max;
         self.render().channel(
             view,
@@ -706,29 +713,33 @@ impl Handler<'_> {
             .collect()
     }
 
+    /// Message `sequence` of thread `t`, if Sendbird would list it: O(1),
+    /// where listing them all is O(messages).
+    fn listed_message(&self, t: ThreadId, sequence: u32) -> Option<crate::core::MessageView> {
+        let state = self.service.world.simulator().state();
+        let thread = state.thread(t).filter(|th| th.deleted_at.is_none())?;
+        let m = thread.message(sequence)?;
+        Some(state.message_view(thread, sequence, m)).filter(Render::listed)
+    }
+
     /// The sequence of the listed message a message id names, or 400201.
     fn message(&self, t: ThreadId, id: &str) -> Result<u32, SbError> {
         self.service
             .keys
             .app
             .parse_message_id(t, id)
-            .filter(|s| self.listed_messages(t).iter().any(|m| m.sequence_id == *s))
+            .filter(|s| self.listed_message(t, *s).is_some())
             .ok_or_else(|| SbError::not_found("Message", id))
     }
 
     fn author(&self, t: ThreadId, sequence: u32) -> String {
-        self.listed_messages(t)
-            .into_iter()
-            .find(|m| m.sequence_id == sequence)
+        self.listed_message(t, sequence)
             .map(|m| m.sender.to_string())
             .unwrap_or_default()
     }
 
     fn message_json(&self, t: ThreadId, sequence: u32) -> Option<Value> {
-        let mut m = self
-            .listed_messages(t)
-            .into_iter()
-            .find(|m| m.sequence_id == sequence)?;
+        let mut m = self.listed_message(t, sequence)?;
         if let Some((custom_type, data)) = self.extras().message_fields.get(&(t, sequence)) {
             for (key, value) in [(CUSTOM_TYPE_KEY, custom_type), (DATA_KEY, data)] {
                 if let Some(value) = value {

@@ -9,7 +9,9 @@
 //! throughput of send message), and `mixed`, every client cycling through a
 //! send, a read of the message, a page of the listing, and three malformed
 //! requests (a body that is not JSON, an unknown path, a token this resource
-//! never issued). The world runs with the rate limits off (a profile
+//! never issued); then `sendbird-send`, on a `--profile sendbird` server,
+//! every client sending Sendbird text messages to a channel of its own. The
+//! world runs with the rate limits off (a profile
 //! override), so that every send is admitted and the figure is the server's,
 //! not the platform's limit.
 //!
@@ -139,9 +141,10 @@ struct Client {
     thread_path: String,
 }
 
-fn setup(addr: SocketAddr, keys: &Keys, clients: usize) -> Vec<Client> {
+/// A connection to a fresh world of `profile` with the rate limits off.
+fn reset(addr: SocketAddr, profile: &str) -> Conn {
     let mut conn = Conn::open(addr);
-    let reset = json!({"seed": 1, "profile": {"base": "acs", "overrides": {"rate_limits": []}}});
+    let reset = json!({"seed": 1, "profile": {"base": profile, "overrides": {"rate_limits": []}}});
     let answer = conn
         .call(
             "POST",
@@ -151,6 +154,11 @@ fn setup(addr: SocketAddr, keys: &Keys, clients: usize) -> Vec<Client> {
         )
         .expect("reset");
     assert_eq!(answer.status, 200, "reset: {}", answer.body);
+    conn
+}
+
+fn setup(addr: SocketAddr, keys: &Keys, clients: usize) -> Vec<Client> {
+    let mut conn = reset(addr, "acs");
     (0..clients)
         .map(|_| {
             let target = "/identities?api-version=2023-10-01";
@@ -204,7 +212,7 @@ fn drive(
         ("content-type".to_string(), "application/json".to_string()),
     ];
     let v = "api-version=2024-03-07";
-    let (mut done, mut bad, mut problem) = (0u64, 0u64, None);
+    let mut tally = Tally::default();
     let mut last_id = String::from("1");
     let mut i = 0u64;
     while !stop.load(Ordering::Relaxed) {
@@ -270,14 +278,33 @@ fn drive(
                 )
             }
         };
-        done += 1;
+        tally.count(result, &mut conn);
+    }
+    tally.parts()
+}
+
+/// One client's responses, the malformed ones among them, and the first problem.
+#[derive(Default)]
+struct Tally {
+    done: u64,
+    bad: u64,
+    problem: Option<String>,
+}
+
+impl Tally {
+    /// Counts one response; after a malformed one the connection is opened anew.
+    fn count(&mut self, result: Result<(), String>, conn: &mut Conn) {
+        self.done += 1;
         if let Err(e) = result {
-            bad += 1;
-            problem.get_or_insert(e);
-            conn = Conn::open(addr);
+            self.bad += 1;
+            self.problem.get_or_insert(e);
+            *conn = Conn::open(conn.addr);
         }
     }
-    (done, bad, problem)
+
+    fn parts(self) -> (u64, u64, Option<String>) {
+        (self.done, self.bad, self.problem)
+    }
 }
 
 fn expect_error(answer: Result<Answer, String>, status: u16) -> Result<(), String> {
@@ -302,12 +329,26 @@ fn phase(
     mixed: bool,
 ) -> bool {
     let fixtures = Arc::new(setup(addr, keys, clients));
+    run_clients(name, clients, seconds, move |c, stop| {
+        drive(addr, &fixtures[c], mixed, stop)
+    })
+}
+
+/// Runs `drive` for each of `clients` on a thread of its own for `seconds`,
+/// and prints the phase's `RESULT` line; whether every response was well formed.
+fn run_clients(
+    name: &str,
+    clients: usize,
+    seconds: u64,
+    drive: impl Fn(usize, &AtomicBool) -> (u64, u64, Option<String>) + Send + Sync + 'static,
+) -> bool {
+    let drive = Arc::new(drive);
     let stop = Arc::new(AtomicBool::new(false));
     let started = Clock::now();
     let workers: Vec<_> = (0..clients)
         .map(|c| {
-            let (fixtures, stop) = (Arc::clone(&fixtures), Arc::clone(&stop));
-            std::thread::spawn(move || drive(addr, &fixtures[c], mixed, &stop))
+            let (drive, stop) = (Arc::clone(&drive), Arc::clone(&stop));
+            std::thread::spawn(move || drive(c, &stop))
         })
         .collect();
     std::thread::sleep(Duration::from_secs(seconds));
@@ -329,6 +370,61 @@ fn phase(
     bad == 0
 }
 
+/// Sendbird's Platform API (`--profile sendbird`, a server of its own): each
+/// client sends text messages to a channel of its own as a user of its own.
+fn sendbird_phase(clients: usize, seconds: u64) -> bool {
+    let running = start(Config {
+        seed: 1,
+        profile: "sendbird".into(),
+        ..Config::default()
+    })
+    .expect("start the Sendbird server");
+    let addr = running.addr;
+    let auth = vec![
+        ("api-token".to_string(), Keys::from_seed(1).app.api_token()),
+        ("content-type".to_string(), "application/json".to_string()),
+    ];
+    let mut conn = reset(addr, "sendbird");
+    let paths: Vec<String> = (0..clients)
+        .map(|c| {
+            let user = json!({"user_id": format!("u{c}"), "nickname": ""});
+            let answer = conn
+                .call("POST", "/v3/users", &auth, user.to_string().as_bytes())
+                .expect("user");
+            assert_eq!(answer.status, 200, "user: {}", answer.body);
+            let channel = json!({"user_ids": [format!("u{c}")]});
+            let answer = conn
+                .call(
+                    "POST",
+                    "/v3/group_channels",
+                    &auth,
+                    channel.to_string().as_bytes(),
+                )
+                .expect("channel");
+            let url = answer.body["channel_url"].as_str().expect("a channel URL");
+            format!("/v3/group_channels/{url}/messages")
+        })
+        .collect();
+    let ok = run_clients("sendbird-send", clients, seconds, move |c, stop| {
+        let mut conn = Conn::open(addr);
+        let mut tally = Tally::default();
+        while !stop.load(Ordering::Relaxed) {
+            let body = json!({"message_type": "MESG", "user_id": format!("u{c}"),
+                "message": format!("message {}", tally.done)});
+            let result = conn
+                .call("POST", &paths[c], &auth, body.to_string().as_bytes())
+                .and_then(|a| match (a.status, a.body["message_id"].as_u64()) {
+                    (200, Some(_)) => Ok(()),
+                    _ => Err(format!("send: {} {}", a.status, a.body)),
+                });
+            tally.count(result, &mut conn);
+        }
+        tally.parts()
+    });
+    running.stop().expect("stop the Sendbird server");
+    ok
+}
+
 fn main() {
     let clients = arg("--clients", 32) as usize;
     let seconds = arg("--seconds", 10);
@@ -342,7 +438,8 @@ fn main() {
     let ok_send = phase("send", addr, &keys, clients, seconds, false);
     let ok_mixed = phase("mixed", addr, &keys, clients, seconds, true);
     running.stop().expect("stop the server");
-    if !(ok_send && ok_mixed) {
+    let ok_sendbird = sendbird_phase(clients, seconds);
+    if !(ok_send && ok_mixed && ok_sendbird) {
         std::process::exit(1);
     }
 }

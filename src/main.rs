@@ -56,7 +56,8 @@ enum Command {
     },
     /// Serve the simulator behind the platform's own REST API.
     ///
-    /// ACS: chat, identity, SMS, and the control plane /_switchboard/... on
+    /// ACS: chat, identity, SMS (--profile acs); Sendbird: the Platform API
+    /// v3 (--profile sendbird); and the control plane /_switchboard/... on
     /// ADDR (default 127.0.0.1:0, a free loopback port). Once it listens it
     /// prints one JSON line on stdout: the URL, the profile, the seed and the
     /// credentials (with --tls also the CA certificate, written to
@@ -86,7 +87,7 @@ enum ProfileCommand {
 
 #[derive(Args)]
 struct ServeArgs {
-    /// The platform profile to serve.
+    /// The platform profile to serve: acs or sendbird.
     #[arg(long, default_value = "acs")]
     profile: String,
     /// The seed of the simulated world.

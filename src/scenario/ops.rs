@@ -167,6 +167,16 @@ const OPS: &[(&str, Parser)] = &[
             page,
         })
     }),
+    ("update_metacounter", |f| {
+        let thread = f.target("thread", true);
+        let key = f.required("key", text);
+        let delta = f.required("delta", integer);
+        Some(Op::UpdateMetacounter {
+            thread: thread?,
+            key: key?,
+            delta: delta?,
+        })
+    }),
     ("inbound", inbound),
     ("send_sms", send_sms),
     ("outbox", outbox),
@@ -459,6 +469,12 @@ fn texts(value: &Value, path: &str) -> Result<Vec<Arc<str>>, ParseError> {
             .collect::<Option<Vec<_>>>()
     });
     list.ok_or_else(|| error(path, "expected a list of strings"))
+}
+
+fn integer(value: &Value, path: &str) -> Result<i64, ParseError> {
+    value
+        .as_i64()
+        .ok_or_else(|| error(path, "expected an integer (64-bit, signed)"))
 }
 
 fn flag(value: &Value, path: &str) -> Result<bool, ParseError> {

@@ -731,6 +731,13 @@ impl Runner {
                 thread: self.thread(thread)?,
                 page: self.page(page)?,
             }),
+            Op::UpdateMetacounter { thread, key, delta } => {
+                Command::Chat(ChatCall::UpdateMetacounter {
+                    thread: self.thread(thread)?,
+                    key: key.clone(),
+                    delta: *delta,
+                })
+            }
         };
         Ok(Action::Call(command))
     }

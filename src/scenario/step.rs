@@ -264,6 +264,15 @@ pub enum Op {
         /// The page size and where to continue.
         page: PageSpec,
     },
+    /// `update_metacounter`: adds `delta` to a Sendbird channel's counter.
+    UpdateMetacounter {
+        /// The thread: a ref or an id.
+        thread: String,
+        /// The counter's key.
+        key: Arc<str>,
+        /// What to add (negative subtracts).
+        delta: i64,
+    },
     /// A message from an SMS or WhatsApp user; `from` and `to` are addresses
     /// or SMS/WhatsApp participants' refs. No `body` is an empty body.
     Inbound {
@@ -321,7 +330,8 @@ impl Op {
             | Op::DeleteMessage { thread, .. }
             | Op::SendTyping { thread }
             | Op::SendReadReceipt { thread, .. }
-            | Op::ListReadReceipts { thread, .. } => Some(thread),
+            | Op::ListReadReceipts { thread, .. }
+            | Op::UpdateMetacounter { thread, .. } => Some(thread),
             Op::Outbox(query) => query.thread.as_ref().map(|t| t.thread.as_str()),
             Op::CreateUser { .. }
             | Op::DeleteUser { .. }

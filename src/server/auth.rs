@@ -37,6 +37,8 @@ const TOKEN_HEADER: &str = r#"{"alg":"HS256","typ":"JWT"}"#;
 pub struct Keys {
     /// The simulated ACS resource: its id and host.
     pub resource: Resource,
+    /// The simulated Sendbird application: its API token and ids.
+    pub app: crate::wire::sendbird_rest::App,
     access_key: Vec<u8>,
 }
 
@@ -61,6 +63,7 @@ impl Keys {
         }
         Keys {
             resource: Resource::from_seed(seed),
+            app: crate::wire::sendbird_rest::App::from_seed(seed),
             access_key: key,
         }
     }

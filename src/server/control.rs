@@ -84,17 +84,23 @@ pub(super) fn handle(service: &mut Service, req: &Request) -> Response {
         ("GET", ["inbox", user]) => inbox(service, user),
         ("POST", ["inbound"]) => inbound(service, body),
         ("GET", ["scenario"]) => Response::json(200, service.world.scenario()),
-        ("GET", ["credentials"]) => Response::json(
-            200,
-            json!({"acs_connection_string": service.keys.connection_string(
-                &format!("{}://{}", service.settings.scheme, service.settings.authority)),
-                "seed": service.settings.seed}),
-        ),
+        ("GET", ["credentials"]) => Response::json(200, credentials(service)),
         ("POST", ["shutdown"]) => {
             service.stopping = true;
             Response::json(202, json!({ "stopping": true }))
         }
         _ => not_found(req),
+    }
+}
+
+/// The served profile's credentials and the seed.
+fn credentials(service: &Service) -> Value {
+    match service.settings.profile.as_str() {
+        "sendbird" => json!({"sendbird_api_token": service.keys.app.api_token(),
+            "seed": service.settings.seed}),
+        _ => json!({"acs_connection_string": service.keys.connection_string(
+            &format!("{}://{}", service.settings.scheme, service.settings.authority)),
+            "seed": service.settings.seed}),
     }
 }
 
@@ -209,23 +215,39 @@ fn profile(spec: &Value) -> Result<Profile, String> {
     }
 }
 
-/// The core's ids in a listing item become wire ids: `thread` and `message`.
+/// The core's ids in a listing item become wire ids: `thread` and `message`
+/// (ACS thread ids and message ids; Sendbird channel URLs and message ids).
 fn wire_ids(service: &Service, mut item: Value) -> Value {
     let thread = item
         .get("thread")
         .and_then(Value::as_str)
         .and_then(crate::id::ThreadId::parse);
+    let sendbird = service.settings.profile == "sendbird";
     if let Some(t) = thread {
-        item["thread"] = json!(service.keys.resource.thread(t));
+        item["thread"] = match sendbird {
+            true => json!(super::sendbird::channel_url(service, t)),
+            false => json!(service.keys.resource.thread(t)),
+        };
     }
-    let message = item
-        .get("message")
-        .and_then(Value::as_str)
-        .and_then(ids::message_from_core);
+    let message = item.get("message").and_then(Value::as_str);
+    let message = match (sendbird, thread) {
+        (true, Some(t)) => message
+            .and_then(crate::id::parse_message_id)
+            .map(|seq| json!(service.keys.app.message_id(t, seq))),
+        _ => message.and_then(ids::message_from_core).map(|m| json!(m)),
+    };
     if let Some(m) = message {
-        item["message"] = json!(m);
+        item["message"] = m;
     }
     item
+}
+
+/// The thread a wire id names: an ACS thread id, or a Sendbird channel URL.
+fn wire_thread(service: &Service, wire: &str) -> Option<crate::id::ThreadId> {
+    match service.settings.profile.as_str() {
+        "sendbird" => super::sendbird::thread_of_url(service, wire),
+        _ => service.keys.resource.parse_thread(wire),
+    }
 }
 
 fn outbox(service: &Service, req: &Request) -> Response {
@@ -262,7 +284,7 @@ fn outbox(service: &Service, req: &Request) -> Response {
                     );
                 }
             },
-            "thread" => match service.keys.resource.parse_thread(&value) {
+            "thread" => match wire_thread(service, &value) {
                 Some(t) => filter.thread = Some(t),
                 None => return error(404, "NotFound", format!("Thread {value} not found.")),
             },
@@ -327,6 +349,9 @@ fn inbound(service: &mut Service, body: Map<String, Value>) -> Response {
                 value["id"] = json!(m);
             }
             Response::json(status, value)
+        }
+        Ok(StepOutcome::Refused(e)) if service.settings.profile == "sendbird" => {
+            super::sendbird::refusal(service, &e)
         }
         Ok(StepOutcome::Refused(e)) => {
             let render = service.render();

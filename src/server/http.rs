@@ -126,8 +126,11 @@ pub fn start(config: Config) -> Result<Running, String> {
         "listening": url,
         "profile": config.profile,
         "seed": config.seed,
-        "acs_connection_string": connection_string,
     });
+    match config.profile.as_str() {
+        "sendbird" => line["sendbird_api_token"] = json!(service.keys().app.api_token()),
+        _ => line["acs_connection_string"] = json!(connection_string),
+    }
     if let Some(path) = &ca_cert {
         line["ca_cert"] = json!(path.display().to_string());
     }

@@ -17,6 +17,7 @@ mod acs;
 pub mod auth;
 mod control;
 pub mod http;
+mod sendbird;
 pub mod world;
 
 use serde_json::Value;
@@ -153,9 +154,9 @@ impl Service {
     pub fn new(settings: Settings) -> Result<Service, String> {
         let profile = Profile::named(&settings.profile)
             .ok_or_else(|| format!("unknown profile {:?}", settings.profile))?;
-        if settings.profile != "acs" {
+        if settings.profile != "acs" && settings.profile != "sendbird" {
             return Err(format!(
-                "server mode serves the acs profile so far, not {:?}",
+                "server mode serves the acs and sendbird profiles so far, not {:?}",
                 settings.profile
             ));
         }
@@ -217,6 +218,8 @@ impl Service {
         let mut response = if req.path == "/_switchboard" || req.path.starts_with("/_switchboard/")
         {
             control::handle(self, req)
+        } else if self.settings.profile == "sendbird" {
+            sendbird::handle(self, req)
         } else {
             match api_of(&req.path) {
                 Some(api @ (Api::Chat | Api::Identity | Api::Sms)) => acs::handle(self, api, req),
@@ -242,15 +245,15 @@ impl Service {
         response
     }
 
-    /// The answer to a body over [`BODY_BYTES_MAX`].
+    /// The answer to a body over [`BODY_BYTES_MAX`], in the served
+    /// platform's error shape.
     pub fn too_large(&self) -> Response {
-        let e = WireError::new(
-            413,
-            "RequestEntityTooLarge",
-            &format!("The request body is larger than {BODY_BYTES_MAX} bytes."),
-            Some("body"),
-        );
-        let mut response = Response::json(413, e.body());
+        let message = format!("The request body is larger than {BODY_BYTES_MAX} bytes.");
+        let body = match self.settings.profile.as_str() {
+            "sendbird" => crate::wire::sendbird_rest::SbError::new(400110, message).body(),
+            _ => WireError::new(413, "RequestEntityTooLarge", &message, Some("body")).body(),
+        };
+        let mut response = Response::json(413, body);
         response
             .headers
             .push(("date".into(), self.epoch.http_date(self.world.now())));

@@ -11,6 +11,7 @@ pub mod acs;
 pub mod acs_rest;
 pub mod calendar;
 pub mod sendbird;
+pub mod sendbird_rest;
 pub mod twilio;
 
 use serde::Serialize;

@@ -15,6 +15,8 @@ use serde_json::{Value, json};
 use std::io::{Read, Write};
 
 use switchboard::scenario;
+
+mod sendbird;
 use switchboard::server::{Config, Request, Response, Service, Settings};
 use switchboard::wire::calendar::Epoch;
 
@@ -293,18 +295,25 @@ fn the_same_requests_give_the_same_bytes() {
 fn the_recorded_session_replays_to_the_same_trace() {
     let mut svc = service(3);
     session(&mut svc);
+    replays_to_its_trace(&mut svc);
+}
+
+/// Runs the server's recording with `switchboard run`'s runner: it passes
+/// and prints the server's trace, which the control plane answers too.
+/// Answers the recording.
+fn replays_to_its_trace(svc: &mut Service) -> Value {
     let trace = svc.world().trace_lines();
     let recording = json_of(&svc.handle(&control("GET", "scenario", &Value::Null)));
     let parsed = scenario::parse(&recording.to_string(), None).unwrap();
     let report = scenario::run(&parsed);
     assert!(report.failures.is_empty(), "{:?}", report.failures);
     assert_eq!(report.lines, trace);
-    // The trace answer is the same lines.
     let text = svc.handle(&control("GET", "trace", &Value::Null));
     assert_eq!(
         String::from_utf8(text.body).unwrap(),
         trace.join("\n") + "\n"
     );
+    recording
 }
 
 /// Each malformed request is answered in ACS's error shape and leaves the

@@ -64,6 +64,50 @@ enum Command {
     /// /_switchboard/shutdown; with --record FILE it then writes the session
     /// as a scenario file that `switchboard run` replays.
     Serve(ServeArgs),
+    /// Run a scenario under many seeds, in parallel, and report the failures.
+    ///
+    /// Each run is isolated and single-threaded; runs are spread over
+    /// --jobs threads and reported in seed order. Every failing seed is
+    /// printed with the one command line that replays it, then a summary:
+    /// runs, failures by kind, and the spread (min, median, max) of the
+    /// headline statistics across seeds. Exit 1 when a run failed.
+    Sweep {
+        /// The scenario file; `-` reads it from standard input.
+        file: String,
+        /// The seeds: `N`, or `A..B` for A to B, both included.
+        #[arg(long, value_name = "A..B", default_value = "1..100")]
+        seeds: String,
+        /// Worker threads (default: the machine's cores).
+        #[arg(long, value_name = "N")]
+        jobs: Option<usize>,
+        /// A step refused without an `expect` is a failure.
+        #[arg(long)]
+        strict: bool,
+        /// Print the summary as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Statistics of a trace, or of a scenario's run.
+    ///
+    /// Calls by op and status, messages, throttled calls by limit and their
+    /// retry-after, chat and non-chat deliveries, SMS segments, threads,
+    /// notifications, delivery latency per channel (see docs/research.md).
+    Stats {
+        #[command(flatten)]
+        source: SourceArgs,
+        /// Print the figures as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Args)]
+struct SourceArgs {
+    /// A trace (JSON Lines), or a scenario file to run; `-` reads standard input.
+    file: String,
+    /// Run a scenario file under this seed.
+    #[arg(long, value_name = "N")]
+    seed: Option<u64>,
 }
 
 #[derive(Args)]
@@ -125,6 +169,14 @@ fn main() -> ExitCode {
             command: ProfileCommand::Show { name },
         } => profile_show(&name),
         Command::Serve(args) => serve(args),
+        Command::Sweep {
+            file,
+            seeds,
+            jobs,
+            strict,
+            json,
+        } => sweep(&file, &seeds, jobs, strict, json),
+        Command::Stats { source, json } => stats(&source, json),
     };
     result.unwrap_or_else(|message| {
         eprintln!("switchboard: {message}");
@@ -256,6 +308,63 @@ fn profile_show(name: &str) -> Result<ExitCode, String> {
     let json = serde_json::to_string_pretty(&profile).map_err(|e| e.to_string())?;
     // A reader that closes the pipe early ends the output quietly.
     let _ = writeln!(std::io::stdout().lock(), "{json}");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn sweep(
+    file: &str,
+    seeds: &str,
+    jobs: Option<usize>,
+    strict: bool,
+    json: bool,
+) -> Result<ExitCode, String> {
+    use switchboard::research::sweep;
+    let seeds = sweep::parse_seeds(seeds)?;
+    let scenario = load(&FileArgs {
+        file: file.to_string(),
+        seed: None,
+    })?;
+    let jobs = match jobs {
+        Some(0) => return Err("--jobs: at least 1".to_string()),
+        Some(n) => n,
+        None => std::thread::available_parallelism().map_or(1, usize::from),
+    };
+    let mut progress = sweep::Progress::new(seeds.len() as u64);
+    let runs = sweep::sweep(&scenario, &seeds, jobs, strict, |run| progress.done(run));
+    progress.finish();
+    let summary = sweep::summarize(file, &runs, strict);
+    let text = if json {
+        serde_json::to_string_pretty(&summary).map_err(|e| e.to_string())? + "\n"
+    } else {
+        summary.table()
+    };
+    let _ = write!(std::io::stdout().lock(), "{text}");
+    Ok(if summary.failing_runs == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn stats(args: &SourceArgs, json: bool) -> Result<ExitCode, String> {
+    use switchboard::research::{Source, stats::Stats};
+    let source = Source::open(&args.file, args.seed)?;
+    let mut stats = Stats::new();
+    source.for_each_line(|line| stats.add_line(line))?;
+    if stats.bad_lines() > 0 {
+        eprintln!(
+            "switchboard: {}: {} line(s) were not trace lines and were skipped",
+            args.file,
+            stats.bad_lines()
+        );
+    }
+    let report = stats.report();
+    let text = if json {
+        serde_json::to_string_pretty(&report).map_err(|e| e.to_string())? + "\n"
+    } else {
+        report.table()
+    };
+    let _ = write!(std::io::stdout().lock(), "{text}");
     Ok(ExitCode::SUCCESS)
 }
 

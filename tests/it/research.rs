@@ -1,0 +1,359 @@
+//! The research tools (`sweep`, `stats`, `diff`, `shrink`, `plot`): each
+//! checked against what the test computes itself from the trace lines or by
+//! running the scenario through the library.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+use switchboard::research::FailureKind;
+use switchboard::research::sweep::{SeedRun, parse_seeds, sweep_with};
+use switchboard::scenario;
+
+use crate::harness::{switchboard, switchboard_with};
+
+/// A Twilio thread with one SMS participant on a carrier that fails one
+/// delivery in five; the file expects the delivery to arrive.
+const FLAKY: &str = "tests/research/flaky_sms.json";
+
+fn read(path: &str) -> String {
+    let full = format!("{}/{path}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(&full).unwrap_or_else(|e| panic!("{full}: {e}"))
+}
+
+fn stdout(output: &std::process::Output) -> String {
+    String::from_utf8(output.stdout.clone()).expect("UTF-8 output")
+}
+
+/// The seeds in 1..=n whose run fails, by the library.
+fn failing_seeds(path: &str, n: u64) -> Vec<u64> {
+    let text = read(path);
+    (1..=n)
+        .filter(|&seed| {
+            let s = scenario::parse(&text, Some(seed)).expect("the file parses");
+            !scenario::run(&s).failures.is_empty()
+        })
+        .collect()
+}
+
+// ---- sweep ----
+
+#[test]
+fn sweep_finds_the_failing_seeds_and_each_printed_line_replays_its_failure() {
+    let expected = failing_seeds(FLAKY, 30);
+    assert!(
+        !expected.is_empty() && expected.len() < 30,
+        "the planted failure fails some seeds only: {expected:?}"
+    );
+    let out = switchboard(&["sweep", FLAKY, "--seeds", "1..30", "--jobs", "2"]);
+    assert_eq!(out.status.code(), Some(1), "a failing run fails the sweep");
+    let text = stdout(&out);
+    let replays: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("replay: "))
+        .collect();
+    let seeds: Vec<u64> = replays
+        .iter()
+        .map(|r| r.rsplit(' ').next().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(seeds, expected, "failing seeds, in seed order:\n{text}");
+    for replay in &replays {
+        let args: Vec<&str> = replay.split(' ').skip(1).collect();
+        let run = switchboard(&args);
+        assert_eq!(run.status.code(), Some(1), "{replay} fails again");
+        assert!(String::from_utf8_lossy(&run.stderr).contains("expected result"));
+    }
+    let passing = (1..=30).find(|s| !expected.contains(s)).unwrap();
+    let single = switchboard(&["sweep", FLAKY, "--seeds", &passing.to_string()]);
+    assert_eq!(single.status.code(), Some(0), "{}", stdout(&single));
+    assert!(stdout(&single).contains("runs 1, failing 0"));
+    let single = switchboard(&["sweep", FLAKY, "--seeds", &expected[0].to_string()]);
+    assert_eq!(single.status.code(), Some(1));
+    assert!(stdout(&single).contains(&format!("--seed {}", expected[0])));
+    assert!(text.contains(&format!(
+        "runs 30, failing {}, failures: expectation {}, oracle 0, panic 0",
+        expected.len(),
+        expected.len()
+    )));
+}
+
+#[test]
+fn sweep_output_is_the_same_for_any_number_of_jobs() {
+    let one = switchboard(&["sweep", FLAKY, "--seeds", "1..40", "--jobs", "1", "--json"]);
+    let three = switchboard(&["sweep", FLAKY, "--seeds", "1..40", "--jobs", "3", "--json"]);
+    assert_eq!(stdout(&one), stdout(&three));
+    assert_eq!(one.stderr, three.stderr, "the plain progress lines too");
+    let json: Value = serde_json::from_str(&stdout(&one)).unwrap();
+    assert_eq!(json["runs"], 40);
+    let failing = json["failing"].as_array().unwrap();
+    assert_eq!(failing.len() as u64, json["failing_runs"].as_u64().unwrap());
+    for f in failing {
+        let seed = f["seed"].as_u64().unwrap();
+        assert_eq!(
+            f["replay"],
+            format!("switchboard run {FLAKY} --seed {seed}").as_str()
+        );
+        assert_eq!(f["failures"][0]["kind"], "expectation");
+    }
+    // The headline's spread: calls are the same in every run; the latency varies.
+    assert_eq!(json["headline"]["calls"]["min"], 3);
+    assert_eq!(json["headline"]["calls"]["max"], 3);
+    let latency = &json["headline"]["latency_p99_ms"];
+    assert!(latency["min"].as_u64() <= latency["median"].as_u64());
+    assert!(latency["median"].as_u64() < latency["max"].as_u64());
+}
+
+#[test]
+fn a_panicking_run_is_a_failure_of_its_seed_and_the_sweep_goes_on() {
+    let seeds: Vec<u64> = (1..=8).collect();
+    let mut order = Vec::new();
+    let runs = switchboard::research::quiet_panics(|| {
+        sweep_with(
+            &seeds,
+            3,
+            |seed| {
+                assert!(seed != 5, "planted bug at seed {seed}");
+                SeedRun {
+                    seed,
+                    failures: vec![],
+                    digest: None,
+                    headline: BTreeMap::new(),
+                }
+            },
+            |run| order.push(run.seed),
+        )
+    });
+    assert_eq!(order, seeds, "reported in seed order");
+    assert_eq!(runs.len(), 8);
+    for run in &runs {
+        if run.seed == 5 {
+            assert_eq!(run.failures.len(), 1);
+            assert_eq!(run.failures[0].kind, FailureKind::Panic);
+            assert!(
+                run.failures[0].message.contains("planted bug at seed 5")
+                    && run.failures[0].message.contains("tests/it/research.rs"),
+                "{}",
+                run.failures[0].message
+            );
+        } else {
+            assert!(run.failures.is_empty());
+        }
+    }
+}
+
+#[test]
+fn seeds_are_a_number_or_an_inclusive_range() {
+    assert_eq!(parse_seeds("7").unwrap(), [7]);
+    assert_eq!(parse_seeds("1..3").unwrap(), [1, 2, 3]);
+    assert_eq!(parse_seeds("1..=3").unwrap(), [1, 2, 3]);
+    assert_eq!(parse_seeds("0..1000").unwrap().len(), 1001);
+    for bad in ["", "x", "3..1", "-1..2", "1..", "0..18446744073709551615"] {
+        assert!(parse_seeds(bad).is_err(), "{bad:?} is refused");
+    }
+    let out = switchboard(&["sweep", FLAKY, "--seeds", "9..2"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--seeds: 9..2 is empty"));
+}
+
+// ---- stats ----
+
+/// The fixture's trace lines as JSON, and the trace as text.
+fn fixture_trace(path: &str) -> (Vec<Value>, String) {
+    let s = scenario::parse(&read(path), None).expect("the fixture parses");
+    let report = scenario::run(&s);
+    let lines = report
+        .lines
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    (lines, report.jsonl())
+}
+
+fn of_kind<'a>(lines: &'a [Value], kind: &'a str) -> impl Iterator<Item = &'a Value> + 'a {
+    lines.iter().filter(move |l| l["kind"] == kind)
+}
+
+fn sum(lines: &[Value], kind: &str, key: &str) -> u64 {
+    of_kind(lines, kind).map(|l| l[key].as_u64().unwrap()).sum()
+}
+
+#[test]
+fn stats_figures_match_counts_taken_from_the_trace_lines() {
+    let fixtures = [
+        "fixtures/twilio_support.json",
+        "fixtures/thread_lifecycle.json",
+        "fixtures/sendbird_burst.json",
+        "fixtures/twilio_burst.json",
+        "fixtures/support_desk.json",
+    ];
+    let mut seen_throttled = false;
+    let mut seen_final = false;
+    for path in fixtures {
+        let (lines, jsonl) = fixture_trace(path);
+        let out = switchboard_with(&["stats", "-", "--json"], jsonl.as_bytes());
+        assert_eq!(out.status.code(), Some(0), "{path}");
+        let stats: Value = serde_json::from_str(&stdout(&out)).unwrap();
+        // The same figures whether read from a trace or from the file run.
+        let run = switchboard(&["stats", path, "--json"]);
+        assert_eq!(stdout(&run), stdout(&out), "{path}");
+
+        let steps: Vec<&Value> = of_kind(&lines, "step").collect();
+        assert_eq!(stats["lines"], lines.len(), "{path}");
+        assert_eq!(stats["calls"]["total"], steps.len(), "{path}");
+        let ok = steps
+            .iter()
+            .filter(|s| (200..300).contains(&s["status"].as_u64().unwrap()))
+            .count();
+        assert_eq!(stats["calls"]["accepted"], ok, "{path}");
+        let mut by_op: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
+        for s in &steps {
+            *by_op
+                .entry(s["op"].as_str().unwrap().to_string())
+                .or_default()
+                .entry(s["status"].to_string())
+                .or_default() += 1;
+        }
+        assert_eq!(
+            stats["calls"]["by_op"],
+            serde_json::to_value(&by_op).unwrap()
+        );
+        let throttled: Vec<&&Value> = steps.iter().filter(|s| s["status"] == 429).collect();
+        seen_throttled |= !throttled.is_empty();
+        assert_eq!(stats["throttled"]["total"], throttled.len(), "{path}");
+        let per_limit: u64 = stats["throttled"]["by_limit"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| {
+                assert_ne!(l["scope"], "unknown", "{path}: {l}");
+                l["calls"].as_u64().unwrap()
+            })
+            .sum();
+        assert_eq!(per_limit, throttled.len() as u64);
+        let retry_max = throttled
+            .iter()
+            .map(|s| {
+                let b = &s["body"];
+                b["retry_after_ms"]
+                    .as_u64()
+                    .or(b["error"]["retry_after_ms"].as_u64())
+                    .unwrap()
+            })
+            .max();
+        assert_eq!(
+            stats["throttled"]["retry_after_ms"]["max"],
+            serde_json::json!(retry_max)
+        );
+
+        assert_eq!(
+            stats["messages"]["accepted"],
+            of_kind(&lines, "message_sent").count()
+        );
+        assert_eq!(
+            stats["messages"]["inbound"],
+            of_kind(&lines, "inbound_received").count()
+        );
+        let chat = sum(&lines, "message_sent", "recipients")
+            + sum(&lines, "inbound_received", "recipients");
+        assert_eq!(stats["chat_deliveries"], chat, "{path}");
+        assert_eq!(
+            stats["notifications"]["chat_message_received"]
+                .as_u64()
+                .unwrap_or(0),
+            chat
+        );
+        assert_eq!(
+            stats["non_chat"]["queued"],
+            sum(&lines, "deliveries_created", "queued")
+        );
+        assert_eq!(
+            stats["non_chat"]["failed_at_once"],
+            sum(&lines, "deliveries_created", "failed")
+        );
+        // Every final receipt is counted once, under some channel.
+        let finals = of_kind(&lines, "delivery_updated")
+            .filter(|l| {
+                ["delivered", "undelivered", "failed"].contains(&l["status"].as_str().unwrap())
+            })
+            .count() as u64;
+        seen_final |= finals > 0;
+        let counted: u64 = stats["non_chat"]["by_channel"]
+            .as_object()
+            .unwrap()
+            .values()
+            .flat_map(|c| c["final_status"].as_object().unwrap().iter())
+            .filter(|(k, _)| *k != "none")
+            .map(|(_, n)| n.as_u64().unwrap())
+            .sum();
+        assert_eq!(counted, finals, "{path}");
+        let latencies: u64 = stats["non_chat"]["latency_ms"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|s| s["count"].as_u64().unwrap())
+            .sum();
+        assert_eq!(latencies, finals, "{path}");
+        assert_eq!(
+            stats["threads"]["created"],
+            of_kind(&lines, "thread_created").count()
+        );
+        assert_eq!(
+            stats["threads"]["deleted_by_api"],
+            of_kind(&lines, "thread_deleted").count()
+        );
+        let summary = lines.last().unwrap();
+        assert_eq!(stats["digest"], summary["digest"]);
+        assert_eq!(stats["seed"], summary["seed"]);
+    }
+    assert!(
+        seen_throttled && seen_final,
+        "the fixtures exercise 429s and receipts"
+    );
+}
+
+#[test]
+fn stats_of_one_sms_conversation_are_exact() {
+    // twilio_support: an SMS (+14255550100) and a WhatsApp participant; the
+    // channel of each delivery follows from who was in the thread.
+    let (lines, jsonl) = fixture_trace("fixtures/twilio_support.json");
+    let out = switchboard_with(&["stats", "-", "--json"], jsonl.as_bytes());
+    let stats: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    // Independently: deliveries whose receipts say delivered, by the id ranges
+    // of the fan-outs.
+    let delivered = of_kind(&lines, "delivery_updated")
+        .filter(|l| l["status"] == "delivered")
+        .count() as u64;
+    let by_channel = &stats["non_chat"]["by_channel"];
+    let got = by_channel["sms"]["final_status"]["delivered"]
+        .as_u64()
+        .unwrap()
+        + by_channel["whatsapp"]["final_status"]["delivered"]
+            .as_u64()
+            .unwrap();
+    assert_eq!(got, delivered);
+    // Segments: each SMS text fan-out's segment count times its SMS recipients;
+    // here one SMS participant, so the sum of the fan-outs' segments.
+    assert_eq!(
+        stats["segments"]["total"],
+        sum(&lines, "deliveries_created", "segments")
+    );
+}
+
+#[test]
+fn stats_refuses_what_it_cannot_read_and_names_it() {
+    let out = switchboard(&["stats", "no/such/file.jsonl"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read no/such/file.jsonl"));
+    let out = switchboard_with(&["stats", "-"], b"not json at all\n");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("-: "));
+    let out = switchboard_with(
+        &["stats", "-", "--seed", "3"],
+        b"{\"at_ms\":0,\"kind\":\"user_created\",\"user\":\"a\"}\n",
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--seed applies to scenario files"));
+    let trace = b"{\"at_ms\":0,\"kind\":\"user_created\",\"user\":\"a\"}\ngarbage\n";
+    let out = switchboard_with(&["stats", "-"], trace);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("1 line(s) were not trace lines"));
+}

@@ -99,6 +99,29 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Compare two traces (or two scenario runs) line by line.
+    ///
+    /// Prints the first diverging line with the lines before it, then how
+    /// many lines of each kind each side has from there on. Exit 0 when the
+    /// traces are equal, 1 when they differ.
+    Diff {
+        /// A trace, or a scenario file to run; `-` reads standard input.
+        a: String,
+        /// A trace, or a scenario file to run.
+        b: String,
+        /// Run A (a scenario file) under this seed.
+        #[arg(long, value_name = "N")]
+        seed_a: Option<u64>,
+        /// Run B (a scenario file) under this seed.
+        #[arg(long, value_name = "N")]
+        seed_b: Option<u64>,
+        /// How many equal lines to show before the first difference.
+        #[arg(long, value_name = "N", default_value_t = 3)]
+        context: usize,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Args)]
@@ -177,6 +200,14 @@ fn main() -> ExitCode {
             json,
         } => sweep(&file, &seeds, jobs, strict, json),
         Command::Stats { source, json } => stats(&source, json),
+        Command::Diff {
+            a,
+            b,
+            seed_a,
+            seed_b,
+            context,
+            json,
+        } => diff(&a, &b, seed_a, seed_b, context, json),
     };
     result.unwrap_or_else(|message| {
         eprintln!("switchboard: {message}");
@@ -366,6 +397,37 @@ fn stats(args: &SourceArgs, json: bool) -> Result<ExitCode, String> {
     };
     let _ = write!(std::io::stdout().lock(), "{text}");
     Ok(ExitCode::SUCCESS)
+}
+
+fn diff(
+    a: &str,
+    b: &str,
+    seed_a: Option<u64>,
+    seed_b: Option<u64>,
+    context: usize,
+    json: bool,
+) -> Result<ExitCode, String> {
+    use switchboard::research::{Source, diff};
+    if a == "-" && b == "-" {
+        return Err("diff: only one side can read standard input".to_string());
+    }
+    let (first, second) = (Source::open(a, seed_a)?, Source::open(b, seed_b)?);
+    let result = diff::diff(first.into_lines(), second.into_lines(), context)?;
+    let text = if json {
+        serde_json::to_string_pretty(&result).map_err(|e| e.to_string())? + "\n"
+    } else {
+        let label = |name: &str, seed: Option<u64>| match seed {
+            Some(seed) => format!("{name} --seed {seed}"),
+            None => name.to_string(),
+        };
+        result.text(&label(a, seed_a), &label(b, seed_b))
+    };
+    let _ = write!(std::io::stdout().lock(), "{text}");
+    Ok(if result.divergence.is_none() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 #[cfg(feature = "server")]

@@ -98,6 +98,27 @@ impl Source {
         }
     }
 
+    /// The trace's lines, one at a time: a trace file's as they are read, a
+    /// scenario's from its run (kept in memory).
+    pub fn into_lines(self) -> Box<dyn Iterator<Item = Result<String, String>>> {
+        match self {
+            Source::Trace { name, first, rest } => {
+                let rest = rest
+                    .lines()
+                    .enumerate()
+                    .filter_map(move |(i, line)| match line {
+                        Ok(l) if l.trim().is_empty() => None,
+                        Ok(l) => Some(Ok(l.trim_end_matches('\r').to_string())),
+                        Err(e) => Some(Err(format!("{name}: line {}: {e}", i + 2))),
+                    });
+                Box::new(std::iter::once(Ok(first)).chain(rest))
+            }
+            Source::Scenario { scenario, .. } => {
+                Box::new(scenario::run(&scenario).lines.into_iter().map(Ok))
+            }
+        }
+    }
+
     /// Hands every trace line to `each`, in order (a scenario's run streams
     /// them as it goes, so memory does not grow with the trace). A trace
     /// file's unreadable line is an error naming its line number.

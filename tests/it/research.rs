@@ -357,3 +357,73 @@ fn stats_refuses_what_it_cannot_read_and_names_it() {
     assert_eq!(out.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&out.stderr).contains("1 line(s) were not trace lines"));
 }
+
+// ---- diff ----
+
+/// The trace of the scenario at `path` under `seed`, as lines.
+fn run_lines(path: &str, seed: u64) -> Vec<String> {
+    let s = scenario::parse(&read(path), Some(seed)).expect("the file parses");
+    scenario::run(&s).lines
+}
+
+#[test]
+fn diff_of_two_seeds_names_the_first_line_where_they_part() {
+    let (a, b) = (run_lines(FLAKY, 1), run_lines(FLAKY, 2));
+    let first = a.iter().zip(&b).position(|(x, y)| x != y).unwrap();
+    let out = switchboard(&[
+        "diff", FLAKY, FLAKY, "--seed-a", "1", "--seed-b", "2", "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "different traces exit 1");
+    let d: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let div = &d["divergence"];
+    assert_eq!(div["line"], first + 1);
+    assert_eq!(div["a"], a[first].as_str());
+    assert_eq!(div["b"], b[first].as_str());
+    let context: Vec<&str> = a[first - 3..first].iter().map(String::as_str).collect();
+    assert_eq!(div["context"], serde_json::json!(context));
+    // Counted independently: lines by kind from the first difference on.
+    for (side, lines) in [(0, &a), (1, &b)] {
+        let mut kinds: BTreeMap<String, u64> = BTreeMap::new();
+        for l in &lines[first..] {
+            let v: Value = serde_json::from_str(l).unwrap();
+            *kinds
+                .entry(v["kind"].as_str().unwrap().to_string())
+                .or_default() += 1;
+        }
+        for (kind, n) in kinds {
+            assert_eq!(div["after"][&kind][side], n, "{kind} on side {side}");
+        }
+    }
+    assert_eq!(d["lines_a"], a.len());
+    // The people's rendering names the line and both sides.
+    let text = stdout(&switchboard(&[
+        "diff", FLAKY, FLAKY, "--seed-a", "1", "--seed-b", "2",
+    ]));
+    assert!(text.starts_with(&format!(
+        "differ at line {} (A: {FLAKY} --seed 1, {} lines; B: {FLAKY} --seed 2",
+        first + 1,
+        a.len()
+    )));
+    assert!(text.contains(&format!("A {:>8}  {}", first + 1, a[first])));
+}
+
+#[test]
+fn diff_of_a_trace_and_its_run_is_equal_and_a_cut_trace_ends_first() {
+    let lines = run_lines(FLAKY, 4);
+    let full = lines.join("\n") + "\n";
+    let out = switchboard_with(&["diff", "-", FLAKY, "--seed-b", "4"], full.as_bytes());
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert_eq!(stdout(&out), format!("equal: {} lines\n", lines.len()));
+    let cut = lines[..5].join("\n") + "\n";
+    let out = switchboard_with(
+        &["diff", "-", FLAKY, "--seed-b", "4", "--json"],
+        cut.as_bytes(),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let d: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(d["divergence"]["line"], 6);
+    assert_eq!(d["divergence"]["a"], Value::Null, "A ended first");
+    assert_eq!(d["divergence"]["b"], lines[5].as_str());
+    let out = switchboard(&["diff", "-", "-"]);
+    assert_eq!(out.status.code(), Some(2));
+}

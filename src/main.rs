@@ -122,6 +122,25 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Reduce a failing scenario to a smaller one that fails the same way.
+    ///
+    /// Delta debugging over the steps, then the workload's numbers; writes
+    /// the smaller file (default: FILE with .shrunk.json) and prints the
+    /// command that replays it. Exit 0 when it wrote one, 2 when the run
+    /// does not fail.
+    Shrink {
+        #[command(flatten)]
+        file: FileArgs,
+        /// Where to write the smaller scenario.
+        #[arg(short, long, value_name = "OUT")]
+        output: Option<PathBuf>,
+        /// A step refused without an `expect` is a failure.
+        #[arg(long)]
+        strict: bool,
+        /// The most candidate runs to try.
+        #[arg(long, value_name = "N", default_value_t = 20_000)]
+        max_runs: u64,
+    },
 }
 
 #[derive(Args)]
@@ -208,6 +227,12 @@ fn main() -> ExitCode {
             context,
             json,
         } => diff(&a, &b, seed_a, seed_b, context, json),
+        Command::Shrink {
+            file,
+            output,
+            strict,
+            max_runs,
+        } => shrink(&file, output, strict, max_runs),
     };
     result.unwrap_or_else(|message| {
         eprintln!("switchboard: {message}");
@@ -235,16 +260,20 @@ fn usage(error: &clap::Error) -> ExitCode {
 
 /// The scenario at `args.file` (`-`: standard input).
 fn load(args: &FileArgs) -> Result<scenario::Scenario, String> {
+    let text = read_text(&args.file)?;
+    scenario::parse(&text, args.seed).map_err(|e| format!("{}: {e}", args.file))
+}
+
+/// The text of the file at `path` (`-`: standard input).
+fn read_text(path: &str) -> Result<String, String> {
     let mut bytes = Vec::new();
-    let read = if args.file == "-" {
+    let read = if path == "-" {
         std::io::stdin().lock().read_to_end(&mut bytes).map(drop)
     } else {
-        std::fs::read(&args.file).map(|b| bytes = b)
+        std::fs::read(path).map(|b| bytes = b)
     };
-    read.map_err(|e| format!("cannot read {}: {e}", args.file))?;
-    let text =
-        String::from_utf8(bytes).map_err(|e| format!("{}: $: not UTF-8 text ({e})", args.file))?;
-    scenario::parse(&text, args.seed).map_err(|e| format!("{}: {e}", args.file))
+    read.map_err(|e| format!("cannot read {path}: {e}"))?;
+    String::from_utf8(bytes).map_err(|e| format!("{path}: $: not UTF-8 text ({e})"))
 }
 
 fn run(args: &FileArgs, human: bool, strict: bool) -> Result<ExitCode, String> {
@@ -428,6 +457,47 @@ fn diff(
     } else {
         ExitCode::from(1)
     })
+}
+
+fn shrink(
+    args: &FileArgs,
+    output: Option<PathBuf>,
+    strict: bool,
+    max_runs: u64,
+) -> Result<ExitCode, String> {
+    use switchboard::research::{shrink, sweep::shell_word};
+    let text = read_text(&args.file)?;
+    let shrunk = shrink::shrink(&text, args.seed, strict, max_runs)
+        .map_err(|e| format!("{}: {e}", args.file))?;
+    let output = output.unwrap_or_else(|| {
+        let stem = args.file.strip_suffix(".json").unwrap_or(&args.file);
+        let stem = if stem == "-" { "stdin" } else { stem };
+        PathBuf::from(format!("{stem}.shrunk.json"))
+    });
+    std::fs::write(&output, &shrunk.file)
+        .map_err(|e| format!("cannot write {}: {e}", output.display()))?;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "kept failure: {}", shrunk.signature);
+    let _ = writeln!(
+        out,
+        "steps: {} -> {} ({} candidate runs)",
+        shrunk.steps.0, shrunk.steps.1, shrunk.runs
+    );
+    for (field, from, to) in &shrunk.workload {
+        let _ = writeln!(out, "workload.{field}: {from} -> {to}");
+    }
+    let strict_flag = if strict { " --strict" } else { "" };
+    let seed: Option<u64> = serde_json::from_str::<serde_json::Value>(&shrunk.file)
+        .ok()
+        .and_then(|v| v["seed"].as_u64());
+    let _ = writeln!(
+        out,
+        "wrote {}; replay: switchboard run {}{strict_flag} --seed {}",
+        output.display(),
+        shell_word(&output.display().to_string()),
+        seed.unwrap_or_default()
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 #[cfg(feature = "server")]

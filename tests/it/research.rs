@@ -427,3 +427,154 @@ fn diff_of_a_trace_and_its_run_is_equal_and_a_cut_trace_ends_first() {
     let out = switchboard(&["diff", "-", "-"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+// ---- shrink ----
+
+/// A fresh folder for files a test writes.
+fn scratch(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "switchboard-research-{}-{name}",
+        std::process::id()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// 1,000 steps on two threads; step 600 deletes the second, and the last
+/// step expects a send to it to succeed. The failure needs three steps: the
+/// second thread's creation, its deletion, and the send.
+fn planted_thousand_steps() -> String {
+    let mut steps = vec![
+        serde_json::json!({"at": "1h", "as": "ana", "op": "create_thread", "topic": "a", "participants": ["bo"], "ref": "a"}),
+        serde_json::json!({"as": "bo", "op": "create_thread", "topic": "b", "participants": ["ana"], "ref": "b"}),
+    ];
+    for i in 2..999 {
+        let (who, thread) = if i % 2 == 0 {
+            ("ana", "a")
+        } else {
+            ("bo", "b")
+        };
+        if i == 600 {
+            steps.push(
+                serde_json::json!({"at": "+2s", "as": "bo", "op": "delete_thread", "thread": "b"}),
+            );
+            continue;
+        }
+        steps.push(serde_json::json!({"at": "+2s", "as": who, "op": "send_message", "thread": thread, "content": format!("message {i}")}));
+    }
+    steps.push(serde_json::json!({"at": "+2s", "as": "ana", "op": "send_message", "thread": "b", "content": "still there?", "expect": {"status": 201}}));
+    assert_eq!(steps.len(), 1000);
+    serde_json::to_string_pretty(&serde_json::json!({
+        "name": "planted", "seed": 5, "profile": "acs", "users": ["ana", "bo"], "steps": steps
+    }))
+    .unwrap()
+}
+
+/// Runs `switchboard shrink FILE -o OUT`, which must succeed.
+fn shrink_to(file: &std::path::Path, out_file: &std::path::Path) -> std::process::Output {
+    let out = switchboard(&[
+        "shrink",
+        file.to_str().unwrap(),
+        "-o",
+        out_file.to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    out
+}
+
+#[test]
+fn shrink_reduces_a_planted_thousand_step_failure_to_a_handful_of_steps() {
+    let dir = scratch("shrink");
+    let file = dir.join("planted.json");
+    std::fs::write(&file, planted_thousand_steps()).unwrap();
+    let original = switchboard(&["run", file.to_str().unwrap()]);
+    assert_eq!(original.status.code(), Some(1), "the planted failure fails");
+    let out_file = dir.join("small.json");
+    let out = shrink_to(&file, &out_file);
+    let text = stdout(&out);
+    assert!(
+        text.contains("kept failure: expectation: send_message: expected status 201"),
+        "{text}"
+    );
+    let small: Value = serde_json::from_str(&std::fs::read_to_string(&out_file).unwrap()).unwrap();
+    let steps = small["steps"].as_array().unwrap();
+    let ops: Vec<&str> = steps.iter().map(|s| s["op"].as_str().unwrap()).collect();
+    assert_eq!(
+        ops,
+        ["create_thread", "delete_thread", "send_message"],
+        "{text}"
+    );
+    assert!(text.contains("steps: 1000 -> 3"), "{text}");
+    // The printed command replays the same failure.
+    let replay = text
+        .lines()
+        .find_map(|l| l.split_once("replay: "))
+        .unwrap()
+        .1;
+    let args: Vec<&str> = replay.split(' ').skip(1).collect();
+    assert_eq!(args.last(), Some(&"5"), "the seed the run used");
+    let run = switchboard(&args);
+    assert_eq!(run.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        err.contains("(send_message)") && err.contains("expected status 201, got status 404"),
+        "{err}"
+    );
+}
+
+#[test]
+fn shrink_reduces_a_workload_to_its_smallest_numbers_that_still_fail() {
+    let dir = scratch("workload");
+    let file = dir.join("busy.json");
+    std::fs::write(
+        &file,
+        r#"{"seed": 3, "profile": "acs", "users": ["ana"],
+            "workload": {"users": 30, "threads": 20, "chat_participants": 5,
+                         "horizon": "2h", "mean_gap": "20s", "lifetime": "30m",
+                         "burst": {"ppm": 100000, "sends": 5, "gap": "1s"}},
+            "steps": [{"at": "1h", "as": "ana", "op": "list_threads", "expect": {"count": 3}}]}"#,
+    )
+    .unwrap();
+    let out_file = dir.join("busy.small.json");
+    shrink_to(&file, &out_file);
+    let small: Value = serde_json::from_str(&std::fs::read_to_string(&out_file).unwrap()).unwrap();
+    let w = &small["workload"];
+    // ana is in no generated thread: the failure does not depend on the workload.
+    assert_eq!(w["threads"], 1, "{w}");
+    assert_eq!(w["chat_participants"], 1);
+    assert_eq!(w["users"], 1);
+    let horizon = switchboard::Duration::parse(w["horizon"].as_str().unwrap()).unwrap();
+    assert!(horizon.ms() < 3_600_000, "{w}");
+    assert!(
+        w.get("burst").is_none() && w.get("lifetime").is_none(),
+        "{w}"
+    );
+    assert_eq!(small["steps"].as_array().unwrap().len(), 1);
+    let run = switchboard(&["run", out_file.to_str().unwrap()]);
+    assert_eq!(run.status.code(), Some(1));
+}
+
+#[test]
+fn shrink_refuses_a_run_that_does_not_fail() {
+    let out = switchboard(&[
+        "shrink",
+        "fixtures/support_desk.json",
+        "-o",
+        "/nonexistent/x.json",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does not fail under seed 42"));
+}
+
+#[test]
+fn ddmin_finds_a_one_minimal_subset() {
+    let needed = [3, 250, 777];
+    let mut calls = 0;
+    let found = switchboard::research::shrink::ddmin((0..1000).collect(), |s| {
+        calls += 1;
+        needed.iter().all(|n| s.contains(n))
+    });
+    assert_eq!(found, needed);
+    assert!(calls < 400, "{calls} tests");
+}

@@ -141,6 +141,30 @@ enum Command {
         #[arg(long, value_name = "N", default_value_t = 20_000)]
         max_runs: u64,
     },
+    /// Draw a trace (or a scenario's run) as an SVG picture.
+    ///
+    /// The timeline (default) shows over virtual time: traffic per channel
+    /// (accepted, throttled), deliveries by status, thread deletions and
+    /// active threads. --kind latency shows the distribution of delivery
+    /// latency per channel.
+    Plot {
+        #[command(flatten)]
+        source: SourceArgs,
+        /// Where to write the SVG.
+        #[arg(short, long, value_name = "OUT.svg")]
+        output: PathBuf,
+        /// What to draw.
+        #[arg(long, value_enum, default_value = "timeline")]
+        kind: PlotKind,
+    },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum PlotKind {
+    /// Traffic, deliveries, deletions and active threads over virtual time.
+    Timeline,
+    /// The distribution of delivery latency per channel.
+    Latency,
 }
 
 #[derive(Args)]
@@ -227,6 +251,11 @@ fn main() -> ExitCode {
             context,
             json,
         } => diff(&a, &b, seed_a, seed_b, context, json),
+        Command::Plot {
+            source,
+            output,
+            kind,
+        } => plot(&source, &output, kind),
         Command::Shrink {
             file,
             output,
@@ -457,6 +486,26 @@ fn diff(
     } else {
         ExitCode::from(1)
     })
+}
+
+fn plot(args: &SourceArgs, output: &std::path::Path, kind: PlotKind) -> Result<ExitCode, String> {
+    use switchboard::research::{Source, plot, stats::Stats};
+    let source = Source::open(&args.file, args.seed)?;
+    let title = match &source {
+        Source::Scenario { scenario, .. } => scenario.name.clone(),
+        Source::Trace { .. } => None,
+    }
+    .unwrap_or_else(|| args.file.clone());
+    let mut stats = Stats::with_timeline();
+    source.for_each_line(|line| stats.add_line(line))?;
+    let svg = match (kind, stats.timeline()) {
+        (PlotKind::Latency, _) => plot::latency_svg(&stats.latencies(), &title)?,
+        (PlotKind::Timeline, Some(timeline)) => plot::timeline_svg(timeline, &title)?,
+        (PlotKind::Timeline, None) => return Err("no timeline was kept".to_string()),
+    };
+    std::fs::write(output, svg).map_err(|e| format!("cannot write {}: {e}", output.display()))?;
+    let _ = writeln!(std::io::stdout().lock(), "wrote {}", output.display());
+    Ok(ExitCode::SUCCESS)
 }
 
 fn shrink(

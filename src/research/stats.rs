@@ -9,6 +9,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::percentile;
+use super::plot::{Series, Timeline};
 
 /// The channels of non-chat deliveries, as the stats name them.
 const SMS: &str = "sms";
@@ -211,6 +212,8 @@ pub struct Stats {
     inbound_from: Option<(String, u64, String)>,
     in_flight: BTreeMap<u64, InFlight>,
     bad_lines: u64,
+    /// What `plot` draws, when asked for.
+    timeline: Option<Timeline>,
 }
 
 fn channel_of(address: &str) -> &'static str {
@@ -274,6 +277,40 @@ impl Stats {
         Stats::default()
     }
 
+    /// A fresh accumulator that also keeps a timeline for `plot`.
+    pub fn with_timeline() -> Stats {
+        Stats {
+            timeline: Some(Timeline::default()),
+            ..Stats::default()
+        }
+    }
+
+    /// The timeline, when kept.
+    pub fn timeline(&self) -> Option<&Timeline> {
+        self.timeline.as_ref()
+    }
+
+    /// Every delivery latency so far (hand-over to final receipt, in
+    /// milliseconds), by channel, in trace order.
+    pub fn latencies(&self) -> BTreeMap<String, Vec<u64>> {
+        self.latency
+            .iter()
+            .map(|(c, v)| (c.to_string(), v.clone()))
+            .collect()
+    }
+
+    fn mark(&mut self, at: u64, series: Series, n: u64) {
+        if let Some(t) = self.timeline.as_mut() {
+            t.count(at, series, n);
+        }
+    }
+
+    fn live(&mut self, at: u64, delta: i64) {
+        if let Some(t) = self.timeline.as_mut() {
+            t.threads(at, delta);
+        }
+    }
+
     /// Lines that were not trace lines (not JSON objects with `at_ms` and
     /// `kind`), skipped.
     pub fn bad_lines(&self) -> u64 {
@@ -294,6 +331,9 @@ impl Stats {
         r.lines += 1;
         let at = num(v, "at_ms");
         r.end_ms = r.end_ms.max(at);
+        if let Some(t) = self.timeline.as_mut() {
+            t.seen(at);
+        }
         let kind = v["kind"].as_str().unwrap_or("");
         let notify = |r: &mut Report, kind: &str, n: u64| {
             if n > 0 {
@@ -301,7 +341,7 @@ impl Stats {
             }
         };
         match kind {
-            "step" | "rejected" => self.call(v),
+            "step" | "rejected" => self.call(v, at),
             "summary" => {
                 r.seed = v["seed"].as_u64();
                 r.digest = v["digest"].as_str().map(str::to_string);
@@ -328,20 +368,29 @@ impl Stats {
                 r.threads.created += 1;
                 let named = num(v, "participants").saturating_sub(1);
                 notify(r, "chat_thread_created", named);
+                self.live(at, 1);
             }
             "thread_deleted" => {
                 r.threads.deleted_by_api += 1;
                 notify(r, "chat_thread_deleted", num(v, "notified"));
+                self.live(at, -1);
+                self.mark(at, Series::DeletedByApi, 1);
             }
             "retention_expired" => {
                 r.threads.deleted_by_retention += 1;
                 notify(r, "chat_thread_deleted", num(v, "notified"));
+                self.live(at, -1);
+                self.mark(at, Series::DeletedByRetention, 1);
             }
             "thread_purged" => {
                 r.threads.purged += 1;
                 self.bindings.remove(v["thread"].as_str().unwrap_or(""));
+                self.mark(at, Series::Purged, 1);
             }
-            "thread_recovered" => r.threads.recovered += 1,
+            "thread_recovered" => {
+                r.threads.recovered += 1;
+                self.live(at, 1);
+            }
             "bindings_added" => {
                 let list = self.bindings.entry(text(v, "thread")).or_default();
                 if let Some(addresses) = v["addresses"].as_array() {
@@ -366,15 +415,22 @@ impl Stats {
         }
     }
 
-    fn call(&mut self, v: &Value) {
+    fn call(&mut self, v: &Value, at: u64) {
         let r = &mut self.report;
         let Some(status) = v["status"].as_u64().and_then(|s| u16::try_from(s).ok()) else {
             return;
         };
         r.calls.total += 1;
+        let op = v["op"].as_str().unwrap_or("");
+        // The simulator's own queries are no platform traffic.
+        let query = matches!(op, "outbox" | "inbox");
         if (200..300).contains(&status) {
             r.calls.accepted += 1;
+            if !query {
+                self.mark(at, Series::ChatAccepted, 1);
+            }
         }
+        let r = &mut self.report;
         *r.calls
             .by_op
             .entry(text(v, "op"))
@@ -382,6 +438,13 @@ impl Stats {
             .entry(status)
             .or_default() += 1;
         if status == 429 {
+            let series = if op == "send_sms" {
+                Series::SmsThrottled
+            } else {
+                Series::ChatThrottled
+            };
+            self.mark(at, series, 1);
+            let r = &mut self.report;
             r.calls.throttled += 1;
             r.throttled.total += 1;
             let body = &v["body"];
@@ -475,6 +538,15 @@ impl Stats {
                 .or_default()
                 .failed_at_once += failed;
         }
+        self.mark(at, Series::Failed, failed);
+        for (channel, series) in [(SMS, Series::SmsQueued), (WHATSAPP, Series::WhatsappQueued)] {
+            let refused = if failed_on == Some(channel) {
+                failed
+            } else {
+                0
+            };
+            self.mark(at, series, count(channel).saturating_sub(refused));
+        }
         for (i, channel) in channels.into_iter().enumerate() {
             self.in_flight.insert(
                 first + i as u64,
@@ -490,6 +562,7 @@ impl Stats {
         let status = v["status"].as_str().unwrap_or("");
         if status == "read" {
             self.report.non_chat.read += 1;
+            self.mark(at, Series::Read, 1);
             return;
         }
         if !matches!(status, "delivered" | "undelivered" | "failed") {
@@ -498,6 +571,12 @@ impl Stats {
         let Some(d) = self.in_flight.remove(&num(v, "delivery")) else {
             return;
         };
+        let series = match status {
+            "delivered" => Series::Delivered,
+            "undelivered" => Series::Undelivered,
+            _ => Series::Failed,
+        };
+        self.mark(at, series, 1);
         *self
             .report
             .non_chat

@@ -578,3 +578,144 @@ fn ddmin_finds_a_one_minimal_subset() {
     assert_eq!(found, needed);
     assert!(calls < 400, "{calls} tests");
 }
+
+// ---- plot ----
+
+/// A small XML check: every tag closes in order, attributes are quoted, and
+/// the text between tags has no bare `<` or `&`. Returns the text of every
+/// `<text>` element.
+fn xml_texts(svg: &str) -> Vec<String> {
+    let mut stack: Vec<String> = Vec::new();
+    let mut texts = Vec::new();
+    let mut rest = svg;
+    while let Some(open) = rest.find('<') {
+        let between = &rest[..open];
+        assert!(
+            !between.contains('>') && between.split('&').skip(1).all(|e| e.contains(';')),
+            "bare character in text: {between:?}"
+        );
+        if stack.last().is_some_and(|t| t == "text") && !between.trim().is_empty() {
+            texts.push(between.trim().to_string());
+        }
+        let close = rest[open..].find('>').expect("a tag ends") + open;
+        let tag = &rest[open + 1..close];
+        assert_eq!(tag.matches('"').count() % 2, 0, "quotes in <{tag}>");
+        if let Some(name) = tag.strip_prefix('/') {
+            assert_eq!(
+                stack.pop().as_deref(),
+                Some(name.trim()),
+                "</{name}> closes its tag"
+            );
+        } else if !tag.ends_with('/') && !tag.starts_with('?') && !tag.starts_with('!') {
+            let name = tag.split_whitespace().next().expect("a tag name");
+            stack.push(name.to_string());
+        }
+        rest = &rest[close + 1..];
+    }
+    assert!(rest.trim().is_empty(), "nothing after the root");
+    assert!(stack.is_empty(), "unclosed: {stack:?}");
+    texts
+}
+
+#[test]
+fn plot_writes_an_svg_timeline_with_its_series_and_axes() {
+    let dir = scratch("plot");
+    let out = dir.join("timeline.svg");
+    let run = switchboard(&[
+        "plot",
+        "fixtures/twilio_support.json",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        run.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let svg = std::fs::read_to_string(&out).unwrap();
+    assert!(svg.starts_with("<svg"));
+    let texts = xml_texts(&svg);
+    for expected in [
+        "chat calls accepted",
+        "chat calls throttled (429)",
+        "SMS handed to the carrier",
+        "WhatsApp handed to the carrier",
+        "delivered",
+        "undelivered",
+        "failed",
+        "deleted by API",
+        "deleted by retention",
+        "active threads",
+        "virtual time (days, hours, minutes)",
+        "Traffic per channel",
+        "Active threads",
+    ] {
+        assert!(
+            texts.iter().any(|t| t == expected),
+            "{expected:?} in {texts:?}"
+        );
+    }
+    // The title names the scenario; the time axis is in hours for a 10-hour run.
+    assert!(
+        texts
+            .iter()
+            .any(|t| t.starts_with("twilio support: an SMS and a WhatsApp customer"))
+    );
+    assert!(texts.iter().any(|t| t == "5h"), "{texts:?}");
+}
+
+#[test]
+fn plot_latency_draws_one_series_per_channel_with_its_count() {
+    let (lines, jsonl) = fixture_trace("fixtures/twilio_support.json");
+    let dir = scratch("latency");
+    let out = dir.join("latency.svg");
+    let run = switchboard_with(
+        &[
+            "plot",
+            "-",
+            "--kind",
+            "latency",
+            "-o",
+            out.to_str().unwrap(),
+        ],
+        jsonl.as_bytes(),
+    );
+    assert_eq!(
+        run.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let texts = xml_texts(&std::fs::read_to_string(&out).unwrap());
+    let stats = stdout(&switchboard_with(
+        &["stats", "-", "--json"],
+        jsonl.as_bytes(),
+    ));
+    let stats: Value = serde_json::from_str(&stats).unwrap();
+    let finals = of_kind(&lines, "delivery_updated")
+        .filter(|l| l["status"] == "delivered")
+        .count() as u64;
+    let mut total = 0;
+    for channel in ["sms", "whatsapp"] {
+        let n = stats["non_chat"]["latency_ms"][channel]["count"]
+            .as_u64()
+            .unwrap();
+        total += n;
+        assert!(texts.contains(&format!("{channel} (n={n})")), "{texts:?}");
+    }
+    assert_eq!(total, finals, "every final receipt is a point");
+    assert!(
+        texts
+            .iter()
+            .any(|t| t.starts_with("latency: hand-over to the carrier"))
+    );
+    let bad = switchboard(&[
+        "plot",
+        "fixtures/twilio_support.json",
+        "-o",
+        "/nonexistent/dir/x.svg",
+    ]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("cannot write /nonexistent/dir/x.svg"));
+}

@@ -93,7 +93,8 @@ impl Timeline {
             return;
         }
         let slot = self.slot(at);
-        self.counts.entry(slot).or_insert([0; SERIES])[series as usize] += n;
+        let value = &mut self.counts.entry(slot).or_insert([0; SERIES])[series as usize];
+        *value = value.saturating_add(n);
         self.coarsen();
     }
 
@@ -121,7 +122,7 @@ impl Timeline {
             for (slot, values) in std::mem::take(&mut self.counts) {
                 let merged = counts.entry(slot / factor).or_insert([0; SERIES]);
                 for (m, v) in merged.iter_mut().zip(values) {
-                    *m += v;
+                    *m = m.saturating_add(v);
                 }
             }
             self.counts = counts;
@@ -134,7 +135,8 @@ impl Timeline {
     }
 
     /// The bucket the picture uses: the smallest round width that gives at
-    /// most 200 buckets, and no finer than the counts.
+    /// most 200 buckets, and no finer than the counts (past a week, a whole
+    /// number of the counts' slots that gives at most 200).
     fn bucket_ms(&self) -> u64 {
         const ROUND: [u64; 16] = [
             1000,
@@ -159,7 +161,12 @@ impl Timeline {
             .iter()
             .copied()
             .find(|&b| b >= floor && self.end_ms / b < 200)
-            .unwrap_or(604_800_000)
+            .unwrap_or_else(|| {
+                (self.end_ms / 199)
+                    .div_ceil(floor)
+                    .saturating_mul(floor)
+                    .max(floor)
+            })
     }
 
     /// Each series' count per bucket, and live threads at each bucket's end.
@@ -171,7 +178,7 @@ impl Timeline {
         for (slot, values) in &self.counts {
             let i = ((slot / per) as usize).min(n - 1);
             for (c, v) in counts[i].iter_mut().zip(values) {
-                *c += v;
+                *c = c.saturating_add(*v);
             }
         }
         let mut active = vec![0u64; n];
@@ -234,7 +241,10 @@ fn panel(
         .margin(12)
         .x_label_area_size(40)
         .y_label_area_size(70)
-        .build_cartesian_2d(0f64..x(end_ms.max(1)), 0u64..top + top / 10 + 1)
+        .build_cartesian_2d(
+            0f64..x(end_ms.max(1)),
+            0u64..top.saturating_add(top / 10).saturating_add(1),
+        )
         .map_err(error)?;
     let format_time = |t: &f64| match (t * unit as f64).round() as u64 {
         0 => "0".to_string(),
@@ -277,12 +287,12 @@ fn panel(
 pub fn timeline_svg(timeline: &Timeline, title: &str) -> Result<String, String> {
     let (bucket, counts, active) = timeline.buckets();
     let per = human_time(bucket);
-    let end = counts.len() as u64 * bucket;
+    let end = (counts.len() as u64).saturating_mul(bucket);
     let points = |s: Series| -> Vec<(u64, u64)> {
         counts
             .iter()
             .enumerate()
-            .map(|(i, c)| (i as u64 * bucket, c[s as usize]))
+            .map(|(i, c)| ((i as u64).saturating_mul(bucket), c[s as usize]))
             .collect()
     };
     let group = |list: &[Series]| -> Vec<(String, Vec<(u64, u64)>)> {
@@ -340,7 +350,7 @@ pub fn timeline_svg(timeline: &Timeline, title: &str) -> Result<String, String> 
         let live: Vec<(u64, u64)> = active
             .iter()
             .enumerate()
-            .map(|(i, n)| ((i as u64 + 1) * bucket, *n))
+            .map(|(i, n)| ((i as u64 + 1).saturating_mul(bucket), *n))
             .collect();
         panel(
             &panels[3],
@@ -378,7 +388,7 @@ pub fn latency_svg(latencies: &BTreeMap<String, Vec<u64>>, title: &str) -> Resul
             .x_label_area_size(45)
             .y_label_area_size(70)
             .build_cartesian_2d(
-                0f64..(max_ms + max_ms / 20 + 1) as f64 / 1000.0,
+                0f64..max_ms.saturating_add(max_ms / 20 + 1) as f64 / 1000.0,
                 0f64..101f64,
             )
             .map_err(error)?;

@@ -263,6 +263,17 @@ fn limit_of(body: &Value) -> Limit {
     }
 }
 
+/// Adds `n`, a number read from the trace, without overflowing on a hostile
+/// one.
+fn add(to: &mut u64, n: u64) {
+    *to = to.saturating_add(n);
+}
+
+/// The most deliveries one `deliveries_created` line may make: more than any
+/// profile's fan-out (a thread's SMS/WhatsApp participants, `send_sms`'s 100
+/// recipients); a line claiming more is not a trace line.
+const FANOUT_MAX: u64 = 100_000;
+
 fn num(v: &Value, key: &str) -> u64 {
     v[key].as_u64().unwrap_or(0)
 }
@@ -337,7 +348,7 @@ impl Stats {
         let kind = v["kind"].as_str().unwrap_or("");
         let notify = |r: &mut Report, kind: &str, n: u64| {
             if n > 0 {
-                *r.notifications.entry(kind.to_string()).or_default() += n;
+                add(r.notifications.entry(kind.to_string()).or_default(), n);
             }
         };
         match kind {
@@ -351,12 +362,12 @@ impl Stats {
                 if v["hidden"] == true {
                     r.messages.hidden += 1;
                 }
-                r.chat_deliveries += num(v, "recipients");
+                add(&mut r.chat_deliveries, num(v, "recipients"));
                 notify(r, "chat_message_received", num(v, "recipients"));
             }
             "inbound_received" => {
                 r.messages.inbound += 1;
-                r.chat_deliveries += num(v, "recipients");
+                add(&mut r.chat_deliveries, num(v, "recipients"));
                 notify(r, "chat_message_received", num(v, "recipients"));
                 self.inbound_from = Some((text(v, "thread"), num(v, "message"), text(v, "from")));
             }
@@ -464,11 +475,15 @@ impl Stats {
     fn deliveries(&mut self, v: &Value, at: u64) {
         let r = &mut self.report;
         let (queued, failed) = (num(v, "queued"), num(v, "failed"));
-        let made = queued + failed;
+        let made = queued.saturating_add(failed);
         let first = num(v, "first");
-        r.non_chat.created += made;
-        r.non_chat.queued += queued;
-        r.non_chat.failed_at_once += failed;
+        if made > FANOUT_MAX || first.checked_add(made).is_none() {
+            self.bad_lines += 1;
+            return;
+        }
+        add(&mut r.non_chat.created, made);
+        add(&mut r.non_chat.queued, queued);
+        add(&mut r.non_chat.failed_at_once, failed);
         let channels: Vec<&'static str> = if v["thread"].is_null() {
             // ACS send_sms.
             vec![SMS; made as usize]
@@ -518,7 +533,7 @@ impl Stats {
             // delivery of the fan-out, but those refused if they were SMS.
             let sms_failed = if failed_on == Some(SMS) { failed } else { 0 };
             let texts = count(SMS).saturating_sub(sms_failed);
-            r.segments.total += segments * texts;
+            add(&mut r.segments.total, segments.saturating_mul(texts));
             r.segments.sms += texts;
             if texts > 0 {
                 *r.segments.per_sms.entry(segments).or_default() += texts;
@@ -532,11 +547,8 @@ impl Stats {
                 .created += 1;
         }
         if let Some(c) = failed_on {
-            r.non_chat
-                .by_channel
-                .entry(c.to_string())
-                .or_default()
-                .failed_at_once += failed;
+            let channel = r.non_chat.by_channel.entry(c.to_string()).or_default();
+            add(&mut channel.failed_at_once, failed);
         }
         self.mark(at, Series::Failed, failed);
         for (channel, series) in [(SMS, Series::SmsQueued), (WHATSAPP, Series::WhatsappQueued)] {

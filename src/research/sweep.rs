@@ -15,7 +15,7 @@ use super::{Failure, FailureKind, run_isolated};
 use crate::scenario::Scenario;
 
 /// The most seeds one sweep runs.
-pub const SEEDS_MAX: u64 = 10_000_000;
+pub const SEEDS_MAX: u64 = 1_000_000;
 
 /// The seeds `text` names: `N` (that seed) or `A..B` (A to B, both
 /// included).

@@ -719,3 +719,53 @@ fn plot_latency_draws_one_series_per_channel_with_its_count() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("cannot write /nonexistent/dir/x.svg"));
 }
+
+#[test]
+fn hostile_traces_are_counted_or_skipped_and_panic_nothing() {
+    let max = u64::MAX;
+    let trace = format!(
+        "{{\"at_ms\":0,\"kind\":\"thread_created\",\"thread\":\"t1\",\"by\":\"a\",\"participants\":{max}}}\n\
+         {{\"at_ms\":5,\"kind\":\"message_sent\",\"thread\":\"t1\",\"message\":1,\"by\":\"a\",\"bytes\":1,\"recipients\":{max}}}\n\
+         {{\"at_ms\":6,\"kind\":\"message_sent\",\"thread\":\"t1\",\"message\":2,\"by\":\"a\",\"bytes\":1,\"recipients\":{max}}}\n\
+         {{\"at_ms\":7,\"kind\":\"deliveries_created\",\"thread\":null,\"message\":null,\"first\":{max},\"queued\":{max},\"failed\":{max},\"segments\":{max}}}\n\
+         {{\"at_ms\":8,\"kind\":\"deliveries_created\",\"thread\":null,\"message\":null,\"first\":1,\"queued\":2,\"failed\":0,\"segments\":{max}}}\n\
+         {{\"at_ms\":9,\"kind\":\"delivery_updated\",\"delivery\":1,\"status\":\"delivered\"}}\n\
+         {{\"at_ms\":{max},\"kind\":\"step\",\"step\":0,\"op\":\"send_message\",\"status\":429,\"body\":{{\"message\":\"Rate limit exceeded (x per y ms per z)\"}}}}\n\
+         {{\"at_ms\":{max},\"kind\":\"delivery_updated\",\"delivery\":2,\"status\":\"failed\"}}\n"
+    );
+    let out = switchboard_with(&["stats", "-", "--json"], trace.as_bytes());
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stats: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(
+        stats["chat_deliveries"], max,
+        "saturates instead of overflowing"
+    );
+    assert_eq!(
+        stats["non_chat"]["created"], 2,
+        "the impossible fan-out is skipped"
+    );
+    assert_eq!(stats["segments"]["total"], max);
+    assert_eq!(stats["throttled"]["by_limit"][0]["scope"], "unknown");
+    assert_eq!(stats["non_chat"]["latency_ms"]["sms"]["max"], max - 8);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("1 line(s) were not trace lines"));
+    let dir = scratch("hostile");
+    for kind in ["timeline", "latency"] {
+        let svg = dir.join(format!("{kind}.svg"));
+        let out = switchboard_with(
+            &["plot", "-", "--kind", kind, "-o", svg.to_str().unwrap()],
+            trace.as_bytes(),
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{kind}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        xml_texts(&std::fs::read_to_string(&svg).unwrap());
+    }
+}

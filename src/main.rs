@@ -40,6 +40,20 @@ enum Command {
         /// A step that fails without an `expect` is a failed expectation.
         #[arg(long)]
         strict: bool,
+        /// Write the run's inputs first (an `inputs` line: the file without
+        /// its seed), so that `switchboard replay` can re-execute the trace.
+        #[arg(long)]
+        inputs: bool,
+    },
+    /// Re-execute the inputs a trace records and check every line matches.
+    ///
+    /// The trace must start with the inputs line of `switchboard run FILE
+    /// --inputs`; carrier receipts are fed back from its delivery_updated
+    /// lines, so the replay uses no seed. Exit 0 when every line matches, 1
+    /// with the first diverging line when not.
+    Replay {
+        /// The trace; `-` reads standard input.
+        trace: String,
     },
     /// Run a scenario twice and compare the traces byte for byte.
     ///
@@ -229,7 +243,9 @@ fn main() -> ExitCode {
             file,
             human,
             strict,
-        } => run(&file, human, strict),
+            inputs,
+        } => run(&file, human, strict, inputs),
+        Command::Replay { trace } => replay(&trace),
         Command::Check { file } => check(&file),
         Command::Profile {
             command: ProfileCommand::Show { name },
@@ -305,12 +321,23 @@ fn read_text(path: &str) -> Result<String, String> {
     String::from_utf8(bytes).map_err(|e| format!("{path}: $: not UTF-8 text ({e})"))
 }
 
-fn run(args: &FileArgs, human: bool, strict: bool) -> Result<ExitCode, String> {
-    let scenario = load(args)?;
+fn run(args: &FileArgs, human: bool, strict: bool, inputs: bool) -> Result<ExitCode, String> {
+    let text = read_text(&args.file)?;
+    let scenario = scenario::parse(&text, args.seed).map_err(|e| format!("{}: {e}", args.file))?;
+    let inputs = match inputs {
+        true => Some(
+            switchboard::research::replay::inputs_line(&text, strict)
+                .map_err(|e| format!("{}: {e}", args.file))?,
+        ),
+        false => None,
+    };
     // The trace streams to stdout as the run goes: memory does not grow with
     // it. A reader that closes the pipe early ends the output quietly.
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let mut open = true;
+    if let Some(line) = inputs {
+        open = writeln!(out, "{line}").is_ok();
+    }
     let report = scenario::run_with(&scenario, RunOptions { strict }, |line| {
         if !open {
             return;
@@ -506,6 +533,33 @@ fn plot(args: &SourceArgs, output: &std::path::Path, kind: PlotKind) -> Result<E
     std::fs::write(output, svg).map_err(|e| format!("cannot write {}: {e}", output.display()))?;
     let _ = writeln!(std::io::stdout().lock(), "wrote {}", output.display());
     Ok(ExitCode::SUCCESS)
+}
+
+fn replay(trace: &str) -> Result<ExitCode, String> {
+    use switchboard::research::{Source, replay};
+    let source = Source::open(trace, None)?;
+    if matches!(source, Source::Scenario { .. }) {
+        return Err(format!("{trace} is a scenario file: replay takes a trace"));
+    }
+    let replayed = replay::replay(source.into_lines()).map_err(|e| format!("{trace}: {e}"))?;
+    let mut out = std::io::stdout().lock();
+    let seed = replayed.seed.map_or(String::new(), |s| {
+        format!(" (recorded under seed {s}; replayed without it)")
+    });
+    match &replayed.diff.divergence {
+        None => {
+            let _ = writeln!(
+                out,
+                "replayed: all {} lines match{seed}",
+                replayed.diff.lines_a
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(_) => {
+            let _ = write!(out, "{}", replayed.diff.text("recorded", "replayed"));
+            Ok(ExitCode::from(1))
+        }
+    }
 }
 
 fn shrink(

@@ -11,6 +11,7 @@
 
 pub mod diff;
 pub mod plot;
+pub mod replay;
 pub mod shrink;
 pub mod stats;
 pub mod sweep;

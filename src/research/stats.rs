@@ -338,6 +338,10 @@ impl Stats {
 
     /// Counts one parsed trace line.
     pub fn add(&mut self, v: &Value) {
+        if v["kind"] == super::replay::INPUTS {
+            // What the run was given, not what it did.
+            return;
+        }
         let r = &mut self.report;
         r.lines += 1;
         let at = num(v, "at_ms");

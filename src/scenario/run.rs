@@ -132,7 +132,18 @@ pub fn run(scenario: &Scenario) -> RunReport {
 /// Runs `scenario` to the end, handing each trace line to `emit` as soon as
 /// its step is done (the summary line last), so that memory does not grow
 /// with the trace. The report's `lines` are empty.
-pub fn run_with(scenario: &Scenario, options: RunOptions, mut emit: impl FnMut(&str)) -> RunReport {
+pub fn run_with(scenario: &Scenario, options: RunOptions, emit: impl FnMut(&str)) -> RunReport {
+    run_scripted(scenario, options, None, emit)
+}
+
+/// `run_with`, with the carrier's receipts taken from `script` instead of
+/// drawn from the seed when one is given (a replay).
+pub fn run_scripted(
+    scenario: &Scenario,
+    options: RunOptions,
+    script: Option<crate::sim::carrier::Script>,
+    mut emit: impl FnMut(&str),
+) -> RunReport {
     // `parse` guarantees a seed; a hand-built scenario without one runs seed 0.
     let seed = scenario.seed.unwrap_or_default();
     let mut users = scenario.users.clone();
@@ -141,6 +152,9 @@ pub fn run_with(scenario: &Scenario, options: RunOptions, mut emit: impl FnMut(&
     }
     let mut session = Session::new(seed, scenario.profile.clone(), &users);
     session.runner.strict = options.strict;
+    if let Some(script) = script {
+        session.runner.sim.script_carrier(script);
+    }
     // A workload's calls run between the steps: those due before a step's
     // instant first (at one instant, the step first).
     let mut generator = scenario

@@ -65,11 +65,16 @@ pub fn run_seed(scenario: &Scenario, seed: u64, strict: bool) -> SeedRun {
     scenario.seed = Some(seed);
     let mut stats = Stats::new();
     let outcome = run_isolated(&scenario, strict, |line| stats.add_line(line));
+    // A run that panicked has no statistics: its trace stopped part way.
+    let headline = match outcome.digest {
+        Some(_) => stats.report().headline().into_iter().collect(),
+        None => BTreeMap::new(),
+    };
     SeedRun {
         seed,
         failures: outcome.failures,
         digest: outcome.digest,
-        headline: stats.report().headline().into_iter().collect(),
+        headline,
     }
 }
 

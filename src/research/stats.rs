@@ -208,6 +208,8 @@ pub struct Stats {
     /// Each thread's SMS/WhatsApp participants in the order they joined:
     /// (address, still current).
     bindings: BTreeMap<String, Vec<(String, bool)>>,
+    /// Each thread's chat participants now (how many).
+    members: BTreeMap<String, u64>,
     /// The sender to leave out of the next fan-out: (thread, message, address).
     inbound_from: Option<(String, u64, String)>,
     in_flight: BTreeMap<u64, InFlight>,
@@ -355,6 +357,15 @@ impl Stats {
                 add(r.notifications.entry(kind.to_string()).or_default(), n);
             }
         };
+        // A change in a thread reaches every chat participant but the one
+        // who made it.
+        let thread = v["thread"].as_str().unwrap_or("");
+        let others = self
+            .members
+            .get(thread)
+            .copied()
+            .unwrap_or(0)
+            .saturating_sub(1);
         match kind {
             "step" | "rejected" => self.call(v, at),
             "summary" => {
@@ -375,14 +386,36 @@ impl Stats {
                 notify(r, "chat_message_received", num(v, "recipients"));
                 self.inbound_from = Some((text(v, "thread"), num(v, "message"), text(v, "from")));
             }
-            "message_edited" => r.messages.edited += 1,
-            "message_deleted" => r.messages.deleted += 1,
+            "message_edited" => {
+                r.messages.edited += 1;
+                notify(r, "chat_message_edited", others);
+            }
+            "message_deleted" => {
+                r.messages.deleted += 1;
+                notify(r, "chat_message_deleted", others);
+            }
+            "topic_updated" => notify(r, "chat_thread_properties_updated", others),
+            "participants_added" => {
+                let added = v["users"].as_array().map_or(0, |u| u.len() as u64);
+                let members = self.members.entry(thread.to_string()).or_default();
+                add(members, added);
+                // The added participants get it too.
+                notify(r, "participants_added", members.saturating_sub(1));
+            }
+            "participant_removed" => {
+                // The removed participant gets it too.
+                notify(r, "participants_removed", others);
+                let members = self.members.entry(thread.to_string()).or_default();
+                *members = members.saturating_sub(1);
+            }
             "typing_sent" => notify(r, "typing_indicator_received", num(v, "recipients")),
             "read_receipt_sent" => notify(r, "read_receipt_received", num(v, "recipients")),
             "thread_created" => {
                 r.threads.created += 1;
                 let named = num(v, "participants").saturating_sub(1);
                 notify(r, "chat_thread_created", named);
+                self.members
+                    .insert(thread.to_string(), num(v, "participants"));
                 self.live(at, 1);
             }
             "thread_deleted" => {
@@ -399,7 +432,8 @@ impl Stats {
             }
             "thread_purged" => {
                 r.threads.purged += 1;
-                self.bindings.remove(v["thread"].as_str().unwrap_or(""));
+                self.bindings.remove(thread);
+                self.members.remove(thread);
                 self.mark(at, Series::Purged, 1);
             }
             "thread_recovered" => {

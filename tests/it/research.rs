@@ -886,3 +886,50 @@ fn replay_names_the_first_line_a_changed_trace_does_not_reproduce() {
         String::from_utf8_lossy(&out.stderr).contains("a workload's calls are drawn from the seed")
     );
 }
+
+/// Every notification the declared users hold at the end of the fixture's
+/// run, by type, from the library's inboxes.
+fn inbox_counts(path: &str) -> BTreeMap<String, u64> {
+    let s = scenario::parse(&read(path), None).unwrap();
+    let mut session = scenario::Session::new(s.seed.unwrap(), s.profile.clone(), &s.users);
+    for step in &s.steps {
+        session.step(step);
+    }
+    let sim = session.simulator();
+    let mut counts = BTreeMap::new();
+    for user in &s.users {
+        let Some(id) = sim.user(&user.id) else {
+            continue;
+        };
+        for n in sim.inbox(id) {
+            *counts.entry(n.kind.name().to_string()).or_default() += 1;
+        }
+    }
+    counts
+}
+
+#[test]
+fn stats_notifications_are_the_inboxes_counted() {
+    // Fixtures whose threads are never deleted (a deleted thread's
+    // notifications leave the inboxes) and whose users are all declared.
+    for path in [
+        "fixtures/support_desk.json",
+        "fixtures/class_250.json",
+        "fixtures/twilio_support.json",
+        "fixtures/sendbird_burst.json",
+        "fixtures/twilio_burst.json",
+        "fixtures/twilio_conversation_closes.json",
+        "fixtures/support_desk_month.json",
+    ] {
+        let (_, jsonl) = fixture_trace(path);
+        let out = switchboard_with(&["stats", "-", "--json"], jsonl.as_bytes());
+        let stats: Value = serde_json::from_str(&stdout(&out)).unwrap();
+        let expected = inbox_counts(path);
+        assert!(!expected.is_empty(), "{path}");
+        assert_eq!(
+            stats["notifications"],
+            serde_json::to_value(&expected).unwrap(),
+            "{path}"
+        );
+    }
+}

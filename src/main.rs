@@ -335,20 +335,29 @@ fn run(args: &FileArgs, human: bool, strict: bool, inputs: bool) -> Result<ExitC
     // it. A reader that closes the pipe early ends the output quietly.
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let mut open = true;
+    let recording = inputs.is_some();
     if let Some(line) = inputs {
         open = writeln!(out, "{line}").is_ok();
     }
-    let report = scenario::run_with(&scenario, RunOptions { strict }, |line| {
-        if !open {
-            return;
-        }
-        let written = if human {
-            writeln!(out, "{}", switchboard::sim::trace::render_line(line))
-        } else {
-            writeln!(out, "{line}")
+    let options = RunOptions { strict };
+    let report = {
+        let each = |line: &str| {
+            if !open {
+                return;
+            }
+            let written = if human {
+                writeln!(out, "{}", switchboard::sim::trace::render_line(line))
+            } else {
+                writeln!(out, "{line}")
+            };
+            open = written.is_ok();
         };
-        open = written.is_ok();
-    });
+        if recording {
+            scenario::run_recording_inputs(&scenario, options, each)
+        } else {
+            scenario::run_with(&scenario, options, each)
+        }
+    };
     if open {
         let _ = out.flush();
     }

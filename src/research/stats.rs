@@ -340,7 +340,7 @@ impl Stats {
 
     /// Counts one parsed trace line.
     pub fn add(&mut self, v: &Value) {
-        if v["kind"] == super::replay::INPUTS {
+        if v["kind"] == super::replay::INPUTS || v["kind"] == super::replay::INPUT {
             // What the run was given, not what it did.
             return;
         }

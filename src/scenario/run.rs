@@ -142,6 +142,29 @@ pub fn run_scripted(
     scenario: &Scenario,
     options: RunOptions,
     script: Option<crate::sim::carrier::Script>,
+    emit: impl FnMut(&str),
+) -> RunReport {
+    run_inner(scenario, options, script, false, emit)
+}
+
+/// `run_with`, writing the inputs of a workload's run as it goes: before
+/// each step, an `input` line (`{"at_ms", "kind": "input"}` with `file_step`,
+/// the index of a step of the file, or `step`, a generated step as the
+/// scenario format writes it), so that a replay needs no seed. A file without
+/// a workload writes none: its steps are its inputs.
+pub fn run_recording_inputs(
+    scenario: &Scenario,
+    options: RunOptions,
+    emit: impl FnMut(&str),
+) -> RunReport {
+    run_inner(scenario, options, None, true, emit)
+}
+
+fn run_inner(
+    scenario: &Scenario,
+    options: RunOptions,
+    script: Option<crate::sim::carrier::Script>,
+    record: bool,
     mut emit: impl FnMut(&str),
 ) -> RunReport {
     // `parse` guarantees a seed; a hand-built scenario without one runs seed 0.
@@ -161,9 +184,19 @@ pub fn run_scripted(
         .workload
         .as_ref()
         .map(|w| super::workload::Generator::new(w, seed, scenario.steps.len()));
+    if let Some(generator) = generator.as_mut() {
+        generator.record = record;
+    }
     for step in &scenario.steps {
         if let Some(generator) = generator.as_mut() {
             generator.run(&mut session, Some(step.at), &mut emit);
+            if record {
+                let at = step.at.ms();
+                let index = step.index;
+                emit(&format!(
+                    "{{\"at_ms\":{at},\"kind\":\"input\",\"file_step\":{index}}}"
+                ));
+            }
         }
         session.step(step);
         for line in session.take_lines() {
@@ -173,7 +206,7 @@ pub fn run_scripted(
     let mut steps = scenario.steps.len();
     if let Some(generator) = generator.as_mut() {
         generator.run(&mut session, None, &mut emit);
-        generator.finish(&mut session);
+        generator.finish(&mut session, &mut emit);
         steps = generator.next_index();
     }
     for line in session.take_lines() {
@@ -242,6 +275,17 @@ impl Session {
     /// its outcome in the trace and checks its expectation.
     pub fn step(&mut self, step: &Step) -> StepOutcome {
         self.runner.step(step)
+    }
+
+    /// Makes a step refused without an `expect` a failed expectation.
+    pub fn set_strict(&mut self, strict: bool) {
+        self.runner.strict = strict;
+    }
+
+    /// From now on, carrier receipts come from `script` instead of being
+    /// drawn from the seed (a replay).
+    pub fn script_carrier(&mut self, script: crate::sim::carrier::Script) {
+        self.runner.sim.script_carrier(script);
     }
 
     /// The simulator the steps run on.

@@ -239,6 +239,7 @@ pub mod core;
 pub mod fuzz;
 pub mod id;
 pub mod profile;
+pub mod research;
 pub mod rules;
 pub mod scenario;
 #[cfg(feature = "server")]

@@ -40,6 +40,20 @@ enum Command {
         /// A step that fails without an `expect` is a failed expectation.
         #[arg(long)]
         strict: bool,
+        /// Write the run's inputs first (an `inputs` line: the file without
+        /// its seed), so that `switchboard replay` can re-execute the trace.
+        #[arg(long)]
+        inputs: bool,
+    },
+    /// Re-execute the inputs a trace records and check every line matches.
+    ///
+    /// The trace must start with the inputs line of `switchboard run FILE
+    /// --inputs`; carrier receipts are fed back from its delivery_updated
+    /// lines, so the replay uses no seed. Exit 0 when every line matches, 1
+    /// with the first diverging line when not.
+    Replay {
+        /// The trace; `-` reads standard input.
+        trace: String,
     },
     /// Run a scenario twice and compare the traces byte for byte.
     ///
@@ -65,6 +79,116 @@ enum Command {
     /// /_switchboard/shutdown; with --record FILE it then writes the session
     /// as a scenario file that `switchboard run` replays.
     Serve(ServeArgs),
+    /// Run a scenario under many seeds, in parallel, and report the failures.
+    ///
+    /// Each run is isolated and single-threaded; runs are spread over
+    /// --jobs threads and reported in seed order. Every failing seed is
+    /// printed with the one command line that replays it, then a summary:
+    /// runs, failures by kind, and the spread (min, median, max) of the
+    /// headline statistics across seeds. Exit 1 when a run failed.
+    Sweep {
+        /// The scenario file; `-` reads it from standard input.
+        file: String,
+        /// The seeds: `N`, or `A..B` for A to B, both included.
+        #[arg(long, value_name = "A..B", default_value = "1..100")]
+        seeds: String,
+        /// Worker threads (default: the machine's cores).
+        #[arg(long, value_name = "N")]
+        jobs: Option<usize>,
+        /// A step refused without an `expect` is a failure.
+        #[arg(long)]
+        strict: bool,
+        /// Print the summary as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Statistics of a trace, or of a scenario's run.
+    ///
+    /// Calls by op and status, messages, throttled calls by limit and their
+    /// retry-after, chat and non-chat deliveries, SMS segments, threads,
+    /// notifications, delivery latency per channel (see docs/research.md).
+    Stats {
+        #[command(flatten)]
+        source: SourceArgs,
+        /// Print the figures as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Compare two traces (or two scenario runs) line by line.
+    ///
+    /// Prints the first diverging line with the lines before it, then how
+    /// many lines of each kind each side has from there on. Exit 0 when the
+    /// traces are equal, 1 when they differ.
+    Diff {
+        /// A trace, or a scenario file to run; `-` reads standard input.
+        a: String,
+        /// A trace, or a scenario file to run.
+        b: String,
+        /// Run A (a scenario file) under this seed.
+        #[arg(long, value_name = "N")]
+        seed_a: Option<u64>,
+        /// Run B (a scenario file) under this seed.
+        #[arg(long, value_name = "N")]
+        seed_b: Option<u64>,
+        /// How many equal lines to show before the first difference.
+        #[arg(long, value_name = "N", default_value_t = 3)]
+        context: usize,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Reduce a failing scenario to a smaller one that fails the same way.
+    ///
+    /// Delta debugging over the steps, then the workload's numbers; writes
+    /// the smaller file (default: FILE with .shrunk.json) and prints the
+    /// command that replays it. Exit 0 when it wrote one, 2 when the run
+    /// does not fail.
+    Shrink {
+        #[command(flatten)]
+        file: FileArgs,
+        /// Where to write the smaller scenario.
+        #[arg(short, long, value_name = "OUT")]
+        output: Option<PathBuf>,
+        /// A step refused without an `expect` is a failure.
+        #[arg(long)]
+        strict: bool,
+        /// The most candidate runs to try.
+        #[arg(long, value_name = "N", default_value_t = 20_000)]
+        max_runs: u64,
+    },
+    /// Draw a trace (or a scenario's run) as an SVG picture.
+    ///
+    /// The timeline (default) shows over virtual time: traffic per channel
+    /// (accepted, throttled), deliveries by status, thread deletions and
+    /// active threads. --kind latency shows the distribution of delivery
+    /// latency per channel.
+    Plot {
+        #[command(flatten)]
+        source: SourceArgs,
+        /// Where to write the SVG.
+        #[arg(short, long, value_name = "OUT.svg")]
+        output: PathBuf,
+        /// What to draw.
+        #[arg(long, value_enum, default_value = "timeline")]
+        kind: PlotKind,
+    },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum PlotKind {
+    /// Traffic, deliveries, deletions and active threads over virtual time.
+    Timeline,
+    /// The distribution of delivery latency per channel.
+    Latency,
+}
+
+#[derive(Args)]
+struct SourceArgs {
+    /// A trace (JSON Lines), or a scenario file to run; `-` reads standard input.
+    file: String,
+    /// Run a scenario file under this seed.
+    #[arg(long, value_name = "N")]
+    seed: Option<u64>,
 }
 
 #[derive(Args)]
@@ -120,12 +244,41 @@ fn main() -> ExitCode {
             file,
             human,
             strict,
-        } => run(&file, human, strict),
+            inputs,
+        } => run(&file, human, strict, inputs),
+        Command::Replay { trace } => replay(&trace),
         Command::Check { file } => check(&file),
         Command::Profile {
             command: ProfileCommand::Show { name },
         } => profile_show(&name),
         Command::Serve(args) => serve(args),
+        Command::Sweep {
+            file,
+            seeds,
+            jobs,
+            strict,
+            json,
+        } => sweep(&file, &seeds, jobs, strict, json),
+        Command::Stats { source, json } => stats(&source, json),
+        Command::Diff {
+            a,
+            b,
+            seed_a,
+            seed_b,
+            context,
+            json,
+        } => diff(&a, &b, seed_a, seed_b, context, json),
+        Command::Plot {
+            source,
+            output,
+            kind,
+        } => plot(&source, &output, kind),
+        Command::Shrink {
+            file,
+            output,
+            strict,
+            max_runs,
+        } => shrink(&file, output, strict, max_runs),
     };
     result.unwrap_or_else(|message| {
         eprintln!("switchboard: {message}");
@@ -153,31 +306,46 @@ fn usage(error: &clap::Error) -> ExitCode {
 
 /// The scenario at `args.file` (`-`: standard input).
 fn load(args: &FileArgs) -> Result<scenario::Scenario, String> {
-    let mut bytes = Vec::new();
-    let read = if args.file == "-" {
-        std::io::stdin().lock().read_to_end(&mut bytes).map(drop)
-    } else {
-        std::fs::read(&args.file).map(|b| bytes = b)
-    };
-    read.map_err(|e| format!("cannot read {}: {e}", args.file))?;
-    let text =
-        String::from_utf8(bytes).map_err(|e| format!("{}: $: not UTF-8 text ({e})", args.file))?;
+    let text = read_text(&args.file)?;
     scenario::parse(&text, args.seed).map_err(|e| format!("{}: {e}", args.file))
 }
 
-fn run(args: &FileArgs, human: bool, strict: bool) -> Result<ExitCode, String> {
-    let scenario = load(args)?;
+/// The text of the file at `path` (`-`: standard input).
+fn read_text(path: &str) -> Result<String, String> {
+    let mut bytes = Vec::new();
+    let read = if path == "-" {
+        std::io::stdin().lock().read_to_end(&mut bytes).map(drop)
+    } else {
+        std::fs::read(path).map(|b| bytes = b)
+    };
+    read.map_err(|e| format!("cannot read {path}: {e}"))?;
+    String::from_utf8(bytes).map_err(|e| format!("{path}: $: not UTF-8 text ({e})"))
+}
+
+fn run(args: &FileArgs, human: bool, strict: bool, inputs: bool) -> Result<ExitCode, String> {
+    let text = read_text(&args.file)?;
+    let scenario = scenario::parse(&text, args.seed).map_err(|e| format!("{}: {e}", args.file))?;
+    let inputs = match inputs {
+        true => Some(
+            switchboard::research::replay::inputs_line(&text, strict)
+                .map_err(|e| format!("{}: {e}", args.file))?,
+        ),
+        false => None,
+    };
     // The trace streams to stdout as the run goes: memory does not grow with
     // it. A reader that closes the pipe early ends the output quietly.
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let mut open = true;
-    let report = scenario::run_with(
-        &scenario,
-        RunOptions {
-            strict,
-            ..Default::default()
-        },
-        |line| {
+    let recording = inputs.is_some();
+    if let Some(line) = inputs {
+        open = writeln!(out, "{line}").is_ok();
+    }
+    let options = RunOptions {
+        strict,
+        ..Default::default()
+    };
+    let report = {
+        let each = |line: &str| {
             if !open {
                 return;
             }
@@ -187,8 +355,13 @@ fn run(args: &FileArgs, human: bool, strict: bool) -> Result<ExitCode, String> {
                 writeln!(out, "{line}")
             };
             open = written.is_ok();
-        },
-    );
+        };
+        if recording {
+            scenario::run_recording_inputs(&scenario, options, each)
+        } else {
+            scenario::run_with(&scenario, options, each)
+        }
+    };
     if open {
         let _ = out.flush();
     }
@@ -264,6 +437,182 @@ fn profile_show(name: &str) -> Result<ExitCode, String> {
     let json = serde_json::to_string_pretty(&profile).map_err(|e| e.to_string())?;
     // A reader that closes the pipe early ends the output quietly.
     let _ = writeln!(std::io::stdout().lock(), "{json}");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn sweep(
+    file: &str,
+    seeds: &str,
+    jobs: Option<usize>,
+    strict: bool,
+    json: bool,
+) -> Result<ExitCode, String> {
+    use switchboard::research::sweep;
+    let seeds = sweep::parse_seeds(seeds)?;
+    let scenario = load(&FileArgs {
+        file: file.to_string(),
+        seed: None,
+    })?;
+    let jobs = match jobs {
+        Some(0) => return Err("--jobs: at least 1".to_string()),
+        Some(n) => n,
+        None => std::thread::available_parallelism().map_or(1, usize::from),
+    };
+    let mut progress = sweep::Progress::new(seeds.len() as u64);
+    let runs = sweep::sweep(&scenario, &seeds, jobs, strict, |run| progress.done(run));
+    progress.finish();
+    let summary = sweep::summarize(file, &runs, strict);
+    let text = if json {
+        serde_json::to_string_pretty(&summary).map_err(|e| e.to_string())? + "\n"
+    } else {
+        summary.table()
+    };
+    let _ = write!(std::io::stdout().lock(), "{text}");
+    Ok(if summary.failing_runs == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn stats(args: &SourceArgs, json: bool) -> Result<ExitCode, String> {
+    use switchboard::research::{Source, stats::Stats};
+    let source = Source::open(&args.file, args.seed)?;
+    let mut stats = Stats::new();
+    source.for_each_line(|line| stats.add_line(line))?;
+    if stats.bad_lines() > 0 {
+        eprintln!(
+            "switchboard: {}: {} line(s) were not trace lines and were skipped",
+            args.file,
+            stats.bad_lines()
+        );
+    }
+    let report = stats.report();
+    let text = if json {
+        serde_json::to_string_pretty(&report).map_err(|e| e.to_string())? + "\n"
+    } else {
+        report.table()
+    };
+    let _ = write!(std::io::stdout().lock(), "{text}");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn diff(
+    a: &str,
+    b: &str,
+    seed_a: Option<u64>,
+    seed_b: Option<u64>,
+    context: usize,
+    json: bool,
+) -> Result<ExitCode, String> {
+    use switchboard::research::{Source, diff};
+    if a == "-" && b == "-" {
+        return Err("diff: only one side can read standard input".to_string());
+    }
+    let (first, second) = (Source::open(a, seed_a)?, Source::open(b, seed_b)?);
+    let result = diff::diff(first.into_lines(), second.into_lines(), context)?;
+    let text = if json {
+        serde_json::to_string_pretty(&result).map_err(|e| e.to_string())? + "\n"
+    } else {
+        let label = |name: &str, seed: Option<u64>| match seed {
+            Some(seed) => format!("{name} --seed {seed}"),
+            None => name.to_string(),
+        };
+        result.text(&label(a, seed_a), &label(b, seed_b))
+    };
+    let _ = write!(std::io::stdout().lock(), "{text}");
+    Ok(if result.divergence.is_none() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn plot(args: &SourceArgs, output: &std::path::Path, kind: PlotKind) -> Result<ExitCode, String> {
+    use switchboard::research::{Source, plot, stats::Stats};
+    let source = Source::open(&args.file, args.seed)?;
+    let title = match &source {
+        Source::Scenario { scenario, .. } => scenario.name.clone(),
+        Source::Trace { .. } => None,
+    }
+    .unwrap_or_else(|| args.file.clone());
+    let mut stats = Stats::with_timeline();
+    source.for_each_line(|line| stats.add_line(line))?;
+    let svg = match (kind, stats.timeline()) {
+        (PlotKind::Latency, _) => plot::latency_svg(&stats.latencies(), &title)?,
+        (PlotKind::Timeline, Some(timeline)) => plot::timeline_svg(timeline, &title)?,
+        (PlotKind::Timeline, None) => return Err("no timeline was kept".to_string()),
+    };
+    std::fs::write(output, svg).map_err(|e| format!("cannot write {}: {e}", output.display()))?;
+    let _ = writeln!(std::io::stdout().lock(), "wrote {}", output.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn replay(trace: &str) -> Result<ExitCode, String> {
+    use switchboard::research::{Source, replay};
+    let source = Source::open(trace, None)?;
+    if matches!(source, Source::Scenario { .. }) {
+        return Err(format!("{trace} is a scenario file: replay takes a trace"));
+    }
+    let replayed = replay::replay(source.into_lines()).map_err(|e| format!("{trace}: {e}"))?;
+    let mut out = std::io::stdout().lock();
+    let seed = replayed.seed.map_or(String::new(), |s| {
+        format!(" (recorded under seed {s}; replayed without it)")
+    });
+    match &replayed.diff.divergence {
+        None => {
+            let _ = writeln!(
+                out,
+                "replayed: all {} lines match{seed}",
+                replayed.diff.lines_a
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(_) => {
+            let _ = write!(out, "{}", replayed.diff.text("recorded", "replayed"));
+            Ok(ExitCode::from(1))
+        }
+    }
+}
+
+fn shrink(
+    args: &FileArgs,
+    output: Option<PathBuf>,
+    strict: bool,
+    max_runs: u64,
+) -> Result<ExitCode, String> {
+    use switchboard::research::{shrink, sweep::shell_word};
+    let text = read_text(&args.file)?;
+    let shrunk = shrink::shrink(&text, args.seed, strict, max_runs)
+        .map_err(|e| format!("{}: {e}", args.file))?;
+    let output = output.unwrap_or_else(|| {
+        let stem = args.file.strip_suffix(".json").unwrap_or(&args.file);
+        let stem = if stem == "-" { "stdin" } else { stem };
+        PathBuf::from(format!("{stem}.shrunk.json"))
+    });
+    std::fs::write(&output, &shrunk.file)
+        .map_err(|e| format!("cannot write {}: {e}", output.display()))?;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "kept failure: {}", shrunk.signature);
+    let _ = writeln!(
+        out,
+        "steps: {} -> {} ({} candidate runs)",
+        shrunk.steps.0, shrunk.steps.1, shrunk.runs
+    );
+    for (field, from, to) in &shrunk.workload {
+        let _ = writeln!(out, "workload.{field}: {from} -> {to}");
+    }
+    let strict_flag = if strict { " --strict" } else { "" };
+    let seed: Option<u64> = serde_json::from_str::<serde_json::Value>(&shrunk.file)
+        .ok()
+        .and_then(|v| v["seed"].as_u64());
+    let _ = writeln!(
+        out,
+        "wrote {}; replay: switchboard run {}{strict_flag} --seed {}",
+        output.display(),
+        shell_word(&output.display().to_string()),
+        seed.unwrap_or_default()
+    );
     Ok(ExitCode::SUCCESS)
 }
 

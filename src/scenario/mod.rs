@@ -12,7 +12,8 @@ mod workload;
 
 pub use parse::{ParseError, QUOTE_CHARS_MAX, StepReader, parse, quote};
 pub use run::{
-    Run, RunOptions, RunReport, Session, StepOutcome, contains, first_divergence, run, run_with,
+    Run, RunOptions, RunReport, Session, StepOutcome, contains, first_divergence, run,
+    run_recording_inputs, run_scripted, run_with,
 };
 pub use step::{
     Expect, InThread, Op, OutboxQuery, Participant, RetentionField, Scenario, Step, ThreadSettings,

@@ -118,8 +118,41 @@ pub fn run(scenario: &Scenario) -> RunReport {
 /// Runs `scenario` to the end, handing each trace line to `emit` as soon as
 /// its step is done (the summary line last), so that memory does not grow
 /// with the trace. The report's `lines` are empty.
-pub fn run_with(scenario: &Scenario, options: RunOptions, mut emit: impl FnMut(&str)) -> RunReport {
-    Run::new(scenario, options).finish(&mut emit)
+pub fn run_with(scenario: &Scenario, options: RunOptions, emit: impl FnMut(&str)) -> RunReport {
+    run_scripted(scenario, options, None, emit)
+}
+
+/// `run_with`, with the carrier's receipts taken from `script` instead of
+/// drawn from the seed when one is given (a replay).
+pub fn run_scripted(
+    scenario: &Scenario,
+    options: RunOptions,
+    script: Option<crate::sim::carrier::Script>,
+    mut emit: impl FnMut(&str),
+) -> RunReport {
+    let mut run = Run::new(scenario, options);
+    if let Some(script) = script {
+        run.session.runner.sim.script_carrier(script);
+    }
+    run.finish(&mut emit)
+}
+
+/// `run_with`, writing the inputs of a workload's run as it goes: before
+/// each step, an `input` line (`{"at_ms", "kind": "input"}` with `file_step`,
+/// the index of a step of the file, or `step`, a generated step as the
+/// scenario format writes it), so that a replay needs no seed. A file without
+/// a workload writes none: its steps are its inputs.
+pub fn run_recording_inputs(
+    scenario: &Scenario,
+    options: RunOptions,
+    mut emit: impl FnMut(&str),
+) -> RunReport {
+    let mut run = Run::new(scenario, options);
+    run.record_inputs = true;
+    if let Some(generator) = run.generator.as_mut() {
+        generator.record = true;
+    }
+    run.finish(&mut emit)
 }
 
 /// A scenario run that can be stopped part-way: its steps and its
@@ -132,6 +165,8 @@ pub struct Run<'s> {
     generator: Option<super::workload::Generator>,
     /// The file's next step to run.
     next_step: usize,
+    /// Write an `input` line before each file step of a workload's run.
+    record_inputs: bool,
 }
 
 impl<'s> Run<'s> {
@@ -156,6 +191,7 @@ impl<'s> Run<'s> {
             session,
             generator,
             next_step: 0,
+            record_inputs: false,
         }
     }
 
@@ -171,6 +207,13 @@ impl<'s> Run<'s> {
             }
             if let Some(generator) = self.generator.as_mut() {
                 generator.run(&mut self.session, Some(step.at), emit);
+                if self.record_inputs {
+                    let at = step.at.ms();
+                    let index = step.index;
+                    emit(&format!(
+                        "{{\"at_ms\":{at},\"kind\":\"input\",\"file_step\":{index}}}"
+                    ));
+                }
             }
             self.session.step(step);
             self.next_step += 1;
@@ -191,13 +234,13 @@ impl<'s> Run<'s> {
         &self.session
     }
 
-    /// Ends the run: every remaining step, the workload to its horizon and
-    /// the clock there, then the summary line.
+    /// Ends the run (call once): every remaining step, the workload to its
+    /// horizon and the clock there, then the summary line.
     pub fn finish(&mut self, emit: &mut impl FnMut(&str)) -> RunReport {
         self.run_until(None, emit);
         let mut steps = self.scenario.steps.len();
         if let Some(generator) = self.generator.as_mut() {
-            generator.finish(&mut self.session);
+            generator.finish(&mut self.session, emit);
             steps = generator.next_index();
         }
         for line in self.session.take_lines() {
@@ -283,6 +326,17 @@ impl Session {
     /// its outcome in the trace and checks its expectation.
     pub fn step(&mut self, step: &Step) -> StepOutcome {
         self.runner.step(step)
+    }
+
+    /// Makes a step refused without an `expect` a failed expectation.
+    pub fn set_strict(&mut self, strict: bool) {
+        self.runner.strict = strict;
+    }
+
+    /// From now on, carrier receipts come from `script` instead of being
+    /// drawn from the seed (a replay).
+    pub fn script_carrier(&mut self, script: crate::sim::carrier::Script) {
+        self.runner.sim.script_carrier(script);
     }
 
     /// The simulator the steps run on.

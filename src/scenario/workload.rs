@@ -533,6 +533,9 @@ pub(super) struct Generator {
     /// The index the next generated step gets.
     next_index: usize,
     opened: bool,
+    /// Hand each generated step to `emit` as an `input` line before it runs
+    /// (`switchboard run --inputs`), so that a replay needs no seed.
+    pub(super) record: bool,
 }
 
 impl Generator {
@@ -561,6 +564,7 @@ impl Generator {
             generation: 0,
             next_index: first_index,
             opened: false,
+            record: false,
         }
     }
 
@@ -611,8 +615,11 @@ impl Generator {
 
     /// Moves the clock to the horizon, running what is due on the way (an
     /// `advance`, no line of its own).
-    pub(super) fn finish(&mut self, session: &mut Session) {
+    pub(super) fn finish(&mut self, session: &mut Session, emit: &mut impl FnMut(&str)) {
         let step = self.step(self.spec.horizon, None, "advance", Op::Advance);
+        if self.record {
+            emit(&input_line(&step));
+        }
         session.step(&step);
         // The closing clock move is no step of the workload's.
         self.next_index -= 1;
@@ -662,6 +669,9 @@ impl Generator {
         step: &Step,
         emit: &mut impl FnMut(&str),
     ) -> StepOutcome {
+        if self.record {
+            emit(&input_line(step));
+        }
         let outcome = session.step(step);
         for line in session.take_lines() {
             emit(&line);
@@ -804,4 +814,43 @@ impl Generator {
         let step = self.step(at, Some(sender), "send_message", op);
         self.run_step(session, &step, emit);
     }
+}
+
+/// A generated step as an `input` line: `{"at_ms", "kind": "input", "step"}`
+/// with the step as a scenario file writes it (its instant absolute, in
+/// milliseconds), for the ops a workload generates.
+fn input_line(step: &Step) -> String {
+    use serde_json::{Value, json};
+    let mut item = json!({"at": step.at.ms(), "op": step.op_name});
+    if let Some(actor) = &step.actor {
+        item["as"] = Value::from(actor.as_str());
+    }
+    match &step.op {
+        Op::CreateThread {
+            topic,
+            participants,
+            ..
+        } => {
+            item["topic"] = Value::from(&**topic);
+            let list: Vec<Value> = participants
+                .iter()
+                .map(|p| match p {
+                    Participant::User(spec) => Value::from(&*spec.user),
+                    Participant::Binding { binding, .. } => {
+                        json!({"sms": &*binding.address, "proxy": &*binding.proxy})
+                    }
+                })
+                .collect();
+            item["participants"] = Value::Array(list);
+        }
+        Op::DeleteThread { thread } => item["thread"] = Value::from(thread.as_str()),
+        Op::SendMessage {
+            thread, content, ..
+        } => {
+            item["thread"] = Value::from(thread.as_str());
+            item["content"] = Value::from(&**content);
+        }
+        _ => {}
+    }
+    json!({"at_ms": step.at.ms(), "kind": "input", "step": item}).to_string()
 }

@@ -75,11 +75,7 @@ pub(super) fn handle(service: &mut Service, req: &Request) -> Response {
             }
             None => error(404, "NotFound", format!("No snapshot {id:?}.")),
         },
-        ("GET", ["trace"]) => {
-            let mut text = service.world.trace_lines().join("\n");
-            text.push('\n');
-            Response::text(200, "application/x-ndjson; charset=utf-8", text)
-        }
+        ("GET", ["trace"]) => trace(service, req),
         ("GET", ["outbox"]) => outbox(service, req),
         ("GET", ["inbox", user]) => inbox(service, user),
         ("POST", ["inbound"]) => inbound(service, body),
@@ -248,6 +244,28 @@ fn wire_thread(service: &Service, wire: &str) -> Option<crate::id::ThreadId> {
         "sendbird" => super::sendbird::thread_of_url(service, wire),
         _ => service.keys.resource.parse_thread(wire),
     }
+}
+
+/// The trace so far; with `inputs=true`, the recording's inputs line first,
+/// so that `switchboard replay` re-executes it.
+fn trace(service: &Service, req: &Request) -> Response {
+    let pairs = match query_pairs(req.query.as_deref()) {
+        Ok(p) => p,
+        Err(e) => return Response::json(e.status, e.body()),
+    };
+    let inputs = pairs.iter().any(|(k, v)| k == "inputs" && v == "true");
+    let mut lines = Vec::new();
+    if inputs {
+        let recording = service.world.scenario().to_string();
+        match crate::research::replay::inputs_line(&recording, false) {
+            Ok(line) => lines.push(line),
+            Err(e) => return error(500, "InternalError", e),
+        }
+    }
+    lines.extend(service.world.trace_lines());
+    let mut text = lines.join("\n");
+    text.push('\n');
+    Response::text(200, "application/x-ndjson; charset=utf-8", text)
 }
 
 fn outbox(service: &Service, req: &Request) -> Response {

@@ -114,3 +114,37 @@ pub fn next(carriers: &Carriers, rng: &mut Stream, done: &Due, now: Instant) -> 
         _ => None,
     }
 }
+
+/// Carrier receipts given as data instead of drawn from the seed (a replay
+/// feeds a trace's `delivery_updated` lines back): each delivery's receipts,
+/// in order. A delivery handed over is given its first receipt, and each
+/// receipt recorded schedules the next, at the points the drawn carrier
+/// would; a delivery with no receipts left gets none.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Script {
+    receipts: std::collections::BTreeMap<u64, std::collections::VecDeque<(Instant, Status, u16)>>,
+}
+
+impl Script {
+    /// Adds the next receipt of delivery `delivery`: `status` with `code` at `at`.
+    pub fn push(&mut self, delivery: u64, at: Instant, status: Status, code: u16) {
+        self.receipts
+            .entry(delivery)
+            .or_default()
+            .push_back((at, status, code));
+    }
+
+    /// The next receipt of `delivery`, if any.
+    pub(crate) fn take(&mut self, delivery: DeliveryRef, route: Route) -> Option<Due> {
+        let (at, status, code) = self.receipts.get_mut(&delivery.id)?.pop_front()?;
+        Some(Due {
+            at,
+            route,
+            receipt: Receipt {
+                delivery,
+                status,
+                code,
+            },
+        })
+    }
+}

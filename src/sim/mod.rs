@@ -68,6 +68,7 @@ impl SimBuilder {
             queue: queue::Queue::default(),
             streams: rng::Streams::new(self.seed),
             trace: Trace::new(self.keep_trace),
+            script: None,
         }
     }
 }
@@ -113,6 +114,8 @@ pub struct Simulator {
     queue: queue::Queue<Happening>,
     streams: rng::Streams,
     trace: Trace,
+    /// Carrier receipts given as data, replacing the drawn ones (replay).
+    script: Option<Box<carrier::Script>>,
 }
 
 impl Simulator {
@@ -273,12 +276,24 @@ impl Simulator {
         result
     }
 
+    /// From now on, carrier receipts come from `script` instead of being
+    /// drawn: the carrier's streams are not used again.
+    pub fn script_carrier(&mut self, script: carrier::Script) {
+        self.script = Some(Box::new(script));
+    }
+
     /// Draws the first receipt of each delivery handed to the carrier.
     fn hand_to_carrier(&mut self, queued: &[crate::core::Queued]) {
         if queued.is_empty() {
             return;
         }
         for q in queued {
+            if let Some(script) = self.script.as_mut() {
+                if let Some(due) = script.take(q.delivery, q.route) {
+                    self.push(due.at, Happening::Receipt(due));
+                }
+                continue;
+            }
             let rng = self.streams.get(Subsystem::carrier(q.route));
             let Some(carriers) = &self.state.profile().carriers else {
                 continue;
@@ -293,6 +308,12 @@ impl Simulator {
     fn receive(&mut self, due: carrier::Due) {
         if let Some(event) = self.state.apply_receipt(&due.receipt) {
             self.trace.record_event(self.now, &event);
+        }
+        if let Some(script) = self.script.as_mut() {
+            if let Some(next) = script.take(due.receipt.delivery, due.route) {
+                self.push(next.at, Happening::Receipt(next));
+            }
+            return;
         }
         let rng = self.streams.get(Subsystem::carrier(due.route));
         let carriers = self.state.profile().carriers.as_ref();

@@ -11,6 +11,7 @@ mod lifecycle;
 mod media_rule_table;
 mod rate_limits;
 mod regressions;
+mod research;
 mod scenarios_and_cli;
 mod sendbird;
 mod sms_and_whatsapp;

@@ -316,6 +316,32 @@ fn replays_to_its_trace(svc: &mut Service) -> Value {
     recording
 }
 
+#[test]
+fn a_server_trace_with_its_inputs_replays_without_the_seed() {
+    let mut svc = service(3);
+    session(&mut svc);
+    let with_inputs = svc.handle(&control("GET", "trace?inputs=true", &Value::Null));
+    let text = String::from_utf8(with_inputs.body).unwrap();
+    let (inputs, rest) = text.split_once('\n').unwrap();
+    assert!(
+        inputs.starts_with("{\"at_ms\":0,\"kind\":\"inputs\""),
+        "{inputs}"
+    );
+    assert_eq!(rest, svc.world().trace_lines().join("\n") + "\n");
+    assert!(
+        rest.contains("delivery_updated"),
+        "the session's SMS has receipts"
+    );
+    let replayed =
+        switchboard::research::replay::replay(text.lines().map(|l| Ok(l.to_string()))).unwrap();
+    assert!(
+        replayed.diff.divergence.is_none(),
+        "{}",
+        replayed.diff.text("a", "b")
+    );
+    assert_eq!(replayed.seed, Some(3));
+}
+
 /// Each malformed request is answered in ACS's error shape and leaves the
 /// world as it was: no step recorded, the trace unchanged.
 #[test]

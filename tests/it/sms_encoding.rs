@@ -115,6 +115,26 @@ fn each_class_of_text_counts_its_own_units_and_segments() {
 }
 
 proptest! {
+    /// Mostly ASCII (the eight-bytes-at-a-time path), with a rare other
+    /// character anywhere: the counts are the per-character reference's.
+    #[test]
+    fn mostly_ascii_bodies_count_as_their_characters(
+        head in "[\\x00-\\x7f]{0,40}",
+        odd in "\\PC{0,1}",
+        tail in "[\\x00-\\x7f]{0,40}",
+    ) {
+        let text = format!("{head}{odd}{tail}");
+        let info = sms_info(&text);
+        let gsm = text.chars().all(|c| gsm7_units(c).is_some());
+        prop_assert_eq!(info.encoding == Encoding::Gsm7, gsm);
+        let units: u32 = if gsm {
+            text.chars().map(|c| gsm7_units(c).unwrap()).sum()
+        } else {
+            text.chars().map(|c| c.len_utf16() as u32).sum()
+        };
+        prop_assert_eq!(info.units, units);
+    }
+
     #[test]
     fn segment_counts_hold_their_properties(text in "\\PC{0,400}", extra in any::<char>()) {
         let info = sms_info(&text);

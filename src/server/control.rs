@@ -84,6 +84,12 @@ pub(super) fn handle(service: &mut Service, req: &Request) -> Response {
         ("GET", ["inbox", user]) => inbox(service, user),
         ("POST", ["inbound"]) => inbound(service, body),
         ("GET", ["scenario"]) => Response::json(200, service.world.scenario()),
+        ("GET", ["credentials"]) if twilio(service) => Response::json(
+            200,
+            json!({"twilio_account_sid": service.twilio.sid,
+                "twilio_auth_token": service.twilio.auth_token,
+                "seed": service.settings.seed}),
+        ),
         ("GET", ["credentials"]) => Response::json(
             200,
             json!({"acs_connection_string": service.keys.connection_string(
@@ -209,6 +215,44 @@ fn profile(spec: &Value) -> Result<Profile, String> {
     }
 }
 
+/// Whether the server speaks Twilio (its ids are SIDs).
+fn twilio(service: &Service) -> bool {
+    service.settings.profile == "twilio"
+}
+
+/// A thread's wire id: a Twilio `CH…` SID or an ACS thread id.
+fn wire_thread(service: &Service, t: crate::id::ThreadId) -> String {
+    if twilio(service) {
+        service.twilio.conversation(t)
+    } else {
+        service.keys.resource.thread(t)
+    }
+}
+
+/// The thread a wire id names (a `CH…` SID, an ACS thread id).
+fn parse_wire_thread(service: &Service, wire: &str) -> Option<crate::id::ThreadId> {
+    if twilio(service) {
+        service.twilio.parse_conversation(wire)
+    } else {
+        service.keys.resource.parse_thread(wire)
+    }
+}
+
+/// A message's wire id (`m<seq>` in thread `t`): an `IM…` SID or ACS's decimal id.
+fn wire_message(service: &Service, t: Option<crate::id::ThreadId>, core: &str) -> Option<String> {
+    match t {
+        Some(thread) if twilio(service) => {
+            let sequence = core.strip_prefix('m')?.parse().ok()?;
+            Some(
+                service
+                    .twilio
+                    .message(crate::id::MessageId { thread, sequence }),
+            )
+        }
+        _ => ids::message_from_core(core),
+    }
+}
+
 /// The core's ids in a listing item become wire ids: `thread` and `message`.
 fn wire_ids(service: &Service, mut item: Value) -> Value {
     let thread = item
@@ -216,12 +260,12 @@ fn wire_ids(service: &Service, mut item: Value) -> Value {
         .and_then(Value::as_str)
         .and_then(crate::id::ThreadId::parse);
     if let Some(t) = thread {
-        item["thread"] = json!(service.keys.resource.thread(t));
+        item["thread"] = json!(wire_thread(service, t));
     }
     let message = item
         .get("message")
         .and_then(Value::as_str)
-        .and_then(ids::message_from_core);
+        .and_then(|m| wire_message(service, thread, m));
     if let Some(m) = message {
         item["message"] = json!(m);
     }
@@ -262,7 +306,7 @@ fn outbox(service: &Service, req: &Request) -> Response {
                     );
                 }
             },
-            "thread" => match service.keys.resource.parse_thread(&value) {
+            "thread" => match parse_wire_thread(service, &value) {
                 Some(t) => filter.thread = Some(t),
                 None => return error(404, "NotFound", format!("Thread {value} not found.")),
             },
@@ -309,7 +353,28 @@ fn inbox(service: &Service, user: &str) -> Response {
     Response::json(200, json!({ "items": items }))
 }
 
+/// The conversation that holds the binding `from` talks through `to`, now.
+fn conversation_of(service: &Service, from: &str, to: &str) -> Option<crate::id::ThreadId> {
+    let bare = |a: &str| a.trim_start_matches("whatsapp:").to_string();
+    let (from, to) = (bare(from), bare(to));
+    let sim = service.world.simulator();
+    sim.inspect().threads().iter().map(|v| v.id).find(|t| {
+        sim.state().thread(*t).is_some_and(|th| {
+            th.bindings
+                .iter()
+                .any(|b| b.is_current() && *b.address == from && bare(&b.proxy) == to)
+        })
+    })
+}
+
 fn inbound(service: &mut Service, body: Map<String, Value>) -> Response {
+    let text = |key: &str| {
+        body.get(key)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
+    let (from, to) = (text("from"), text("to"));
     let mut fields = Map::new();
     fields.insert("op".into(), json!("inbound"));
     for (key, value) in body {
@@ -319,15 +384,24 @@ fn inbound(service: &mut Service, body: Map<String, Value>) -> Response {
         Err(e) => error(400, "BadRequest", e.to_string()),
         Ok(StepOutcome::Reply { status, reply }) => {
             let mut value = crate::wire::reply_json(&reply);
+            let thread = if twilio(service) {
+                conversation_of(service, &from, &to)
+            } else {
+                None
+            };
             if let Some(m) = value
                 .get("id")
                 .and_then(Value::as_str)
-                .and_then(ids::message_from_core)
+                .and_then(|m| wire_message(service, thread, m))
             {
                 value["id"] = json!(m);
             }
+            if let Some(t) = thread {
+                value["thread"] = json!(wire_thread(service, t));
+            }
             Response::json(status, value)
         }
+        Ok(StepOutcome::Refused(e)) if twilio(service) => super::twilio::refusal(&e),
         Ok(StepOutcome::Refused(e)) => {
             let render = service.render();
             super::acs::refusal(&render, &e, None, None)

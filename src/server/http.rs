@@ -126,8 +126,14 @@ pub fn start(config: Config) -> Result<Running, String> {
         "listening": url,
         "profile": config.profile,
         "seed": config.seed,
-        "acs_connection_string": connection_string,
     });
+    if config.profile == "twilio" {
+        let account = service.twilio_account();
+        line["twilio_account_sid"] = json!(account.sid);
+        line["twilio_auth_token"] = json!(account.auth_token);
+    } else {
+        line["acs_connection_string"] = json!(connection_string);
+    }
     if let Some(path) = &ca_cert {
         line["ca_cert"] = json!(path.display().to_string());
     }

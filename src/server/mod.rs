@@ -17,6 +17,7 @@ mod acs;
 pub mod auth;
 mod control;
 pub mod http;
+mod twilio;
 pub mod world;
 
 use serde_json::Value;
@@ -141,6 +142,7 @@ pub struct Settings {
 pub struct Service {
     settings: Settings,
     keys: Keys,
+    twilio: crate::wire::twilio_rest::Account,
     epoch: Epoch,
     world: World,
     snapshots: BTreeMap<String, World>,
@@ -153,7 +155,7 @@ impl Service {
     pub fn new(settings: Settings) -> Result<Service, String> {
         let profile = Profile::named(&settings.profile)
             .ok_or_else(|| format!("unknown profile {:?}", settings.profile))?;
-        if settings.profile != "acs" {
+        if settings.profile != "acs" && settings.profile != "twilio" {
             return Err(format!(
                 "server mode serves the acs profile so far, not {:?}",
                 settings.profile
@@ -166,6 +168,7 @@ impl Service {
         );
         Ok(Service {
             keys: Keys::from_seed(settings.seed),
+            twilio: crate::wire::twilio_rest::Account::from_seed(settings.seed),
             epoch: settings.epoch,
             settings,
             world,
@@ -178,6 +181,11 @@ impl Service {
     /// The resource's secrets and ids.
     pub fn keys(&self) -> &Keys {
         &self.keys
+    }
+
+    /// The Twilio account's SIDs and auth token (the `twilio` profile's credentials).
+    pub fn twilio_account(&self) -> &crate::wire::twilio_rest::Account {
+        &self.twilio
     }
 
     /// The world the requests change.
@@ -217,6 +225,8 @@ impl Service {
         let mut response = if req.path == "/_switchboard" || req.path.starts_with("/_switchboard/")
         {
             control::handle(self, req)
+        } else if self.settings.profile == "twilio" {
+            twilio::handle(self, req)
         } else {
             match api_of(&req.path) {
                 Some(api @ (Api::Chat | Api::Identity | Api::Sms)) => acs::handle(self, api, req),

@@ -12,6 +12,7 @@ pub mod acs_rest;
 pub mod calendar;
 pub mod sendbird;
 pub mod twilio;
+pub mod twilio_rest;
 
 use serde::Serialize;
 use serde_json::{Value, json};

@@ -1,0 +1,1202 @@
+//! Twilio Conversations v1 over the simulator: each request is authenticated
+//! (HTTP Basic with the account SID and auth token), routed and read by
+//! `wire::twilio_rest::request`, turned into the scenario steps that do the
+//! same, run on the world, and answered in Twilio's shapes by
+//! `wire::twilio_rest::response`.
+//!
+//! The REST API acts as the trusted service, which the simulator's chat calls
+//! cannot name: the server acts as the identity [`SERVICE_IDENTITY`]
+//! (`system`, the author Twilio gives a message sent without `Author`),
+//! created by the first request that needs it and made the creator of every
+//! conversation the API creates. It is left out of every answer: listings,
+//! participant counts the API shows, users. A message with `Author` naming an
+//! identity is sent as that identity; a message is edited or deleted as its
+//! sender.
+//!
+//! What the simulator cannot even name (a SID of another account, a path
+//! Twilio does not have, a parameter the resource does not take, a malformed
+//! body) is answered here and not recorded. Listings run the core's listing
+//! as the recorded step (its access checks, page-size rule and rate limits)
+//! and cut Twilio's page, by offset, from the state at the same instant.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use serde_json::{Map, Value, json};
+
+use super::{Request, Response, Service};
+use crate::core::{Error, MessageKind, MessageView, OutboxFilter, Reply, ThreadView};
+use crate::id::{MessageId, ThreadId, UserId};
+use crate::rules::Channel;
+use crate::scenario::StepOutcome;
+use crate::wire::twilio_rest::response::{PageAt, ParticipantFacts, index_of};
+use crate::wire::twilio_rest::{Form, Member, PageQuery, Render, Resource, TwilioError, request};
+
+/// The identity the REST API acts as (Twilio's author of messages sent
+/// without `Author`). Reserved: a participant or user of this identity is refused.
+pub const SERVICE_IDENTITY: &str = "system";
+
+/// Answers one request to Twilio Conversations v1.
+pub(super) fn handle(service: &mut Service, req: &Request) -> Response {
+    if !authenticated(service, req) {
+        return wire_error(&TwilioError::unauthenticated());
+    }
+    let Some(route) = request::route(&req.path) else {
+        return wire_error(&TwilioError::not_found(&req.path_for_errors()));
+    };
+    if let Some(sid) = &route.service
+        && *sid != service.twilio.service_sid
+    {
+        return wire_error(&TwilioError::not_found(&format!("Service {sid}")));
+    }
+    let query = match Form::parse(req.query.as_deref().unwrap_or("")) {
+        Ok(q) => q,
+        Err(e) => return wire_error(&e),
+    };
+    let body = match Form::body(req.header("content-type"), &req.body) {
+        Ok(b) => b,
+        Err(e) => return wire_error(&e),
+    };
+    let base = service.base_url(req);
+    let mut handler = Handler {
+        service,
+        base,
+        service_scoped: route.service.is_some(),
+        query,
+        body,
+    };
+    match handler.dispatch(&req.method, route.resource) {
+        Ok(response) | Err(response) => response,
+    }
+}
+
+impl Request {
+    /// The path cut to a bound, for error messages.
+    fn path_for_errors(&self) -> String {
+        crate::scenario::quote(&self.path)
+    }
+}
+
+/// Whether the request carries HTTP Basic credentials of this account.
+fn authenticated(service: &Service, req: &Request) -> bool {
+    let Some(encoded) = req.header("authorization").and_then(|a| {
+        a.strip_prefix("Basic ")
+            .or_else(|| a.strip_prefix("basic "))
+    }) else {
+        return false;
+    };
+    let Ok(decoded) = STANDARD.decode(encoded.trim()) else {
+        return false;
+    };
+    let expected = format!("{}:{}", service.twilio.sid, service.twilio.auth_token);
+    decoded == expected.as_bytes()
+}
+
+fn wire_error(e: &TwilioError) -> Response {
+    Response::json(e.status, e.body())
+}
+
+/// An error of the simulator as Twilio answers it; a 429 carries
+/// `Retry-After` in whole seconds, rounded up. A conversation, message or
+/// user that is not there is Twilio's REST 20404.
+pub(super) fn refusal(error: &Error) -> Response {
+    let mut body = crate::wire::twilio::render_error(error);
+    if matches!(
+        error,
+        Error::ThreadNotFound { .. } | Error::MessageNotFound { .. } | Error::UserNotFound { .. }
+    ) {
+        body["code"] = json!(20404);
+        body["more_info"] = json!("https://www.twilio.com/docs/errors/20404");
+    }
+    let mut response = Response::json(error.status(), body);
+    if let Some(ms) = error.retry_after_ms() {
+        response
+            .headers
+            .push(("retry-after".into(), ms.div_ceil(1000).to_string()));
+    }
+    response
+}
+
+/// A step's fields: `op`, the acting identity and the rest.
+fn fields(op: &str, actor: Option<&str>, rest: Value) -> Map<String, Value> {
+    let mut map = Map::new();
+    map.insert("op".into(), json!(op));
+    if let Some(actor) = actor {
+        map.insert("as".into(), json!(actor));
+    }
+    if let Value::Object(rest) = rest {
+        map.extend(rest);
+    }
+    map
+}
+
+/// A parameter the simulator does not model: refused whole, never ignored.
+fn unsupported(name: &str) -> Response {
+    wire_error(&TwilioError::bad_request(&format!(
+        "{name} is not supported by this simulator."
+    )))
+}
+
+/// The parameters a resource takes that the simulator does not model: each
+/// is refused unless empty (or `{}` for `Attributes`).
+fn refuse_unmodelled(form: &Form, names: &[&str]) -> Result<(), Response> {
+    for name in names {
+        if let Some(value) = form.get(name) {
+            let neutral = value.is_empty() || (*name == "Attributes" && value.trim() == "{}");
+            if !neutral {
+                return Err(unsupported(name));
+            }
+        }
+    }
+    Ok(())
+}
+
+struct Handler<'a> {
+    service: &'a mut Service,
+    base: String,
+    service_scoped: bool,
+    query: Form,
+    body: Form,
+}
+
+impl Handler<'_> {
+    fn render(&self) -> Render<'_> {
+        Render {
+            account: &self.service.twilio,
+            epoch: self.service.epoch,
+            base: &self.base,
+            service_scoped: self.service_scoped,
+        }
+    }
+
+    fn dispatch(&mut self, method: &str, resource: Resource) -> Result<Response, Response> {
+        match (method, resource) {
+            ("POST", Resource::Conversations) => self.create_conversation(),
+            ("GET", Resource::Conversations) => self.list_conversations(),
+            ("GET", Resource::Conversation(c)) => {
+                let t = self.conversation(&c)?;
+                let view = self.fetch_conversation(t)?;
+                Ok(Response::json(200, self.conversation_json(&view)))
+            }
+            ("POST", Resource::Conversation(c)) => {
+                let t = self.conversation(&c)?;
+                self.update_conversation(t)
+            }
+            ("DELETE", Resource::Conversation(c)) => {
+                let t = self.conversation(&c)?;
+                self.ensure_service()?;
+                let step = json!({ "thread": t.to_string() });
+                let outcome = self.run(fields("delete_thread", Some(SERVICE_IDENTITY), step))?;
+                self.empty(outcome)
+            }
+            ("POST", Resource::Participants(c)) => {
+                let t = self.conversation(&c)?;
+                self.add_participant(t)
+            }
+            ("GET", Resource::Participants(c)) => {
+                let t = self.conversation(&c)?;
+                self.list_participants(t)
+            }
+            ("GET", Resource::Participant(c, p)) => {
+                let (t, member) = self.participant(&c, &p)?;
+                self.fetch_conversation(t)?;
+                self.participant_response(t, member, 200)
+            }
+            ("POST", Resource::Participant(c, p)) => {
+                let (t, member) = self.participant(&c, &p)?;
+                self.update_participant(t, member)
+            }
+            ("DELETE", Resource::Participant(c, p)) => {
+                let (t, member) = self.participant(&c, &p)?;
+                self.remove_participant(t, member)
+            }
+            ("POST", Resource::Messages(c)) => {
+                let t = self.conversation(&c)?;
+                self.send_message(t)
+            }
+            ("GET", Resource::Messages(c)) => {
+                let t = self.conversation(&c)?;
+                self.list_messages(t)
+            }
+            ("GET", Resource::Message(c, m)) => {
+                let m = self.message(&c, &m)?;
+                let view = self.fetch_message(m)?;
+                Ok(Response::json(200, self.message_json(m.thread, &view)))
+            }
+            ("POST", Resource::Message(c, m)) => {
+                let m = self.message(&c, &m)?;
+                self.update_message(m)
+            }
+            ("DELETE", Resource::Message(c, m)) => {
+                let m = self.message(&c, &m)?;
+                self.delete_message(m)
+            }
+            ("GET", Resource::Receipts(c, m)) => {
+                let m = self.message(&c, &m)?;
+                self.list_receipts(m)
+            }
+            ("GET", Resource::Receipt(c, m, r)) => {
+                let m = self.message(&c, &m)?;
+                self.fetch_receipt(m, &r)
+            }
+            ("POST", Resource::Users) => self.create_user(),
+            ("GET", Resource::Users) => self.list_users(),
+            ("GET", Resource::User(u)) => {
+                let id = self.user(&u)?;
+                Ok(Response::json(200, self.user_json(id)))
+            }
+            ("POST", Resource::User(u)) => {
+                let id = self.user(&u)?;
+                self.body
+                    .check_known(&["FriendlyName", "Attributes", "RoleSid"])
+                    .map_err(|e| wire_error(&e))?;
+                refuse_unmodelled(&self.body, &["FriendlyName", "Attributes", "RoleSid"])?;
+                Ok(Response::json(200, self.user_json(id)))
+            }
+            ("DELETE", Resource::User(u)) => {
+                let id = self.user(&u)?;
+                let name = self.identity_of(id);
+                let outcome = self.run(fields("delete_user", None, json!({ "user": name })))?;
+                self.empty(outcome)
+            }
+            (_, Resource::Webhooks) => Err(unsupported("Webhook configuration")),
+            (method, _) => Err(wire_error(&TwilioError::new(
+                405,
+                20004,
+                format!("Method {} not allowed", crate::scenario::quote(method)),
+            ))),
+        }
+    }
+
+    // ---- names: SIDs to the core's ids, or the 404 ----
+
+    fn conversation(&self, sid: &str) -> Result<ThreadId, Response> {
+        self.service
+            .twilio
+            .parse_conversation(sid)
+            .ok_or_else(|| wire_error(&TwilioError::not_found(&format!("Conversation {sid}"))))
+    }
+
+    fn participant(&self, c: &str, p: &str) -> Result<(ThreadId, Member), Response> {
+        let t = self.conversation(c)?;
+        match self.service.twilio.parse_participant(p) {
+            Some((pt, member)) if pt == t => Ok((t, member)),
+            _ => Err(wire_error(&TwilioError::not_found(&format!(
+                "Participant {p}"
+            )))),
+        }
+    }
+
+    fn message(&self, c: &str, m: &str) -> Result<MessageId, Response> {
+        let t = self.conversation(c)?;
+        match self.service.twilio.parse_message(m) {
+            Some(id) if id.thread == t => Ok(id),
+            _ => Err(wire_error(&TwilioError::not_found(&format!("Message {m}")))),
+        }
+    }
+
+    /// A user by SID or identity (Twilio takes either), not deleted and not the service's.
+    fn user(&self, name: &str) -> Result<UserId, Response> {
+        let world = &self.service.world;
+        let id = self
+            .service
+            .twilio
+            .parse_user(name)
+            .or_else(|| world.user(name));
+        let state = world.simulator().state();
+        id.filter(|id| {
+            state
+                .user(*id)
+                .is_some_and(|u| !u.deleted && &*u.id != SERVICE_IDENTITY)
+        })
+        .ok_or_else(|| wire_error(&TwilioError::not_found(&format!("User {name}"))))
+    }
+
+    fn identity_of(&self, id: UserId) -> String {
+        self.service
+            .world
+            .simulator()
+            .state()
+            .user(id)
+            .map(|u| u.id.to_string())
+            .unwrap_or_default()
+    }
+
+    // ---- running steps ----
+
+    /// Runs `fields` as a step; a step the scenario format refuses is a 400.
+    fn run(&mut self, fields: Map<String, Value>) -> Result<StepOutcome, Response> {
+        self.service
+            .world
+            .step(fields)
+            .map_err(|e| wire_error(&TwilioError::bad_request(&e.message)))
+    }
+
+    /// The reply of a successful outcome, or the refusal as Twilio answers it.
+    fn reply(outcome: StepOutcome) -> Result<Reply, Response> {
+        match outcome {
+            StepOutcome::Reply { reply, .. } => Ok(reply),
+            StepOutcome::Refused(e) => Err(refusal(&e)),
+            StepOutcome::Items(_) | StepOutcome::Advanced => Ok(Reply::None),
+        }
+    }
+
+    /// A 204, or the refusal.
+    fn empty(&self, outcome: StepOutcome) -> Result<Response, Response> {
+        Self::reply(outcome).map(|_| Response::empty(204))
+    }
+
+    /// Creates the service identity if the world has none yet.
+    fn ensure_service(&mut self) -> Result<(), Response> {
+        if self.service.world.user(SERVICE_IDENTITY).is_some() {
+            return Ok(());
+        }
+        let step = json!({ "id": SERVICE_IDENTITY });
+        Self::reply(self.run(fields("create_user", None, step))?).map(drop)
+    }
+
+    /// A page of a listing: the query's page, checked by `op`'s recorded
+    /// step; `items` is the whole listing at this instant.
+    fn page(
+        &mut self,
+        op: &str,
+        step: Value,
+        key: &str,
+        path: &str,
+        extra: &str,
+        items: impl FnOnce(&Self) -> Vec<Value>,
+    ) -> Result<Response, Response> {
+        let default = self.service.world.simulator().profile().page_size_default;
+        let page = PageQuery::read(&self.query, default).map_err(|e| wire_error(&e))?;
+        let mut step = step;
+        if let Some(size) = page.size {
+            step["page_size"] = json!(size);
+        }
+        self.ensure_service()?;
+        Self::reply(self.run(fields(op, Some(SERVICE_IDENTITY), step))?)?;
+        let size = page.size.unwrap_or(default);
+        let all = items(self);
+        let offset = page.offset as usize;
+        let more = offset.saturating_add(size as usize) < all.len();
+        let items: Vec<Value> = all.into_iter().skip(offset).take(size as usize).collect();
+        let at = PageAt {
+            path,
+            extra,
+            page: page.page,
+            size,
+            more,
+        };
+        Ok(Response::json(200, self.render().page(key, items, at)))
+    }
+
+    // ---- conversations ----
+
+    fn conversation_json(&self, view: &ThreadView) -> Value {
+        let updated = self.updated_ms(view.id).max(view.created_at_ms);
+        self.render().conversation(view, updated)
+    }
+
+    /// When a conversation last changed: its last message or notice.
+    fn updated_ms(&self, t: ThreadId) -> u64 {
+        let state = self.service.world.simulator().state();
+        state.thread(t).map_or(0, |th| {
+            let message = th.messages.last().map_or(0, |m| m.created_at.ms());
+            let notice = th.notices.last().map_or(0, |n| n.at.ms());
+            message.max(notice)
+        })
+    }
+
+    fn fetch_conversation(&mut self, t: ThreadId) -> Result<ThreadView, Response> {
+        self.ensure_service()?;
+        let step = json!({ "thread": t.to_string() });
+        match Self::reply(self.run(fields("get_thread", Some(SERVICE_IDENTITY), step))?)? {
+            Reply::Thread(view) => Ok(view),
+            _ => Err(wire_error(&TwilioError::not_found("Conversation"))),
+        }
+    }
+
+    /// `State`, `Timers.Inactive` and `Timers.Closed` as step fields.
+    fn lifecycle_fields(&self, step: &mut Value) {
+        if let Some(state) = self.body.get("State") {
+            step["state"] = json!(state);
+        }
+        let mut timers = Map::new();
+        for (param, key) in [("Timers.Inactive", "inactive"), ("Timers.Closed", "closed")] {
+            if let Some(value) = self.body.get(param) {
+                timers.insert(key.into(), json!(value));
+            }
+        }
+        if !timers.is_empty() {
+            step["timers"] = Value::Object(timers);
+        }
+    }
+
+    fn create_conversation(&mut self) -> Result<Response, Response> {
+        const KNOWN: [&str; 11] = [
+            "FriendlyName",
+            "UniqueName",
+            "DateCreated",
+            "DateUpdated",
+            "MessagingServiceSid",
+            "Attributes",
+            "State",
+            "Timers.Inactive",
+            "Timers.Closed",
+            "Bindings.Email.Address",
+            "Bindings.Email.Name",
+        ];
+        self.body.check_known(&KNOWN).map_err(|e| wire_error(&e))?;
+        refuse_unmodelled(
+            &self.body,
+            &[
+                "UniqueName",
+                "DateCreated",
+                "DateUpdated",
+                "MessagingServiceSid",
+                "Attributes",
+                "Bindings.Email.Address",
+                "Bindings.Email.Name",
+            ],
+        )?;
+        self.ensure_service()?;
+        // The simulator's threads have a topic; a conversation without a
+        // FriendlyName takes its own SID, which Twilio's answers show as null.
+        let next = self.service.world.simulator().state().next_thread_id();
+        let topic = match self.body.get("FriendlyName") {
+            Some(name) => name.to_string(),
+            None => self.service.twilio.conversation(next),
+        };
+        let mut step = json!({ "topic": topic });
+        self.lifecycle_fields(&mut step);
+        match Self::reply(self.run(fields("create_thread", Some(SERVICE_IDENTITY), step))?)? {
+            Reply::ThreadCreated { thread, .. } => {
+                Ok(Response::json(201, self.conversation_json(&thread)))
+            }
+            _ => Err(wire_error(&TwilioError::not_found("Conversation"))),
+        }
+    }
+
+    fn update_conversation(&mut self, t: ThreadId) -> Result<Response, Response> {
+        const KNOWN: [&str; 9] = [
+            "FriendlyName",
+            "DateCreated",
+            "DateUpdated",
+            "Attributes",
+            "MessagingServiceSid",
+            "State",
+            "Timers.Inactive",
+            "Timers.Closed",
+            "UniqueName",
+        ];
+        self.body.check_known(&KNOWN).map_err(|e| wire_error(&e))?;
+        refuse_unmodelled(
+            &self.body,
+            &[
+                "DateCreated",
+                "DateUpdated",
+                "Attributes",
+                "MessagingServiceSid",
+                "UniqueName",
+            ],
+        )?;
+        self.ensure_service()?;
+        let mut step = json!({ "thread": t.to_string() });
+        if let Some(name) = self.body.get("FriendlyName") {
+            step["topic"] = json!(name);
+        }
+        self.lifecycle_fields(&mut step);
+        Self::reply(self.run(fields("update_thread", Some(SERVICE_IDENTITY), step))?)?;
+        let view = self
+            .service
+            .world
+            .simulator()
+            .inspect()
+            .thread(t)
+            .ok_or_else(|| wire_error(&TwilioError::not_found("Conversation")))?;
+        Ok(Response::json(200, self.conversation_json(&view)))
+    }
+
+    fn list_conversations(&mut self) -> Result<Response, Response> {
+        self.query
+            .check_known(&[
+                "PageSize",
+                "Page",
+                "PageToken",
+                "State",
+                "StartDate",
+                "EndDate",
+            ])
+            .map_err(|e| wire_error(&e))?;
+        let state_filter = self.query.get("State").map(str::to_string);
+        let extra = state_filter
+            .as_ref()
+            .map_or(String::new(), |s| format!("State={s}&"));
+        if self.query.get("StartDate").is_some() || self.query.get("EndDate").is_some() {
+            return Err(unsupported("Listing conversations by StartDate or EndDate"));
+        }
+        self.page(
+            "list_threads",
+            json!({}),
+            "conversations",
+            "/Conversations",
+            &extra,
+            |h| {
+                h.service
+                    .world
+                    .simulator()
+                    .inspect()
+                    .threads()
+                    .iter()
+                    .filter(|v| v.deleted_at_ms.is_none())
+                    .filter(|v| state_filter.as_deref().is_none_or(|s| v.state.name() == s))
+                    .map(|v| h.conversation_json(v))
+                    .collect()
+            },
+        )
+    }
+
+    // ---- participants ----
+
+    /// The facts of a participant of `t`, if it is current.
+    fn participant_facts(&self, t: ThreadId, member: Member) -> Option<ParticipantFacts> {
+        let state = self.service.world.simulator().state();
+        let th = state.thread(t).filter(|th| th.deleted_at.is_none())?;
+        match member {
+            Member::Chat(user) => {
+                let m = th
+                    .memberships
+                    .iter()
+                    .rev()
+                    .find(|m| m.user == user && m.until.is_none())?;
+                let identity = state.user(user)?.id.to_string();
+                if identity == SERVICE_IDENTITY {
+                    return None;
+                }
+                let joined = th
+                    .notices
+                    .get(m.from_notice as usize)
+                    .map_or(m.history_from.ms(), |n| n.at.ms());
+                let last_read = th
+                    .read_receipts
+                    .get(&user)
+                    .map(|(seq, at)| (index_of(*seq), at.ms()));
+                Some(ParticipantFacts {
+                    member,
+                    identity: Some(identity),
+                    binding: None,
+                    joined_ms: joined,
+                    last_read,
+                })
+            }
+            Member::Binding(i) => {
+                let b = th.bindings.get(i as usize).filter(|b| b.is_current())?;
+                Some(ParticipantFacts {
+                    member,
+                    identity: None,
+                    binding: Some((b.channel, b.address.to_string(), b.proxy.to_string())),
+                    joined_ms: b.joined_at.ms(),
+                    last_read: None,
+                })
+            }
+        }
+    }
+
+    /// Every current participant of `t` but the service: chat
+    /// participants in the order they joined, then SMS/WhatsApp ones.
+    fn all_participants(&self, t: ThreadId) -> Vec<ParticipantFacts> {
+        let state = self.service.world.simulator().state();
+        let Some(th) = state.thread(t) else {
+            return Vec::new();
+        };
+        let chat = th
+            .current_memberships()
+            .into_iter()
+            .map(|m| Member::Chat(m.user));
+        let bindings = (0..th.bindings.len() as u32).map(Member::Binding);
+        chat.chain(bindings)
+            .filter_map(|m| self.participant_facts(t, m))
+            .collect()
+    }
+
+    fn participant_response(
+        &self,
+        t: ThreadId,
+        member: Member,
+        status: u16,
+    ) -> Result<Response, Response> {
+        let facts = self.participant_facts(t, member).ok_or_else(|| {
+            wire_error(&TwilioError::not_found(&format!(
+                "Participant {}",
+                self.service.twilio.participant(t, member)
+            )))
+        })?;
+        Ok(Response::json(status, self.render().participant(t, &facts)))
+    }
+
+    fn add_participant(&mut self, t: ThreadId) -> Result<Response, Response> {
+        const KNOWN: [&str; 8] = [
+            "Identity",
+            "MessagingBinding.Address",
+            "MessagingBinding.ProxyAddress",
+            "MessagingBinding.ProjectedAddress",
+            "DateCreated",
+            "DateUpdated",
+            "Attributes",
+            "RoleSid",
+        ];
+        self.body.check_known(&KNOWN).map_err(|e| wire_error(&e))?;
+        refuse_unmodelled(
+            &self.body,
+            &[
+                "MessagingBinding.ProjectedAddress",
+                "DateCreated",
+                "DateUpdated",
+                "Attributes",
+                "RoleSid",
+            ],
+        )?;
+        self.ensure_service()?;
+        let identity = self.body.get("Identity").map(str::to_string);
+        let address = self
+            .body
+            .get("MessagingBinding.Address")
+            .map(str::to_string);
+        let proxy = self
+            .body
+            .get("MessagingBinding.ProxyAddress")
+            .map(str::to_string);
+        let participant = match (&identity, &address) {
+            (Some(identity), None) => {
+                if identity == SERVICE_IDENTITY {
+                    return Err(wire_error(&TwilioError::bad_request(&format!(
+                        "Identity {SERVICE_IDENTITY:?} is reserved by this simulator for the REST API's own actions."
+                    ))));
+                }
+                // Twilio refuses a second participant of one identity (50433).
+                let state = self.service.world.simulator().state();
+                let current = state
+                    .user_id(identity)
+                    .and_then(|u| state.thread(t).map(|th| th.is_participant(u)));
+                if current == Some(true) {
+                    return Err(wire_error(&TwilioError::new(
+                        409,
+                        50433,
+                        "Participant already exists",
+                    )));
+                }
+                // Twilio creates the User of a new identity (Conversations' User resource).
+                if self.service.world.user(identity).is_none() {
+                    let step = json!({ "id": identity });
+                    Self::reply(self.run(fields("create_user", None, step))?)?;
+                }
+                json!(identity)
+            }
+            (None, Some(address)) => {
+                let Some(proxy) = proxy else {
+                    return Err(wire_error(&TwilioError::bad_request(
+                        "MessagingBinding.ProxyAddress is required with MessagingBinding.Address.",
+                    )));
+                };
+                if address.starts_with("whatsapp:") {
+                    json!({"whatsapp": address, "proxy": proxy})
+                } else {
+                    json!({"sms": address, "proxy": proxy})
+                }
+            }
+            _ => {
+                return Err(wire_error(&TwilioError::bad_request(
+                    "A participant is either Identity (chat) or MessagingBinding.Address (SMS, WhatsApp).",
+                )));
+            }
+        };
+        let step = json!({"thread": t.to_string(), "participants": [participant]});
+        let reply =
+            Self::reply(self.run(fields("add_participants", Some(SERVICE_IDENTITY), step))?)?;
+        if let Reply::ParticipantsAdded {
+            invalid_participants,
+        } = &reply
+            && let Some(invalid) = invalid_participants.first()
+        {
+            return Err(wire_error(&TwilioError::new(
+                409,
+                50433,
+                format!("Participant could not be added: {}", invalid.message),
+            )));
+        }
+        let state = self.service.world.simulator().state();
+        let member = match (&identity, &address) {
+            (Some(identity), _) => state.user_id(identity).map(Member::Chat),
+            (None, Some(address)) => {
+                let channel = if address.starts_with("whatsapp:") {
+                    Channel::Whatsapp
+                } else {
+                    Channel::Sms
+                };
+                let bare = address.trim_start_matches("whatsapp:");
+                state
+                    .thread(t)
+                    .and_then(|th| th.binding_of(channel, bare))
+                    .map(|i| Member::Binding(i as u32))
+            }
+            _ => None,
+        };
+        match member {
+            Some(member) => self.participant_response(t, member, 201),
+            None => Err(wire_error(&TwilioError::not_found("Participant"))),
+        }
+    }
+
+    fn list_participants(&mut self, t: ThreadId) -> Result<Response, Response> {
+        self.query
+            .check_known(&["PageSize", "Page", "PageToken"])
+            .map_err(|e| wire_error(&e))?;
+        let path = format!(
+            "/Conversations/{}/Participants",
+            self.service.twilio.conversation(t)
+        );
+        self.page(
+            "list_participants",
+            json!({ "thread": t.to_string() }),
+            "participants",
+            &path,
+            "",
+            |h| {
+                h.all_participants(t)
+                    .iter()
+                    .map(|p| h.render().participant(t, p))
+                    .collect()
+            },
+        )
+    }
+
+    fn update_participant(&mut self, t: ThreadId, member: Member) -> Result<Response, Response> {
+        const KNOWN: [&str; 9] = [
+            "DateCreated",
+            "DateUpdated",
+            "Attributes",
+            "RoleSid",
+            "MessagingBinding.ProxyAddress",
+            "MessagingBinding.ProjectedAddress",
+            "Identity",
+            "LastReadMessageIndex",
+            "LastReadTimestamp",
+        ];
+        self.body.check_known(&KNOWN).map_err(|e| wire_error(&e))?;
+        refuse_unmodelled(
+            &self.body,
+            &[
+                "DateCreated",
+                "DateUpdated",
+                "Attributes",
+                "RoleSid",
+                "MessagingBinding.ProxyAddress",
+                "MessagingBinding.ProjectedAddress",
+                "Identity",
+                "LastReadTimestamp",
+            ],
+        )?;
+        self.fetch_conversation(t)?;
+        let facts = self
+            .participant_facts(t, member)
+            .ok_or_else(|| wire_error(&TwilioError::not_found("Participant")))?;
+        let index = self
+            .body
+            .number("LastReadMessageIndex")
+            .map_err(|e| wire_error(&e))?;
+        if let Some(index) = index {
+            // A read horizon is the participant's read receipt up to that message.
+            let Some(identity) = facts.identity.as_deref() else {
+                return Err(unsupported(
+                    "LastReadMessageIndex of an SMS or WhatsApp participant",
+                ));
+            };
+            let step = json!({"thread": t.to_string(), "message": format!("m{}", index + 1)});
+            Self::reply(self.run(fields("send_read_receipt", Some(identity), step))?)?;
+        }
+        self.participant_response(t, member, 200)
+    }
+
+    fn remove_participant(&mut self, t: ThreadId, member: Member) -> Result<Response, Response> {
+        self.ensure_service()?;
+        let facts = self.participant_facts(t, member);
+        let name = match facts {
+            Some(ParticipantFacts {
+                identity: Some(identity),
+                ..
+            }) => identity,
+            Some(ParticipantFacts {
+                binding: Some((channel, address, _)),
+                ..
+            }) => match channel {
+                Channel::Whatsapp => {
+                    format!("whatsapp:{}", address.trim_start_matches("whatsapp:"))
+                }
+                Channel::Sms => address,
+            },
+            _ => {
+                // Not a current participant: the core answers (a deleted
+                // conversation's 404 first).
+                self.fetch_conversation(t)?;
+                return Err(wire_error(&TwilioError::not_found("Participant")));
+            }
+        };
+        let step = json!({"thread": t.to_string(), "participant": name});
+        let outcome = self.run(fields("remove_participant", Some(SERVICE_IDENTITY), step))?;
+        self.empty(outcome)
+    }
+
+    // ---- messages ----
+
+    /// How Twilio names a message's author, and its participant SID.
+    fn author(&self, t: ThreadId, view: &MessageView) -> (String, Option<String>) {
+        let state = self.service.world.simulator().state();
+        let sender = view.sender.to_string();
+        if sender == SERVICE_IDENTITY {
+            return (sender, None);
+        }
+        let member = match state.user_id(&sender) {
+            Some(u) => Some(Member::Chat(u)),
+            None => state.thread(t).and_then(|th| {
+                let bare = sender.trim_start_matches("whatsapp:");
+                th.bindings
+                    .iter()
+                    .position(|b| &*b.address == bare)
+                    .map(|i| Member::Binding(i as u32))
+            }),
+        };
+        let sid = member.map(|m| self.service.twilio.participant(t, m));
+        (sender, sid)
+    }
+
+    fn message_json(&self, t: ThreadId, view: &MessageView) -> Value {
+        let (author, sid) = self.author(t, view);
+        self.render().message(t, view, &author, sid)
+    }
+
+    /// Whether Twilio shows the message: a participant's, not deleted.
+    fn shown(view: &MessageView) -> bool {
+        matches!(view.kind, MessageKind::Text | MessageKind::Html) && view.deleted_at_ms.is_none()
+    }
+
+    fn message_view(&self, m: MessageId) -> Option<MessageView> {
+        self.service
+            .world
+            .simulator()
+            .inspect()
+            .messages(m.thread)?
+            .into_iter()
+            .find(|v| v.sequence_id == m.sequence)
+    }
+
+    fn fetch_message(&mut self, m: MessageId) -> Result<MessageView, Response> {
+        self.ensure_service()?;
+        let step = message_step(m);
+        match Self::reply(self.run(fields("get_message", Some(SERVICE_IDENTITY), step))?)? {
+            Reply::Message(view) if Self::shown(&view) => Ok(view),
+            _ => Err(wire_error(&TwilioError::not_found(&format!(
+                "Message {}",
+                self.service.twilio.message(m)
+            )))),
+        }
+    }
+
+    /// `Attributes` as message metadata: a JSON object of strings.
+    fn attributes(&self) -> Result<Option<Value>, Response> {
+        let Some(text) = self.body.get("Attributes") else {
+            return Ok(None);
+        };
+        let parsed: Option<Map<String, Value>> = serde_json::from_str(text).ok();
+        match parsed {
+            Some(map) if map.values().all(Value::is_string) => {
+                Ok((!map.is_empty()).then_some(Value::Object(map)))
+            }
+            _ => Err(wire_error(&TwilioError::bad_request(
+                "Attributes must be a JSON object of strings in this simulator (message metadata).",
+            ))),
+        }
+    }
+
+    fn send_message(&mut self, t: ThreadId) -> Result<Response, Response> {
+        const KNOWN: [&str; 9] = [
+            "Author",
+            "Body",
+            "DateCreated",
+            "DateUpdated",
+            "Attributes",
+            "MediaSid",
+            "ContentSid",
+            "ContentVariables",
+            "Subject",
+        ];
+        self.body.check_known(&KNOWN).map_err(|e| wire_error(&e))?;
+        refuse_unmodelled(
+            &self.body,
+            &[
+                "DateCreated",
+                "DateUpdated",
+                "MediaSid",
+                "ContentSid",
+                "ContentVariables",
+                "Subject",
+            ],
+        )?;
+        self.ensure_service()?;
+        let author = match self.body.get("Author") {
+            None | Some("") => SERVICE_IDENTITY.to_string(),
+            Some(author) if self.service.world.user(author).is_some() => author.to_string(),
+            Some(author) => {
+                return Err(wire_error(&TwilioError::bad_request(&format!(
+                    "Author {} is not an identity of this account: the simulator sends a message as a chat identity (or as {SERVICE_IDENTITY:?} without Author).",
+                    crate::scenario::quote(author)
+                ))));
+            }
+        };
+        let mut step = json!({
+            "thread": t.to_string(),
+            "content": self.body.get("Body").unwrap_or(""),
+        });
+        if let Some(metadata) = self.attributes()? {
+            step["metadata"] = metadata;
+        }
+        match Self::reply(self.run(fields("send_message", Some(&author), step))?)? {
+            Reply::MessageSent { sequence } => {
+                let m = MessageId {
+                    thread: t,
+                    sequence,
+                };
+                let view = self
+                    .message_view(m)
+                    .ok_or_else(|| wire_error(&TwilioError::not_found("Message")))?;
+                Ok(Response::json(201, self.message_json(t, &view)))
+            }
+            _ => Err(wire_error(&TwilioError::not_found("Message"))),
+        }
+    }
+
+    /// The identity a message's edits act as: its sender.
+    fn sender_of(&mut self, m: MessageId) -> Result<String, Response> {
+        let view = self.fetch_message(m)?;
+        if self.service.world.user(&view.sender).is_none() {
+            return Err(unsupported(
+                "Changing a message an SMS or WhatsApp participant sent",
+            ));
+        }
+        Ok(view.sender.to_string())
+    }
+
+    fn update_message(&mut self, m: MessageId) -> Result<Response, Response> {
+        const KNOWN: [&str; 5] = ["Author", "Body", "DateCreated", "DateUpdated", "Attributes"];
+        self.body.check_known(&KNOWN).map_err(|e| wire_error(&e))?;
+        refuse_unmodelled(
+            &self.body,
+            &["Author", "DateCreated", "DateUpdated", "Attributes"],
+        )?;
+        let sender = self.sender_of(m)?;
+        if let Some(body) = self.body.get("Body") {
+            let mut step = message_step(m);
+            step["content"] = json!(body);
+            Self::reply(self.run(fields("update_message", Some(&sender), step))?)?;
+        }
+        let view = self
+            .message_view(m)
+            .ok_or_else(|| wire_error(&TwilioError::not_found("Message")))?;
+        Ok(Response::json(200, self.message_json(m.thread, &view)))
+    }
+
+    fn delete_message(&mut self, m: MessageId) -> Result<Response, Response> {
+        let sender = self.sender_of(m)?;
+        let outcome = self.run(fields("delete_message", Some(&sender), message_step(m)))?;
+        self.empty(outcome)
+    }
+
+    fn list_messages(&mut self, t: ThreadId) -> Result<Response, Response> {
+        self.query
+            .check_known(&["PageSize", "Page", "PageToken", "Order"])
+            .map_err(|e| wire_error(&e))?;
+        let descending = match self.query.get("Order") {
+            None | Some("asc") => false,
+            Some("desc") => true,
+            Some(other) => {
+                return Err(wire_error(&TwilioError::bad_request(&format!(
+                    "Order must be asc or desc, not {}.",
+                    crate::scenario::quote(other)
+                ))));
+            }
+        };
+        let extra = if descending { "Order=desc&" } else { "" };
+        let path = format!(
+            "/Conversations/{}/Messages",
+            self.service.twilio.conversation(t)
+        );
+        self.page(
+            "list_messages",
+            json!({ "thread": t.to_string() }),
+            "messages",
+            &path,
+            extra,
+            |h| {
+                let mut views: Vec<MessageView> = h
+                    .service
+                    .world
+                    .simulator()
+                    .inspect()
+                    .messages(t)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter(Self::shown)
+                    .collect();
+                if descending {
+                    views.reverse();
+                }
+                views.iter().map(|v| h.message_json(t, v)).collect()
+            },
+        )
+    }
+
+    // ---- delivery receipts ----
+
+    fn receipts(&self, m: MessageId) -> Vec<Value> {
+        let sim = self.service.world.simulator();
+        let filter = OutboxFilter {
+            message: Some(m),
+            thread: Some(m.thread),
+            ..OutboxFilter::default()
+        };
+        let created = self.message_view(m).map_or(0, |v| v.created_at_ms);
+        let state = sim.state();
+        sim.outbox(&filter)
+            .iter()
+            .map(|d| {
+                let member = state.thread(m.thread).and_then(|th| {
+                    let bare = d.to.trim_start_matches("whatsapp:");
+                    th.bindings
+                        .iter()
+                        .position(|b| &*b.address == bare)
+                        .map(|i| Member::Binding(i as u32))
+                });
+                let sid = member.map(|mb| self.service.twilio.participant(m.thread, mb));
+                self.render().receipt(m, d, sid, created)
+            })
+            .collect()
+    }
+
+    fn list_receipts(&mut self, m: MessageId) -> Result<Response, Response> {
+        self.query
+            .check_known(&["PageSize", "Page", "PageToken"])
+            .map_err(|e| wire_error(&e))?;
+        self.fetch_message(m)?;
+        let path = format!(
+            "/Conversations/{}/Messages/{}/Receipts",
+            self.service.twilio.conversation(m.thread),
+            self.service.twilio.message(m)
+        );
+        let all = self.receipts(m);
+        let default = self.service.world.simulator().profile().page_size_default;
+        let page = PageQuery::read(&self.query, default).map_err(|e| wire_error(&e))?;
+        let size = page.size.unwrap_or(default).max(1);
+        let offset = page.offset as usize;
+        let more = offset.saturating_add(size as usize) < all.len();
+        let items = all.into_iter().skip(offset).take(size as usize).collect();
+        let at = PageAt {
+            path: &path,
+            extra: "",
+            page: page.page,
+            size,
+            more,
+        };
+        Ok(Response::json(
+            200,
+            self.render().page("delivery_receipts", items, at),
+        ))
+    }
+
+    fn fetch_receipt(&mut self, m: MessageId, sid: &str) -> Result<Response, Response> {
+        self.fetch_message(m)?;
+        self.receipts(m)
+            .into_iter()
+            .find(|r| r["sid"] == sid)
+            .map(|r| Response::json(200, r))
+            .ok_or_else(|| wire_error(&TwilioError::not_found(&format!("Receipt {sid}"))))
+    }
+
+    // ---- users ----
+
+    fn user_json(&self, id: UserId) -> Value {
+        let state = self.service.world.simulator().state();
+        let (identity, name) = state
+            .user(id)
+            .map(|u| {
+                (
+                    u.id.to_string(),
+                    u.display_name.as_deref().map(str::to_string),
+                )
+            })
+            .unwrap_or_default();
+        self.render().user(id, &identity, name.as_deref())
+    }
+
+    fn create_user(&mut self) -> Result<Response, Response> {
+        self.body
+            .check_known(&["Identity", "FriendlyName", "Attributes", "RoleSid"])
+            .map_err(|e| wire_error(&e))?;
+        refuse_unmodelled(&self.body, &["Attributes", "RoleSid"])?;
+        let Some(identity) = self.body.get("Identity").map(str::to_string) else {
+            return Err(wire_error(&TwilioError::bad_request(
+                "Missing required parameter Identity in the post body",
+            )));
+        };
+        if identity == SERVICE_IDENTITY {
+            return Err(wire_error(&TwilioError::bad_request(&format!(
+                "Identity {SERVICE_IDENTITY:?} is reserved by this simulator for the REST API's own actions."
+            ))));
+        }
+        let mut step = json!({ "id": identity });
+        if let Some(name) = self.body.get("FriendlyName") {
+            step["display_name"] = json!(name);
+        }
+        Self::reply(self.run(fields("create_user", None, step))?)?;
+        let id = self
+            .service
+            .world
+            .user(&identity)
+            .ok_or_else(|| wire_error(&TwilioError::not_found("User")))?;
+        Ok(Response::json(201, self.user_json(id)))
+    }
+
+    fn list_users(&mut self) -> Result<Response, Response> {
+        self.query
+            .check_known(&["PageSize", "Page", "PageToken"])
+            .map_err(|e| wire_error(&e))?;
+        let default = self.service.world.simulator().profile().page_size_default;
+        let page = PageQuery::read(&self.query, default).map_err(|e| wire_error(&e))?;
+        let max = self.service.world.simulator().profile().page_size_max;
+        let size = page.size.unwrap_or(default);
+        if size == 0 || size > max {
+            return Err(refusal(&Error::PageSize {
+                requested: size,
+                max,
+            }));
+        }
+        let state = self.service.world.simulator().state();
+        let all: Vec<Value> = (1..)
+            .map(UserId)
+            .map_while(|id| state.user(id).map(|u| (id, u)))
+            .filter(|(_, u)| !u.deleted && &*u.id != SERVICE_IDENTITY)
+            .map(|(id, _)| self.user_json(id))
+            .collect();
+        let offset = page.offset as usize;
+        let more = offset.saturating_add(size as usize) < all.len();
+        let items = all.into_iter().skip(offset).take(size as usize).collect();
+        let at = PageAt {
+            path: "/Users",
+            extra: "",
+            page: page.page,
+            size,
+            more,
+        };
+        Ok(Response::json(200, self.render().page("users", items, at)))
+    }
+}
+
+fn message_step(m: MessageId) -> Value {
+    json!({"thread": m.thread.to_string(), "message": format!("m{}", m.sequence)})
+}

@@ -34,7 +34,11 @@ fn not_found(req: &Request) -> Response {
 }
 
 /// Answers a control-plane request.
-pub(super) fn handle(service: &mut Service, req: &Request) -> Response {
+pub(super) fn handle(
+    service: &mut Service,
+    req: &Request,
+    hooks: &mut dyn super::Hooks,
+) -> Response {
     let segments = match req
         .path
         .trim_start_matches('/')
@@ -54,11 +58,11 @@ pub(super) fn handle(service: &mut Service, req: &Request) -> Response {
     match (req.method.as_str(), s.as_slice()) {
         ("GET", ["clock"]) => clock(service),
         ("POST", ["clock", "advance"]) => match duration(&body, "by") {
-            Ok(by) => move_clock(service, service.world.now().after(by)),
+            Ok(by) => move_clock(service, service.world.now().after(by), hooks),
             Err(response) => response,
         },
         ("POST", ["clock", "set"]) => match duration(&body, "to") {
-            Ok(to) => move_clock(service, Instant(to.ms())),
+            Ok(to) => move_clock(service, Instant(to.ms()), hooks),
             Err(response) => response,
         },
         ("POST", ["reset"]) => reset(service, &body),
@@ -82,7 +86,7 @@ pub(super) fn handle(service: &mut Service, req: &Request) -> Response {
         }
         ("GET", ["outbox"]) => outbox(service, req),
         ("GET", ["inbox", user]) => inbox(service, user),
-        ("POST", ["inbound"]) => inbound(service, body),
+        ("POST", ["inbound"]) => inbound(service, body, hooks),
         ("GET", ["scenario"]) => Response::json(200, service.world.scenario()),
         ("GET", ["credentials"]) if twilio(service) => Response::json(
             200,
@@ -142,7 +146,7 @@ fn clock(service: &Service) -> Response {
     )
 }
 
-fn move_clock(service: &mut Service, to: Instant) -> Response {
+fn move_clock(service: &mut Service, to: Instant, hooks: &mut dyn super::Hooks) -> Response {
     let now = service.world.now();
     if to < now {
         return error(
@@ -155,8 +159,14 @@ fn move_clock(service: &mut Service, to: Instant) -> Response {
             ),
         );
     }
+    let before = twilio(service).then(|| super::twilio::watch(service));
     match service.world.advance_to(to) {
-        Ok(()) => clock(service),
+        Ok(()) => {
+            if let Some(before) = before {
+                super::twilio::clock_webhooks(service, hooks, &before);
+            }
+            clock(service)
+        }
         Err(e) => error(400, "BadRequest", e.to_string()),
     }
 }
@@ -367,7 +377,11 @@ fn conversation_of(service: &Service, from: &str, to: &str) -> Option<crate::id:
     })
 }
 
-fn inbound(service: &mut Service, body: Map<String, Value>) -> Response {
+fn inbound(
+    service: &mut Service,
+    body: Map<String, Value>,
+    hooks: &mut dyn super::Hooks,
+) -> Response {
     let text = |key: &str| {
         body.get(key)
             .and_then(Value::as_str)
@@ -398,6 +412,7 @@ fn inbound(service: &mut Service, body: Map<String, Value>) -> Response {
             }
             if let Some(t) = thread {
                 value["thread"] = json!(wire_thread(service, t));
+                inbound_webhook(service, hooks, t, &reply, &from);
             }
             Response::json(status, value)
         }
@@ -407,5 +422,41 @@ fn inbound(service: &mut Service, body: Map<String, Value>) -> Response {
             super::acs::refusal(&render, &e, None, None)
         }
         Ok(_) => Response::empty(204),
+    }
+}
+
+/// The post-event `onMessageAdded` of an inbound message (Source `SMS` or
+/// `WHATSAPP`): inbound messages fire webhooks as Twilio's channels do.
+fn inbound_webhook(
+    service: &mut Service,
+    hooks: &mut dyn super::Hooks,
+    t: crate::id::ThreadId,
+    reply: &crate::core::Reply,
+    from: &str,
+) {
+    let crate::core::Reply::MessageSent { sequence } = reply else {
+        return;
+    };
+    let view = service
+        .world
+        .simulator()
+        .inspect()
+        .messages(t)
+        .and_then(|all| all.into_iter().find(|v| v.sequence_id == *sequence));
+    if let Some(view) = view {
+        let params = super::twilio::message_params(service, t, &view);
+        let source = if from.starts_with("whatsapp:") {
+            "WHATSAPP"
+        } else {
+            "SMS"
+        };
+        super::webhooks::fire(
+            service,
+            hooks,
+            super::webhooks::Phase::Post,
+            "onMessageAdded",
+            source,
+            params,
+        );
     }
 }

@@ -18,6 +18,7 @@ pub mod auth;
 mod control;
 pub mod http;
 mod twilio;
+pub mod webhooks;
 pub mod world;
 
 use serde_json::Value;
@@ -30,6 +31,7 @@ use crate::wire::acs_rest::response::Render;
 use crate::wire::calendar::Epoch;
 pub use auth::Keys;
 pub use http::{Config, Running, run, start};
+pub use webhooks::{Delivery, Hooks, NoHooks};
 pub use world::World;
 
 /// The largest request body taken, in bytes (1 MiB): the largest ACS
@@ -222,11 +224,17 @@ impl Service {
     /// `x-ms-client-request-id` is echoed, so the same requests give the
     /// same bytes.
     pub fn handle(&mut self, req: &Request) -> Response {
+        self.handle_with(req, &mut NoHooks)
+    }
+
+    /// Answers one request, making the webhook calls it causes through
+    /// `hooks` (the `twilio` profile's webhooks; other profiles make none).
+    pub fn handle_with(&mut self, req: &Request, hooks: &mut dyn Hooks) -> Response {
         let mut response = if req.path == "/_switchboard" || req.path.starts_with("/_switchboard/")
         {
-            control::handle(self, req)
+            control::handle(self, req, hooks)
         } else if self.settings.profile == "twilio" {
-            twilio::handle(self, req)
+            twilio::handle(self, req, hooks)
         } else {
             match api_of(&req.path) {
                 Some(api @ (Api::Chat | Api::Identity | Api::Sms)) => acs::handle(self, api, req),

@@ -23,6 +23,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Map, Value, json};
 
+use super::webhooks::{self, Hooks, Phase};
 use super::{Request, Response, Service};
 use crate::core::{Error, MessageKind, MessageView, OutboxFilter, Reply, ThreadView};
 use crate::id::{MessageId, ThreadId, UserId};
@@ -36,7 +37,7 @@ use crate::wire::twilio_rest::{Form, Member, PageQuery, Render, Resource, Twilio
 pub const SERVICE_IDENTITY: &str = "system";
 
 /// Answers one request to Twilio Conversations v1.
-pub(super) fn handle(service: &mut Service, req: &Request) -> Response {
+pub(super) fn handle(service: &mut Service, req: &Request, hooks: &mut dyn Hooks) -> Response {
     if !authenticated(service, req) {
         return wire_error(&TwilioError::unauthenticated());
     }
@@ -57,8 +58,15 @@ pub(super) fn handle(service: &mut Service, req: &Request) -> Response {
         Err(e) => return wire_error(&e),
     };
     let base = service.base_url(req);
+    // REST calls fire webhooks only when asked to (Twilio's
+    // `X-Twilio-Webhook-Enabled: true`).
+    let webhooks_enabled = req
+        .header("x-twilio-webhook-enabled")
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"));
     let mut handler = Handler {
         service,
+        hooks,
+        webhooks_enabled,
         base,
         service_scoped: route.service.is_some(),
         query,
@@ -152,6 +160,8 @@ fn refuse_unmodelled(form: &Form, names: &[&str]) -> Result<(), Response> {
 
 struct Handler<'a> {
     service: &'a mut Service,
+    hooks: &'a mut dyn Hooks,
+    webhooks_enabled: bool,
     base: String,
     service_scoped: bool,
     query: Form,
@@ -183,10 +193,7 @@ impl Handler<'_> {
             }
             ("DELETE", Resource::Conversation(c)) => {
                 let t = self.conversation(&c)?;
-                self.ensure_service()?;
-                let step = json!({ "thread": t.to_string() });
-                let outcome = self.run(fields("delete_thread", Some(SERVICE_IDENTITY), step))?;
-                self.empty(outcome)
+                self.delete_conversation(t)
             }
             ("POST", Resource::Participants(c)) => {
                 let t = self.conversation(&c)?;
@@ -258,7 +265,25 @@ impl Handler<'_> {
                 let outcome = self.run(fields("delete_user", None, json!({ "user": name })))?;
                 self.empty(outcome)
             }
-            (_, Resource::Webhooks) => Err(unsupported("Webhook configuration")),
+            ("GET", Resource::Webhooks) => {
+                let config = self.service.world.webhooks.clone();
+                Ok(Response::json(
+                    200,
+                    webhooks::config_json(&self.render(), &config),
+                ))
+            }
+            ("POST", Resource::Webhooks) => {
+                let config = webhooks::configure(
+                    &self.service.world.webhooks,
+                    &self.body,
+                    self.service_scoped,
+                )?;
+                self.service.world.webhooks = config.clone();
+                Ok(Response::json(
+                    200,
+                    webhooks::config_json(&self.render(), &config),
+                ))
+            }
             (method, _) => Err(wire_error(&TwilioError::new(
                 405,
                 20004,
@@ -388,6 +413,84 @@ impl Handler<'_> {
         Ok(Response::json(200, self.render().page(key, items, at)))
     }
 
+    // ---- webhooks ----
+
+    /// The pre-event webhook of a REST action (with
+    /// `X-Twilio-Webhook-Enabled: true`): its refusal, if it refuses.
+    fn pre(&mut self, event: &str, params: Vec<(String, String)>) -> Result<(), Response> {
+        if !self.webhooks_enabled {
+            return Ok(());
+        }
+        let status = webhooks::fire(self.service, self.hooks, Phase::Pre, event, "API", params);
+        match webhooks::refused_by(status, event) {
+            Some(e) => Err(wire_error(&e)),
+            None => Ok(()),
+        }
+    }
+
+    /// The post-event webhook of a REST action that happened.
+    fn post(&mut self, event: &str, params: Vec<(String, String)>) {
+        if self.webhooks_enabled {
+            webhooks::fire(self.service, self.hooks, Phase::Post, event, "API", params);
+        }
+    }
+
+    /// The form's parameters as webhook parameters, after `first`.
+    fn with_form(&self, first: Vec<(String, String)>) -> Vec<(String, String)> {
+        let mut params = first;
+        params.extend(self.body.pairs().iter().cloned());
+        params
+    }
+
+    fn conversation_params(&self, view: &ThreadView) -> Vec<(String, String)> {
+        let json = self.conversation_json(view);
+        let text = |key: &str| json[key].as_str().unwrap_or_default().to_string();
+        vec![
+            ("ConversationSid".into(), text("sid")),
+            ("FriendlyName".into(), text("friendly_name")),
+            ("Attributes".into(), text("attributes")),
+            ("State".into(), text("state")),
+            ("DateCreated".into(), text("date_created")),
+        ]
+    }
+
+    fn participant_params(&self, t: ThreadId, p: &ParticipantFacts) -> Vec<(String, String)> {
+        let json = self.render().participant(t, p);
+        let mut params = vec![
+            (
+                "ConversationSid".into(),
+                self.service.twilio.conversation(t),
+            ),
+            (
+                "ParticipantSid".into(),
+                json["sid"].as_str().unwrap_or_default().to_string(),
+            ),
+            (
+                "DateCreated".into(),
+                json["date_created"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+            ),
+            ("Attributes".into(), "{}".into()),
+        ];
+        if let Some(identity) = &p.identity {
+            params.push(("Identity".into(), identity.clone()));
+        }
+        if let Some(b) = json["messaging_binding"].as_object() {
+            for (key, param) in [
+                ("type", "MessagingBinding.Type"),
+                ("address", "MessagingBinding.Address"),
+                ("proxy_address", "MessagingBinding.ProxyAddress"),
+            ] {
+                if let Some(v) = b.get(key).and_then(Value::as_str) {
+                    params.push((param.into(), v.to_string()));
+                }
+            }
+        }
+        params
+    }
+
     // ---- conversations ----
 
     fn conversation_json(&self, view: &ThreadView) -> Value {
@@ -467,8 +570,10 @@ impl Handler<'_> {
         };
         let mut step = json!({ "topic": topic });
         self.lifecycle_fields(&mut step);
+        self.pre("onConversationAdd", self.with_form(Vec::new()))?;
         match Self::reply(self.run(fields("create_thread", Some(SERVICE_IDENTITY), step))?)? {
             Reply::ThreadCreated { thread, .. } => {
+                self.post("onConversationAdded", self.conversation_params(&thread));
                 Ok(Response::json(201, self.conversation_json(&thread)))
             }
             _ => Err(wire_error(&TwilioError::not_found("Conversation"))),
@@ -504,15 +609,50 @@ impl Handler<'_> {
             step["topic"] = json!(name);
         }
         self.lifecycle_fields(&mut step);
+        let sid = self.service.twilio.conversation(t);
+        self.pre(
+            "onConversationUpdate",
+            self.with_form(vec![("ConversationSid".into(), sid.clone())]),
+        )?;
+        let inspect = |h: &Self| h.service.world.simulator().inspect().thread(t);
+        let before = inspect(self).map(|v| v.state);
         Self::reply(self.run(fields("update_thread", Some(SERVICE_IDENTITY), step))?)?;
-        let view = self
-            .service
-            .world
-            .simulator()
-            .inspect()
-            .thread(t)
-            .ok_or_else(|| wire_error(&TwilioError::not_found("Conversation")))?;
+        let view =
+            inspect(self).ok_or_else(|| wire_error(&TwilioError::not_found("Conversation")))?;
+        self.post("onConversationUpdated", self.conversation_params(&view));
+        if let Some(from) = before.filter(|s| *s != view.state) {
+            let now = self.render().time(self.service.world.now().ms());
+            let params = vec![
+                ("ConversationSid".into(), sid),
+                ("StateFrom".into(), from.name().to_string()),
+                ("StateTo".into(), view.state.name().to_string()),
+                (
+                    "StateUpdated".into(),
+                    now.as_str().unwrap_or("").to_string(),
+                ),
+                ("Reason".into(), "API".into()),
+            ];
+            self.post("onConversationStateUpdated", params);
+        }
         Ok(Response::json(200, self.conversation_json(&view)))
+    }
+
+    fn delete_conversation(&mut self, t: ThreadId) -> Result<Response, Response> {
+        self.ensure_service()?;
+        let view = self.service.world.simulator().inspect().thread(t);
+        let params = match &view {
+            Some(view) => self.conversation_params(view),
+            None => vec![(
+                "ConversationSid".into(),
+                self.service.twilio.conversation(t),
+            )],
+        };
+        self.pre("onConversationRemove", params.clone())?;
+        let step = json!({ "thread": t.to_string() });
+        let outcome = self.run(fields("delete_thread", Some(SERVICE_IDENTITY), step))?;
+        let response = self.empty(outcome)?;
+        self.post("onConversationRemoved", params);
+        Ok(response)
     }
 
     fn list_conversations(&mut self) -> Result<Response, Response> {
@@ -709,6 +849,11 @@ impl Handler<'_> {
             }
         };
         let step = json!({"thread": t.to_string(), "participants": [participant]});
+        let sid = self.service.twilio.conversation(t);
+        self.pre(
+            "onParticipantAdd",
+            self.with_form(vec![("ConversationSid".into(), sid)]),
+        )?;
         let reply =
             Self::reply(self.run(fields("add_participants", Some(SERVICE_IDENTITY), step))?)?;
         if let Reply::ParticipantsAdded {
@@ -739,6 +884,9 @@ impl Handler<'_> {
             }
             _ => None,
         };
+        if let Some(facts) = member.and_then(|m| self.participant_facts(t, m)) {
+            self.post("onParticipantAdded", self.participant_params(t, &facts));
+        }
         match member {
             Some(member) => self.participant_response(t, member, 201),
             None => Err(wire_error(&TwilioError::not_found("Participant"))),
@@ -802,6 +950,9 @@ impl Handler<'_> {
             .body
             .number("LastReadMessageIndex")
             .map_err(|e| wire_error(&e))?;
+        let mut params = self.participant_params(t, &facts);
+        params.extend(self.body.pairs().iter().cloned());
+        self.pre("onParticipantUpdate", params)?;
         if let Some(index) = index {
             // A read horizon is the participant's read receipt up to that message.
             let Some(identity) = facts.identity.as_deref() else {
@@ -812,12 +963,19 @@ impl Handler<'_> {
             let step = json!({"thread": t.to_string(), "message": format!("m{}", index + 1)});
             Self::reply(self.run(fields("send_read_receipt", Some(identity), step))?)?;
         }
+        if let Some(facts) = self.participant_facts(t, member) {
+            self.post("onParticipantUpdated", self.participant_params(t, &facts));
+        }
         self.participant_response(t, member, 200)
     }
 
     fn remove_participant(&mut self, t: ThreadId, member: Member) -> Result<Response, Response> {
         self.ensure_service()?;
         let facts = self.participant_facts(t, member);
+        let params = facts
+            .as_ref()
+            .map(|f| self.participant_params(t, f))
+            .unwrap_or_default();
         let name = match facts {
             Some(ParticipantFacts {
                 identity: Some(identity),
@@ -839,36 +997,18 @@ impl Handler<'_> {
                 return Err(wire_error(&TwilioError::not_found("Participant")));
             }
         };
+        self.pre("onParticipantRemove", params.clone())?;
         let step = json!({"thread": t.to_string(), "participant": name});
         let outcome = self.run(fields("remove_participant", Some(SERVICE_IDENTITY), step))?;
-        self.empty(outcome)
+        let response = self.empty(outcome)?;
+        self.post("onParticipantRemoved", params);
+        Ok(response)
     }
 
     // ---- messages ----
 
-    /// How Twilio names a message's author, and its participant SID.
-    fn author(&self, t: ThreadId, view: &MessageView) -> (String, Option<String>) {
-        let state = self.service.world.simulator().state();
-        let sender = view.sender.to_string();
-        if sender == SERVICE_IDENTITY {
-            return (sender, None);
-        }
-        let member = match state.user_id(&sender) {
-            Some(u) => Some(Member::Chat(u)),
-            None => state.thread(t).and_then(|th| {
-                let bare = sender.trim_start_matches("whatsapp:");
-                th.bindings
-                    .iter()
-                    .position(|b| &*b.address == bare)
-                    .map(|i| Member::Binding(i as u32))
-            }),
-        };
-        let sid = member.map(|m| self.service.twilio.participant(t, m));
-        (sender, sid)
-    }
-
     fn message_json(&self, t: ThreadId, view: &MessageView) -> Value {
-        let (author, sid) = self.author(t, view);
+        let (author, sid) = author_of(self.service, t, view);
         self.render().message(t, view, &author, sid)
     }
 
@@ -957,6 +1097,19 @@ impl Handler<'_> {
         if let Some(metadata) = self.attributes()? {
             step["metadata"] = metadata;
         }
+        let sid = self.service.twilio.conversation(t);
+        let mut params = vec![
+            ("ConversationSid".into(), sid),
+            ("Author".into(), author.clone()),
+        ];
+        params.extend(
+            self.body
+                .pairs()
+                .iter()
+                .filter(|(k, _)| k != "Author")
+                .cloned(),
+        );
+        self.pre("onMessageAdd", params)?;
         match Self::reply(self.run(fields("send_message", Some(&author), step))?)? {
             Reply::MessageSent { sequence } => {
                 let m = MessageId {
@@ -966,6 +1119,7 @@ impl Handler<'_> {
                 let view = self
                     .message_view(m)
                     .ok_or_else(|| wire_error(&TwilioError::not_found("Message")))?;
+                self.post("onMessageAdded", message_params(self.service, t, &view));
                 Ok(Response::json(201, self.message_json(t, &view)))
             }
             _ => Err(wire_error(&TwilioError::not_found("Message"))),
@@ -991,6 +1145,14 @@ impl Handler<'_> {
             &["Author", "DateCreated", "DateUpdated", "Attributes"],
         )?;
         let sender = self.sender_of(m)?;
+        let mut params = self.message_params_of(m);
+        params.extend(
+            self.body
+                .pairs()
+                .iter()
+                .map(|(k, v)| (format!("Updated{k}"), v.clone())),
+        );
+        self.pre("onMessageUpdate", params)?;
         if let Some(body) = self.body.get("Body") {
             let mut step = message_step(m);
             step["content"] = json!(body);
@@ -999,13 +1161,28 @@ impl Handler<'_> {
         let view = self
             .message_view(m)
             .ok_or_else(|| wire_error(&TwilioError::not_found("Message")))?;
+        self.post(
+            "onMessageUpdated",
+            message_params(self.service, m.thread, &view),
+        );
         Ok(Response::json(200, self.message_json(m.thread, &view)))
+    }
+
+    /// A message's webhook parameters, now.
+    fn message_params_of(&self, m: MessageId) -> Vec<(String, String)> {
+        self.message_view(m)
+            .map(|v| message_params(self.service, m.thread, &v))
+            .unwrap_or_default()
     }
 
     fn delete_message(&mut self, m: MessageId) -> Result<Response, Response> {
         let sender = self.sender_of(m)?;
+        let params = self.message_params_of(m);
+        self.pre("onMessageRemove", params.clone())?;
         let outcome = self.run(fields("delete_message", Some(&sender), message_step(m)))?;
-        self.empty(outcome)
+        let response = self.empty(outcome)?;
+        self.post("onMessageRemoved", params);
+        Ok(response)
     }
 
     fn list_messages(&mut self, t: ThreadId) -> Result<Response, Response> {
@@ -1199,4 +1376,202 @@ impl Handler<'_> {
 
 fn message_step(m: MessageId) -> Value {
     json!({"thread": m.thread.to_string(), "message": format!("m{}", m.sequence)})
+}
+
+/// How Twilio names a message's author, and its participant SID.
+fn author_of(service: &Service, t: ThreadId, view: &MessageView) -> (String, Option<String>) {
+    let state = service.world.simulator().state();
+    let sender = view.sender.to_string();
+    if sender == SERVICE_IDENTITY {
+        return (sender, None);
+    }
+    let member = match state.user_id(&sender) {
+        Some(u) => Some(Member::Chat(u)),
+        None => state.thread(t).and_then(|th| {
+            let bare = sender.trim_start_matches("whatsapp:");
+            th.bindings
+                .iter()
+                .position(|b| &*b.address == bare)
+                .map(|i| Member::Binding(i as u32))
+        }),
+    };
+    let sid = member.map(|m| service.twilio.participant(t, m));
+    (sender, sid)
+}
+
+/// A message's webhook parameters (`onMessageAdded` and the like).
+pub(super) fn message_params(
+    service: &Service,
+    t: ThreadId,
+    view: &MessageView,
+) -> Vec<(String, String)> {
+    let render = Render {
+        account: &service.twilio,
+        epoch: service.epoch,
+        base: "",
+        service_scoped: false,
+    };
+    let (author, participant) = author_of(service, t, view);
+    let id = MessageId {
+        thread: t,
+        sequence: view.sequence_id,
+    };
+    let time = render.time(view.created_at_ms);
+    let mut params = vec![
+        (
+            "ConversationSid".to_string(),
+            service.twilio.conversation(t),
+        ),
+        ("MessageSid".to_string(), service.twilio.message(id)),
+        ("Index".to_string(), index_of(view.sequence_id).to_string()),
+        ("Author".to_string(), author),
+        (
+            "Body".to_string(),
+            view.content.as_deref().unwrap_or("").to_string(),
+        ),
+        ("Attributes".to_string(), "{}".to_string()),
+        (
+            "DateCreated".to_string(),
+            time.as_str().unwrap_or("").to_string(),
+        ),
+    ];
+    if let Some(p) = participant {
+        params.push(("ParticipantSid".to_string(), p));
+    }
+    params
+}
+
+/// The state of every conversation and the status of every delivery, to
+/// find what a clock move changed.
+pub(super) type Watch = (
+    Vec<(ThreadId, crate::core::ConversationState)>,
+    Vec<(u64, crate::rules::Status)>,
+);
+
+/// What the clock-driven webhooks compare: states and delivery statuses now.
+pub(super) fn watch(service: &Service) -> Watch {
+    let sim = service.world.simulator();
+    let states = sim
+        .inspect()
+        .threads()
+        .iter()
+        .map(|v| (v.id, v.state))
+        .collect();
+    let deliveries = sim
+        .outbox(&OutboxFilter::default())
+        .iter()
+        .map(|d| (d.id, d.status))
+        .collect();
+    (states, deliveries)
+}
+
+/// The post-event webhooks of what a clock move changed since `before`:
+/// `onConversationStateUpdated` for each conversation whose state moved
+/// (its timers), `onDeliveryUpdated` for each delivery whose carrier status
+/// moved (its status now).
+pub(super) fn clock_webhooks(service: &mut Service, hooks: &mut dyn Hooks, before: &Watch) {
+    if service.world.webhooks.post_url.is_none() {
+        return;
+    }
+    let (states, deliveries) = watch(service);
+    let render_time = |service: &Service, ms: u64| {
+        Render {
+            account: &service.twilio,
+            epoch: service.epoch,
+            base: "",
+            service_scoped: false,
+        }
+        .time(ms)
+        .as_str()
+        .unwrap_or("")
+        .to_string()
+    };
+    let now = render_time(service, service.world.now().ms());
+    for (t, state) in states {
+        let from = before.0.iter().find(|(id, _)| *id == t).map(|(_, s)| *s);
+        if let Some(from) = from.filter(|f| *f != state) {
+            let params = vec![
+                (
+                    "ConversationSid".to_string(),
+                    service.twilio.conversation(t),
+                ),
+                ("StateFrom".to_string(), from.name().to_string()),
+                ("StateTo".to_string(), state.name().to_string()),
+                ("StateUpdated".to_string(), now.clone()),
+                ("Reason".to_string(), "TIMER".to_string()),
+            ];
+            webhooks::fire(
+                service,
+                hooks,
+                Phase::Post,
+                "onConversationStateUpdated",
+                "API",
+                params,
+            );
+        }
+    }
+    let changed: Vec<u64> = deliveries
+        .iter()
+        .filter(|(id, status)| !before.1.contains(&(*id, *status)))
+        .map(|(id, _)| *id)
+        .collect();
+    for id in changed {
+        let sim = service.world.simulator();
+        let Some(d) = sim
+            .outbox(&OutboxFilter::default())
+            .into_iter()
+            .find(|d| d.id == id)
+        else {
+            continue;
+        };
+        let (Some(t), Some(seq)) = (
+            d.thread,
+            d.message
+                .as_deref()
+                .and_then(|m| m.strip_prefix('m')?.parse().ok()),
+        ) else {
+            continue;
+        };
+        let m = MessageId {
+            thread: t,
+            sequence: seq,
+        };
+        let bare = d.to.trim_start_matches("whatsapp:");
+        let participant = sim.state().thread(t).and_then(|th| {
+            th.bindings
+                .iter()
+                .position(|b| &*b.address == bare)
+                .map(|i| service.twilio.participant(t, Member::Binding(i as u32)))
+        });
+        let receipt = service.twilio.receipt(d.id);
+        let mut params = vec![
+            (
+                "ConversationSid".to_string(),
+                service.twilio.conversation(t),
+            ),
+            ("MessageSid".to_string(), service.twilio.message(m)),
+            ("DeliveryReceiptSid".to_string(), receipt.clone()),
+            (
+                "ChannelMessageSid".to_string(),
+                format!("SM{}", &receipt[2..]),
+            ),
+            ("Status".to_string(), d.status.name().to_string()),
+            (
+                "ErrorCode".to_string(),
+                d.error_code.map_or(0, u32::from).to_string(),
+            ),
+            ("DateUpdated".to_string(), now.clone()),
+        ];
+        if let Some(p) = participant {
+            params.push(("ParticipantSid".to_string(), p));
+        }
+        webhooks::fire(
+            service,
+            hooks,
+            Phase::Post,
+            "onDeliveryUpdated",
+            "API",
+            params,
+        );
+    }
 }

@@ -38,6 +38,8 @@ pub struct World {
     token_steps: u32,
     /// Identities created so far (ids come from this count).
     pub users_created: u32,
+    /// The Twilio webhooks configured (the `twilio` profile).
+    pub webhooks: super::webhooks::WebhookConfig,
 }
 
 impl World {
@@ -52,6 +54,7 @@ impl World {
             token_refs: imbl::OrdMap::new(),
             token_steps: 0,
             users_created: 0,
+            webhooks: super::webhooks::WebhookConfig::default(),
         }
     }
 

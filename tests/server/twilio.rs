@@ -37,27 +37,12 @@ fn basic(svc: &Service) -> String {
     )
 }
 
-fn encode(text: &str) -> String {
-    let mut out = String::new();
-    for b in text.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(b as char)
-            }
-            b' ' => out.push('+'),
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
-}
-
 fn form(pairs: &[(&str, &str)]) -> Vec<u8> {
-    pairs
+    let pairs: Vec<(String, String)> = pairs
         .iter()
-        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
-        .collect::<Vec<_>>()
-        .join("&")
-        .into_bytes()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    switchboard::server::webhooks::form_encode(&pairs).into_bytes()
 }
 
 fn raw(auth: Option<&str>, method: &str, target: &str, body: Vec<u8>) -> Request {
@@ -222,6 +207,18 @@ fn is_sid(v: &Value, prefix: &str) -> bool {
                 .bytes()
                 .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
     })
+}
+
+/// Adds the SMS participant +14255550100 (through +18005550199) to conversation path `c`.
+fn sms_participant(svc: &mut Service, c: &str) -> Value {
+    let binding = [
+        ("MessagingBinding.Address", "+14255550100"),
+        ("MessagingBinding.ProxyAddress", "+18005550199"),
+    ];
+    ok(
+        &call(svc, "POST", &format!("{c}/Participants"), &binding),
+        201,
+    )
 }
 
 fn conversation(svc: &mut Service, name: &str) -> String {
@@ -766,18 +763,7 @@ fn inbound_sms_reaches_the_conversation_and_receipts_move_the_delivery_summary()
     let mut svc = service(8);
     let ch = conversation(&mut svc, "support");
     let c = format!("/v1/Conversations/{ch}");
-    let sms = ok(
-        &call(
-            &mut svc,
-            "POST",
-            &format!("{c}/Participants"),
-            &[
-                ("MessagingBinding.Address", "+14255550100"),
-                ("MessagingBinding.ProxyAddress", "+18005550199"),
-            ],
-        ),
-        201,
-    );
+    let sms = sms_participant(&mut svc, &c);
     let answer = control(
         &mut svc,
         "POST",
@@ -835,4 +821,351 @@ fn the_recorded_session_replays_to_the_same_trace() {
     let report = scenario::run(&parsed);
     assert!(report.failures.is_empty(), "{:?}", report.failures);
     assert_eq!(report.lines, trace);
+}
+
+/// A webhook receiver for tests: keeps every call and answers `pre_status`
+/// to pre-event calls and 200 to the others.
+#[derive(Default)]
+struct FakeHooks {
+    calls: Vec<switchboard::server::Delivery>,
+    pre_status: u16,
+}
+
+impl switchboard::server::Hooks for FakeHooks {
+    fn deliver(&mut self, delivery: &switchboard::server::Delivery) -> u16 {
+        self.calls.push(delivery.clone());
+        if delivery.url.contains("/pre") {
+            self.pre_status
+        } else {
+            200
+        }
+    }
+}
+
+impl FakeHooks {
+    fn events(&self) -> Vec<String> {
+        self.calls
+            .iter()
+            .map(|d| {
+                let params = decode(&d.body);
+                params
+                    .iter()
+                    .find(|(k, _)| k == "EventType")
+                    .map(|(_, v)| v.clone())
+                    .unwrap_or_default()
+            })
+            .collect()
+    }
+}
+
+fn decode(body: &[u8]) -> Vec<(String, String)> {
+    let text = std::str::from_utf8(body).unwrap();
+    text.split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap();
+            let d = |s: &str| {
+                let s = s.replace('+', " ");
+                let bytes = s.as_bytes();
+                let mut out = Vec::new();
+                let mut i = 0;
+                while i < bytes.len() {
+                    if bytes[i] == b'%' {
+                        out.push(u8::from_str_radix(&s[i + 1..i + 3], 16).unwrap());
+                        i += 3;
+                    } else {
+                        out.push(bytes[i]);
+                        i += 1;
+                    }
+                }
+                String::from_utf8(out).unwrap()
+            };
+            (d(k), d(v))
+        })
+        .collect()
+}
+
+/// A request with the account's credentials and `X-Twilio-Webhook-Enabled: true`.
+fn hooked(
+    svc: &mut Service,
+    hooks: &mut FakeHooks,
+    method: &str,
+    target: &str,
+    pairs: &[(&str, &str)],
+) -> Response {
+    let auth = basic(svc);
+    let mut req = raw(Some(&auth), method, target, form(pairs));
+    req.headers
+        .push(("x-twilio-webhook-enabled".into(), "true".into()));
+    svc.handle_with(&req, hooks)
+}
+
+fn configure_webhooks(svc: &mut Service, filters: &[&str]) {
+    let service_sid = svc.twilio_account().service_sid.clone();
+    let mut pairs = vec![
+        ("PreWebhookUrl", "http://127.0.0.1:9/pre"),
+        ("PostWebhookUrl", "http://127.0.0.1:9/post"),
+        ("Method", "POST"),
+    ];
+    pairs.extend(filters.iter().map(|f| ("Filters", *f)));
+    let path = format!("/v1/Services/{service_sid}/Configuration/Webhooks");
+    let v = ok(&call(svc, "POST", &path, &pairs), 200);
+    assert_eq!(v["filters"].as_array().unwrap().len(), filters.len());
+    assert_eq!(v["chat_service_sid"], service_sid.as_str());
+    assert_eq!(ok(&call(svc, "GET", &path, &[]), 200), v);
+    // The account's configuration is the same one (one service).
+    let account = ok(&call(svc, "GET", "/v1/Configuration/Webhooks", &[]), 200);
+    assert_eq!(account["pre_webhook_url"], "http://127.0.0.1:9/pre");
+    assert_eq!(account["target"], "webhook");
+}
+
+const ALL_EVENTS: &[&str] = &[
+    "onConversationAdd",
+    "onConversationAdded",
+    "onConversationUpdated",
+    "onConversationStateUpdated",
+    "onParticipantAdd",
+    "onParticipantAdded",
+    "onMessageAdd",
+    "onMessageAdded",
+    "onMessageUpdated",
+    "onMessageRemoved",
+    "onDeliveryUpdated",
+];
+
+#[test]
+fn webhook_urls_must_be_loopback_and_filters_twilios() {
+    let mut svc = service(20);
+    let before = svc.world().step_count();
+    let cases = [
+        ("PostWebhookUrl", "https://127.0.0.1:9/x", 20001),
+        ("PostWebhookUrl", "http://example.com:80/x", 20001),
+        ("PreWebhookUrl", "http://192.168.1.2:80/", 20001),
+        ("Filters", "onSomethingElse", 50365),
+        ("Target", "flex", 50364),
+    ];
+    for (param, value, code) in cases {
+        let r = call(
+            &mut svc,
+            "POST",
+            "/v1/Configuration/Webhooks",
+            &[(param, value)],
+        );
+        assert_eq!(error_code(&r), (400, code), "{param}={value}");
+    }
+    let v = ok(
+        &call(&mut svc, "GET", "/v1/Configuration/Webhooks", &[]),
+        200,
+    );
+    assert_eq!(v["post_webhook_url"], Value::Null);
+    assert_eq!(svc.world().step_count(), before);
+}
+
+#[test]
+fn rest_actions_fire_signed_webhooks_only_when_asked() {
+    let mut svc = service(21);
+    configure_webhooks(&mut svc, ALL_EVENTS);
+    let mut hooks = FakeHooks {
+        pre_status: 200,
+        ..FakeHooks::default()
+    };
+    // Without X-Twilio-Webhook-Enabled, REST actions fire nothing.
+    let ch = conversation(&mut svc, "quiet");
+    assert!(hooks.calls.is_empty());
+    let c = format!("/v1/Conversations/{ch}");
+    let r = hooked(
+        &mut svc,
+        &mut hooks,
+        "POST",
+        &format!("{c}/Participants"),
+        &[("Identity", "ana")],
+    );
+    let ana = ok(&r, 201);
+    let r = hooked(
+        &mut svc,
+        &mut hooks,
+        "POST",
+        &format!("{c}/Messages"),
+        &[("Author", "ana"), ("Body", "Hi there")],
+    );
+    let m = ok(&r, 201);
+    assert_eq!(
+        hooks.events(),
+        [
+            "onParticipantAdd",
+            "onParticipantAdded",
+            "onMessageAdd",
+            "onMessageAdded"
+        ]
+    );
+    let added = &hooks.calls[3];
+    assert_eq!(added.method, "POST");
+    assert_eq!(added.url, "http://127.0.0.1:9/post");
+    let params = decode(&added.body);
+    let get = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+    assert_eq!(get("MessageSid"), m["sid"].as_str());
+    assert_eq!(get("ConversationSid"), Some(ch.as_str()));
+    assert_eq!(get("Body"), Some("Hi there"));
+    assert_eq!(get("Author"), Some("ana"));
+    assert_eq!(get("ParticipantSid"), ana["sid"].as_str());
+    assert_eq!(get("Source"), Some("API"));
+    assert_eq!(get("AccountSid"), Some(svc.twilio_account().sid.as_str()));
+    // Twilio's signature: HMAC-SHA1 over the URL and the sorted parameters.
+    let signature = added
+        .headers
+        .iter()
+        .find(|(n, _)| n == "x-twilio-signature")
+        .map(|(_, v)| v.clone())
+        .unwrap();
+    let token = svc.twilio_account().auth_token.clone();
+    assert_eq!(
+        signature,
+        switchboard::server::webhooks::signature(&token, &added.url, &params)
+    );
+    assert_ne!(
+        signature,
+        switchboard::server::webhooks::signature("wrong", &added.url, &params)
+    );
+    // Each call is in the trace and the recording.
+    let webhook_lines = svc
+        .world()
+        .trace_lines()
+        .iter()
+        .filter(|l| l.contains(r#""op":"webhook""#))
+        .count();
+    assert_eq!(webhook_lines, 4);
+}
+
+#[test]
+fn a_pre_event_webhook_that_refuses_stops_the_action() {
+    let mut svc = service(22);
+    configure_webhooks(&mut svc, &["onMessageAdd", "onMessageAdded"]);
+    let ch = conversation(&mut svc, "guarded");
+    let m = format!("/v1/Conversations/{ch}/Messages");
+    let mut hooks = FakeHooks {
+        pre_status: 403,
+        ..FakeHooks::default()
+    };
+    let r = hooked(&mut svc, &mut hooks, "POST", &m, &[("Body", "spam")]);
+    assert_eq!(error_code(&r), (403, 20403));
+    assert_eq!(hooks.events(), ["onMessageAdd"]);
+    assert_eq!(
+        ok(&call(&mut svc, "GET", &m, &[]), 200)["messages"],
+        json!([])
+    );
+    // A receiver that does not answer (status 0) does not refuse.
+    hooks.pre_status = 0;
+    let r = hooked(&mut svc, &mut hooks, "POST", &m, &[("Body", "fine")]);
+    ok(&r, 201);
+    assert_eq!(
+        hooks.events(),
+        ["onMessageAdd", "onMessageAdd", "onMessageAdded"]
+    );
+}
+
+#[test]
+fn clock_driven_and_inbound_events_fire_post_webhooks() {
+    let mut svc = service(23);
+    configure_webhooks(&mut svc, ALL_EVENTS);
+    let v = ok(
+        &call(
+            &mut svc,
+            "POST",
+            "/v1/Conversations",
+            &[("State", "active"), ("Timers.Inactive", "PT1M")],
+        ),
+        201,
+    );
+    let c = format!("/v1/Conversations/{}", v["sid"].as_str().unwrap());
+    sms_participant(&mut svc, &c);
+    let mut hooks = FakeHooks::default();
+    let inbound =
+        json!({"channel": "sms", "from": "+14255550100", "to": "+18005550199", "body": "hello"});
+    let r = svc.handle_with(
+        &Request {
+            method: "POST".into(),
+            path: "/_switchboard/inbound".into(),
+            query: None,
+            headers: vec![("host".into(), HOST.into())],
+            body: inbound.to_string().into_bytes(),
+        },
+        &mut hooks,
+    );
+    assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(hooks.events(), ["onMessageAdded"]);
+    let params = decode(&hooks.calls[0].body);
+    assert!(params.contains(&("Source".into(), "SMS".into())));
+    ok(
+        &call(
+            &mut svc,
+            "POST",
+            &format!("{c}/Messages"),
+            &[("Body", "We are on it.")],
+        ),
+        201,
+    );
+    let advance = Request {
+        method: "POST".into(),
+        path: "/_switchboard/clock/advance".into(),
+        query: None,
+        headers: vec![("host".into(), HOST.into())],
+        body: br#"{"by": "10m"}"#.to_vec(),
+    };
+    svc.handle_with(&advance, &mut hooks);
+    let events = hooks.events();
+    assert!(
+        events.contains(&"onConversationStateUpdated".to_string()),
+        "{events:?}"
+    );
+    assert!(
+        events.contains(&"onDeliveryUpdated".to_string()),
+        "{events:?}"
+    );
+    let state = hooks
+        .calls
+        .iter()
+        .map(|d| decode(&d.body))
+        .find(|p| p.contains(&("EventType".into(), "onConversationStateUpdated".into())))
+        .unwrap();
+    assert!(state.contains(&("StateTo".into(), "inactive".into())));
+    assert!(state.contains(&("Reason".into(), "TIMER".into())));
+    // The recording, webhooks included, replays to the same trace without a receiver.
+    let trace = svc.world().trace_lines();
+    let recording = control(&mut svc, "GET", "scenario", Value::Null);
+    let parsed = scenario::parse(&recording.to_string(), None).unwrap();
+    let report = scenario::run(&parsed);
+    assert!(report.failures.is_empty(), "{:?}", report.failures);
+    assert_eq!(report.lines, trace);
+    assert!(trace.iter().any(|l| l.contains("onDeliveryUpdated")));
+}
+
+#[test]
+fn the_same_requests_and_answers_give_the_same_webhooks() {
+    let run = || {
+        let mut svc = service(24);
+        configure_webhooks(&mut svc, ALL_EVENTS);
+        let mut hooks = FakeHooks {
+            pre_status: 200,
+            ..FakeHooks::default()
+        };
+        let r = hooked(
+            &mut svc,
+            &mut hooks,
+            "POST",
+            "/v1/Conversations",
+            &[("FriendlyName", "x")],
+        );
+        let c = format!("/v1/Conversations/{}", ok(&r, 201)["sid"].as_str().unwrap());
+        hooked(
+            &mut svc,
+            &mut hooks,
+            "POST",
+            &format!("{c}/Messages"),
+            &[("Body", "a")],
+        );
+        (hooks.calls, svc.world().trace_lines())
+    };
+    let (a, b) = (run(), run());
+    assert!(!a.0.is_empty());
+    assert_eq!(a, b);
 }

@@ -159,7 +159,7 @@ impl Service {
             .ok_or_else(|| format!("unknown profile {:?}", settings.profile))?;
         if settings.profile != "acs" && settings.profile != "twilio" {
             return Err(format!(
-                "server mode serves the acs profile so far, not {:?}",
+                "server mode serves the acs and twilio profiles so far, not {:?}",
                 settings.profile
             ));
         }

@@ -960,7 +960,8 @@ impl Handler<'_> {
                     "LastReadMessageIndex of an SMS or WhatsApp participant",
                 ));
             };
-            let step = json!({"thread": t.to_string(), "message": format!("m{}", index + 1)});
+            let step =
+                json!({"thread": t.to_string(), "message": format!("m{}", u64::from(index) + 1)});
             Self::reply(self.run(fields("send_read_receipt", Some(identity), step))?)?;
         }
         if let Some(facts) = self.participant_facts(t, member) {

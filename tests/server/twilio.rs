@@ -595,11 +595,21 @@ fn the_profiles_rules_answer_with_twilios_codes() {
     let mut svc = service(5);
     let ch = conversation(&mut svc, "rules");
     let p = format!("/v1/Conversations/{ch}/Participants");
-    ok(&call(&mut svc, "POST", &p, &[("Identity", "ana")]), 201);
+    let ana = ok(&call(&mut svc, "POST", &p, &[("Identity", "ana")]), 201);
     assert_eq!(
         error_code(&call(&mut svc, "POST", &p, &[("Identity", "ana")])),
         (409, 50433)
     );
+    // A read horizon at the largest index names no message the scenario format
+    // can spell: a 400, not an overflow.
+    let ana_url = format!("{p}/{}", ana["sid"].as_str().unwrap());
+    let r = call(
+        &mut svc,
+        "POST",
+        &ana_url,
+        &[("LastReadMessageIndex", "4294967295")],
+    );
+    assert_eq!(error_code(&r), (400, 20001));
     let binding = [
         ("MessagingBinding.Address", "+14255550100"),
         ("MessagingBinding.ProxyAddress", "+18005550199"),
@@ -1168,4 +1178,91 @@ fn the_same_requests_and_answers_give_the_same_webhooks() {
     let (a, b) = (run(), run());
     assert!(!a.0.is_empty());
     assert_eq!(a, b);
+}
+
+mod arbitrary {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn segment(ch: String, im: String) -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("v1".to_string()),
+            Just("Conversations".to_string()),
+            Just("Participants".to_string()),
+            Just("Messages".to_string()),
+            Just("Receipts".to_string()),
+            Just("Users".to_string()),
+            Just("Services".to_string()),
+            Just("Configuration".to_string()),
+            Just("Webhooks".to_string()),
+            Just(ch),
+            Just(im),
+            Just("%zz".to_string()),
+            Just("ana".to_string()),
+            "[A-Za-z0-9%._-]{0,36}",
+        ]
+    }
+
+    fn body() -> impl Strategy<Value = Vec<u8>> {
+        prop_oneof![
+            Just(Vec::new()),
+            Just(b"FriendlyName=x".to_vec()),
+            Just(b"Identity=ana".to_vec()),
+            Just(b"Body=hi&Author=ana".to_vec()),
+            Just(b"State=closed&Timers.Inactive=PT1M".to_vec()),
+            Just(b"MessagingBinding.Address=%2B14255550100&MessagingBinding.ProxyAddress=%2B18005550199".to_vec()),
+            Just(b"PostWebhookUrl=http%3A%2F%2F127.0.0.1%3A9%2Fp&Filters=onMessageAdded".to_vec()),
+            Just(b"LastReadMessageIndex=99999999999".to_vec()),
+            Just(b"%zz=%".to_vec()),
+            proptest::collection::vec(any::<u8>(), 0..40),
+            "[A-Za-z.=&%0-9+]{0,40}".prop_map(String::into_bytes),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// No request panics the server, and every answer is Twilio's: JSON
+        /// with `{"code", "message", "more_info", "status"}` on errors.
+        #[test]
+        fn no_request_panics_and_every_answer_is_well_formed(
+            method in prop_oneof![Just("GET"), Just("POST"), Just("DELETE"), Just("PUT")],
+            picks in proptest::collection::vec(0usize..1000, 0..7),
+            query in prop_oneof![
+                Just(String::new()),
+                Just("?PageSize=2&Page=1".to_string()),
+                Just("?PageSize=0&PageToken=PTx&Order=desc".to_string()),
+                Just("?%".to_string()),
+                "\\?[A-Za-z=&%0-9-]{0,20}",
+            ],
+            body in body(),
+            authorized in any::<bool>(),
+            seed_segments in proptest::collection::vec(segment(String::new(), String::new()), 7),
+        ) {
+            let mut svc = service(1);
+            let ch = conversation(&mut svc, "p");
+            let m = ok(&call(&mut svc, "POST", &format!("/v1/Conversations/{ch}/Messages"), &[("Body", "x")]), 201);
+            let im = m["sid"].as_str().unwrap().to_string();
+            let named = |i: usize| -> String {
+                match i % 9 {
+                    0 => ch.clone(),
+                    1 => im.clone(),
+                    _ => seed_segments[i % seed_segments.len()].clone(),
+                }
+            };
+            let path: Vec<String> = picks.iter().map(|i| named(*i)).collect();
+            let target = format!("/{}{query}", path.join("/"));
+            let auth = basic(&svc);
+            let r = svc.handle_with(&raw(authorized.then_some(auth.as_str()), method, &target, body), &mut FakeHooks::default());
+            prop_assert!([200, 201, 204, 400, 401, 403, 404, 405, 409, 429].contains(&r.status), "{} {target}", r.status);
+            prop_assert!(r.header("date").is_some());
+            if !r.body.is_empty() {
+                let v: Value = serde_json::from_slice(&r.body).expect("a JSON body");
+                if r.status >= 400 {
+                    prop_assert!(v["code"].is_u64() && v["message"].is_string() && v["more_info"].is_string(), "{v}");
+                    prop_assert_eq!(&v["status"], &json!(r.status));
+                }
+            }
+        }
+    }
 }

@@ -586,6 +586,14 @@ fn paging_follows_next_page_url_through_every_page_in_both_orders() {
     // The profile's page-size bound holds over the wire.
     let r = call(&mut svc, "GET", &format!("{m}?PageSize=101"), &[]);
     assert_eq!(r.status, 400);
+    // The largest page number with a token that starts at 0: no overflow.
+    let r = call(
+        &mut svc,
+        "GET",
+        &format!("{m}?PageSize=1&Page=4294967295&PageToken=PT0"),
+        &[],
+    );
+    assert_eq!(ok(&r, 200)["messages"].as_array().unwrap().len(), 1);
     let r = call(&mut svc, "GET", &format!("{m}?PageToken=nope"), &[]);
     assert_eq!(error_code(&r), (400, 20001));
 }

@@ -344,7 +344,7 @@ impl Render<'_> {
                 "first_page_url": first,
                 "previous_page_url": (at.page > 0).then(|| link(at.page - 1)),
                 "url": if at.page == 0 { first.clone() } else { link(at.page) },
-                "next_page_url": at.more.then(|| link(at.page + 1)),
+                "next_page_url": at.more.then(|| link(at.page.saturating_add(1))),
                 "key": key,
             }
         })

@@ -161,3 +161,23 @@ def test_inbound_sms_arrives_in_the_conversation(conversations, sb):
     assert answer["thread"] == c.sid
     [m] = conversations(c.sid).messages.list()
     assert (m.sid, m.author, m.participant_sid, m.body) == (answer["id"], "+14255550100", p.sid, "Where is it?")
+
+
+def test_media_uploaded_then_sent_with_media_sid(conversations, sb):
+    import base64
+    import json
+    import urllib.request
+
+    c = conversations.create(friendly_name="media")
+    service_sid = c.chat_service_sid
+    request = urllib.request.Request(
+        f"{sb.url}/v1/Services/{service_sid}/Media?Filename=box.jpg", data=b"\xff" * 2048, method="POST"
+    )
+    request.add_header("Content-Type", "image/jpeg")
+    token = base64.b64encode(f"{sb.account_sid}:{sb.auth_token}".encode()).decode()
+    request.add_header("Authorization", "Basic " + token)
+    with urllib.request.urlopen(request) as response:
+        medium = json.loads(response.read())
+    assert medium["sid"].startswith("ME") and medium["size"] == 2048
+    m = conversations(c.sid).messages.create(body="Your parcel", media_sid=medium["sid"])
+    assert [(x["sid"], x["content_type"], x["filename"]) for x in m.media] == [(medium["sid"], "image/jpeg", "box.jpg")]

@@ -53,6 +53,9 @@ pub(super) fn handle(service: &mut Service, req: &Request, hooks: &mut dyn Hooks
         Ok(q) => q,
         Err(e) => return wire_error(&e),
     };
+    if route.resource == Resource::Media && req.method == "POST" {
+        return upload(service, req, route.service.is_some());
+    }
     let body = match Form::body(req.header("content-type"), &req.body) {
         Ok(b) => b,
         Err(e) => return wire_error(&e),
@@ -264,6 +267,15 @@ impl Handler<'_> {
                 let name = self.identity_of(id);
                 let outcome = self.run(fields("delete_user", None, json!({ "user": name })))?;
                 self.empty(outcome)
+            }
+            ("GET", Resource::Medium(sid)) => {
+                let found = self.service.twilio.parse_media(&sid).and_then(|n| {
+                    let media = self.service.world.media.get(n as usize)?;
+                    Some(self.render().medium(n, media))
+                });
+                found
+                    .map(|v| Response::json(200, v))
+                    .ok_or_else(|| wire_error(&TwilioError::not_found(&format!("Media {sid}"))))
             }
             ("GET", Resource::Webhooks) => {
                 let config = self.service.world.webhooks.clone();
@@ -1010,7 +1022,22 @@ impl Handler<'_> {
 
     fn message_json(&self, t: ThreadId, view: &MessageView) -> Value {
         let (author, sid) = author_of(self.service, t, view);
-        self.render().message(t, view, &author, sid)
+        // An uploaded medium shows its upload's SID; another (inbound) one its own.
+        let uploads = &self.service.world.media;
+        let id = MessageId {
+            thread: t,
+            sequence: view.sequence_id,
+        };
+        let media_sids: Vec<String> = view
+            .media
+            .iter()
+            .enumerate()
+            .map(|(i, m)| match uploads.index_of(m) {
+                Some(n) => self.service.twilio.media(n as u32),
+                None => self.service.twilio.inbound_media(id, i as u32),
+            })
+            .collect();
+        self.render().message(t, view, &author, sid, &media_sids)
     }
 
     /// Whether Twilio shows the message: a participant's, not deleted.
@@ -1074,12 +1101,27 @@ impl Handler<'_> {
             &[
                 "DateCreated",
                 "DateUpdated",
-                "MediaSid",
                 "ContentSid",
                 "ContentVariables",
                 "Subject",
             ],
         )?;
+        let mut media = Vec::new();
+        for sid in self.body.all("MediaSid") {
+            let upload = self
+                .service
+                .twilio
+                .parse_media(sid)
+                .and_then(|n| self.service.world.media.get(n as usize));
+            let Some(m) = upload else {
+                return Err(wire_error(&TwilioError::not_found(&format!("Media {sid}"))));
+            };
+            let mut item = json!({"content_type": m.content_type, "bytes": m.bytes});
+            if let Some(name) = &m.name {
+                item["name"] = json!(name);
+            }
+            media.push(item);
+        }
         self.ensure_service()?;
         let author = match self.body.get("Author") {
             None | Some("") => SERVICE_IDENTITY.to_string(),
@@ -1097,6 +1139,9 @@ impl Handler<'_> {
         });
         if let Some(metadata) = self.attributes()? {
             step["metadata"] = metadata;
+        }
+        if !media.is_empty() {
+            step["media"] = json!(media);
         }
         let sid = self.service.twilio.conversation(t);
         let mut params = vec![
@@ -1575,4 +1620,45 @@ pub(super) fn clock_webhooks(service: &mut Service, hooks: &mut dyn Hooks, befor
             params,
         );
     }
+}
+
+/// `POST /v1/Services/{ChatServiceSid}/Media`: an upload to Twilio's Media
+/// Content Service. The body is the medium itself, its `Content-Type` the
+/// medium's type; `?Filename=` names it. Only its type, size and name are
+/// kept (messages carry no bytes in the simulator); the upload is not a
+/// step: the message that sends it records them.
+fn upload(service: &mut Service, req: &Request, service_scoped: bool) -> Response {
+    let content_type = req
+        .header("content-type")
+        .and_then(|t| t.split(';').next())
+        .map(str::trim)
+        .filter(|t| {
+            t.split_once('/')
+                .is_some_and(|(a, b)| !a.is_empty() && !b.is_empty() && !b.contains('/'))
+        });
+    let Some(content_type) = content_type else {
+        return wire_error(&TwilioError::new(
+            415,
+            20415,
+            "A media upload needs its Content-Type (type/subtype).",
+        ));
+    };
+    let name = Form::parse(req.query.as_deref().unwrap_or(""))
+        .ok()
+        .and_then(|q| q.get("Filename").map(std::sync::Arc::from));
+    let media = crate::rules::Media {
+        content_type: std::sync::Arc::from(content_type),
+        bytes: req.body.len() as u64,
+        name,
+    };
+    let n = service.world.media.len() as u32;
+    service.world.media.push_back(media.clone());
+    let base = service.base_url(req);
+    let render = Render {
+        account: &service.twilio,
+        epoch: service.epoch,
+        base: &base,
+        service_scoped,
+    };
+    Response::json(201, render.medium(n, &media))
 }

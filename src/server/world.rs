@@ -40,6 +40,9 @@ pub struct World {
     pub users_created: u32,
     /// The Twilio webhooks configured (the `twilio` profile).
     pub webhooks: super::webhooks::WebhookConfig,
+    /// Media uploaded to Twilio's Media Content Service, in upload order
+    /// (their `ME…` SIDs come from the position).
+    pub media: imbl::Vector<crate::rules::Media>,
 }
 
 impl World {
@@ -55,6 +58,7 @@ impl World {
             token_steps: 0,
             users_created: 0,
             webhooks: super::webhooks::WebhookConfig::default(),
+            media: imbl::Vector::new(),
         }
     }
 

@@ -1274,3 +1274,70 @@ mod arbitrary {
         }
     }
 }
+
+#[test]
+fn media_uploaded_to_the_media_service_go_out_with_media_sid() {
+    let mut svc = service(25);
+    let service_sid = svc.twilio_account().service_sid.clone();
+    let ch = conversation(&mut svc, "photos");
+    let c = format!("/v1/Conversations/{ch}");
+    sms_participant(&mut svc, &c);
+    let auth = basic(&svc);
+    let mut up = raw(
+        Some(&auth),
+        "POST",
+        &format!("/v1/Services/{service_sid}/Media?Filename=box.jpg"),
+        vec![0xff; 2048],
+    );
+    up.headers.retain(|(n, _)| n != "content-type");
+    up.headers
+        .push(("content-type".into(), "image/jpeg".into()));
+    let medium = ok(&svc.handle(&up), 201);
+    assert!(is_sid(&medium["sid"], "ME"));
+    assert_eq!(
+        (medium["size"].as_u64(), medium["content_type"].as_str()),
+        (Some(2048), Some("image/jpeg"))
+    );
+    let me = medium["sid"].as_str().unwrap();
+    let fetched = ok(
+        &call(
+            &mut svc,
+            "GET",
+            &format!("/v1/Services/{service_sid}/Media/{me}"),
+            &[],
+        ),
+        200,
+    );
+    assert_eq!(fetched, medium);
+    let m = ok(
+        &call(
+            &mut svc,
+            "POST",
+            &format!("{c}/Messages"),
+            &[("Body", "Your parcel"), ("MediaSid", me)],
+        ),
+        201,
+    );
+    assert_eq!(m["media"][0]["sid"], me);
+    assert_eq!(m["media"][0]["filename"], "box.jpg");
+    // The SMS participant gets it as MMS.
+    let outbox = control(&mut svc, "GET", "outbox", Value::Null);
+    assert_eq!(outbox["items"][0]["channel"], "mms", "{outbox}");
+    // A SID that names no upload, and an upload without a type.
+    let unknown = svc.twilio_account().media(7);
+    let r = call(
+        &mut svc,
+        "POST",
+        &format!("{c}/Messages"),
+        &[("MediaSid", &unknown)],
+    );
+    assert_eq!(error_code(&r), (404, 20404));
+    let mut untyped = raw(
+        Some(&auth),
+        "POST",
+        &format!("/v1/Services/{service_sid}/Media"),
+        vec![1, 2, 3],
+    );
+    untyped.headers.retain(|(n, _)| n != "content-type");
+    assert_eq!(error_code(&svc.handle(&untyped)), (415, 20415));
+}

@@ -123,10 +123,22 @@ impl Account {
         Some((ThreadId(u32::try_from(a).ok()?), member))
     }
 
-    /// The SID of the `i`th media item of a message.
-    pub fn media(&self, m: MessageId, i: u32) -> String {
-        let b = (u64::from(m.sequence) << 8) | u64::from(i & 0xff);
-        self.sid("ME", u64::from(m.thread.0), b)
+    /// The SID of the `n`th medium uploaded (from 0).
+    pub fn media(&self, n: u32) -> String {
+        self.sid("ME", u64::from(n), 0)
+    }
+
+    /// The SID of the `i`th medium of message `m` that no upload made (an
+    /// inbound MMS or WhatsApp medium): it names no upload.
+    pub fn inbound_media(&self, m: MessageId, i: u32) -> String {
+        let b = (u64::from(m.thread.0) << 20) ^ (u64::from(m.sequence) << 4) ^ u64::from(i);
+        self.sid("ME", 0xffff_ffff, b)
+    }
+
+    /// The upload a media SID names.
+    pub fn parse_media(&self, sid: &str) -> Option<u32> {
+        let (a, _) = self.parse("ME", sid)?;
+        u32::try_from(a).ok()
     }
 
     /// A user's SID.
@@ -181,6 +193,7 @@ mod tests {
             );
         }
         assert_eq!(a.parse_user(&a.user(UserId(9))), Some(UserId(9)));
+        assert_eq!(a.parse_media(&a.media(4)), Some(4));
         assert_eq!(a.parse_receipt(&a.receipt(5)), Some(5));
         // Another seed's SIDs, other prefixes and near misses name nothing.
         let other = Account::from_seed(2);

@@ -30,6 +30,11 @@ pub enum Resource {
     Users,
     /// `/Users/{Sid}` (a SID or an identity).
     User(String),
+    /// `/Services/{Sid}/Media`: an upload to Twilio's Media Content Service
+    /// (`mcs.us1.twilio.com`), served here too.
+    Media,
+    /// `/Services/{Sid}/Media/{Sid}`.
+    Medium(String),
     /// `/Configuration/Webhooks` (the account's) or
     /// `/Services/{Sid}/Configuration/Webhooks` (the service's).
     Webhooks,
@@ -73,6 +78,8 @@ pub fn route(path: &str) -> Option<Route> {
         ["Users"] => Resource::Users,
         ["Users", u] => Resource::User(own(u)),
         ["Configuration", "Webhooks"] => Resource::Webhooks,
+        ["Media"] if service.is_some() => Resource::Media,
+        ["Media", m] if service.is_some() => Resource::Medium(own(m)),
         _ => return None,
     };
     if rest.iter().any(|segment| segment.is_empty()) {

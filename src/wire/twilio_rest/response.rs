@@ -194,6 +194,7 @@ impl Render<'_> {
         view: &MessageView,
         author: &str,
         participant_sid: Option<String>,
+        media_sids: &[String],
     ) -> Value {
         let id = MessageId {
             thread: t,
@@ -207,7 +208,8 @@ impl Render<'_> {
                 .enumerate()
                 .map(|(i, m)| {
                     json!({
-                        "sid": self.account.media(id, i as u32),
+                        "sid": media_sids.get(i).cloned()
+                            .unwrap_or_else(|| self.account.inbound_media(id, i as u32)),
                         "size": m.bytes,
                         "content_type": m.content_type,
                         "filename": m.name,
@@ -293,6 +295,27 @@ impl Render<'_> {
             .unwrap_or_default(),
         );
         Value::Object(out)
+    }
+
+    /// An uploaded medium (Twilio's Media Content Service resource), the
+    /// `n`th upload, made at `at_ms`.
+    pub fn medium(&self, n: u32, media: &crate::rules::Media) -> Value {
+        let sid = self.account.media(n);
+        let url = format!("{}/Media/{sid}", self.prefix());
+        json!({
+            "sid": sid,
+            "account_sid": self.account.sid,
+            "service_sid": self.account.service_sid,
+            "size": media.bytes,
+            "content_type": media.content_type,
+            "filename": media.name,
+            "author": null,
+            "category": "media",
+            "message_sid": null,
+            "channel_sid": null,
+            "links": {"content": format!("{url}/Content")},
+            "url": url,
+        })
     }
 
     /// A user (the identity's creation time is not kept: `date_created` is null).

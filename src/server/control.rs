@@ -159,11 +159,13 @@ fn move_clock(service: &mut Service, to: Instant, hooks: &mut dyn super::Hooks) 
             ),
         );
     }
-    let before = twilio(service).then(|| super::twilio::watch(service));
+    // What the clock-driven webhooks compare, only when a post-event URL is set.
+    let hooked = twilio(service) && service.world.webhooks.post_url.is_some();
+    let before = hooked.then(|| super::webhooks::watch(service));
     match service.world.advance_to(to) {
         Ok(()) => {
             if let Some(before) = before {
-                super::twilio::clock_webhooks(service, hooks, &before);
+                super::webhooks::clock_webhooks(service, hooks, &before);
             }
             clock(service)
         }

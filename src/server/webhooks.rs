@@ -23,7 +23,9 @@ use serde_json::{Map, Value, json};
 use sha1::Sha1;
 
 use super::{Response, Service};
-use crate::wire::twilio_rest::{Form, Render, TwilioError};
+use crate::core::OutboxFilter;
+use crate::id::{MessageId, ThreadId};
+use crate::wire::twilio_rest::{Form, Member, Render, TwilioError};
 
 /// A webhook call to make.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -339,6 +341,141 @@ pub(super) fn configure(
         )));
     }
     Ok(config)
+}
+
+/// The state of every conversation and the status of every delivery, to
+/// find what a clock move changed.
+pub(super) type Watch = (
+    Vec<(ThreadId, crate::core::ConversationState)>,
+    Vec<(u64, crate::rules::Status)>,
+);
+
+/// What the clock-driven webhooks compare: states and delivery statuses now.
+pub(super) fn watch(service: &Service) -> Watch {
+    let sim = service.world.simulator();
+    let states = sim
+        .inspect()
+        .threads()
+        .iter()
+        .map(|v| (v.id, v.state))
+        .collect();
+    let deliveries = sim
+        .outbox(&OutboxFilter::default())
+        .iter()
+        .map(|d| (d.id, d.status))
+        .collect();
+    (states, deliveries)
+}
+
+/// The post-event webhooks of what a clock move changed since `before`:
+/// `onConversationStateUpdated` for each conversation whose state moved
+/// (its timers), `onDeliveryUpdated` for each delivery whose carrier status
+/// moved (its status now).
+pub(super) fn clock_webhooks(service: &mut Service, hooks: &mut dyn Hooks, before: &Watch) {
+    if service.world.webhooks.post_url.is_none() {
+        return;
+    }
+    let (states, deliveries) = watch(service);
+    let render_time = |service: &Service, ms: u64| {
+        Render {
+            account: &service.twilio,
+            epoch: service.epoch,
+            base: "",
+            service_scoped: false,
+        }
+        .time(ms)
+        .as_str()
+        .unwrap_or("")
+        .to_string()
+    };
+    let now = render_time(service, service.world.now().ms());
+    for (t, state) in states {
+        let from = before.0.iter().find(|(id, _)| *id == t).map(|(_, s)| *s);
+        if let Some(from) = from.filter(|f| *f != state) {
+            let params = vec![
+                (
+                    "ConversationSid".to_string(),
+                    service.twilio.conversation(t),
+                ),
+                ("StateFrom".to_string(), from.name().to_string()),
+                ("StateTo".to_string(), state.name().to_string()),
+                ("StateUpdated".to_string(), now.clone()),
+                ("Reason".to_string(), "TIMER".to_string()),
+            ];
+            fire(
+                service,
+                hooks,
+                Phase::Post,
+                "onConversationStateUpdated",
+                "API",
+                params,
+            );
+        }
+    }
+    let changed: Vec<u64> = deliveries
+        .iter()
+        .filter(|(id, status)| !before.1.contains(&(*id, *status)))
+        .map(|(id, _)| *id)
+        .collect();
+    for id in changed {
+        let sim = service.world.simulator();
+        let Some(d) = sim
+            .outbox(&OutboxFilter::default())
+            .into_iter()
+            .find(|d| d.id == id)
+        else {
+            continue;
+        };
+        let (Some(t), Some(seq)) = (
+            d.thread,
+            d.message
+                .as_deref()
+                .and_then(|m| m.strip_prefix('m')?.parse().ok()),
+        ) else {
+            continue;
+        };
+        let m = MessageId {
+            thread: t,
+            sequence: seq,
+        };
+        let bare = d.to.trim_start_matches("whatsapp:");
+        let participant = sim.state().thread(t).and_then(|th| {
+            th.bindings
+                .iter()
+                .position(|b| &*b.address == bare)
+                .map(|i| service.twilio.participant(t, Member::Binding(i as u32)))
+        });
+        let receipt = service.twilio.receipt(d.id);
+        let mut params = vec![
+            (
+                "ConversationSid".to_string(),
+                service.twilio.conversation(t),
+            ),
+            ("MessageSid".to_string(), service.twilio.message(m)),
+            ("DeliveryReceiptSid".to_string(), receipt.clone()),
+            (
+                "ChannelMessageSid".to_string(),
+                format!("SM{}", &receipt[2..]),
+            ),
+            ("Status".to_string(), d.status.name().to_string()),
+            (
+                "ErrorCode".to_string(),
+                d.error_code.map_or(0, u32::from).to_string(),
+            ),
+            ("DateUpdated".to_string(), now.clone()),
+        ];
+        if let Some(p) = participant {
+            params.push(("ParticipantSid".to_string(), p));
+        }
+        fire(
+            service,
+            hooks,
+            Phase::Post,
+            "onDeliveryUpdated",
+            "API",
+            params,
+        );
+    }
 }
 
 #[cfg(test)]

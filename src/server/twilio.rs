@@ -161,6 +161,16 @@ fn refuse_unmodelled(form: &Form, names: &[&str]) -> Result<(), Response> {
     Ok(())
 }
 
+/// A listing: its recorded step (`op` and fields), Twilio's key for its
+/// items, its path after the prefix and its own query parameters.
+struct Listing<'a> {
+    op: &'a str,
+    step: Value,
+    key: &'a str,
+    path: &'a str,
+    extra: &'a str,
+}
+
 struct Handler<'a> {
     service: &'a mut Service,
     hooks: &'a mut dyn Hooks,
@@ -393,15 +403,20 @@ impl Handler<'_> {
 
     /// A page of a listing: the query's page, checked by `op`'s recorded
     /// step; `items` is the whole listing at this instant.
-    fn page(
+    /// `all` lists the items cheaply; only the page's are rendered.
+    fn page<T>(
         &mut self,
-        op: &str,
-        step: Value,
-        key: &str,
-        path: &str,
-        extra: &str,
-        items: impl FnOnce(&Self) -> Vec<Value>,
+        listing: Listing<'_>,
+        all: impl FnOnce(&Self) -> Vec<T>,
+        render: impl Fn(&Self, T) -> Value,
     ) -> Result<Response, Response> {
+        let Listing {
+            op,
+            step,
+            key,
+            path,
+            extra,
+        } = listing;
         let default = self.service.world.simulator().profile().page_size_default;
         let page = PageQuery::read(&self.query, default).map_err(|e| wire_error(&e))?;
         let mut step = step;
@@ -411,10 +426,15 @@ impl Handler<'_> {
         self.ensure_service()?;
         Self::reply(self.run(fields(op, Some(SERVICE_IDENTITY), step))?)?;
         let size = page.size.unwrap_or(default);
-        let all = items(self);
+        let all = all(self);
         let offset = page.offset as usize;
         let more = offset.saturating_add(size as usize) < all.len();
-        let items: Vec<Value> = all.into_iter().skip(offset).take(size as usize).collect();
+        let items: Vec<Value> = all
+            .into_iter()
+            .skip(offset)
+            .take(size as usize)
+            .map(|item| render(self, item))
+            .collect();
         let at = PageAt {
             path,
             extra,
@@ -686,11 +706,13 @@ impl Handler<'_> {
             return Err(unsupported("Listing conversations by StartDate or EndDate"));
         }
         self.page(
-            "list_threads",
-            json!({}),
-            "conversations",
-            "/Conversations",
-            &extra,
+            Listing {
+                op: "list_threads",
+                step: json!({}),
+                key: "conversations",
+                path: "/Conversations",
+                extra: &extra,
+            },
             |h| {
                 h.service
                     .world
@@ -700,9 +722,10 @@ impl Handler<'_> {
                     .iter()
                     .filter(|v| v.deleted_at_ms.is_none())
                     .filter(|v| state_filter.as_deref().is_none_or(|s| v.state.name() == s))
-                    .map(|v| h.conversation_json(v))
+                    .cloned()
                     .collect()
             },
+            |h, v| h.conversation_json(&v),
         )
     }
 
@@ -914,17 +937,15 @@ impl Handler<'_> {
             self.service.twilio.conversation(t)
         );
         self.page(
-            "list_participants",
-            json!({ "thread": t.to_string() }),
-            "participants",
-            &path,
-            "",
-            |h| {
-                h.all_participants(t)
-                    .iter()
-                    .map(|p| h.render().participant(t, p))
-                    .collect()
+            Listing {
+                op: "list_participants",
+                step: json!({ "thread": t.to_string() }),
+                key: "participants",
+                path: &path,
+                extra: "",
             },
+            |h| h.all_participants(t),
+            |h, p| h.render().participant(t, &p),
         )
     }
 
@@ -1045,14 +1066,12 @@ impl Handler<'_> {
         matches!(view.kind, MessageKind::Text | MessageKind::Html) && view.deleted_at_ms.is_none()
     }
 
+    /// One message's view, built alone (not the whole log's).
     fn message_view(&self, m: MessageId) -> Option<MessageView> {
-        self.service
-            .world
-            .simulator()
-            .inspect()
-            .messages(m.thread)?
-            .into_iter()
-            .find(|v| v.sequence_id == m.sequence)
+        let state = self.service.world.simulator().state();
+        let th = state.thread(m.thread).filter(|t| t.deleted_at.is_none())?;
+        let message = th.message(m.sequence)?;
+        Some(state.message_view(th, m.sequence, message))
     }
 
     fn fetch_message(&mut self, m: MessageId) -> Result<MessageView, Response> {
@@ -1251,26 +1270,42 @@ impl Handler<'_> {
             self.service.twilio.conversation(t)
         );
         self.page(
-            "list_messages",
-            json!({ "thread": t.to_string() }),
-            "messages",
-            &path,
-            extra,
+            Listing {
+                op: "list_messages",
+                step: json!({ "thread": t.to_string() }),
+                key: "messages",
+                path: &path,
+                extra,
+            },
             |h| {
-                let mut views: Vec<MessageView> = h
-                    .service
-                    .world
-                    .simulator()
-                    .inspect()
-                    .messages(t)
-                    .unwrap_or_default()
-                    .into_iter()
-                    .filter(Self::shown)
-                    .collect();
+                // The shown messages' sequence ids, without building their views.
+                let state = h.service.world.simulator().state();
+                let mut shown: Vec<u32> = state
+                    .thread(t)
+                    .map(|th| {
+                        th.messages
+                            .iter()
+                            .zip(1..)
+                            .filter(|(m, _)| {
+                                matches!(m.kind, MessageKind::Text | MessageKind::Html)
+                                    && m.deleted_at().is_none()
+                            })
+                            .map(|(_, seq)| seq)
+                            .collect()
+                    })
+                    .unwrap_or_default();
                 if descending {
-                    views.reverse();
+                    shown.reverse();
                 }
-                views.iter().map(|v| h.message_json(t, v)).collect()
+                shown
+            },
+            |h, sequence| {
+                let m = MessageId {
+                    thread: t,
+                    sequence,
+                };
+                h.message_view(m)
+                    .map_or(Value::Null, |v| h.message_json(t, &v))
             },
         )
     }

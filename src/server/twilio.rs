@@ -1435,15 +1435,20 @@ impl Handler<'_> {
             }));
         }
         let state = self.service.world.simulator().state();
-        let all: Vec<Value> = (1..)
+        let all: Vec<UserId> = (1..)
             .map(UserId)
             .map_while(|id| state.user(id).map(|u| (id, u)))
             .filter(|(_, u)| !u.deleted && &*u.id != SERVICE_IDENTITY)
-            .map(|(id, _)| self.user_json(id))
+            .map(|(id, _)| id)
             .collect();
         let offset = page.offset as usize;
         let more = offset.saturating_add(size as usize) < all.len();
-        let items = all.into_iter().skip(offset).take(size as usize).collect();
+        let items = all
+            .into_iter()
+            .skip(offset)
+            .take(size as usize)
+            .map(|id| self.user_json(id))
+            .collect();
         let at = PageAt {
             path: "/Users",
             extra: "",

@@ -810,6 +810,16 @@ fn inbound_sms_reaches_the_conversation_and_receipts_move_the_delivery_summary()
     let outbox = control(&mut svc, "GET", "outbox", Value::Null);
     let item = &outbox["items"][0];
     assert_eq!(item["thread"], ch.as_str());
+    // The control plane takes the conversation's SID where it takes a thread.
+    let filtered = svc.handle(&Request {
+        method: "GET".into(),
+        path: "/_switchboard/outbox".into(),
+        query: Some(format!("thread={ch}")),
+        headers: vec![("host".into(), HOST.into())],
+        body: Vec::new(),
+    });
+    let filtered: Value = serde_json::from_slice(&filtered.body).unwrap();
+    assert_eq!(filtered["items"], outbox["items"]);
     assert_eq!(item["message"], reply["sid"]);
     assert_eq!(item["segments"], 1);
     control(&mut svc, "POST", "clock/advance", json!({"by": "10m"}));

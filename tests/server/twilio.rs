@@ -1351,3 +1351,30 @@ fn media_uploaded_to_the_media_service_go_out_with_media_sid() {
     untyped.headers.retain(|(n, _)| n != "content-type");
     assert_eq!(error_code(&svc.handle(&untyped)), (415, 20415));
 }
+
+#[test]
+fn a_webhook_step_is_read_strictly_and_replays_as_its_own_line() {
+    let file = |step: Value| json!({"seed": 1, "profile": "twilio", "steps": [step]}).to_string();
+    let good = json!({"op": "webhook", "phase": "post", "event": "onMessageAdded",
+        "url": "http://127.0.0.1:9/post", "params": {"Body": "hi"}, "status": 500});
+    let report = scenario::run(&scenario::parse(&file(good), None).unwrap());
+    assert!(report.failures.is_empty(), "{:?}", report.failures);
+    let line: Value = serde_json::from_str(&report.lines[0]).unwrap();
+    assert_eq!(
+        (line["op"].as_str(), line["status"].as_u64()),
+        (Some("webhook"), Some(500))
+    );
+    assert_eq!(line["result"]["params"]["Body"], "hi");
+    for (key, value, path) in [
+        ("phase", json!("during"), "$.steps[0].phase"),
+        ("status", json!(1000), "$.steps[0].status"),
+        ("params", json!({"Body": 1}), "$.steps[0].params"),
+        ("extra", json!(1), "$.steps[0].extra"),
+    ] {
+        let mut step = json!({"op": "webhook", "phase": "pre", "event": "onMessageAdd",
+            "url": "http://127.0.0.1:9/pre", "status": 200});
+        step[key] = value;
+        let e = scenario::parse(&file(step), None).unwrap_err();
+        assert_eq!(e.path, path, "{key}: {}", e.message);
+    }
+}

@@ -159,13 +159,11 @@ fn move_clock(service: &mut Service, to: Instant, hooks: &mut dyn super::Hooks) 
             ),
         );
     }
-    // What the clock-driven webhooks compare, only when a post-event URL is set.
-    let hooked = twilio(service) && service.world.webhooks.post_url.is_some();
-    let before = hooked.then(|| super::webhooks::watch(service));
+    let before = super::webhooks::watch(service);
     match service.world.advance_to(to) {
         Ok(()) => {
-            if let Some(before) = before {
-                super::webhooks::clock_webhooks(service, hooks, &before);
+            if twilio(service) {
+                super::webhooks::trace_webhooks(service, hooks, before);
             }
             clock(service)
         }
@@ -391,6 +389,7 @@ fn inbound(
             .to_string()
     };
     let (from, to) = (text("from"), text("to"));
+    let before = super::webhooks::watch(service);
     let mut fields = Map::new();
     fields.insert("op".into(), json!("inbound"));
     for (key, value) in body {
@@ -415,6 +414,8 @@ fn inbound(
             if let Some(t) = thread {
                 value["thread"] = json!(wire_thread(service, t));
                 inbound_webhook(service, hooks, t, &reply, &from);
+                // A message wakes an inactive conversation.
+                super::webhooks::trace_webhooks(service, hooks, before);
             }
             Response::json(status, value)
         }

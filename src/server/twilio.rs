@@ -75,9 +75,16 @@ pub(super) fn handle(service: &mut Service, req: &Request, hooks: &mut dyn Hooks
         query,
         body,
     };
-    match handler.dispatch(&req.method, route.resource) {
+    let before = webhooks::watch(handler.service);
+    let response = match handler.dispatch(&req.method, route.resource) {
         Ok(response) | Err(response) => response,
+    };
+    // State changes the action caused (a State update, a message waking an
+    // inactive conversation): onConversationStateUpdated.
+    if webhooks_enabled {
+        webhooks::trace_webhooks(service, hooks, before);
     }
+    response
 }
 
 impl Request {
@@ -646,26 +653,15 @@ impl Handler<'_> {
             "onConversationUpdate",
             self.with_form(vec![("ConversationSid".into(), sid.clone())]),
         )?;
-        let inspect = |h: &Self| h.service.world.simulator().inspect().thread(t);
-        let before = inspect(self).map(|v| v.state);
         Self::reply(self.run(fields("update_thread", Some(SERVICE_IDENTITY), step))?)?;
-        let view =
-            inspect(self).ok_or_else(|| wire_error(&TwilioError::not_found("Conversation")))?;
+        let view = self
+            .service
+            .world
+            .simulator()
+            .inspect()
+            .thread(t)
+            .ok_or_else(|| wire_error(&TwilioError::not_found("Conversation")))?;
         self.post("onConversationUpdated", self.conversation_params(&view));
-        if let Some(from) = before.filter(|s| *s != view.state) {
-            let now = self.render().time(self.service.world.now().ms());
-            let params = vec![
-                ("ConversationSid".into(), sid),
-                ("StateFrom".into(), from.name().to_string()),
-                ("StateTo".into(), view.state.name().to_string()),
-                (
-                    "StateUpdated".into(),
-                    now.as_str().unwrap_or("").to_string(),
-                ),
-                ("Reason".into(), "API".into()),
-            ];
-            self.post("onConversationStateUpdated", params);
-        }
         Ok(Response::json(200, self.conversation_json(&view)))
     }
 

@@ -343,100 +343,84 @@ pub(super) fn configure(
     Ok(config)
 }
 
-/// The state of every conversation and the status of every delivery, to
-/// find what a clock move changed.
-pub(super) type Watch = (
-    Vec<(ThreadId, crate::core::ConversationState)>,
-    Vec<(u64, crate::rules::Status)>,
-);
-
-/// What the clock-driven webhooks compare: states and delivery statuses now.
-pub(super) fn watch(service: &Service) -> Watch {
-    let sim = service.world.simulator();
-    let states = sim
-        .inspect()
-        .threads()
-        .iter()
-        .map(|v| (v.id, v.state))
-        .collect();
-    let deliveries = sim
-        .outbox(&OutboxFilter::default())
-        .iter()
-        .map(|d| (d.id, d.status))
-        .collect();
-    (states, deliveries)
+/// Where the trace is now: what a clock move or an inbound message adds
+/// after it is what they made happen.
+pub(super) fn watch(service: &Service) -> u64 {
+    service.world.simulator().trace().len()
 }
 
-/// The post-event webhooks of what a clock move changed since `before`:
-/// `onConversationStateUpdated` for each conversation whose state moved
-/// (its timers), `onDeliveryUpdated` for each delivery whose carrier status
-/// moved (its status now).
-pub(super) fn clock_webhooks(service: &mut Service, hooks: &mut dyn Hooks, before: &Watch) {
+/// The post-event webhooks of what happened since the trace was at `before`
+/// (a clock move, an inbound message): `onConversationStateUpdated` for
+/// each state change (its `Reason` the simulator's, `TIMER`, `MESSAGE` or
+/// `API`) and `onDeliveryUpdated` for each carrier receipt, each with the
+/// virtual instant it happened at.
+pub(super) fn trace_webhooks(service: &mut Service, hooks: &mut dyn Hooks, before: u64) {
     if service.world.webhooks.post_url.is_none() {
         return;
     }
-    let (states, deliveries) = watch(service);
-    let render_time = |service: &Service, ms: u64| {
-        Render {
-            account: &service.twilio,
-            epoch: service.epoch,
-            base: "",
-            service_scoped: false,
-        }
-        .time(ms)
-        .as_str()
-        .unwrap_or("")
-        .to_string()
+    let sim = service.world.simulator();
+    let skip = usize::try_from(before).unwrap_or(usize::MAX);
+    let lines: Vec<Value> = sim
+        .trace()
+        .lines()
+        .skip(skip)
+        .filter_map(|line| serde_json::from_str(line).ok())
+        .filter(|line: &Value| {
+            matches!(
+                line["kind"].as_str(),
+                Some("state_changed" | "delivery_updated")
+            )
+        })
+        .collect();
+    if lines.is_empty() {
+        return;
+    }
+    let deliveries: std::collections::BTreeMap<u64, crate::core::DeliveryView> = sim
+        .outbox(&OutboxFilter::default())
+        .into_iter()
+        .map(|d| (d.id, d))
+        .collect();
+    let render = Render {
+        account: &service.twilio,
+        epoch: service.epoch,
+        base: "",
+        service_scoped: false,
     };
-    let now = render_time(service, service.world.now().ms());
-    for (t, state) in states {
-        let from = before.0.iter().find(|(id, _)| *id == t).map(|(_, s)| *s);
-        if let Some(from) = from.filter(|f| *f != state) {
+    let time = |ms: u64| render.time(ms).as_str().unwrap_or("").to_string();
+    let mut calls: Vec<(&str, Vec<(String, String)>)> = Vec::new();
+    for line in &lines {
+        let at = time(line["at_ms"].as_u64().unwrap_or(0));
+        let text = |key: &str| line[key].as_str().unwrap_or("").to_string();
+        if line["kind"] == "state_changed" {
+            let Some(t) = ThreadId::parse(&text("thread")) else {
+                continue;
+            };
             let params = vec![
                 (
                     "ConversationSid".to_string(),
                     service.twilio.conversation(t),
                 ),
-                ("StateFrom".to_string(), from.name().to_string()),
-                ("StateTo".to_string(), state.name().to_string()),
-                ("StateUpdated".to_string(), now.clone()),
-                ("Reason".to_string(), "TIMER".to_string()),
+                ("StateFrom".to_string(), text("from")),
+                ("StateTo".to_string(), text("to")),
+                ("StateUpdated".to_string(), at),
+                ("Reason".to_string(), text("reason").to_ascii_uppercase()),
             ];
-            fire(
-                service,
-                hooks,
-                Phase::Post,
-                "onConversationStateUpdated",
-                "API",
-                params,
-            );
+            calls.push(("onConversationStateUpdated", params));
+            continue;
         }
-    }
-    let changed: Vec<u64> = deliveries
-        .iter()
-        .filter(|(id, status)| !before.1.contains(&(*id, *status)))
-        .map(|(id, _)| *id)
-        .collect();
-    for id in changed {
-        let sim = service.world.simulator();
-        let Some(d) = sim
-            .outbox(&OutboxFilter::default())
-            .into_iter()
-            .find(|d| d.id == id)
-        else {
+        let Some(d) = line["delivery"].as_u64().and_then(|id| deliveries.get(&id)) else {
             continue;
         };
-        let (Some(t), Some(seq)) = (
-            d.thread,
-            d.message
-                .as_deref()
-                .and_then(|m| m.strip_prefix('m')?.parse().ok()),
-        ) else {
+        let sequence = d
+            .message
+            .as_deref()
+            .and_then(|m| m.strip_prefix('m')?.parse().ok());
+        let (Some(t), Some(sequence)) = (d.thread, sequence) else {
             continue;
         };
         let m = MessageId {
             thread: t,
-            sequence: seq,
+            sequence,
         };
         let bare = d.to.trim_start_matches("whatsapp:");
         let participant = sim.state().thread(t).and_then(|th| {
@@ -446,6 +430,7 @@ pub(super) fn clock_webhooks(service: &mut Service, hooks: &mut dyn Hooks, befor
                 .map(|i| service.twilio.participant(t, Member::Binding(i as u32)))
         });
         let receipt = service.twilio.receipt(d.id);
+        let code = line["code"].as_u64().unwrap_or(0);
         let mut params = vec![
             (
                 "ConversationSid".to_string(),
@@ -457,24 +442,17 @@ pub(super) fn clock_webhooks(service: &mut Service, hooks: &mut dyn Hooks, befor
                 "ChannelMessageSid".to_string(),
                 format!("SM{}", &receipt[2..]),
             ),
-            ("Status".to_string(), d.status.name().to_string()),
-            (
-                "ErrorCode".to_string(),
-                d.error_code.map_or(0, u32::from).to_string(),
-            ),
-            ("DateUpdated".to_string(), now.clone()),
+            ("Status".to_string(), text("status")),
+            ("ErrorCode".to_string(), code.to_string()),
+            ("DateUpdated".to_string(), at),
         ];
         if let Some(p) = participant {
             params.push(("ParticipantSid".to_string(), p));
         }
-        fire(
-            service,
-            hooks,
-            Phase::Post,
-            "onDeliveryUpdated",
-            "API",
-            params,
-        );
+        calls.push(("onDeliveryUpdated", params));
+    }
+    for (event, params) in calls {
+        fire(service, hooks, Phase::Post, event, "API", params);
     }
 }
 

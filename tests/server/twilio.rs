@@ -1062,6 +1062,39 @@ fn rest_actions_fire_signed_webhooks_only_when_asked() {
         .filter(|l| l.contains(r#""op":"webhook""#))
         .count();
     assert_eq!(webhook_lines, 4);
+    // A State update fires onConversationStateUpdated (Reason API); a message
+    // that wakes the inactive conversation another (Reason MESSAGE).
+    let before = hooks.calls.len();
+    ok(
+        &hooked(&mut svc, &mut hooks, "POST", &c, &[("State", "inactive")]),
+        200,
+    );
+    ok(
+        &hooked(
+            &mut svc,
+            &mut hooks,
+            "POST",
+            &format!("{c}/Messages"),
+            &[("Body", "back")],
+        ),
+        201,
+    );
+    let reasons: Vec<(String, String)> = hooks.calls[before..]
+        .iter()
+        .map(|d| decode(&d.body))
+        .filter(|p| p.contains(&("EventType".into(), "onConversationStateUpdated".into())))
+        .map(|p| {
+            let get = |k: &str| p.iter().find(|(n, _)| n == k).unwrap().1.clone();
+            (get("StateTo"), get("Reason"))
+        })
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            ("inactive".to_string(), "API".to_string()),
+            ("active".to_string(), "MESSAGE".to_string())
+        ]
+    );
 }
 
 #[test]
@@ -1157,6 +1190,18 @@ fn clock_driven_and_inbound_events_fire_post_webhooks() {
         .unwrap();
     assert!(state.contains(&("StateTo".into(), "inactive".into())));
     assert!(state.contains(&("Reason".into(), "TIMER".into())));
+    assert!(state.contains(&("StateUpdated".into(), "2026-01-01T00:01:00Z".into())));
+    // One onDeliveryUpdated per carrier receipt, each at its own instant:
+    // the reply's delivery went sent, then its final status.
+    let statuses: Vec<String> = hooks
+        .calls
+        .iter()
+        .map(|d| decode(&d.body))
+        .filter(|p| p.contains(&("EventType".into(), "onDeliveryUpdated".into())))
+        .map(|p| p.iter().find(|(k, _)| k == "Status").unwrap().1.clone())
+        .collect();
+    assert_eq!(statuses.len(), 2, "{statuses:?}");
+    assert_eq!(statuses[0], "sent");
     // The recording, webhooks included, replays to the same trace without a receiver.
     let trace = svc.world().trace_lines();
     let recording = control(&mut svc, "GET", "scenario", Value::Null);

@@ -8,8 +8,8 @@
 //! cannot name: the server acts as the identity [`SERVICE_IDENTITY`]
 //! (`system`, the author Twilio gives a message sent without `Author`),
 //! created by the first request that needs it and made the creator of every
-//! conversation the API creates. It is left out of every answer: listings,
-//! participant counts the API shows, users. A message with `Author` naming an
+//! conversation the API creates. It is left out of every answer (the
+//! participants listed, the users). A message with `Author` naming an
 //! identity is sent as that identity; a message is edited or deleted as its
 //! sender.
 //!

@@ -192,6 +192,11 @@ impl State {
         self.threads.get(&thread).map(|t| &**t)
     }
 
+    /// The id the next created thread gets (ids come from a counter).
+    pub fn next_thread_id(&self) -> ThreadId {
+        ThreadId(self.next_thread)
+    }
+
     /// Number of threads not deleted.
     pub fn live_threads(&self) -> usize {
         self.threads

@@ -184,8 +184,33 @@ const OPS: &[(&str, Parser)] = &[
         let user = f.required("user", string);
         Some(Op::Inbox { user: user? })
     }),
+    ("webhook", webhook),
     ("advance", |_| Some(Op::Advance)),
 ];
+
+fn webhook(f: &mut Fields) -> Option<Op> {
+    let phase = f.required("phase", |value, path| match value.as_str() {
+        Some(p @ ("pre" | "post")) => Ok(Arc::from(p)),
+        _ => Err(error(path, "expected \"pre\" or \"post\"")),
+    });
+    let event = f.required("event", text);
+    let url = f.required("url", text);
+    let params = f.optional("params", metadata);
+    let status = f.required("status", |value, path| {
+        value
+            .as_u64()
+            .and_then(|n| u16::try_from(n).ok())
+            .filter(|n| *n <= 999)
+            .ok_or_else(|| error(path, "expected an HTTP status (0 for no answer)"))
+    });
+    Some(Op::Webhook {
+        phase: phase?,
+        event: event?,
+        url: url?,
+        params: params.unwrap_or_default(),
+        status: status?,
+    })
+}
 
 fn create_user(f: &mut Fields) -> Option<Op> {
     let id = f.required("id", text);

@@ -402,6 +402,9 @@ enum Action<'a> {
     Inbox(&'a str),
     /// A clock move (done before every step).
     Advance,
+    /// A webhook call and its answer, recorded in the trace: the call as
+    /// JSON and the receiver's status.
+    Webhook(Value, u16),
 }
 
 impl Runner {
@@ -428,6 +431,25 @@ impl Runner {
                     status: 200,
                     result: Value::Null,
                     body: Value::Null,
+                    error: None,
+                    count: None,
+                };
+                (seen, StepOutcome::Advanced)
+            }
+            Ok(Action::Webhook(result, status)) => {
+                self.sim.record_step(&StepLine {
+                    step: step.index,
+                    op: step.op_name,
+                    actor: step.actor.as_deref(),
+                    status,
+                    result: Some(StepResult::Json(result.clone())),
+                    error: None,
+                    body: None,
+                });
+                let seen = Seen {
+                    status,
+                    result: result.clone(),
+                    body: result,
                     error: None,
                     count: None,
                 };
@@ -596,6 +618,18 @@ impl Runner {
             Op::Outbox(query) => return Ok(Action::Outbox(query)),
             Op::Inbox { user } => return Ok(Action::Inbox(user)),
             Op::Advance => return Ok(Action::Advance),
+            Op::Webhook {
+                phase,
+                event,
+                url,
+                params,
+                status,
+            } => {
+                let call = serde_json::json!({
+                    "phase": phase, "event": event, "url": url, "params": params,
+                });
+                return Ok(Action::Webhook(call, *status));
+            }
             Op::Inbound {
                 channel,
                 from,

@@ -305,6 +305,21 @@ pub enum Op {
         /// The user: an id.
         user: String,
     },
+    /// `webhook`: a webhook call the server mode made and the answer it got
+    /// (an input, recorded so that the session replays without the
+    /// receiver). It changes nothing; the trace shows it as a line of its own.
+    Webhook {
+        /// `pre` or `post`.
+        phase: Arc<str>,
+        /// The platform's event name (`onMessageAdded`).
+        event: Arc<str>,
+        /// Where it was sent.
+        url: Arc<str>,
+        /// The parameters sent.
+        params: BTreeMap<String, String>,
+        /// The receiver's HTTP status; 0 when no answer came.
+        status: u16,
+    },
     /// Moves the clock to the step's instant, running everything due on the
     /// way (timers, retention, carrier receipts); no call, and no line of
     /// its own in the trace. The server mode records its clock moves so.
@@ -342,6 +357,7 @@ impl Op {
             | Op::Inbound { .. }
             | Op::SendSms { .. }
             | Op::Inbox { .. }
+            | Op::Webhook { .. }
             | Op::Advance => None,
         }
     }

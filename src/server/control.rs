@@ -34,7 +34,11 @@ fn not_found(req: &Request) -> Response {
 }
 
 /// Answers a control-plane request.
-pub(super) fn handle(service: &mut Service, req: &Request) -> Response {
+pub(super) fn handle(
+    service: &mut Service,
+    req: &Request,
+    hooks: &mut dyn super::Hooks,
+) -> Response {
     let segments = match req
         .path
         .trim_start_matches('/')
@@ -54,11 +58,11 @@ pub(super) fn handle(service: &mut Service, req: &Request) -> Response {
     match (req.method.as_str(), s.as_slice()) {
         ("GET", ["clock"]) => clock(service),
         ("POST", ["clock", "advance"]) => match duration(&body, "by") {
-            Ok(by) => move_clock(service, service.world.now().after(by)),
+            Ok(by) => move_clock(service, service.world.now().after(by), hooks),
             Err(response) => response,
         },
         ("POST", ["clock", "set"]) => match duration(&body, "to") {
-            Ok(to) => move_clock(service, Instant(to.ms())),
+            Ok(to) => move_clock(service, Instant(to.ms()), hooks),
             Err(response) => response,
         },
         ("POST", ["reset"]) => reset(service, &body),
@@ -78,7 +82,7 @@ pub(super) fn handle(service: &mut Service, req: &Request) -> Response {
         ("GET", ["trace"]) => trace(service, req),
         ("GET", ["outbox"]) => outbox(service, req),
         ("GET", ["inbox", user]) => inbox(service, user),
-        ("POST", ["inbound"]) => inbound(service, body),
+        ("POST", ["inbound"]) => inbound(service, body, hooks),
         ("GET", ["scenario"]) => Response::json(200, service.world.scenario()),
         ("GET", ["credentials"]) => Response::json(200, credentials(service)),
         ("POST", ["shutdown"]) => {
@@ -93,6 +97,9 @@ pub(super) fn handle(service: &mut Service, req: &Request) -> Response {
 fn credentials(service: &Service) -> Value {
     match service.settings.profile.as_str() {
         "sendbird" => json!({"sendbird_api_token": service.keys.app.api_token(),
+            "seed": service.settings.seed}),
+        "twilio" => json!({"twilio_account_sid": service.twilio.sid,
+            "twilio_auth_token": service.twilio.auth_token,
             "seed": service.settings.seed}),
         _ => json!({"acs_connection_string": service.keys.connection_string(
             &format!("{}://{}", service.settings.scheme, service.settings.authority)),
@@ -138,7 +145,7 @@ fn clock(service: &Service) -> Response {
     )
 }
 
-fn move_clock(service: &mut Service, to: Instant) -> Response {
+fn move_clock(service: &mut Service, to: Instant, hooks: &mut dyn super::Hooks) -> Response {
     let now = service.world.now();
     if to < now {
         return error(
@@ -151,8 +158,14 @@ fn move_clock(service: &mut Service, to: Instant) -> Response {
             ),
         );
     }
+    let before = super::webhooks::watch(service);
     match service.world.advance_to(to) {
-        Ok(()) => clock(service),
+        Ok(()) => {
+            if twilio(service) {
+                super::webhooks::trace_webhooks(service, hooks, before);
+            }
+            clock(service)
+        }
         Err(e) => error(400, "BadRequest", e.to_string()),
     }
 }
@@ -211,36 +224,65 @@ fn profile(spec: &Value) -> Result<Profile, String> {
     }
 }
 
-/// The core's ids in a listing item become wire ids: `thread` and `message`
-/// (ACS thread ids and message ids; Sendbird channel URLs and message ids).
+/// Whether the server speaks Twilio (its ids are SIDs).
+fn twilio(service: &Service) -> bool {
+    service.settings.profile == "twilio"
+}
+
+/// A thread's wire id: a Twilio `CH…` SID, a Sendbird channel URL or an ACS
+/// thread id.
+fn wire_thread(service: &Service, t: crate::id::ThreadId) -> String {
+    match service.settings.profile.as_str() {
+        "twilio" => service.twilio.conversation(t),
+        "sendbird" => super::sendbird::channel_url(service, t),
+        _ => service.keys.resource.thread(t),
+    }
+}
+
+/// A message's wire id (`m<seq>` in thread `t`): an `IM…` SID, Sendbird's
+/// message id or ACS's decimal id.
+fn wire_message(service: &Service, t: Option<crate::id::ThreadId>, core: &str) -> Option<Value> {
+    match (service.settings.profile.as_str(), t) {
+        ("twilio", Some(thread)) => {
+            let sequence = crate::id::parse_message_id(core)?;
+            Some(json!(
+                service
+                    .twilio
+                    .message(crate::id::MessageId { thread, sequence })
+            ))
+        }
+        ("sendbird", Some(thread)) => {
+            let sequence = crate::id::parse_message_id(core)?;
+            Some(json!(service.keys.app.message_id(thread, sequence)))
+        }
+        _ => ids::message_from_core(core).map(|m| json!(m)),
+    }
+}
+
+/// The core's ids in a listing item become wire ids: `thread` and `message`.
 fn wire_ids(service: &Service, mut item: Value) -> Value {
     let thread = item
         .get("thread")
         .and_then(Value::as_str)
         .and_then(crate::id::ThreadId::parse);
-    let sendbird = service.settings.profile == "sendbird";
     if let Some(t) = thread {
-        item["thread"] = match sendbird {
-            true => json!(super::sendbird::channel_url(service, t)),
-            false => json!(service.keys.resource.thread(t)),
-        };
+        item["thread"] = json!(wire_thread(service, t));
     }
-    let message = item.get("message").and_then(Value::as_str);
-    let message = match (sendbird, thread) {
-        (true, Some(t)) => message
-            .and_then(crate::id::parse_message_id)
-            .map(|seq| json!(service.keys.app.message_id(t, seq))),
-        _ => message.and_then(ids::message_from_core).map(|m| json!(m)),
-    };
+    let message = item
+        .get("message")
+        .and_then(Value::as_str)
+        .and_then(|m| wire_message(service, thread, m));
     if let Some(m) = message {
         item["message"] = m;
     }
     item
 }
 
-/// The thread a wire id names: an ACS thread id, or a Sendbird channel URL.
-fn wire_thread(service: &Service, wire: &str) -> Option<crate::id::ThreadId> {
+/// The thread a wire id names: a Twilio `CH…` SID, a Sendbird channel URL or
+/// an ACS thread id.
+fn parse_wire_thread(service: &Service, wire: &str) -> Option<crate::id::ThreadId> {
     match service.settings.profile.as_str() {
+        "twilio" => service.twilio.parse_conversation(wire),
         "sendbird" => super::sendbird::thread_of_url(service, wire),
         _ => service.keys.resource.parse_thread(wire),
     }
@@ -302,7 +344,7 @@ fn outbox(service: &Service, req: &Request) -> Response {
                     );
                 }
             },
-            "thread" => match wire_thread(service, &value) {
+            "thread" => match parse_wire_thread(service, &value) {
                 Some(t) => filter.thread = Some(t),
                 None => return error(404, "NotFound", format!("Thread {value} not found.")),
             },
@@ -349,7 +391,33 @@ fn inbox(service: &Service, user: &str) -> Response {
     Response::json(200, json!({ "items": items }))
 }
 
-fn inbound(service: &mut Service, body: Map<String, Value>) -> Response {
+/// The conversation that holds the binding `from` talks through `to`, now.
+fn conversation_of(service: &Service, from: &str, to: &str) -> Option<crate::id::ThreadId> {
+    let bare = |a: &str| a.trim_start_matches("whatsapp:").to_string();
+    let (from, to) = (bare(from), bare(to));
+    let sim = service.world.simulator();
+    sim.inspect().threads().iter().map(|v| v.id).find(|t| {
+        sim.state().thread(*t).is_some_and(|th| {
+            th.bindings
+                .iter()
+                .any(|b| b.is_current() && *b.address == from && bare(&b.proxy) == to)
+        })
+    })
+}
+
+fn inbound(
+    service: &mut Service,
+    body: Map<String, Value>,
+    hooks: &mut dyn super::Hooks,
+) -> Response {
+    let text = |key: &str| {
+        body.get(key)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
+    let (from, to) = (text("from"), text("to"));
+    let before = super::webhooks::watch(service);
     let mut fields = Map::new();
     fields.insert("op".into(), json!("inbound"));
     for (key, value) in body {
@@ -359,22 +427,70 @@ fn inbound(service: &mut Service, body: Map<String, Value>) -> Response {
         Err(e) => error(400, "BadRequest", e.to_string()),
         Ok(StepOutcome::Reply { status, reply }) => {
             let mut value = crate::wire::reply_json(&reply);
+            let thread = if twilio(service) {
+                conversation_of(service, &from, &to)
+            } else {
+                None
+            };
             if let Some(m) = value
                 .get("id")
                 .and_then(Value::as_str)
-                .and_then(ids::message_from_core)
+                .and_then(|m| wire_message(service, thread, m))
             {
                 value["id"] = json!(m);
+            }
+            if let Some(t) = thread {
+                value["thread"] = json!(wire_thread(service, t));
+                inbound_webhook(service, hooks, t, &reply, &from);
+                // A message wakes an inactive conversation.
+                super::webhooks::trace_webhooks(service, hooks, before);
             }
             Response::json(status, value)
         }
         Ok(StepOutcome::Refused(e)) if service.settings.profile == "sendbird" => {
             super::sendbird::refusal(service, &e)
         }
+        Ok(StepOutcome::Refused(e)) if twilio(service) => super::twilio::refusal(&e),
         Ok(StepOutcome::Refused(e)) => {
             let render = service.render();
             super::acs::refusal(&render, &e, None, None)
         }
         Ok(_) => Response::empty(204),
+    }
+}
+
+/// The post-event `onMessageAdded` of an inbound message (Source `SMS` or
+/// `WHATSAPP`): inbound messages fire webhooks as Twilio's channels do.
+fn inbound_webhook(
+    service: &mut Service,
+    hooks: &mut dyn super::Hooks,
+    t: crate::id::ThreadId,
+    reply: &crate::core::Reply,
+    from: &str,
+) {
+    let crate::core::Reply::MessageSent { sequence } = reply else {
+        return;
+    };
+    let view = service
+        .world
+        .simulator()
+        .inspect()
+        .messages(t)
+        .and_then(|all| all.into_iter().find(|v| v.sequence_id == *sequence));
+    if let Some(view) = view {
+        let params = super::twilio::message_params(service, t, &view);
+        let source = if from.starts_with("whatsapp:") {
+            "WHATSAPP"
+        } else {
+            "SMS"
+        };
+        super::webhooks::fire(
+            service,
+            hooks,
+            super::webhooks::Phase::Post,
+            "onMessageAdded",
+            source,
+            params,
+        );
     }
 }

@@ -129,6 +129,11 @@ pub fn start(config: Config) -> Result<Running, String> {
     });
     match config.profile.as_str() {
         "sendbird" => line["sendbird_api_token"] = json!(service.keys().app.api_token()),
+        "twilio" => {
+            let account = service.twilio_account();
+            line["twilio_account_sid"] = json!(account.sid);
+            line["twilio_auth_token"] = json!(account.auth_token);
+        }
         _ => line["acs_connection_string"] = json!(connection_string),
     }
     if let Some(path) = &ca_cert {
@@ -297,8 +302,9 @@ async fn answer(
     };
     let (response, stopping) = {
         let mut service = lock(&shared);
-        let answered =
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| service.handle(&request)));
+        let answered = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            service.handle_with(&request, &mut LoopbackHooks)
+        }));
         let response = answered.unwrap_or_else(|_| {
             eprintln!(
                 "switchboard: a bug: answering {} {} panicked",
@@ -396,4 +402,57 @@ fn certificate(dir: &std::path::Path) -> Result<(PathBuf, rustls::ServerConfig),
         .map_err(|e| format!("cannot configure TLS: {e}"))?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok((path, config))
+}
+
+/// Webhook calls over plain HTTP/1.1 to the loopback receivers the
+/// configuration allows (`webhooks::check_url`): a blocking
+/// `std::net::TcpStream` with Twilio's 5-second limit for the connection, the
+/// request and the answer. The service is answering one request at a time
+/// behind its mutex anyway, so a webhook call waits its turn like any other
+/// work; only the status line of the answer is read.
+struct LoopbackHooks;
+
+/// Twilio's limit on a webhook call ("Conversations webhooks have a maximum
+/// timeout of 5 seconds").
+const WEBHOOK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+impl super::Hooks for LoopbackHooks {
+    fn deliver(&mut self, delivery: &super::Delivery) -> u16 {
+        call_loopback(delivery).unwrap_or(0)
+    }
+}
+
+fn call_loopback(delivery: &super::Delivery) -> Option<u16> {
+    use std::io::{BufRead, BufReader, Write};
+    use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+    super::webhooks::check_url(&delivery.url).ok()?;
+    let rest = delivery.url.strip_prefix("http://")?;
+    let (authority, path) = match rest.find(['/', '?']) {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, "/"),
+    };
+    let path = if path.starts_with('?') {
+        format!("/{path}")
+    } else {
+        path.to_string()
+    };
+    let host = authority.replace("localhost", "127.0.0.1");
+    let addr: SocketAddr = host.to_socket_addrs().ok()?.next()?;
+    let mut stream = TcpStream::connect_timeout(&addr, WEBHOOK_TIMEOUT).ok()?;
+    stream.set_read_timeout(Some(WEBHOOK_TIMEOUT)).ok()?;
+    stream.set_write_timeout(Some(WEBHOOK_TIMEOUT)).ok()?;
+    let mut head = format!(
+        "{} {path} HTTP/1.1\r\nHost: {authority}\r\nUser-Agent: TwilioProxy/1.1\r\nConnection: close\r\nContent-Length: {}\r\n",
+        delivery.method,
+        delivery.body.len()
+    );
+    for (name, value) in &delivery.headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes()).ok()?;
+    stream.write_all(&delivery.body).ok()?;
+    let mut status_line = String::new();
+    BufReader::new(stream).read_line(&mut status_line).ok()?;
+    status_line.split_whitespace().nth(1)?.parse().ok()
 }

@@ -18,6 +18,8 @@ pub mod auth;
 mod control;
 pub mod http;
 mod sendbird;
+mod twilio;
+pub mod webhooks;
 pub mod world;
 
 use serde_json::Value;
@@ -30,6 +32,7 @@ use crate::wire::acs_rest::response::Render;
 use crate::wire::calendar::Epoch;
 pub use auth::Keys;
 pub use http::{Config, Running, run, start};
+pub use webhooks::{Delivery, Hooks, NoHooks};
 pub use world::World;
 
 /// The largest request body taken, in bytes (1 MiB): the largest ACS
@@ -142,6 +145,7 @@ pub struct Settings {
 pub struct Service {
     settings: Settings,
     keys: Keys,
+    twilio: crate::wire::twilio_rest::Account,
     epoch: Epoch,
     world: World,
     snapshots: BTreeMap<String, World>,
@@ -154,9 +158,9 @@ impl Service {
     pub fn new(settings: Settings) -> Result<Service, String> {
         let profile = Profile::named(&settings.profile)
             .ok_or_else(|| format!("unknown profile {:?}", settings.profile))?;
-        if settings.profile != "acs" && settings.profile != "sendbird" {
+        if !matches!(settings.profile.as_str(), "acs" | "twilio" | "sendbird") {
             return Err(format!(
-                "server mode serves the acs and sendbird profiles so far, not {:?}",
+                "server mode serves the acs, twilio and sendbird profiles, not {:?}",
                 settings.profile
             ));
         }
@@ -167,6 +171,7 @@ impl Service {
         );
         Ok(Service {
             keys: Keys::from_seed(settings.seed),
+            twilio: crate::wire::twilio_rest::Account::from_seed(settings.seed),
             epoch: settings.epoch,
             settings,
             world,
@@ -179,6 +184,11 @@ impl Service {
     /// The resource's secrets and ids.
     pub fn keys(&self) -> &Keys {
         &self.keys
+    }
+
+    /// The Twilio account's SIDs and auth token (the `twilio` profile's credentials).
+    pub fn twilio_account(&self) -> &crate::wire::twilio_rest::Account {
+        &self.twilio
     }
 
     /// The world the requests change.
@@ -215,9 +225,17 @@ impl Service {
     /// `x-ms-client-request-id` is echoed, so the same requests give the
     /// same bytes.
     pub fn handle(&mut self, req: &Request) -> Response {
+        self.handle_with(req, &mut NoHooks)
+    }
+
+    /// Answers one request, making the webhook calls it causes through
+    /// `hooks` (the `twilio` profile's webhooks; other profiles make none).
+    pub fn handle_with(&mut self, req: &Request, hooks: &mut dyn Hooks) -> Response {
         let mut response = if req.path == "/_switchboard" || req.path.starts_with("/_switchboard/")
         {
-            control::handle(self, req)
+            control::handle(self, req, hooks)
+        } else if self.settings.profile == "twilio" {
+            twilio::handle(self, req, hooks)
         } else if self.settings.profile == "sendbird" {
             sendbird::handle(self, req)
         } else {

@@ -40,6 +40,11 @@ pub struct World {
     pub users_created: u32,
     /// What Sendbird keeps that the simulator does not model.
     pub(crate) sendbird: super::sendbird::Extras,
+    /// The Twilio webhooks configured (the `twilio` profile).
+    pub webhooks: super::webhooks::WebhookConfig,
+    /// Media uploaded to Twilio's Media Content Service, in upload order
+    /// (their `ME…` SIDs come from the position).
+    pub media: imbl::Vector<crate::rules::Media>,
 }
 
 impl World {
@@ -55,6 +60,8 @@ impl World {
             token_steps: 0,
             users_created: 0,
             sendbird: Default::default(),
+            webhooks: super::webhooks::WebhookConfig::default(),
+            media: imbl::Vector::new(),
         }
     }
 

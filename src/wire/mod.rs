@@ -13,6 +13,7 @@ pub mod calendar;
 pub mod sendbird;
 pub mod sendbird_rest;
 pub mod twilio;
+pub mod twilio_rest;
 
 use serde::Serialize;
 use serde_json::{Value, json};

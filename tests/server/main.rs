@@ -11,6 +11,8 @@
 //! request, however malformed, panics the server or gets an ill-formed answer
 //! (a property test over the APIs' vocabulary and noise).
 
+mod twilio;
+
 use serde_json::{Value, json};
 use std::io::{Read, Write};
 

@@ -40,6 +40,10 @@ enum Command {
         /// A step that fails without an `expect` is a failed expectation.
         #[arg(long)]
         strict: bool,
+        /// Run the oracles (always on for a workload): a broken property
+        /// fails the run.
+        #[arg(long)]
+        oracles: bool,
     },
     /// Run a scenario twice and compare the traces byte for byte.
     ///
@@ -119,7 +123,8 @@ fn main() -> ExitCode {
             file,
             human,
             strict,
-        } => run(&file, human, strict),
+            oracles,
+        } => run(&file, human, strict, oracles),
         Command::Check { file } => check(&file),
         Command::Profile {
             command: ProfileCommand::Show { name },
@@ -164,13 +169,13 @@ fn load(args: &FileArgs) -> Result<scenario::Scenario, String> {
     scenario::parse(&text, args.seed).map_err(|e| format!("{}: {e}", args.file))
 }
 
-fn run(args: &FileArgs, human: bool, strict: bool) -> Result<ExitCode, String> {
+fn run(args: &FileArgs, human: bool, strict: bool, oracles: bool) -> Result<ExitCode, String> {
     let scenario = load(args)?;
     // The trace streams to stdout as the run goes: memory does not grow with
     // it. A reader that closes the pipe early ends the output quietly.
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let mut open = true;
-    let report = scenario::run_with(&scenario, RunOptions { strict }, |line| {
+    let report = scenario::run_with(&scenario, RunOptions { strict, oracles }, |line| {
         if !open {
             return;
         }
@@ -198,10 +203,13 @@ fn run(args: &FileArgs, human: bool, strict: bool) -> Result<ExitCode, String> {
     if report.failures.is_empty() {
         return Ok(ExitCode::SUCCESS);
     }
-    let strict_flag = if strict { " --strict" } else { "" };
+    let mut flags = if strict { " --strict" } else { "" }.to_string();
+    if oracles {
+        flags.push_str(" --oracles");
+    }
     let _ = writeln!(
         err,
-        "{}: {} expectation(s) failed; replay with: switchboard run {}{strict_flag} --seed {}",
+        "{}: {} failure(s); replay with: switchboard run {}{flags} --seed {}",
         args.file,
         report.failures.len(),
         args.file,

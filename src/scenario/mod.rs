@@ -5,11 +5,13 @@
 
 mod json;
 mod ops;
+pub mod oracle;
 mod parse;
 mod run;
 mod step;
 mod workload;
 
+pub use oracle::{OracleFailure, Oracles, check_trace};
 pub use parse::{ParseError, QUOTE_CHARS_MAX, StepReader, parse, quote};
 pub use run::{
     RunOptions, RunReport, Session, StepOutcome, contains, first_divergence, run, run_with,

@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use super::oracle::{OracleFailure, Oracles};
 use super::step::{
     Continuation, Expect, InThread, Op, OutboxQuery, PageSpec, Participant, RetentionField,
     Scenario, Step, ThreadSettings, UserDecl,
@@ -35,6 +36,9 @@ pub struct RunReport {
     pub digest: String,
     /// Steps refused that expected nothing (failures too when strict).
     pub unexpected_refusals: u32,
+    /// What the oracles found (each is also one of `failures`); empty when
+    /// they did not run.
+    pub oracle_failures: Vec<OracleFailure>,
 }
 
 impl RunReport {
@@ -117,6 +121,9 @@ struct Seen {
 pub struct RunOptions {
     /// A step refused without an `expect` is a failed expectation.
     pub strict: bool,
+    /// Run the oracles ([`super::oracle`]) even without a workload (a run
+    /// with a workload always runs them).
+    pub oracles: bool,
 }
 
 /// Runs `scenario` to the end, keeping its trace in the report.
@@ -141,6 +148,9 @@ pub fn run_with(scenario: &Scenario, options: RunOptions, mut emit: impl FnMut(&
     }
     let mut session = Session::new(seed, scenario.profile.clone(), &users);
     session.runner.strict = options.strict;
+    if options.oracles || scenario.workload.is_some() {
+        session.runner.oracles = Some(Oracles::new(&scenario.profile));
+    }
     // A workload's calls run between the steps: those due before a step's
     // instant first (at one instant, the step first).
     let mut generator = scenario
@@ -165,12 +175,32 @@ pub fn run_with(scenario: &Scenario, options: RunOptions, mut emit: impl FnMut(&
     for line in session.take_lines() {
         emit(&line);
     }
+    let oracle_failures = match session.runner.oracles.as_mut() {
+        Some(oracles) => {
+            let now = session.runner.sim.now();
+            let found = oracles.finish(now, Some(&session.runner.sim));
+            let more = oracles.failed() - found.len() as u64;
+            session
+                .runner
+                .failures
+                .extend(found.iter().map(ToString::to_string));
+            if more > 0 {
+                session
+                    .runner
+                    .failures
+                    .push(format!("{more} more oracle failure(s) not listed"));
+            }
+            found
+        }
+        None => Vec::new(),
+    };
     emit(&session.summary(scenario.name.as_deref(), steps));
     RunReport {
         lines: Vec::new(),
         digest: session.runner.sim.digest(),
         unexpected_refusals: session.runner.unexpected_refusals,
         failures: session.runner.failures,
+        oracle_failures,
     }
 }
 
@@ -219,6 +249,7 @@ impl Session {
                 failures: Vec::new(),
                 unexpected_refusals: 0,
                 strict: false,
+                oracles: None,
             },
             seed,
         }
@@ -243,7 +274,13 @@ impl Session {
     /// Takes the trace lines kept since the last take, so that a caller that
     /// streams them keeps memory flat (`lines` then sees only later ones).
     pub fn take_lines(&mut self) -> imbl::Vector<String> {
-        self.runner.sim.take_trace_lines()
+        let lines = self.runner.sim.take_trace_lines();
+        if let Some(oracles) = self.runner.oracles.as_mut() {
+            for line in &lines {
+                oracles.line(line);
+            }
+        }
+        lines
     }
 
     /// The trace kept so far as JSON Lines, then the summary line `run`
@@ -281,6 +318,9 @@ struct Runner {
     unexpected_refusals: u32,
     /// Such a step is a failure.
     strict: bool,
+    /// The oracles, when they run: they see every call, and every line
+    /// the session takes.
+    oracles: Option<Oracles>,
 }
 
 /// What a step does once its fields are resolved.
@@ -338,6 +378,10 @@ impl Runner {
                     },
                     Err(e) => StepOutcome::Refused(e.clone()),
                 };
+                if let Some(oracles) = self.oracles.as_mut() {
+                    let now = self.sim.now();
+                    oracles.call(now, step.actor.as_deref(), &command, outcome.is_ok());
+                }
                 (seen(&command, outcome, style), returned)
             }
             Ok(Action::Outbox(query)) => {

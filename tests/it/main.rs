@@ -9,6 +9,7 @@ mod harness;
 mod inspection;
 mod lifecycle;
 mod media_rule_table;
+mod oracles;
 mod rate_limits;
 mod regressions;
 mod scenarios_and_cli;

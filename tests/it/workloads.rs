@@ -348,7 +348,10 @@ fn workload_refusals_are_not_strict_failures_and_steps_may_act_as_its_users() {
     let parsed = switchboard::scenario::parse(text, None).unwrap();
     let strict = switchboard::scenario::run_with(
         &parsed,
-        switchboard::scenario::RunOptions { strict: true },
+        switchboard::scenario::RunOptions {
+            strict: true,
+            oracles: false,
+        },
         |_| {},
     );
     assert!(strict.failures.is_empty(), "{:?}", strict.failures.first());

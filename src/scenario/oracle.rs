@@ -76,11 +76,15 @@ struct ThreadRecord {
     retention_due: Option<Instant>,
 }
 
-/// A delivery handed to the carrier and not yet ended.
+/// One message's deliveries (ids `first..first + ids`), of which
+/// `unended` were handed to the carrier and have not ended yet (the others
+/// were refused at once; which ids those are, only the outbox says).
 #[derive(Clone, Copy, Debug)]
 struct InFlight {
     thread: ThreadId,
     created_at: Instant,
+    ids: u32,
+    unended: u32,
     /// Extra delay an injected fault announced.
     delayed_ms: u64,
 }
@@ -93,6 +97,7 @@ pub struct Oracles {
     /// Accepted instants per (limit index, user, thread), oldest first.
     windows: BTreeMap<(usize, Option<String>, Option<ThreadId>), VecDeque<Instant>>,
     threads: BTreeMap<ThreadId, ThreadRecord>,
+    /// By first delivery id.
     in_flight: BTreeMap<u64, InFlight>,
     /// The carrier's longest delay from hand-over to a final receipt.
     carrier_longest_ms: Option<u64>,
@@ -306,7 +311,7 @@ impl Oracles {
         if kind == "delivery_updated" {
             // The most frequent line: read by hand, without a parse.
             if let Some(id) = delivery_ended(text) {
-                self.in_flight.remove(&id);
+                self.ended(id);
             }
             return;
         }
@@ -381,13 +386,31 @@ impl Oracles {
             "fault" => {
                 if let Some(id) = line.delivery {
                     if line.fault == Some("receipt_lost") {
-                        self.in_flight.remove(&id);
-                    } else if let Some(d) = self.in_flight.get_mut(&id) {
+                        self.ended(id);
+                    } else if let Some(group) = self.group_of(id) {
+                        let d = self.in_flight.get_mut(&group).expect("found");
                         d.delayed_ms = d.delayed_ms.saturating_add(line.delay_ms.unwrap_or(0));
                     }
                 }
             }
             _ => {}
+        }
+    }
+
+    /// The first id of the group in flight that holds delivery `id`.
+    fn group_of(&self, id: u64) -> Option<u64> {
+        let (first, d) = self.in_flight.range(..=id).next_back()?;
+        (id < first + u64::from(d.ids)).then_some(*first)
+    }
+
+    /// Delivery `id` ended (or will never be reported: its receipt was lost).
+    fn ended(&mut self, id: u64) {
+        if let Some(first) = self.group_of(id) {
+            let d = self.in_flight.get_mut(&first).expect("found");
+            d.unended = d.unended.saturating_sub(1);
+            if d.unended == 0 {
+                self.in_flight.remove(&first);
+            }
         }
     }
 
@@ -504,18 +527,19 @@ impl Oracles {
             );
         }
         if self.carrier_longest_ms.is_some()
+            && queued > 0
             && let Some(first) = line.first
         {
-            for id in first..first + u64::from(queued) {
-                self.in_flight.insert(
-                    id,
-                    InFlight {
-                        thread: t,
-                        created_at: at,
-                        delayed_ms: 0,
-                    },
-                );
-            }
+            self.in_flight.insert(
+                first,
+                InFlight {
+                    thread: t,
+                    created_at: at,
+                    ids: queued + refused,
+                    unended: queued,
+                    delayed_ms: 0,
+                },
+            );
         }
         self.expire_deliveries(at);
     }
@@ -538,13 +562,15 @@ impl Oracles {
             })
             .map(|(id, d)| (*id, *d))
             .collect();
-        for (id, d) in overdue {
-            self.in_flight.remove(&id);
+        for (first, d) in overdue {
+            self.in_flight.remove(&first);
             self.fail(
                 "delivery_unended",
                 now,
                 format!(
-                    "delivery {id} ({}) handed to the carrier at {} has not ended {}ms later",
+                    "{} of deliveries {first}..={} ({}) handed to the carrier at {} have not ended {}ms later",
+                    d.unended,
+                    first + u64::from(d.ids) - 1,
                     d.thread,
                     d.created_at,
                     longest + d.delayed_ms

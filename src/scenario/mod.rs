@@ -3,6 +3,7 @@
 //! can be checked before anything runs; `run` executes the steps on a
 //! simulator and checks their expectations.
 
+pub mod faults;
 mod json;
 mod ops;
 pub mod oracle;

@@ -16,7 +16,7 @@
 //! | `delivery_to_removed` | no fan-out reaches more participants than the thread holds once its removals are counted: `message_sent`, `typing_sent` and `read_receipt_sent` reach at most the other chat members, `inbound_received` at most the chat members, `deliveries_created` at most the SMS and WhatsApp participants |
 //! | `sequence_order` | the sequence ids a thread's events name (messages, topic and membership changes) strictly increase |
 //! | `accepted_over_limit` | no call is accepted while a rejecting rate limit's trailing window already holds its count of accepted calls of the same scope key |
-//! | `delivery_unended` | every delivery to an SMS or WhatsApp participant handed to the carrier ends `delivered`, `undelivered` or `failed` within the carrier's longest delay (those refused at once end at once); deliveries of deleted threads, `send_sms` deliveries (whose receipts the trace shows only on request) and deliveries whose receipt a fault dropped are exempt |
+//! | `delivery_unended` | every delivery to an SMS or WhatsApp participant handed to the carrier ends `delivered`, `undelivered` or `failed` within the carrier's longest delay (those refused at once end at once); deliveries of deleted threads, `send_sms` deliveries (whose receipts the trace shows only on request) and deliveries whose final receipt a fault dropped are exempt |
 //! | `retention_timing` | a retention deletion happens exactly at its deadline (the thread's creation plus the policy, or at once when a new policy's deadline has passed), and none is missed |
 //!
 //! [`check_trace`] runs the line checks over a finished trace (the rate-limit
@@ -144,6 +144,8 @@ struct Line<'a> {
     fault: Option<&'a str>,
     #[serde(default)]
     delay_ms: Option<u64>,
+    #[serde(borrow, default)]
+    receipt: Option<&'a str>,
 }
 
 /// The parts of a `create_thread` result the oracles read.
@@ -385,7 +387,9 @@ impl Oracles {
             "deliveries_created" => self.deliveries_created(&line, thread, at),
             "fault" => {
                 if let Some(id) = line.delivery {
-                    if line.fault == Some("receipt_lost") {
+                    let final_receipt =
+                        matches!(line.receipt, Some("delivered" | "undelivered" | "failed"));
+                    if line.fault == Some("receipt_lost") && final_receipt {
                         self.ended(id);
                     } else if let Some(group) = self.group_of(id) {
                         let d = self.in_flight.get_mut(&group).expect("found");

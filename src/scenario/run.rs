@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use super::faults::{FaultPlan, Storms};
 use super::oracle::{OracleFailure, Oracles};
 use super::step::{
     Continuation, Expect, InThread, Op, OutboxQuery, PageSpec, Participant, RetentionField,
@@ -151,6 +152,9 @@ pub fn run_with(scenario: &Scenario, options: RunOptions, mut emit: impl FnMut(&
     if options.oracles || scenario.workload.is_some() {
         session.runner.oracles = Some(Oracles::new(&scenario.profile));
     }
+    if let Some(plan) = &scenario.faults {
+        session.inject(plan);
+    }
     // A workload's calls run between the steps: those due before a step's
     // instant first (at one instant, the step first).
     let mut generator = scenario
@@ -250,6 +254,7 @@ impl Session {
                 unexpected_refusals: 0,
                 strict: false,
                 oracles: None,
+                storms: None,
             },
             seed,
         }
@@ -259,6 +264,17 @@ impl Session {
     /// its outcome in the trace and checks its expectation.
     pub fn step(&mut self, step: &Step) -> StepOutcome {
         self.runner.step(step)
+    }
+
+    /// Injects the fault plan `plan` (as the swarm chooses, with `swarm`)
+    /// from now on; the swarm's choice is traced now.
+    pub fn inject(&mut self, plan: &FaultPlan) {
+        let (plan, lines) = plan.resolve(self.seed);
+        for line in &lines {
+            self.runner.sim.record(line);
+        }
+        self.runner.sim.set_carrier_faults(plan.carrier);
+        self.runner.storms = Storms::new(self.seed, plan.storms);
     }
 
     /// The simulator the steps run on.
@@ -321,6 +337,8 @@ struct Runner {
     /// The oracles, when they run: they see every call, and every line
     /// the session takes.
     oracles: Option<Oracles>,
+    /// A fault plan's throttling storms, if any.
+    storms: Option<Storms>,
 }
 
 /// What a step does once its fields are resolved.
@@ -353,7 +371,10 @@ impl Runner {
             connection: 0,
             token: token.clone().unwrap_or_default(),
         };
-        let (seen, outcome) = match token.and_then(|_| self.action(step)) {
+        let action = token
+            .and_then(|_| self.action(step))
+            .and_then(|action| self.storm(action));
+        let (seen, outcome) = match action {
             Ok(Action::Advance) => {
                 let seen = Seen {
                     status: 200,
@@ -459,6 +480,18 @@ impl Runner {
             ));
         }
         outcome
+    }
+
+    /// A call a throttling storm refuses becomes its 429 (after its fault
+    /// line); other actions pass.
+    fn storm<'a>(&mut self, action: Action<'a>) -> Result<Action<'a>, Error> {
+        if let (Action::Call(command), Some(storms)) = (&action, self.storms.as_mut())
+            && let Some((error, line)) = storms.refuse(self.sim.now(), command)
+        {
+            self.sim.record(&line);
+            return Err(error);
+        }
+        Ok(action)
     }
 
     /// Records a query's outcome: its items, or the error.

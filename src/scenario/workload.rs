@@ -272,7 +272,7 @@ impl Workload {
 }
 
 /// Reads a whole number at `path` in `low..=high`.
-fn number(
+pub(super) fn number(
     map: &Map<String, Value>,
     key: &str,
     path: &str,
@@ -292,12 +292,12 @@ fn number(
     }
 }
 
-fn required(value: Option<u64>, path: &str, key: &str) -> Result<u64, ParseError> {
+pub(super) fn required(value: Option<u64>, path: &str, key: &str) -> Result<u64, ParseError> {
     value.ok_or_else(|| error(&format!("{path}.{key}"), "missing"))
 }
 
 /// Reads a duration text at `path.key` in `low..=high`.
-fn duration_in(
+pub(super) fn duration_in(
     map: &Map<String, Value>,
     key: &str,
     path: &str,
@@ -324,7 +324,7 @@ fn duration_in(
     }
 }
 
-fn object<'a>(
+pub(super) fn object<'a>(
     value: &'a Value,
     path: &str,
     keys: &[&str],
@@ -729,7 +729,7 @@ pub(super) fn parse_workload(
     Ok(workload)
 }
 
-fn required_duration(
+pub(super) fn required_duration(
     value: Option<Duration>,
     path: &str,
     key: &str,

@@ -3,6 +3,7 @@ mod arbitrary_sequences;
 mod architecture;
 mod command_line;
 mod conversation_states;
+mod faults;
 mod fuzz_corpus;
 mod hardening;
 mod harness;

@@ -41,6 +41,20 @@ pub struct Storm {
     pub retry_after: Duration,
 }
 
+/// Real-time connections dropping: at each workload arrival, with
+/// probability `ppm`, an identity drawn uniformly loses its connection for a
+/// time uniform in `min..=max`; when it reconnects it lists each of its
+/// threads' messages since it dropped (what it missed).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Disconnects {
+    /// Parts per million of arrivals that drop a connection.
+    pub ppm: u32,
+    /// The shortest time offline.
+    pub min: Duration,
+    /// The longest time offline.
+    pub max: Duration,
+}
+
 /// A scenario's `faults` section.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct FaultPlan {
@@ -48,6 +62,8 @@ pub struct FaultPlan {
     pub carrier: CarrierFaultPlan,
     /// Throttling storms.
     pub storms: Vec<Storm>,
+    /// Connections dropping (needs a workload).
+    pub disconnects: Option<Disconnects>,
     /// The seed chooses which faults are on and how strong.
     pub swarm: bool,
 }
@@ -58,6 +74,10 @@ pub struct FaultPlan {
 pub(super) struct PlanLine {
     kind: &'static str,
     fault: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user: Option<Arc<str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    until_ms: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     entry: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -156,6 +176,7 @@ pub(super) fn parse_faults(value: &Value) -> Result<FaultPlan, ParseError> {
             "receipts",
             "template_rejections",
             "storms",
+            "disconnects",
         ],
     )?;
     let swarm = match map.get("swarm") {
@@ -254,6 +275,27 @@ pub(super) fn parse_faults(value: &Value) -> Result<FaultPlan, ParseError> {
             )?,
         })
     })?;
+    let disconnects = match map.get("disconnects") {
+        None => None,
+        Some(v) => {
+            let p = format!("{path}.disconnects");
+            let d = object(v, &p, &["ppm", "min", "max"])?;
+            let min = required_duration(
+                duration_in(d, "min", &p, Duration(1), FAULT_LATENCY_MAX)?,
+                &p,
+                "min",
+            )?;
+            Some(Disconnects {
+                ppm: required(number(d, "ppm", &p, 0, PPM)?, &p, "ppm")? as u32,
+                min,
+                max: required_duration(
+                    duration_in(d, "max", &p, min, FAULT_LATENCY_MAX)?,
+                    &p,
+                    "max",
+                )?,
+            })
+        }
+    };
     Ok(FaultPlan {
         carrier: CarrierFaultPlan {
             outages,
@@ -263,6 +305,7 @@ pub(super) fn parse_faults(value: &Value) -> Result<FaultPlan, ParseError> {
             templates,
         },
         storms,
+        disconnects,
         swarm,
     })
 }
@@ -292,6 +335,8 @@ impl FaultPlan {
             lines.push(PlanLine {
                 kind: "fault",
                 fault: "swarm",
+                user: None,
+                until_ms: None,
                 entry: Some(entry),
                 on: Some(on),
                 strength_ppm: (on && rated).then_some(strength),
@@ -339,6 +384,13 @@ impl FaultPlan {
             ppm: scaled(st.ppm, s),
             ..*st
         });
+        let disconnects = self.disconnects.and_then(|d| {
+            let s = choose("disconnects".to_string())?;
+            Some(Disconnects {
+                ppm: scaled(d.ppm, s),
+                ..d
+            })
+        });
         let plan = FaultPlan {
             carrier: CarrierFaultPlan {
                 outages,
@@ -348,9 +400,30 @@ impl FaultPlan {
                 templates,
             },
             storms,
+            disconnects,
             swarm: false,
         };
         (plan, lines)
+    }
+}
+
+impl PlanLine {
+    /// `user` lost its connection until `until` (`None`: it is back).
+    pub(super) fn connection(user: Arc<str>, until: Option<Instant>) -> PlanLine {
+        PlanLine {
+            kind: "fault",
+            fault: if until.is_some() {
+                "connection_dropped"
+            } else {
+                "connection_restored"
+            },
+            user: Some(user),
+            until_ms: until.map(Instant::ms),
+            entry: None,
+            on: None,
+            strength_ppm: None,
+            op: None,
+        }
     }
 }
 
@@ -379,6 +452,8 @@ impl Storms {
         let line = PlanLine {
             kind: "fault",
             fault: "throttled",
+            user: None,
+            until_ms: None,
             entry: None,
             on: None,
             strength_ppm: None,

@@ -124,6 +124,12 @@ pub fn parse(text: &str, seed_override: Option<u64>) -> Result<Scenario, ParseEr
         None => None,
         Some(value) => Some(super::faults::parse_faults(value)?),
     };
+    if faults.as_ref().is_some_and(|f| f.disconnects.is_some()) && workload.is_none() {
+        return Err(error(
+            "$.faults.disconnects",
+            "needs a workload (its clients are the ones that drop)",
+        ));
+    }
     Ok(Scenario {
         faults,
         name,

@@ -152,15 +152,16 @@ pub fn run_with(scenario: &Scenario, options: RunOptions, mut emit: impl FnMut(&
     if options.oracles || scenario.workload.is_some() {
         session.runner.oracles = Some(Oracles::new(&scenario.profile));
     }
-    if let Some(plan) = &scenario.faults {
-        session.inject(plan);
-    }
+    let disconnects = scenario
+        .faults
+        .as_ref()
+        .and_then(|plan| session.inject(plan).disconnects);
     // A workload's calls run between the steps: those due before a step's
     // instant first (at one instant, the step first).
     let mut generator = scenario
         .workload
         .as_ref()
-        .map(|w| super::workload::Generator::new(w, seed, scenario.steps.len()));
+        .map(|w| super::workload::Generator::new(w, seed, scenario.steps.len(), disconnects));
     for step in &scenario.steps {
         if let Some(generator) = generator.as_mut() {
             generator.run(&mut session, Some(step.at), &mut emit);
@@ -267,14 +268,23 @@ impl Session {
     }
 
     /// Injects the fault plan `plan` (as the swarm chooses, with `swarm`)
-    /// from now on; the swarm's choice is traced now.
-    pub fn inject(&mut self, plan: &FaultPlan) {
+    /// from now on; the swarm's choice is traced now. Returns the plan as
+    /// chosen (its `disconnects` are the workload's to run).
+    pub fn inject(&mut self, plan: &FaultPlan) -> FaultPlan {
         let (plan, lines) = plan.resolve(self.seed);
         for line in &lines {
             self.runner.sim.record(line);
         }
-        self.runner.sim.set_carrier_faults(plan.carrier);
-        self.runner.storms = Storms::new(self.seed, plan.storms);
+        self.runner.sim.set_carrier_faults(plan.carrier.clone());
+        self.runner.storms = Storms::new(self.seed, plan.storms.clone());
+        plan
+    }
+
+    /// Records a line of the caller's own in the trace at `at` (running
+    /// what is due before it first).
+    pub(super) fn record<T: Serialize>(&mut self, at: crate::time::Instant, item: &T) {
+        self.runner.sim.run_until(at);
+        self.runner.sim.record(item);
     }
 
     /// The simulator the steps run on.

@@ -16,9 +16,10 @@ use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
 use std::sync::Arc;
 
+use super::faults::{Disconnects, PlanLine};
 use super::parse::{ParseError, duration, error, quote};
 use super::run::{Session, StepOutcome};
-use super::step::{Op, Participant, Step, ThreadSettings, UserDecl};
+use super::step::{Continuation, Op, PageSpec, Participant, Step, ThreadSettings, UserDecl};
 use crate::core::{BindingSpec, ContentType, ParticipantSpec, Reply};
 use crate::id::ThreadId;
 use crate::profile::Profile;
@@ -64,6 +65,9 @@ pub const WORKLOAD_MEDIA_BYTES_MAX: u64 = 100_000_000;
 pub const WORKLOAD_RETRIES_MAX: u64 = 10;
 /// The largest weight of an hour in a diurnal curve (`diurnal`).
 pub const WORKLOAD_DIURNAL_WEIGHT_MAX: u64 = 1_000_000;
+
+/// The most pages a reconnecting client lists in one thread.
+const RECOVERY_PAGES_MAX: usize = 10;
 
 /// The first digits of every fresh SMS number; seven digits follow.
 const NUMBER_PREFIX: &str = "+1425";
@@ -814,6 +818,12 @@ pub(super) struct Generator {
     bursts: BinaryHeap<Reverse<BurstSend>>,
     /// Throttled calls by (instant, order).
     retries: BTreeMap<(Instant, u64), Retry>,
+    /// A fault plan's connection drops, with their stream.
+    disconnects: Option<(Disconnects, Stream)>,
+    /// Identities offline: when each comes back, and since when it was out.
+    offline: BTreeMap<u32, (Instant, Instant)>,
+    /// Reconnections by (instant, identity).
+    reconnects: BTreeSet<(Instant, u32)>,
     next_arrival: Instant,
     burst_order: u64,
     retry_order: u64,
@@ -827,7 +837,12 @@ pub(super) struct Generator {
 impl Generator {
     /// A generator for `spec` with `seed`, whose steps are numbered from
     /// `first_index`. The bodies are drawn now.
-    pub(super) fn new(spec: &Workload, seed: u64, first_index: usize) -> Generator {
+    pub(super) fn new(
+        spec: &Workload,
+        seed: u64,
+        first_index: usize,
+        disconnects: Option<Disconnects>,
+    ) -> Generator {
         let mut rng = Stream::new(seed, Subsystem::Workload);
         let bodies = (0..spec.bodies.count)
             .map(|_| draw_body(&mut rng, &spec.bodies))
@@ -847,6 +862,9 @@ impl Generator {
             expiries: BinaryHeap::new(),
             bursts: BinaryHeap::new(),
             retries: BTreeMap::new(),
+            disconnects: disconnects.map(|d| (d, Stream::new(seed, Subsystem::FaultConnections))),
+            offline: BTreeMap::new(),
+            reconnects: BTreeSet::new(),
             next_arrival: Instant::ZERO,
             burst_order: 0,
             retry_order: 0,
@@ -882,8 +900,9 @@ impl Generator {
                 .retries
                 .first_key_value()
                 .map_or(Instant(u64::MAX), |(k, _)| k.0);
+            let reconnect = self.reconnects.first().map_or(Instant(u64::MAX), |r| r.0);
             let arrival = self.next_arrival;
-            let next = expiry.min(burst).min(retry).min(arrival);
+            let next = expiry.min(burst).min(retry).min(reconnect).min(arrival);
             if next >= until {
                 break;
             }
@@ -906,8 +925,12 @@ impl Generator {
                 let (_, r) = self.retries.pop_first().expect("peeked");
                 let step = self.step(next, r.actor, r.op_name, r.op);
                 self.run_step(session, &step, r.left, emit);
+            } else if reconnect == next {
+                let (_, user) = self.reconnects.pop_first().expect("peeked");
+                self.reconnect(session, next, user, emit);
             } else {
                 self.arrive(session, next, emit);
+                self.maybe_disconnect(session, next, emit);
             }
         }
     }
@@ -1094,6 +1117,84 @@ impl Generator {
         self.create(session, slot, at, emit);
         if let Some(lifetime) = self.spec.lifetime {
             self.expiries.push(Reverse((at.after(lifetime), slot)));
+        }
+    }
+
+    /// A fault plan's connection drop, drawn at each arrival from its own
+    /// stream: an identity goes offline (an identity already offline stays
+    /// so until it was due back).
+    fn maybe_disconnect(
+        &mut self,
+        session: &mut Session,
+        at: Instant,
+        emit: &mut impl FnMut(&str),
+    ) {
+        let Some((d, rng)) = self.disconnects.as_mut() else {
+            return;
+        };
+        if !rng.chance(u64::from(d.ppm), PPM) {
+            return;
+        }
+        let user = rng.below(u64::from(self.spec.users)) as u32;
+        let back = at.after(Duration(rng.between(d.min.0, d.max.0)));
+        if self.offline.contains_key(&user) {
+            return;
+        }
+        self.offline.insert(user, (back, at));
+        self.reconnects.insert((back, user));
+        let line = PlanLine::connection(self.user_ids[user as usize].clone(), Some(back));
+        session.record(at, &line);
+        for line in session.take_lines() {
+            emit(&line);
+        }
+    }
+
+    /// `user` is back: it lists, in each of its threads, the messages since
+    /// it dropped (the notifications it missed).
+    fn reconnect(
+        &mut self,
+        session: &mut Session,
+        at: Instant,
+        user: u32,
+        emit: &mut impl FnMut(&str),
+    ) {
+        let Some((_, since)) = self.offline.remove(&user) else {
+            return;
+        };
+        session.record(
+            at,
+            &PlanLine::connection(self.user_ids[user as usize].clone(), None),
+        );
+        for slot in 0..self.threads.len() {
+            let Some(thread) = self.threads[slot] else {
+                continue;
+            };
+            if !self.members[slot].contains(&user) {
+                continue;
+            }
+            // Page by page, as a client catching up does (at most
+            // RECOVERY_PAGES_MAX pages a thread).
+            let mut continuation = None;
+            for _ in 0..RECOVERY_PAGES_MAX {
+                let op = Op::ListMessages {
+                    thread: thread.to_string(),
+                    page: PageSpec {
+                        page_size: None,
+                        continuation: continuation.take().map(Continuation::Token),
+                    },
+                    start_time: Some(since),
+                };
+                match self.call(session, at, Some(user), "list_messages", op, emit) {
+                    StepOutcome::Reply {
+                        reply: Reply::Messages(page),
+                        ..
+                    } if page.continuation.is_some() => continuation = page.continuation,
+                    _ => break,
+                }
+            }
+        }
+        for line in session.take_lines() {
+            emit(&line);
         }
     }
 

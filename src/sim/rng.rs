@@ -32,11 +32,13 @@ pub enum Subsystem {
     FaultTemplates = 8,
     /// Fault plans: throttling storms.
     FaultStorms = 9,
+    /// Fault plans: real-time connections dropping.
+    FaultConnections = 10,
 }
 
 impl Subsystem {
     /// Every subsystem, in stream order.
-    pub const ALL: [Subsystem; 9] = [
+    pub const ALL: [Subsystem; 10] = [
         Subsystem::Workload,
         Subsystem::Carrier,
         Subsystem::Faults,
@@ -46,6 +48,7 @@ impl Subsystem {
         Subsystem::FaultReceipts,
         Subsystem::FaultTemplates,
         Subsystem::FaultStorms,
+        Subsystem::FaultConnections,
     ];
 
     /// The carrier stream of a delivery's route.

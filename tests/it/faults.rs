@@ -28,7 +28,8 @@ fn plan() -> Value {
                  "reordered_ppm": 20000}
             ],
             "template_rejections": {"ppm": 50000, "code": 63016},
-            "storms": [{"start": "3h", "end": "3h20m", "ppm": 300000, "retry_after": "30s"}]
+            "storms": [{"start": "3h", "end": "3h20m", "ppm": 300000, "retry_after": "30s"}],
+            "disconnects": {"ppm": 20000, "min": "1m", "max": "30m"}
         }
     })
 }
@@ -79,6 +80,8 @@ fn every_fault_kind_shows_in_the_trace_and_the_oracles_hold() {
         "receipt_lost",
         "receipt_duplicated",
         "throttled",
+        "connection_dropped",
+        "connection_restored",
     ] {
         assert!(!faults(&lines, kind).is_empty(), "no {kind} fault");
     }
@@ -120,6 +123,33 @@ fn every_fault_kind_shows_in_the_trace_and_the_oracles_hold() {
             .iter()
             .all(|l| (10_800_000..12_000_000).contains(&l["at_ms"].as_u64().unwrap()))
     );
+    // A dropped connection comes back when it said, and the client lists
+    // what it missed in its threads, from the instant it dropped.
+    for drop in faults(&lines, "connection_dropped") {
+        let until = drop["until_ms"].as_u64().unwrap();
+        if until >= 4 * 3_600_000 {
+            continue;
+        }
+        let back = lines
+            .iter()
+            .position(|l| {
+                l["fault"] == "connection_restored"
+                    && l["user"] == drop["user"]
+                    && l["at_ms"].as_u64() == Some(until)
+            })
+            .expect("it comes back");
+        let next = &lines[back + 1];
+        if next["op"] == "list_messages" && next["as"] == drop["user"] {
+            let items = next["result"]["items"].as_array().unwrap();
+            let from = drop["at_ms"].as_u64().unwrap();
+            assert!(
+                items
+                    .iter()
+                    .all(|m| m["created_at_ms"].as_u64().unwrap() >= from)
+            );
+        }
+    }
+    assert!(lines.iter().any(|l| l["op"] == "list_messages"));
     // Same seed, same bytes.
     assert_eq!(report.digest, run(&plan()).0.digest);
 }
@@ -135,7 +165,7 @@ fn changing_a_fault_rate_moves_no_arrival_and_no_other_fault() {
     assert!(faults(&changed, "delivery_failed").len() > faults(&base, "delivery_failed").len());
     // The workload's calls, the storm's refusals and the template
     // rejections (each from its own stream) did not move.
-    assert_eq!(calls(&base), calls(&changed));
+    assert!(calls(&base) == calls(&changed), "a fault rate moved a call");
     let picked = |lines: &[Value], kind: &str| -> Vec<Value> {
         faults(lines, kind).into_iter().cloned().collect()
     };
@@ -144,12 +174,21 @@ fn changing_a_fault_rate_moves_no_arrival_and_no_other_fault() {
         picked(&base, "template_rejected"),
         picked(&changed, "template_rejected")
     );
-    // Without the plan, the same calls are made (the storm's refusals aside,
-    // nothing the faults do reaches the workload).
+    // Without the plan, the same calls are made, but for the listings of
+    // clients catching up after a dropped connection.
     let mut none = plan();
     none.as_object_mut().unwrap().remove("faults");
     let (_, clean) = run(&none);
-    assert_eq!(calls(&base), calls(&clean));
+    let drawn = |lines: &[Value]| -> Vec<(u64, Value, Value)> {
+        calls(lines)
+            .into_iter()
+            .filter(|c| c.2 != "list_messages")
+            .collect()
+    };
+    assert!(
+        drawn(&base) == drawn(&clean),
+        "the faults moved a workload call"
+    );
     assert!(clean.iter().all(|l| l["kind"] != "fault"));
 }
 
@@ -169,11 +208,11 @@ fn the_swarm_chooses_the_faults_from_the_seed() {
         (chosen, lines)
     };
     let (first, lines) = choice(1);
-    assert_eq!(first.len(), 8, "one line per entry");
+    assert_eq!(first.len(), 9, "one line per entry");
     assert_eq!(choice(1).0, first);
     // Over a few seeds, every entry is on in some run and off in another.
-    let runs: Vec<Vec<(String, bool)>> = (1..=8).map(|s| choice(s).0).collect();
-    for i in 0..8 {
+    let runs: Vec<Vec<(String, bool)>> = (1..=10).map(|s| choice(s).0).collect();
+    for i in 0..9 {
         assert!(
             runs.iter().any(|r| r[i].1) && runs.iter().any(|r| !r[i].1),
             "{i}"
@@ -248,6 +287,11 @@ fn a_fault_plan_out_of_bounds_is_refused_with_its_path() {
             json!([{"start": "1h", "end": "2h", "ppm": 1}]),
             "$.faults.storms[0].retry_after",
         ),
+        (
+            "disconnects",
+            json!({"ppm": 1, "min": "10m", "max": "1m"}),
+            "$.faults.disconnects.max",
+        ),
     ];
     for (field, value, path) in cases {
         let mut doc = plan();
@@ -256,4 +300,10 @@ fn a_fault_plan_out_of_bounds_is_refused_with_its_path() {
             .expect_err(&format!("{field} = {value} is refused"));
         assert_eq!(error.path, *path, "{field} = {value}: {error}");
     }
+    // Connections drop in a workload's clients only.
+    let mut doc = plan();
+    doc.as_object_mut().unwrap().remove("workload");
+    doc["steps"] = json!([]);
+    let error = scenario::parse(&doc.to_string(), None).unwrap_err();
+    assert_eq!(error.path, "$.faults.disconnects", "{error}");
 }

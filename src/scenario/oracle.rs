@@ -95,7 +95,9 @@ pub struct Oracles {
     /// The rejecting limits: (index, operations, scope, window, count).
     limits: Vec<(Vec<Operation>, Scope, u64, u32)>,
     /// Accepted instants per (limit index, user, thread), oldest first.
-    windows: BTreeMap<(usize, Option<String>, Option<ThreadId>), VecDeque<Instant>>,
+    windows: BTreeMap<(usize, Option<u32>, Option<ThreadId>), VecDeque<Instant>>,
+    /// Each caller's number in `windows`' keys.
+    callers: BTreeMap<String, u32>,
     threads: BTreeMap<ThreadId, ThreadRecord>,
     /// By first delivery id.
     in_flight: BTreeMap<u64, InFlight>,
@@ -196,6 +198,13 @@ fn kind_of(line: &str) -> Option<&str> {
     Some(&rest[..rest.find('"')?])
 }
 
+/// The instant of a trace line, read without parsing it.
+fn at_of(line: &str) -> Option<Instant> {
+    let rest = line.strip_prefix("{\"at_ms\":")?;
+    let digits = rest.find(|c: char| !c.is_ascii_digit())?;
+    rest[..digits].parse().ok().map(Instant)
+}
+
 /// The delivery a `delivery_updated` line ends (`delivered`,
 /// `undelivered` or `failed`), read by hand.
 fn delivery_ended(line: &str) -> Option<u64> {
@@ -228,6 +237,7 @@ impl Oracles {
         Oracles {
             limits,
             windows: BTreeMap::new(),
+            callers: BTreeMap::new(),
             threads: BTreeMap::new(),
             in_flight: BTreeMap::new(),
             carrier_longest_ms,
@@ -262,18 +272,27 @@ impl Oracles {
         }
         let op = command.operation();
         let thread = command.thread();
+        let caller = actor.map(|a| match self.callers.get(a) {
+            Some(n) => *n,
+            None => {
+                let n = self.callers.len() as u32;
+                self.callers.insert(a.to_string(), n);
+                n
+            }
+        });
         for index in 0..self.limits.len() {
             let (ops, scope, window_ms, count) = &self.limits[index];
             if !ops.contains(&op) {
                 continue;
             }
             let (scope, window_ms, count) = (*scope, *window_ms, *count);
-            let user = || actor.map(str::to_string);
             let key = match scope {
                 Scope::Resource => (index, None, None),
-                Scope::User | Scope::Connection if actor.is_some() => (index, user(), None),
+                Scope::User | Scope::Connection if caller.is_some() => (index, caller, None),
                 Scope::Thread if thread.is_some() => (index, None, thread),
-                Scope::UserThread if actor.is_some() && thread.is_some() => (index, user(), thread),
+                Scope::UserThread if caller.is_some() && thread.is_some() => {
+                    (index, caller, thread)
+                }
                 _ => continue,
             };
             let window = self.windows.entry(key).or_default();
@@ -310,6 +329,9 @@ impl Oracles {
         let Some(kind) = kind_of(text) else {
             return;
         };
+        if let Some(at) = at_of(text) {
+            self.now = self.now.max(at);
+        }
         if kind == "delivery_updated" {
             // The most frequent line: read by hand, without a parse.
             if let Some(id) = delivery_ended(text) {
@@ -318,6 +340,10 @@ impl Oracles {
             return;
         }
         if !READ_KINDS.contains(&kind) {
+            return;
+        }
+        // Of the step lines, only thread creations are read.
+        if kind == "step" && !text.contains(",\"op\":\"create_thread\"") {
             return;
         }
         let Ok(line) = serde_json::from_str::<Line>(text) else {
@@ -653,6 +679,8 @@ mod tests {
         );
         assert_eq!(kind_of("{}"), None);
         assert_eq!(kind_of(r#"{"at_ms":5,"kind":"#), None);
+        assert_eq!(at_of(r#"{"at_ms":5,"kind":"step"}"#), Some(Instant(5)));
+        assert_eq!(at_of(r#"{"kind":"step"}"#), None);
     }
 
     #[test]

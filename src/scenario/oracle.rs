@@ -24,7 +24,7 @@
 
 use serde::Deserialize;
 use serde::de::IgnoredAny;
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 
 use crate::core::Command;
 use crate::id::ThreadId;
@@ -68,8 +68,9 @@ struct ThreadRecord {
     last_sequence: u32,
     chat_members: u32,
     bindings: u32,
-    /// Accepted messages not deleted.
-    live: BTreeSet<u32>,
+    /// Accepted messages not deleted, in order (sequence ids arrive in
+    /// order, so an insertion is a push).
+    live: Vec<u32>,
     /// Deleted by API or retention (kept for the recovery window).
     deleted: bool,
     /// When retention must delete it.
@@ -109,7 +110,7 @@ pub struct Oracles {
 }
 
 /// The fields of the trace lines the oracles read (unknown ones skipped).
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 struct Line<'a> {
     at_ms: u64,
     #[serde(borrow)]
@@ -196,6 +197,46 @@ const READ_KINDS: &[&str] = &[
 fn kind_of(line: &str) -> Option<&str> {
     let rest = &line[line.find(",\"kind\":\"")? + 9..];
     Some(&rest[..rest.find('"')?])
+}
+
+/// The number after `key` (`"name":`), read by hand; `last` finds the last
+/// such key (one written after a user's text, which cannot hold it
+/// unescaped).
+fn number_after(line: &str, key: &str, last: bool) -> Option<u64> {
+    let at = if last {
+        line.rfind(key)?
+    } else {
+        line.find(key)?
+    };
+    let rest = &line[at + key.len()..];
+    let digits = rest.find(|c: char| !c.is_ascii_digit())?;
+    rest[..digits].parse().ok()
+}
+
+/// The two frequent event lines the oracles read (`message_sent`,
+/// `deliveries_created`), by hand; `None` for the others.
+fn read_by_hand<'a>(text: &'a str, kind: &'a str) -> Option<Line<'a>> {
+    let thread_at = text.find(",\"thread\":\"")? + 11;
+    let thread = &text[thread_at..thread_at + text[thread_at..].find('"')?];
+    let mut line = Line {
+        at_ms: at_of(text)?.ms(),
+        kind,
+        thread: Some(thread),
+        message: Some(number_after(text, ",\"message\":", false)? as u32),
+        ..Line::default()
+    };
+    match kind {
+        "message_sent" => {
+            line.recipients = Some(number_after(text, ",\"recipients\":", true)? as u32);
+        }
+        "deliveries_created" => {
+            line.first = Some(number_after(text, ",\"first\":", false)?);
+            line.queued = Some(number_after(text, ",\"queued\":", false)? as u32);
+            line.failed = Some(number_after(text, ",\"failed\":", false)? as u32);
+        }
+        _ => return None,
+    }
+    Some(line)
 }
 
 /// The instant of a trace line, read without parsing it.
@@ -346,7 +387,8 @@ impl Oracles {
         if kind == "step" && !text.contains(",\"op\":\"create_thread\"") {
             return;
         }
-        let Ok(line) = serde_json::from_str::<Line>(text) else {
+        let Some(line) = read_by_hand(text, kind).or_else(|| serde_json::from_str(text).ok())
+        else {
             return;
         };
         let at = Instant(line.at_ms);
@@ -393,8 +435,9 @@ impl Oracles {
             "message_deleted" => {
                 if let (Some(record), Some(seq)) =
                     (thread.and_then(|t| self.threads.get_mut(&t)), line.message)
+                    && let Ok(i) = record.live.binary_search(&seq)
                 {
-                    record.live.remove(&seq);
+                    record.live.remove(i);
                 }
             }
             "bindings_added" | "binding_removed" => {
@@ -495,7 +538,9 @@ impl Oracles {
         record.last_sequence = record.last_sequence.max(seq);
         match line.kind {
             "message_sent" | "inbound_received" => {
-                record.live.insert(seq);
+                if let Err(i) = record.live.binary_search(&seq) {
+                    record.live.insert(i, seq);
+                }
             }
             "participants_added" => {
                 record.chat_members += line.users.as_ref().map_or(0, |u| u.len() as u32);
@@ -681,6 +726,27 @@ mod tests {
         assert_eq!(kind_of(r#"{"at_ms":5,"kind":"#), None);
         assert_eq!(at_of(r#"{"at_ms":5,"kind":"step"}"#), Some(Instant(5)));
         assert_eq!(at_of(r#"{"kind":"step"}"#), None);
+    }
+
+    #[test]
+    fn frequent_lines_are_read_by_hand_as_serde_reads_them() {
+        for text in [
+            r#"{"at_ms":7,"kind":"message_sent","thread":"t3","message":12,"by":"a\"recipients\":9","bytes":4,"recipients":2}"#,
+            r#"{"at_ms":7,"kind":"deliveries_created","thread":"t3","message":12,"first":40,"queued":2,"failed":1,"segments":1}"#,
+        ] {
+            let kind = kind_of(text).unwrap();
+            let by_hand = read_by_hand(text, kind).unwrap();
+            let by_serde: Line = serde_json::from_str(text).unwrap();
+            let fields = |l: &Line| {
+                format!(
+                    "{} {:?} {:?} {:?} {:?} {:?} {:?}",
+                    l.at_ms, l.thread, l.message, l.recipients, l.first, l.queued, l.failed
+                )
+            };
+            assert_eq!(fields(&by_hand), fields(&by_serde), "{text}");
+        }
+        let created = r#"{"at_ms":7,"kind":"deliveries_created","thread":null,"message":null,"first":40,"queued":2,"failed":0,"segments":1}"#;
+        assert!(read_by_hand(created, "deliveries_created").is_none());
     }
 
     #[test]

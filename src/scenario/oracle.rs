@@ -149,6 +149,17 @@ struct Line<'a> {
     delay_ms: Option<u64>,
     #[serde(borrow, default)]
     receipt: Option<&'a str>,
+    /// A delivery's status (a step's is a number, and not read).
+    #[serde(default)]
+    status: Option<StatusField>,
+}
+
+/// A `status` field: a delivery's word, or a step's number.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum StatusField {
+    Word(String),
+    Other(IgnoredAny),
 }
 
 /// The parts of a `create_thread` result the oracles read.
@@ -192,71 +203,89 @@ const READ_KINDS: &[&str] = &[
     "fault",
 ];
 
-/// The kind of a trace line, read without parsing it (lines begin
-/// `{"at_ms":N,"kind":"…"`).
-fn kind_of(line: &str) -> Option<&str> {
-    let rest = &line[line.find(",\"kind\":\"")? + 9..];
-    Some(&rest[..rest.find('"')?])
+/// A cursor over a trace line's text, for the lines read by hand: their
+/// keys come in a fixed order (the trace format), so each is a prefix.
+struct Cursor<'a>(&'a str);
+
+impl<'a> Cursor<'a> {
+    /// Skips `tag`, which must come next.
+    fn tag(&mut self, tag: &str) -> Option<()> {
+        self.0 = self.0.strip_prefix(tag)?;
+        Some(())
+    }
+
+    /// A whole number.
+    fn number(&mut self) -> Option<u64> {
+        let n = self.0.bytes().take_while(u8::is_ascii_digit).count();
+        let value = self.0[..n].parse().ok()?;
+        self.0 = &self.0[n..];
+        Some(value)
+    }
+
+    /// A string's text up to its closing quote (for kinds, thread ids and
+    /// statuses, which hold no escapes), the quote skipped.
+    fn word(&mut self) -> Option<&'a str> {
+        let n = self.0.find('"')?;
+        let word = &self.0[..n];
+        self.0 = &self.0[n + 1..];
+        Some(word)
+    }
 }
 
-/// The number after `key` (`"name":`), read by hand; `last` finds the last
-/// such key (one written after a user's text, which cannot hold it
-/// unescaped).
-fn number_after(line: &str, key: &str, last: bool) -> Option<u64> {
-    let at = if last {
-        line.rfind(key)?
-    } else {
-        line.find(key)?
-    };
-    let rest = &line[at + key.len()..];
-    let digits = rest.find(|c: char| !c.is_ascii_digit())?;
-    rest[..digits].parse().ok()
+/// A line's instant and kind, and the text after them (every line begins
+/// `{"at_ms":N,"kind":"…"`), read without parsing it.
+fn head(line: &str) -> Option<(Instant, &str, &str)> {
+    let mut c = Cursor(line);
+    c.tag("{\"at_ms\":")?;
+    let at = c.number()?;
+    c.tag(",\"kind\":\"")?;
+    let kind = c.word()?;
+    Some((Instant(at), kind, c.0))
 }
 
 /// The two frequent event lines the oracles read (`message_sent`,
-/// `deliveries_created`), by hand; `None` for the others.
-fn read_by_hand<'a>(text: &'a str, kind: &'a str) -> Option<Line<'a>> {
-    let thread_at = text.find(",\"thread\":\"")? + 11;
-    let thread = &text[thread_at..thread_at + text[thread_at..].find('"')?];
+/// `deliveries_created`), by hand from what follows their kind; `None` for
+/// the others.
+fn read_by_hand<'a>(at: Instant, kind: &'a str, rest: &'a str) -> Option<Line<'a>> {
+    let mut c = Cursor(rest);
+    c.tag(",\"thread\":\"")?;
+    let thread = c.word()?;
+    c.tag(",\"message\":")?;
     let mut line = Line {
-        at_ms: at_of(text)?.ms(),
+        at_ms: at.ms(),
         kind,
         thread: Some(thread),
-        message: Some(number_after(text, ",\"message\":", false)? as u32),
+        message: Some(c.number()? as u32),
         ..Line::default()
     };
     match kind {
         "message_sent" => {
-            line.recipients = Some(number_after(text, ",\"recipients\":", true)? as u32);
+            // After `by`, a user's text, which holds no unescaped quote.
+            let key = ",\"recipients\":";
+            let mut tail = Cursor(&rest[rest.rfind(key)? + key.len()..]);
+            line.recipients = Some(tail.number()? as u32);
         }
         "deliveries_created" => {
-            line.first = Some(number_after(text, ",\"first\":", false)?);
-            line.queued = Some(number_after(text, ",\"queued\":", false)? as u32);
-            line.failed = Some(number_after(text, ",\"failed\":", false)? as u32);
+            c.tag(",\"first\":")?;
+            line.first = Some(c.number()?);
+            c.tag(",\"queued\":")?;
+            line.queued = Some(c.number()? as u32);
+            c.tag(",\"failed\":")?;
+            line.failed = Some(c.number()? as u32);
         }
         _ => return None,
     }
     Some(line)
 }
 
-/// The instant of a trace line, read without parsing it.
-fn at_of(line: &str) -> Option<Instant> {
-    let rest = line.strip_prefix("{\"at_ms\":")?;
-    let digits = rest.find(|c: char| !c.is_ascii_digit())?;
-    rest[..digits].parse().ok().map(Instant)
-}
-
 /// The delivery a `delivery_updated` line ends (`delivered`,
-/// `undelivered` or `failed`), read by hand.
-fn delivery_ended(line: &str) -> Option<u64> {
-    let rest = &line[line.find("\"delivery\":")? + 11..];
-    let digits = rest.find(|c: char| !c.is_ascii_digit())?;
-    let id = rest[..digits].parse().ok()?;
-    let status = &rest[rest.find("\"status\":\"")? + 10..];
-    ["delivered\"", "undelivered\"", "failed\""]
-        .iter()
-        .any(|s| status.starts_with(s))
-        .then_some(id)
+/// `undelivered` or `failed`), read by hand from what follows its kind.
+fn delivery_ended(rest: &str) -> Option<u64> {
+    let mut c = Cursor(rest);
+    c.tag(",\"delivery\":")?;
+    let id = c.number()?;
+    c.tag(",\"status\":\"")?;
+    matches!(c.word()?, "delivered" | "undelivered" | "failed").then_some(id)
 }
 
 impl Oracles {
@@ -367,15 +396,18 @@ impl Oracles {
 
     /// Observes one trace line (in trace order).
     pub fn line(&mut self, text: &str) {
-        let Some(kind) = kind_of(text) else {
+        let Some((at, kind, rest)) = head(text) else {
+            // Not in the trace's own key order (a line written by another
+            // tool): parsed whole.
+            if let Ok(line) = serde_json::from_str::<Line>(text) {
+                self.read(line);
+            }
             return;
         };
-        if let Some(at) = at_of(text) {
-            self.now = self.now.max(at);
-        }
+        self.now = self.now.max(at);
         if kind == "delivery_updated" {
             // The most frequent line: read by hand, without a parse.
-            if let Some(id) = delivery_ended(text) {
+            if let Some(id) = delivery_ended(rest) {
                 self.ended(id);
             }
             return;
@@ -387,10 +419,22 @@ impl Oracles {
         if kind == "step" && !text.contains(",\"op\":\"create_thread\"") {
             return;
         }
-        let Some(line) = read_by_hand(text, kind).or_else(|| serde_json::from_str(text).ok())
-        else {
+        if let Some(line) = read_by_hand(at, kind, rest).or_else(|| serde_json::from_str(text).ok())
+        {
+            self.read(line);
+        }
+    }
+
+    /// Checks one line, parsed.
+    fn read(&mut self, line: Line) {
+        if line.kind == "delivery_updated" {
+            if let (Some(id), Some(StatusField::Word(status))) = (line.delivery, &line.status)
+                && matches!(status.as_str(), "delivered" | "undelivered" | "failed")
+            {
+                self.ended(id);
+            }
             return;
-        };
+        }
         let at = Instant(line.at_ms);
         self.now = self.now.max(at);
         let thread = line.thread.and_then(ThreadId::parse);
@@ -717,15 +761,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_kind_is_read_without_parsing() {
+    fn the_instant_and_kind_are_read_without_parsing() {
         assert_eq!(
-            kind_of(r#"{"at_ms":5,"kind":"message_sent","thread":"t1"}"#),
-            Some("message_sent")
+            head(r#"{"at_ms":5,"kind":"message_sent","thread":"t1"}"#),
+            Some((Instant(5), "message_sent", r#","thread":"t1"}"#))
         );
-        assert_eq!(kind_of("{}"), None);
-        assert_eq!(kind_of(r#"{"at_ms":5,"kind":"#), None);
-        assert_eq!(at_of(r#"{"at_ms":5,"kind":"step"}"#), Some(Instant(5)));
-        assert_eq!(at_of(r#"{"kind":"step"}"#), None);
+        assert_eq!(head("{}"), None);
+        assert_eq!(head(r#"{"at_ms":5,"kind":"#), None);
+        assert_eq!(head(r#"{"kind":"step"}"#), None);
     }
 
     #[test]
@@ -734,8 +777,8 @@ mod tests {
             r#"{"at_ms":7,"kind":"message_sent","thread":"t3","message":12,"by":"a\"recipients\":9","bytes":4,"recipients":2}"#,
             r#"{"at_ms":7,"kind":"deliveries_created","thread":"t3","message":12,"first":40,"queued":2,"failed":1,"segments":1}"#,
         ] {
-            let kind = kind_of(text).unwrap();
-            let by_hand = read_by_hand(text, kind).unwrap();
+            let (at, kind, rest) = head(text).unwrap();
+            let by_hand = read_by_hand(at, kind, rest).unwrap();
             let by_serde: Line = serde_json::from_str(text).unwrap();
             let fields = |l: &Line| {
                 format!(
@@ -746,21 +789,23 @@ mod tests {
             assert_eq!(fields(&by_hand), fields(&by_serde), "{text}");
         }
         let created = r#"{"at_ms":7,"kind":"deliveries_created","thread":null,"message":null,"first":40,"queued":2,"failed":0,"segments":1}"#;
-        assert!(read_by_hand(created, "deliveries_created").is_none());
+        let (at, kind, rest) = head(created).unwrap();
+        assert!(read_by_hand(at, kind, rest).is_none());
     }
 
     #[test]
     fn an_ending_receipt_is_read_by_hand() {
         let line = |status: &str| {
-            format!(
-                r#"{{"at_ms":9,"kind":"delivery_updated","delivery":42,"status":"{status}","code":1}}"#
-            )
+            let text = format!(
+                r#"{{"at_ms":9,"kind":"delivery_updated","delivery":42,"status":"{status}"}}"#
+            );
+            head(&text).unwrap().2.to_string()
         };
         assert_eq!(delivery_ended(&line("delivered")), Some(42));
         assert_eq!(delivery_ended(&line("failed")), Some(42));
         assert_eq!(delivery_ended(&line("undelivered")), Some(42));
         assert_eq!(delivery_ended(&line("sent")), None);
         assert_eq!(delivery_ended(&line("read")), None);
-        assert_eq!(delivery_ended(r#"{"kind":"delivery_updated"}"#), None);
+        assert_eq!(delivery_ended(r#","status":"delivered"}"#), None);
     }
 }

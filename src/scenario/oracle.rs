@@ -96,7 +96,10 @@ pub struct Oracles {
     /// The rejecting limits: (index, operations, scope, window, count).
     limits: Vec<(Vec<Operation>, Scope, u64, u32)>,
     /// Accepted instants per (limit index, user, thread), oldest first.
-    windows: BTreeMap<(usize, Option<u32>, Option<ThreadId>), VecDeque<Instant>>,
+    /// Keyed by thread first, so that a deleted thread's windows go in one
+    /// range (a recovered thread starts with empty windows: the check then
+    /// counts fewer calls, never more).
+    windows: BTreeMap<(Option<ThreadId>, usize, Option<u32>), VecDeque<Instant>>,
     /// Each caller's number in `windows`' keys.
     callers: BTreeMap<String, u32>,
     threads: BTreeMap<ThreadId, ThreadRecord>,
@@ -216,8 +219,15 @@ impl<'a> Cursor<'a> {
 
     /// A whole number.
     fn number(&mut self) -> Option<u64> {
-        let n = self.0.bytes().take_while(u8::is_ascii_digit).count();
-        let value = self.0[..n].parse().ok()?;
+        let mut value: u64 = 0;
+        let mut n = 0;
+        for b in self.0.bytes().take_while(u8::is_ascii_digit) {
+            value = value.checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
+            n += 1;
+        }
+        if n == 0 {
+            return None;
+        }
         self.0 = &self.0[n..];
         Some(value)
     }
@@ -357,11 +367,11 @@ impl Oracles {
             }
             let (scope, window_ms, count) = (*scope, *window_ms, *count);
             let key = match scope {
-                Scope::Resource => (index, None, None),
-                Scope::User | Scope::Connection if caller.is_some() => (index, caller, None),
-                Scope::Thread if thread.is_some() => (index, None, thread),
+                Scope::Resource => (None, index, None),
+                Scope::User | Scope::Connection if caller.is_some() => (None, index, caller),
+                Scope::Thread if thread.is_some() => (thread, index, None),
                 Scope::UserThread if caller.is_some() && thread.is_some() => {
-                    (index, caller, thread)
+                    (thread, index, caller)
                 }
                 _ => continue,
             };
@@ -454,7 +464,6 @@ impl Oracles {
             "thread_purged" => {
                 if let Some(t) = thread {
                     self.threads.remove(&t);
-                    self.windows.retain(|k, _| k.2 != Some(t));
                 }
             }
             "thread_recovered" => {
@@ -570,6 +579,16 @@ impl Oracles {
             }
         }
         self.in_flight.retain(|_, d| d.thread != thread);
+        let first = (Some(thread), 0, None);
+        let gone: Vec<_> = self
+            .windows
+            .range(first..)
+            .take_while(|(k, _)| k.0 == Some(thread))
+            .map(|(k, _)| *k)
+            .collect();
+        for key in gone {
+            self.windows.remove(&key);
+        }
     }
 
     /// An event that takes a sequence id; a message also reaches members.

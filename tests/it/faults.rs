@@ -117,6 +117,16 @@ fn every_fault_kind_shows_in_the_trace_and_the_oracles_hold() {
         (3_600_000..4_800_000).contains(&at) && l["code"] == 30008
             || (7_200_000..7_800_000).contains(&at) && l["code"] == 63032
     }));
+    assert!(
+        outage.iter().any(|l| l["code"] == 63032),
+        "the number's outage"
+    );
+    // An outage of another sending number touches nothing.
+    let mut other = plan();
+    other["faults"] = json!({"outages": [{"channel": "whatsapp", "from": "+18005550199",
+                                          "start": "0s", "end": "4h", "code": 63032}]});
+    let (_, untouched) = run(&other);
+    assert!(faults(&untouched, "carrier_outage").is_empty());
     // Throttling only inside the storm.
     assert!(
         faults(&lines, "throttled")

@@ -229,3 +229,24 @@ fn an_accepted_message_missing_from_the_log_is_caught() {
     ));
     assert_eq!(kinds(&oracles.finish(end, Some(&sim))), ["message_lost"]);
 }
+
+#[test]
+fn the_command_line_runs_the_oracles_on_request_and_replays_with_them() {
+    use crate::harness::switchboard;
+    let ok = switchboard(&["run", "fixtures/thread_lifecycle.json", "--oracles"]);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let failing = "docs/examples/failing/expectation_fails.json";
+    let out = switchboard(&["run", failing, "--oracles"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "replay with: switchboard run {failing} --oracles --seed "
+        )),
+        "{stderr}"
+    );
+}

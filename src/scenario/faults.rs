@@ -208,7 +208,7 @@ pub(super) fn parse_faults(value: &Value) -> Result<FaultPlan, ParseError> {
         })
     })?;
     let latency = list(map, "latency", path, 2, |v, p| {
-        let l = object(v, p, &["channel", "ppm", "extra_min", "extra_max"])?;
+        let l = object(v, p, &["channel", "ppm", "extra_min", "extra_max", "mean"])?;
         let min =
             duration_in(l, "extra_min", p, Duration(0), FAULT_LATENCY_MAX)?.unwrap_or(Duration(0));
         let max = required_duration(
@@ -221,6 +221,7 @@ pub(super) fn parse_faults(value: &Value) -> Result<FaultPlan, ParseError> {
             ppm: required(number(l, "ppm", p, 0, PPM)?, p, "ppm")? as u32,
             extra_ms_min: min.0,
             extra_ms_max: max.0,
+            mean_ms: duration_in(l, "mean", p, Duration(1), FAULT_LATENCY_MAX)?.map(|d| d.0),
         })
     })?;
     one_per_channel(&latency, |l| l.channel, &format!("{path}.latency"))?;

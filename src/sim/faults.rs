@@ -64,6 +64,10 @@ pub struct Latency {
     pub extra_ms_min: u64,
     /// The longest extra delay, in milliseconds.
     pub extra_ms_max: u64,
+    /// `None`: the extra delay is uniform in `extra_ms_min..=extra_ms_max`;
+    /// `Some(mean)`: it is `extra_ms_min` plus an exponential wait of this
+    /// mean, cut at `extra_ms_max` (a long tail).
+    pub mean_ms: Option<u64>,
 }
 
 /// Deliveries the carrier reports failed instead of delivered.
@@ -244,7 +248,13 @@ impl CarrierFaults {
         if let Some(l) = self.plan.latency.iter().find(|l| l.channel == channel)
             && self.latency.chance(u64::from(l.ppm), PPM)
         {
-            let extra = self.latency.between(l.extra_ms_min, l.extra_ms_max);
+            let extra = match l.mean_ms {
+                None => self.latency.between(l.extra_ms_min, l.extra_ms_max),
+                Some(mean) => l
+                    .extra_ms_min
+                    .saturating_add(self.latency.exponential_ms(mean))
+                    .min(l.extra_ms_max),
+            };
             due.at = due.at.after(crate::time::Duration(extra));
             lines.push(FaultLine {
                 delay_ms: Some(extra),

@@ -20,7 +20,11 @@ fn plan() -> Value {
                 {"channel": "whatsapp", "from": "+18005550100", "start": "2h", "end": "2h10m",
                  "code": 63032}
             ],
-            "latency": [{"channel": "sms", "ppm": 100000, "extra_min": "1s", "extra_max": "1m"}],
+            "latency": [
+                {"channel": "sms", "ppm": 100000, "extra_min": "1s", "extra_max": "1m"},
+                {"channel": "whatsapp", "ppm": 100000, "extra_min": "500ms", "mean": "5s",
+                 "extra_max": "2m"}
+            ],
             "failures": [{"channel": "sms", "ppm": 50000, "code": 30003}],
             "receipts": [
                 {"channel": "sms", "lost_ppm": 10000, "duplicated_ppm": 10000, "reordered_ppm": 20000},
@@ -133,6 +137,19 @@ fn every_fault_kind_shows_in_the_trace_and_the_oracles_hold() {
             .iter()
             .all(|l| (10_800_000..12_000_000).contains(&l["at_ms"].as_u64().unwrap()))
     );
+    // Uniform delays stay in their range; exponential ones have their mean
+    // (each delay is 0.5 s plus an exponential wait of mean 5 s; the cut at
+    // 2 min almost never bites).
+    let delays: Vec<u64> = faults(&lines, "latency")
+        .iter()
+        .map(|l| l["delay_ms"].as_u64().unwrap())
+        .collect();
+    assert!(delays.iter().all(|d| (500..=120_000).contains(d)));
+    let tail: Vec<u64> = delays.iter().copied().filter(|d| *d < 1_000).collect();
+    assert!(
+        !tail.is_empty(),
+        "exponential delays reach below the uniform range"
+    );
     // A dropped connection comes back when it said, and the client lists
     // what it missed in its threads, from the instant it dropped.
     for drop in faults(&lines, "connection_dropped") {
@@ -218,11 +235,11 @@ fn the_swarm_chooses_the_faults_from_the_seed() {
         (chosen, lines)
     };
     let (first, lines) = choice(1);
-    assert_eq!(first.len(), 9, "one line per entry");
+    assert_eq!(first.len(), 10, "one line per entry");
     assert_eq!(choice(1).0, first);
     // Over a few seeds, every entry is on in some run and off in another.
     let runs: Vec<Vec<(String, bool)>> = (1..=10).map(|s| choice(s).0).collect();
-    for i in 0..9 {
+    for i in 0..10 {
         assert!(
             runs.iter().any(|r| r[i].1) && runs.iter().any(|r| !r[i].1),
             "{i}"

@@ -40,6 +40,10 @@ enum Command {
         /// A step that fails without an `expect` is a failed expectation.
         #[arg(long)]
         strict: bool,
+        /// Run the oracles (always on for a workload): a broken property
+        /// fails the run.
+        #[arg(long)]
+        oracles: bool,
         /// Write the run's inputs first (an `inputs` line: the file without
         /// its seed), so that `switchboard replay` can re-execute the trace.
         #[arg(long)]
@@ -245,7 +249,8 @@ fn main() -> ExitCode {
             human,
             strict,
             inputs,
-        } => run(&file, human, strict, inputs),
+            oracles,
+        } => run(&file, human, strict, inputs, oracles),
         Command::Replay { trace } => replay(&trace),
         Command::Check { file } => check(&file),
         Command::Profile {
@@ -322,7 +327,13 @@ fn read_text(path: &str) -> Result<String, String> {
     String::from_utf8(bytes).map_err(|e| format!("{path}: $: not UTF-8 text ({e})"))
 }
 
-fn run(args: &FileArgs, human: bool, strict: bool, inputs: bool) -> Result<ExitCode, String> {
+fn run(
+    args: &FileArgs,
+    human: bool,
+    strict: bool,
+    inputs: bool,
+    oracles: bool,
+) -> Result<ExitCode, String> {
     let text = read_text(&args.file)?;
     let scenario = scenario::parse(&text, args.seed).map_err(|e| format!("{}: {e}", args.file))?;
     let inputs = match inputs {
@@ -342,6 +353,7 @@ fn run(args: &FileArgs, human: bool, strict: bool, inputs: bool) -> Result<ExitC
     }
     let options = RunOptions {
         strict,
+        oracles,
         ..Default::default()
     };
     let report = {
@@ -379,10 +391,13 @@ fn run(args: &FileArgs, human: bool, strict: bool, inputs: bool) -> Result<ExitC
     if report.failures.is_empty() {
         return Ok(ExitCode::SUCCESS);
     }
-    let strict_flag = if strict { " --strict" } else { "" };
+    let mut flags = if strict { " --strict" } else { "" }.to_string();
+    if oracles {
+        flags.push_str(" --oracles");
+    }
     let _ = writeln!(
         err,
-        "{}: {} expectation(s) failed; replay with: switchboard run {}{strict_flag} --seed {}",
+        "{}: {} failure(s); replay with: switchboard run {}{flags} --seed {}",
         args.file,
         report.failures.len(),
         args.file,

@@ -227,7 +227,8 @@ pub fn quiet_panics<T>(body: impl FnOnce() -> T) -> T {
 }
 
 /// Runs `scenario` once, isolated: a fresh simulator, its trace handed to
-/// `each` line by line, a panic caught and reported as a failure of kind
+/// `each` line by line, the oracles on (kind `Oracle`), a failed expectation
+/// of kind `Expectation`, a panic caught and reported as a failure of kind
 /// `Panic` (with its message and, under `quiet_panics`, its location).
 pub fn run_isolated(scenario: &Scenario, strict: bool, each: impl FnMut(&str)) -> Outcome {
     let run = catch_unwind(AssertUnwindSafe(|| {
@@ -235,23 +236,38 @@ pub fn run_isolated(scenario: &Scenario, strict: bool, each: impl FnMut(&str)) -
             scenario,
             RunOptions {
                 strict,
+                oracles: true,
                 ..Default::default()
             },
             each,
         )
     }));
     match run {
-        Ok(report) => Outcome {
-            failures: report
-                .failures
-                .into_iter()
-                .map(|message| Failure {
-                    kind: FailureKind::Expectation,
-                    message,
-                })
-                .collect(),
-            digest: Some(report.digest),
-        },
+        Ok(report) => {
+            // The oracles' failures are among `failures` too, by their text.
+            let oracle: std::collections::BTreeSet<String> = report
+                .oracle_failures
+                .iter()
+                .map(ToString::to_string)
+                .collect();
+            Outcome {
+                failures: report
+                    .failures
+                    .into_iter()
+                    .map(|message| Failure {
+                        kind: if oracle.contains(&message)
+                            || message.ends_with("more oracle failure(s) not listed")
+                        {
+                            FailureKind::Oracle
+                        } else {
+                            FailureKind::Expectation
+                        },
+                        message,
+                    })
+                    .collect(),
+                digest: Some(report.digest),
+            }
+        }
         Err(payload) => Outcome {
             failures: vec![panic_failure(payload.as_ref())],
             digest: None,

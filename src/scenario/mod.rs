@@ -3,13 +3,16 @@
 //! can be checked before anything runs; `run` executes the steps on a
 //! simulator and checks their expectations.
 
+pub mod faults;
 mod json;
 mod ops;
+pub mod oracle;
 mod parse;
 mod run;
 mod step;
 mod workload;
 
+pub use oracle::{OracleFailure, Oracles, check_trace};
 pub use parse::{ParseError, QUOTE_CHARS_MAX, StepReader, parse, quote};
 pub use run::{
     Run, RunOptions, RunReport, Session, StepOutcome, contains, first_divergence, run,

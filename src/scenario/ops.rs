@@ -593,8 +593,8 @@ fn state(value: &Value, path: &str) -> Result<ConversationState, ParseError> {
         .ok_or_else(|| error(path, "expected \"active\", \"inactive\" or \"closed\""))
 }
 
-/// The channel of an `inbound` step.
-fn channel(value: &Value, path: &str) -> Result<Channel, ParseError> {
+/// A channel: `"sms"` or `"whatsapp"` (an `inbound` step's, a fault's).
+pub(super) fn channel(value: &Value, path: &str) -> Result<Channel, ParseError> {
     match value.as_str() {
         Some("sms") => Ok(Channel::Sms),
         Some("whatsapp") => Ok(Channel::Whatsapp),

@@ -77,7 +77,11 @@ pub fn parse(text: &str, seed_override: Option<u64>) -> Result<Scenario, ParseEr
         return Err(error("$", "a scenario is a JSON object"));
     };
     for key in top.keys() {
-        if !["name", "seed", "profile", "users", "steps", "workload"].contains(&key.as_str()) {
+        if ![
+            "name", "seed", "profile", "users", "steps", "workload", "faults",
+        ]
+        .contains(&key.as_str())
+        {
             return Err(error(&format!("$.{key}"), "unknown field"));
         }
     }
@@ -116,7 +120,18 @@ pub fn parse(text: &str, seed_override: Option<u64>) -> Result<Scenario, ParseEr
         None if workload.is_some() => Vec::new(),
         steps => parse_steps(steps, &known)?,
     };
+    let faults = match top.get("faults") {
+        None => None,
+        Some(value) => Some(super::faults::parse_faults(value)?),
+    };
+    if faults.as_ref().is_some_and(|f| f.disconnects.is_some()) && workload.is_none() {
+        return Err(error(
+            "$.faults.disconnects",
+            "needs a workload (its clients are the ones that drop)",
+        ));
+    }
     Ok(Scenario {
+        faults,
         name,
         seed: seed_override.or(seed),
         profile,

@@ -8,6 +8,8 @@ use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use super::faults::{FaultPlan, Storms};
+use super::oracle::{OracleFailure, Oracles};
 use super::step::{
     Continuation, Expect, InThread, Op, OutboxQuery, PageSpec, Participant, RetentionField,
     Scenario, Step, ThreadSettings, UserDecl,
@@ -35,6 +37,9 @@ pub struct RunReport {
     pub digest: String,
     /// Steps refused that expected nothing (failures too when strict).
     pub unexpected_refusals: u32,
+    /// What the oracles found (each is also one of `failures`); empty when
+    /// they did not run.
+    pub oracle_failures: Vec<OracleFailure>,
 }
 
 impl RunReport {
@@ -101,8 +106,12 @@ pub struct RunOptions {
     /// A step refused without an `expect` is a failed expectation.
     pub strict: bool,
     /// Keep no trace lines: only the digest and the line count (the
-    /// benchmark's mode). `emit` then sees the summary line alone.
+    /// benchmark's mode). `emit` then sees the summary line alone, and no
+    /// oracle runs (they read the lines).
     pub digest_only: bool,
+    /// Run the oracles ([`super::oracle`]) even without a workload (a run
+    /// with a workload always runs them, unless `digest_only`).
+    pub oracles: bool,
 }
 
 /// Runs `scenario` to the end, keeping its trace in the report.
@@ -182,10 +191,19 @@ impl<'s> Run<'s> {
         let mut session =
             Session::with_trace(seed, scenario.profile.clone(), &users, !options.digest_only);
         session.runner.strict = options.strict;
+        if !options.digest_only && (options.oracles || scenario.workload.is_some()) {
+            session.runner.oracles = Some(Oracles::new(&scenario.profile));
+        }
+        let disconnects = scenario
+            .faults
+            .as_ref()
+            .and_then(|plan| session.inject(plan).disconnects);
+        // A workload's calls run between the steps: those due before a step's
+        // instant first (at one instant, the step first).
         let generator = scenario
             .workload
             .as_ref()
-            .map(|w| super::workload::Generator::new(w, seed, scenario.steps.len()));
+            .map(|w| super::workload::Generator::new(w, seed, scenario.steps.len(), disconnects));
         Run {
             scenario,
             session,
@@ -235,7 +253,8 @@ impl<'s> Run<'s> {
     }
 
     /// Ends the run (call once): every remaining step, the workload to its
-    /// horizon and the clock there, then the summary line.
+    /// horizon and the clock there, the oracles' last checks, then the
+    /// summary line.
     pub fn finish(&mut self, emit: &mut impl FnMut(&str)) -> RunReport {
         self.run_until(None, emit);
         let mut steps = self.scenario.steps.len();
@@ -246,6 +265,24 @@ impl<'s> Run<'s> {
         for line in self.session.take_lines() {
             emit(line.as_str());
         }
+        let runner = &mut self.session.runner;
+        let oracle_failures = match runner.oracles.as_mut() {
+            Some(oracles) => {
+                let now = runner.sim.now();
+                let found = oracles.finish(now, Some(&runner.sim));
+                let more = oracles.failed() - found.len() as u64;
+                runner
+                    .failures
+                    .extend(found.iter().map(ToString::to_string));
+                if more > 0 {
+                    runner
+                        .failures
+                        .push(format!("{more} more oracle failure(s) not listed"));
+                }
+                found
+            }
+            None => Vec::new(),
+        };
         emit(&self.session.summary(self.scenario.name.as_deref(), steps));
         let runner = &self.session.runner;
         RunReport {
@@ -253,6 +290,7 @@ impl<'s> Run<'s> {
             digest: runner.sim.digest(),
             unexpected_refusals: runner.unexpected_refusals,
             failures: runner.failures.clone(),
+            oracle_failures,
         }
     }
 }
@@ -317,6 +355,8 @@ impl Session {
                 failures: Vec::new(),
                 unexpected_refusals: 0,
                 strict: false,
+                oracles: None,
+                storms: None,
             },
             seed,
         }
@@ -339,6 +379,26 @@ impl Session {
         self.runner.sim.script_carrier(script);
     }
 
+    /// Injects the fault plan `plan` (as the swarm chooses, with `swarm`)
+    /// from now on; the swarm's choice is traced now. Returns the plan as
+    /// chosen (its `disconnects` are the workload's to run).
+    pub fn inject(&mut self, plan: &FaultPlan) -> FaultPlan {
+        let (plan, lines) = plan.resolve(self.seed);
+        for line in &lines {
+            self.runner.sim.record(line);
+        }
+        self.runner.sim.set_carrier_faults(plan.carrier.clone());
+        self.runner.storms = Storms::new(self.seed, plan.storms.clone());
+        plan
+    }
+
+    /// Records a line of the caller's own in the trace at `at` (running
+    /// what is due before it first).
+    pub(super) fn record<T: Serialize>(&mut self, at: crate::time::Instant, item: &T) {
+        self.runner.sim.run_until(at);
+        self.runner.sim.record(item);
+    }
+
     /// The simulator the steps run on.
     pub fn simulator(&self) -> &Simulator {
         &self.runner.sim
@@ -352,7 +412,13 @@ impl Session {
     /// Takes the trace lines kept since the last take, so that a caller that
     /// streams them keeps memory flat (`lines` then sees only later ones).
     pub fn take_lines(&mut self) -> imbl::Vector<String> {
-        self.runner.sim.take_trace_lines()
+        let lines = self.runner.sim.take_trace_lines();
+        if let Some(oracles) = self.runner.oracles.as_mut() {
+            for line in &lines {
+                oracles.line(line);
+            }
+        }
+        lines
     }
 
     /// The trace kept so far as JSON Lines, then the summary line `run`
@@ -390,6 +456,11 @@ struct Runner {
     unexpected_refusals: u32,
     /// Such a step is a failure.
     strict: bool,
+    /// The oracles, when they run: they see every call, and every line
+    /// the session takes.
+    oracles: Option<Oracles>,
+    /// A fault plan's throttling storms, if any.
+    storms: Option<Storms>,
 }
 
 /// What a step does once its fields are resolved.
@@ -425,7 +496,10 @@ impl Runner {
             connection: 0,
             token: token.clone().unwrap_or_default(),
         };
-        let (seen, outcome) = match token.and_then(|_| self.action(step)) {
+        let action = token
+            .and_then(|_| self.action(step))
+            .and_then(|action| self.storm(action));
+        let (seen, outcome) = match action {
             Ok(Action::Advance) => {
                 let seen = Seen {
                     status: 200,
@@ -469,6 +543,10 @@ impl Runner {
                     },
                     Err(e) => StepOutcome::Refused(e.clone()),
                 };
+                if let Some(oracles) = self.oracles.as_mut() {
+                    let now = self.sim.now();
+                    oracles.call(now, step.actor.as_deref(), &command, outcome.is_ok());
+                }
                 (
                     seen(&command, outcome, style, step.expect.wants_json()),
                     returned,
@@ -549,6 +627,18 @@ impl Runner {
             ));
         }
         outcome
+    }
+
+    /// A call a throttling storm refuses becomes its 429 (after its fault
+    /// line); other actions pass.
+    fn storm<'a>(&mut self, action: Action<'a>) -> Result<Action<'a>, Error> {
+        if let (Action::Call(command), Some(storms)) = (&action, self.storms.as_mut())
+            && let Some((error, line)) = storms.refuse(self.sim.now(), command)
+        {
+            self.sim.record(&line);
+            return Err(error);
+        }
+        Ok(action)
     }
 
     /// Records a query's outcome: its items, or the error.

@@ -32,6 +32,8 @@ pub struct Scenario {
     pub steps: Vec<Step>,
     /// The `workload` section: calls generated from the seed beside the steps.
     pub workload: Option<super::workload::Workload>,
+    /// The `faults` section: the fault plan the run injects.
+    pub faults: Option<super::faults::FaultPlan>,
 }
 
 /// A chat identity declared in `users`, created at time 0.

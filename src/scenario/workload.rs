@@ -16,13 +16,14 @@ use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
 use std::sync::Arc;
 
+use super::faults::{Disconnects, PlanLine};
 use super::parse::{ParseError, duration, error, quote};
 use super::run::{Session, StepOutcome};
-use super::step::{Op, Participant, Step, ThreadSettings, UserDecl};
+use super::step::{Continuation, Op, PageSpec, Participant, Step, ThreadSettings, UserDecl};
 use crate::core::{BindingSpec, ContentType, ParticipantSpec, Reply};
 use crate::id::ThreadId;
 use crate::profile::Profile;
-use crate::rules::Channel;
+use crate::rules::{Channel, Media};
 use crate::sim::{Stream, Subsystem};
 use crate::time::{Duration, Instant};
 
@@ -56,6 +57,17 @@ pub const WORKLOAD_BODY_CHARS_MAX: u64 = 4_096;
 pub const WORKLOAD_PREFIX_CHARS_MAX: usize = 16;
 /// Parts per million: the scale of every probability in a workload.
 pub const PPM: u64 = 1_000_000;
+/// The most media items a workload's media mix lists (`media.items`).
+pub const WORKLOAD_MEDIA_ITEMS_MAX: usize = 16;
+/// The largest media item a workload may attach, in bytes (100 MB).
+pub const WORKLOAD_MEDIA_BYTES_MAX: u64 = 100_000_000;
+/// The most retries of one throttled call (`on_429.retry`).
+pub const WORKLOAD_RETRIES_MAX: u64 = 10;
+/// The largest weight of an hour in a diurnal curve (`diurnal`).
+pub const WORKLOAD_DIURNAL_WEIGHT_MAX: u64 = 1_000_000;
+
+/// The most pages a reconnecting client lists in one thread.
+const RECOVERY_PAGES_MAX: usize = 10;
 
 /// The first digits of every fresh SMS number; seven digits follow.
 const NUMBER_PREFIX: &str = "+1425";
@@ -100,6 +112,106 @@ pub struct Workload {
     pub burst: Option<Burst>,
     /// The bodies drawn at the start.
     pub bodies: Bodies,
+    /// What an arrival does other than send, by parts per million.
+    pub actions: Actions,
+    /// Parts per million of SMS participants that are WhatsApp participants
+    /// instead.
+    pub whatsapp_ppm: u32,
+    /// The weight of each hour of the day (0 to 23): an arrival in hour `h`
+    /// happens with probability `diurnal[h] / max(diurnal)`, so `mean_gap` is
+    /// the gap at the busiest hour. `None`: a flat rate.
+    pub diurnal: Option<[u32; 24]>,
+    /// Media attached to sends, if any.
+    pub media: Option<MediaMix>,
+    /// How many times a throttled call (429) is made again after its
+    /// retry-after; 0: the client gives up.
+    pub retries: u32,
+}
+
+/// What an arrival does instead of a send, each with a probability in parts
+/// per million (their sum is at most 1,000,000; the rest are sends). An
+/// action that has nothing to act on (no message yet, no SMS participant,
+/// nobody to leave, a joiner already a member) makes no call.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Actions {
+    /// A member lists the thread's messages (first page).
+    pub list_messages: u32,
+    /// A member gets the thread's last message.
+    pub get_message: u32,
+    /// The last message's sender edits it (with a drawn body).
+    pub edit: u32,
+    /// The last message's sender deletes it.
+    pub delete: u32,
+    /// A member sends a read receipt for the last message.
+    pub read_receipt: u32,
+    /// A member sends a typing indicator.
+    pub typing: u32,
+    /// A member adds an identity drawn uniformly from the population.
+    pub join: u32,
+    /// A member other than the creator leaves.
+    pub leave: u32,
+    /// An SMS or WhatsApp participant replies (an inbound message to the
+    /// proxy, with a drawn body).
+    pub inbound: u32,
+}
+
+impl Actions {
+    /// The knobs by name, in the order an arrival's draw tries them.
+    fn table(&self) -> [(Action, u32); 9] {
+        [
+            (Action::ListMessages, self.list_messages),
+            (Action::GetMessage, self.get_message),
+            (Action::Edit, self.edit),
+            (Action::Delete, self.delete),
+            (Action::ReadReceipt, self.read_receipt),
+            (Action::Typing, self.typing),
+            (Action::Join, self.join),
+            (Action::Leave, self.leave),
+            (Action::Inbound, self.inbound),
+        ]
+    }
+
+    fn any(&self) -> bool {
+        self.table().iter().any(|(_, ppm)| *ppm > 0)
+    }
+}
+
+/// What one arrival does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Action {
+    Send,
+    ListMessages,
+    GetMessage,
+    Edit,
+    Delete,
+    ReadReceipt,
+    Typing,
+    Join,
+    Leave,
+    Inbound,
+}
+
+/// The knobs of [`Actions`] as the file spells them.
+const ACTION_KEYS: [&str; 9] = [
+    "list_messages_ppm",
+    "get_message_ppm",
+    "edit_ppm",
+    "delete_ppm",
+    "read_receipt_ppm",
+    "typing_ppm",
+    "join_ppm",
+    "leave_ppm",
+    "inbound_ppm",
+];
+
+/// Media on sends: with probability `ppm` a send carries one item drawn
+/// uniformly from `items`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MediaMix {
+    /// Parts per million of sends that carry a media item.
+    pub ppm: u32,
+    /// The items to draw from.
+    pub items: Vec<Media>,
 }
 
 /// An arrival opens a burst with probability `ppm` / 1,000,000: `sends`
@@ -164,7 +276,7 @@ impl Workload {
 }
 
 /// Reads a whole number at `path` in `low..=high`.
-fn number(
+pub(super) fn number(
     map: &Map<String, Value>,
     key: &str,
     path: &str,
@@ -184,12 +296,12 @@ fn number(
     }
 }
 
-fn required(value: Option<u64>, path: &str, key: &str) -> Result<u64, ParseError> {
+pub(super) fn required(value: Option<u64>, path: &str, key: &str) -> Result<u64, ParseError> {
     value.ok_or_else(|| error(&format!("{path}.{key}"), "missing"))
 }
 
 /// Reads a duration text at `path.key` in `low..=high`.
-fn duration_in(
+pub(super) fn duration_in(
     map: &Map<String, Value>,
     key: &str,
     path: &str,
@@ -216,7 +328,7 @@ fn duration_in(
     }
 }
 
-fn object<'a>(
+pub(super) fn object<'a>(
     value: &'a Value,
     path: &str,
     keys: &[&str],
@@ -255,6 +367,11 @@ pub(super) fn parse_workload(
             "mean_gap",
             "burst",
             "bodies",
+            "actions",
+            "whatsapp_ppm",
+            "diurnal",
+            "media",
+            "on_429",
         ],
     )?;
     let user_prefix = match map.get("user_prefix") {
@@ -424,7 +541,159 @@ pub(super) fn parse_workload(
             }
         }
     };
+    let actions = match map.get("actions") {
+        None => Actions::default(),
+        Some(value) => {
+            let apath = format!("{path}.actions");
+            let a = object(value, &apath, &ACTION_KEYS)?;
+            let mut ppm = [0u32; 9];
+            let mut total = 0u64;
+            for (i, key) in ACTION_KEYS.iter().enumerate() {
+                let n = number(a, key, &apath, 0, PPM - total)?.unwrap_or(0);
+                total += n;
+                ppm[i] = n as u32;
+            }
+            // In the order of ACTION_KEYS.
+            Actions {
+                list_messages: ppm[0],
+                get_message: ppm[1],
+                edit: ppm[2],
+                delete: ppm[3],
+                read_receipt: ppm[4],
+                typing: ppm[5],
+                join: ppm[6],
+                leave: ppm[7],
+                inbound: ppm[8],
+            }
+        }
+    };
+    let whatsapp_ppm = number(map, "whatsapp_ppm", path, 0, PPM)?.unwrap_or(0) as u32;
+    let diurnal = match map.get("diurnal") {
+        None => None,
+        Some(value) => {
+            let dpath = format!("{path}.diurnal");
+            let shape = || {
+                error(
+                    &dpath,
+                    format!(
+                        "expected 24 whole numbers in 0..={WORKLOAD_DIURNAL_WEIGHT_MAX}, one per hour, not all 0"
+                    ),
+                )
+            };
+            let Value::Array(items) = value else {
+                return Err(shape());
+            };
+            if items.len() != 24 {
+                return Err(shape());
+            }
+            let mut weights = [0u32; 24];
+            for (i, item) in items.iter().enumerate() {
+                match item.as_u64() {
+                    Some(w) if w <= WORKLOAD_DIURNAL_WEIGHT_MAX => weights[i] = w as u32,
+                    _ => {
+                        return Err(error(
+                            &format!("{dpath}[{i}]"),
+                            "expected a whole number in 0..=1000000",
+                        ));
+                    }
+                }
+            }
+            if weights.iter().all(|w| *w == 0) {
+                return Err(shape());
+            }
+            Some(weights)
+        }
+    };
+    let media = match map.get("media") {
+        None => None,
+        Some(value) => {
+            let mpath = format!("{path}.media");
+            let m = object(value, &mpath, &["ppm", "items"])?;
+            let ppm = required(number(m, "ppm", &mpath, 0, PPM)?, &mpath, "ppm")? as u32;
+            let ipath = format!("{mpath}.items");
+            let items = match m.get("items") {
+                Some(Value::Array(items))
+                    if (1..=WORKLOAD_MEDIA_ITEMS_MAX).contains(&items.len()) =>
+                {
+                    items
+                }
+                Some(_) => {
+                    return Err(error(
+                        &ipath,
+                        format!("expected a list of 1 to {WORKLOAD_MEDIA_ITEMS_MAX} media items"),
+                    ));
+                }
+                None => return Err(error(&ipath, "missing")),
+            };
+            let mut list = Vec::with_capacity(items.len());
+            for (i, item) in items.iter().enumerate() {
+                let here = format!("{ipath}[{i}]");
+                let o = object(item, &here, &["type", "bytes"])?;
+                let content_type = match o.get("type") {
+                    Some(Value::String(t))
+                        if t.contains('/')
+                            && t.len() <= 100
+                            && !t.chars().any(char::is_control) =>
+                    {
+                        Arc::from(t.as_str())
+                    }
+                    _ => {
+                        return Err(error(
+                            &format!("{here}.type"),
+                            "expected a MIME type such as \"image/jpeg\"",
+                        ));
+                    }
+                };
+                let bytes = required(
+                    number(o, "bytes", &here, 1, WORKLOAD_MEDIA_BYTES_MAX)?,
+                    &here,
+                    "bytes",
+                )?;
+                list.push(Media {
+                    content_type,
+                    bytes,
+                    name: None,
+                });
+            }
+            Some(MediaMix { ppm, items: list })
+        }
+    };
+    let retries = match map.get("on_429") {
+        None => 0,
+        Some(Value::String(s)) if s == "give_up" => 0,
+        Some(value @ Value::Object(_)) => {
+            let rpath = format!("{path}.on_429");
+            let r = object(value, &rpath, &["retry"])?;
+            required(
+                number(r, "retry", &rpath, 1, WORKLOAD_RETRIES_MAX)?,
+                &rpath,
+                "retry",
+            )? as u32
+        }
+        Some(_) => {
+            return Err(error(
+                &format!("{path}.on_429"),
+                "expected \"give_up\" or {\"retry\": N}",
+            ));
+        }
+    };
+    if (actions.inbound > 0 || whatsapp_ppm > 0) && sms == 0 {
+        let key = if actions.inbound > 0 {
+            "actions.inbound_ppm"
+        } else {
+            "whatsapp_ppm"
+        };
+        return Err(error(
+            &format!("{path}.{key}"),
+            "needs SMS participants (sms_participants above 0)",
+        ));
+    }
     let workload = Workload {
+        actions,
+        whatsapp_ppm,
+        diurnal,
+        media,
+        retries,
         user_prefix,
         users: users_n as u32,
         threads: threads as u32,
@@ -464,7 +733,7 @@ pub(super) fn parse_workload(
     Ok(workload)
 }
 
-fn required_duration(
+pub(super) fn required_duration(
     value: Option<Duration>,
     path: &str,
     key: &str,
@@ -502,16 +771,33 @@ struct BurstSend {
     /// Ties at one instant go in the order the bursts began.
     order: u64,
     thread: ThreadId,
+    /// The slot the burst began in.
+    slot: u32,
     /// The sender, as an index into the identities.
     sender: u32,
     body: u32,
+    /// The media item, as an index into the mix; [`NO_MEDIA`] for none.
+    media: u32,
     /// Sends still to come after this one.
     remaining: u32,
 }
 
+/// No media item.
+const NO_MEDIA: u32 = u32::MAX;
+
+/// A throttled call to make again.
+#[derive(Clone, Debug)]
+struct Retry {
+    actor: Option<u32>,
+    op_name: &'static str,
+    op: Op,
+    /// Retries still allowed after this one.
+    left: u32,
+}
+
 /// A workload under way: the next arrival, each slot's thread, its members
-/// and expiry, and the bursts under way. Its size is set by the population,
-/// not by the horizon.
+/// and expiry, the bursts under way and the throttled calls to retry. Its
+/// size is set by the population, not by the horizon.
 #[derive(Clone, Debug)]
 pub(super) struct Generator {
     spec: Workload,
@@ -520,14 +806,27 @@ pub(super) struct Generator {
     bodies: Vec<Arc<str>>,
     /// The live thread of each slot (`None` when its creation was refused).
     threads: Vec<Option<ThreadId>>,
-    /// The members of each slot, `chat_participants` side by side, as indices
-    /// into the identities; the first is the creator.
-    members: Vec<u32>,
+    /// The chat members of each slot, as indices into the identities; the
+    /// first is the creator.
+    members: Vec<Vec<u32>>,
+    /// Each slot's SMS and WhatsApp participants: channel and number.
+    numbers: Vec<Vec<(Channel, u64)>>,
+    /// Each slot's last message sent by a member: sequence id and sender.
+    last: Vec<Option<(u32, u32)>>,
     /// (deletion instant, slot)
     expiries: BinaryHeap<Reverse<(Instant, u32)>>,
     bursts: BinaryHeap<Reverse<BurstSend>>,
+    /// Throttled calls by (instant, order).
+    retries: BTreeMap<(Instant, u64), Retry>,
+    /// A fault plan's connection drops, with their stream.
+    disconnects: Option<(Disconnects, Stream)>,
+    /// Identities offline: when each comes back, and since when it was out.
+    offline: BTreeMap<u32, (Instant, Instant)>,
+    /// Reconnections by (instant, identity).
+    reconnects: BTreeSet<(Instant, u32)>,
     next_arrival: Instant,
     burst_order: u64,
+    retry_order: u64,
     next_number: u64,
     generation: u64,
     /// The index the next generated step gets.
@@ -541,7 +840,12 @@ pub(super) struct Generator {
 impl Generator {
     /// A generator for `spec` with `seed`, whose steps are numbered from
     /// `first_index`. The bodies are drawn now.
-    pub(super) fn new(spec: &Workload, seed: u64, first_index: usize) -> Generator {
+    pub(super) fn new(
+        spec: &Workload,
+        seed: u64,
+        first_index: usize,
+        disconnects: Option<Disconnects>,
+    ) -> Generator {
         let mut rng = Stream::new(seed, Subsystem::Workload);
         let bodies = (0..spec.bodies.count)
             .map(|_| draw_body(&mut rng, &spec.bodies))
@@ -556,10 +860,17 @@ impl Generator {
             bodies,
             threads: Vec::new(),
             members: Vec::new(),
+            numbers: Vec::new(),
+            last: Vec::new(),
             expiries: BinaryHeap::new(),
             bursts: BinaryHeap::new(),
+            retries: BTreeMap::new(),
+            disconnects: disconnects.map(|d| (d, Stream::new(seed, Subsystem::FaultConnections))),
+            offline: BTreeMap::new(),
+            reconnects: BTreeSet::new(),
             next_arrival: Instant::ZERO,
             burst_order: 0,
+            retry_order: 0,
             next_number: 0,
             generation: 0,
             next_index: first_index,
@@ -589,8 +900,13 @@ impl Generator {
         loop {
             let expiry = self.expiries.peek().map_or(Instant(u64::MAX), |e| e.0.0);
             let burst = self.bursts.peek().map_or(Instant(u64::MAX), |b| b.0.at);
+            let retry = self
+                .retries
+                .first_key_value()
+                .map_or(Instant(u64::MAX), |(k, _)| k.0);
+            let reconnect = self.reconnects.first().map_or(Instant(u64::MAX), |r| r.0);
             let arrival = self.next_arrival;
-            let next = expiry.min(burst).min(arrival);
+            let next = expiry.min(burst).min(retry).min(reconnect).min(arrival);
             if next >= until {
                 break;
             }
@@ -599,7 +915,9 @@ impl Generator {
                 self.churn(session, slot, next, emit);
             } else if burst == next {
                 let Reverse(b) = self.bursts.pop().expect("peeked");
-                self.send(session, next, b.thread, b.sender, b.body, emit);
+                self.send(
+                    session, next, b.slot, b.thread, b.sender, b.body, b.media, emit,
+                );
                 if b.remaining > 0 {
                     self.bursts.push(Reverse(BurstSend {
                         at: next.after(self.burst_gap()),
@@ -607,8 +925,16 @@ impl Generator {
                         ..b
                     }));
                 }
+            } else if retry == next {
+                let (_, r) = self.retries.pop_first().expect("peeked");
+                let step = self.step(next, r.actor, r.op_name, r.op);
+                self.run_step(session, &step, r.left, emit);
+            } else if reconnect == next {
+                let (_, user) = self.reconnects.pop_first().expect("peeked");
+                self.reconnect(session, next, user, emit);
             } else {
                 self.arrive(session, next, emit);
+                self.maybe_disconnect(session, next, emit);
             }
         }
     }
@@ -633,10 +959,11 @@ impl Generator {
     /// uniform instant within one lifetime) and draws the first arrival.
     fn open(&mut self, session: &mut Session, emit: &mut impl FnMut(&str)) {
         self.opened = true;
-        let p = self.spec.chat_participants as usize;
         for slot in 0..self.spec.threads {
             self.threads.push(None);
-            self.members.extend(std::iter::repeat_n(0, p));
+            self.members.push(Vec::new());
+            self.numbers.push(Vec::new());
+            self.last.push(None);
             self.create(session, slot, Instant::ZERO, emit);
             if let Some(lifetime) = self.spec.lifetime {
                 let expiry = self.rng.between(1, lifetime.0);
@@ -663,10 +990,13 @@ impl Generator {
         }
     }
 
+    /// Runs `step`; a 429 with `retries` left is made again after its
+    /// retry-after.
     fn run_step(
         &mut self,
         session: &mut Session,
         step: &Step,
+        retries: u32,
         emit: &mut impl FnMut(&str),
     ) -> StepOutcome {
         if self.record {
@@ -676,11 +1006,46 @@ impl Generator {
         for line in session.take_lines() {
             emit(&line);
         }
+        if retries > 0
+            && let StepOutcome::Refused(error) = &outcome
+            && let Some(wait) = error.retry_after_ms()
+        {
+            let at = step.at.after(Duration(wait.max(1)));
+            let actor = step
+                .actor
+                .as_deref()
+                .and_then(|a| self.user_ids.iter().position(|u| &**u == a))
+                .map(|i| i as u32);
+            self.retries.insert(
+                (at, self.retry_order),
+                Retry {
+                    actor,
+                    op_name: step.op_name,
+                    op: step.op.clone(),
+                    left: retries - 1,
+                },
+            );
+            self.retry_order += 1;
+        }
         outcome
     }
 
+    /// Runs a fresh generated call (with the workload's retries).
+    fn call(
+        &mut self,
+        session: &mut Session,
+        at: Instant,
+        actor: Option<u32>,
+        op_name: &'static str,
+        op: Op,
+        emit: &mut impl FnMut(&str),
+    ) -> StepOutcome {
+        let step = self.step(at, actor, op_name, op);
+        self.run_step(session, &step, self.spec.retries, emit)
+    }
+
     /// Creates a new thread in `slot` with a fresh sample of members and
-    /// fresh SMS numbers.
+    /// fresh SMS (or WhatsApp) numbers.
     fn create(
         &mut self,
         session: &mut Session,
@@ -701,15 +1066,23 @@ impl Generator {
             .iter()
             .map(|u| Participant::User(ParticipantSpec::user(self.user_ids[*u as usize].clone())))
             .collect();
+        let mut numbers = Vec::new();
         if let Some(proxy) = &self.spec.proxy {
             for _ in 0..self.spec.sms_participants {
                 self.next_number += 1;
+                // Drawn only when the mix has WhatsApp in it.
+                let channel = if self.spec.whatsapp_ppm > 0
+                    && self.rng.chance(u64::from(self.spec.whatsapp_ppm), PPM)
+                {
+                    Channel::Whatsapp
+                } else {
+                    Channel::Sms
+                };
+                numbers.push((channel, self.next_number));
                 participants.push(Participant::Binding {
                     binding: BindingSpec {
-                        channel: Channel::Sms,
-                        address: Arc::from(
-                            format!("{NUMBER_PREFIX}{:07}", self.next_number).as_str(),
-                        ),
+                        channel,
+                        address: Arc::from(number_address(channel, self.next_number).as_str()),
                         proxy: proxy.clone(),
                     },
                     reference: None,
@@ -723,8 +1096,7 @@ impl Generator {
             idempotency_key: None,
             metadata: None,
         };
-        let step = self.step(at, Some(pool[0]), "create_thread", op);
-        let outcome = self.run_step(session, &step, emit);
+        let outcome = self.call(session, at, Some(pool[0]), "create_thread", op, emit);
         self.threads[slot as usize] = match outcome {
             StepOutcome::Reply {
                 reply: Reply::ThreadCreated { thread, .. },
@@ -732,7 +1104,9 @@ impl Generator {
             } => Some(thread.id),
             _ => None,
         };
-        self.members[slot as usize * p..(slot as usize + 1) * p].copy_from_slice(&pool);
+        self.members[slot as usize] = pool;
+        self.numbers[slot as usize] = numbers;
+        self.last[slot as usize] = None;
     }
 
     /// Deletes `slot`'s thread (as its creator) and replaces it at once.
@@ -743,14 +1117,12 @@ impl Generator {
         at: Instant,
         emit: &mut impl FnMut(&str),
     ) {
-        let p = self.spec.chat_participants as usize;
         if let Some(thread) = self.threads[slot as usize] {
-            let creator = self.members[slot as usize * p];
+            let creator = self.members[slot as usize][0];
             let op = Op::DeleteThread {
                 thread: thread.to_string(),
             };
-            let step = self.step(at, Some(creator), "delete_thread", op);
-            self.run_step(session, &step, emit);
+            self.call(session, at, Some(creator), "delete_thread", op, emit);
         }
         self.create(session, slot, at, emit);
         if let Some(lifetime) = self.spec.lifetime {
@@ -758,13 +1130,117 @@ impl Generator {
         }
     }
 
-    /// An arrival: a slot, a sender among its members, a body, perhaps a
-    /// burst, and the next arrival's gap; then the send.
+    /// A fault plan's connection drop, drawn at each arrival from its own
+    /// stream: an identity goes offline (an identity already offline stays
+    /// so until it was due back).
+    fn maybe_disconnect(
+        &mut self,
+        session: &mut Session,
+        at: Instant,
+        emit: &mut impl FnMut(&str),
+    ) {
+        let Some((d, rng)) = self.disconnects.as_mut() else {
+            return;
+        };
+        if !rng.chance(u64::from(d.ppm), PPM) {
+            return;
+        }
+        let user = rng.below(u64::from(self.spec.users)) as u32;
+        let back = at.after(Duration(rng.between(d.min.0, d.max.0)));
+        if self.offline.contains_key(&user) {
+            return;
+        }
+        self.offline.insert(user, (back, at));
+        self.reconnects.insert((back, user));
+        let line = PlanLine::connection(self.user_ids[user as usize].clone(), Some(back));
+        session.record(at, &line);
+        for line in session.take_lines() {
+            emit(&line);
+        }
+    }
+
+    /// `user` is back: it lists, in each of its threads, the messages since
+    /// it dropped (the notifications it missed).
+    fn reconnect(
+        &mut self,
+        session: &mut Session,
+        at: Instant,
+        user: u32,
+        emit: &mut impl FnMut(&str),
+    ) {
+        let Some((_, since)) = self.offline.remove(&user) else {
+            return;
+        };
+        session.record(
+            at,
+            &PlanLine::connection(self.user_ids[user as usize].clone(), None),
+        );
+        for slot in 0..self.threads.len() {
+            let Some(thread) = self.threads[slot] else {
+                continue;
+            };
+            if !self.members[slot].contains(&user) {
+                continue;
+            }
+            // Page by page, as a client catching up does (at most
+            // RECOVERY_PAGES_MAX pages a thread).
+            let mut continuation = None;
+            for _ in 0..RECOVERY_PAGES_MAX {
+                let op = Op::ListMessages {
+                    thread: thread.to_string(),
+                    page: PageSpec {
+                        page_size: None,
+                        continuation: continuation.take().map(Continuation::Token),
+                    },
+                    start_time: Some(since),
+                };
+                match self.call(session, at, Some(user), "list_messages", op, emit) {
+                    StepOutcome::Reply {
+                        reply: Reply::Messages(page),
+                        ..
+                    } if page.continuation.is_some() => continuation = page.continuation,
+                    _ => break,
+                }
+            }
+        }
+        for line in session.take_lines() {
+            emit(&line);
+        }
+    }
+
+    /// What an arrival does: a send, or one of the actions by its ppm.
+    fn draw_action(&mut self) -> Action {
+        let roll = self.rng.below(PPM);
+        let mut upto = 0u64;
+        for (action, ppm) in self.spec.actions.table() {
+            upto += u64::from(ppm);
+            if roll < upto {
+                return action;
+            }
+        }
+        Action::Send
+    }
+
+    /// An arrival: (an hour's weight keeps it or not,) a slot, a member, a
+    /// body, perhaps a burst, the next arrival's gap, (an action, a media
+    /// item); then the send or the action. The draws in parentheses are
+    /// made only when their knobs are set, so a workload without them draws
+    /// exactly as before they existed.
     fn arrive(&mut self, session: &mut Session, at: Instant, emit: &mut impl FnMut(&str)) {
-        let p = self.spec.chat_participants;
+        if let Some(weights) = &self.spec.diurnal {
+            let hour = (at.ms() / 3_600_000 % 24) as usize;
+            let busiest = weights.iter().copied().max().unwrap_or(1);
+            let weight = u64::from(weights[hour]);
+            if !self.rng.chance(weight, u64::from(busiest)) {
+                let gap = self.rng.exponential_ms(self.spec.mean_gap.0);
+                self.next_arrival = at.after(Duration(gap.max(1)));
+                return;
+            }
+        }
         let slot = self.rng.below(u64::from(self.spec.threads)) as u32;
-        let member = self.rng.below(u64::from(p)) as u32;
-        let sender = self.members[(slot * p + member) as usize];
+        let members = &self.members[slot as usize];
+        let member = self.rng.below(members.len() as u64) as usize;
+        let sender = members[member];
         let body = self.rng.below(self.bodies.len() as u64) as u32;
         let burst = match &self.spec.burst {
             Some(b) => self.rng.chance(u64::from(b.ppm), PPM).then_some(b.sends),
@@ -772,10 +1248,30 @@ impl Generator {
         };
         let gap = self.rng.exponential_ms(self.spec.mean_gap.0);
         self.next_arrival = at.after(Duration(gap.max(1)));
-        // A slot whose thread could not be created takes no sends.
+        let action = if self.spec.actions.any() {
+            self.draw_action()
+        } else {
+            Action::Send
+        };
+        let media = match &self.spec.media {
+            Some(mix) if action == Action::Send => {
+                let (ppm, items) = (u64::from(mix.ppm), mix.items.len() as u64);
+                if self.rng.chance(ppm, PPM) {
+                    self.rng.below(items) as u32
+                } else {
+                    NO_MEDIA
+                }
+            }
+            _ => NO_MEDIA,
+        };
+        // A slot whose thread could not be created takes no calls.
         let Some(thread) = self.threads[slot as usize] else {
             return;
         };
+        if action != Action::Send {
+            self.act(session, at, slot, thread, sender, body, action, emit);
+            return;
+        }
         if let Some(sends) = burst
             && sends > 1
         {
@@ -783,36 +1279,174 @@ impl Generator {
                 at: at.after(self.burst_gap()),
                 order: self.burst_order,
                 thread,
+                slot,
                 sender,
                 body,
+                media,
                 remaining: sends - 2,
             }));
             self.burst_order += 1;
         }
-        self.send(session, at, thread, sender, body, emit);
+        self.send(session, at, slot, thread, sender, body, media, emit);
+    }
+
+    /// An arrival's action other than a send, by `member` of `slot`.
+    #[allow(clippy::too_many_arguments)]
+    fn act(
+        &mut self,
+        session: &mut Session,
+        at: Instant,
+        slot: u32,
+        thread: ThreadId,
+        member: u32,
+        body: u32,
+        action: Action,
+        emit: &mut impl FnMut(&str),
+    ) {
+        let s = slot as usize;
+        let t = thread.to_string();
+        let last = self.last[s];
+        match action {
+            Action::Send => {}
+            Action::ListMessages => {
+                let op = Op::ListMessages {
+                    thread: t,
+                    page: Default::default(),
+                    start_time: None,
+                };
+                self.call(session, at, Some(member), "list_messages", op, emit);
+            }
+            Action::GetMessage | Action::Edit | Action::Delete | Action::ReadReceipt => {
+                let Some((seq, sender)) = last else { return };
+                let message = format!("m{seq}");
+                let (actor, name, op) = match action {
+                    Action::GetMessage => {
+                        (member, "get_message", Op::GetMessage { thread: t, message })
+                    }
+                    Action::Edit => {
+                        let content = self.bodies[body as usize].clone();
+                        let op = Op::UpdateMessage {
+                            thread: t,
+                            message,
+                            content,
+                        };
+                        (sender, "update_message", op)
+                    }
+                    Action::Delete => {
+                        self.last[s] = None;
+                        (
+                            sender,
+                            "delete_message",
+                            Op::DeleteMessage { thread: t, message },
+                        )
+                    }
+                    _ => (
+                        member,
+                        "send_read_receipt",
+                        Op::SendReadReceipt { thread: t, message },
+                    ),
+                };
+                self.call(session, at, Some(actor), name, op, emit);
+            }
+            Action::Typing => {
+                let op = Op::SendTyping { thread: t };
+                self.call(session, at, Some(member), "send_typing", op, emit);
+            }
+            Action::Join => {
+                let joiner = self.rng.below(u64::from(self.spec.users)) as u32;
+                if self.members[s].contains(&joiner) {
+                    return;
+                }
+                let spec = ParticipantSpec::user(self.user_ids[joiner as usize].clone());
+                let op = Op::AddParticipants {
+                    thread: t,
+                    participants: vec![Participant::User(spec)],
+                };
+                let outcome = self.call(session, at, Some(member), "add_participants", op, emit);
+                if matches!(outcome, StepOutcome::Reply { .. }) {
+                    self.members[s].push(joiner);
+                }
+            }
+            Action::Leave => {
+                let n = self.members[s].len();
+                if n <= 1 {
+                    return;
+                }
+                let index = 1 + self.rng.below(n as u64 - 1) as usize;
+                let leaver = self.members[s][index];
+                let op = Op::RemoveParticipant {
+                    thread: t,
+                    participant: self.user_ids[leaver as usize].to_string(),
+                };
+                let outcome = self.call(session, at, Some(leaver), "remove_participant", op, emit);
+                if matches!(outcome, StepOutcome::Reply { .. }) {
+                    self.members[s].swap_remove(index);
+                }
+            }
+            Action::Inbound => {
+                let n = self.numbers[s].len();
+                let Some(proxy) = self.spec.proxy.clone() else {
+                    return;
+                };
+                if n == 0 {
+                    return;
+                }
+                let (channel, number) = self.numbers[s][self.rng.below(n as u64) as usize];
+                let op = Op::Inbound {
+                    channel,
+                    from: number_address(channel, number),
+                    to: proxy.to_string(),
+                    body: self.bodies[body as usize].clone(),
+                    media: Vec::new(),
+                };
+                self.call(session, at, None, "inbound", op, emit);
+            }
+        }
     }
 
     /// A send into `thread` (a burst keeps its thread even once the slot has
     /// churned: its later sends are then refused, as a real client's would be).
+    #[allow(clippy::too_many_arguments)]
     fn send(
         &mut self,
         session: &mut Session,
         at: Instant,
+        slot: u32,
         thread: ThreadId,
         sender: u32,
         body: u32,
+        media: u32,
         emit: &mut impl FnMut(&str),
     ) {
+        let media = match (&self.spec.media, media) {
+            (Some(mix), i) if i != NO_MEDIA => vec![mix.items[i as usize].clone()],
+            _ => Vec::new(),
+        };
         let op = Op::SendMessage {
             thread: thread.to_string(),
             content: self.bodies[body as usize].clone(),
             content_type: ContentType::Text,
-            media: Vec::new(),
+            media,
             metadata: BTreeMap::new(),
             template: None,
         };
-        let step = self.step(at, Some(sender), "send_message", op);
-        self.run_step(session, &step, emit);
+        let outcome = self.call(session, at, Some(sender), "send_message", op, emit);
+        if let StepOutcome::Reply {
+            reply: Reply::MessageSent { sequence },
+            ..
+        } = outcome
+            && self.threads[slot as usize] == Some(thread)
+        {
+            self.last[slot as usize] = Some((sequence, sender));
+        }
+    }
+}
+
+/// The address of fresh number `n` on `channel`.
+fn number_address(channel: Channel, n: u64) -> String {
+    match channel {
+        Channel::Whatsapp => format!("whatsapp:{NUMBER_PREFIX}{n:07}"),
+        _ => format!("{NUMBER_PREFIX}{n:07}"),
     }
 }
 

@@ -10,6 +10,7 @@
 
 pub mod carrier;
 pub mod client;
+pub mod faults;
 mod inspect;
 mod queue;
 pub mod rng;
@@ -69,6 +70,7 @@ impl SimBuilder {
             streams: rng::Streams::new(self.seed),
             trace: Trace::new(self.keep_trace),
             script: None,
+            faults: None,
         }
     }
 }
@@ -93,6 +95,9 @@ enum Happening {
     },
     /// A carrier receipt (report class).
     Receipt(carrier::Due),
+    /// A receipt a fault repeats or puts out of order: heard, with no
+    /// receipt to follow (report class).
+    Echo(carrier::Due),
 }
 
 impl Happening {
@@ -100,7 +105,7 @@ impl Happening {
     fn class(&self) -> u8 {
         match self {
             Happening::Command { .. } => 2,
-            Happening::Receipt(_) => 1,
+            Happening::Receipt(_) | Happening::Echo(_) => 1,
         }
     }
 }
@@ -116,6 +121,8 @@ pub struct Simulator {
     trace: Trace,
     /// Carrier receipts given as data, replacing the drawn ones (replay).
     script: Option<Box<carrier::Script>>,
+    /// A fault plan's carrier faults, if any.
+    faults: Option<Box<faults::CarrierFaults>>,
 }
 
 impl Simulator {
@@ -268,11 +275,13 @@ impl Simulator {
             Ok(outcome) => (Ok(outcome.reply), outcome.events, outcome.queued),
             Err(error) => (Err(error), Vec::new(), Vec::new()),
         };
-        self.hand_to_carrier(&queued);
         record(&self.state, &result, &mut self.trace, self.now);
         for event in &events {
             self.trace.record_event(self.now, event);
         }
+        // After the events, so that a fault's line follows the deliveries
+        // it touches.
+        self.hand_to_carrier(&queued);
         result
     }
 
@@ -280,6 +289,13 @@ impl Simulator {
     /// drawn: the carrier's streams are not used again.
     pub fn script_carrier(&mut self, script: carrier::Script) {
         self.script = Some(Box::new(script));
+    }
+
+    /// Injects the carrier faults of `plan` from now on (each kind from its
+    /// own stream; see [`faults`]).
+    pub fn set_carrier_faults(&mut self, plan: faults::CarrierFaultPlan) {
+        self.faults =
+            (!plan.is_empty()).then(|| Box::new(faults::CarrierFaults::new(self.seed, plan)));
     }
 
     /// Draws the first receipt of each delivery handed to the carrier.
@@ -298,16 +314,44 @@ impl Simulator {
             let Some(carriers) = &self.state.profile().carriers else {
                 continue;
             };
-            if let Some(due) = carrier::first(carriers, rng, q.delivery, q.route, q.handed_at) {
+            if let Some(mut due) = carrier::first(carriers, rng, q.delivery, q.route, q.handed_at) {
+                if let Some(faults) = self.faults.as_deref_mut() {
+                    let channel = faults::channel_of(q.route);
+                    let sender = if faults.needs_sender(channel, q.handed_at) {
+                        sender_of(&self.state, q.delivery)
+                    } else {
+                        None
+                    };
+                    let mut lines = Vec::new();
+                    let echo =
+                        faults.handover(&mut due, q.handed_at, sender, carriers, rng, &mut lines);
+                    for line in &lines {
+                        self.trace.record(self.now, line);
+                    }
+                    if let Some(echo) = echo {
+                        self.push(echo.at, Happening::Echo(echo));
+                    }
+                }
                 self.push(due.at, Happening::Receipt(due));
             }
         }
     }
 
     /// Records a due carrier receipt and schedules the one that follows.
-    fn receive(&mut self, due: carrier::Due) {
-        if let Some(event) = self.state.apply_receipt(&due.receipt) {
-            self.trace.record_event(self.now, &event);
+    fn receive(&mut self, mut due: carrier::Due) {
+        let mut fate = faults::Fate::Heard;
+        if let Some(faults) = self.faults.as_deref_mut() {
+            let mut lines = Vec::new();
+            fate = faults.receipt(&mut due, self.now, &mut lines);
+            for line in &lines {
+                self.trace.record(self.now, line);
+            }
+        }
+        if fate != faults::Fate::Lost {
+            self.hear(&due);
+        }
+        if let faults::Fate::Twice(at) = fate {
+            self.push(at, Happening::Echo(due));
         }
         if let Some(script) = self.script.as_mut() {
             if let Some(next) = script.take(due.receipt.delivery, due.route) {
@@ -319,6 +363,13 @@ impl Simulator {
         let carriers = self.state.profile().carriers.as_ref();
         if let Some(next) = carriers.and_then(|c| carrier::next(c, rng, &due, self.now)) {
             self.push(next.at, Happening::Receipt(next));
+        }
+    }
+
+    /// Applies a receipt to the state and traces what it changed.
+    fn hear(&mut self, due: &carrier::Due) {
+        if let Some(event) = self.state.apply_receipt(&due.receipt) {
+            self.trace.record_event(self.now, &event);
         }
     }
 
@@ -467,6 +518,7 @@ impl Simulator {
                     let _ = self.execute(caller, &command);
                 }
                 Happening::Receipt(due) => self.receive(due),
+                Happening::Echo(due) => self.hear(&due),
             }
         }
         self.now = self.now.max(until);
@@ -528,6 +580,13 @@ impl Simulator {
     pub fn client_with_token(&mut self, token: TokenId) -> Client<'_> {
         Client::with_token(self, token)
     }
+}
+
+/// The number a delivery is sent from: its thread's proxy for the recipient.
+fn sender_of(state: &State, delivery: crate::core::DeliveryRef) -> Option<&str> {
+    let thread = state.thread(delivery.thread?)?;
+    let d = thread.deliveries.get(delivery.slot as usize)?;
+    thread.bindings.get(d.binding as usize).map(|b| &*b.proxy)
 }
 
 #[cfg(test)]

@@ -17,20 +17,38 @@ pub enum Subsystem {
     Workload = 1,
     /// The SMS carrier's latencies and outcomes (SMS and MMS).
     Carrier = 2,
-    /// Injected faults.
+    /// Injected faults: the swarm's choice of faults and strengths.
     Faults = 3,
     /// The WhatsApp carrier's latencies and outcomes: a stream of its own, so
     /// WhatsApp traffic never shifts SMS draws.
     WhatsappCarrier = 4,
+    /// Fault plans: extra carrier latency.
+    FaultLatency = 5,
+    /// Fault plans: deliveries failed by the carrier.
+    FaultFailure = 6,
+    /// Fault plans: receipts lost, duplicated or reordered.
+    FaultReceipts = 7,
+    /// Fault plans: WhatsApp template rejections.
+    FaultTemplates = 8,
+    /// Fault plans: throttling storms.
+    FaultStorms = 9,
+    /// Fault plans: real-time connections dropping.
+    FaultConnections = 10,
 }
 
 impl Subsystem {
     /// Every subsystem, in stream order.
-    pub const ALL: [Subsystem; 4] = [
+    pub const ALL: [Subsystem; 10] = [
         Subsystem::Workload,
         Subsystem::Carrier,
         Subsystem::Faults,
         Subsystem::WhatsappCarrier,
+        Subsystem::FaultLatency,
+        Subsystem::FaultFailure,
+        Subsystem::FaultReceipts,
+        Subsystem::FaultTemplates,
+        Subsystem::FaultStorms,
+        Subsystem::FaultConnections,
     ];
 
     /// The carrier stream of a delivery's route.

@@ -372,3 +372,235 @@ fn workload_refusals_are_not_strict_failures_and_steps_may_act_as_its_users() {
     let e = switchboard::scenario::parse(bad_proxy, None).unwrap_err();
     assert_eq!(e.path, "$.workload.proxy");
 }
+
+/// A Twilio workload with every behaviour knob set.
+fn every_knob() -> Value {
+    json!({
+        "name": "every behaviour", "seed": 5, "profile": "twilio",
+        "workload": {
+            "users": 40, "threads": 6, "chat_participants": 5, "sms_participants": 2,
+            "proxy": "+18005550100", "whatsapp_ppm": 500000,
+            "lifetime": "2h", "horizon": "6h", "mean_gap": "3s",
+            "actions": {"list_messages_ppm": 50000, "get_message_ppm": 50000,
+                        "edit_ppm": 50000, "delete_ppm": 30000, "read_receipt_ppm": 50000,
+                        "typing_ppm": 50000, "join_ppm": 30000, "leave_ppm": 20000,
+                        "inbound_ppm": 100000},
+            "diurnal": [1, 1, 1, 1, 1, 1, 2, 4, 8, 10, 10, 10, 10, 10, 10, 10, 10, 8, 6, 4, 3, 2, 1, 1],
+            "media": {"ppm": 100000, "items": [{"type": "image/jpeg", "bytes": 200000},
+                                               {"type": "application/pdf", "bytes": 900000}]},
+            "on_429": {"retry": 3}
+        }
+    })
+}
+
+fn step_count(lines: &[Value], op: &str, status: u64) -> u64 {
+    lines
+        .iter()
+        .filter(|l| l["kind"] == "step" && l["op"] == op && l["status"] == status)
+        .count() as u64
+}
+
+#[test]
+fn every_behaviour_knob_makes_its_calls_and_keeps_the_oracles() {
+    let report = run(&every_knob());
+    assert!(report.failures.is_empty(), "{:?}", report.failures);
+    assert_eq!(report.digest, run(&every_knob()).digest);
+    let lines = lines(&report);
+    for (op, status) in [
+        ("send_message", 201),
+        ("list_messages", 200),
+        ("get_message", 200),
+        ("update_message", 204),
+        ("delete_message", 204),
+        ("send_read_receipt", 200),
+        ("send_typing", 200),
+        ("add_participants", 201),
+        ("remove_participant", 204),
+        ("inbound", 201),
+    ] {
+        assert!(step_count(&lines, op, status) > 5, "{op} {status}");
+    }
+    // Inbound replies come from SMS and WhatsApp participants alike.
+    let from = |prefix: &str| {
+        lines
+            .iter()
+            .filter(|l| l["kind"] == "inbound_received")
+            .filter(|l| l["from"].as_str().unwrap().starts_with(prefix))
+            .count()
+    };
+    assert!(from("whatsapp:") > 0 && from("+1425") > 0);
+    // Sends are 100 % less the actions' 43 %: between 45 % and 69 % of the
+    // arrivals (the other calls), with margin.
+    let sends = step_count(&lines, "send_message", 201);
+    let others: u64 = [
+        "list_messages",
+        "get_message",
+        "update_message",
+        "delete_message",
+        "send_read_receipt",
+        "send_typing",
+        "add_participants",
+        "remove_participant",
+        "inbound",
+    ]
+    .iter()
+    .map(|op| {
+        lines
+            .iter()
+            .filter(|l| l["kind"] == "step" && l["op"] == *op)
+            .count() as u64
+    })
+    .sum();
+    assert!(sends * 100 / (sends + others) > 45, "{sends} {others}");
+    // Media: an MMS (no segments) among the deliveries.
+    assert!(lines.iter().any(|l| l["kind"] == "deliveries_created"
+        && l["segments"] == 0
+        && l["queued"].as_u64() > Some(0)));
+}
+
+#[test]
+fn a_diurnal_curve_shapes_the_arrivals() {
+    let mut doc = small();
+    doc["workload"]["horizon"] = json!("24h");
+    doc["workload"]["mean_gap"] = json!("10s");
+    doc["workload"].as_object_mut().unwrap().remove("burst");
+    let weights: Vec<u64> = (0..24)
+        .map(|h| match h {
+            0..12 => 0,
+            12..18 => 1,
+            _ => 3,
+        })
+        .collect();
+    doc["workload"]["diurnal"] = json!(weights);
+    let lines = lines(&run(&doc));
+    let per_hour = |from: u64, to: u64| {
+        lines
+            .iter()
+            .filter(|l| l["kind"] == "step" && l["op"] == "send_message")
+            .filter(|l| (from * HOUR_MS..to * HOUR_MS).contains(&l["at_ms"].as_u64().unwrap()))
+            .count() as u64
+    };
+    // Nothing at night; hours 18 to 24 at the full rate (360 an hour), hours
+    // 12 to 18 at a third (120 an hour), each within five standard deviations.
+    assert_eq!(per_hour(0, 12), 0);
+    let (afternoon, evening) = (per_hour(12, 18), per_hour(18, 24));
+    assert!((720 - 135..=720 + 135).contains(&afternoon), "{afternoon}");
+    assert!((2160 - 235..=2160 + 235).contains(&evening), "{evening}");
+}
+
+#[test]
+fn a_throttled_client_retries_after_the_retry_after_or_gives_up() {
+    let doc = |on_429: Value| {
+        json!({"seed": 2, "profile": "acs",
+            "workload": {"users": 4, "threads": 2, "chat_participants": 2,
+                         "horizon": "3m", "mean_gap": "500ms",
+                         "burst": {"ppm": 200000, "sends": 40, "gap": "10ms"},
+                         "on_429": on_429}})
+    };
+    let gave_up = lines(&run(&doc(json!("give_up"))));
+    let report = run(&doc(json!({"retry": 3})));
+    assert!(report.failures.is_empty(), "{:?}", report.failures);
+    let retried = lines(&report);
+    let attempts = |l: &[Value]| l.iter().filter(|l| l["op"] == "send_message").count();
+    assert!(step_count(&gave_up, "send_message", 429) > 0);
+    assert!(attempts(&retried) > attempts(&gave_up));
+    // Every refusal is answered by a call of the same client exactly its
+    // retry-after later (the first three of a chain of refusals).
+    let refused: Vec<&Value> = retried
+        .iter()
+        .filter(|l| l["kind"] == "step" && l["status"] == 429)
+        .take(20)
+        .collect();
+    for r in refused {
+        let at =
+            r["at_ms"].as_u64().unwrap() + r["body"]["error"]["retry_after_ms"].as_u64().unwrap();
+        assert!(
+            retried.iter().any(|l| l["kind"] == "step"
+                && l["as"] == r["as"]
+                && l["op"] == "send_message"
+                && l["at_ms"].as_u64() == Some(at)),
+            "no retry at {at} of {r}"
+        );
+    }
+}
+
+/// With the new knobs absent, a workload draws exactly as before they
+/// existed: W1 over its first 12 hours and the documented example keep
+/// their digests.
+#[test]
+fn workloads_without_the_new_knobs_keep_their_digests() {
+    let text = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/workloads/w1.json"),
+    )
+    .unwrap();
+    let mut w1: Value = serde_json::from_str(&text).unwrap();
+    w1["workload"]["horizon"] = json!("12h");
+    assert_eq!(run(&w1).digest, "cb52f2bd936b7a89");
+    let text = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/examples/workload.json"),
+    )
+    .unwrap();
+    let example: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(run(&example).digest, "4a6f38ad9e646a68");
+}
+
+#[test]
+fn behaviour_knobs_beyond_their_bounds_are_refused_with_their_paths() {
+    let cases: &[(&str, Value, &str)] = &[
+        (
+            "actions",
+            json!({"edit_ppm": 600_000, "delete_ppm": 500_000}),
+            "$.workload.actions.delete_ppm",
+        ),
+        (
+            "actions",
+            json!({"dance_ppm": 1}),
+            "$.workload.actions.dance_ppm",
+        ),
+        ("whatsapp_ppm", json!(1_000_001), "$.workload.whatsapp_ppm"),
+        ("diurnal", json!([1, 2, 3]), "$.workload.diurnal"),
+        ("diurnal", json!(vec![0; 24]), "$.workload.diurnal"),
+        (
+            "diurnal",
+            json!([
+                1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, -1
+            ]),
+            "$.workload.diurnal[23]",
+        ),
+        (
+            "media",
+            json!({"ppm": 1, "items": []}),
+            "$.workload.media.items",
+        ),
+        (
+            "media",
+            json!({"ppm": 1, "items": [{"type": "jpeg", "bytes": 1}]}),
+            "$.workload.media.items[0].type",
+        ),
+        (
+            "media",
+            json!({"ppm": 1, "items": [{"type": "image/png", "bytes": 0}]}),
+            "$.workload.media.items[0].bytes",
+        ),
+        (
+            "media",
+            json!({"items": [{"type": "image/png", "bytes": 1}]}),
+            "$.workload.media.ppm",
+        ),
+        ("on_429", json!({"retry": 11}), "$.workload.on_429.retry"),
+        ("on_429", json!("retry"), "$.workload.on_429"),
+    ];
+    for (field, value, path) in cases {
+        let mut doc = small();
+        doc["workload"][*field] = value.clone();
+        let error = scenario::parse(&doc.to_string(), None)
+            .expect_err(&format!("{field} = {value} is refused"));
+        assert_eq!(error.path, *path, "{field} = {value}: {error}");
+    }
+    let mut doc = small();
+    doc["workload"]["sms_participants"] = json!(0);
+    doc["workload"].as_object_mut().unwrap().remove("proxy");
+    doc["workload"]["actions"] = json!({"inbound_ppm": 10});
+    let error = scenario::parse(&doc.to_string(), None).unwrap_err();
+    assert_eq!(error.path, "$.workload.actions.inbound_ppm", "{error}");
+}

@@ -26,8 +26,8 @@ fn parse_file(path: &Path) -> scenario::Scenario {
 fn run_checked(scenario: &scenario::Scenario) -> (Vec<String>, scenario::RunReport) {
     let mut lines = Vec::new();
     let options = RunOptions {
-        strict: false,
         oracles: true,
+        ..RunOptions::default()
     };
     let report = scenario::run_with(scenario, options, |l| lines.push(l.to_string()));
     (lines, report)

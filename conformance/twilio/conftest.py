@@ -10,62 +10,17 @@ the ones the server printed). Every test starts from a fresh world
 the server's `GET /_switchboard/trace`, byte for byte.
 """
 
-import json
-import os
 import pathlib
 import re
-import subprocess
+import sys
 import tempfile
-import urllib.request
 
 import pytest
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
-REPO = pathlib.Path(__file__).resolve().parents[2]
-BIN = os.environ.get("SWITCHBOARD_BIN", str(REPO / "target" / "release" / "switchboard"))
-
-
-class Server:
-    """A running `switchboard serve --profile twilio` and its control plane."""
-
-    def __init__(self, state_dir):
-        self.state_dir = pathlib.Path(state_dir)
-        self.proc = subprocess.Popen(
-            [BIN, "serve", "--profile", "twilio", "--seed", "1", "--state-dir", str(self.state_dir)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        line = self.proc.stdout.readline()
-        if not line:
-            raise RuntimeError("switchboard serve did not start: " + self.proc.stderr.read())
-        self.info = json.loads(line)
-        self.url = self.info["listening"]
-        self.account_sid = self.info["twilio_account_sid"]
-        self.auth_token = self.info["twilio_auth_token"]
-
-    def call(self, method, path, body=None):
-        """A control-plane call: the decoded JSON answer (text for the trace)."""
-        data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(self.url + "/_switchboard/" + path, data=data, method=method)
-        if data is not None:
-            request.add_header("Content-Type", "application/json")
-        with urllib.request.urlopen(request) as response:
-            text = response.read().decode()
-            if response.headers.get_content_type() == "application/json":
-                return json.loads(text)
-            return text
-
-    def advance(self, by):
-        return self.call("POST", "clock/advance", {"by": by})
-
-    def stop(self):
-        try:
-            self.call("POST", "shutdown")
-        except Exception:  # noqa: BLE001 - the server may already be gone
-            self.proc.terminate()
-        assert self.proc.wait(timeout=20) == 0
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+from switchboard_server import Server, fresh_then_replayed  # noqa: E402
 
 
 class SwitchboardHttpClient(TwilioHttpClient):
@@ -83,7 +38,7 @@ class SwitchboardHttpClient(TwilioHttpClient):
 @pytest.fixture(scope="session")
 def server():
     with tempfile.TemporaryDirectory(prefix="switchboard-twilio-") as state:
-        s = Server(state)
+        s = Server("twilio", state)
         yield s
         s.stop()
 
@@ -91,15 +46,7 @@ def server():
 @pytest.fixture()
 def sb(server, tmp_path):
     """The server, reset to a fresh world; the session replays after the test."""
-    server.call("POST", "reset", {"seed": 1, "profile": "twilio"})
-    yield server
-    scenario = server.call("GET", "scenario")
-    trace = server.call("GET", "trace")
-    path = tmp_path / "session.json"
-    path.write_text(json.dumps(scenario))
-    replay = subprocess.run([BIN, "run", str(path)], capture_output=True, text=True)
-    assert replay.returncode == 0, replay.stderr
-    assert replay.stdout == trace, "the recorded session does not replay to the server's trace"
+    yield from fresh_then_replayed(server, tmp_path)
 
 
 @pytest.fixture()

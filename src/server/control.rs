@@ -12,7 +12,7 @@ use super::{Request, Response, Service, World};
 use crate::core::OutboxFilter;
 use crate::profile::Profile;
 use crate::rules::{Route, Status};
-use crate::scenario::StepOutcome;
+use crate::scenario::{StepOutcome, quote};
 use crate::time::{Duration, Instant};
 use crate::wire::acs_rest::ids;
 use crate::wire::acs_rest::request::{percent_decode, query_pairs};
@@ -329,7 +329,7 @@ fn outbox(service: &Service, req: &Request) -> Response {
                         return error(
                             400,
                             "BadRequest",
-                            format!("channel {value:?} is not sms, mms or whatsapp."),
+                            format!("channel {} is not sms, mms or whatsapp.", quote(&value)),
                         );
                     }
                 }
@@ -340,13 +340,19 @@ fn outbox(service: &Service, req: &Request) -> Response {
                     return error(
                         400,
                         "BadRequest",
-                        format!("status {value:?} is not a delivery status."),
+                        format!("status {} is not a delivery status.", quote(&value)),
                     );
                 }
             },
             "thread" => match parse_wire_thread(service, &value) {
                 Some(t) => filter.thread = Some(t),
-                None => return error(404, "NotFound", format!("Thread {value} not found.")),
+                None => {
+                    return error(
+                        404,
+                        "NotFound",
+                        format!("Thread {} not found.", quote(&value)),
+                    );
+                }
             },
             other => {
                 return error(
@@ -374,7 +380,7 @@ fn outbox(service: &Service, req: &Request) -> Response {
 
 fn inbox(service: &Service, user: &str) -> Response {
     let Some(id) = service.world.user(user) else {
-        return error(404, "NotFound", format!("User {user} not found."));
+        return error(404, "NotFound", format!("User {} not found.", quote(user)));
     };
     let items: Vec<Value> = service
         .world

@@ -838,3 +838,29 @@ mod arbitrary {
         }
     }
 }
+
+#[test]
+fn control_plane_refusals_quote_huge_input_cut_to_a_bound() {
+    let mut svc = service(1);
+    let huge = "x".repeat(100_000);
+    for target in [
+        format!("/_switchboard/outbox?channel={huge}"),
+        format!("/_switchboard/outbox?status={huge}"),
+        format!("/_switchboard/outbox?thread={huge}"),
+        format!("/_switchboard/inbox/{huge}"),
+    ] {
+        let response = svc.handle(&request("GET", &target, Vec::new(), b""));
+        assert!(
+            matches!(response.status, 400 | 404),
+            "{target:.40}: {}",
+            response.status
+        );
+        let body = String::from_utf8_lossy(&response.body);
+        assert!(
+            body.len() < 1_000,
+            "{target:.40} echoes {} bytes",
+            body.len()
+        );
+        assert!(body.contains("100000 bytes"), "{body}");
+    }
+}

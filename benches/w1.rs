@@ -2,8 +2,9 @@
 //! `switchboard run fixtures/workloads/w1.json` runs it: the shipped scenario
 //! file, parsed by the scenario reader and driven by its workload generator
 //! and runner, so what researchers run is what is measured. Seed 1, digest
-//! on, trace lines not kept (`RunOptions::digest_only`); the digest is the
-//! one `switchboard run` prints for the same file.
+//! on, trace lines not kept (`RunOptions::digest_only`), so the oracles,
+//! which read the lines, do not run; the digest is the one `switchboard run`
+//! prints for the same file.
 //!
 //! Options (after `--`) override the file's `workload` section for the
 //! variants: `--sms N` (SMS participants per thread, 10; 0 is W1-chat),

@@ -391,17 +391,17 @@ fn run(
     if report.failures.is_empty() {
         return Ok(ExitCode::SUCCESS);
     }
-    let mut flags = if strict { " --strict" } else { "" }.to_string();
-    if oracles {
-        flags.push_str(" --oracles");
-    }
     let _ = writeln!(
         err,
-        "{}: {} failure(s); replay with: switchboard run {}{flags} --seed {}",
+        "{}: {} failure(s); replay with: {}",
         args.file,
         report.failures.len(),
-        args.file,
-        scenario.seed.unwrap_or_default()
+        switchboard::research::sweep::replay_line(
+            &args.file,
+            scenario.seed.unwrap_or_default(),
+            strict,
+            oracles
+        )
     );
     Ok(ExitCode::from(1))
 }
@@ -596,7 +596,7 @@ fn shrink(
     strict: bool,
     max_runs: u64,
 ) -> Result<ExitCode, String> {
-    use switchboard::research::{shrink, sweep::shell_word};
+    use switchboard::research::shrink;
     let text = read_text(&args.file)?;
     let shrunk = shrink::shrink(&text, args.seed, strict, max_runs)
         .map_err(|e| format!("{}: {e}", args.file))?;
@@ -617,16 +617,20 @@ fn shrink(
     for (field, from, to) in &shrunk.workload {
         let _ = writeln!(out, "workload.{field}: {from} -> {to}");
     }
-    let strict_flag = if strict { " --strict" } else { "" };
     let seed: Option<u64> = serde_json::from_str::<serde_json::Value>(&shrunk.file)
         .ok()
         .and_then(|v| v["seed"].as_u64());
+    // Shrinking ran the oracles (as every sweep and shrink run does).
     let _ = writeln!(
         out,
-        "wrote {}; replay: switchboard run {}{strict_flag} --seed {}",
+        "wrote {}; replay: {}",
         output.display(),
-        shell_word(&output.display().to_string()),
-        seed.unwrap_or_default()
+        switchboard::research::sweep::replay_line(
+            &output.display().to_string(),
+            seed.unwrap_or_default(),
+            strict,
+            true
+        )
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -51,7 +51,7 @@ pub fn diff(
     context: usize,
 ) -> Result<Diff, String> {
     let (mut a, mut b) = (a.into_iter(), b.into_iter());
-    let mut before: VecDeque<String> = VecDeque::with_capacity(context + 1);
+    let mut before: VecDeque<String> = VecDeque::new();
     let mut line = 0u64;
     loop {
         let (x, y) = (a.next().transpose()?, b.next().transpose()?);

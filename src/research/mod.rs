@@ -243,31 +243,22 @@ pub fn run_isolated(scenario: &Scenario, strict: bool, each: impl FnMut(&str)) -
         )
     }));
     match run {
-        Ok(report) => {
-            // The oracles' failures are among `failures` too, by their text.
-            let oracle: std::collections::BTreeSet<String> = report
-                .oracle_failures
-                .iter()
-                .map(ToString::to_string)
-                .collect();
-            Outcome {
-                failures: report
-                    .failures
-                    .into_iter()
-                    .map(|message| Failure {
-                        kind: if oracle.contains(&message)
-                            || message.ends_with("more oracle failure(s) not listed")
-                        {
-                            FailureKind::Oracle
-                        } else {
-                            FailureKind::Expectation
-                        },
-                        message,
-                    })
-                    .collect(),
-                digest: Some(report.digest),
-            }
-        }
+        Ok(report) => Outcome {
+            failures: report
+                .failures
+                .into_iter()
+                .enumerate()
+                .map(|(i, message)| Failure {
+                    kind: if i < report.expectation_failures {
+                        FailureKind::Expectation
+                    } else {
+                        FailureKind::Oracle
+                    },
+                    message,
+                })
+                .collect(),
+            digest: Some(report.digest),
+        },
         Err(payload) => Outcome {
             failures: vec![panic_failure(payload.as_ref())],
             digest: None,

@@ -88,6 +88,16 @@ pub fn replay(lines: impl IntoIterator<Item = Result<String, String>>) -> Result
     let strict = header["strict"].as_bool().unwrap_or(false);
     let scenario = scenario::parse(&header["scenario"].to_string(), Some(0))
         .map_err(|e| format!("line 1: the recorded scenario: {e}"))?;
+    if scenario.faults.is_some() {
+        // Their draws (and the swarm's choice) come from the seed, and are
+        // not fed back as data yet.
+        return Err(
+            "line 1: the recorded scenario has a `faults` section, which replay \
+                    cannot re-execute without the seed: run it with \
+                    `switchboard run FILE --seed N` instead"
+                .to_string(),
+        );
+    }
     let mut recorded: Vec<String> = Vec::new();
     let mut inputs: Vec<Value> = Vec::new();
     for line in lines {

@@ -61,7 +61,13 @@ pub fn signature(failure: &Failure) -> Signature {
             .and_then(|rest| rest.split(": ").next())
             .unwrap_or(message)
             .to_string(),
-        FailureKind::Oracle => message.to_string(),
+        // "oracle KIND at INSTANT: details": the kind alone, since a smaller
+        // run fails it at another instant, in other threads.
+        FailureKind::Oracle => message
+            .strip_prefix("oracle ")
+            .and_then(|rest| rest.split_whitespace().next())
+            .unwrap_or(message)
+            .to_string(),
     };
     Signature {
         kind: failure.kind,

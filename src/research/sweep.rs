@@ -197,8 +197,18 @@ pub fn shell_word(path: &str) -> String {
 
 /// The command line that replays `seed` of the scenario at `file`.
 pub fn replay_command(file: &str, seed: u64, strict: bool) -> String {
+    replay_line(file, seed, strict, true)
+}
+
+/// The command line that replays the run of `file` under `seed`, with the
+/// flags it ran with (the file's path shell-quoted).
+pub fn replay_line(file: &str, seed: u64, strict: bool, oracles: bool) -> String {
     let strict = if strict { " --strict" } else { "" };
-    format!("switchboard run {}{strict} --seed {seed}", shell_word(file))
+    let oracles = if oracles { " --oracles" } else { "" };
+    format!(
+        "switchboard run {}{strict}{oracles} --seed {seed}",
+        shell_word(file)
+    )
 }
 
 /// The summary of `runs` of the scenario at `file`.

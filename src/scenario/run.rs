@@ -31,8 +31,13 @@ use crate::wire;
 pub struct RunReport {
     /// The trace as JSON Lines, the summary line last.
     pub lines: Vec<String>,
-    /// One message per failed expectation.
+    /// One message per failure: the failed expectations first (the first
+    /// `expectation_failures`), then the oracles' (as `oracle_failures` and
+    /// a count of those not listed).
     pub failures: Vec<String>,
+    /// How many of `failures` are failed expectations (the summary line's
+    /// `failed`).
+    pub expectation_failures: usize,
     /// The trace's digest, as the summary line gives it.
     pub digest: String,
     /// Steps refused that expected nothing (failures too when strict).
@@ -265,31 +270,31 @@ impl<'s> Run<'s> {
         for line in self.session.take_lines() {
             emit(line.as_str());
         }
+        // The summary counts the failed expectations (its `failed`); the
+        // oracles' failures follow them in the report.
+        emit(&self.session.summary(self.scenario.name.as_deref(), steps));
         let runner = &mut self.session.runner;
+        let mut failures = runner.failures.clone();
+        let expectation_failures = failures.len();
         let oracle_failures = match runner.oracles.as_mut() {
             Some(oracles) => {
                 let now = runner.sim.now();
                 let found = oracles.finish(now, Some(&runner.sim));
                 let more = oracles.failed() - found.len() as u64;
-                runner
-                    .failures
-                    .extend(found.iter().map(ToString::to_string));
+                failures.extend(found.iter().map(ToString::to_string));
                 if more > 0 {
-                    runner
-                        .failures
-                        .push(format!("{more} more oracle failure(s) not listed"));
+                    failures.push(format!("{more} more oracle failure(s) not listed"));
                 }
                 found
             }
             None => Vec::new(),
         };
-        emit(&self.session.summary(self.scenario.name.as_deref(), steps));
-        let runner = &self.session.runner;
         RunReport {
             lines: Vec::new(),
             digest: runner.sim.digest(),
             unexpected_refusals: runner.unexpected_refusals,
-            failures: runner.failures.clone(),
+            failures,
+            expectation_failures,
             oracle_failures,
         }
     }

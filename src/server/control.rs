@@ -77,7 +77,7 @@ pub(super) fn handle(
                 service.world = world.clone();
                 clock(service)
             }
-            None => error(404, "NotFound", format!("No snapshot {id:?}.")),
+            None => error(404, "NotFound", format!("No snapshot {}.", quote(id))),
         },
         ("GET", ["trace"]) => trace(service, req),
         ("GET", ["outbox"]) => outbox(service, req),
@@ -127,7 +127,7 @@ fn body(req: &Request) -> Result<Map<String, Value>, Response> {
 fn duration(body: &Map<String, Value>, key: &str) -> Result<Duration, Response> {
     match body.get(key) {
         Some(Value::String(text)) => Duration::parse(text)
-            .map_err(|e| error(400, "BadRequest", format!("{key}: {text:?}: {e}"))),
+            .map_err(|e| error(400, "BadRequest", format!("{key}: {}: {e}", quote(text)))),
         Some(v) if v.as_u64().is_some() => Ok(Duration(v.as_u64().unwrap_or_default())),
         _ => Err(error(
             400,
@@ -202,12 +202,15 @@ fn reset(service: &mut Service, body: &Map<String, Value>) -> Response {
 
 /// A profile as scenario files give it: a name, or `{base, overrides}`.
 fn profile(spec: &Value) -> Result<Profile, String> {
-    let named = |name: &str| Profile::named(name).ok_or(format!("unknown profile {name:?}"));
+    let named = |name: &str| Profile::named(name).ok_or(format!("unknown profile {}", quote(name)));
     match spec {
         Value::String(name) => named(name),
         Value::Object(map) => {
             if let Some(key) = map.keys().find(|k| *k != "base" && *k != "overrides") {
-                return Err(format!("profile.{key}: unknown field"));
+                return Err(format!(
+                    "profile.{}: unknown field",
+                    crate::core::api::error::cut(key, 64)
+                ));
             }
             let base = named(
                 map.get("base")
@@ -358,7 +361,7 @@ fn outbox(service: &Service, req: &Request) -> Response {
                 return error(
                     400,
                     "BadRequest",
-                    format!("Unknown outbox filter {other:?}."),
+                    format!("Unknown outbox filter {}.", quote(other)),
                 );
             }
         }

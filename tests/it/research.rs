@@ -90,7 +90,7 @@ fn sweep_output_is_the_same_for_any_number_of_jobs() {
         let seed = f["seed"].as_u64().unwrap();
         assert_eq!(
             f["replay"],
-            format!("switchboard run {FLAKY} --seed {seed}").as_str()
+            format!("switchboard run {FLAKY} --oracles --seed {seed}").as_str()
         );
         assert_eq!(f["failures"][0]["kind"], "expectation");
     }
@@ -977,4 +977,32 @@ fn stats_notifications_are_the_inboxes_counted() {
             "{path}"
         );
     }
+}
+
+#[test]
+fn replay_refuses_a_fault_plan_it_cannot_re_execute_and_says_so() {
+    let trace = run_with_inputs("docs/examples/faults.json", &[]);
+    let dir =
+        std::env::temp_dir().join(format!("switchboard-replay-faults-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("trace.jsonl");
+    std::fs::write(&path, &trace).unwrap();
+    let out = switchboard(&["replay", path.to_str().unwrap()]);
+    std::fs::remove_dir_all(&dir).ok();
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("`faults` section"), "{err}");
+}
+
+#[test]
+fn the_replay_line_of_a_sweep_or_shrink_carries_the_oracles_they_ran() {
+    use switchboard::research::sweep::{replay_command, replay_line};
+    assert_eq!(
+        replay_command("a b.json", 7, true),
+        "switchboard run 'a b.json' --strict --oracles --seed 7"
+    );
+    assert_eq!(
+        replay_line("w.json", 3, false, false),
+        "switchboard run w.json --seed 3"
+    );
 }

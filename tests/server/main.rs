@@ -848,8 +848,15 @@ fn control_plane_refusals_quote_huge_input_cut_to_a_bound() {
         format!("/_switchboard/outbox?status={huge}"),
         format!("/_switchboard/outbox?thread={huge}"),
         format!("/_switchboard/inbox/{huge}"),
+        format!("/_switchboard/outbox?{huge}=1"),
+        format!("/_switchboard/snapshots/{huge}/restore"),
     ] {
-        let response = svc.handle(&request("GET", &target, Vec::new(), b""));
+        let method = if target.ends_with("/restore") {
+            "POST"
+        } else {
+            "GET"
+        };
+        let response = svc.handle(&request(method, &target, Vec::new(), b""));
         assert!(
             matches!(response.status, 400 | 404),
             "{target:.40}: {}",

@@ -14,6 +14,7 @@ pub mod response;
 pub use ids::App;
 pub use request::{Call, FileSpec, MessageBody, MetacounterMode, PageQuery, Raw};
 
+use crate::core::api::error::{INPUT_CHARS_MAX, cut};
 use serde_json::{Value, json};
 
 /// A request refused by the wire layer itself (before the simulator), or a
@@ -51,7 +52,15 @@ impl SbError {
 
     /// 400111: a parameter's value is not valid.
     pub fn invalid(field: &str, why: impl std::fmt::Display) -> SbError {
-        SbError::new(400111, format!("Invalid value: \"{field}\": {why}."))
+        // `why` may quote the caller's input: cut, never echoed whole.
+        let why = why.to_string();
+        SbError::new(
+            400111,
+            format!(
+                "Invalid value: \"{field}\": {}.",
+                cut(&why, 4 * INPUT_CHARS_MAX)
+            ),
+        )
     }
 
     /// 400201: the resource is not found.

@@ -14,6 +14,7 @@ pub use ids::{Account, Member};
 pub use request::{Form, PageQuery, Resource, Route};
 pub use response::Render;
 
+use crate::core::api::error::{INPUT_CHARS_MAX, cut};
 use serde_json::{Value, json};
 
 /// A request refused by the wire layer itself (before the simulator), in
@@ -48,7 +49,11 @@ impl TwilioError {
         TwilioError::new(
             404,
             20404,
-            format!("The requested resource {what} was not found"),
+            // `what` names the caller's id: cut, never echoed whole.
+            format!(
+                "The requested resource {} was not found",
+                cut(what, 2 * INPUT_CHARS_MAX)
+            ),
         )
     }
 

@@ -47,26 +47,25 @@ pub struct Replayed {
 }
 
 /// The carrier receipts of `lines`: each `delivery_updated` line as the
-/// receipt the carrier gave.
-fn script_of(lines: &[String]) -> Result<Script, String> {
+/// receipt the carrier gave. `numbers` are the lines' numbers in the file.
+fn script_of(lines: &[String], numbers: &[usize]) -> Result<Script, String> {
     let mut script = Script::default();
-    for (i, line) in lines.iter().enumerate() {
+    for (line, n) in lines.iter().zip(numbers) {
         if !line.contains("\"kind\":\"delivery_updated\"") {
             continue;
         }
-        let v: Value = serde_json::from_str(line).map_err(|e| format!("line {}: {e}", i + 2))?;
+        let v: Value = serde_json::from_str(line).map_err(|e| format!("line {n}: {e}"))?;
         let status: Status = serde_json::from_value(v["status"].clone())
-            .map_err(|e| format!("line {}: status: {e}", i + 2))?;
+            .map_err(|e| format!("line {n}: status: {e}"))?;
         let (Some(at), Some(delivery)) = (v["at_ms"].as_u64(), v["delivery"].as_u64()) else {
             return Err(format!(
-                "line {}: a delivery_updated line without at_ms or delivery",
-                i + 2
+                "line {n}: a delivery_updated line without at_ms or delivery"
             ));
         };
         let code = v["code"]
             .as_u64()
             .map_or(Ok(0), u16::try_from)
-            .map_err(|_| format!("line {}: code is not a carrier code", i + 2))?;
+            .map_err(|_| format!("line {n}: code is not a carrier code"))?;
         script.push(delivery, Instant(at), status, code);
     }
     Ok(script)
@@ -99,20 +98,23 @@ pub fn replay(lines: impl IntoIterator<Item = Result<String, String>>) -> Result
         );
     }
     let mut recorded: Vec<String> = Vec::new();
+    // Each recorded line's number in the file (the inputs line is line 1).
+    let mut numbers: Vec<usize> = Vec::new();
     let mut inputs: Vec<Value> = Vec::new();
-    for line in lines {
+    for (n, line) in (2..).zip(lines) {
         let line = line?;
         if line.contains("\"kind\":\"input\"") {
             let v: Value =
-                serde_json::from_str(&line).map_err(|e| format!("an input line: {e}"))?;
+                serde_json::from_str(&line).map_err(|e| format!("line {n}: an input line: {e}"))?;
             if v["kind"] == INPUT {
                 inputs.push(v);
                 continue;
             }
         }
         recorded.push(line);
+        numbers.push(n);
     }
-    let script = script_of(&recorded)?;
+    let script = script_of(&recorded, &numbers)?;
     let seed = recorded.last().and_then(|l| {
         serde_json::from_str::<Value>(l)
             .ok()

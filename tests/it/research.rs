@@ -1006,3 +1006,27 @@ fn the_replay_line_of_a_sweep_or_shrink_carries_the_oracles_they_ran() {
         "switchboard run w.json --seed 3"
     );
 }
+
+#[test]
+fn replay_names_a_bad_receipt_by_its_line_in_the_file() {
+    let trace = run_with_inputs("docs/examples/workload.json", &[]);
+    let mut lines: Vec<String> = trace.lines().map(str::to_string).collect();
+    let at = lines
+        .iter()
+        .position(|l| l.contains("\"kind\":\"delivery_updated\""))
+        .expect("the workload's SMS participants get receipts");
+    assert!(
+        lines[..at].iter().any(|l| l.contains("\"kind\":\"input\"")),
+        "input lines come before it, so counting without them would be wrong"
+    );
+    lines[at] = lines[at].replace("\"status\":\"", "\"status\":\"bogus");
+    let dir = std::env::temp_dir().join(format!("switchboard-replay-line-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("trace.jsonl");
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    let out = switchboard(&["replay", path.to_str().unwrap()]);
+    std::fs::remove_dir_all(&dir).ok();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains(&format!("line {}: status", at + 1)), "{err}");
+}

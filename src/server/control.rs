@@ -84,26 +84,12 @@ pub(super) fn handle(
         ("GET", ["inbox", user]) => inbox(service, user),
         ("POST", ["inbound"]) => inbound(service, body, hooks),
         ("GET", ["scenario"]) => Response::json(200, service.world.scenario()),
-        ("GET", ["credentials"]) => Response::json(200, credentials(service)),
+        ("GET", ["credentials"]) => Response::json(200, service.credentials()),
         ("POST", ["shutdown"]) => {
             service.stopping = true;
             Response::json(202, json!({ "stopping": true }))
         }
         _ => not_found(req),
-    }
-}
-
-/// The served profile's credentials and the seed.
-fn credentials(service: &Service) -> Value {
-    match service.settings.profile.as_str() {
-        "sendbird" => json!({"sendbird_api_token": service.keys.app.api_token(),
-            "seed": service.settings.seed}),
-        "twilio" => json!({"twilio_account_sid": service.twilio.sid,
-            "twilio_auth_token": service.twilio.auth_token,
-            "seed": service.settings.seed}),
-        _ => json!({"acs_connection_string": service.keys.connection_string(
-            &format!("{}://{}", service.settings.scheme, service.settings.authority)),
-            "seed": service.settings.seed}),
     }
 }
 

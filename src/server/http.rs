@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex};
 
 use axum::body::Body;
 use axum::extract::State;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::{BODY_BYTES_MAX, Request, Response, Service, Settings};
 use crate::wire::calendar::Epoch;
@@ -127,14 +127,8 @@ pub fn start(config: Config) -> Result<Running, String> {
         "profile": config.profile,
         "seed": config.seed,
     });
-    match config.profile.as_str() {
-        "sendbird" => line["sendbird_api_token"] = json!(service.keys().app.api_token()),
-        "twilio" => {
-            let account = service.twilio_account();
-            line["twilio_account_sid"] = json!(account.sid);
-            line["twilio_auth_token"] = json!(account.auth_token);
-        }
-        _ => line["acs_connection_string"] = json!(connection_string),
+    if let (Value::Object(line), Value::Object(credentials)) = (&mut line, service.credentials()) {
+        line.extend(credentials);
     }
     if let Some(path) = &ca_cert {
         line["ca_cert"] = json!(path.display().to_string());

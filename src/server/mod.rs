@@ -22,7 +22,7 @@ mod twilio;
 pub mod webhooks;
 pub mod world;
 
-use serde_json::Value;
+use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
 use crate::profile::Profile;
@@ -179,6 +179,20 @@ impl Service {
             snapshots_taken: 0,
             stopping: false,
         })
+    }
+
+    /// The served profile's credentials (the start-up line's and
+    /// `/_switchboard/credentials`'), and the seed.
+    pub fn credentials(&self) -> Value {
+        let seed = self.settings.seed;
+        match self.settings.profile.as_str() {
+            "sendbird" => json!({"sendbird_api_token": self.keys.app.api_token(), "seed": seed}),
+            "twilio" => json!({"twilio_account_sid": self.twilio.sid,
+                "twilio_auth_token": self.twilio.auth_token, "seed": seed}),
+            _ => json!({"acs_connection_string": self.keys.connection_string(
+                &format!("{}://{}", self.settings.scheme, self.settings.authority)),
+                "seed": seed}),
+        }
     }
 
     /// The resource's secrets and ids.

@@ -386,16 +386,25 @@ fn inbox(service: &Service, user: &str) -> Response {
     Response::json(200, json!({ "items": items }))
 }
 
-/// The conversation that holds the binding `from` talks through `to`, now.
-fn conversation_of(service: &Service, from: &str, to: &str) -> Option<crate::id::ThreadId> {
+/// The live conversation that holds the binding `from` talks through `to`
+/// on `channel` (`sms` or `whatsapp`), now.
+fn conversation_of(
+    service: &Service,
+    channel: &str,
+    from: &str,
+    to: &str,
+) -> Option<crate::id::ThreadId> {
     let bare = |a: &str| a.trim_start_matches("whatsapp:").to_string();
     let (from, to) = (bare(from), bare(to));
     let sim = service.world.simulator();
     sim.inspect().threads().iter().map(|v| v.id).find(|t| {
         sim.state().thread(*t).is_some_and(|th| {
-            th.bindings
-                .iter()
-                .any(|b| b.is_current() && *b.address == from && bare(&b.proxy) == to)
+            th.bindings.iter().any(|b| {
+                b.is_current()
+                    && b.channel.name() == channel
+                    && *b.address == from
+                    && bare(&b.proxy) == to
+            })
         })
     })
 }
@@ -411,7 +420,7 @@ fn inbound(
             .unwrap_or("")
             .to_string()
     };
-    let (from, to) = (text("from"), text("to"));
+    let (channel, from, to) = (text("channel"), text("from"), text("to"));
     let before = super::webhooks::watch(service);
     let mut fields = Map::new();
     fields.insert("op".into(), json!("inbound"));
@@ -423,7 +432,7 @@ fn inbound(
         Ok(StepOutcome::Reply { status, reply }) => {
             let mut value = crate::wire::reply_json(&reply);
             let thread = if twilio(service) {
-                conversation_of(service, &from, &to)
+                conversation_of(service, &channel, &from, &to)
             } else {
                 None
             };

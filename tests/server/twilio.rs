@@ -1423,3 +1423,41 @@ fn a_webhook_step_is_read_strictly_and_replays_as_its_own_line() {
         assert_eq!(e.path, path, "{key}: {}", e.message);
     }
 }
+
+#[test]
+fn inbound_names_the_conversation_of_its_own_channel() {
+    let mut svc = service(9);
+    let sms_ch = conversation(&mut svc, "by sms");
+    sms_participant(&mut svc, &format!("/v1/Conversations/{sms_ch}"));
+    // The same number and proxy, over WhatsApp, in another conversation.
+    let wa_ch = conversation(&mut svc, "by whatsapp");
+    ok(
+        &call(
+            &mut svc,
+            "POST",
+            &format!("/v1/Conversations/{wa_ch}/Participants"),
+            &[
+                ("MessagingBinding.Address", "whatsapp:+14255550100"),
+                ("MessagingBinding.ProxyAddress", "whatsapp:+18005550199"),
+            ],
+        ),
+        201,
+    );
+    for (channel, from, to, ch) in [
+        (
+            "whatsapp",
+            "whatsapp:+14255550100",
+            "whatsapp:+18005550199",
+            &wa_ch,
+        ),
+        ("sms", "+14255550100", "+18005550199", &sms_ch),
+    ] {
+        let answer = control(
+            &mut svc,
+            "POST",
+            "inbound",
+            json!({"channel": channel, "from": from, "to": to, "body": "hi"}),
+        );
+        assert_eq!(answer["thread"], ch.as_str(), "{channel}: {answer}");
+    }
+}

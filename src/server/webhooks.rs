@@ -423,11 +423,20 @@ pub(super) fn trace_webhooks(service: &mut Service, hooks: &mut dyn Hooks, befor
             sequence,
         };
         let bare = d.to.trim_start_matches("whatsapp:");
+        let channel = match d.channel {
+            crate::rules::Route::Whatsapp => crate::rules::Channel::Whatsapp,
+            crate::rules::Route::Sms | crate::rules::Route::Mms => crate::rules::Channel::Sms,
+        };
+        // The participant of that address on the delivery's channel: the
+        // current one, else the latest (a number removed and added again).
         let participant = sim.state().thread(t).and_then(|th| {
             th.bindings
                 .iter()
-                .position(|b| &*b.address == bare)
-                .map(|i| service.twilio.participant(t, Member::Binding(i as u32)))
+                .enumerate()
+                .filter(|(_, b)| b.channel == channel && &*b.address == bare)
+                .map(|(i, b)| (b.is_current(), i))
+                .max()
+                .map(|(_, i)| service.twilio.participant(t, Member::Binding(i as u32)))
         });
         let receipt = service.twilio.receipt(d.id);
         let code = line["code"].as_u64().unwrap_or(0);

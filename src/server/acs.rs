@@ -12,6 +12,7 @@
 
 use serde_json::{Map, Value, json};
 
+use super::world::step_fields;
 use super::{Request, Response, Service};
 use crate::core::{Error, Reply, TokenId};
 use crate::id::{MessageId, ThreadId};
@@ -167,16 +168,6 @@ struct Handler<'a> {
     credential: Credential,
 }
 
-/// A step's fields: `op` and the rest.
-fn fields(op: &str, rest: Value) -> Map<String, Value> {
-    let mut map = Map::new();
-    map.insert("op".into(), json!(op));
-    if let Value::Object(rest) = rest {
-        map.extend(rest);
-    }
-    map
-}
-
 fn participants_json(list: &[Participant]) -> Value {
     list.iter()
         .map(|p| {
@@ -238,7 +229,8 @@ impl Handler<'_> {
                 expires_in_minutes,
             } => self.create_identity(token_scopes, expires_in_minutes),
             AcsCall::DeleteIdentity { user } => {
-                let outcome = self.run(fields("delete_user", json!({ "user": user })))?;
+                let outcome =
+                    self.run(step_fields("delete_user", None, json!({ "user": user })))?;
                 Ok(self.answer(outcome, None, None, |_, _| Value::Null))
             }
             AcsCall::IssueToken {
@@ -250,7 +242,8 @@ impl Handler<'_> {
                 Ok(self.answer(outcome, None, None, |_, _| token.clone()))
             }
             AcsCall::RevokeTokens { user } => {
-                let outcome = self.run(fields("revoke_tokens", json!({ "user": user })))?;
+                let outcome =
+                    self.run(step_fields("revoke_tokens", None, json!({ "user": user })))?;
                 Ok(self.answer(outcome, None, None, |_, _| Value::Null))
             }
             AcsCall::SendSms {
@@ -261,7 +254,7 @@ impl Handler<'_> {
             } => {
                 let step = json!({"from": from, "to": to, "message": message,
                     "delivery_report": delivery_report});
-                let outcome = self.run(fields("send_sms", step))?;
+                let outcome = self.run(step_fields("send_sms", None, step))?;
                 Ok(self.answer(outcome, None, None, |r, reply| match reply {
                     Reply::SmsSent(results) => r.sms_sent(results),
                     _ => Value::Null,
@@ -282,7 +275,7 @@ impl Handler<'_> {
                 if let Some(policy) = retention {
                     step["retention"] = retention_json(policy);
                 }
-                let outcome = self.run(fields("create_thread", step))?;
+                let outcome = self.run(step_fields("create_thread", None, step))?;
                 let location = match &outcome {
                     StepOutcome::Reply {
                         reply: Reply::ThreadCreated { thread, .. },
@@ -309,7 +302,7 @@ impl Handler<'_> {
             AcsCall::ListThreads { page, .. } => {
                 let mut step = Map::new();
                 page_json(&page, &mut step);
-                let outcome = self.run(fields("list_threads", Value::Object(step)))?;
+                let outcome = self.run(step_fields("list_threads", None, Value::Object(step)))?;
                 let next = self.next_link("/chat/threads", &page, "syncState", None);
                 Ok(self.answer(outcome, None, None, |r, reply| match reply {
                     Reply::Threads(p) => r.page(p, |t| r.thread_item(t), &next),
@@ -318,7 +311,11 @@ impl Handler<'_> {
             }
             AcsCall::GetThread { thread } => {
                 let t = self.known(thread, "Thread")?;
-                let outcome = self.run(fields("get_thread", json!({ "thread": t.to_string() })))?;
+                let outcome = self.run(step_fields(
+                    "get_thread",
+                    None,
+                    json!({ "thread": t.to_string() }),
+                ))?;
                 Ok(self.answer(outcome, Some(t), None, |r, reply| match reply {
                     Reply::Thread(view) => r.thread(view),
                     _ => Value::Null,
@@ -338,13 +335,16 @@ impl Handler<'_> {
                 if let Some(policy) = retention {
                     step["retention"] = retention_json(policy);
                 }
-                let outcome = self.run(fields("update_thread", step))?;
+                let outcome = self.run(step_fields("update_thread", None, step))?;
                 Ok(self.answer(outcome, Some(t), None, |_, _| Value::Null))
             }
             AcsCall::DeleteThread { thread } => {
                 let t = self.known(thread, "Thread")?;
-                let outcome =
-                    self.run(fields("delete_thread", json!({ "thread": t.to_string() })))?;
+                let outcome = self.run(step_fields(
+                    "delete_thread",
+                    None,
+                    json!({ "thread": t.to_string() }),
+                ))?;
                 Ok(self.answer(outcome, Some(t), None, |_, _| Value::Null))
             }
             AcsCall::AddParticipants {
@@ -354,7 +354,7 @@ impl Handler<'_> {
                 let t = self.known(thread, "Thread")?;
                 let step = json!({"thread": t.to_string(),
                     "participants": participants_json(&participants)});
-                let outcome = self.run(fields("add_participants", step))?;
+                let outcome = self.run(step_fields("add_participants", None, step))?;
                 Ok(self.answer(outcome, Some(t), None, |r, reply| match reply {
                     Reply::ParticipantsAdded {
                         invalid_participants,
@@ -365,7 +365,7 @@ impl Handler<'_> {
             AcsCall::RemoveParticipant { thread, user } => {
                 let t = self.known(thread, "Thread")?;
                 let step = json!({"thread": t.to_string(), "participant": user});
-                let outcome = self.run(fields("remove_participant", step))?;
+                let outcome = self.run(step_fields("remove_participant", None, step))?;
                 Ok(self.answer(outcome, Some(t), None, |_, _| Value::Null))
             }
             AcsCall::ListParticipants { thread, page } => {
@@ -373,7 +373,8 @@ impl Handler<'_> {
                 let mut step = Map::new();
                 step.insert("thread".into(), json!(t.to_string()));
                 page_json(&page, &mut step);
-                let outcome = self.run(fields("list_participants", Value::Object(step)))?;
+                let outcome =
+                    self.run(step_fields("list_participants", None, Value::Object(step)))?;
                 let path = format!("/chat/threads/{}/participants", self.wire_thread(t));
                 let next = self.next_link(&path, &page, "skip", None);
                 Ok(self.answer(outcome, Some(t), None, |r, reply| match reply {
@@ -395,7 +396,7 @@ impl Handler<'_> {
                 if !metadata.is_empty() {
                     step["metadata"] = json!(metadata);
                 }
-                let outcome = self.run(fields("send_message", step))?;
+                let outcome = self.run(step_fields("send_message", None, step))?;
                 Ok(self.answer(outcome, Some(t), None, |_, reply| match reply {
                     Reply::MessageSent { sequence } => {
                         json!({ "id": crate::wire::acs_rest::ids::message(*sequence) })
@@ -415,7 +416,7 @@ impl Handler<'_> {
                 if let Some(ms) = start_time_ms {
                     step.insert("start_time".into(), json!(ms));
                 }
-                let outcome = self.run(fields("list_messages", Value::Object(step)))?;
+                let outcome = self.run(step_fields("list_messages", None, Value::Object(step)))?;
                 let path = format!("/chat/threads/{}/messages", self.wire_thread(t));
                 let next = self.next_link(&path, &page, "syncState", start_time_ms);
                 Ok(self.answer(outcome, Some(t), None, |r, reply| match reply {
@@ -425,7 +426,7 @@ impl Handler<'_> {
             }
             AcsCall::GetMessage { message } => {
                 let m = self.known(message, "Message")?;
-                let outcome = self.run(fields("get_message", message_step(m)))?;
+                let outcome = self.run(step_fields("get_message", None, message_step(m)))?;
                 Ok(
                     self.answer(outcome, Some(m.thread), Some(m), |r, reply| match reply {
                         Reply::Message(view) => r.message(view),
@@ -439,23 +440,26 @@ impl Handler<'_> {
                 let m = self.known(message, "Message")?;
                 let mut step = message_step(m);
                 step["content"] = json!(content.unwrap_or_default());
-                let outcome = self.run(fields("update_message", step))?;
+                let outcome = self.run(step_fields("update_message", None, step))?;
                 Ok(self.answer(outcome, Some(m.thread), Some(m), |_, _| Value::Null))
             }
             AcsCall::DeleteMessage { message } => {
                 let m = self.known(message, "Message")?;
-                let outcome = self.run(fields("delete_message", message_step(m)))?;
+                let outcome = self.run(step_fields("delete_message", None, message_step(m)))?;
                 Ok(self.answer(outcome, Some(m.thread), Some(m), |_, _| Value::Null))
             }
             AcsCall::SendTyping { thread } => {
                 let t = self.known(thread, "Thread")?;
-                let outcome =
-                    self.run(fields("send_typing", json!({ "thread": t.to_string() })))?;
+                let outcome = self.run(step_fields(
+                    "send_typing",
+                    None,
+                    json!({ "thread": t.to_string() }),
+                ))?;
                 Ok(self.answer(outcome, Some(t), None, |_, _| Value::Null))
             }
             AcsCall::SendReadReceipt { message } => {
                 let m = self.known(message, "Message")?;
-                let outcome = self.run(fields("send_read_receipt", message_step(m)))?;
+                let outcome = self.run(step_fields("send_read_receipt", None, message_step(m)))?;
                 Ok(self.answer(outcome, Some(m.thread), Some(m), |_, _| Value::Null))
             }
             AcsCall::ListReadReceipts { thread, page } => {
@@ -463,7 +467,8 @@ impl Handler<'_> {
                 let mut step = Map::new();
                 step.insert("thread".into(), json!(t.to_string()));
                 page_json(&page, &mut step);
-                let outcome = self.run(fields("list_read_receipts", Value::Object(step)))?;
+                let outcome =
+                    self.run(step_fields("list_read_receipts", None, Value::Object(step)))?;
                 let path = format!("/chat/threads/{}/readReceipts", self.wire_thread(t));
                 let next = self.next_link(&path, &page, "skip", None);
                 Ok(self.answer(outcome, Some(t), None, |r, reply| match reply {
@@ -570,7 +575,7 @@ impl Handler<'_> {
     ) -> Result<Response, Response> {
         let n = self.service.world.users_created + 1;
         let raw = self.service.keys.resource.user(n);
-        let outcome = self.run(fields("create_user", json!({ "id": raw })))?;
+        let outcome = self.run(step_fields("create_user", None, json!({ "id": raw })))?;
         if let StepOutcome::Reply { .. } = outcome {
             self.service.world.users_created = n;
         } else {
@@ -603,7 +608,7 @@ impl Handler<'_> {
         if let Some(minutes) = expires_in_minutes {
             step["expires_in"] = json!(minutes.saturating_mul(60_000));
         }
-        let outcome = self.run(fields("issue_token", step))?;
+        let outcome = self.run(step_fields("issue_token", None, step))?;
         let mut token = Value::Null;
         if let StepOutcome::Reply {
             reply: Reply::Token(view),

@@ -23,6 +23,7 @@
 use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::world::step_fields;
 use super::{Request, Response, Service};
 use crate::core::{Reply, ThreadView};
 use crate::id::{ThreadId, UserId};
@@ -112,19 +113,6 @@ struct Handler<'a> {
     service: &'a mut Service,
 }
 
-/// A step's fields: `op`, `as` when given, and the rest.
-fn fields(op: &str, actor: Option<&str>, rest: Value) -> Map<String, Value> {
-    let mut map = Map::new();
-    map.insert("op".into(), json!(op));
-    if let Some(actor) = actor {
-        map.insert("as".into(), json!(actor));
-    }
-    if let Value::Object(rest) = rest {
-        map.extend(rest);
-    }
-    map
-}
-
 fn message_ref(sequence: u32) -> String {
     format!("m{sequence}")
 }
@@ -169,7 +157,7 @@ impl Handler<'_> {
                 if !nickname.is_empty() {
                     step["display_name"] = json!(nickname);
                 }
-                self.run(fields("create_user", None, step))?;
+                self.run(step_fields("create_user", None, step))?;
                 let profile = UserProfile {
                     nickname,
                     profile_url,
@@ -211,7 +199,7 @@ impl Handler<'_> {
             }
             Call::DeleteUser { user_id } => {
                 self.live_user(&user_id).map_err(fail)?;
-                self.run(fields("delete_user", None, json!({ "user": user_id })))?;
+                self.run(step_fields("delete_user", None, json!({ "user": user_id })))?;
                 Ok(json!({}))
             }
             Call::CreateChannel {
@@ -245,7 +233,7 @@ impl Handler<'_> {
                     .filter(|n| !n.is_empty())
                     .unwrap_or_else(|| DEFAULT_CHANNEL_NAME.to_string());
                 let step = json!({ "topic": topic, "participants": others });
-                let reply = self.run(fields("create_thread", Some(&creator), step))?;
+                let reply = self.run(step_fields("create_thread", Some(&creator), step))?;
                 let Reply::ThreadCreated { thread, .. } = reply else {
                     return Ok(json!({}));
                 };
@@ -290,7 +278,7 @@ impl Handler<'_> {
                 if let Some(name) = name.filter(|n| *n != *view.topic) {
                     let operator = self.operator(view.id).map_err(fail)?;
                     let step = json!({ "thread": view.id.to_string(), "topic": name });
-                    self.run(fields("update_thread", Some(&operator), step))?;
+                    self.run(step_fields("update_thread", Some(&operator), step))?;
                 }
                 let mut profile = self.channel_profile(view.id);
                 for (slot, value) in [
@@ -310,7 +298,7 @@ impl Handler<'_> {
                 let view = self.channel_view(&channel).map_err(fail)?;
                 let operator = self.operator(view.id).map_err(fail)?;
                 let step = json!({ "thread": view.id.to_string() });
-                self.run(fields("delete_thread", Some(&operator), step))?;
+                self.run(step_fields("delete_thread", Some(&operator), step))?;
                 Ok(json!({}))
             }
             Call::Invite {
@@ -333,7 +321,7 @@ impl Handler<'_> {
                     None => self.operator(view.id).map_err(fail)?,
                 };
                 let step = json!({ "thread": view.id.to_string(), "participants": user_ids });
-                self.run(fields("add_participants", Some(&inviter), step))?;
+                self.run(step_fields("add_participants", Some(&inviter), step))?;
                 let view = self.channel_view(&channel).map_err(fail)?;
                 Ok(self.channel(&view, None, true))
             }
@@ -348,7 +336,7 @@ impl Handler<'_> {
                 self.atomically(|h| {
                     for user in &user_ids {
                         let step = json!({ "thread": view.id.to_string(), "participant": user });
-                        h.run(fields("remove_participant", Some(user), step))?;
+                        h.run(step_fields("remove_participant", Some(user), step))?;
                     }
                     Ok(json!({}))
                 })
@@ -403,7 +391,7 @@ impl Handler<'_> {
                 if !metadata.is_empty() {
                     step["metadata"] = json!(metadata);
                 }
-                let reply = self.run(fields("send_message", Some(&user_id), step))?;
+                let reply = self.run(step_fields("send_message", Some(&user_id), step))?;
                 let Reply::MessageSent { sequence } = reply else {
                     return Ok(json!({}));
                 };
@@ -449,7 +437,7 @@ impl Handler<'_> {
                     let author = self.author(view.id, sequence);
                     let step = json!({"thread": view.id.to_string(),
                         "message": message_ref(sequence), "content": text});
-                    self.run(fields("update_message", Some(&author), step))?;
+                    self.run(step_fields("update_message", Some(&author), step))?;
                 }
                 if custom_type.is_some() || data.is_some() {
                     let key = (view.id, sequence);
@@ -468,7 +456,7 @@ impl Handler<'_> {
                 let sequence = self.message(view.id, &message).map_err(fail)?;
                 let author = self.author(view.id, sequence);
                 let step = json!({"thread": view.id.to_string(), "message": message_ref(sequence)});
-                self.run(fields("delete_message", Some(&author), step))?;
+                self.run(step_fields("delete_message", Some(&author), step))?;
                 Ok(json!({}))
             }
             Call::CreateMetacounter { channel, values } => {
@@ -845,7 +833,7 @@ impl Handler<'_> {
                     error(&SbError::invalid("metacounter", format!("{key} overflows")))
                 })?;
                 let step = json!({"thread": t.to_string(), "key": key, "delta": delta});
-                h.run(fields("update_metacounter", Some(&operator), step))?;
+                h.run(step_fields("update_metacounter", Some(&operator), step))?;
                 let extras = h.extras_mut();
                 let mut live = extras.counters.get(&t).cloned().unwrap_or_default();
                 live.insert(key.clone());

@@ -24,6 +24,7 @@ use base64::engine::general_purpose::STANDARD;
 use serde_json::{Map, Value, json};
 
 use super::webhooks::{self, Hooks, Phase};
+use super::world::step_fields;
 use super::{Request, Response, Service};
 use crate::core::{Error, MessageKind, MessageView, OutboxFilter, Reply, ThreadView};
 use crate::id::{MessageId, ThreadId, UserId};
@@ -132,19 +133,6 @@ pub(super) fn refusal(error: &Error) -> Response {
             .push(("retry-after".into(), ms.div_ceil(1000).to_string()));
     }
     response
-}
-
-/// A step's fields: `op`, the acting identity and the rest.
-fn fields(op: &str, actor: Option<&str>, rest: Value) -> Map<String, Value> {
-    let mut map = Map::new();
-    map.insert("op".into(), json!(op));
-    if let Some(actor) = actor {
-        map.insert("as".into(), json!(actor));
-    }
-    if let Value::Object(rest) = rest {
-        map.extend(rest);
-    }
-    map
 }
 
 /// A parameter the simulator does not model: refused whole, never ignored.
@@ -282,7 +270,8 @@ impl Handler<'_> {
             ("DELETE", Resource::User(u)) => {
                 let id = self.user(&u)?;
                 let name = self.identity_of(id);
-                let outcome = self.run(fields("delete_user", None, json!({ "user": name })))?;
+                let outcome =
+                    self.run(step_fields("delete_user", None, json!({ "user": name })))?;
                 self.empty(outcome)
             }
             ("GET", Resource::Medium(sid)) => {
@@ -405,7 +394,7 @@ impl Handler<'_> {
             return Ok(());
         }
         let step = json!({ "id": SERVICE_IDENTITY });
-        Self::reply(self.run(fields("create_user", None, step))?).map(drop)
+        Self::reply(self.run(step_fields("create_user", None, step))?).map(drop)
     }
 
     /// A page of a listing: the query's page, checked by `op`'s recorded
@@ -431,7 +420,7 @@ impl Handler<'_> {
             step["page_size"] = json!(size);
         }
         self.ensure_service()?;
-        Self::reply(self.run(fields(op, Some(SERVICE_IDENTITY), step))?)?;
+        Self::reply(self.run(step_fields(op, Some(SERVICE_IDENTITY), step))?)?;
         let size = page.size.unwrap_or(default);
         let all = all(self);
         let offset = page.offset as usize;
@@ -550,7 +539,7 @@ impl Handler<'_> {
     fn fetch_conversation(&mut self, t: ThreadId) -> Result<ThreadView, Response> {
         self.ensure_service()?;
         let step = json!({ "thread": t.to_string() });
-        match Self::reply(self.run(fields("get_thread", Some(SERVICE_IDENTITY), step))?)? {
+        match Self::reply(self.run(step_fields("get_thread", Some(SERVICE_IDENTITY), step))?)? {
             Reply::Thread(view) => Ok(view),
             _ => Err(wire_error(&TwilioError::not_found("Conversation"))),
         }
@@ -610,7 +599,7 @@ impl Handler<'_> {
         let mut step = json!({ "topic": topic });
         self.lifecycle_fields(&mut step);
         self.pre("onConversationAdd", self.with_form(Vec::new()))?;
-        match Self::reply(self.run(fields("create_thread", Some(SERVICE_IDENTITY), step))?)? {
+        match Self::reply(self.run(step_fields("create_thread", Some(SERVICE_IDENTITY), step))?)? {
             Reply::ThreadCreated { thread, .. } => {
                 self.post("onConversationAdded", self.conversation_params(&thread));
                 Ok(Response::json(201, self.conversation_json(&thread)))
@@ -653,7 +642,7 @@ impl Handler<'_> {
             "onConversationUpdate",
             self.with_form(vec![("ConversationSid".into(), sid.clone())]),
         )?;
-        Self::reply(self.run(fields("update_thread", Some(SERVICE_IDENTITY), step))?)?;
+        Self::reply(self.run(step_fields("update_thread", Some(SERVICE_IDENTITY), step))?)?;
         let view = self
             .service
             .world
@@ -677,7 +666,7 @@ impl Handler<'_> {
         };
         self.pre("onConversationRemove", params.clone())?;
         let step = json!({ "thread": t.to_string() });
-        let outcome = self.run(fields("delete_thread", Some(SERVICE_IDENTITY), step))?;
+        let outcome = self.run(step_fields("delete_thread", Some(SERVICE_IDENTITY), step))?;
         let response = self.empty(outcome)?;
         self.post("onConversationRemoved", params);
         Ok(response)
@@ -857,7 +846,7 @@ impl Handler<'_> {
                 // Twilio creates the User of a new identity (Conversations' User resource).
                 if self.service.world.user(identity).is_none() {
                     let step = json!({ "id": identity });
-                    Self::reply(self.run(fields("create_user", None, step))?)?;
+                    Self::reply(self.run(step_fields("create_user", None, step))?)?;
                 }
                 json!(identity)
             }
@@ -885,8 +874,11 @@ impl Handler<'_> {
             "onParticipantAdd",
             self.with_form(vec![("ConversationSid".into(), sid)]),
         )?;
-        let reply =
-            Self::reply(self.run(fields("add_participants", Some(SERVICE_IDENTITY), step))?)?;
+        let reply = Self::reply(self.run(step_fields(
+            "add_participants",
+            Some(SERVICE_IDENTITY),
+            step,
+        ))?)?;
         if let Reply::ParticipantsAdded {
             invalid_participants,
         } = &reply
@@ -991,7 +983,7 @@ impl Handler<'_> {
             };
             let step =
                 json!({"thread": t.to_string(), "message": format!("m{}", u64::from(index) + 1)});
-            Self::reply(self.run(fields("send_read_receipt", Some(identity), step))?)?;
+            Self::reply(self.run(step_fields("send_read_receipt", Some(identity), step))?)?;
         }
         if let Some(facts) = self.participant_facts(t, member) {
             self.post("onParticipantUpdated", self.participant_params(t, &facts));
@@ -1029,7 +1021,11 @@ impl Handler<'_> {
         };
         self.pre("onParticipantRemove", params.clone())?;
         let step = json!({"thread": t.to_string(), "participant": name});
-        let outcome = self.run(fields("remove_participant", Some(SERVICE_IDENTITY), step))?;
+        let outcome = self.run(step_fields(
+            "remove_participant",
+            Some(SERVICE_IDENTITY),
+            step,
+        ))?;
         let response = self.empty(outcome)?;
         self.post("onParticipantRemoved", params);
         Ok(response)
@@ -1073,7 +1069,7 @@ impl Handler<'_> {
     fn fetch_message(&mut self, m: MessageId) -> Result<MessageView, Response> {
         self.ensure_service()?;
         let step = message_step(m);
-        match Self::reply(self.run(fields("get_message", Some(SERVICE_IDENTITY), step))?)? {
+        match Self::reply(self.run(step_fields("get_message", Some(SERVICE_IDENTITY), step))?)? {
             Reply::Message(view) if Self::shown(&view) => Ok(view),
             _ => Err(wire_error(&TwilioError::not_found(&format!(
                 "Message {}",
@@ -1171,7 +1167,7 @@ impl Handler<'_> {
                 .cloned(),
         );
         self.pre("onMessageAdd", params)?;
-        match Self::reply(self.run(fields("send_message", Some(&author), step))?)? {
+        match Self::reply(self.run(step_fields("send_message", Some(&author), step))?)? {
             Reply::MessageSent { sequence } => {
                 let m = MessageId {
                     thread: t,
@@ -1217,7 +1213,7 @@ impl Handler<'_> {
         if let Some(body) = self.body.get("Body") {
             let mut step = message_step(m);
             step["content"] = json!(body);
-            Self::reply(self.run(fields("update_message", Some(&sender), step))?)?;
+            Self::reply(self.run(step_fields("update_message", Some(&sender), step))?)?;
         }
         let view = self
             .message_view(m)
@@ -1240,7 +1236,11 @@ impl Handler<'_> {
         let sender = self.sender_of(m)?;
         let params = self.message_params_of(m);
         self.pre("onMessageRemove", params.clone())?;
-        let outcome = self.run(fields("delete_message", Some(&sender), message_step(m)))?;
+        let outcome = self.run(step_fields(
+            "delete_message",
+            Some(&sender),
+            message_step(m),
+        ))?;
         let response = self.empty(outcome)?;
         self.post("onMessageRemoved", params);
         Ok(response)
@@ -1407,7 +1407,7 @@ impl Handler<'_> {
         if let Some(name) = self.body.get("FriendlyName") {
             step["display_name"] = json!(name);
         }
-        Self::reply(self.run(fields("create_user", None, step))?)?;
+        Self::reply(self.run(step_fields("create_user", None, step))?)?;
         let id = self
             .service
             .world

@@ -19,6 +19,20 @@ use crate::scenario::{ParseError, Session, Step, StepOutcome, StepReader};
 use crate::sim::Simulator;
 use crate::time::Instant;
 
+/// A step's fields as the scenario format spells them: `op`, `as` when
+/// given, and the rest (an object's entries).
+pub(crate) fn step_fields(op: &str, actor: Option<&str>, rest: Value) -> Map<String, Value> {
+    let mut map = Map::new();
+    map.insert("op".into(), json!(op));
+    if let Some(actor) = actor {
+        map.insert("as".into(), json!(actor));
+    }
+    if let Value::Object(rest) = rest {
+        map.extend(rest);
+    }
+    map
+}
+
 /// The name of every recorded session (its scenario's `name`).
 pub const SESSION_NAME: &str = "switchboard serve";
 

@@ -1461,3 +1461,67 @@ fn inbound_names_the_conversation_of_its_own_channel() {
         assert_eq!(answer["thread"], ch.as_str(), "{channel}: {answer}");
     }
 }
+
+#[test]
+fn a_delivery_webhook_names_the_participant_it_went_to() {
+    let mut svc = service(24);
+    configure_webhooks(&mut svc, ALL_EVENTS);
+    let ch = conversation(&mut svc, "one number, two channels");
+    let c = format!("/v1/Conversations/{ch}");
+    // The number joins by SMS and leaves, then joins again by WhatsApp.
+    let sms = sms_participant(&mut svc, &c);
+    let gone = format!("{c}/Participants/{}", sms["sid"].as_str().unwrap());
+    assert_eq!(call(&mut svc, "DELETE", &gone, &[]).status, 204);
+    let whatsapp = ok(
+        &call(
+            &mut svc,
+            "POST",
+            &format!("{c}/Participants"),
+            &[
+                ("MessagingBinding.Address", "whatsapp:+14255550100"),
+                ("MessagingBinding.ProxyAddress", "whatsapp:+18005550199"),
+            ],
+        ),
+        201,
+    );
+    // Inside WhatsApp's 24-hour window, so the reply is delivered.
+    control(
+        &mut svc,
+        "POST",
+        "inbound",
+        json!({"channel": "whatsapp", "from": "whatsapp:+14255550100",
+               "to": "whatsapp:+18005550199", "body": "hi"}),
+    );
+    ok(
+        &call(
+            &mut svc,
+            "POST",
+            &format!("{c}/Messages"),
+            &[("Body", "hello")],
+        ),
+        201,
+    );
+    let mut hooks = FakeHooks::default();
+    let advance = Request {
+        method: "POST".into(),
+        path: "/_switchboard/clock/advance".into(),
+        query: None,
+        headers: vec![("host".into(), HOST.into())],
+        body: br#"{"by": "10m"}"#.to_vec(),
+    };
+    svc.handle_with(&advance, &mut hooks);
+    let deliveries: Vec<Vec<(String, String)>> = hooks
+        .calls
+        .iter()
+        .map(|d| decode(&d.body))
+        .filter(|p| p.contains(&("EventType".into(), "onDeliveryUpdated".into())))
+        .collect();
+    assert!(!deliveries.is_empty(), "{:?}", hooks.events());
+    let want = whatsapp["sid"].as_str().unwrap().to_string();
+    for p in &deliveries {
+        assert!(
+            p.contains(&("ParticipantSid".into(), want.clone())),
+            "{p:?}"
+        );
+    }
+}

@@ -12,7 +12,10 @@ import os
 import pathlib
 import ssl
 import subprocess
+import tempfile
 import urllib.request
+
+import pytest
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 BIN = os.environ.get("SWITCHBOARD_BIN", str(REPO / "target" / "release" / "switchboard"))
@@ -72,10 +75,31 @@ class Server:
         assert self.proc.wait(timeout=20) == 0
 
 
+def fixtures(profile, tls=False):
+    """A suite's two fixtures, for its conftest.py (`server, sb =
+    fixtures("twilio")`): `server`, one running server for the session, and
+    `sb`, that server reset to a fresh world for one test, whose recorded
+    session must replay after it."""
+
+    @pytest.fixture(scope="session")
+    def server():
+        with tempfile.TemporaryDirectory(prefix=f"switchboard-{profile}-") as state:
+            s = Server(profile, state, tls=tls)
+            yield s
+            s.stop()
+
+    @pytest.fixture()
+    def sb(server, tmp_path):
+        """The server, reset to a fresh world; the session replays after the test."""
+        yield from fresh_then_replayed(server, tmp_path)
+
+    return server, sb
+
+
 def fresh_then_replayed(server, tmp_path):
-    """A generator for a pytest fixture: resets the server to a fresh world,
-    yields it, then checks that the session the test recorded replays with
-    `switchboard run` to the server's trace."""
+    """Resets the server to a fresh world, yields it, then checks that the
+    session the test recorded replays with `switchboard run` to the server's
+    trace."""
     server.call("POST", "reset", {"seed": 1, "profile": server.profile})
     yield server
     scenario = server.call("GET", "scenario")

@@ -11,27 +11,15 @@ the server's `GET /_switchboard/trace`, byte for byte.
 
 import pathlib
 import sys
-import tempfile
 
 import pytest
 import sendbird_platform_sdk
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
-from switchboard_server import Server, fresh_then_replayed  # noqa: E402
+from switchboard_server import fixtures  # noqa: E402
 
 
-@pytest.fixture(scope="session")
-def server():
-    with tempfile.TemporaryDirectory(prefix="switchboard-sendbird-") as state:
-        s = Server("sendbird", state)
-        yield s
-        s.stop()
-
-
-@pytest.fixture()
-def sb(server, tmp_path):
-    """The server, reset to a fresh world; the session replays after the test."""
-    yield from fresh_then_replayed(server, tmp_path)
+server, sb = fixtures("sendbird")
 
 
 @pytest.fixture()

@@ -13,14 +13,13 @@ the server's `GET /_switchboard/trace`, byte for byte.
 import pathlib
 import re
 import sys
-import tempfile
 
 import pytest
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
-from switchboard_server import Server, fresh_then_replayed  # noqa: E402
+from switchboard_server import fixtures  # noqa: E402
 
 
 class SwitchboardHttpClient(TwilioHttpClient):
@@ -35,18 +34,7 @@ class SwitchboardHttpClient(TwilioHttpClient):
         return super().request(method, url, *args, **kwargs)
 
 
-@pytest.fixture(scope="session")
-def server():
-    with tempfile.TemporaryDirectory(prefix="switchboard-twilio-") as state:
-        s = Server("twilio", state)
-        yield s
-        s.stop()
-
-
-@pytest.fixture()
-def sb(server, tmp_path):
-    """The server, reset to a fresh world; the session replays after the test."""
-    yield from fresh_then_replayed(server, tmp_path)
+server, sb = fixtures("twilio")
 
 
 @pytest.fixture()

@@ -162,7 +162,8 @@ pub fn run_recording_inputs(
     mut emit: impl FnMut(&str),
 ) -> RunReport {
     let mut run = Run::new(scenario, options);
-    run.record_inputs = true;
+    // A workload's generator writes the input lines (its own steps', and
+    // those of the file's steps between them).
     if let Some(generator) = run.generator.as_mut() {
         generator.record = true;
     }
@@ -179,8 +180,6 @@ pub struct Run<'s> {
     generator: Option<super::workload::Generator>,
     /// The file's next step to run.
     next_step: usize,
-    /// Write an `input` line before each file step of a workload's run.
-    record_inputs: bool,
 }
 
 impl<'s> Run<'s> {
@@ -214,7 +213,6 @@ impl<'s> Run<'s> {
             session,
             generator,
             next_step: 0,
-            record_inputs: false,
         }
     }
 
@@ -230,7 +228,7 @@ impl<'s> Run<'s> {
             }
             if let Some(generator) = self.generator.as_mut() {
                 generator.run(&mut self.session, Some(step.at), emit);
-                if self.record_inputs {
+                if generator.record {
                     let at = step.at.ms();
                     let index = step.index;
                     emit(&format!(

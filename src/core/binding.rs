@@ -284,9 +284,8 @@ impl State {
             if t.deleted_at.is_some() && !(t.deliveries.is_empty() && t.fanouts.is_empty()) {
                 return Err(format!("thread {id}: deleted but still holds deliveries"));
             }
-            let ordered = t.fanouts.windows(2).all(|w| {
-                w[0].start < w[1].start
-                    && w[0].first_id + u64::from(w[1].start - w[0].start) <= w[1].first_id
+            let ordered = t.fanouts.pairs().all(|(a, b)| {
+                a.start < b.start && a.first_id + u64::from(b.start - a.start) <= b.first_id
             });
             if !ordered
                 || t.fanouts.first().is_some_and(|f| f.start != 0)

@@ -58,7 +58,6 @@ impl State {
         let mut queued: u32 = 0;
         let mut failed: u32 = 0;
         let mut segments = 0;
-        deliveries.reserve(bindings.len());
         outcome.queued.reserve(bindings.len());
         for (i, b) in bindings.iter().enumerate() {
             if !b.is_current() || Some(i) == exclude {

@@ -60,17 +60,15 @@ impl State {
                     return Err(format!("thread {id}: member does not list the thread"));
                 }
             }
-            if t.notices.windows(2).any(|w| w[0].at > w[1].at)
-                || t.messages
-                    .windows(2)
-                    .any(|w| w[0].created_at > w[1].created_at)
+            if t.notices.pairs().any(|(a, b)| a.at > b.at)
+                || t.messages.pairs().any(|(a, b)| a.created_at > b.created_at)
             {
                 return Err(format!("thread {id}: log out of time order"));
             }
             if t.deleted_at.is_some() && !t.windows.is_empty() {
                 return Err(format!("thread {id}: deleted but still holds rate windows"));
             }
-            for m in &t.messages {
+            for m in t.messages.iter() {
                 if m.content.len() > p.message_bytes_max as usize {
                     return Err(format!("thread {id}: message over the size limit"));
                 }

@@ -14,6 +14,7 @@
 use std::sync::Arc;
 
 use super::NoticeKind;
+use super::log::Log;
 use super::thread::TimerKind;
 use super::{
     ConversationState, Error, Event, NOBODY, Outcome, Reply, Retention, State, StateChangeReason,
@@ -302,8 +303,8 @@ impl State {
         t.deleted_at = Some(now);
         t.windows.clear();
         // Deliveries in flight are dropped; receipts still due change nothing.
-        t.deliveries = Vec::new();
-        t.fanouts = Vec::new();
+        t.deliveries = Log::new();
+        t.fanouts = Log::new();
         // The logs grow no more: they give back their spare capacity for
         // the recovery window.
         t.messages.shrink_to_fit();
@@ -342,7 +343,7 @@ impl State {
             self.idempotency.remove(&key);
         }
         let t = self.thread_mut(thread);
-        t.messages = Vec::new();
+        t.messages = Log::new();
         t.read_receipts.clear();
         t.metacounters.clear();
         t.topic = Arc::from("");

@@ -17,6 +17,7 @@ mod inbound;
 mod invariants;
 pub mod lifecycle;
 pub mod limit;
+pub mod log;
 mod message;
 mod outbox;
 mod page;

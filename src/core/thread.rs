@@ -14,6 +14,7 @@ use crate::rules::{Channel, Media, Status};
 use crate::time::Instant;
 
 use super::limit::{WindowKey, Windows};
+use super::log::Log;
 
 /// A message in a thread's log. Its sequence id is its index + 1. The rarely
 /// used parts live behind one box so the log stays compact.
@@ -148,9 +149,9 @@ pub struct Thread {
     /// When it was deleted; the thread stays until its purge.
     pub deleted_at: Option<Instant>,
     /// The message log, in sequence order; a message's sequence id is its index + 1.
-    pub messages: Vec<Message>,
+    pub messages: Log<Message>,
     /// The notification log, in the order things happened.
-    pub notices: Vec<Notice>,
+    pub notices: Log<Notice>,
     /// Every stretch of time a user was a participant, in join order.
     pub memberships: Vec<Membership>,
     /// Current participants: user to index in `memberships`.
@@ -166,9 +167,9 @@ pub struct Thread {
     /// SMS and WhatsApp participants, past and present, in join order.
     pub bindings: Vec<Binding>,
     /// Deliveries to non-chat participants, in creation (id) order.
-    pub deliveries: Vec<Delivery>,
+    pub deliveries: Log<Delivery>,
     /// The messages those deliveries carry, one entry per fanned-out message.
-    pub fanouts: Vec<Fanout>,
+    pub fanouts: Log<Fanout>,
 }
 
 /// An SMS or WhatsApp participant: its address and the proxy address it talks
@@ -244,8 +245,8 @@ impl Thread {
             created_by,
             created_at: now,
             deleted_at: None,
-            messages: Vec::new(),
-            notices: Vec::new(),
+            messages: Log::new(),
+            notices: Log::new(),
             memberships: Vec::new(),
             current: BTreeMap::new(),
             read_receipts: BTreeMap::new(),
@@ -253,8 +254,8 @@ impl Thread {
             metacounters: BTreeMap::new(),
             life: Lifecycle::default(),
             bindings: Vec::new(),
-            deliveries: Vec::new(),
-            fanouts: Vec::new(),
+            deliveries: Log::new(),
+            fanouts: Log::new(),
         }
     }
 
@@ -267,9 +268,13 @@ impl Thread {
     /// Whether message `seq` was fanned out to SMS/WhatsApp participants
     /// (fan-outs are kept in message order).
     pub fn fanned_out(&self, seq: u32) -> bool {
-        self.fanouts
-            .binary_search_by_key(&seq, |f| f.message)
-            .is_ok()
+        self.fanout_index(seq).is_some()
+    }
+
+    /// The index in `fanouts` of message `seq`'s fan-out.
+    fn fanout_index(&self, seq: u32) -> Option<usize> {
+        let i = self.fanouts.partition_point(|f| f.message < seq);
+        self.fanouts.get(i).filter(|f| f.message == seq).map(|_| i)
     }
 
     /// Message `seq`, about to be edited or deleted: if it was fanned out,
@@ -284,16 +289,22 @@ impl Thread {
     }
 
     /// The deliveries of message `seq`, if it was fanned out.
-    pub fn deliveries_of(&self, seq: u32) -> &[Delivery] {
-        let Ok(i) = self.fanouts.binary_search_by_key(&seq, |f| f.message) else {
-            return &[];
+    pub fn deliveries_of(&self, seq: u32) -> impl Iterator<Item = &Delivery> {
+        let (start, end) = match self.fanout_index(seq) {
+            Some(i) => self.fanout_span(i),
+            None => (0, 0),
         };
-        let start = self.fanouts[i].start as usize;
+        self.deliveries.range(start, end)
+    }
+
+    /// Where fan-out number `i`'s deliveries lie in `deliveries`.
+    fn fanout_span(&self, i: usize) -> (usize, usize) {
+        let start = self.fanouts.get(i).map_or(0, |f| f.start as usize);
         let end = self
             .fanouts
             .get(i + 1)
             .map_or(self.deliveries.len(), |n| n.start as usize);
-        &self.deliveries[start.min(end)..end]
+        (start.min(end), end)
     }
 
     /// Current SMS and WhatsApp participants.
@@ -323,21 +334,23 @@ impl Thread {
         if slot >= self.deliveries.len() {
             return None;
         }
-        let i = self.fanouts.partition_point(|f| f.start as usize <= slot);
-        let f = self.fanouts.get(i.checked_sub(1)?)?;
+        // Receipts come soon after their send: the last fan-out, mostly.
+        let f = match self.fanouts.last() {
+            Some(last) if last.start as usize <= slot => last,
+            _ => {
+                let i = self.fanouts.partition_point(|f| f.start as usize <= slot);
+                self.fanouts.get(i.checked_sub(1)?)?
+            }
+        };
         Some((f, f.first_id + (slot - f.start as usize) as u64))
     }
 
     /// Every delivery with its id and message, in creation order.
     pub fn deliveries_with_ids(&self) -> impl Iterator<Item = (u64, u32, &Delivery)> {
         self.fanouts.iter().enumerate().flat_map(move |(i, f)| {
-            let end = self
-                .fanouts
-                .get(i + 1)
-                .map_or(self.deliveries.len(), |n| n.start as usize);
-            let start = (f.start as usize).min(end);
-            self.deliveries[start..end]
-                .iter()
+            let (start, end) = self.fanout_span(i);
+            self.deliveries
+                .range(start, end)
                 .enumerate()
                 .map(move |(k, d)| (f.first_id + k as u64, f.message, d))
         })

@@ -78,7 +78,7 @@ impl State {
             created_at_ms: m.created_at.ms(),
             edited_at_ms: m.edited_at().map(Instant::ms),
             deleted_at_ms: m.deleted_at().map(Instant::ms),
-            delivery: DeliverySummary::of(t.deliveries_of(seq).iter().map(|d| d.status)),
+            delivery: DeliverySummary::of(t.deliveries_of(seq).map(|d| d.status)),
         }
     }
 

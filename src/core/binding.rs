@@ -141,6 +141,7 @@ impl State {
     ) -> Vec<Arc<str>> {
         let t = self.thread_mut(thread);
         let mut shown = Vec::with_capacity(new.len());
+        t.bindings.reserve_exact(new.len());
         for b in &new {
             let binding = Binding {
                 channel: b.channel,
@@ -320,6 +321,13 @@ impl State {
                         ));
                     }
                 }
+            }
+        }
+        // The index forgets a deleted thread's bindings, so it does not
+        // grow with every thread that ever was.
+        for ((_, address, _), id) in self.binding_index.iter() {
+            if self.threads.get(id).is_none_or(|t| t.deleted_at.is_some()) {
+                return Err(format!("binding {address} indexed to deleted thread {id}"));
             }
         }
         for (first, batch) in self.sms_batches.iter() {

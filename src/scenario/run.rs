@@ -238,16 +238,12 @@ impl<'s> Run<'s> {
             }
             self.session.step(step);
             self.next_step += 1;
-            for line in self.session.take_lines() {
-                emit(&line);
-            }
+            self.session.drain(emit);
         }
         if let Some(generator) = self.generator.as_mut() {
             generator.run(&mut self.session, until, emit);
         }
-        for line in self.session.take_lines() {
-            emit(&line);
-        }
+        self.session.drain(emit);
     }
 
     /// The session the run drives.
@@ -265,9 +261,7 @@ impl<'s> Run<'s> {
             generator.finish(&mut self.session, emit);
             steps = generator.next_index();
         }
-        for line in self.session.take_lines() {
-            emit(line.as_str());
-        }
+        self.session.drain(emit);
         // The summary counts the failed expectations (its `failed`); the
         // oracles' failures follow them in the report.
         emit(&self.session.summary(self.scenario.name.as_deref(), steps));
@@ -441,6 +435,18 @@ impl Session {
             }
         }
         lines
+    }
+
+    /// Hands the lines kept since the last take to `emit` (as
+    /// [`Session::take_lines`] takes them); nothing to do when none is kept,
+    /// as in a digest-only run, which so skips the taking after every call.
+    pub(super) fn drain(&mut self, emit: &mut impl FnMut(&str)) {
+        if self.runner.sim.trace().lines().next().is_none() {
+            return;
+        }
+        for line in self.take_lines() {
+            emit(&line);
+        }
     }
 
     /// The trace kept so far as JSON Lines, then the summary line `run`

@@ -1052,9 +1052,7 @@ impl Generator {
             op_name,
             command: &command,
         });
-        for line in session.take_lines() {
-            emit(&line);
-        }
+        session.drain(emit);
         if retries > 0
             && let StepOutcome::Refused(error) = &outcome
             && let Some(wait) = error.retry_after_ms()
@@ -1180,9 +1178,7 @@ impl Generator {
         self.reconnects.insert((back, user));
         let line = PlanLine::connection(self.user_ids[user as usize].clone(), Some(back));
         session.record(at, &line);
-        for line in session.take_lines() {
-            emit(&line);
-        }
+        session.drain(emit);
     }
 
     /// `user` is back: it lists, in each of its threads, the messages since
@@ -1229,9 +1225,7 @@ impl Generator {
                 }
             }
         }
-        for line in session.take_lines() {
-            emit(&line);
-        }
+        session.drain(emit);
     }
 
     /// What an arrival does: a send, or one of the actions by its ppm.

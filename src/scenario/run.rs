@@ -1,7 +1,10 @@
 //! Running a parsed scenario: each typed step becomes a call on the simulator
 //! (or a query of it) at its instant, its outcome a trace line, its
 //! expectation a check. Refs are resolved here, as a ref names something only
-//! once the step that defines it has run.
+//! once the step that defines it has run. A workload's calls come already
+//! typed ([`Generated`]: no name to resolve, no expectation) and take the
+//! same path as a step's call from there: storms, the call and its line, the
+//! oracles.
 
 use serde::Serialize;
 use serde_json::{Map, Value};

@@ -540,8 +540,8 @@ pub(super) struct Generated<'a> {
     pub at: Instant,
     /// The acting identity's public id, as the step line names it.
     pub actor: Option<&'a str>,
-    /// The identity `actor` names (`None` for one the platform does not
-    /// know, as a step naming it would have).
+    /// The identity `actor` names, when the generator has it; else it is
+    /// looked up at the call's instant, as a step's actor is.
     pub user: Option<UserId>,
     /// The op's name as files spell it.
     pub op_name: &'static str,
@@ -667,8 +667,11 @@ impl Runner {
     /// is checked or counted after it.
     fn generated(&mut self, call: &Generated<'_>) -> StepOutcome {
         self.sim.run_until(call.at);
+        let user = call
+            .user
+            .or_else(|| call.actor.and_then(|a| self.sim.user(a)));
         let caller = Caller {
-            user: call.user,
+            user,
             connection: 0,
             token: None,
         };

@@ -1,7 +1,10 @@
 //! Running a parsed scenario: each typed step becomes a call on the simulator
 //! (or a query of it) at its instant, its outcome a trace line, its
 //! expectation a check. Refs are resolved here, as a ref names something only
-//! once the step that defines it has run.
+//! once the step that defines it has run. A workload's calls come already
+//! typed ([`Generated`]: no name to resolve, no expectation) and take the
+//! same path as a step's call from there: storms, the call and its line, the
+//! oracles.
 
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -19,7 +22,7 @@ use crate::core::{
     ThreadOptions, TokenId, TokenProblem,
 };
 use crate::core::{CarrierCall, ChatCall, ServiceCall};
-use crate::id::{MessageId, ThreadId, parse_message_id};
+use crate::id::{MessageId, ThreadId, UserId, parse_message_id};
 use crate::profile::{ErrorStyle, Profile};
 use crate::rules::Channel;
 use crate::sim::{Simulator, StepLine, StepResult};
@@ -238,16 +241,12 @@ impl<'s> Run<'s> {
             }
             self.session.step(step);
             self.next_step += 1;
-            for line in self.session.take_lines() {
-                emit(&line);
-            }
+            self.session.drain(emit);
         }
         if let Some(generator) = self.generator.as_mut() {
             generator.run(&mut self.session, until, emit);
         }
-        for line in self.session.take_lines() {
-            emit(&line);
-        }
+        self.session.drain(emit);
     }
 
     /// The session the run drives.
@@ -265,9 +264,7 @@ impl<'s> Run<'s> {
             generator.finish(&mut self.session, emit);
             steps = generator.next_index();
         }
-        for line in self.session.take_lines() {
-            emit(line.as_str());
-        }
+        self.session.drain(emit);
         // The summary counts the failed expectations (its `failed`); the
         // oracles' failures follow them in the report.
         emit(&self.session.summary(self.scenario.name.as_deref(), steps));
@@ -371,6 +368,25 @@ impl Session {
         self.runner.step(step)
     }
 
+    /// Runs a workload's typed call at its instant and records its outcome
+    /// in the trace, as [`Session::step`] runs the step it stands for.
+    pub(super) fn generated(&mut self, call: &Generated<'_>) -> StepOutcome {
+        self.runner.generated(call)
+    }
+
+    /// The call of `participant` leaving `thread`, as a
+    /// `remove_participant` step names it (a ref or address of an SMS or
+    /// WhatsApp participant, else a chat identity).
+    pub(super) fn leave(&self, thread: ThreadId, participant: &str) -> ChatCall {
+        self.runner.leave(thread, participant)
+    }
+
+    /// The address an address field names: a participant's ref or the
+    /// address itself.
+    pub(super) fn address(&self, text: &str) -> Arc<str> {
+        Arc::from(self.runner.address(text))
+    }
+
     /// Makes a step refused without an `expect` a failed expectation.
     pub fn set_strict(&mut self, strict: bool) {
         self.runner.strict = strict;
@@ -422,6 +438,18 @@ impl Session {
             }
         }
         lines
+    }
+
+    /// Hands the lines kept since the last take to `emit` (as
+    /// [`Session::take_lines`] takes them); nothing to do when none is kept,
+    /// as in a digest-only run, which so skips the taking after every call.
+    pub(super) fn drain(&mut self, emit: &mut impl FnMut(&str)) {
+        if self.runner.sim.trace().lines().next().is_none() {
+            return;
+        }
+        for line in self.take_lines() {
+            emit(&line);
+        }
     }
 
     /// The trace kept so far as JSON Lines, then the summary line `run`
@@ -481,6 +509,46 @@ enum Action<'a> {
     Webhook(Value, u16),
 }
 
+/// What a step's line names: the step, its op and its actor; and whether
+/// it presents a token (checked first when it is refused).
+#[derive(Clone, Copy)]
+struct Head<'a> {
+    index: usize,
+    op: &'static str,
+    actor: Option<&'a str>,
+    with_token: bool,
+}
+
+impl<'a> Head<'a> {
+    fn of(step: &'a Step) -> Head<'a> {
+        Head {
+            index: step.index,
+            op: step.op_name,
+            actor: step.actor.as_deref(),
+            with_token: step.token.is_some(),
+        }
+    }
+}
+
+/// A call a workload generated, already typed: the generator keeps the ids
+/// of what it made, so the runner resolves no name and parses no id for it
+/// (the `--inputs` line, which names them, is the generator's to write).
+pub(super) struct Generated<'a> {
+    /// The step's index.
+    pub index: usize,
+    /// When the call is made.
+    pub at: Instant,
+    /// The acting identity's public id, as the step line names it.
+    pub actor: Option<&'a str>,
+    /// The identity `actor` names, when the generator has it; else it is
+    /// looked up at the call's instant, as a step's actor is.
+    pub user: Option<UserId>,
+    /// The op's name as files spell it.
+    pub op_name: &'static str,
+    /// The call.
+    pub command: &'a Command,
+}
+
 impl Runner {
     fn step(&mut self, step: &Step) -> StepOutcome {
         self.sim.run_until(step.at);
@@ -499,19 +567,13 @@ impl Runner {
             connection: 0,
             token: token.clone().unwrap_or_default(),
         };
-        let action = token
-            .and_then(|_| self.action(step))
-            .and_then(|action| self.storm(action));
-        let (seen, outcome) = match action {
+        let head = Head::of(step);
+        let json = step.expect.wants_json();
+        let style = self.sim.profile().error_style;
+        let (seen, outcome) = match token.and_then(|_| self.action(&step.op)) {
             Ok(Action::Advance) => {
-                let seen = Seen {
-                    status: 200,
-                    result: Value::Null,
-                    body: Value::Null,
-                    error: None,
-                    count: None,
-                };
-                (seen, StepOutcome::Advanced)
+                let outcome = StepOutcome::Advanced;
+                (seen(&outcome, style, json), outcome)
             }
             Ok(Action::Webhook(result, status)) => {
                 self.sim.record_step(&StepLine {
@@ -533,33 +595,18 @@ impl Runner {
                 (seen, StepOutcome::Advanced)
             }
             Ok(Action::Call(command)) => {
-                let style = self.sim.profile().error_style;
-                let status = command.success_status();
-                let describe =
-                    |outcome: &Result<Reply, Error>| step_line(step, outcome, style, status);
-                let outcome = self.sim.execute_step(caller, &command, describe);
-                self.remember(step, &outcome);
-                let returned = match &outcome {
-                    Ok(reply) => StepOutcome::Reply {
-                        status,
-                        reply: reply.clone(),
-                    },
-                    Err(e) => StepOutcome::Refused(e.clone()),
-                };
-                if let Some(oracles) = self.oracles.as_mut() {
-                    let now = self.sim.now();
-                    oracles.call(now, step.actor.as_deref(), &command, outcome.is_ok());
+                let outcome = self.call(head, caller, &command);
+                if let StepOutcome::Reply { reply, .. } = &outcome {
+                    self.remember(step, reply);
                 }
-                (
-                    seen(&command, outcome, style, step.expect.wants_json()),
-                    returned,
-                )
+                (seen(&outcome, style, json), outcome)
             }
             Ok(Action::Outbox(query)) => {
                 let outcome = self.outbox_filter(query).map(|filter| {
                     serde_json::to_value(self.sim.outbox(&filter)).expect("deliveries serialize")
                 });
-                self.query(step, outcome)
+                let outcome = self.query(head, outcome);
+                (seen(&outcome, style, json), outcome)
             }
             Ok(Action::Inbox(user)) => {
                 let outcome = match self.sim.user(user) {
@@ -571,31 +618,12 @@ impl Runner {
                         user: user.to_string(),
                     }),
                 };
-                self.query(step, outcome)
+                let outcome = self.query(head, outcome);
+                (seen(&outcome, style, json), outcome)
             }
             Err(error) => {
-                // Who is calling is checked before what is asked (401 first).
-                let known = actor
-                    .and_then(|a| self.sim.state().user(a))
-                    .is_some_and(|u| !u.deleted);
-                let error = if step.token.is_some() {
-                    // A step with a token: the token is checked first (401).
-                    let now = self.sim.now();
-                    match self.sim.state().caller_identity(caller, now) {
-                        Err(refused) => refused,
-                        Ok(_) => error,
-                    }
-                } else if step.actor.is_some() && !known {
-                    Error::Unauthenticated
-                } else {
-                    error
-                };
-                let style = self.sim.profile().error_style;
-                self.sim.record_step(&error_line(step, &error, style));
-                (
-                    seen_error(error.clone(), style, step.expect.wants_json()),
-                    StepOutcome::Refused(error),
-                )
+                let outcome = self.refuse(head, caller, error);
+                (seen(&outcome, style, json), outcome)
             }
         };
         if let Some(name) = &step.reference
@@ -632,60 +660,107 @@ impl Runner {
         outcome
     }
 
-    /// A call a throttling storm refuses becomes its 429 (after its fault
-    /// line); other actions pass.
-    fn storm<'a>(&mut self, action: Action<'a>) -> Result<Action<'a>, Error> {
-        if let (Action::Call(command), Some(storms)) = (&action, self.storms.as_mut())
+    /// Runs a workload's call, already typed, at its instant: what
+    /// [`Runner::step`] does for a step that makes a call, without the
+    /// resolving of names. A generated call has no token, no ref and no
+    /// expectation, and its refusals are the workload's traffic, so nothing
+    /// is checked or counted after it.
+    fn generated(&mut self, call: &Generated<'_>) -> StepOutcome {
+        self.sim.run_until(call.at);
+        let user = call
+            .user
+            .or_else(|| call.actor.and_then(|a| self.sim.user(a)));
+        let caller = Caller {
+            user,
+            connection: 0,
+            token: None,
+        };
+        let head = Head {
+            index: call.index,
+            op: call.op_name,
+            actor: call.actor,
+            with_token: false,
+        };
+        self.call(head, caller, call.command)
+    }
+
+    /// Makes `command` as `caller` (unless a throttling storm refuses it):
+    /// its line, its events, what the oracles see of it.
+    fn call(&mut self, head: Head<'_>, caller: Caller, command: &Command) -> StepOutcome {
+        if let Some(storms) = self.storms.as_mut()
             && let Some((error, line)) = storms.refuse(self.sim.now(), command)
         {
+            // A call a throttling storm refuses becomes its 429 (after its
+            // fault line).
             self.sim.record(&line);
-            return Err(error);
+            return self.refuse(head, caller, error);
         }
-        Ok(action)
+        let style = self.sim.profile().error_style;
+        let status = command.success_status();
+        let describe = |outcome: &Result<Reply, Error>| step_line(head, outcome, style, status);
+        let outcome = self.sim.execute_step(caller, command, describe);
+        if let Some(oracles) = self.oracles.as_mut() {
+            let now = self.sim.now();
+            oracles.call(now, head.actor, command, outcome.is_ok());
+        }
+        match outcome {
+            Ok(reply) => StepOutcome::Reply { status, reply },
+            Err(e) => StepOutcome::Refused(e),
+        }
+    }
+
+    /// A step answered without a call (or refused by a storm): its line.
+    fn refuse(&mut self, head: Head<'_>, caller: Caller, error: Error) -> StepOutcome {
+        // Who is calling is checked before what is asked (401 first).
+        let known = caller
+            .user
+            .and_then(|a| self.sim.state().user(a))
+            .is_some_and(|u| !u.deleted);
+        let error = if head.with_token {
+            // A step with a token: the token is checked first (401).
+            let now = self.sim.now();
+            match self.sim.state().caller_identity(caller, now) {
+                Err(refused) => refused,
+                Ok(_) => error,
+            }
+        } else if head.actor.is_some() && !known {
+            Error::Unauthenticated
+        } else {
+            error
+        };
+        let style = self.sim.profile().error_style;
+        self.sim.record_step(&error_line(head, &error, style));
+        StepOutcome::Refused(error)
     }
 
     /// Records a query's outcome: its items, or the error.
-    fn query(&mut self, step: &Step, outcome: Result<Value, Error>) -> (Seen, StepOutcome) {
-        let line = match &outcome {
-            Ok(items) => StepLine {
-                step: step.index,
-                op: step.op_name,
-                actor: step.actor.as_deref(),
-                status: 200,
-                result: Some(StepResult::Json(Value::Object(Map::from_iter([(
-                    "items".to_string(),
-                    items.clone(),
-                )])))),
-                error: None,
-                body: None,
-            },
-            Err(e) => error_line(step, e, self.sim.profile().error_style),
-        };
-        self.sim.record_step(&line);
+    fn query(&mut self, head: Head<'_>, outcome: Result<Value, Error>) -> StepOutcome {
         match outcome {
             Ok(items) => {
-                let result = Value::Object(Map::from_iter([("items".to_string(), items.clone())]));
-                let seen = Seen {
+                self.sim.record_step(&StepLine {
+                    step: head.index,
+                    op: head.op,
+                    actor: head.actor,
                     status: 200,
-                    count: items.as_array().map(|a| a.len() as u64),
-                    body: result.clone(),
-                    result,
+                    result: Some(StepResult::Json(listing(&items))),
                     error: None,
-                };
-                (seen, StepOutcome::Items(items))
+                    body: None,
+                });
+                StepOutcome::Items(items)
             }
-            Err(e) => (
-                seen_error(e.clone(), self.sim.profile().error_style, true),
-                StepOutcome::Refused(e),
-            ),
+            Err(e) => {
+                let style = self.sim.profile().error_style;
+                self.sim.record_step(&error_line(head, &e, style));
+                StepOutcome::Refused(e)
+            }
         }
     }
 
-    fn remember(&mut self, step: &Step, outcome: &Result<Reply, Error>) {
-        if outcome.is_ok() {
-            self.remember_bindings(step);
-        }
-        let (Some(name), Ok(reply)) = (&step.reference, outcome) else {
+    /// Names what a successful step made: its SMS and WhatsApp participants'
+    /// refs, and its own ref.
+    fn remember(&mut self, step: &Step, reply: &Reply) {
+        self.remember_bindings(step);
+        let Some(name) = &step.reference else {
             return;
         };
         let named = match reply {
@@ -706,8 +781,8 @@ impl Runner {
 
     /// What a step does: a platform call or a query of the simulator; or
     /// the error the step answers without a call.
-    fn action<'s>(&self, step: &'s Step) -> Result<Action<'s>, Error> {
-        let command = match &step.op {
+    fn action<'s>(&self, op: &'s Op) -> Result<Action<'s>, Error> {
+        let command = match op {
             Op::Outbox(query) => return Ok(Action::Outbox(query)),
             Op::Inbox { user } => return Ok(Action::Inbox(user)),
             Op::Advance => return Ok(Action::Advance),
@@ -843,17 +918,7 @@ impl Runner {
             Op::RemoveParticipant {
                 thread,
                 participant,
-            } => match self.binding(participant) {
-                Some((channel, address)) => Command::Chat(ChatCall::RemoveBinding {
-                    thread: self.thread(thread)?,
-                    channel,
-                    address: Arc::from(address),
-                }),
-                None => Command::Chat(ChatCall::RemoveParticipant {
-                    thread: self.thread(thread)?,
-                    user: Arc::from(participant.as_str()),
-                }),
-            },
+            } => Command::Chat(self.leave(self.thread(thread)?, participant)),
             Op::ListParticipants { thread, page } => Command::Chat(ChatCall::ListParticipants {
                 thread: self.thread(thread)?,
                 page: self.page(page)?,
@@ -962,6 +1027,22 @@ impl Runner {
             _ if participant.starts_with("whatsapp:") => Some((Channel::Whatsapp, participant)),
             _ if participant.starts_with('+') => Some((Channel::Sms, participant)),
             _ => None,
+        }
+    }
+
+    /// `participant` leaving `thread`: an SMS or WhatsApp participant (by
+    /// ref or address), else a chat identity.
+    fn leave(&self, thread: ThreadId, participant: &str) -> ChatCall {
+        match self.binding(participant) {
+            Some((channel, address)) => ChatCall::RemoveBinding {
+                thread,
+                channel,
+                address: Arc::from(address),
+            },
+            None => ChatCall::RemoveParticipant {
+                thread,
+                user: Arc::from(participant),
+            },
         }
     }
 
@@ -1088,16 +1169,16 @@ fn thread_options(settings: &ThreadSettings) -> Result<ThreadOptions, Error> {
 }
 
 fn step_line<'a>(
-    step: &'a Step,
+    head: Head<'a>,
     outcome: &Result<Reply, Error>,
     style: crate::profile::ErrorStyle,
     success_status: u16,
 ) -> StepLine<'a> {
     match outcome {
         Ok(reply) => StepLine {
-            step: step.index,
-            op: step.op_name,
-            actor: step.actor.as_deref(),
+            step: head.index,
+            op: head.op,
+            actor: head.actor,
             status: success_status,
             result: Some(match reply {
                 Reply::MessageSent { sequence } => StepResult::Sent(*sequence),
@@ -1106,15 +1187,15 @@ fn step_line<'a>(
             error: None,
             body: None,
         },
-        Err(e) => error_line(step, e, style),
+        Err(e) => error_line(head, e, style),
     }
 }
 
-fn error_line<'a>(step: &'a Step, e: &Error, style: crate::profile::ErrorStyle) -> StepLine<'a> {
+fn error_line<'a>(head: Head<'a>, e: &Error, style: crate::profile::ErrorStyle) -> StepLine<'a> {
     StepLine {
-        step: step.index,
-        op: step.op_name,
-        actor: step.actor.as_deref(),
+        step: head.index,
+        op: head.op,
+        actor: head.actor,
         status: e.status(),
         result: None,
         error: Some(e.kind().name()),
@@ -1122,40 +1203,58 @@ fn error_line<'a>(step: &'a Step, e: &Error, style: crate::profile::ErrorStyle) 
     }
 }
 
-/// The outcome as expectations see it; its JSON (`result`, `body`) only
-/// when `json` (an expectation looks at it), else `null`.
-fn seen(command: &Command, outcome: Result<Reply, Error>, style: ErrorStyle, json: bool) -> Seen {
+/// A step's outcome as expectations see it; its JSON (`result`, `body`)
+/// only when `json` (an expectation looks at it), else `null`.
+fn seen(outcome: &StepOutcome, style: ErrorStyle, json: bool) -> Seen {
     match outcome {
-        Ok(reply) => {
+        StepOutcome::Reply { status, reply } => {
             let result = if json {
-                wire::reply_json(&reply)
+                wire::reply_json(reply)
             } else {
                 Value::Null
             };
             Seen {
-                status: command.success_status(),
+                status: *status,
                 count: reply.count().map(|c| c as u64),
                 body: result.clone(),
                 result,
                 error: None,
             }
         }
-        Err(e) => seen_error(e, style, json),
+        StepOutcome::Items(items) => {
+            let result = if json { listing(items) } else { Value::Null };
+            Seen {
+                status: 200,
+                count: items.as_array().map(|a| a.len() as u64),
+                body: result.clone(),
+                result,
+                error: None,
+            }
+        }
+        StepOutcome::Refused(e) => Seen {
+            status: e.status(),
+            result: Value::Null,
+            body: if json {
+                wire::render_error(e, style)
+            } else {
+                Value::Null
+            },
+            error: Some(e.clone()),
+            count: None,
+        },
+        StepOutcome::Advanced => Seen {
+            status: 200,
+            result: Value::Null,
+            body: Value::Null,
+            error: None,
+            count: None,
+        },
     }
 }
 
-fn seen_error(e: Error, style: ErrorStyle, json: bool) -> Seen {
-    Seen {
-        status: e.status(),
-        result: Value::Null,
-        body: if json {
-            wire::render_error(&e, style)
-        } else {
-            Value::Null
-        },
-        error: Some(e),
-        count: None,
-    }
+/// A query's result: `{"items": …}`.
+fn listing(items: &Value) -> Value {
+    Value::Object(Map::from_iter([("items".to_string(), items.clone())]))
 }
 
 /// The first unmet expectation, described.

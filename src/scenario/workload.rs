@@ -7,9 +7,11 @@
 //!
 //! The calls are generated as the clock advances (only the next arrival, the
 //! next expiry of each thread and the bursts under way are held), and each is
-//! run as a typed step on the scenario's [`Session`], so the trace and digest
-//! are what `switchboard run` prints, and a month-long workload runs in flat
-//! memory.
+//! run on the scenario's [`Session`] as the step it stands for, so the trace
+//! and digest are what `switchboard run` prints, and a month-long workload
+//! runs in flat memory. The generator keeps the ids of what it made (threads,
+//! identities) and hands the session each call already typed
+//! ([`Generated`]): the session resolves no name and parses no id for it.
 
 use serde_json::{Map, Value};
 use std::cmp::Reverse;
@@ -18,10 +20,13 @@ use std::sync::Arc;
 
 use super::faults::{Disconnects, PlanLine};
 use super::parse::{ParseError, duration, error, quote};
-use super::run::{Session, StepOutcome};
-use super::step::{Continuation, Op, PageSpec, Participant, Step, ThreadSettings, UserDecl};
-use crate::core::{BindingSpec, ContentType, ParticipantSpec, Reply};
-use crate::id::ThreadId;
+use super::run::{Generated, Session, StepOutcome};
+use super::step::{Op, Step, UserDecl};
+use crate::core::{
+    BindingSpec, CarrierCall, ChatCall, Command, ContentType, PageRequest, ParticipantSpec, Reply,
+    ThreadOptions,
+};
+use crate::id::{MessageId, ThreadId, UserId};
 use crate::profile::Profile;
 use crate::rules::{Channel, Media};
 use crate::sim::{Stream, Subsystem};
@@ -785,14 +790,15 @@ struct BurstSend {
 /// No media item.
 const NO_MEDIA: u32 = u32::MAX;
 
-/// A throttled call to make again.
+/// A generated call to make: its actor (an index into the identities),
+/// its op's name and its command.
 #[derive(Clone, Debug)]
-struct Retry {
+struct Call {
     actor: Option<u32>,
     op_name: &'static str,
-    op: Op,
-    /// Retries still allowed after this one.
-    left: u32,
+    command: Command,
+    /// How many times a 429 is answered by making it again.
+    retries: u32,
 }
 
 /// A workload under way: the next arrival, each slot's thread, its members
@@ -803,6 +809,9 @@ pub(super) struct Generator {
     spec: Workload,
     rng: Stream,
     user_ids: Vec<Arc<str>>,
+    /// The platform's id of each identity, looked up on its first call
+    /// (`None` until the platform knows it).
+    user_keys: Vec<Option<UserId>>,
     bodies: Vec<Arc<str>>,
     /// The live thread of each slot (`None` when its creation was refused).
     threads: Vec<Option<ThreadId>>,
@@ -816,8 +825,8 @@ pub(super) struct Generator {
     /// (deletion instant, slot)
     expiries: BinaryHeap<Reverse<(Instant, u32)>>,
     bursts: BinaryHeap<Reverse<BurstSend>>,
-    /// Throttled calls by (instant, order).
-    retries: BTreeMap<(Instant, u64), Retry>,
+    /// Throttled calls to make again, by (instant, order).
+    retries: BTreeMap<(Instant, u64), Call>,
     /// A fault plan's connection drops, with their stream.
     disconnects: Option<(Disconnects, Stream)>,
     /// Identities offline: when each comes back, and since when it was out.
@@ -855,6 +864,7 @@ impl Generator {
                 .user_decls()
                 .map(|u| Arc::from(u.id.as_str()))
                 .collect(),
+            user_keys: vec![None; spec.users as usize],
             spec: spec.clone(),
             rng,
             bodies,
@@ -926,9 +936,8 @@ impl Generator {
                     }));
                 }
             } else if retry == next {
-                let (_, r) = self.retries.pop_first().expect("peeked");
-                let step = self.step(next, r.actor, r.op_name, r.op);
-                self.run_step(session, &step, r.left, emit);
+                let (_, call) = self.retries.pop_first().expect("peeked");
+                self.make(session, next, call, emit);
             } else if reconnect == next {
                 let (_, user) = self.reconnects.pop_first().expect("peeked");
                 self.reconnect(session, next, user, emit);
@@ -942,13 +951,23 @@ impl Generator {
     /// Moves the clock to the horizon, running what is due on the way (an
     /// `advance`, no line of its own).
     pub(super) fn finish(&mut self, session: &mut Session, emit: &mut impl FnMut(&str)) {
-        let step = self.step(self.spec.horizon, None, "advance", Op::Advance);
+        let step = Step {
+            index: self.next_index,
+            at: self.spec.horizon,
+            actor: None,
+            token: None,
+            reference: None,
+            op_name: "advance",
+            op: Op::Advance,
+            expect: Default::default(),
+            generated: true,
+        };
         if self.record {
-            emit(&input_line(&step));
+            emit(&input_line(step.at, step.op_name, None, None));
         }
+        // The closing clock move is no step of the workload's: it takes no
+        // index.
         session.step(&step);
-        // The closing clock move is no step of the workload's.
-        self.next_index -= 1;
     }
 
     fn burst_gap(&self) -> Duration {
@@ -974,60 +993,14 @@ impl Generator {
         self.next_arrival = Instant(gap.max(1));
     }
 
-    fn step(&mut self, at: Instant, actor: Option<u32>, op_name: &'static str, op: Op) -> Step {
-        let index = self.next_index;
-        self.next_index += 1;
-        Step {
-            index,
-            at,
-            actor: actor.map(|a| self.user_ids[a as usize].to_string()),
-            token: None,
-            reference: None,
-            op_name,
-            op,
-            expect: Default::default(),
-            generated: true,
+    /// The platform's id of identity `a` (`None` while it does not know
+    /// it): looked up once, as an identity's id never changes.
+    fn user_key(&mut self, session: &Session, a: u32) -> Option<UserId> {
+        let key = &mut self.user_keys[a as usize];
+        if key.is_none() {
+            *key = session.simulator().user(&self.user_ids[a as usize]);
         }
-    }
-
-    /// Runs `step`; a 429 with `retries` left is made again after its
-    /// retry-after.
-    fn run_step(
-        &mut self,
-        session: &mut Session,
-        step: &Step,
-        retries: u32,
-        emit: &mut impl FnMut(&str),
-    ) -> StepOutcome {
-        if self.record {
-            emit(&input_line(step));
-        }
-        let outcome = session.step(step);
-        for line in session.take_lines() {
-            emit(&line);
-        }
-        if retries > 0
-            && let StepOutcome::Refused(error) = &outcome
-            && let Some(wait) = error.retry_after_ms()
-        {
-            let at = step.at.after(Duration(wait.max(1)));
-            let actor = step
-                .actor
-                .as_deref()
-                .and_then(|a| self.user_ids.iter().position(|u| &**u == a))
-                .map(|i| i as u32);
-            self.retries.insert(
-                (at, self.retry_order),
-                Retry {
-                    actor,
-                    op_name: step.op_name,
-                    op: step.op.clone(),
-                    left: retries - 1,
-                },
-            );
-            self.retry_order += 1;
-        }
-        outcome
+        *key
     }
 
     /// Runs a fresh generated call (with the workload's retries).
@@ -1037,11 +1010,66 @@ impl Generator {
         at: Instant,
         actor: Option<u32>,
         op_name: &'static str,
-        op: Op,
+        command: Command,
         emit: &mut impl FnMut(&str),
     ) -> StepOutcome {
-        let step = self.step(at, actor, op_name, op);
-        self.run_step(session, &step, self.spec.retries, emit)
+        let call = Call {
+            actor,
+            op_name,
+            command,
+            retries: self.spec.retries,
+        };
+        self.make(session, at, call, emit)
+    }
+
+    /// Makes `call` at `at` as the next generated step; a 429 with retries
+    /// left is made again after its retry-after.
+    fn make(
+        &mut self,
+        session: &mut Session,
+        at: Instant,
+        call: Call,
+        emit: &mut impl FnMut(&str),
+    ) -> StepOutcome {
+        let Call {
+            actor,
+            op_name,
+            command,
+            retries,
+        } = call;
+        let index = self.next_index;
+        self.next_index += 1;
+        let user = actor.and_then(|a| self.user_key(session, a));
+        let name = actor.map(|a| &*self.user_ids[a as usize]);
+        if self.record {
+            emit(&input_line(at, op_name, name, Some(&command)));
+        }
+        let outcome = session.generated(&Generated {
+            index,
+            at,
+            actor: name,
+            user,
+            op_name,
+            command: &command,
+        });
+        session.drain(emit);
+        if retries > 0
+            && let StepOutcome::Refused(error) = &outcome
+            && let Some(wait) = error.retry_after_ms()
+        {
+            let again = at.after(Duration(wait.max(1)));
+            self.retries.insert(
+                (again, self.retry_order),
+                Call {
+                    actor,
+                    op_name,
+                    command,
+                    retries: retries - 1,
+                },
+            );
+            self.retry_order += 1;
+        }
+        outcome
     }
 
     /// Creates a new thread in `slot` with a fresh sample of members and
@@ -1062,10 +1090,11 @@ impl Generator {
         }
         pool.truncate(p);
         self.generation += 1;
-        let mut participants: Vec<Participant> = pool[1..]
+        let participants: Vec<ParticipantSpec> = pool[1..]
             .iter()
-            .map(|u| Participant::User(ParticipantSpec::user(self.user_ids[*u as usize].clone())))
+            .map(|u| ParticipantSpec::user(self.user_ids[*u as usize].clone()))
             .collect();
+        let mut bindings = Vec::new();
         let mut numbers = Vec::new();
         if let Some(proxy) = &self.spec.proxy {
             for _ in 0..self.spec.sms_participants {
@@ -1079,24 +1108,21 @@ impl Generator {
                     Channel::Sms
                 };
                 numbers.push((channel, self.next_number));
-                participants.push(Participant::Binding {
-                    binding: BindingSpec {
-                        channel,
-                        address: Arc::from(number_address(channel, self.next_number).as_str()),
-                        proxy: proxy.clone(),
-                    },
-                    reference: None,
+                bindings.push(BindingSpec {
+                    channel,
+                    address: Arc::from(number_address(channel, self.next_number).as_str()),
+                    proxy: proxy.clone(),
                 });
             }
         }
-        let op = Op::CreateThread {
+        let command = Command::Chat(ChatCall::CreateThread {
             topic: Arc::from(format!("workload slot {slot} #{}", self.generation).as_str()),
             participants,
-            settings: ThreadSettings::default(),
+            bindings,
             idempotency_key: None,
-            metadata: None,
-        };
-        let outcome = self.call(session, at, Some(pool[0]), "create_thread", op, emit);
+            options: ThreadOptions::default(),
+        });
+        let outcome = self.call(session, at, Some(pool[0]), "create_thread", command, emit);
         self.threads[slot as usize] = match outcome {
             StepOutcome::Reply {
                 reply: Reply::ThreadCreated { thread, .. },
@@ -1119,10 +1145,8 @@ impl Generator {
     ) {
         if let Some(thread) = self.threads[slot as usize] {
             let creator = self.members[slot as usize][0];
-            let op = Op::DeleteThread {
-                thread: thread.to_string(),
-            };
-            self.call(session, at, Some(creator), "delete_thread", op, emit);
+            let command = Command::Chat(ChatCall::DeleteThread { thread });
+            self.call(session, at, Some(creator), "delete_thread", command, emit);
         }
         self.create(session, slot, at, emit);
         if let Some(lifetime) = self.spec.lifetime {
@@ -1154,9 +1178,7 @@ impl Generator {
         self.reconnects.insert((back, user));
         let line = PlanLine::connection(self.user_ids[user as usize].clone(), Some(back));
         session.record(at, &line);
-        for line in session.take_lines() {
-            emit(&line);
-        }
+        session.drain(emit);
     }
 
     /// `user` is back: it lists, in each of its threads, the messages since
@@ -1186,15 +1208,15 @@ impl Generator {
             // RECOVERY_PAGES_MAX pages a thread).
             let mut continuation = None;
             for _ in 0..RECOVERY_PAGES_MAX {
-                let op = Op::ListMessages {
-                    thread: thread.to_string(),
-                    page: PageSpec {
+                let command = Command::Chat(ChatCall::ListMessages {
+                    thread,
+                    page: PageRequest {
                         page_size: None,
-                        continuation: continuation.take().map(Continuation::Token),
+                        continuation: continuation.take(),
                     },
                     start_time: Some(since),
-                };
-                match self.call(session, at, Some(user), "list_messages", op, emit) {
+                });
+                match self.call(session, at, Some(user), "list_messages", command, emit) {
                     StepOutcome::Reply {
                         reply: Reply::Messages(page),
                         ..
@@ -1203,9 +1225,7 @@ impl Generator {
                 }
             }
         }
-        for line in session.take_lines() {
-            emit(&line);
-        }
+        session.drain(emit);
     }
 
     /// What an arrival does: a send, or one of the actions by its ppm.
@@ -1304,53 +1324,48 @@ impl Generator {
         emit: &mut impl FnMut(&str),
     ) {
         let s = slot as usize;
-        let t = thread.to_string();
         let last = self.last[s];
         match action {
             Action::Send => {}
             Action::ListMessages => {
-                let op = Op::ListMessages {
-                    thread: t,
-                    page: Default::default(),
+                let command = Command::Chat(ChatCall::ListMessages {
+                    thread,
+                    page: PageRequest::default(),
                     start_time: None,
-                };
-                self.call(session, at, Some(member), "list_messages", op, emit);
+                });
+                self.call(session, at, Some(member), "list_messages", command, emit);
             }
             Action::GetMessage | Action::Edit | Action::Delete | Action::ReadReceipt => {
-                let Some((seq, sender)) = last else { return };
-                let message = format!("m{seq}");
-                let (actor, name, op) = match action {
-                    Action::GetMessage => {
-                        (member, "get_message", Op::GetMessage { thread: t, message })
-                    }
+                let Some((sequence, sender)) = last else {
+                    return;
+                };
+                let message = MessageId { thread, sequence };
+                let (actor, name, call) = match action {
+                    Action::GetMessage => (member, "get_message", ChatCall::GetMessage { message }),
                     Action::Edit => {
                         let content = self.bodies[body as usize].clone();
-                        let op = Op::UpdateMessage {
-                            thread: t,
-                            message,
-                            content,
-                        };
-                        (sender, "update_message", op)
+                        let call = ChatCall::UpdateMessage { message, content };
+                        (sender, "update_message", call)
                     }
                     Action::Delete => {
                         self.last[s] = None;
                         (
                             sender,
                             "delete_message",
-                            Op::DeleteMessage { thread: t, message },
+                            ChatCall::DeleteMessage { message },
                         )
                     }
                     _ => (
                         member,
                         "send_read_receipt",
-                        Op::SendReadReceipt { thread: t, message },
+                        ChatCall::SendReadReceipt { message },
                     ),
                 };
-                self.call(session, at, Some(actor), name, op, emit);
+                self.call(session, at, Some(actor), name, Command::Chat(call), emit);
             }
             Action::Typing => {
-                let op = Op::SendTyping { thread: t };
-                self.call(session, at, Some(member), "send_typing", op, emit);
+                let command = Command::Chat(ChatCall::SendTyping { thread });
+                self.call(session, at, Some(member), "send_typing", command, emit);
             }
             Action::Join => {
                 let joiner = self.rng.below(u64::from(self.spec.users)) as u32;
@@ -1358,11 +1373,12 @@ impl Generator {
                     return;
                 }
                 let spec = ParticipantSpec::user(self.user_ids[joiner as usize].clone());
-                let op = Op::AddParticipants {
-                    thread: t,
-                    participants: vec![Participant::User(spec)],
-                };
-                let outcome = self.call(session, at, Some(member), "add_participants", op, emit);
+                let command = Command::Chat(ChatCall::AddParticipants {
+                    thread,
+                    participants: vec![spec],
+                });
+                let outcome =
+                    self.call(session, at, Some(member), "add_participants", command, emit);
                 if matches!(outcome, StepOutcome::Reply { .. }) {
                     self.members[s].push(joiner);
                 }
@@ -1374,11 +1390,15 @@ impl Generator {
                 }
                 let index = 1 + self.rng.below(n as u64 - 1) as usize;
                 let leaver = self.members[s][index];
-                let op = Op::RemoveParticipant {
-                    thread: t,
-                    participant: self.user_ids[leaver as usize].to_string(),
-                };
-                let outcome = self.call(session, at, Some(leaver), "remove_participant", op, emit);
+                let call = session.leave(thread, &self.user_ids[leaver as usize]);
+                let outcome = self.call(
+                    session,
+                    at,
+                    Some(leaver),
+                    "remove_participant",
+                    Command::Chat(call),
+                    emit,
+                );
                 if matches!(outcome, StepOutcome::Reply { .. }) {
                     self.members[s].swap_remove(index);
                 }
@@ -1392,14 +1412,14 @@ impl Generator {
                     return;
                 }
                 let (channel, number) = self.numbers[s][self.rng.below(n as u64) as usize];
-                let op = Op::Inbound {
+                let command = Command::Carrier(CarrierCall::Inbound {
                     channel,
-                    from: number_address(channel, number),
-                    to: proxy.to_string(),
+                    from: session.address(&number_address(channel, number)),
+                    to: session.address(&proxy),
                     body: self.bodies[body as usize].clone(),
                     media: Vec::new(),
-                };
-                self.call(session, at, None, "inbound", op, emit);
+                });
+                self.call(session, at, None, "inbound", command, emit);
             }
         }
     }
@@ -1422,15 +1442,15 @@ impl Generator {
             (Some(mix), i) if i != NO_MEDIA => vec![mix.items[i as usize].clone()],
             _ => Vec::new(),
         };
-        let op = Op::SendMessage {
-            thread: thread.to_string(),
+        let command = Command::Chat(ChatCall::SendMessage {
+            thread,
             content: self.bodies[body as usize].clone(),
             content_type: ContentType::Text,
-            media,
             metadata: BTreeMap::new(),
+            media,
             template: None,
-        };
-        let outcome = self.call(session, at, Some(sender), "send_message", op, emit);
+        });
+        let outcome = self.call(session, at, Some(sender), "send_message", command, emit);
         if let StepOutcome::Reply {
             reply: Reply::MessageSent { sequence },
             ..
@@ -1444,47 +1464,88 @@ impl Generator {
 
 /// The address of fresh number `n` on `channel`.
 fn number_address(channel: Channel, n: u64) -> String {
-    match channel {
-        Channel::Whatsapp => format!("whatsapp:{NUMBER_PREFIX}{n:07}"),
-        _ => format!("{NUMBER_PREFIX}{n:07}"),
+    // Written by hand: thread creation writes ten of these (`format!` with
+    // padding was a tenth of the generator's own time).
+    let mut digits = itoa::Buffer::new();
+    let digits = digits.format(n);
+    let mut address = String::with_capacity(32);
+    if channel == Channel::Whatsapp {
+        address.push_str("whatsapp:");
     }
+    address.push_str(NUMBER_PREFIX);
+    for _ in digits.len()..7 {
+        address.push('0');
+    }
+    address.push_str(digits);
+    address
 }
 
 /// A generated step as an `input` line: `{"at_ms", "kind": "input", "step"}`
 /// with the step as a scenario file writes it (its instant absolute, in
-/// milliseconds), for the ops a workload generates.
-fn input_line(step: &Step) -> String {
+/// milliseconds), for the calls a workload makes (`command`; `None` for the
+/// closing clock move).
+fn input_line(
+    at: Instant,
+    op_name: &str,
+    actor: Option<&str>,
+    command: Option<&Command>,
+) -> String {
     use serde_json::{Value, json};
-    let mut item = json!({"at": step.at.ms(), "op": step.op_name});
-    if let Some(actor) = &step.actor {
-        item["as"] = Value::from(actor.as_str());
+    let mut item = json!({"at": at.ms(), "op": op_name});
+    if let Some(actor) = actor {
+        item["as"] = Value::from(actor);
     }
-    match &step.op {
-        Op::CreateThread {
+    match command {
+        Some(Command::Chat(ChatCall::CreateThread {
             topic,
             participants,
+            bindings,
             ..
-        } => {
+        })) => {
             item["topic"] = Value::from(&**topic);
-            let list: Vec<Value> = participants
+            let users = participants.iter().map(|spec| Value::from(&*spec.user));
+            let numbers = bindings
                 .iter()
-                .map(|p| match p {
-                    Participant::User(spec) => Value::from(&*spec.user),
-                    Participant::Binding { binding, .. } => {
-                        json!({"sms": &*binding.address, "proxy": &*binding.proxy})
-                    }
-                })
-                .collect();
-            item["participants"] = Value::Array(list);
+                .map(|b| json!({"sms": &*b.address, "proxy": &*b.proxy}));
+            item["participants"] = Value::Array(users.chain(numbers).collect());
         }
-        Op::DeleteThread { thread } => item["thread"] = Value::from(thread.as_str()),
-        Op::SendMessage {
+        Some(Command::Chat(ChatCall::DeleteThread { thread })) => {
+            item["thread"] = Value::from(thread.to_string());
+        }
+        Some(Command::Chat(ChatCall::SendMessage {
             thread, content, ..
-        } => {
-            item["thread"] = Value::from(thread.as_str());
+        })) => {
+            item["thread"] = Value::from(thread.to_string());
             item["content"] = Value::from(&**content);
         }
         _ => {}
     }
-    json!({"at_ms": step.at.ms(), "kind": "input", "step": item}).to_string()
+    json!({"at_ms": at.ms(), "kind": "input", "step": item}).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fresh_number_is_the_prefix_and_at_least_seven_digits() {
+        for n in [
+            0,
+            1,
+            9,
+            10,
+            123_456,
+            1_234_567,
+            9_999_999,
+            10_000_000,
+            u64::MAX,
+        ] {
+            assert_eq!(number_address(Channel::Sms, n), format!("+1425{n:07}"));
+            assert_eq!(
+                number_address(Channel::Whatsapp, n),
+                format!("whatsapp:+1425{n:07}")
+            );
+        }
+        assert_eq!(number_address(Channel::Sms, 42), "+14250000042");
+    }
 }

@@ -10,9 +10,9 @@
 //! Windows are grouped by scope subject: one map entry per user, thread,
 //! user-in-thread or connection holds the windows of every limit of that scope
 //! ([`Windows`]), so a check reads one entry per scope and a count writes it
-//! once, however many limits apply.
-
-use std::collections::VecDeque;
+//! once, however many limits apply. The entry's windows live in one
+//! allocation, each a ring of at most its limit's count of instants, so a
+//! check follows one pointer from the map entry to the instants it reads.
 
 use crate::id::UserId;
 use crate::profile::{Consequence, LIMITS_MAX, Operation, Profile, RateLimit, Scope};
@@ -20,18 +20,31 @@ use crate::time::{Duration, Instant};
 
 use super::Error;
 
-/// A sliding window: the instants counted in it, oldest first, at most the
-/// limit's count of them (older ones can no longer matter).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Window {
-    counted: VecDeque<u64>,
+/// A sliding window, read: the instants counted in it, oldest first, at most
+/// the limit's count of them (older ones can no longer matter). A view of a
+/// ring inside its subject's [`Windows`].
+#[derive(Clone, Copy, Debug)]
+pub struct Window<'a> {
+    /// The ring's storage (its capacity is the slice's length).
+    ring: &'a [u64],
+    /// Where the oldest instant is.
+    head: usize,
+    /// How many instants the ring holds.
+    len: usize,
 }
 
-impl Window {
+impl<'a> Window<'a> {
     /// A window with nothing counted yet.
-    pub const EMPTY: Window = Window {
-        counted: VecDeque::new(),
+    pub const EMPTY: Window<'static> = Window {
+        ring: &[],
+        head: 0,
+        len: 0,
     };
+
+    /// The `i`th instant, oldest first (`i < len`).
+    fn at(&self, i: usize) -> u64 {
+        self.ring[wrap(self.head + i, self.ring.len())]
+    }
 
     /// How long from `now` until one more call fits `count` per `window_ms`:
     /// 0 if it fits now. Exact: a call exactly that much later fits, and, with
@@ -43,103 +56,245 @@ impl Window {
         if count == 0 {
             return u64::MAX;
         }
-        if self.counted.len() < count as usize {
+        if self.len == 0 {
+            return 0;
+        }
+        let last = self.at(self.len - 1);
+        if self.len < count as usize {
             // Room in the log; queued instants may lie ahead of `now`.
-            return self
-                .counted
-                .back()
-                .map_or(0, |&last| last.saturating_sub(now));
+            return last.saturating_sub(now);
         }
         // The log is full: the oldest counted instant must leave the window.
-        let Some(frees_at) = self.counted[0].checked_add(window_ms) else {
+        let Some(frees_at) = self.at(0).checked_add(window_ms) else {
             return u64::MAX;
         };
-        let last = *self.counted.back().expect("full");
         frees_at.max(last).saturating_sub(now)
     }
 
-    /// Counts a call at `at` (never before an instant already counted),
-    /// forgetting instants that can no longer matter.
-    pub fn count(&mut self, at: u64, window_ms: u64, count: u32) {
-        if count == 0 {
-            return;
-        }
-        // `t` has left the window at `at` (by subtraction: no overflow).
-        while self
-            .counted
-            .front()
-            .is_some_and(|&t| at.saturating_sub(t) >= window_ms)
-        {
-            self.counted.pop_front();
-        }
-        while self.counted.len() >= count as usize {
-            self.counted.pop_front();
-        }
-        self.counted.push_back(at);
-    }
-
     /// [`Window::wait`] once a call at `now` is counted too: the exact wait
-    /// a refused call gets where throttled calls count.
+    /// a refused call gets where throttled calls count. Worked out without
+    /// counting: the count forgets the instants that have left the window
+    /// (a prefix, the log being in order) and all but the newest `count - 1`
+    /// of the rest, then appends `now`. So the window is full after it
+    /// exactly when the `count - 1`th newest instant has not left (any
+    /// instant, when `count` is 1), and then that instant (or `now`) is the
+    /// oldest and must leave; one that has left gives 0 the same way.
     pub fn wait_counted(&self, now: Instant, window_ms: u64, count: u32) -> u64 {
-        let mut after = self.clone();
-        after.count(now.ms(), window_ms, count);
-        after.wait(now, window_ms, count)
+        let now = now.ms();
+        let oldest = match (count as usize).checked_sub(1) {
+            None => return u64::MAX,
+            Some(0) => now,
+            Some(keep) if self.len < keep => return 0,
+            Some(keep) => self.at(self.len - keep),
+        };
+        oldest
+            .checked_add(window_ms)
+            .map_or(u64::MAX, |frees_at| frees_at.saturating_sub(now))
     }
 
     /// How many calls the window holds.
     pub fn len(&self) -> usize {
-        self.counted.len()
+        self.len
+    }
+
+    /// How many instants the window has room for (at most its limit's
+    /// count: an invariant).
+    pub fn capacity(&self) -> usize {
+        self.ring.len()
     }
 
     /// Whether the window holds no call.
     pub fn is_empty(&self) -> bool {
-        self.counted.is_empty()
+        self.len == 0
+    }
+
+    /// The counted instants, oldest first.
+    pub fn instants(&self) -> impl Iterator<Item = u64> + '_ {
+        (0..self.len).map(|i| self.at(i))
     }
 
     /// Whether its instants are in order (an invariant).
     pub fn is_sorted(&self) -> bool {
-        self.counted
-            .iter()
-            .zip(self.counted.iter().skip(1))
+        self.instants()
+            .zip(self.instants().skip(1))
             .all(|(a, b)| a <= b)
     }
 }
 
-/// The window of a limit that has counted nothing yet.
-static NOTHING_COUNTED: Window = Window::EMPTY;
+/// `i` reduced into `0..cap`, for `i < 2 * cap` (a ring position).
+fn wrap(i: usize, cap: usize) -> usize {
+    if i >= cap { i - cap } else { i }
+}
 
-/// The windows of one scope subject, by limit index (ascending).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// The capacity a new ring starts with (at most its limit's count): most
+/// windows hold one or two live instants at a time.
+const RING_START: u64 = 2;
+
+/// Words of a slot's header, before its ring.
+const HEADER: usize = 2;
+
+/// The windows of one scope subject, by limit index (ascending), in one
+/// allocation: each limit's slot is a header of two words (`index << 32 |
+/// capacity`, `head << 32 | len`) followed by its ring of `capacity`
+/// instants. A ring's capacity never exceeds its limit's count; it starts
+/// small and doubles when full.
+#[derive(Clone, Default)]
 pub struct Windows {
-    by_limit: Vec<(u16, Window)>,
+    words: Vec<u64>,
+}
+
+/// A slot's header, unpacked.
+#[derive(Clone, Copy)]
+struct Slot {
+    /// Where the slot's header starts in `words`.
+    at: usize,
+    index: usize,
+    cap: usize,
+    head: usize,
+    len: usize,
+}
+
+impl Slot {
+    fn ring(&self) -> std::ops::Range<usize> {
+        self.at + HEADER..self.at + HEADER + self.cap
+    }
 }
 
 impl Windows {
-    /// The window of limit number `index`, if it has counted anything.
-    pub fn get(&self, index: usize) -> Option<&Window> {
-        self.by_limit
-            .iter()
-            .find(|(i, _)| usize::from(*i) == index)
-            .map(|(_, w)| w)
+    /// The slot at word `at` (a slot boundary inside `words`).
+    fn slot(&self, at: usize) -> Slot {
+        let (a, b) = (self.words[at], self.words[at + 1]);
+        Slot {
+            at,
+            index: (a >> 32) as usize,
+            cap: (a & u64::from(u32::MAX)) as usize,
+            head: (b >> 32) as usize,
+            len: (b & u64::from(u32::MAX)) as usize,
+        }
     }
 
-    fn get_or_insert(&mut self, index: usize) -> &mut Window {
-        let at = self
-            .by_limit
-            .partition_point(|(i, _)| usize::from(*i) < index);
-        if self
-            .by_limit
-            .get(at)
-            .is_none_or(|(i, _)| usize::from(*i) != index)
-        {
-            self.by_limit.insert(at, (index as u16, Window::default()));
+    /// The slots, in index order.
+    fn slots(&self) -> impl Iterator<Item = Slot> + '_ {
+        let mut at = 0;
+        std::iter::from_fn(move || {
+            (at < self.words.len()).then(|| {
+                let slot = self.slot(at);
+                at += HEADER + slot.cap;
+                slot
+            })
+        })
+    }
+
+    fn view(&self, slot: Slot) -> Window<'_> {
+        Window {
+            ring: &self.words[slot.ring()],
+            head: slot.head,
+            len: slot.len,
         }
-        &mut self.by_limit[at].1
+    }
+
+    /// The window of limit number `index`, if it has counted anything.
+    pub fn get(&self, index: usize) -> Option<Window<'_>> {
+        self.slots()
+            .find(|s| s.index >= index)
+            .filter(|s| s.index == index)
+            .map(|s| self.view(s))
     }
 
     /// (limit index, window) pairs.
-    pub fn iter(&self) -> impl Iterator<Item = (usize, &Window)> {
-        self.by_limit.iter().map(|(i, w)| (usize::from(*i), w))
+    pub fn iter(&self) -> impl Iterator<Item = (usize, Window<'_>)> {
+        self.slots().map(|s| (s.index, self.view(s)))
+    }
+
+    /// Counts a call at `at` (never before an instant already counted) in
+    /// the window of limit `index` (`count` per `window_ms`), forgetting
+    /// instants that can no longer matter.
+    pub fn count(&mut self, index: usize, at: u64, window_ms: u64, count: u32) {
+        let mut slot = self.slot_or_insert(index, count);
+        if count == 0 {
+            return;
+        }
+        // The oldest instant has left the window at `at` (by subtraction:
+        // no overflow), or there is no room for one more.
+        while slot.len > 0 {
+            let oldest = self.words[slot.at + HEADER + slot.head];
+            if at.saturating_sub(oldest) < window_ms && slot.len < count as usize {
+                break;
+            }
+            slot.head = wrap(slot.head + 1, slot.cap);
+            slot.len -= 1;
+        }
+        if slot.len == slot.cap {
+            // Full below the count (the loop above made room under it).
+            slot = self.grow(slot, count);
+        }
+        let end = wrap(slot.head + slot.len, slot.cap);
+        self.words[slot.at + HEADER + end] = at;
+        slot.len += 1;
+        self.words[slot.at + 1] = ((slot.head as u64) << 32) | slot.len as u64;
+    }
+
+    /// The slot of limit `index`, created empty (a ring of at most `count`)
+    /// where missing.
+    fn slot_or_insert(&mut self, index: usize, count: u32) -> Slot {
+        let mut at = self.words.len();
+        for slot in self.slots() {
+            if slot.index == index {
+                return slot;
+            }
+            if slot.index > index {
+                at = slot.at;
+                break;
+            }
+        }
+        let cap = RING_START.min(u64::from(count));
+        self.insert_zeros(at, HEADER + cap as usize);
+        self.words[at] = ((index as u64) << 32) | cap;
+        self.slot(at)
+    }
+
+    /// Makes room for `n` words at `at`, zeroed, in one allocation at most.
+    fn insert_zeros(&mut self, at: usize, n: usize) {
+        let len = self.words.len();
+        self.words.reserve_exact(n);
+        self.words.resize(len + n, 0);
+        self.words.copy_within(at..len, at + n);
+        self.words[at..at + n].fill(0);
+    }
+
+    /// `slot` with a larger ring (doubled, at most `count`), its instants
+    /// moved to the ring's start.
+    fn grow(&mut self, mut slot: Slot, count: u32) -> Slot {
+        let cap = (slot.cap * 2).clamp(1, count as usize);
+        self.words[slot.ring()].rotate_left(slot.head);
+        self.insert_zeros(slot.ring().end, cap - slot.cap);
+        slot.cap = cap;
+        slot.head = 0;
+        self.words[slot.at] = ((slot.index as u64) << 32) | cap as u64;
+        slot
+    }
+}
+
+impl PartialEq for Windows {
+    /// The same limits with the same instants, however the rings lie.
+    fn eq(&self, other: &Windows) -> bool {
+        self.iter().count() == other.iter().count()
+            && self.iter().zip(other.iter()).all(|((i, a), (j, b))| {
+                i == j && a.len() == b.len() && a.instants().eq(b.instants())
+            })
+    }
+}
+
+impl Eq for Windows {}
+
+impl std::fmt::Debug for Windows {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_map()
+            .entries(
+                self.iter()
+                    .map(|(i, w)| (i, w.instants().collect::<Vec<_>>())),
+            )
+            .finish()
     }
 }
 
@@ -279,16 +434,25 @@ pub fn decide(
         effective_at: now,
     };
     let mut blocked: Option<(u64, &RateLimit)> = None;
+    // Where throttled calls count: the longest wait once the refused call is
+    // counted in every rejecting window (a window that had room may be full
+    // then), worked out in the same pass.
+    let mut blocked_counted: Option<(u64, &RateLimit)> = None;
     // The last subject looked up: consecutive limits usually share it.
     let mut last: Option<(WindowKey, Option<&Windows>)> = None;
-    let mut window_of = |index: usize, limit: &RateLimit| -> Option<&Window> {
-        let key = key(limit.scope, subject)?;
+    for (index, limit) in applicable(profile, op) {
+        let Some(key) = key(limit.scope, subject) else {
+            continue;
+        };
         let windows = match last {
             Some((k, w)) if k == key => w,
             _ => {
                 let w = if thread_scoped(limit.scope) {
                     // No thread: a thread scope does not apply.
-                    thread?.windows(&key)
+                    let Some(thread) = thread else {
+                        continue;
+                    };
+                    thread.windows(&key)
                 } else {
                     outside.windows(&key)
                 };
@@ -296,21 +460,18 @@ pub fn decide(
                 w
             }
         };
-        Some(
-            windows
-                .and_then(|w| w.get(index))
-                .unwrap_or(&NOTHING_COUNTED),
-        )
-    };
-    for (index, limit) in applicable(profile, op) {
-        let Some(window) = window_of(index, limit) else {
-            continue;
-        };
+        let window = windows.and_then(|w| w.get(index)).unwrap_or(Window::EMPTY);
         let wait = window.wait(now, limit.window_ms, limit.count);
         match limit.consequence {
             Consequence::Reject => {
                 if wait > 0 && blocked.is_none_or(|(longest, _)| wait > longest) {
                     blocked = Some((wait, limit));
+                }
+                if refused_counts {
+                    let wait = window.wait_counted(now, limit.window_ms, limit.count);
+                    if wait > 0 && blocked_counted.is_none_or(|(longest, _)| wait > longest) {
+                        blocked_counted = Some((wait, limit));
+                    }
                 }
                 verdict.counted |= 1 << index;
             }
@@ -328,22 +489,7 @@ pub fn decide(
         }
     }
     if blocked.is_some() && refused_counts {
-        // The refused call is counted in every rejecting window; the longest
-        // wait once it is (a window that had room may be full now) holds.
-        let before = blocked.take();
-        for (index, limit) in applicable(profile, op) {
-            if limit.consequence != Consequence::Reject {
-                continue;
-            }
-            let Some(window) = window_of(index, limit) else {
-                continue;
-            };
-            let wait = window.wait_counted(now, limit.window_ms, limit.count);
-            if wait > 0 && blocked.is_none_or(|(longest, _)| wait > longest) {
-                blocked = Some((wait, limit));
-            }
-        }
-        blocked = blocked.or(before);
+        blocked = blocked_counted.or(blocked);
     }
     match blocked {
         Some((retry_after_ms, limit)) => Err(Error::RateLimited {
@@ -401,9 +547,7 @@ pub fn count(
                 Consequence::Queue => verdict.effective_at,
                 Consequence::Reject | Consequence::Hide => now,
             };
-            windows
-                .get_or_insert(i)
-                .count(at.ms(), l.window_ms, l.count);
+            windows.count(i, at.ms(), l.window_ms, l.count);
         }
     }
 }
@@ -420,58 +564,176 @@ pub fn rejecting(profile: &Profile, op: Operation) -> LimitSet {
 mod tests {
     use super::*;
 
+    /// One limit's window, kept as the core keeps it (limit 3 of a subject).
+    #[derive(Clone, Default)]
+    struct Log(Windows);
+
+    impl Log {
+        fn count(&mut self, at: u64, window_ms: u64, count: u32) {
+            self.0.count(3, at, window_ms, count);
+        }
+
+        fn window(&self) -> Window<'_> {
+            self.0.get(3).unwrap_or(Window::EMPTY)
+        }
+
+        fn wait(&self, now: u64, window_ms: u64, count: u32) -> u64 {
+            self.window().wait(Instant(now), window_ms, count)
+        }
+    }
+
     #[test]
     fn window_admits_count_then_gives_exact_wait() {
-        let mut w = Window::default();
+        let mut w = Log::default();
         for t in [0u64, 10, 20] {
-            assert_eq!(w.wait(Instant(t), 1000, 3), 0);
+            assert_eq!(w.wait(t, 1000, 3), 0);
             w.count(t, 1000, 3);
         }
         // Full: the oldest (0) leaves at 1000.
-        assert_eq!(w.wait(Instant(500), 1000, 3), 500);
-        assert_eq!(w.wait(Instant(999), 1000, 3), 1);
-        assert_eq!(w.wait(Instant(1000), 1000, 3), 0);
+        assert_eq!(w.wait(500, 1000, 3), 500);
+        assert_eq!(w.wait(999, 1000, 3), 1);
+        assert_eq!(w.wait(1000, 1000, 3), 0);
         w.count(1000, 1000, 3);
         // Now 10, 20, 1000 are live: next room at 1010.
-        assert_eq!(w.wait(Instant(1000), 1000, 3), 10);
-        assert!(w.len() <= 3);
+        assert_eq!(w.wait(1000, 1000, 3), 10);
+        assert!(w.window().len() <= 3);
+        assert_eq!(w.window().instants().collect::<Vec<_>>(), [10, 20, 1000]);
     }
 
     #[test]
     fn a_zero_count_never_admits_and_the_end_of_time_does_not_wrap() {
-        let mut w = Window::default();
-        assert_eq!(w.wait(Instant(5), 1000, 0), u64::MAX);
-        w.count(5, 1000, 0); // returns at once, counts nothing
-        assert!(w.is_empty());
+        let mut w = Log::default();
+        assert_eq!(w.wait(5, 1000, 0), u64::MAX);
+        w.count(5, 1000, 0); // counts nothing
+        assert!(w.window().is_empty());
         // Two counted calls just before the end of time: the window stays full
         // until the clock can no longer reach its end.
         let end = u64::MAX;
+        let mut w = Log::default();
         w.count(end - 600, 1000, 2);
         w.count(end - 200, 1000, 2);
-        assert_eq!(w.wait(Instant(end), 1000, 2), u64::MAX);
-        assert_eq!(w.wait(Instant(end - 100), 1000, 2), u64::MAX);
+        assert_eq!(w.wait(end, 1000, 2), u64::MAX);
+        assert_eq!(w.wait(end - 100, 1000, 2), u64::MAX);
         // A window as long as time: a call at 0 leaves it only at the very end.
-        let mut w = Window::default();
+        let mut w = Log::default();
         w.count(0, u64::MAX, 1);
-        assert_eq!(w.wait(Instant(end - 1), u64::MAX, 1), 1);
+        assert_eq!(w.wait(end - 1, u64::MAX, 1), 1);
         w.count(1, u64::MAX, 1);
-        assert_eq!(w.wait(Instant(end), u64::MAX, 1), u64::MAX);
+        assert_eq!(w.wait(end, u64::MAX, 1), u64::MAX);
     }
 
     #[test]
     fn queued_instants_push_the_next_slot_forward() {
-        let mut w = Window::default();
+        let mut w = Log::default();
         // Three slots per second, four calls at 0: the fourth goes at 1000.
         let mut slots = Vec::new();
         for _ in 0..4 {
-            let at = w.wait(Instant(0), 1000, 3);
+            let at = w.wait(0, 1000, 3);
             w.count(at, 1000, 3);
             slots.push(at);
         }
         assert_eq!(slots, [0, 0, 0, 1000]);
         // A fifth at 10 must wait for the second slot (0) to leave at 1000, and
         // may not go before the last queued instant.
-        assert_eq!(w.wait(Instant(10), 1000, 3), 990);
-        assert!(w.is_sorted());
+        assert_eq!(w.wait(10, 1000, 3), 990);
+        assert!(w.window().is_sorted());
+    }
+
+    /// A tiny deterministic stream for the brute-force comparisons.
+    fn next(state: &mut u64) -> u64 {
+        *state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        *state >> 33
+    }
+
+    #[test]
+    fn each_ring_matches_a_plain_log_and_stays_within_its_count() {
+        // Three limits in one subject, counted in a random order, against
+        // the plain log the ring replaces: forget what has left the window,
+        // then the oldest while full, then append.
+        let limits = [(0usize, 50u64, 1u32), (2, 400, 7), (5, 3000, 40)];
+        let mut rng = 7;
+        let mut windows = Windows::default();
+        let mut plain: Vec<Vec<u64>> = vec![Vec::new(); limits.len()];
+        let mut now = 0;
+        for _ in 0..5000 {
+            now += next(&mut rng) % 60;
+            let which = (next(&mut rng) % 3) as usize;
+            let (index, window_ms, count) = limits[which];
+            let log = &mut plain[which];
+            log.retain(|&t| now - t < window_ms);
+            while log.len() >= count as usize {
+                log.remove(0);
+            }
+            log.push(now);
+            windows.count(index, now, window_ms, count);
+            for (k, &(index, _, count)) in limits.iter().enumerate() {
+                let Some(w) = windows.get(index) else {
+                    assert!(plain[k].is_empty());
+                    continue;
+                };
+                assert_eq!(w.instants().collect::<Vec<_>>(), plain[k]);
+                assert!(w.len() <= count as usize && w.capacity() <= count as usize);
+            }
+        }
+        assert_eq!(
+            windows.iter().map(|(i, _)| i).collect::<Vec<_>>(),
+            [0, 2, 5]
+        );
+    }
+
+    #[test]
+    fn wait_counted_is_the_wait_after_counting() {
+        let mut rng = 11;
+        for case in 0..3000 {
+            // Times on a 10 ms grid, so that instants often lie exactly
+            // one window apart.
+            let count = 1 + (next(&mut rng) % 6) as u32;
+            let window_ms = 10 * (1 + next(&mut rng) % 50);
+            let mut w = Log::default();
+            let mut now = 10 * (next(&mut rng) % 10);
+            for _ in 0..next(&mut rng) % 12 {
+                w.count(now, window_ms, count);
+                now += 10 * (next(&mut rng) % 20);
+            }
+            // Near the end of time too, where a window's end does not fit.
+            let shift = if case % 5 == 0 { u64::MAX - 2400 } else { 0 };
+            let mut shifted = Log::default();
+            for t in w.window().instants() {
+                shifted.count(t + shift, window_ms, count);
+            }
+            let now = now + shift;
+            let mut after = shifted.clone();
+            after.count(now, window_ms, count);
+            assert_eq!(
+                shifted
+                    .window()
+                    .wait_counted(Instant(now), window_ms, count),
+                after.wait(now, window_ms, count),
+                "case {case}: {:?} at {now}, {count} per {window_ms}",
+                shifted.0
+            );
+        }
+        assert_eq!(Window::EMPTY.wait_counted(Instant(3), 10, 0), u64::MAX);
+    }
+
+    #[test]
+    fn windows_are_equal_by_their_instants_not_their_rings() {
+        let (mut a, mut b) = (Windows::default(), Windows::default());
+        for t in 0..9 {
+            a.count(1, t, 1000, 4);
+        }
+        for t in 5..9 {
+            b.count(1, t, 1000, 4);
+        }
+        assert_eq!(a, b);
+        b.count(1, 9, 1000, 4);
+        assert_ne!(a, b);
+        assert_ne!(Windows::default(), {
+            let mut c = Windows::default();
+            c.count(0, 1, 1000, 0);
+            c
+        });
     }
 }

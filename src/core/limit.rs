@@ -323,17 +323,6 @@ pub fn thread_scoped(scope: Scope) -> bool {
     matches!(scope, Scope::Thread | Scope::UserThread)
 }
 
-/// Whether any limit in `counted` keeps its windows in the thread: only then
-/// does counting a call write the thread (a read after a fork copies nothing).
-pub fn counts_in_thread(profile: &Profile, counted: LimitSet) -> bool {
-    profile
-        .rate_limits
-        .iter()
-        .take(LIMITS_MAX)
-        .enumerate()
-        .any(|(i, limit)| counted & (1 << i) != 0 && thread_scoped(limit.scope))
-}
-
 /// The subject key of `scope` for `subject`; None when the scope needs a
 /// user and the call has none.
 pub fn key(scope: Scope, subject: Subject) -> Option<WindowKey> {
@@ -346,18 +335,100 @@ pub fn key(scope: Scope, subject: Subject) -> Option<WindowKey> {
     Some((scope as u8, who))
 }
 
-/// The limits of `profile` that apply to `op`, with their index. Limits past
+/// The limits of `profile` that apply to `op`, as a set. Limits past
 /// [`LIMITS_MAX`] (which `Profile::validate` refuses) are never consulted.
-pub fn applicable(
-    profile: &Profile,
-    op: Operation,
-) -> impl Iterator<Item = (usize, &RateLimit)> + '_ {
+fn applicable(profile: &Profile, op: Operation) -> LimitSet {
     profile
         .rate_limits
         .iter()
         .take(LIMITS_MAX)
         .enumerate()
-        .filter(move |(_, limit)| limit.operations.contains(&op))
+        .filter(|(_, limit)| limit.operations.contains(&op))
+        .fold(0, |set, (i, _)| set | (1 << i))
+}
+
+/// An operation and the limits that apply to it: what a check walks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Applying {
+    /// The operation checked.
+    pub op: Operation,
+    /// The profile's limits that count it.
+    pub limits: LimitSet,
+}
+
+impl Applying {
+    /// The limits of `profile` that apply to `op`, found by reading every
+    /// limit's operations (an [`Index`] has them at hand).
+    pub fn scan(profile: &Profile, op: Operation) -> Applying {
+        Applying {
+            op,
+            limits: applicable(profile, op),
+        }
+    }
+}
+
+/// How many operations an [`Index`] keeps a set for.
+const OPERATIONS: usize = Operation::ALL.len();
+
+/// A profile's rate limits sorted once, when the state is made, so that a
+/// check reads the set of its operation's limits instead of every limit's
+/// operation list, and only the limits in that set.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Index {
+    /// The limits that apply to each operation, by `op as usize`.
+    by_operation: [Option<LimitSet>; OPERATIONS],
+    /// The limits that refuse a call over them.
+    rejecting: LimitSet,
+    /// The limits whose windows live in the thread.
+    in_thread: LimitSet,
+}
+
+impl Index {
+    /// The index of `profile`'s limits.
+    pub fn new(profile: &Profile) -> Index {
+        let mut by_operation = [None; OPERATIONS];
+        for op in Operation::ALL {
+            if let Some(set) = by_operation.get_mut(op as usize) {
+                *set = Some(applicable(profile, op));
+            }
+        }
+        let (mut rejecting, mut in_thread) = (0, 0);
+        for (i, limit) in profile.rate_limits.iter().take(LIMITS_MAX).enumerate() {
+            if limit.consequence == Consequence::Reject {
+                rejecting |= 1 << i;
+            }
+            if thread_scoped(limit.scope) {
+                in_thread |= 1 << i;
+            }
+        }
+        Index {
+            by_operation,
+            rejecting,
+            in_thread,
+        }
+    }
+
+    /// The limits of `profile` (this index's) that apply to `op`.
+    pub fn applying(&self, profile: &Profile, op: Operation) -> Applying {
+        match self.by_operation.get(op as usize) {
+            Some(&Some(limits)) => Applying { op, limits },
+            // An operation `Operation::ALL` does not list.
+            _ => Applying::scan(profile, op),
+        }
+    }
+
+    /// The rejecting limits that apply to `op`: what a throttled call counts
+    /// in on platforms where throttled calls count.
+    pub fn rejecting(&self, applying: Applying) -> LimitSet {
+        applying.limits & self.rejecting
+    }
+
+    /// Whether any limit in `counted` keeps its windows in the thread: only
+    /// then does counting a call write the thread (a read after a fork
+    /// copies nothing).
+    pub fn counts_in_thread(&self, counted: LimitSet) -> bool {
+        counted & self.in_thread != 0
+    }
 }
 
 /// Where windows are kept: the state's map, or a thread's.
@@ -413,15 +484,16 @@ pub struct Verdict {
     pub effective_at: Instant,
 }
 
-/// Decides `op` by `subject` at `now`, reading windows from `outside` (the
-/// state's) and `thread` (the target thread's, if the call has one).
+/// Decides `applying.op` by `subject` at `now` against the limits in
+/// `applying`, reading windows from `outside` (the state's) and `thread` (the
+/// target thread's, if the call has one).
 /// Every rejecting limit must admit the call; the error names the one that
 /// blocks longest, so its retry-after is exact for all of them. When
 /// `refused_counts` (the profile counts throttled calls), the waits are those
 /// that hold once the refused call is counted in every rejecting window.
 pub fn decide(
     profile: &Profile,
-    op: Operation,
+    applying: Applying,
     subject: Subject,
     now: Instant,
     outside: &impl Store,
@@ -440,7 +512,14 @@ pub fn decide(
     let mut blocked_counted: Option<(u64, &RateLimit)> = None;
     // The last subject looked up: consecutive limits usually share it.
     let mut last: Option<(WindowKey, Option<&Windows>)> = None;
-    for (index, limit) in applicable(profile, op) {
+    // The limits that apply, by set bit.
+    let mut todo = applying.limits;
+    while todo != 0 {
+        let index = todo.trailing_zeros() as usize;
+        todo &= todo - 1;
+        let Some(limit) = profile.rate_limits.get(index) else {
+            continue;
+        };
         let Some(key) = key(limit.scope, subject) else {
             continue;
         };
@@ -493,7 +572,7 @@ pub fn decide(
     }
     match blocked {
         Some((retry_after_ms, limit)) => Err(Error::RateLimited {
-            operation: op,
+            operation: applying.op,
             scope: limit.scope,
             window_ms: limit.window_ms,
             count: limit.count,
@@ -550,14 +629,6 @@ pub fn count(
             windows.count(i, at.ms(), l.window_ms, l.count);
         }
     }
-}
-
-/// The rejecting limits that apply to `op`: what a throttled call counts in
-/// on platforms where throttled calls count.
-pub fn rejecting(profile: &Profile, op: Operation) -> LimitSet {
-    applicable(profile, op)
-        .filter(|(_, limit)| limit.consequence == Consequence::Reject)
-        .fold(0, |set, (i, _)| set | (1 << i))
 }
 
 #[cfg(test)]
@@ -716,6 +787,39 @@ mod tests {
             );
         }
         assert_eq!(Window::EMPTY.wait_counted(Instant(3), 10, 0), u64::MAX);
+    }
+
+    #[test]
+    fn the_index_has_every_operations_limits_at_hand() {
+        for profile in [Profile::acs(), Profile::twilio(), Profile::sendbird()] {
+            let index = Index::new(&profile);
+            for op in Operation::ALL {
+                // Every operation has its own slot, so none is scanned.
+                assert!(matches!(index.by_operation.get(op as usize), Some(Some(_))));
+                let applying = index.applying(&profile, op);
+                assert_eq!(applying, Applying::scan(&profile, op));
+                let (rejecting, in_thread): (Vec<_>, Vec<_>) = profile
+                    .rate_limits
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, l)| l.operations.contains(&op))
+                    .map(|(i, l)| {
+                        let bit = 1u64 << i;
+                        let rejects = l.consequence == Consequence::Reject;
+                        (
+                            bit * u64::from(rejects),
+                            bit * u64::from(thread_scoped(l.scope)),
+                        )
+                    })
+                    .unzip();
+                assert_eq!(
+                    index.rejecting(applying),
+                    rejecting.iter().fold(0, |a, b| a | b)
+                );
+                let thread_bits = in_thread.iter().fold(0, |a, b| a | b);
+                assert_eq!(index.counts_in_thread(applying.limits), thread_bits != 0);
+            }
+        }
     }
 
     #[test]

@@ -347,6 +347,19 @@ fn applicable(profile: &Profile, op: Operation) -> LimitSet {
         .fold(0, |set, (i, _)| set | (1 << i))
 }
 
+/// The limits of `profile` in `set`, with their index, in index order.
+fn limits_in(profile: &Profile, set: LimitSet) -> impl Iterator<Item = (usize, &RateLimit)> {
+    let mut todo = set;
+    std::iter::from_fn(move || {
+        (todo != 0).then(|| {
+            let index = todo.trailing_zeros() as usize;
+            todo &= todo - 1;
+            index
+        })
+    })
+    .filter_map(|index| Some((index, profile.rate_limits.get(index)?)))
+}
+
 /// An operation and the limits that apply to it: what a check walks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Applying {
@@ -512,14 +525,7 @@ pub fn decide(
     let mut blocked_counted: Option<(u64, &RateLimit)> = None;
     // The last subject looked up: consecutive limits usually share it.
     let mut last: Option<(WindowKey, Option<&Windows>)> = None;
-    // The limits that apply, by set bit.
-    let mut todo = applying.limits;
-    while todo != 0 {
-        let index = todo.trailing_zeros() as usize;
-        todo &= todo - 1;
-        let Some(limit) = profile.rate_limits.get(index) else {
-            continue;
-        };
+    for (index, limit) in limits_in(profile, applying.limits) {
         let Some(key) = key(limit.scope, subject) else {
             continue;
         };
@@ -611,13 +617,7 @@ pub fn count(
         };
         let windows = store.windows_mut(key);
         // Every counted limit of this subject, in one visit.
-        let mut same = (1 << index) | todo;
-        while same != 0 {
-            let i = same.trailing_zeros() as usize;
-            same &= same - 1;
-            let Some(l) = profile.rate_limits.get(i) else {
-                continue;
-            };
+        for (i, l) in limits_in(profile, (1 << index) | todo) {
             if l.scope != limit.scope {
                 continue;
             }

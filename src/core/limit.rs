@@ -140,7 +140,72 @@ const HEADER: usize = 2;
 /// small and doubles when full.
 #[derive(Clone, Default)]
 pub struct Windows {
-    words: Vec<u64>,
+    words: Words,
+}
+
+/// Words kept in the map entry itself up to this many: one limit's slot
+/// with its first ring (most subjects never need more).
+const INLINE: usize = HEADER + RING_START as usize;
+
+/// A subject's words: in the entry while they fit, else on the heap (and
+/// there for good: a subject that needed more will again).
+#[derive(Clone)]
+enum Words {
+    Inline(u8, [u64; INLINE]),
+    Heap(Vec<u64>),
+}
+
+impl Default for Words {
+    fn default() -> Words {
+        Words::Inline(0, [0; INLINE])
+    }
+}
+
+impl std::ops::Deref for Words {
+    type Target = [u64];
+
+    fn deref(&self) -> &[u64] {
+        match self {
+            Words::Inline(len, words) => &words[..usize::from(*len)],
+            Words::Heap(words) => words,
+        }
+    }
+}
+
+impl std::ops::DerefMut for Words {
+    fn deref_mut(&mut self) -> &mut [u64] {
+        match self {
+            Words::Inline(len, words) => &mut words[..usize::from(*len)],
+            Words::Heap(words) => words,
+        }
+    }
+}
+
+impl Words {
+    /// Makes room for `n` words at `at`, zeroed, in one allocation at most.
+    fn insert_zeros(&mut self, at: usize, n: usize) {
+        let len = self.len();
+        match self {
+            Words::Inline(used, words) if len + n <= INLINE => {
+                *used = (len + n) as u8;
+                words.copy_within(at..len, at + n);
+                words[at..at + n].fill(0);
+            }
+            Words::Inline(_, words) => {
+                let mut heap = Vec::with_capacity(len + n);
+                heap.extend_from_slice(&words[..at]);
+                heap.resize(at + n, 0);
+                heap.extend_from_slice(&words[at..len]);
+                *self = Words::Heap(heap);
+            }
+            Words::Heap(words) => {
+                words.reserve_exact(n);
+                words.resize(len + n, 0);
+                words.copy_within(at..len, at + n);
+                words[at..at + n].fill(0);
+            }
+        }
+    }
 }
 
 /// A slot's header, unpacked.
@@ -160,10 +225,10 @@ impl Slot {
     }
 }
 
-impl Windows {
-    /// The slot at word `at` (a slot boundary inside `words`).
-    fn slot(&self, at: usize) -> Slot {
-        let (a, b) = (self.words[at], self.words[at + 1]);
+impl Slot {
+    /// The slot whose header is at `words[at]`.
+    fn read(words: &[u64], at: usize) -> Slot {
+        let (a, b) = (words[at], words[at + 1]);
         Slot {
             at,
             index: (a >> 32) as usize,
@@ -173,37 +238,42 @@ impl Windows {
         }
     }
 
-    /// The slots, in index order.
-    fn slots(&self) -> impl Iterator<Item = Slot> + '_ {
+    /// The slots of `words`, in index order.
+    fn all(words: &[u64]) -> impl Iterator<Item = Slot> + '_ {
         let mut at = 0;
         std::iter::from_fn(move || {
-            (at < self.words.len()).then(|| {
-                let slot = self.slot(at);
+            (at < words.len()).then(|| {
+                let slot = Slot::read(words, at);
                 at += HEADER + slot.cap;
                 slot
             })
         })
     }
 
-    fn view(&self, slot: Slot) -> Window<'_> {
+    /// The slot's window in `words`.
+    fn view(self, words: &[u64]) -> Window<'_> {
         Window {
-            ring: &self.words[slot.ring()],
-            head: slot.head,
-            len: slot.len,
+            ring: &words[self.ring()],
+            head: self.head,
+            len: self.len,
         }
     }
+}
 
+impl Windows {
     /// The window of limit number `index`, if it has counted anything.
     pub fn get(&self, index: usize) -> Option<Window<'_>> {
-        self.slots()
+        let words: &[u64] = &self.words;
+        Slot::all(words)
             .find(|s| s.index >= index)
             .filter(|s| s.index == index)
-            .map(|s| self.view(s))
+            .map(|s| s.view(words))
     }
 
     /// (limit index, window) pairs.
     pub fn iter(&self) -> impl Iterator<Item = (usize, Window<'_>)> {
-        self.slots().map(|s| (s.index, self.view(s)))
+        let words: &[u64] = &self.words;
+        Slot::all(words).map(|s| (s.index, s.view(words)))
     }
 
     /// Counts a call at `at` (never before an instant already counted) in
@@ -216,8 +286,9 @@ impl Windows {
         }
         // The oldest instant has left the window at `at` (by subtraction:
         // no overflow), or there is no room for one more.
+        let ring = &self.words[slot.ring()];
         while slot.len > 0 {
-            let oldest = self.words[slot.at + HEADER + slot.head];
+            let oldest = ring[slot.head];
             if at.saturating_sub(oldest) < window_ms && slot.len < count as usize {
                 break;
             }
@@ -228,17 +299,17 @@ impl Windows {
             // Full below the count (the loop above made room under it).
             slot = self.grow(slot, count);
         }
-        let end = wrap(slot.head + slot.len, slot.cap);
-        self.words[slot.at + HEADER + end] = at;
+        let words: &mut [u64] = &mut self.words;
+        words[slot.at + HEADER + wrap(slot.head + slot.len, slot.cap)] = at;
         slot.len += 1;
-        self.words[slot.at + 1] = ((slot.head as u64) << 32) | slot.len as u64;
+        words[slot.at + 1] = ((slot.head as u64) << 32) | slot.len as u64;
     }
 
     /// The slot of limit `index`, created empty (a ring of at most `count`)
     /// where missing.
     fn slot_or_insert(&mut self, index: usize, count: u32) -> Slot {
         let mut at = self.words.len();
-        for slot in self.slots() {
+        for slot in Slot::all(&self.words) {
             if slot.index == index {
                 return slot;
             }
@@ -248,18 +319,9 @@ impl Windows {
             }
         }
         let cap = RING_START.min(u64::from(count));
-        self.insert_zeros(at, HEADER + cap as usize);
+        self.words.insert_zeros(at, HEADER + cap as usize);
         self.words[at] = ((index as u64) << 32) | cap;
-        self.slot(at)
-    }
-
-    /// Makes room for `n` words at `at`, zeroed, in one allocation at most.
-    fn insert_zeros(&mut self, at: usize, n: usize) {
-        let len = self.words.len();
-        self.words.reserve_exact(n);
-        self.words.resize(len + n, 0);
-        self.words.copy_within(at..len, at + n);
-        self.words[at..at + n].fill(0);
+        Slot::read(&self.words, at)
     }
 
     /// `slot` with a larger ring (doubled, at most `count`), its instants
@@ -267,7 +329,7 @@ impl Windows {
     fn grow(&mut self, mut slot: Slot, count: u32) -> Slot {
         let cap = (slot.cap * 2).clamp(1, count as usize);
         self.words[slot.ring()].rotate_left(slot.head);
-        self.insert_zeros(slot.ring().end, cap - slot.cap);
+        self.words.insert_zeros(slot.ring().end, cap - slot.cap);
         slot.cap = cap;
         slot.head = 0;
         self.words[slot.at] = ((slot.index as u64) << 32) | cap as u64;
@@ -820,6 +882,21 @@ mod tests {
                 assert_eq!(index.counts_in_thread(applying.limits), thread_bits != 0);
             }
         }
+    }
+
+    #[test]
+    fn a_subject_outgrowing_its_entry_moves_to_the_heap_whole() {
+        let mut w = Windows::default();
+        w.count(4, 10, 1000, 5);
+        w.count(4, 20, 1000, 5);
+        assert!(matches!(w.words, Words::Inline(4, _)));
+        // A limit before it: the new slot goes first, the words move out.
+        w.count(1, 30, 1000, 5);
+        assert!(matches!(w.words, Words::Heap(_)));
+        let instants = |i| w.get(i).map(|w| w.instants().collect::<Vec<_>>());
+        assert_eq!(instants(1), Some(vec![30]));
+        assert_eq!(instants(4), Some(vec![10, 20]));
+        assert_eq!(instants(2), None);
     }
 
     #[test]

@@ -34,6 +34,8 @@ fn profile() -> Profile {
 struct Run {
     windows: imbl::OrdMap<WindowKey, Windows>,
     profile: Profile,
+    /// The limits of the one operation called, as the state keeps them.
+    applying: limit::Applying,
     rng: ChaCha20Rng,
     now: u64,
     keys: u32,
@@ -43,9 +45,11 @@ struct Run {
 
 impl Run {
     fn new(keys: u32) -> Run {
+        let profile = profile();
         let mut run = Run {
             windows: imbl::OrdMap::new(),
-            profile: profile(),
+            applying: limit::Index::new(&profile).applying(&profile, Operation::GetThread),
+            profile,
             rng: ChaCha20Rng::seed_from_u64(1),
             now: 0,
             keys,
@@ -69,10 +73,9 @@ impl Run {
         };
         let now = Instant(self.now);
         let no_thread: Option<&BTreeMap<WindowKey, Windows>> = None;
-        let op = Operation::GetThread;
         match limit::decide(
             &self.profile,
-            op,
+            self.applying,
             subject,
             now,
             &self.windows,

@@ -88,7 +88,8 @@ impl State {
     }
 }
 
-/// Every window holds at most its limit's count of instants, oldest first.
+/// Every window holds (and has room for) at most its limit's count of
+/// instants, oldest first.
 fn windows_within_bounds<'w>(
     profile: &Profile,
     all: impl Iterator<Item = &'w Windows>,
@@ -96,7 +97,7 @@ fn windows_within_bounds<'w>(
     for windows in all {
         for (index, w) in windows.iter() {
             let limit = profile.rate_limits.get(index);
-            if limit.is_none_or(|l| w.len() > l.count as usize) || !w.is_sorted() {
+            if limit.is_none_or(|l| w.capacity() > l.count as usize) || !w.is_sorted() {
                 return Err(format!("rate window of limit {index} over its bound"));
             }
         }

@@ -124,6 +124,8 @@ pub struct State {
     idempotency: imbl::OrdMap<Arc<str>, (ThreadId, Vec<InvalidParticipant>)>,
     /// Windows of user- and resource-scoped rate limits.
     windows: imbl::OrdMap<WindowKey, Windows>,
+    /// The profile's rate limits by operation, sorted once.
+    limits: Arc<limit::Index>,
     next_user: u32,
     next_thread: u32,
     /// Pending timers (retention, purge, conversation states), earliest first.
@@ -156,6 +158,7 @@ impl State {
     /// An empty platform with `profile`.
     pub fn new(profile: Profile) -> State {
         State {
+            limits: Arc::new(limit::Index::new(&profile)),
             profile: Arc::new(profile),
             users: table::Table::default(),
             user_ids: imbl::OrdMap::new(),

@@ -478,7 +478,7 @@ impl State {
         let windows = thread.map(|t| &t.windows);
         limit::decide(
             &self.profile,
-            op,
+            self.limits.applying(&self.profile, op),
             subject,
             now,
             &self.windows,
@@ -503,7 +503,9 @@ impl State {
         };
         if self.profile.throttled_calls_count {
             let verdict = Verdict {
-                counted: limit::rejecting(&self.profile, op),
+                counted: self
+                    .limits
+                    .rejecting(self.limits.applying(&self.profile, op)),
                 shown: true,
                 effective_at: now,
             };
@@ -534,7 +536,7 @@ impl State {
             &mut self.windows,
         );
         if let Some(id) = thread
-            && limit::counts_in_thread(&self.profile, verdict.counted)
+            && self.limits.counts_in_thread(verdict.counted)
         {
             let profile = Arc::clone(&self.profile);
             let t = self.thread_mut(id);

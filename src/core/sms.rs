@@ -91,7 +91,7 @@ impl State {
             let no_thread: Option<&imbl::OrdMap<WindowKey, Windows>> = None;
             let decision = limit::decide(
                 &self.profile,
-                op,
+                self.limits.applying(&self.profile, op),
                 sender,
                 now,
                 &self.windows,

@@ -139,7 +139,7 @@ impl State {
             .map(|t| &t.windows);
         match limit::decide(
             &self.profile,
-            op,
+            self.limits.applying(&self.profile, op),
             caller.subject(),
             now,
             &self.windows,

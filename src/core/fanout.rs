@@ -48,7 +48,7 @@ impl State {
             deliveries,
             fanouts,
             ..
-        } = Arc::make_mut(t);
+        } = t;
         let m = &messages[seq as usize - 1];
         let media: &[Media] = m.extra.as_ref().map_or(&[], |e| &e.media);
         let rules = &non_chat.channel_rules;

@@ -22,7 +22,7 @@ impl State {
     }
 
     pub(super) fn user_mut(&mut self, user: UserId) -> &mut User {
-        Arc::make_mut(self.users.get_mut(&user).expect("known user"))
+        self.users.get_mut(&user).expect("known user")
     }
 
     pub(super) fn create_user(
@@ -66,13 +66,13 @@ impl State {
         self.next_user += 1;
         self.users.push(
             user,
-            Arc::new(User {
+            User {
                 id: id.clone(),
                 display_name: display_name.clone(),
                 deleted: false,
                 threads: BTreeSet::new(),
                 profile_image_bytes: None,
-            }),
+            },
         );
         self.user_ids.insert(id.clone(), user);
         (user, Event::UserCreated { user: id.clone() })

@@ -188,12 +188,12 @@ impl State {
 
     /// The identity `user`, deleted or not.
     pub fn user(&self, user: UserId) -> Option<&User> {
-        self.users.get(&user).map(|u| &**u)
+        self.users.get(&user)
     }
 
     /// The thread, until it is purged.
     pub fn thread(&self, thread: ThreadId) -> Option<&Thread> {
-        self.threads.get(&thread).map(|t| &**t)
+        self.threads.get(&thread)
     }
 
     /// The id the next created thread gets (ids come from a counter).

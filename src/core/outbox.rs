@@ -35,7 +35,7 @@ impl State {
         match receipt.delivery.thread {
             Some(thread) => {
                 // One lookup: a receipt almost always names a live delivery.
-                let t = Arc::make_mut(self.threads.get_mut(&thread)?);
+                let t = self.threads.get_mut(&thread)?;
                 let slot = receipt.delivery.slot as usize;
                 if t.fanout_of(slot).is_none_or(|(_, found)| found != id) {
                     return None;
@@ -91,7 +91,7 @@ impl State {
             (Some(t), Some(m)) if t != m.thread => return out,
             (t, m) => t.or(m.map(|m| m.thread)),
         };
-        let threads: Box<dyn Iterator<Item = (ThreadId, &Arc<Thread>)>> = match only {
+        let threads: Box<dyn Iterator<Item = (ThreadId, &Thread)>> = match only {
             Some(id) => Box::new(self.threads.get(&id).map(|t| (id, t)).into_iter()),
             None => Box::new(self.threads.iter()),
         };

@@ -2,9 +2,14 @@
 //! (users, threads), indexed by `id - 1`, since records are never removed (a
 //! deleted user or purged thread keeps its record, flagged). A lookup is two
 //! indexings instead of a key search.
+//!
+//! The sharing is counted with `triomphe::Arc`, an `Arc` without weak
+//! references: whether a chunk or record is shared is one load, where the
+//! standard `Arc::make_mut` takes a locked compare-and-swap, and a receipt
+//! or a send makes three of them writable.
 
 use std::marker::PhantomData;
-use std::sync::Arc;
+use triomphe::Arc;
 
 use crate::id::{ThreadId, UserId};
 
@@ -61,16 +66,17 @@ impl<K: Serial, V: Clone> Default for Table<K, V> {
 
 impl<K: Serial, V: Clone> Table<K, V> {
     /// The record of `id`.
-    pub(crate) fn get(&self, id: &K) -> Option<&Arc<V>> {
+    pub(crate) fn get(&self, id: &K) -> Option<&V> {
         let p = id.position()?;
-        self.chunks.get(p / CHUNK)?.get(p % CHUNK)
+        self.chunks.get(p / CHUNK)?.get(p % CHUNK).map(|r| &**r)
     }
 
-    /// The record of `id`, to change (copied first if a clone shares it).
-    pub(crate) fn get_mut(&mut self, id: &K) -> Option<&mut Arc<V>> {
+    /// The record of `id`, to change (copied first if a clone shares it:
+    /// the chunk list, the chunk, the record).
+    pub(crate) fn get_mut(&mut self, id: &K) -> Option<&mut V> {
         let p = id.position().filter(|&p| p < self.len)?;
         let chunk = Arc::make_mut(&mut self.chunks).get_mut(p / CHUNK)?;
-        Arc::make_mut(chunk).get_mut(p % CHUNK)
+        Arc::make_mut(chunk).get_mut(p % CHUNK).map(Arc::make_mut)
     }
 
     /// Whether `id` has a record.
@@ -79,14 +85,14 @@ impl<K: Serial, V: Clone> Table<K, V> {
     }
 
     /// Adds the record of the next id, which must be `id`.
-    pub(crate) fn push(&mut self, id: K, record: Arc<V>) {
+    pub(crate) fn push(&mut self, id: K, record: V) {
         debug_assert_eq!(id.position(), Some(self.len), "ids in order");
         let chunks = Arc::make_mut(&mut self.chunks);
         if self.len.is_multiple_of(CHUNK) {
             chunks.push(Arc::new(Vec::with_capacity(CHUNK)));
         }
         let last = chunks.last_mut().expect("a chunk with room");
-        Arc::make_mut(last).push(record);
+        Arc::make_mut(last).push(Arc::new(record));
         self.len += 1;
     }
 
@@ -96,26 +102,28 @@ impl<K: Serial, V: Clone> Table<K, V> {
     }
 
     /// Every record, in id order.
-    pub(crate) fn values(&self) -> impl DoubleEndedIterator<Item = &Arc<V>> {
-        self.chunks.iter().flat_map(|chunk| chunk.iter())
+    pub(crate) fn values(&self) -> impl DoubleEndedIterator<Item = &V> {
+        self.chunks
+            .iter()
+            .flat_map(|chunk| chunk.iter().map(|r| &**r))
     }
 
     /// Every id and record, in id order.
-    pub(crate) fn iter(&self) -> impl DoubleEndedIterator<Item = (K, &Arc<V>)> {
+    pub(crate) fn iter(&self) -> impl DoubleEndedIterator<Item = (K, &V)> {
         self.chunks.iter().enumerate().flat_map(|(c, chunk)| {
             chunk
                 .iter()
                 .enumerate()
-                .map(move |(i, record)| (K::at(c * CHUNK + i), record))
+                .map(move |(i, record)| (K::at(c * CHUNK + i), &**record))
         })
     }
 }
 
 impl<K: Serial, V: Clone> std::ops::Index<&K> for Table<K, V> {
-    type Output = Arc<V>;
+    type Output = V;
 
     /// The record of `id`, which must exist (as a map's index).
-    fn index(&self, id: &K) -> &Arc<V> {
+    fn index(&self, id: &K) -> &V {
         self.get(id).expect("a record for every id handed out")
     }
 }

@@ -65,11 +65,9 @@ impl State {
     }
 
     pub(super) fn thread_mut(&mut self, thread: ThreadId) -> &mut Thread {
-        Arc::make_mut(
-            self.threads
-                .get_mut(&thread)
-                .expect("checked before mutation"),
-        )
+        self.threads
+            .get_mut(&thread)
+            .expect("checked before mutation")
     }
 
     pub(super) fn check_topic(&self, topic: &str) -> Result<(), Error> {
@@ -140,7 +138,7 @@ impl State {
             });
         }
         let count = t.participant_count();
-        self.threads.push(id, Arc::new(t));
+        self.threads.push(id, t);
         for user in &added {
             self.user_mut(*user).threads.insert(id);
         }

@@ -12,7 +12,7 @@
 
 use std::fmt;
 use std::ops::{Index, IndexMut};
-use std::sync::Arc;
+use triomphe::Arc;
 
 /// Bytes a chunk holds, about: the chunk length is the largest power of two
 /// of records that fits (at least 16 records).

@@ -132,6 +132,28 @@ impl State {
         Ok(())
     }
 
+    /// Puts `thread`'s current SMS/WhatsApp bindings in the binding index
+    /// (`held`), or takes out those the index gives to it. Group MMS
+    /// participants have no proxy address, so no entry.
+    pub(super) fn index_bindings(&mut self, thread: ThreadId, held: bool) {
+        let Some(t) = self.threads.get(&thread) else {
+            return;
+        };
+        let keys: Vec<BindingKey> = t
+            .bindings
+            .iter()
+            .filter(|b| b.is_current() && !b.is_group())
+            .map(|b| (b.channel, b.address.clone(), b.proxy.clone()))
+            .collect();
+        for key in keys {
+            if held {
+                self.binding_index.insert(key, thread);
+            } else if self.binding_index.get(&key) == Some(&thread) {
+                self.binding_index.remove(&key);
+            }
+        }
+    }
+
     /// Joins `new` to `thread` (checked) and indexes them.
     pub(super) fn attach_bindings(
         &mut self,

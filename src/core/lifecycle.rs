@@ -302,14 +302,6 @@ impl State {
         let t = self.thread_mut(thread);
         t.deleted_at = Some(now);
         t.windows.clear();
-        // Its SMS/WhatsApp participants no longer hold their bindings: the
-        // index forgets them (a recovery puts them back).
-        let released: Vec<_> = t
-            .bindings
-            .iter()
-            .filter(|b| b.is_current() && !b.is_group())
-            .map(|b| (b.channel, b.address.clone(), b.proxy.clone()))
-            .collect();
         // Deliveries in flight are dropped; receipts still due change nothing.
         t.deliveries = Log::new();
         t.fanouts = Log::new();
@@ -317,11 +309,9 @@ impl State {
         // the recovery window.
         t.messages.shrink_to_fit();
         t.notices.shrink_to_fit();
-        for key in released {
-            if self.binding_index.get(&key) == Some(&thread) {
-                self.binding_index.remove(&key);
-            }
-        }
+        // Its SMS/WhatsApp participants no longer hold their bindings: the
+        // index forgets them (a recovery puts them back).
+        self.index_bindings(thread, false);
         for kind in [
             TimerKind::RetentionDeletion,
             TimerKind::Inactive,
@@ -402,15 +392,7 @@ impl State {
         let t = self.thread_mut(thread);
         t.deleted_at = None;
         // Its SMS/WhatsApp participants hold their bindings again.
-        let held: Vec<_> = t
-            .bindings
-            .iter()
-            .filter(|b| b.is_current() && !b.is_group())
-            .map(|b| (b.channel, b.address.clone(), b.proxy.clone()))
-            .collect();
-        for key in held {
-            self.binding_index.insert(key, thread);
-        }
+        self.index_bindings(thread, true);
         let t = self.thread_mut(thread);
         let retention_dropped = due.is_some_and(|at| at <= now);
         if retention_dropped {

@@ -404,7 +404,7 @@ impl Session {
     pub fn inject(&mut self, plan: &FaultPlan) -> FaultPlan {
         let (plan, lines) = plan.resolve(self.seed);
         for line in &lines {
-            self.runner.sim.record(line);
+            self.runner.sim.record_own(line);
         }
         self.runner.sim.set_carrier_faults(plan.carrier.clone());
         self.runner.storms = Storms::new(self.seed, plan.storms.clone());
@@ -415,7 +415,7 @@ impl Session {
     /// what is due before it first).
     pub(super) fn record<T: Serialize>(&mut self, at: crate::time::Instant, item: &T) {
         self.runner.sim.run_until(at);
-        self.runner.sim.record(item);
+        self.runner.sim.record_own(item);
     }
 
     /// The simulator the steps run on.
@@ -692,7 +692,7 @@ impl Runner {
         {
             // A call a throttling storm refuses becomes its 429 (after its
             // fault line).
-            self.sim.record(&line);
+            self.sim.record_own(&line);
             return self.refuse(head, caller, error);
         }
         let style = self.sim.profile().error_style;

@@ -24,7 +24,7 @@ use serde::Serialize;
 pub use client::Client;
 pub use inspect::Inspect;
 pub use rng::{Stream, Subsystem};
-pub use trace::{StepLine, StepResult, Trace};
+pub use trace::{RecordError, StepLine, StepResult, Trace};
 
 use crate::core::{Caller, Command, Error, Event, Notification, Reply, State, TokenId, TokenView};
 use crate::id::{ThreadId, UserId};
@@ -326,7 +326,7 @@ impl Simulator {
                     let echo =
                         faults.handover(&mut due, q.handed_at, sender, carriers, rng, &mut lines);
                     for line in &lines {
-                        self.trace.record(self.now, line);
+                        self.trace.record_own(self.now, line);
                     }
                     if let Some(echo) = echo {
                         self.push(echo.at, Happening::Echo(echo));
@@ -344,7 +344,7 @@ impl Simulator {
             let mut lines = Vec::new();
             fate = faults.receipt(&mut due, self.now, &mut lines);
             for line in &lines {
-                self.trace.record(self.now, line);
+                self.trace.record_own(self.now, line);
             }
         }
         if fate != faults::Fate::Lost {
@@ -402,9 +402,16 @@ impl Simulator {
         self.state.outbox(filter)
     }
 
-    /// Records a line of the caller's own in the trace.
-    pub fn record<T: Serialize>(&mut self, item: &T) {
-        self.trace.record(self.now, item);
+    /// Records a line of the caller's own in the trace: `item` must
+    /// serialize to a JSON object with at least one field; anything else is
+    /// refused with the reason, and nothing is recorded.
+    pub fn record<T: Serialize>(&mut self, item: &T) -> Result<(), RecordError> {
+        self.trace.record(self.now, item)
+    }
+
+    /// Records a line the scenario runner makes (a JSON object by construction).
+    pub(crate) fn record_own<T: Serialize>(&mut self, item: &T) {
+        self.trace.record_own(self.now, item);
     }
 
     /// Records a scenario step's line (one that made no call) in the trace.

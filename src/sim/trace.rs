@@ -211,6 +211,33 @@ struct StepTexts {
     body: Range<usize>,
 }
 
+/// Why a line of the caller's own was not recorded (nothing was).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RecordError {
+    /// The item did not serialize to JSON (the serializer's reason).
+    Unserializable(String),
+    /// The item is not a JSON object with at least one field.
+    NotAnObject,
+}
+
+impl std::fmt::Display for RecordError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RecordError::Unserializable(why) => {
+                write!(f, "a trace line must serialize to JSON: {why}")
+            }
+            RecordError::NotAnObject => {
+                write!(
+                    f,
+                    "a trace line must be a JSON object with at least one field"
+                )
+            }
+        }
+    }
+}
+
+impl std::error::Error for RecordError {}
+
 /// The trace of a run.
 #[derive(Clone, Debug, Default)]
 pub struct Trace {
@@ -233,22 +260,22 @@ impl Trace {
     }
 
     /// Records one line: `{"at_ms":N, ...fields of item}`. `item` must serialize
-    /// to a non-empty JSON object (every event and step outcome does). Its
-    /// record is the generic one (the tag, then the line's text), unless the
-    /// line is one the hand-written paths write, byte for byte: then it is
-    /// theirs, so the digest depends on the text alone.
-    pub fn record<T: Serialize>(&mut self, at: Instant, item: &T) {
+    /// to a JSON object with at least one field (every event and step outcome
+    /// does); anything else is refused and nothing is recorded. Its record is
+    /// the generic one (the tag, then the line's text), unless the line is one
+    /// the hand-written paths write, byte for byte: then it is theirs, so the
+    /// digest depends on the text alone.
+    pub fn record<T: Serialize>(&mut self, at: Instant, item: &T) -> Result<(), RecordError> {
         self.buffer.clear();
         open_line(&mut self.buffer, at);
         // The item's own opening brace becomes the comma after our field.
         let body_start = self.buffer.len() - 1;
         self.buffer.pop();
-        serde_json::to_writer(&mut self.buffer, item).expect("trace items serialize");
-        assert_eq!(
-            self.buffer.get(body_start..body_start + 2),
-            Some(&b"{\""[..]),
-            "a trace item must be a non-empty JSON object"
-        );
+        serde_json::to_writer(&mut self.buffer, item)
+            .map_err(|e| RecordError::Unserializable(e.to_string()))?;
+        if self.buffer.get(body_start..body_start + 2) != Some(&b"{\""[..]) {
+            return Err(RecordError::NotAnObject);
+        }
         self.buffer[body_start] = b',';
         let hot = names_hot_kind(&self.buffer)
             && absorb_as_written_by_hand(&mut self.digest, &mut self.scratch, &self.buffer);
@@ -257,6 +284,14 @@ impl Trace {
             self.digest.absorb_bytes(&self.buffer);
         }
         self.end_line();
+        Ok(())
+    }
+
+    /// Records an item of the simulator's own, which serializes to a JSON
+    /// object by construction (an event, a fault line).
+    pub(crate) fn record_own<T: Serialize>(&mut self, at: Instant, item: &T) {
+        self.record(at, item)
+            .expect("the simulator's own trace items are JSON objects");
     }
 
     /// Records an event. The most frequent ones (a carrier's delivery update,
@@ -268,11 +303,11 @@ impl Trace {
         if self.lines.is_some() {
             self.buffer.clear();
             if !write_event(&mut self.buffer, at, event) {
-                return self.record(at, event);
+                return self.record_own(at, event);
             }
             absorb_event(&mut self.digest, at, event);
         } else if !absorb_event(&mut self.digest, at, event) {
-            return self.record(at, event);
+            return self.record_own(at, event);
         }
         self.end_line();
     }
@@ -858,7 +893,7 @@ mod tests {
         for (at, event) in events() {
             seen.push(four_ways(
                 |t| t.record_event(at, &event),
-                |t| t.record(at, &event),
+                |t| t.record_own(at, &event),
             ));
         }
         assert_one_to_one(&seen);
@@ -954,7 +989,7 @@ mod tests {
                         let derived = Derived::of(&line);
                         seen.push(four_ways(
                             |t| t.record_step(Instant(7), &line),
-                            |t| t.record(Instant(7), &derived),
+                            |t| t.record_own(Instant(7), &derived),
                         ));
                     }
                 }
@@ -1015,7 +1050,7 @@ mod tests {
             // A line without a record of its own is its text.
             let ping = Item { kind: "ping", n: 3 };
             let mut trace = Trace::new(false);
-            trace.record(Instant(at), &ping);
+            trace.record_own(Instant(at), &ping);
             let mut text = Digest::new();
             text.absorb_word(tag::LINE);
             text.absorb_str(&format!("{{\"at_ms\":{at},\"kind\":\"ping\",\"n\":3}}"));
@@ -1041,7 +1076,7 @@ mod tests {
         }
         impl<T: Serialize> Item for T {
             fn record(&self, trace: &mut Trace, at: Instant) {
-                trace.record(at, self);
+                trace.record_own(at, self);
             }
         }
     }
@@ -1071,8 +1106,8 @@ mod tests {
             t.digest()
         };
         let hot = digest(&|t| t.record_event(Instant(1), &event));
-        assert_eq!(digest(&|t| t.record(Instant(1), &exact)), hot);
-        assert_ne!(digest(&|t| t.record(Instant(1), &float)), hot);
+        assert_eq!(digest(&|t| t.record_own(Instant(1), &exact)), hot);
+        assert_ne!(digest(&|t| t.record_own(Instant(1), &float)), hot);
         // The generic record of the same text would differ: the record is the
         // shape's, not the text's.
         let mut generic = Digest::new();
@@ -1235,13 +1270,44 @@ mod tests {
     #[test]
     fn records_lines_with_time_first_and_renders_them() {
         let mut t = Trace::new(true);
-        t.record(Instant(5_400_000), &Item { kind: "ping", n: 3 });
+        t.record_own(Instant(5_400_000), &Item { kind: "ping", n: 3 });
         assert_eq!(t.jsonl(), "{\"at_ms\":5400000,\"kind\":\"ping\",\"n\":3}\n");
         assert_eq!(t.render(), "     1h30m ping n=3\n");
         let mut digest_only = Trace::new(false);
-        digest_only.record(Instant(5_400_000), &Item { kind: "ping", n: 3 });
+        digest_only.record_own(Instant(5_400_000), &Item { kind: "ping", n: 3 });
         assert_eq!(digest_only.digest(), t.digest());
         assert_eq!(digest_only.jsonl(), "");
         assert_eq!(digest_only.len(), 1);
+    }
+
+    #[test]
+    fn a_line_that_is_not_an_object_is_refused_and_changes_nothing() {
+        let mut t = Trace::new(true);
+        t.record_own(Instant(1), &Item { kind: "ping", n: 1 });
+        let (digest, lines) = (t.digest(), t.jsonl());
+        let mut keyed = std::collections::BTreeMap::new();
+        keyed.insert((1u8, 2u8), 3u8);
+        assert!(matches!(
+            t.record(Instant(2), &keyed),
+            Err(RecordError::Unserializable(_))
+        ));
+        for refused in [
+            serde_json::json!(5),
+            serde_json::json!("text"),
+            serde_json::json!([1]),
+            serde_json::json!({}),
+            Value::Null,
+        ] {
+            assert_eq!(
+                t.record(Instant(2), &refused),
+                Err(RecordError::NotAnObject)
+            );
+        }
+        assert_eq!((t.digest(), t.jsonl(), t.len()), (digest, lines, 1));
+        assert_eq!(
+            t.record(Instant(3), &serde_json::json!({"kind": "note"})),
+            Ok(())
+        );
+        assert_eq!(t.len(), 2);
     }
 }

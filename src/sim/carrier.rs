@@ -25,6 +25,21 @@ pub struct Due {
     pub receipt: Receipt,
 }
 
+impl Due {
+    /// The report of `status` with `code` on `delivery`, due at `at`.
+    fn new(at: Instant, route: Route, delivery: DeliveryRef, status: Status, code: u16) -> Due {
+        Due {
+            at,
+            route,
+            receipt: Receipt {
+                delivery,
+                status,
+                code,
+            },
+        }
+    }
+}
+
 fn after(at: Instant, rng: &mut Stream, min: u64, max: u64) -> Instant {
     Instant(at.ms().saturating_add(rng.between(min, max)))
 }
@@ -59,12 +74,7 @@ pub fn first(
     let model = carriers.for_route(route)?;
     if model.sent_receipt {
         let at = after(handed_at, rng, model.sent_ms_min, model.sent_ms_max);
-        let receipt = Receipt {
-            delivery,
-            status: Status::Sent,
-            code: 0,
-        };
-        return Some(Due { at, route, receipt });
+        return Some(Due::new(at, route, delivery, Status::Sent, 0));
     }
     Some(ending(model, rng, delivery, route, handed_at))
 }
@@ -78,15 +88,7 @@ fn ending(
 ) -> Due {
     let at = after(from, rng, model.final_ms_min, model.final_ms_max);
     let (status, code) = final_status(model, rng);
-    Due {
-        at,
-        route,
-        receipt: Receipt {
-            delivery,
-            status,
-            code,
-        },
-    }
+    Due::new(at, route, delivery, status, code)
 }
 
 /// The receipt that follows `done` (recorded at `now`), if any.
@@ -100,16 +102,7 @@ pub fn next(carriers: &Carriers, rng: &mut Stream, done: &Due, now: Instant) -> 
                 return None;
             }
             let at = after(now, rng, model.read_ms_min, model.read_ms_max);
-            let receipt = Receipt {
-                delivery,
-                status: Status::Read,
-                code: 0,
-            };
-            Some(Due {
-                at,
-                route: done.route,
-                receipt,
-            })
+            Some(Due::new(at, done.route, delivery, Status::Read, 0))
         }
         _ => None,
     }
@@ -137,14 +130,6 @@ impl Script {
     /// The next receipt of `delivery`, if any.
     pub(crate) fn take(&mut self, delivery: DeliveryRef, route: Route) -> Option<Due> {
         let (at, status, code) = self.receipts.get_mut(&delivery.id)?.pop_front()?;
-        Some(Due {
-            at,
-            route,
-            receipt: Receipt {
-                delivery,
-                status,
-                code,
-            },
-        })
+        Some(Due::new(at, route, delivery, status, code))
     }
 }

@@ -114,9 +114,22 @@ fn each_class_of_text_counts_its_own_units_and_segments() {
     }
 }
 
+/// The encoding and units of `text` counted character by character from
+/// `gsm7_units` and UTF-16 lengths: the reference `sms_info` must match.
+fn per_character(text: &str) -> (Encoding, u32) {
+    if text.chars().all(|c| gsm7_units(c).is_some()) {
+        (Encoding::Gsm7, text.chars().filter_map(gsm7_units).sum())
+    } else {
+        (
+            Encoding::Ucs2,
+            text.chars().map(|c| c.len_utf16() as u32).sum(),
+        )
+    }
+}
+
 proptest! {
-    /// Mostly ASCII (the eight-bytes-at-a-time path), with a rare other
-    /// character anywhere: the counts are the per-character reference's.
+    /// Mostly ASCII (the table-lookup path), with a rare other character
+    /// anywhere: the counts are the per-character reference's.
     #[test]
     fn mostly_ascii_bodies_count_as_their_characters(
         head in "[\\x00-\\x7f]{0,40}",
@@ -125,27 +138,15 @@ proptest! {
     ) {
         let text = format!("{head}{odd}{tail}");
         let info = sms_info(&text);
-        let gsm = text.chars().all(|c| gsm7_units(c).is_some());
-        prop_assert_eq!(info.encoding == Encoding::Gsm7, gsm);
-        let units: u32 = if gsm {
-            text.chars().map(|c| gsm7_units(c).unwrap()).sum()
-        } else {
-            text.chars().map(|c| c.len_utf16() as u32).sum()
-        };
-        prop_assert_eq!(info.units, units);
+        let (encoding, units) = per_character(&text);
+        prop_assert_eq!((info.encoding, info.units), (encoding, units));
     }
 
     #[test]
     fn segment_counts_hold_their_properties(text in "\\PC{0,400}", extra in any::<char>()) {
         let info = sms_info(&text);
-        let gsm = text.chars().all(|c| gsm7_units(c).is_some());
-        prop_assert_eq!(info.encoding == Encoding::Gsm7, gsm);
-        let units: u32 = if gsm {
-            text.chars().map(|c| gsm7_units(c).unwrap()).sum()
-        } else {
-            text.chars().map(|c| c.len_utf16() as u32).sum()
-        };
-        prop_assert_eq!(info.units, units);
+        let (encoding, units) = per_character(&text);
+        prop_assert_eq!((info.encoding, info.units), (encoding, units));
         prop_assert_eq!(info.segments, oracle(info.encoding, units));
         // Appending never lowers the count of segments within one encoding.
         let longer = sms_info(&format!("{text}{extra}"));

@@ -407,7 +407,7 @@ impl State {
         }
         let view = self.thread_view(&self.threads[&thread]);
         Ok(Outcome::new(
-            Reply::Thread(view),
+            Reply::Thread(Box::new(view)),
             vec![Event::ThreadRecovered {
                 thread,
                 retention_dropped,
@@ -505,7 +505,7 @@ impl State {
             .into_iter()
             .collect();
         let view = self.thread_view(&self.threads[&thread]);
-        Outcome::new(Reply::Thread(view), events)
+        Outcome::new(Reply::Thread(Box::new(view)), events)
     }
 
     /// The lifecycle invariants: the timer set mirrors the threads' armed

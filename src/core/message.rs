@@ -125,17 +125,17 @@ impl State {
         if !hidden {
             t.push_notice(now, NoticeKind::ChatMessageReceived, actor, seq);
         }
-        let mut outcome = Outcome::new(
-            Reply::MessageSent { sequence: seq },
-            vec![Event::MessageSent {
-                thread,
-                message: seq,
-                by: name,
-                bytes,
-                recipients,
-                hidden,
-            }],
-        );
+        // Room for the fan-out's event too, so the common send allocates once.
+        let mut events = Vec::with_capacity(2);
+        events.push(Event::MessageSent {
+            thread,
+            message: seq,
+            by: name,
+            bytes,
+            recipients,
+            hidden,
+        });
+        let mut outcome = Outcome::new(Reply::MessageSent { sequence: seq }, events);
         self.fan_out(&mut outcome, thread, seq, None, template, now);
         if wakes {
             outcome.events.extend(self.on_message(thread, now));

@@ -273,7 +273,7 @@ impl State {
             .expect("idempotency keys point at threads");
         Some(Outcome::new(
             Reply::ThreadCreated {
-                thread: self.thread_view(t),
+                thread: Box::new(self.thread_view(t)),
                 invalid_participants: invalid.clone(),
             },
             vec![],
@@ -605,7 +605,7 @@ impl State {
                 ..
             } => self.apply_create_thread(actor, topic, idempotency_key.as_ref(), found, now),
             ChatCall::GetThread { thread } => Outcome::new(
-                Reply::Thread(self.thread_view(&self.threads[thread])),
+                Reply::Thread(Box::new(self.thread_view(&self.threads[thread]))),
                 vec![],
             ),
             ChatCall::ListThreads { page } => self.list_threads(actor, page),
@@ -654,7 +654,7 @@ impl State {
                     .message(message.sequence)
                     .expect("the access stage found the message");
                 Outcome::new(
-                    Reply::Message(self.message_view(t, message.sequence, m)),
+                    Reply::Message(Box::new(self.message_view(t, message.sequence, m))),
                     vec![],
                 )
             }

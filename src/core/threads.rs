@@ -161,7 +161,7 @@ impl State {
         let view = self.thread_view(&self.threads[&id]);
         Outcome::new(
             Reply::ThreadCreated {
-                thread: view,
+                thread: Box::new(view),
                 invalid_participants: found.invalid,
             },
             events,

@@ -193,7 +193,7 @@ impl State {
             scopes: view.scopes.join(","),
             expires_at_ms: record.expires_at.ms(),
         };
-        Ok(Outcome::new(Reply::Token(view), vec![issued]))
+        Ok(Outcome::new(Reply::Token(Box::new(view)), vec![issued]))
     }
 
     /// Forgets `user`'s tokens that can never be accepted again, so that the

@@ -540,7 +540,7 @@ impl Handler<'_> {
         self.ensure_service()?;
         let step = json!({ "thread": t.to_string() });
         match Self::reply(self.run(step_fields("get_thread", Some(SERVICE_IDENTITY), step))?)? {
-            Reply::Thread(view) => Ok(view),
+            Reply::Thread(view) => Ok(*view),
             _ => Err(wire_error(&TwilioError::not_found("Conversation"))),
         }
     }
@@ -1070,7 +1070,7 @@ impl Handler<'_> {
         self.ensure_service()?;
         let step = message_step(m);
         match Self::reply(self.run(step_fields("get_message", Some(SERVICE_IDENTITY), step))?)? {
-            Reply::Message(view) if Self::shown(&view) => Ok(view),
+            Reply::Message(view) if Self::shown(&view) => Ok(*view),
             _ => Err(wire_error(&TwilioError::not_found(&format!(
                 "Message {}",
                 self.service.twilio.message(m)

@@ -129,7 +129,7 @@ impl<'a> Client<'a> {
         state: ConversationState,
     ) -> Result<ThreadView, Error> {
         match self.execute(&Command::Chat(ChatCall::SetState { thread, state }))? {
-            Reply::Thread(view) => Ok(view),
+            Reply::Thread(view) => Ok(*view),
             other => unexpected(other),
         }
     }
@@ -163,7 +163,7 @@ impl<'a> Client<'a> {
     /// Reads a thread the caller belongs to.
     pub fn get_thread(&mut self, thread: ThreadId) -> Result<ThreadView, Error> {
         match self.execute(&Command::Chat(ChatCall::GetThread { thread }))? {
-            Reply::Thread(view) => Ok(view),
+            Reply::Thread(view) => Ok(*view),
             other => unexpected(other),
         }
     }
@@ -255,7 +255,7 @@ impl<'a> Client<'a> {
     /// Reads a message in the caller's visible history.
     pub fn get_message(&mut self, message: MessageId) -> Result<MessageView, Error> {
         match self.execute(&Command::Chat(ChatCall::GetMessage { message }))? {
-            Reply::Message(m) => Ok(m),
+            Reply::Message(m) => Ok(*m),
             other => unexpected(other),
         }
     }

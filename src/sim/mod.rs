@@ -561,7 +561,7 @@ impl Simulator {
             expires_in_ms: expires_in.map(Duration::ms),
         });
         match self.execute(None, &command)? {
-            Reply::Token(view) => Ok(view),
+            Reply::Token(view) => Ok(*view),
             other => unreachable!("issue_token answered {other:?}"),
         }
     }

@@ -169,7 +169,8 @@ pub struct Page<T> {
     pub continuation: Option<String>,
 }
 
-/// What a successful call returns.
+/// What a successful call returns. The large views are boxed so that a
+/// reply, and the `Outcome` that carries it up the call path, stays small.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Reply {
@@ -183,12 +184,12 @@ pub enum Reply {
     /// A created thread.
     ThreadCreated {
         /// The thread as created.
-        thread: ThreadView,
+        thread: Box<ThreadView>,
         /// The participants that could not be added (ACS).
         invalid_participants: Vec<InvalidParticipant>,
     },
     /// One thread.
-    Thread(ThreadView),
+    Thread(Box<ThreadView>),
     /// A page of threads.
     Threads(Page<ThreadView>),
     /// Participants added.
@@ -204,7 +205,7 @@ pub enum Reply {
         sequence: u32,
     },
     /// One message.
-    Message(MessageView),
+    Message(Box<MessageView>),
     /// A page of messages.
     Messages(Page<MessageView>),
     /// A page of read receipts.
@@ -217,7 +218,7 @@ pub enum Reply {
         value: i64,
     },
     /// An issued access token.
-    Token(TokenView),
+    Token(Box<TokenView>),
     /// ACS `send_sms`: one result per recipient, in the order given.
     SmsSent(Vec<SmsResult>),
 }

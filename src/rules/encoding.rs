@@ -102,29 +102,56 @@ const ASCII_UNITS: [u8; 128] = {
     table
 };
 
+/// `ASCII_UNITS` widened, with 0x100 for a byte GSM-7 cannot carry: the sum
+/// over eight bytes is below 0x100 exactly when GSM-7 carries all eight. (A
+/// byte past ASCII also has 0x100, so that a byte indexes it unchecked.)
+const ASCII_UNITS_WIDE: [u16; 256] = {
+    let mut table = [0x100u16; 256];
+    let mut b = 0;
+    while b < 128 {
+        table[b] = match ASCII_UNITS[b] {
+            0 => 0x100,
+            n => n as u16,
+        };
+        b += 1;
+    }
+    table
+};
+
 /// The encoding, units and segments of `body`. An empty body is one segment.
 pub fn sms_info(body: &str) -> SmsInfo {
-    let mut units: u32 = 0;
+    // At most two units a byte, so a u64 cannot overflow.
+    let mut units: u64 = 0;
     let mut gsm = true;
     let bytes = body.as_bytes();
     let mut i = 0;
-    while i < bytes.len() {
-        let b = bytes[i];
-        if b < 0x80 {
-            // ASCII, the common case: one table lookup per byte.
-            match ASCII_UNITS[b as usize] {
-                0 => {
-                    gsm = false;
-                    break;
-                }
-                n => units = units.saturating_add(u32::from(n)),
+    'scan: while i < bytes.len() {
+        // ASCII, the common case, eight bytes at a time; a run of eight with
+        // a non-ASCII byte counts the ASCII bytes before it.
+        while let Some(eight) = bytes.get(i..i + 8) {
+            let eight: &[u8; 8] = eight.try_into().expect("eight bytes");
+            let high = u64::from_le_bytes(*eight) & 0x8080_8080_8080_8080;
+            let ascii = (high.trailing_zeros() / 8) as usize;
+            let sum: u16 = eight[..ascii]
+                .iter()
+                .map(|&b| ASCII_UNITS_WIDE[b as usize])
+                .sum();
+            if sum >= 0x100 {
+                gsm = false;
+                break 'scan;
             }
-            i += 1;
-            continue;
+            units += u64::from(sum);
+            i += ascii;
+            if ascii < 8 {
+                break;
+            }
         }
-        let c = body[i..].chars().next().expect("a char starts here");
+        // Then one character: a non-ASCII one, or one of the last seven bytes.
+        let Some(c) = body.get(i..).and_then(|rest| rest.chars().next()) else {
+            break;
+        };
         match gsm7_units(c) {
-            Some(n) => units = units.saturating_add(n),
+            Some(n) => units += u64::from(n),
             None => {
                 gsm = false;
                 break;
@@ -134,11 +161,14 @@ pub fn sms_info(body: &str) -> SmsInfo {
     }
     let encoding = if gsm { Encoding::Gsm7 } else { Encoding::Ucs2 };
     if !gsm {
-        units = body
-            .chars()
-            .map(|c| c.len_utf16() as u32)
-            .fold(0u32, u32::saturating_add);
+        // UTF-16 units: one per character (every byte but a continuation
+        // byte starts one), two for a four-byte character (lead 0xF0 up).
+        units = bytes
+            .iter()
+            .map(|&b| u64::from(b & 0xC0 != 0x80) + u64::from(b >= 0xF0))
+            .sum();
     }
+    let units = u32::try_from(units).unwrap_or(u32::MAX);
     SmsInfo {
         encoding,
         units,

@@ -142,6 +142,15 @@ proptest! {
         prop_assert_eq!((info.encoding, info.units), (encoding, units));
     }
 
+    /// GSM-7 text with extension and accented characters anywhere, so that
+    /// runs of ASCII of every length meet two- and three-byte characters.
+    #[test]
+    fn gsm7_bodies_count_as_their_characters(text in "[a-z ^{}\\[\\]~|€éÄΩ\n\r`]{0,60}") {
+        let info = sms_info(&text);
+        let (encoding, units) = per_character(&text);
+        prop_assert_eq!((info.encoding, info.units), (encoding, units));
+    }
+
     #[test]
     fn segment_counts_hold_their_properties(text in "\\PC{0,400}", extra in any::<char>()) {
         let info = sms_info(&text);

@@ -89,13 +89,16 @@ impl Stream {
         if n == 0 {
             return 0;
         }
-        let threshold = n.wrapping_neg() % n;
-        loop {
-            let product = u128::from(self.next_u64()) * u128::from(n);
-            if (product as u64) >= threshold {
-                return (product >> 64) as u64;
+        let mut product = u128::from(self.next_u64()) * u128::from(n);
+        // The rejection threshold, 2^64 mod n, is below n: a low word of at
+        // least n is accepted without the division that works it out.
+        if (product as u64) < n {
+            let threshold = n.wrapping_neg() % n;
+            while (product as u64) < threshold {
+                product = u128::from(self.next_u64()) * u128::from(n);
             }
         }
+        (product >> 64) as u64
     }
 
     /// A uniform integer in `low..=high`; `low` when the range is empty.
@@ -227,6 +230,31 @@ mod tests {
         assert_eq!(s.below(0), 0);
         assert_eq!(s.between(5, 5), 5);
         assert!((0..1000).all(|_| (10..=20).contains(&s.between(10, 20))));
+    }
+
+    /// `below` draws exactly what Lemire's method with the threshold worked
+    /// out first draws, and leaves the stream in the same place, including
+    /// for ranges where most draws are rejected.
+    #[test]
+    fn below_draws_as_the_plain_method_does() {
+        fn plain(s: &mut Stream, n: u64) -> u64 {
+            let threshold = n.wrapping_neg() % n;
+            loop {
+                let product = u128::from(s.next_u64()) * u128::from(n);
+                if (product as u64) >= threshold {
+                    return (product >> 64) as u64;
+                }
+            }
+        }
+        let ranges = [1, 2, 3, 7, 1000, 4001, 1 << 32, (1 << 63) + 1, u64::MAX - 1];
+        for (i, &n) in ranges.iter().enumerate() {
+            let mut fast = Stream::new(i as u64, Subsystem::Carrier);
+            let mut slow = fast.clone();
+            for _ in 0..2000 {
+                assert_eq!(fast.below(n), plain(&mut slow, n), "n = {n}");
+            }
+            assert_eq!(fast.next_u64(), slow.next_u64(), "n = {n}");
+        }
     }
 
     #[test]

@@ -131,26 +131,37 @@ impl Stream {
 /// `-ln(x / 2^32)` for `x` in `1..=2^32`, in 32.32 fixed point, integer only.
 fn neg_ln_fixed(x: u64) -> u64 {
     const LN2_FIXED: u128 = 2_977_044_472; // ln 2 * 2^32
+    /// The series' odd divisors, written out so that each division is by a
+    /// constant (a multiplication once compiled).
+    const ODD: [u64; 30] = {
+        let mut odd = [0; 30];
+        let mut i = 0;
+        while i < 30 {
+            odd[i] = 2 * i as u64 + 1;
+            i += 1;
+        }
+        odd
+    };
     // x = m * 2^(e) with m in [2^32, 2^33): normalise.
-    let lz = x.leading_zeros() as u64; // x <= 2^32, so lz >= 31
+    let lz = u64::from(x.leading_zeros()); // x <= 2^32, so lz >= 31
     let shift = lz - 31; // brings the top bit to bit 32
-    let m = u128::from(x) << shift; // in [2^32, 2^33)
+    let m = x << shift; // in [2^32, 2^33)
     // ln(x/2^32) = ln(m/2^32) - shift*ln2, with m/2^32 in [1,2).
     // ln(1+t) for t in [0,1) via atanh series: ln((1+y)/(1-y)) = 2(y + y^3/3 + ...),
-    // y = t/(2+t).
-    let one: u128 = 1 << 32;
+    // y = t/(2+t). With t < 2^32, every product below fits in 64 bits.
+    let one: u64 = 1 << 32;
     let t = m - one;
     let y = (t << 32) / (2 * one + t);
     let y2 = (y * y) >> 32;
-    // Every term is below 2^32 (y < 1 in 32.32), so the division fits in u64.
-    let mut term = y as u64;
-    let y2 = y2 as u64;
+    // Every term is below 2^32 (y < 1 in 32.32).
+    let mut term = y;
     let mut sum = 0u128;
-    let mut k = 1u64;
-    while term > 0 && k < 60 {
+    for k in ODD {
+        if term == 0 {
+            break;
+        }
         sum += u128::from(term / k);
         term = (term * y2) >> 32;
-        k += 2;
     }
     let ln_m = 2 * sum; // ln(m / 2^32) >= 0
     let total = u128::from(shift) * LN2_FIXED;
@@ -262,6 +273,35 @@ mod tests {
         let mut s = Stream::new(4, Subsystem::Faults);
         let hits = (0..100_000).filter(|_| s.chance(2, 1000)).count();
         assert!((150..=250).contains(&hits), "{hits}");
+    }
+
+    /// The logarithm is the one worked out in 128-bit arithmetic with the
+    /// divisors as a running variable, for every shift and many fractions.
+    #[test]
+    fn fixed_point_log_matches_the_wide_form() {
+        fn wide(x: u64) -> u64 {
+            const LN2_FIXED: u128 = 2_977_044_472;
+            let shift = x.leading_zeros() as u64 - 31;
+            let m = u128::from(x) << shift;
+            let one: u128 = 1 << 32;
+            let t = m - one;
+            let y = (t << 32) / (2 * one + t);
+            let y2 = ((y * y) >> 32) as u64;
+            let mut term = y as u64;
+            let (mut sum, mut k) = (0u128, 1u64);
+            while term > 0 && k < 60 {
+                sum += u128::from(term / k);
+                term = (term * y2) >> 32;
+                k += 2;
+            }
+            (u128::from(shift) * LN2_FIXED).saturating_sub(2 * sum) as u64
+        }
+        let mut s = Stream::new(9, Subsystem::Workload);
+        let draws = (0..20_000).map(|_| (s.next_u64() >> 32) + 1);
+        let edges = (0..=32).flat_map(|b| [1u64 << b, (1u64 << b).saturating_sub(1).max(1)]);
+        for x in draws.chain(edges).chain([(1 << 32) - 1, 3, 5]) {
+            assert_eq!(neg_ln_fixed(x), wide(x), "x = {x}");
+        }
     }
 
     #[test]

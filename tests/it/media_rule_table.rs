@@ -211,6 +211,10 @@ fn whatsapp_takes_one_medium_up_to_16_mb_and_bodies_cap_at_1600_characters() {
         outbound(&r, Channel::Whatsapp, &"é".repeat(1600), &[]).refused,
         None
     );
+    assert_eq!(
+        outbound(&r, Channel::Whatsapp, &"é".repeat(1601), &[]).refused,
+        Some(Refusal::BodyTooLong)
+    );
     assert_eq!(Refusal::BodyTooLong.code(), 21617);
 }
 

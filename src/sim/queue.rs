@@ -1,18 +1,19 @@
 //! The queue of pending happenings, in order of (instant, class, insertion).
 //!
 //! Most happenings are carrier receipts due a few seconds after the call that
-//! made them, so the queue is a timing wheel: one slot per millisecond of a
-//! window of [`SLOTS`] milliseconds from `base` (no later than the clock and
-//! than anything in the wheel), each slot the list of its items in (class,
-//! insertion) order, linked through a slab of nodes, and a two-level bitmap
-//! of the occupied slots to find the next one. Putting an item in is
-//! appending it to its slot's list; taking one is unlinking the head of the
-//! first occupied slot.
+//! made them, so the queue is a timing wheel: [`SLOTS`] slots of
+//! 2^[`GRAIN`] milliseconds each over a window from `base` (no later than the
+//! clock and than anything in the wheel), each slot the sorted list of its
+//! items, linked through a slab of nodes, and a bitmap of the occupied slots
+//! to find the next one. Putting an item in is appending it to its slot's
+//! list (or inserting it a few places back); taking one is unlinking the head
+//! of the first occupied slot. The slots and the bitmap take 2 KiB, so they
+//! stay in the cache.
 //!
-//! An item the wheel cannot take in order goes to a binary heap beside it,
-//! ordered by the whole key: one due outside the window (a long timer, or one
-//! earlier than the window), or one of a lower class than the last item of
-//! its slot. Taking an item compares the fronts of the two.
+//! An item the wheel cannot take cheaply goes to a binary heap beside it,
+//! ordered by the same key: one due outside the window (a long timer, or one
+//! before the window), or one that would go more than [`WALK`] places back in
+//! its slot's list. Taking an item compares the fronts of the two.
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
@@ -23,13 +24,19 @@ use crate::time::Instant;
 /// Bits of the order word below the class.
 const CLASS_SHIFT: u32 = 56;
 
-/// Milliseconds the wheel spans: more than the carrier's usual longest delay
-/// (5 s), a power of two so that an instant's slot is its low bits.
-const SLOTS: usize = 1 << 13;
+/// A slot spans 2^GRAIN milliseconds.
+const GRAIN: u32 = 4;
 
-/// Words of the occupied slots' bitmap: one bit each in the summary.
+/// Slots in the wheel: with [`GRAIN`], a window of 8,192 ms, more than the
+/// carrier's usual longest delay (5 s).
+const SLOTS: usize = 512;
+
+/// Words of the occupied slots' bitmap.
 const WORDS: usize = SLOTS / 64;
-const _: () = assert!(WORDS == 128);
+
+/// The most places an item is inserted back from its slot's last; an item
+/// due further back goes to the heap.
+const WALK: usize = 8;
 
 /// No node: an empty slot, the end of the free list.
 const NONE: u32 = u32::MAX;
@@ -37,86 +44,34 @@ const NONE: u32 = u32::MAX;
 /// Happenings in order of (instant, class, insertion).
 #[derive(Clone)]
 pub(super) struct Queue<T> {
-    /// The slots; allocated when first used.
-    wheel: Option<Box<Wheel>>,
-    /// The wheel's items, and free nodes linked through `next`.
-    nodes: Vec<Node<T>>,
-    /// The first free node, or `NONE`.
-    free: u32,
-    /// Every item in the wheel is due in `base .. base + SLOTS`.
-    base: Instant,
-    /// When the wheel's first item is due (while it holds any).
-    front: Instant,
-    /// How many items the wheel holds.
-    wheel_len: usize,
-    /// The items the wheel could not take in order.
-    heap: BinaryHeap<Far<T>>,
-    next_sequence: u64,
-}
-
-/// The slots of the wheel, by an instant's low bits.
-#[derive(Clone)]
-struct Wheel {
     /// Per slot, the last node of its circular list (whose `next` is the
     /// first), or `NONE`.
     tails: [u32; SLOTS],
     /// One bit per slot: set when its list is not empty.
     occupied: [u64; WORDS],
-    /// One bit per word of `occupied`: set when it is not zero.
-    summary: u128,
-}
-
-impl Wheel {
-    /// Out of line and cold: its value is built on the stack first, which
-    /// would otherwise take 33 KiB of stack frame in every push.
-    #[cold]
-    #[inline(never)]
-    fn new() -> Box<Wheel> {
-        Box::new(Wheel {
-            tails: [NONE; SLOTS],
-            occupied: [0; WORDS],
-            summary: 0,
-        })
-    }
-
-    fn mark(&mut self, slot: usize) {
-        self.occupied[slot / 64] |= 1 << (slot % 64);
-        self.summary |= 1 << (slot / 64);
-    }
-
-    fn unmark(&mut self, slot: usize) {
-        let word = &mut self.occupied[slot / 64];
-        *word &= !(1 << (slot % 64));
-        if *word == 0 {
-            self.summary &= !(1 << (slot / 64));
-        }
-    }
-
-    /// How many slots after `from` the first occupied one comes, going
-    /// round the wheel (`from` itself unoccupied); `None` if none is.
-    fn next_occupied(&self, from: usize) -> Option<usize> {
-        let word = from / 64;
-        let bits = self.occupied[word] & (u64::MAX << (from % 64));
-        let slot = if bits != 0 {
-            word * 64 + bits.trailing_zeros() as usize
-        } else {
-            // The words after this one, else round from the first.
-            let later = self.summary & !((2u128 << word).wrapping_sub(1));
-            let summary = if later != 0 { later } else { self.summary };
-            if summary == 0 {
-                return None;
-            }
-            let word = summary.trailing_zeros() as usize;
-            word * 64 + self.occupied[word].trailing_zeros() as usize
-        };
-        Some(slot.wrapping_sub(from) % SLOTS)
-    }
+    /// The wheel's items, and free nodes linked through `next`.
+    nodes: Vec<Node<T>>,
+    /// The first free node, or `NONE`.
+    free: u32,
+    /// Every item in the wheel is due in a slot from `base`'s on, less than
+    /// `SLOTS` slots on.
+    base: Instant,
+    /// The first occupied slot, and when its first item is due (while the
+    /// wheel holds any).
+    front_slot: usize,
+    front: Instant,
+    /// How many items the wheel holds.
+    wheel_len: usize,
+    /// The items the wheel did not take.
+    heap: BinaryHeap<Far<T>>,
+    next_sequence: u64,
 }
 
 /// An item in the wheel.
 #[derive(Clone)]
 struct Node<T> {
     item: Option<T>,
+    at: Instant,
     /// The class and insertion sequence, as in the heap's order word.
     order: u64,
     next: u32,
@@ -153,10 +108,12 @@ impl<T> Ord for Far<T> {
 impl<T> Default for Queue<T> {
     fn default() -> Self {
         Queue {
-            wheel: None,
+            tails: [NONE; SLOTS],
+            occupied: [0; WORDS],
             nodes: Vec::new(),
             free: NONE,
             base: Instant::ZERO,
+            front_slot: 0,
             front: Instant::ZERO,
             wheel_len: 0,
             heap: BinaryHeap::new(),
@@ -182,8 +139,10 @@ impl<T> Queue<T> {
         self.next_sequence += 1;
         debug_assert!(sequence < 1 << CLASS_SHIFT);
         let order = (u64::from(class) << CLASS_SHIFT) | sequence;
-        if at >= self.base && at.0 - self.base.0 < SLOTS as u64 {
-            if let Some(item) = self.push_wheel(at, order, item) {
+        let (grain, first) = (at.0 >> GRAIN, self.base.0 >> GRAIN);
+        let room = self.free != NONE || self.nodes.len() < NONE as usize;
+        if grain >= first && grain - first < SLOTS as u64 && room {
+            if let Some(item) = self.push_wheel(at, order, grain as usize % SLOTS, item) {
                 self.push_far(at, order, item);
             }
         } else {
@@ -197,23 +156,35 @@ impl<T> Queue<T> {
         self.heap.push(Far { at, order, item });
     }
 
-    /// Puts `item` in the wheel (`at` in the window), or hands it back if its
-    /// slot's last item comes after it.
-    fn push_wheel(&mut self, at: Instant, order: u64, item: T) -> Option<T> {
-        if self.free == NONE && self.nodes.len() >= NONE as usize {
-            return Some(item);
-        }
-        let wheel = self.wheel.get_or_insert_with(Wheel::new);
-        let slot = at.0 as usize % SLOTS;
-        let tail = wheel.tails[slot];
-        // The sequence only grows, so this is "a higher class".
-        if tail != NONE && self.nodes[tail as usize].order > order {
-            return Some(item);
-        }
+    /// Puts `item` in the wheel's `slot`, or hands it back if it would go
+    /// too far back in the slot's list.
+    fn push_wheel(&mut self, at: Instant, order: u64, slot: usize, item: T) -> Option<T> {
+        let tail = self.tails[slot];
+        // The node to link the new one after, and whether it is the new tail.
+        let (after, last) = if tail == NONE {
+            (NONE, true)
+        } else if self.key(tail) < (at, order) {
+            (tail, true)
+        } else {
+            let mut before = tail;
+            let mut steps = 0;
+            loop {
+                let next = self.nodes[before as usize].next;
+                if self.key(next) > (at, order) {
+                    break (before, false);
+                }
+                steps += 1;
+                if steps == WALK {
+                    return Some(item);
+                }
+                before = next;
+            }
+        };
         let node = match self.free {
             NONE => {
                 self.nodes.push(Node {
                     item: Some(item),
+                    at,
                     order,
                     next: NONE,
                 });
@@ -223,24 +194,33 @@ impl<T> Queue<T> {
                 let node = &mut self.nodes[free as usize];
                 self.free = node.next;
                 node.item = Some(item);
+                node.at = at;
                 node.order = order;
                 free
             }
         };
-        // After the tail, before the head: the new tail.
-        let next = if tail == NONE {
-            wheel.mark(slot);
-            if self.wheel_len == 0 || at < self.front {
-                self.front = at;
-            }
+        let next = if after == NONE {
+            self.occupied[slot / 64] |= 1 << (slot % 64);
             node
         } else {
-            std::mem::replace(&mut self.nodes[tail as usize].next, node)
+            std::mem::replace(&mut self.nodes[after as usize].next, node)
         };
         self.nodes[node as usize].next = next;
-        wheel.tails[slot] = node;
+        if last {
+            self.tails[slot] = node;
+        }
+        if self.wheel_len == 0 || at < self.front {
+            self.front = at;
+            self.front_slot = slot;
+        }
         self.wheel_len += 1;
         None
+    }
+
+    /// The (instant, order) of a node in the wheel.
+    fn key(&self, node: u32) -> (Instant, u64) {
+        let node = &self.nodes[node as usize];
+        (node.at, node.order)
     }
 
     /// The clock reads `now`: the window moves up to it, or to the wheel's
@@ -269,7 +249,7 @@ impl<T> Queue<T> {
         let from_wheel = match self.heap.peek() {
             None => self.wheel_len > 0,
             Some(far) => {
-                self.wheel_len > 0 && (self.front, self.front_order()) < (far.at, far.order)
+                self.wheel_len > 0 && self.key(self.head(self.front_slot)) < (far.at, far.order)
             }
         };
         let (at, item) = if from_wheel {
@@ -283,37 +263,49 @@ impl<T> Queue<T> {
         Some((at, item))
     }
 
-    /// The order word of the wheel's first item (the wheel not empty).
-    fn front_order(&self) -> u64 {
-        let Some(wheel) = self.wheel.as_deref() else {
-            return u64::MAX;
-        };
-        let tail = wheel.tails[self.front.0 as usize % SLOTS];
-        self.nodes[self.nodes[tail as usize].next as usize].order
+    /// The first node of an occupied slot.
+    fn head(&self, slot: usize) -> u32 {
+        self.nodes[self.tails[slot] as usize].next
     }
 
     /// Takes the wheel's first item.
     fn pop_wheel(&mut self) -> Option<(Instant, T)> {
-        let wheel = self.wheel.as_deref_mut()?;
-        let at = self.front;
-        let slot = at.0 as usize % SLOTS;
-        let tail = wheel.tails[slot];
+        let slot = self.front_slot;
+        let tail = self.tails[slot];
         let head = self.nodes[tail as usize].next;
         let node = &mut self.nodes[head as usize];
         let item = node.item.take()?;
+        let at = node.at;
         let after = std::mem::replace(&mut node.next, self.free);
         self.free = head;
         self.wheel_len -= 1;
         if head == tail {
-            wheel.tails[slot] = NONE;
-            wheel.unmark(slot);
-            if let Some(distance) = wheel.next_occupied(slot) {
-                self.front = Instant(at.0 + distance as u64);
+            self.tails[slot] = NONE;
+            self.occupied[slot / 64] &= !(1 << (slot % 64));
+            if let Some(next) = self.next_occupied(slot) {
+                self.front_slot = next;
+                self.front = self.nodes[self.head(next) as usize].at;
             }
         } else {
             self.nodes[tail as usize].next = after;
+            self.front = self.nodes[after as usize].at;
         }
         Some((at, item))
+    }
+
+    /// The first occupied slot from `from` on, going round the wheel.
+    fn next_occupied(&self, from: usize) -> Option<usize> {
+        let word = from / 64;
+        let bits = self.occupied[word] & (u64::MAX << (from % 64));
+        if bits != 0 {
+            return Some(word * 64 + bits.trailing_zeros() as usize);
+        }
+        // The words after, then this one again for its slots before `from`.
+        (1..=WORDS).find_map(|step| {
+            let word = (word + step) % WORDS;
+            let bits = self.occupied[word];
+            (bits != 0).then(|| word * 64 + bits.trailing_zeros() as usize)
+        })
     }
 
     /// How many items wait.
@@ -352,28 +344,52 @@ mod tests {
         assert_eq!(q.len(), 0);
     }
 
+    /// Milliseconds the window spans.
+    const SPAN: u64 = (SLOTS as u64) << GRAIN;
+
     #[test]
-    fn instants_a_wheel_apart_share_no_list() {
+    fn instants_a_window_apart_share_no_list() {
         let mut q = Queue::default();
         q.push(Instant(10), 1, "first");
         assert_eq!(q.pop(), Some((Instant(10), "first")));
-        // The window is now 10 .. 10 + SLOTS: these two share a slot's bits.
-        q.push(Instant(10 + SLOTS as u64), 1, "out");
-        q.push(Instant(10 + SLOTS as u64 - 1), 2, "last in");
+        // The window is now 0 .. SPAN: these two share a slot.
+        q.push(Instant(SPAN), 1, "out");
+        q.push(Instant(SPAN - 1), 2, "last in");
         q.push(Instant(10), 2, "now");
-        q.push(Instant(9), 2, "past");
+        q.push(Instant(9), 2, "before");
         q.push(Instant(u64::MAX), 0, "end");
         let order: Vec<_> = std::iter::from_fn(|| q.pop()).collect();
         assert_eq!(
             order,
             [
-                (Instant(9), "past"),
+                (Instant(9), "before"),
                 (Instant(10), "now"),
-                (Instant(10 + SLOTS as u64 - 1), "last in"),
-                (Instant(10 + SLOTS as u64), "out"),
+                (Instant(SPAN - 1), "last in"),
+                (Instant(SPAN), "out"),
                 (Instant(u64::MAX), "end"),
             ]
         );
+    }
+
+    #[test]
+    fn a_slot_filled_backwards_keeps_its_order() {
+        let mut q = Queue::default();
+        // One slot's instants in order, then a lower class at each: the
+        // first few go back a few places in the slot's list, the rest to the
+        // heap.
+        let grain = 1u64 << GRAIN;
+        for at in 0..grain {
+            q.push(Instant(at), 2, (at, 2));
+        }
+        for at in 0..grain {
+            q.push(Instant(at), 1, (at, 1));
+        }
+        assert!(!q.heap.is_empty() && q.wheel_len > WALK);
+        let order: Vec<_> = std::iter::from_fn(|| q.pop())
+            .map(|(_, item)| item)
+            .collect();
+        let expected: Vec<_> = (0..grain).flat_map(|at| [(at, 1), (at, 2)]).collect();
+        assert_eq!(order, expected);
     }
 
     #[derive(Clone, Debug)]
@@ -400,8 +416,9 @@ mod tests {
     fn op() -> impl Strategy<Value = Op> {
         let when = prop_oneof![
             6 => (-3i64..24).prop_map(When::After),
+            3 => (0i64..4).prop_map(When::After),
             6 => (-20_000i64..20_000).prop_map(When::After),
-            1 => (SLOTS as i64 - 3..SLOTS as i64 + 3).prop_map(When::After),
+            1 => (SPAN as i64 - 20..SPAN as i64 + 20).prop_map(When::After),
             1 => any::<u64>().prop_map(When::At),
             1 => (u64::MAX - 3..=u64::MAX).prop_map(When::At),
             1 => (0u64..4).prop_map(When::At),

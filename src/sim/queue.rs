@@ -2,9 +2,9 @@
 //!
 //! Most happenings are carrier receipts due a few seconds after the call that
 //! made them, so the queue is a timing wheel: [`SLOTS`] slots of
-//! 2^[`GRAIN`] milliseconds each over a window from `base` (no later than the
-//! clock and than anything in the wheel), each slot the sorted list of its
-//! items, linked through a slab of nodes, and a bitmap of the occupied slots
+//! 2^[`GRAIN`] milliseconds each over a window from the slot of `base` (the
+//! clock, or the wheel's first item or last item taken if earlier; never
+//! moving back), each slot the sorted list of its items, linked through a slab of nodes, and a bitmap of the occupied slots
 //! to find the next one. Putting an item in is appending it to its slot's
 //! list (or inserting it a few places back); taking one is unlinking the head
 //! of the first occupied slot. The slots and the bitmap take 2 KiB, so they

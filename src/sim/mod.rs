@@ -529,6 +529,7 @@ impl Simulator {
             }
         }
         self.now = self.now.max(until);
+        self.queue.advance(self.now);
     }
 
     /// Fires the core's earliest timer, due at `at`, and traces what it did.

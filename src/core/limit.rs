@@ -539,6 +539,16 @@ impl Store for std::collections::BTreeMap<WindowKey, Windows> {
     }
 }
 
+impl Store for super::vecmap::VecMap<WindowKey, Windows> {
+    fn windows(&self, key: &WindowKey) -> Option<&Windows> {
+        self.get(key)
+    }
+
+    fn windows_mut(&mut self, key: WindowKey) -> &mut Windows {
+        self.get_or_insert_default(key)
+    }
+}
+
 /// What a change counts in its thread's rate windows: the verdict of the
 /// limits, who it counts for, and when.
 pub(super) struct Count {

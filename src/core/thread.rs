@@ -13,7 +13,7 @@ use crate::id::{ThreadId, UserId};
 use crate::rules::{Channel, Media, Status};
 use crate::time::Instant;
 
-use super::limit::{WindowKey, Windows};
+use super::limit::ThreadWindows;
 use super::log::Log;
 use super::vecmap::VecMap;
 
@@ -162,7 +162,7 @@ pub struct Thread {
     pub read_receipts: BTreeMap<UserId, (u32, Instant)>,
     /// Thread-scoped rate-limit windows, one entry per subject (the thread,
     /// each sender in it); they die with the thread.
-    pub windows: VecMap<WindowKey, Windows>,
+    pub windows: ThreadWindows,
     /// Named counters (Sendbird's channel metacounters).
     pub metacounters: BTreeMap<Arc<str>, i64>,
     /// Retention, deletion and recovery, conversation state and their timers.
@@ -253,7 +253,7 @@ impl Thread {
             memberships: Vec::new(),
             current: VecMap::new(),
             read_receipts: BTreeMap::new(),
-            windows: VecMap::new(),
+            windows: ThreadWindows::default(),
             metacounters: BTreeMap::new(),
             life: Lifecycle::default(),
             bindings: Vec::new(),

@@ -549,6 +549,8 @@ impl Store for std::collections::BTreeMap<WindowKey, Windows> {
 /// own subject in place, each sender's by user id, packed four bytes a key,
 /// so that a send reads one short search and no long one. Any other key (a
 /// caller of [`Store`] may pass one; the core does not) has its own map.
+/// A sender's first count in the thread moves the senders after it (44
+/// bytes each: 44 KB in a thread of 1,000 senders).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ThreadWindows {
     /// The thread's subject (`Scope::Thread`).

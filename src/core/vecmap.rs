@@ -1,7 +1,7 @@
 //! `VecMap`: a small ordered map kept as two sorted vectors, its keys and
 //! its values.
 //!
-//! A thread's per-thread maps (its current participants, its rate-limit
+//! A thread's small maps (its current participants, its senders' rate-limit
 //! windows) hold tens of entries and are read on every send. As sorted
 //! vectors a lookup is a binary search over the keys alone, packed side by
 //! side (a few cache lines, where a B-tree chases a pointer per level and a

@@ -19,6 +19,7 @@ use crate::profile::{Consequence, LIMITS_MAX, Operation, Profile, RateLimit, Sco
 use crate::time::{Duration, Instant};
 
 use super::Error;
+use super::vecmap::VecMap;
 
 /// A sliding window, read: the instants counted in it, oldest first, at most
 /// the limit's count of them (older ones can no longer matter). A view of a
@@ -261,6 +262,11 @@ impl Slot {
 }
 
 impl Windows {
+    /// Whether no limit has counted anything here.
+    pub fn is_empty(&self) -> bool {
+        self.words.is_empty()
+    }
+
     /// The window of limit number `index`, if it has counted anything.
     pub fn get(&self, index: usize) -> Option<Window<'_>> {
         let words: &[u64] = &self.words;
@@ -536,6 +542,79 @@ impl Store for std::collections::BTreeMap<WindowKey, Windows> {
 
     fn windows_mut(&mut self, key: WindowKey) -> &mut Windows {
         self.entry(key).or_default()
+    }
+}
+
+/// A thread's rate windows (those of its thread-scoped limits): the thread's
+/// own subject in place, each sender's by user id, packed four bytes a key,
+/// so that a send reads one short search and no long one. Any other key (a
+/// caller of [`Store`] may pass one; the core does not) has its own map.
+/// A sender's first count in the thread moves the senders after it (44
+/// bytes each: 44 KB in a thread of 1,000 senders).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ThreadWindows {
+    /// The thread's subject (`Scope::Thread`).
+    thread: Windows,
+    /// Each user's subject in the thread (`Scope::UserThread`), by user id.
+    users: VecMap<u32, Windows>,
+    /// Any other subject.
+    other: VecMap<WindowKey, Windows>,
+}
+
+/// Where a [`ThreadWindows`] keeps a subject.
+enum Place {
+    Thread,
+    User(u32),
+    Other,
+}
+
+impl Place {
+    fn of(key: &WindowKey) -> Place {
+        match *key {
+            (scope, 0) if scope == Scope::Thread as u8 => Place::Thread,
+            (scope, who) if scope == Scope::UserThread as u8 => {
+                u32::try_from(who).map_or(Place::Other, Place::User)
+            }
+            _ => Place::Other,
+        }
+    }
+}
+
+impl ThreadWindows {
+    /// Whether no subject has counted anything.
+    pub fn is_empty(&self) -> bool {
+        self.thread.is_empty() && self.users.is_empty() && self.other.is_empty()
+    }
+
+    /// Forgets every window, giving back their memory.
+    pub fn clear(&mut self) {
+        *self = ThreadWindows::default();
+    }
+
+    /// Every subject's windows.
+    pub fn values(&self) -> impl Iterator<Item = &Windows> {
+        std::iter::once(&self.thread)
+            .filter(|w| !w.is_empty())
+            .chain(self.users.values())
+            .chain(self.other.values())
+    }
+}
+
+impl Store for ThreadWindows {
+    fn windows(&self, key: &WindowKey) -> Option<&Windows> {
+        match Place::of(key) {
+            Place::Thread => Some(&self.thread),
+            Place::User(user) => self.users.get(&user),
+            Place::Other => self.other.get(key),
+        }
+    }
+
+    fn windows_mut(&mut self, key: WindowKey) -> &mut Windows {
+        match Place::of(&key) {
+            Place::Thread => &mut self.thread,
+            Place::User(user) => self.users.get_or_insert_default(user),
+            Place::Other => self.other.get_or_insert_default(key),
+        }
     }
 }
 
@@ -897,6 +976,48 @@ mod tests {
         assert_eq!(instants(1), Some(vec![30]));
         assert_eq!(instants(4), Some(vec![10, 20]));
         assert_eq!(instants(2), None);
+    }
+
+    #[test]
+    fn a_threads_windows_keep_each_subject_apart_as_a_map_does() {
+        // Subjects of every kind: the thread's, users' in the thread, and
+        // keys the core never passes a thread (other scopes, a user id past
+        // 32 bits, a thread scope with a subject), against a BTreeMap.
+        let (thread, user_thread) = (Scope::Thread as u8, Scope::UserThread as u8);
+        let keys: [WindowKey; 9] = [
+            (thread, 0),
+            (thread, 7),
+            (user_thread, 0),
+            (user_thread, 3),
+            (user_thread, u64::from(u32::MAX)),
+            (user_thread, 1 << 32),
+            (Scope::User as u8, 3),
+            (Scope::Resource as u8, 0),
+            (Scope::Sender as u8, u64::MAX),
+        ];
+        let mut rng = 5;
+        let mut windows = ThreadWindows::default();
+        let mut model: std::collections::BTreeMap<WindowKey, Windows> = Default::default();
+        assert!(windows.is_empty());
+        for now in 0..2000 {
+            let key = keys[(next(&mut rng) % keys.len() as u64) as usize];
+            let limit = (next(&mut rng) % 3) as usize;
+            windows.windows_mut(key).count(limit, now, 100, 4);
+            model.windows_mut(key).count(limit, now, 100, 4);
+            for key in &keys {
+                let empty = Windows::default();
+                assert_eq!(
+                    windows.windows(key).unwrap_or(&empty),
+                    model.windows(key).unwrap_or(&empty),
+                    "{key:?} at {now}"
+                );
+            }
+            assert!(!windows.is_empty());
+            assert_eq!(windows.values().count(), model.len());
+        }
+        windows.clear();
+        assert!(windows.is_empty() && windows.values().next().is_none());
+        assert_eq!(windows, ThreadWindows::default());
     }
 
     #[test]

@@ -72,6 +72,7 @@ impl<T> Log<T> {
     }
 
     /// Appends `record`.
+    #[inline]
     pub fn push(&mut self, record: T) {
         if self.tail.len() == Self::CHUNK {
             let full = std::mem::take(&mut self.tail);
@@ -163,6 +164,7 @@ impl<T> Index<usize> for Log<T> {
     type Output = T;
 
     /// Record `i`; panics when there is none, as a slice does.
+    #[inline]
     fn index(&self, i: usize) -> &T {
         match self.get(i) {
             Some(record) => record,
@@ -172,6 +174,7 @@ impl<T> Index<usize> for Log<T> {
 }
 
 impl<T: Clone> IndexMut<usize> for Log<T> {
+    #[inline]
     fn index_mut(&mut self, i: usize) -> &mut T {
         let len = self.len();
         match self.get_mut(i) {

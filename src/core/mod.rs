@@ -29,6 +29,7 @@ mod table;
 pub mod thread;
 mod threads;
 pub mod token;
+pub mod vecmap;
 mod view;
 
 use std::collections::BTreeSet;

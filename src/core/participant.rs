@@ -86,14 +86,7 @@ impl State {
                 users.clone(),
             ));
             let notice = t.push_notice(now, NoticeKind::ParticipantsAdded, actor, seq);
-            for (user, spec) in &found.joining {
-                t.join(
-                    *user,
-                    spec.display_name.clone(),
-                    spec.share_history_from.unwrap_or(Instant::ZERO),
-                    notice,
-                );
-            }
+            t.join_all(found.joiners(), notice);
             for user in &users {
                 self.user_mut(*user).threads.insert(thread);
             }

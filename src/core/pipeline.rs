@@ -49,6 +49,20 @@ pub(super) struct Found<'c> {
     pub value: i64,
 }
 
+impl Found<'_> {
+    /// The memberships the joining participants start with: (user, display
+    /// name, history from), in the order the call named them.
+    pub(super) fn joiners(&self) -> impl Iterator<Item = (UserId, Option<Arc<str>>, Instant)> + '_ {
+        self.joining.iter().map(|(user, spec)| {
+            (
+                *user,
+                spec.display_name.clone(),
+                spec.share_history_from.unwrap_or(Instant::ZERO),
+            )
+        })
+    }
+}
+
 impl State {
     /// Executes one call by `caller` at `now`. `now` never decreases from one
     /// call to the next (the simulator's clock guarantees it; a caller driving

@@ -13,8 +13,9 @@ use crate::id::{ThreadId, UserId};
 use crate::rules::{Channel, Media, Status};
 use crate::time::Instant;
 
-use super::limit::{WindowKey, Windows};
+use super::limit::ThreadWindows;
 use super::log::Log;
+use super::vecmap::VecMap;
 
 /// A message in a thread's log. Its sequence id is its index + 1. The rarely
 /// used parts live behind one box so the log stays compact.
@@ -154,12 +155,14 @@ pub struct Thread {
     pub notices: Log<Notice>,
     /// Every stretch of time a user was a participant, in join order.
     pub memberships: Vec<Membership>,
-    /// Current participants: user to index in `memberships`.
-    pub current: BTreeMap<UserId, u32>,
+    /// Current participants: user to index in `memberships` (read on
+    /// every call into the thread: a sorted vector, a few cache lines).
+    pub current: VecMap<UserId, u32>,
     /// The latest read receipt of each participant: (message sequence id, when).
     pub read_receipts: BTreeMap<UserId, (u32, Instant)>,
-    /// Thread-scoped rate-limit windows; they die with the thread.
-    pub windows: BTreeMap<WindowKey, Windows>,
+    /// Thread-scoped rate-limit windows, one entry per subject (the thread,
+    /// each sender in it); they die with the thread.
+    pub windows: ThreadWindows,
     /// Named counters (Sendbird's channel metacounters).
     pub metacounters: BTreeMap<Arc<str>, i64>,
     /// Retention, deletion and recovery, conversation state and their timers.
@@ -248,9 +251,9 @@ impl Thread {
             messages: Log::new(),
             notices: Log::new(),
             memberships: Vec::new(),
-            current: BTreeMap::new(),
+            current: VecMap::new(),
             read_receipts: BTreeMap::new(),
-            windows: BTreeMap::new(),
+            windows: ThreadWindows::default(),
             metacounters: BTreeMap::new(),
             life: Lifecycle::default(),
             bindings: Vec::new(),
@@ -427,14 +430,33 @@ impl Thread {
         history_from: Instant,
         from_notice: u32,
     ) {
-        self.memberships.push(Membership {
-            user,
-            display_name,
-            history_from,
-            from_notice,
-            until: None,
-        });
-        self.current.insert(user, self.memberships.len() as u32 - 1);
+        self.join_all([(user, display_name, history_from)], from_notice);
+    }
+
+    /// Starts a membership for each (user, display name, history from), in
+    /// that order, all receiving notices from `from_notice` on: the current
+    /// participants are sorted once for the batch, so a large one costs
+    /// O(n log n) whatever the order of its users.
+    pub fn join_all(
+        &mut self,
+        joining: impl IntoIterator<Item = (UserId, Option<Arc<str>>, Instant)>,
+        from_notice: u32,
+    ) {
+        let first = self.memberships.len();
+        self.memberships.extend(
+            joining
+                .into_iter()
+                .map(|(user, display_name, history_from)| Membership {
+                    user,
+                    display_name,
+                    history_from,
+                    from_notice,
+                    until: None,
+                }),
+        );
+        let joined = self.memberships[first..].iter().zip(first as u32..);
+        self.current
+            .extend(joined.map(|(m, index)| (m.user, index)));
     }
 
     /// Ends `user`'s current membership after notice `notice` and message `message`.

@@ -113,14 +113,7 @@ impl State {
         t.memberships.reserve_exact(1 + found.joining.len());
         let notice = t.push_notice(now, NoticeKind::ChatThreadCreated, actor, 0);
         t.join(actor, None, Instant::ZERO, notice);
-        for (user, spec) in &found.joining {
-            t.join(
-                *user,
-                spec.display_name.clone(),
-                spec.share_history_from.unwrap_or(Instant::ZERO),
-                notice,
-            );
-        }
+        t.join_all(found.joiners(), notice);
         // The profile's opening (ACS: participantAdded, then topicUpdated).
         let added: Vec<UserId> = t.current_memberships().iter().map(|m| m.user).collect();
         for kind in &self.profile.history_opening {

@@ -389,7 +389,7 @@ impl World {
             .into(),
             8..=11 => ChatCall::SendMessage {
                 thread: self.thread(bytes),
-                content: bytes.text(),
+                content: bytes.text().into(),
                 content_type: if bytes.flag() {
                     ContentType::Html
                 } else {

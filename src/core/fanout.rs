@@ -14,7 +14,7 @@ use super::{DeliveryRef, Queued};
 use super::{Event, Outcome, State};
 use crate::id::ThreadId;
 use crate::rules::media::outbound;
-use crate::rules::{Channel, Media, Plan, Refusal, Route, Status, sms_info};
+use crate::rules::{Channel, Media, Plan, Refusal, Route, Status};
 use crate::time::Instant;
 
 impl State {
@@ -93,7 +93,7 @@ impl State {
                 }
             };
             if plan.route == Route::Sms && plan.body && refused.is_none() && segments == 0 {
-                segments = sms_info(&m.content).segments;
+                segments = m.content.sms_info().segments;
             }
             deliveries.push(Delivery {
                 binding: i as u32,

@@ -91,7 +91,7 @@ impl State {
             kind: MessageKind::Text,
             sender: NOBODY,
             created_at: now,
-            content: body.clone(),
+            content: body.clone().into(),
             extra: Some(Box::new(MessageExtra {
                 from_address: Some(shown.clone()),
                 media: media.to_vec(),

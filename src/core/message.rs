@@ -12,7 +12,7 @@ use super::{ContentType, Event, Page, PageRequest, Reply};
 use super::{Error, Outcome, State};
 use super::{MessageKind, NoticeKind};
 use crate::id::{MessageId, ThreadId, UserId, message_id};
-use crate::rules::{Media, html};
+use crate::rules::{Body, Media, html};
 use crate::time::Instant;
 
 impl State {
@@ -90,7 +90,7 @@ impl State {
         count: &Count,
         actor: UserId,
         thread: ThreadId,
-        content: &Arc<str>,
+        content: &Body,
         content_type: ContentType,
         metadata: &BTreeMap<String, String>,
         media: &[Media],
@@ -105,7 +105,7 @@ impl State {
         let (kind, content) = match content_type {
             ContentType::Text => (MessageKind::Text, content.clone()),
             // Stored sanitized, as ACS stores it.
-            ContentType::Html => (MessageKind::Html, Arc::from(html::sanitize(content))),
+            ContentType::Html => (MessageKind::Html, Body::from(html::sanitize(content))),
         };
         let extra = (!metadata.is_empty() || !media.is_empty()).then(|| {
             Box::new(MessageExtra {
@@ -195,8 +195,8 @@ impl State {
         let t = self.changing(thread, count);
         let m = t.message_to_change(seq);
         m.content = match m.kind {
-            MessageKind::Html => Arc::from(html::sanitize(content)),
-            _ => content.clone(),
+            MessageKind::Html => Body::from(html::sanitize(content)),
+            _ => Body::from(content.clone()),
         };
         let bytes = m.content.len() as u32;
         m.extra_mut().edited_at = Some(now);
@@ -224,7 +224,7 @@ impl State {
         let (thread, seq) = (message.thread, message.sequence);
         let t = self.changing(thread, count);
         let m = t.message_to_change(seq);
-        m.content = Arc::from("");
+        m.content = Body::from("");
         let extra = m.extra_mut();
         extra.deleted_at = Some(now);
         extra.metadata.clear();

@@ -10,7 +10,7 @@ use super::{DeliveryView, DroppedView, OutboxFilter, Receipt};
 use super::{Event, State};
 use crate::id::{ThreadId, message_id};
 use crate::rules::media::outbound;
-use crate::rules::{Channel, ChannelRules, Dropped, Media, Refusal, Route, sms_info};
+use crate::rules::{Body, Channel, ChannelRules, Dropped, Media, Refusal, Route, sms_info};
 
 fn dropped_views(dropped: &[Dropped]) -> Vec<DroppedView> {
     dropped
@@ -167,7 +167,7 @@ impl State {
         let b = &t.bindings[d.binding as usize];
         let m = t.message(message);
         // What was sent, even if the message was edited or deleted since.
-        let content = m.map_or("", |m| m.sent_content());
+        let content = m.map_or("", |m| &**m.sent_content());
         let media: &[Media] = m.and_then(|m| m.extra.as_ref()).map_or(&[], |e| &e.media);
         let plan = outbound(rules, b.channel, content, media);
         let refused = if d.code == Refusal::OutsideWhatsappWindow.code() {
@@ -176,10 +176,10 @@ impl State {
             plan.refused
         };
         let body = (plan.body && refused.is_none())
-            .then(|| m.map_or_else(|| Arc::from(""), |m| m.sent_content().clone()));
+            .then(|| m.map_or_else(|| Body::from(""), |m| m.sent_content().clone()));
         let (segments, encoding) = match &body {
             Some(text) => {
-                let info = sms_info(text);
+                let info = text.sms_info();
                 (info.segments, info.encoding)
             }
             None => (0, crate::rules::Encoding::Gsm7),
@@ -193,7 +193,7 @@ impl State {
             channel: plan.route,
             to: b.display(),
             from,
-            body,
+            body: body.map(|b| b.text().clone()),
             media: match (plan.medium, refused) {
                 (Some(i), None) => media.get(i as usize).cloned().into_iter().collect(),
                 _ => vec![],

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use super::{ConversationState, MessageKind, NoticeKind, Retention};
 use crate::id::{ThreadId, UserId};
-use crate::rules::{Channel, Media, Status};
+use crate::rules::{Body, Channel, Media, Status};
 use crate::time::Instant;
 
 use super::limit::ThreadWindows;
@@ -28,8 +28,9 @@ pub struct Message {
     /// When it was sent.
     pub created_at: Instant,
     /// The body for text and html, the new topic for topic updates, empty for
-    /// participant messages and after deletion.
-    pub content: Arc<str>,
+    /// participant messages and after deletion. Its SMS encoding is counted
+    /// once per body, however many messages carry it.
+    pub content: Body,
     /// The rarely used parts: edits, deletion, metadata, media, addresses.
     pub extra: Option<Box<MessageExtra>>,
 }
@@ -51,12 +52,12 @@ pub struct MessageExtra {
     pub media: Vec<Media>,
     /// The content as fanned out to SMS/WhatsApp participants, kept when an
     /// edit or deletion changes the message: a sent SMS does not change.
-    pub sent: Option<Arc<str>>,
+    pub sent: Option<Body>,
 }
 
 impl Message {
     /// The content its SMS/WhatsApp deliveries carried.
-    pub fn sent_content(&self) -> &Arc<str> {
+    pub fn sent_content(&self) -> &Body {
         self.extra
             .as_ref()
             .and_then(|e| e.sent.as_ref())

@@ -297,7 +297,7 @@ pub(super) fn system_message(
         kind,
         sender: initiator,
         created_at: now,
-        content,
+        content: content.into(),
         extra: (!participants.is_empty()).then(|| {
             Box::new(MessageExtra {
                 participants,

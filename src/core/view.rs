@@ -38,8 +38,10 @@ impl State {
     pub fn message_view(&self, t: &Thread, seq: u32, m: &Message) -> MessageView {
         let deleted = m.deleted_at().is_some();
         let (content, topic) = match m.kind {
-            MessageKind::Text | MessageKind::Html if !deleted => (Some(m.content.clone()), None),
-            MessageKind::TopicUpdated => (None, Some(m.content.clone())),
+            MessageKind::Text | MessageKind::Html if !deleted => {
+                (Some(m.content.text().clone()), None)
+            }
+            MessageKind::TopicUpdated => (None, Some(m.content.text().clone())),
             _ => (None, None),
         };
         let participants = matches!(

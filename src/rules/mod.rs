@@ -5,12 +5,14 @@
 //! happens to a delivery after it leaves.
 
 pub mod address;
+pub mod body;
 pub mod encoding;
 pub mod html;
 pub mod media;
 
 use serde::{Deserialize, Serialize};
 
+pub use body::Body;
 pub use encoding::{Encoding, SmsInfo, sms_info};
 pub use media::{
     ChannelRules, ChatMediaRules, DropReason, Dropped, Media, Plan, Refusal, Violation,

@@ -932,7 +932,7 @@ impl Runner {
                 template,
             } => Command::Chat(ChatCall::SendMessage {
                 thread: self.thread(thread)?,
-                content: content.clone(),
+                content: content.clone().into(),
                 content_type: *content_type,
                 metadata: metadata.clone(),
                 media: media.clone(),

@@ -28,7 +28,7 @@ use crate::core::{
 };
 use crate::id::{MessageId, ThreadId, UserId};
 use crate::profile::Profile;
-use crate::rules::{Channel, Media};
+use crate::rules::{Body, Channel, Media};
 use crate::sim::{Stream, Subsystem};
 use crate::time::{Duration, Instant};
 
@@ -747,7 +747,7 @@ pub(super) fn required_duration(
 }
 
 /// Draws one body.
-fn draw_body(rng: &mut Stream, bodies: &Bodies) -> Arc<str> {
+fn draw_body(rng: &mut Stream, bodies: &Bodies) -> Body {
     let len = rng.between(u64::from(bodies.chars_min), u64::from(bodies.chars_max));
     let extension = u64::from(bodies.extension_ppm);
     let accented = extension + u64::from(bodies.accented_ppm);
@@ -766,7 +766,7 @@ fn draw_body(rng: &mut Stream, bodies: &Bodies) -> Arc<str> {
     if rng.chance(u64::from(bodies.emoji_ppm), PPM) {
         body.push(EMOJI[rng.below(EMOJI.len() as u64) as usize]);
     }
-    Arc::from(body)
+    Body::from(body)
 }
 
 /// A burst's next send.
@@ -812,7 +812,7 @@ pub(super) struct Generator {
     /// The platform's id of each identity, looked up on its first call
     /// (`None` until the platform knows it).
     user_keys: Vec<Option<UserId>>,
-    bodies: Vec<Arc<str>>,
+    bodies: Vec<Body>,
     /// The live thread of each slot (`None` when its creation was refused).
     threads: Vec<Option<ThreadId>>,
     /// The chat members of each slot, as indices into the identities; the
@@ -1343,7 +1343,7 @@ impl Generator {
                 let (actor, name, call) = match action {
                     Action::GetMessage => (member, "get_message", ChatCall::GetMessage { message }),
                     Action::Edit => {
-                        let content = self.bodies[body as usize].clone();
+                        let content = self.bodies[body as usize].text().clone();
                         let call = ChatCall::UpdateMessage { message, content };
                         (sender, "update_message", call)
                     }
@@ -1416,7 +1416,7 @@ impl Generator {
                     channel,
                     from: session.address(&number_address(channel, number)),
                     to: session.address(&proxy),
-                    body: self.bodies[body as usize].clone(),
+                    body: self.bodies[body as usize].text().clone(),
                     media: Vec::new(),
                 });
                 self.call(session, at, None, "inbound", command, emit);

@@ -10,7 +10,7 @@ use crate::core::{
 };
 use crate::core::{ConversationState, ThreadOptions, TokenId};
 use crate::id::{MessageId, ThreadId, UserId};
-use crate::rules::{Channel, Media};
+use crate::rules::{Body, Channel, Media};
 use crate::sim::Simulator;
 
 /// Calls as `user`, at the simulator's current instant.
@@ -240,7 +240,7 @@ impl<'a> Client<'a> {
     ) -> Result<MessageId, Error> {
         let command = Command::Chat(ChatCall::SendMessage {
             thread,
-            content,
+            content: content.into(),
             content_type,
             metadata: Default::default(),
             media: vec![],
@@ -385,7 +385,7 @@ impl<'a> Client<'a> {
     ) -> Result<MessageId, Error> {
         let command = Command::Chat(ChatCall::SendMessage {
             thread,
-            content: Arc::from(content),
+            content: Body::from(content),
             content_type: ContentType::Text,
             metadata: Default::default(),
             media,

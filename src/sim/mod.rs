@@ -605,7 +605,7 @@ mod tests {
     fn send(thread: crate::id::ThreadId, text: &str) -> Command {
         Command::Chat(ChatCall::SendMessage {
             thread,
-            content: Arc::from(text),
+            content: text.into(),
             content_type: crate::core::ContentType::Text,
             metadata: Default::default(),
             media: vec![],

@@ -347,7 +347,7 @@ fn command(threads: u32) -> impl Strategy<Value = Command> {
                 .prop_map(|(thread, content, html, metadata)| {
                     Command::Chat(ChatCall::SendMessage {
                         thread,
-                        content,
+                        content: content.into(),
                         content_type: if html {
                             ContentType::Html
                         } else {

@@ -185,7 +185,7 @@ fn html_messages_are_sanitized_on_send_and_edit() {
     let send = |content: &str, content_type| {
         Call::Chat(ChatCall::SendMessage {
             thread: t,
-            content: Arc::from(content),
+            content: content.into(),
             content_type,
             metadata: Default::default(),
             media: vec![],

@@ -142,7 +142,7 @@ pub fn get_thread(thread: ThreadId) -> Command {
 pub fn send(thread: ThreadId, content: &str) -> Command {
     Command::Chat(ChatCall::SendMessage {
         thread,
-        content: Arc::from(content),
+        content: content.into(),
         content_type: Default::default(),
         metadata: Default::default(),
         media: vec![],

@@ -777,7 +777,7 @@ mod calls {
             2 => thread.clone().prop_map(|thread| Command::Service(ServiceCall::RecoverThread { thread })),
             4 => thread.clone().prop_map(|thread| Command::Chat(ChatCall::SendMessage {
                 thread,
-                content: Arc::from("hi"),
+                content: "hi".into(),
                 content_type: Default::default(),
                 metadata: Default::default(),
                 media: vec![],

@@ -207,7 +207,7 @@ impl Row<'_> {
             Operation::SendMessage => send(thread, &format!("call {j}")),
             Operation::SendFileMessage => Command::Chat(ChatCall::SendMessage {
                 thread,
-                content: Arc::from(""),
+                content: "".into(),
                 content_type: ContentType::Text,
                 metadata: BTreeMap::new(),
                 media: vec![Media {

@@ -515,7 +515,7 @@ fn media_from_chat_follows_the_rule_table_per_recipient() {
         Some(agent),
         &Command::Chat(ChatCall::SendMessage {
             thread: t,
-            content: Arc::from("x"),
+            content: "x".into(),
             content_type: switchboard::core::ContentType::Text,
             metadata: Default::default(),
             media: vec![jpeg(150 * 1024 * 1024 + 1)],
@@ -954,7 +954,7 @@ fn command() -> impl Strategy<Value = Command> {
             .prop_map(
                 |(thread, text, media, tpl)| Command::Chat(ChatCall::SendMessage {
                     thread,
-                    content: Arc::from(text),
+                    content: text.into(),
                     content_type: switchboard::core::ContentType::Text,
                     metadata: Default::default(),
                     media,
@@ -965,7 +965,7 @@ fn command() -> impl Strategy<Value = Command> {
             .clone()
             .prop_map(|thread| Command::Chat(ChatCall::SendMessage {
                 thread,
-                content: Arc::from("plain"),
+                content: "plain".into(),
                 content_type: switchboard::core::ContentType::Text,
                 metadata: Default::default(),
                 media: vec![],

@@ -8,7 +8,7 @@ use super::options::{ConversationState, ThreadOptions};
 use crate::id::{MessageId, ThreadId, TokenId, UserId};
 use crate::profile::Operation;
 use crate::rules::address::{self, SenderKind};
-use crate::rules::{Channel, Media, Route, Status};
+use crate::rules::{Body, Channel, Media, Route, Status};
 use crate::time::Instant;
 
 /// A participant named in a create or add call.
@@ -164,7 +164,7 @@ pub enum ChatCall {
         /// The thread.
         thread: ThreadId,
         /// The text or HTML; may be empty with media.
-        content: Arc<str>,
+        content: Body,
         /// Text or HTML.
         content_type: ContentType,
         /// Key-value metadata.

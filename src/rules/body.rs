@@ -1,0 +1,129 @@
+//! `Body`: a message body as the core stores and fans it out. The text is
+//! shared (an `Arc<str>`), and so is its SMS encoding, worked out the first
+//! time a delivery needs it: a body sent many times (a workload's corpus, a
+//! burst, a template) is counted once, however many messages carry it.
+
+use std::fmt;
+use std::ops::Deref;
+use std::sync::{Arc, OnceLock};
+
+use super::encoding::{SmsInfo, sms_info};
+
+/// Shared text with its SMS encoding, counted once. Equal, ordered and
+/// hashed as its text; the memo is invisible.
+#[derive(Clone)]
+pub struct Body {
+    text: Arc<str>,
+    sms: Arc<OnceLock<SmsInfo>>,
+}
+
+impl Body {
+    /// The text, shared.
+    pub fn text(&self) -> &Arc<str> {
+        &self.text
+    }
+
+    /// The SMS encoding, units and segments of the text (`sms_info`),
+    /// worked out on the first call and remembered by every clone.
+    pub fn sms_info(&self) -> SmsInfo {
+        *self.sms.get_or_init(|| sms_info(&self.text))
+    }
+}
+
+impl From<Arc<str>> for Body {
+    fn from(text: Arc<str>) -> Body {
+        Body {
+            text,
+            sms: Arc::default(),
+        }
+    }
+}
+
+impl From<&str> for Body {
+    fn from(text: &str) -> Body {
+        Body::from(Arc::<str>::from(text))
+    }
+}
+
+impl From<String> for Body {
+    fn from(text: String) -> Body {
+        Body::from(Arc::<str>::from(text))
+    }
+}
+
+impl Deref for Body {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.text
+    }
+}
+
+impl AsRef<str> for Body {
+    fn as_ref(&self) -> &str {
+        &self.text
+    }
+}
+
+impl PartialEq for Body {
+    fn eq(&self, other: &Body) -> bool {
+        self.text == other.text
+    }
+}
+
+impl Eq for Body {}
+
+impl PartialOrd for Body {
+    fn partial_cmp(&self, other: &Body) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Body {
+    fn cmp(&self, other: &Body) -> std::cmp::Ordering {
+        self.text.cmp(&other.text)
+    }
+}
+
+impl std::hash::Hash for Body {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.text.hash(state);
+    }
+}
+
+impl fmt::Debug for Body {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&*self.text, f)
+    }
+}
+
+impl fmt::Display for Body {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&*self.text, f)
+    }
+}
+
+impl serde::Serialize for Body {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_body_counts_its_text_once_for_every_clone() {
+        let body = Body::from("héllo {world}");
+        let copy = body.clone();
+        assert!(copy.sms.get().is_none());
+        assert_eq!(copy.sms_info(), sms_info("héllo {world}"));
+        // The clone's count is the original's: they share it.
+        assert_eq!(body.sms.get(), Some(&sms_info("héllo {world}")));
+        // A body made from the same text apart counts on its own.
+        let apart = Body::from(String::from("héllo {world}"));
+        assert!(apart.sms.get().is_none());
+        assert_eq!(apart, body);
+        assert_eq!(&*apart, "héllo {world}");
+    }
+}

@@ -1,7 +1,8 @@
 //! `Body`: a message body as the core stores and fans it out. The text is
 //! shared (an `Arc<str>`), and so is its SMS encoding, worked out the first
 //! time a delivery needs it: a body sent many times (a workload's corpus, a
-//! burst, a template) is counted once, however many messages carry it.
+//! burst, a template) is counted once, however many messages carry it. One
+//! pointer wide, so a message stays small.
 
 use std::fmt;
 use std::ops::Deref;
@@ -12,30 +13,32 @@ use super::encoding::{SmsInfo, sms_info};
 /// Shared text with its SMS encoding, counted once. Equal, ordered and
 /// hashed as its text; the memo is invisible.
 #[derive(Clone)]
-pub struct Body {
+pub struct Body(triomphe::Arc<Shared>);
+
+struct Shared {
     text: Arc<str>,
-    sms: Arc<OnceLock<SmsInfo>>,
+    sms: OnceLock<SmsInfo>,
 }
 
 impl Body {
     /// The text, shared.
     pub fn text(&self) -> &Arc<str> {
-        &self.text
+        &self.0.text
     }
 
     /// The SMS encoding, units and segments of the text (`sms_info`),
     /// worked out on the first call and remembered by every clone.
     pub fn sms_info(&self) -> SmsInfo {
-        *self.sms.get_or_init(|| sms_info(&self.text))
+        *self.0.sms.get_or_init(|| sms_info(&self.0.text))
     }
 }
 
 impl From<Arc<str>> for Body {
     fn from(text: Arc<str>) -> Body {
-        Body {
+        Body(triomphe::Arc::new(Shared {
             text,
-            sms: Arc::default(),
-        }
+            sms: OnceLock::new(),
+        }))
     }
 }
 
@@ -54,19 +57,19 @@ impl From<String> for Body {
 impl Deref for Body {
     type Target = str;
     fn deref(&self) -> &str {
-        &self.text
+        &self.0.text
     }
 }
 
 impl AsRef<str> for Body {
     fn as_ref(&self) -> &str {
-        &self.text
+        &self.0.text
     }
 }
 
 impl PartialEq for Body {
     fn eq(&self, other: &Body) -> bool {
-        self.text == other.text
+        self.0.text == other.0.text
     }
 }
 
@@ -80,31 +83,31 @@ impl PartialOrd for Body {
 
 impl Ord for Body {
     fn cmp(&self, other: &Body) -> std::cmp::Ordering {
-        self.text.cmp(&other.text)
+        self.0.text.cmp(&other.0.text)
     }
 }
 
 impl std::hash::Hash for Body {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.text.hash(state);
+        self.0.text.hash(state);
     }
 }
 
 impl fmt::Debug for Body {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&*self.text, f)
+        fmt::Debug::fmt(&*self.0.text, f)
     }
 }
 
 impl fmt::Display for Body {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&*self.text, f)
+        fmt::Display::fmt(&*self.0.text, f)
     }
 }
 
 impl serde::Serialize for Body {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&self.text)
+        serializer.serialize_str(&self.0.text)
     }
 }
 
@@ -116,13 +119,13 @@ mod tests {
     fn a_body_counts_its_text_once_for_every_clone() {
         let body = Body::from("héllo {world}");
         let copy = body.clone();
-        assert!(copy.sms.get().is_none());
+        assert!(copy.0.sms.get().is_none());
         assert_eq!(copy.sms_info(), sms_info("héllo {world}"));
         // The clone's count is the original's: they share it.
-        assert_eq!(body.sms.get(), Some(&sms_info("héllo {world}")));
+        assert_eq!(body.0.sms.get(), Some(&sms_info("héllo {world}")));
         // A body made from the same text apart counts on its own.
         let apart = Body::from(String::from("héllo {world}"));
-        assert!(apart.sms.get().is_none());
+        assert!(apart.0.sms.get().is_none());
         assert_eq!(apart, body);
         assert_eq!(&*apart, "héllo {world}");
     }

@@ -7,8 +7,6 @@
 //! the message); its body, media, route and segments are recomputed from the
 //! message and the binding when the outbox is read.
 
-use std::sync::Arc;
-
 use super::thread::{Binding, Delivery, Fanout, Thread};
 use super::{DeliveryRef, Queued};
 use super::{Event, Outcome, State};
@@ -30,13 +28,19 @@ impl State {
         template: bool,
         now: Instant,
     ) {
-        let profile = Arc::clone(&self.profile);
+        // The profile and the table are borrowed apart: no count to take.
+        let State {
+            profile,
+            threads,
+            next_delivery,
+            ..
+        } = self;
         let Some(non_chat) = &profile.non_chat else {
             return;
         };
-        let first = self.next_delivery;
+        let first = *next_delivery;
         // One lookup; the thread was just written, so it is not shared.
-        let Some(t) = self.threads.get_mut(&thread) else {
+        let Some(t) = threads.get_mut(&thread) else {
             return;
         };
         if !t.bindings.iter().any(Binding::is_current) {
@@ -110,7 +114,7 @@ impl State {
             message: seq,
             start: base as u32,
         });
-        self.next_delivery += made;
+        *next_delivery += made;
         outcome.events.push(Event::DeliveriesCreated {
             thread: Some(thread),
             message: Some(seq),

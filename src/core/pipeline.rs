@@ -552,9 +552,9 @@ impl State {
         if let Some(id) = thread
             && self.limits.counts_in_thread(verdict.counted)
         {
-            let profile = Arc::clone(&self.profile);
-            let t = self.thread_mut(id);
-            limit::count(&profile, verdict, subject, true, now, &mut t.windows);
+            // The profile and the table are borrowed apart: no count to take.
+            let t = self.threads.get_mut(&id).expect("checked before mutation");
+            limit::count(&self.profile, verdict, subject, true, now, &mut t.windows);
         }
     }
 
@@ -563,11 +563,13 @@ impl State {
     /// The thread a change begins at, with the call counted in its rate
     /// windows: one lookup for both.
     pub(super) fn changing(&mut self, thread: ThreadId, count: &Count) -> &mut Thread {
-        let profile = Arc::clone(&self.profile);
-        let t = self.thread_mut(thread);
+        let t = self
+            .threads
+            .get_mut(&thread)
+            .expect("checked before mutation");
         if count.verdict.counted != 0 {
             limit::count(
-                &profile,
+                &self.profile,
                 &count.verdict,
                 count.subject,
                 true,

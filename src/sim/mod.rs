@@ -359,9 +359,10 @@ impl Simulator {
             }
             return;
         }
-        let rng = self.streams.get(Subsystem::carrier(due.route));
         let carriers = self.state.profile().carriers.as_ref();
-        if let Some(next) = carriers.and_then(|c| carrier::next(c, rng, &due, self.now)) {
+        if let Some(next) =
+            carriers.and_then(|c| carrier::follow(c, &mut self.streams, &due, self.now))
+        {
             self.push(next.at, Happening::Receipt(next));
         }
     }

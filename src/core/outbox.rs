@@ -10,7 +10,7 @@ use super::{DeliveryView, DroppedView, OutboxFilter, Receipt};
 use super::{Event, State};
 use crate::id::{ThreadId, message_id};
 use crate::rules::media::outbound;
-use crate::rules::{Channel, ChannelRules, Dropped, Media, Refusal, Route, sms_info};
+use crate::rules::{Channel, ChannelRules, Dropped, Media, Refusal, Route, Status, sms_info};
 
 fn dropped_views(dropped: &[Dropped]) -> Vec<DroppedView> {
     dropped
@@ -30,6 +30,21 @@ impl State {
     /// exists (its thread was deleted) or that does not follow the status
     /// order changes nothing and returns no event.
     pub fn apply_receipt(&mut self, receipt: &Receipt) -> Option<Event> {
+        self.update_delivery(receipt)
+            .map(|(delivery, status, code)| Event::DeliveryUpdated {
+                delivery,
+                status,
+                code,
+            })
+    }
+
+    /// [`State::apply_receipt`], answering the fields of the
+    /// `delivery_updated` event (delivery, status, code) instead of the event:
+    /// the shell traces them directly, once per receipt.
+    pub(crate) fn update_delivery(
+        &mut self,
+        receipt: &Receipt,
+    ) -> Option<(u64, Status, Option<u16>)> {
         let code = (receipt.code != 0).then_some(receipt.code);
         let id = receipt.delivery.id;
         match receipt.delivery.thread {
@@ -40,17 +55,13 @@ impl State {
                 if t.fanout_of(slot).is_none_or(|(_, found)| found != id) {
                     return None;
                 }
-                let d = &mut t.deliveries[slot];
+                let d = t.deliveries.get_mut(slot)?;
                 if !d.status.may_become(receipt.status) {
                     return None;
                 }
                 d.status = receipt.status;
                 d.code = receipt.code;
-                Some(Event::DeliveryUpdated {
-                    delivery: id,
-                    status: receipt.status,
-                    code,
-                })
+                Some((id, receipt.status, code))
             }
             None => {
                 let (&key, batch) = self.sms_batches.range(..=id).next_back()?;
@@ -66,14 +77,7 @@ impl State {
                 let d = &mut batch.recipients[i].1;
                 d.status = receipt.status;
                 d.code = receipt.code;
-                if !report {
-                    return None;
-                }
-                Some(Event::DeliveryUpdated {
-                    delivery: id,
-                    status: receipt.status,
-                    code,
-                })
+                report.then_some((id, receipt.status, code))
             }
         }
     }

@@ -369,8 +369,9 @@ impl Simulator {
 
     /// Applies a receipt to the state and traces what it changed.
     fn hear(&mut self, due: &carrier::Due) {
-        if let Some(event) = self.state.apply_receipt(&due.receipt) {
-            self.trace.record_event(self.now, &event);
+        if let Some((delivery, status, code)) = self.state.update_delivery(&due.receipt) {
+            self.trace
+                .record_delivery_update(self.now, delivery, status, code);
         }
     }
 

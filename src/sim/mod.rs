@@ -513,17 +513,21 @@ impl Simulator {
         // status and nothing else.
         let mut timer = self.state.next_due();
         loop {
-            let queued = self.queue.next_at();
-            match (timer, queued) {
-                (Some(at), queued) if at <= until && queued.is_none_or(|q| at <= q) => {
-                    self.fire_timer(at);
-                    timer = self.state.next_due();
-                    continue;
+            // The next queued happening, unless a timer is due first (or at
+            // the same instant); then that timer, if it is due by `until`.
+            let next = self
+                .queue
+                .pop_if(|q| q <= until && timer.is_none_or(|at| q < at));
+            let Some((at, happening)) = next else {
+                match timer {
+                    Some(at) if at <= until => {
+                        self.fire_timer(at);
+                        timer = self.state.next_due();
+                        continue;
+                    }
+                    _ => break,
                 }
-                (_, Some(at)) if at <= until => {}
-                _ => break,
-            }
-            let (at, happening) = self.queue.pop().expect("peeked");
+            };
             self.now = self.now.max(at);
             match happening {
                 Happening::Command { caller, command } => {

@@ -315,6 +315,7 @@ impl Trace {
     /// Records the `delivery_updated` event of `delivery`, now `status`
     /// with `code`: the same line and record as [`Trace::record_event`]
     /// gives that event, without building it (one per carrier receipt).
+    #[inline]
     pub fn record_delivery_update(
         &mut self,
         at: Instant,

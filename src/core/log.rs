@@ -101,7 +101,7 @@ impl<T> Log<T> {
     {
         let base = self.frozen.len() << Self::SHIFT;
         match self.frozen.get_mut(i >> Self::SHIFT) {
-            Some(chunk) => Arc::make_mut(chunk).get_mut(i & Self::MASK),
+            Some(chunk) => super::table::writable(chunk).get_mut(i & Self::MASK),
             None => self.tail.get_mut(i - base),
         }
     }

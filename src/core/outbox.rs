@@ -10,7 +10,7 @@ use super::{DeliveryView, DroppedView, OutboxFilter, Receipt};
 use super::{Event, State};
 use crate::id::{ThreadId, message_id};
 use crate::rules::media::outbound;
-use crate::rules::{Body, Channel, ChannelRules, Dropped, Media, Refusal, Route, sms_info};
+use crate::rules::{Body, Channel, ChannelRules, Dropped, Media, Refusal, Route, Status, sms_info};
 
 fn dropped_views(dropped: &[Dropped]) -> Vec<DroppedView> {
     dropped
@@ -25,57 +25,73 @@ fn dropped_views(dropped: &[Dropped]) -> Vec<DroppedView> {
         .collect()
 }
 
+/// A receipt's code as its `delivery_updated` event reports it (0 is none).
+fn reported_code(receipt: &Receipt) -> Option<u16> {
+    (receipt.code != 0).then_some(receipt.code)
+}
+
 impl State {
     /// Applies a carrier's receipt. A receipt for a delivery that no longer
     /// exists (its thread was deleted) or that does not follow the status
     /// order changes nothing and returns no event.
     pub fn apply_receipt(&mut self, receipt: &Receipt) -> Option<Event> {
-        let code = (receipt.code != 0).then_some(receipt.code);
+        self.update_delivery(receipt)
+            .map(|(delivery, status, code)| Event::DeliveryUpdated {
+                delivery,
+                status,
+                code,
+            })
+    }
+
+    /// [`State::apply_receipt`], answering the fields of the
+    /// `delivery_updated` event (delivery, status, code) instead of the event:
+    /// the shell traces them directly, once per receipt.
+    pub(crate) fn update_delivery(
+        &mut self,
+        receipt: &Receipt,
+    ) -> Option<(u64, Status, Option<u16>)> {
+        let Some(thread) = receipt.delivery.thread else {
+            return self.update_sms_delivery(receipt);
+        };
         let id = receipt.delivery.id;
-        match receipt.delivery.thread {
-            Some(thread) => {
-                // One lookup: a receipt almost always names a live delivery.
-                let t = self.threads.get_mut(&thread)?;
-                let slot = receipt.delivery.slot as usize;
-                if t.fanout_of(slot).is_none_or(|(_, found)| found != id) {
-                    return None;
-                }
-                let d = &mut t.deliveries[slot];
-                if !d.status.may_become(receipt.status) {
-                    return None;
-                }
-                d.status = receipt.status;
-                d.code = receipt.code;
-                Some(Event::DeliveryUpdated {
-                    delivery: id,
-                    status: receipt.status,
-                    code,
-                })
-            }
-            None => {
-                let (&key, batch) = self.sms_batches.range(..=id).next_back()?;
-                let i = receipt.delivery.slot as usize;
-                if i >= batch.recipients.len() || key + i as u64 != id {
-                    return None;
-                }
-                if !batch.recipients[i].1.status.may_become(receipt.status) {
-                    return None;
-                }
-                let report = batch.delivery_report;
-                let batch = Arc::make_mut(self.sms_batches.get_mut(&key).expect("found"));
-                let d = &mut batch.recipients[i].1;
-                d.status = receipt.status;
-                d.code = receipt.code;
-                if !report {
-                    return None;
-                }
-                Some(Event::DeliveryUpdated {
-                    delivery: id,
-                    status: receipt.status,
-                    code,
-                })
-            }
+        // One lookup: a receipt almost always names a live delivery.
+        let t = self.threads.get_mut(&thread)?;
+        let slot = receipt.delivery.slot as usize;
+        if t.fanout_of(slot).is_none_or(|(_, found)| found != id) {
+            return None;
         }
+        let d = t.deliveries.get_mut(slot)?;
+        if !d.status.may_become(receipt.status) {
+            return None;
+        }
+        d.status = receipt.status;
+        d.code = receipt.code;
+        Some((id, receipt.status, reported_code(receipt)))
+    }
+
+    /// [`State::update_delivery`] for a recipient of an ACS `send_sms` call
+    /// (out of line: the thread's deliveries are the frequent case).
+    #[inline(never)]
+    fn update_sms_delivery(&mut self, receipt: &Receipt) -> Option<(u64, Status, Option<u16>)> {
+        let id = receipt.delivery.id;
+        let (&key, batch) = self.sms_batches.range(..=id).next_back()?;
+        let i = receipt.delivery.slot as usize;
+        if i >= batch.recipients.len() || key + i as u64 != id {
+            return None;
+        }
+        if !batch.recipients[i].1.status.may_become(receipt.status) {
+            return None;
+        }
+        let report = batch.delivery_report;
+        let batch = Arc::make_mut(self.sms_batches.get_mut(&key).expect("found"));
+        let d = &mut batch.recipients[i].1;
+        d.status = receipt.status;
+        d.code = receipt.code;
+        report.then_some((
+            id,
+            receipt.status,
+            (receipt.code != 0).then_some(receipt.code),
+        ))
     }
 
     /// The deliveries to non-chat recipients that match `filter`, in the

@@ -13,6 +13,24 @@ use triomphe::Arc;
 
 use crate::id::{ThreadId, UserId};
 
+/// `Arc::make_mut` with the copy out of line: a write finds what it
+/// writes shared only the first time after a clone, and the copy inlined
+/// (a whole thread's clone) keeps the common case from being inlined.
+#[inline(always)]
+pub(crate) fn writable<T: Clone>(arc: &mut Arc<T>) -> &mut T {
+    if !arc.is_unique() {
+        unshare(arc);
+    }
+    Arc::get_mut(arc).expect("unique once unshared")
+}
+
+/// Replaces the shared `arc` with a copy of its own.
+#[cold]
+#[inline(never)]
+fn unshare<T: Clone>(arc: &mut Arc<T>) {
+    *arc = Arc::new(T::clone(arc));
+}
+
 /// An id allocated in order from 1.
 pub(crate) trait Serial: Copy {
     /// The id's position in allocation order (1 is 0); `None` for 0.
@@ -73,10 +91,11 @@ impl<K: Serial, V: Clone> Table<K, V> {
 
     /// The record of `id`, to change (copied first if a clone shares it:
     /// the chunk list, the chunk, the record).
+    #[inline]
     pub(crate) fn get_mut(&mut self, id: &K) -> Option<&mut V> {
         let p = id.position().filter(|&p| p < self.len)?;
-        let chunk = Arc::make_mut(&mut self.chunks).get_mut(p / CHUNK)?;
-        Arc::make_mut(chunk).get_mut(p % CHUNK).map(Arc::make_mut)
+        let chunk = writable(&mut self.chunks).get_mut(p / CHUNK)?;
+        writable(chunk).get_mut(p % CHUNK).map(writable)
     }
 
     /// Whether `id` has a record.
@@ -125,5 +144,40 @@ impl<K: Serial, V: Clone> std::ops::Index<&K> for Table<K, V> {
     /// The record of `id`, which must exist (as a map's index).
     fn index(&self, id: &K) -> &V {
         self.get(id).expect("a record for every id handed out")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A write after a clone copies what it touches: the original keeps
+    /// its records, and a second write to the clone copies nothing more.
+    #[test]
+    fn a_write_after_a_clone_leaves_the_original_alone() {
+        let mut table: Table<UserId, u64> = Table::default();
+        for i in 1..=130 {
+            table.push(UserId(i), u64::from(i));
+        }
+        let original = table.clone();
+        let mut copy = table.clone();
+        for i in [1, 64, 65, 130] {
+            *copy.get_mut(&UserId(i)).unwrap() += 1_000;
+        }
+        let chunks = Arc::as_ptr(&copy.chunks);
+        *copy.get_mut(&UserId(2)).unwrap() += 1_000;
+        assert_eq!(Arc::as_ptr(&copy.chunks), chunks, "copied once");
+        assert_eq!(table, original);
+        for i in 1..=130 {
+            let plus = if [1, 2, 64, 65, 130].contains(&i) {
+                1_000
+            } else {
+                0
+            };
+            assert_eq!(copy.get(&UserId(i)), Some(&(u64::from(i) + plus)));
+            assert_eq!(table.get(&UserId(i)), Some(&u64::from(i)));
+        }
+        assert_eq!(copy.get_mut(&UserId(0)), None);
+        assert_eq!(copy.get_mut(&UserId(131)), None);
     }
 }

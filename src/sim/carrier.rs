@@ -11,7 +11,7 @@
 use crate::core::{DeliveryRef, Receipt};
 use crate::profile::{CarrierModel, Carriers};
 use crate::rules::{Route, Status};
-use crate::sim::rng::Stream;
+use crate::sim::rng::{Stream, Streams, Subsystem};
 use crate::time::Instant;
 
 /// A receipt due at an instant.
@@ -91,21 +91,52 @@ fn ending(
     Due::new(at, route, delivery, status, code)
 }
 
+/// Whether `model` may draw a receipt after one of `status`: the final one
+/// after `sent`, a read after `delivered` where messages are read; nothing
+/// after any other (a delivery's last receipt draws nothing).
+fn may_follow(model: &CarrierModel, status: Status) -> bool {
+    match status {
+        Status::Sent => true,
+        Status::Delivered => model.read_ppm > 0,
+        _ => false,
+    }
+}
+
 /// The receipt that follows `done` (recorded at `now`), if any.
 pub fn next(carriers: &Carriers, rng: &mut Stream, done: &Due, now: Instant) -> Option<Due> {
     let model = carriers.for_route(done.route)?;
-    let delivery = done.receipt.delivery;
-    match done.receipt.status {
-        Status::Sent => Some(ending(model, rng, delivery, done.route, now)),
-        Status::Delivered if model.read_ppm > 0 => {
-            if !rng.chance(u64::from(model.read_ppm), 1_000_000) {
-                return None;
-            }
-            let at = after(now, rng, model.read_ms_min, model.read_ms_max);
-            Some(Due::new(at, done.route, delivery, Status::Read, 0))
-        }
-        _ => None,
+    if !may_follow(model, done.receipt.status) {
+        return None;
     }
+    let delivery = done.receipt.delivery;
+    if done.receipt.status == Status::Sent {
+        return Some(ending(model, rng, delivery, done.route, now));
+    }
+    if !rng.chance(u64::from(model.read_ppm), 1_000_000) {
+        return None;
+    }
+    let at = after(now, rng, model.read_ms_min, model.read_ms_max);
+    Some(Due::new(at, done.route, delivery, Status::Read, 0))
+}
+
+/// [`next`] from the stream of `done`'s channel among `streams`, which it
+/// looks up only when a receipt may follow.
+pub(crate) fn follow(
+    carriers: &Carriers,
+    streams: &mut Streams,
+    done: &Due,
+    now: Instant,
+) -> Option<Due> {
+    let model = carriers.for_route(done.route)?;
+    if !may_follow(model, done.receipt.status) {
+        return None;
+    }
+    next(
+        carriers,
+        streams.get(Subsystem::carrier(done.route)),
+        done,
+        now,
+    )
 }
 
 /// Carrier receipts given as data instead of drawn from the seed (a replay
@@ -131,5 +162,52 @@ impl Script {
     pub(crate) fn take(&mut self, delivery: DeliveryRef, route: Route) -> Option<Due> {
         let (at, status, code) = self.receipts.get_mut(&delivery.id)?.pop_front()?;
         Some(Due::new(at, route, delivery, status, code))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::id::ThreadId;
+    use crate::sim::rng::Subsystem;
+
+    /// `follow` draws what `next` draws from the channel's stream, and
+    /// leaves every stream where `next` leaves it.
+    #[test]
+    fn follow_is_next_from_the_channels_stream() {
+        let (mut followed, mut reads) = (0, 0);
+        for carriers in [Carriers::twilio(), Carriers::acs()] {
+            let (mut ours, mut theirs) = (Streams::new(3), Streams::new(3));
+            for round in 0..20u64 {
+                for route in [Route::Sms, Route::Mms, Route::Whatsapp] {
+                    for status in Status::ALL {
+                        let delivery = DeliveryRef {
+                            thread: Some(ThreadId(1)),
+                            id: round,
+                            slot: 0,
+                        };
+                        let due = Due::new(Instant(round), route, delivery, status, 0);
+                        let now = Instant(round * 1_000);
+                        let rng = theirs.get(Subsystem::carrier(route));
+                        let expected = next(&carriers, rng, &due, now);
+                        let got = follow(&carriers, &mut ours, &due, now);
+                        assert_eq!(got, expected, "{route:?} {status:?}");
+                        followed += usize::from(got.is_some());
+                        reads += usize::from(got.is_some_and(|d| d.receipt.status == Status::Read));
+                    }
+                }
+            }
+            for subsystem in Subsystem::ALL {
+                assert_eq!(
+                    ours.get(subsystem).next_u64(),
+                    theirs.get(subsystem).next_u64(),
+                    "{subsystem:?}"
+                );
+            }
+        }
+        // A final receipt after each of Twilio's 60 sent ones (20 rounds,
+        // three routes), and a read after about half of WhatsApp's deliveries.
+        assert!(followed > 60, "{followed}");
+        assert!(reads > 0, "no read drawn");
     }
 }

@@ -359,17 +359,19 @@ impl Simulator {
             }
             return;
         }
-        let rng = self.streams.get(Subsystem::carrier(due.route));
         let carriers = self.state.profile().carriers.as_ref();
-        if let Some(next) = carriers.and_then(|c| carrier::next(c, rng, &due, self.now)) {
+        if let Some(next) =
+            carriers.and_then(|c| carrier::follow(c, &mut self.streams, &due, self.now))
+        {
             self.push(next.at, Happening::Receipt(next));
         }
     }
 
     /// Applies a receipt to the state and traces what it changed.
     fn hear(&mut self, due: &carrier::Due) {
-        if let Some(event) = self.state.apply_receipt(&due.receipt) {
-            self.trace.record_event(self.now, &event);
+        if let Some((delivery, status, code)) = self.state.update_delivery(&due.receipt) {
+            self.trace
+                .record_delivery_update(self.now, delivery, status, code);
         }
     }
 
@@ -506,27 +508,37 @@ impl Simulator {
     /// there. An `until` before now only runs what is due now. The core's
     /// timers fire before queued happenings of the same instant.
     pub fn run_until(&mut self, until: Instant) {
+        // The core's next timer, read again only after what can arm or
+        // disarm one (a timer fired, a call): a receipt changes a delivery's
+        // status and nothing else.
+        let mut timer = self.state.next_due();
         loop {
-            let queued = self.queue.next_at();
-            let timer = self.state.next_due();
-            match (timer, queued) {
-                (Some(at), queued) if at <= until && queued.is_none_or(|q| at <= q) => {
-                    self.fire_timer(at);
-                    continue;
+            // The next queued happening, unless a timer is due first (or at
+            // the same instant); then that timer, if it is due by `until`.
+            let next = self
+                .queue
+                .pop_if(|q| q <= until && timer.is_none_or(|at| q < at));
+            let Some((at, happening)) = next else {
+                match timer {
+                    Some(at) if at <= until => {
+                        self.fire_timer(at);
+                        timer = self.state.next_due();
+                        continue;
+                    }
+                    _ => break,
                 }
-                (_, Some(at)) if at <= until => {}
-                _ => break,
-            }
-            let (at, happening) = self.queue.pop().expect("peeked");
+            };
             self.now = self.now.max(at);
             match happening {
                 Happening::Command { caller, command } => {
                     // The outcome is in the trace; a scheduled call has no caller.
                     let _ = self.execute(caller, &command);
+                    timer = self.state.next_due();
                 }
                 Happening::Receipt(due) => self.receive(due),
                 Happening::Echo(due) => self.hear(&due),
             }
+            debug_assert_eq!(timer, self.state.next_due(), "a receipt moved a timer");
         }
         self.now = self.now.max(until);
         self.queue.advance(self.now);
@@ -636,6 +648,25 @@ mod tests {
         assert_eq!(sim.state().thread(t).unwrap().messages.len(), 5);
         assert!(sim.schedule(Instant(10), Some(a), send(t, "past")).is_err());
         assert_eq!(sim.pending(), 0);
+    }
+
+    /// A scheduled call that arms a timer in the middle of a run has it
+    /// fire in that run, on time: the loop reads the next timer again after
+    /// a call.
+    #[test]
+    fn a_timer_armed_by_a_scheduled_call_fires_in_the_same_run() {
+        let mut sim = Simulator::builder().seed(1).build();
+        let a = sim.create_user("a").unwrap();
+        let t = sim.client(a).create_thread("t", &[]).unwrap();
+        assert_eq!(sim.next_timer(), None);
+        let delete = Command::Chat(ChatCall::DeleteThread { thread: t });
+        sim.schedule(Instant(1_000), Some(a), delete).unwrap();
+        let purge = Instant(1_000).after(Duration::from_days(30));
+        sim.run_until(purge.after(Duration::from_secs(1)));
+        assert_eq!(sim.next_timer(), None);
+        let last = sim.trace().lines().last().unwrap().to_string();
+        let at = format!("{{\"at_ms\":{},\"kind\":\"thread_purged\"", purge.ms());
+        assert!(last.starts_with(&at), "{last}");
     }
 
     #[test]

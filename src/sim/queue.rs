@@ -244,8 +244,15 @@ impl<T> Queue<T> {
         Some(far.map_or(self.front, |far| far.min(self.front)))
     }
 
-    /// Takes the next item.
+    /// Takes the next item (the simulator takes them through `pop_if`).
+    #[cfg(test)]
     pub(super) fn pop(&mut self) -> Option<(Instant, T)> {
+        self.pop_if(|_| true)
+    }
+
+    /// Takes the next item if `due` says yes to when it is due.
+    #[inline]
+    pub(super) fn pop_if(&mut self, due: impl FnOnce(Instant) -> bool) -> Option<(Instant, T)> {
         let from_wheel = match self.heap.peek() {
             None => self.wheel_len > 0,
             Some(far) => {
@@ -253,8 +260,14 @@ impl<T> Queue<T> {
             }
         };
         let (at, item) = if from_wheel {
+            if !due(self.front) {
+                return None;
+            }
             self.pop_wheel()?
         } else {
+            if !due(self.heap.peek()?.at) {
+                return None;
+            }
             let far = self.heap.pop()?;
             (far.at, far.item)
         };
@@ -401,6 +414,9 @@ mod tests {
             class: u8,
         },
         Pop,
+        /// Pop if the next item is due at or before the last popped
+        /// instant plus this offset.
+        PopBy(i64),
         /// Go on with a copy (a fork).
         Fork,
         /// The clock moves to the last popped instant plus this offset.
@@ -426,6 +442,8 @@ mod tests {
         prop_oneof![
             5 => (when, 0u8..4).prop_map(|(at, class)| Op::Push { at, class }),
             4 => Just(Op::Pop),
+            2 => (-3i64..24).prop_map(Op::PopBy),
+            1 => (-10i64..10_000).prop_map(Op::PopBy),
             1 => (-10i64..10_000).prop_map(Op::Advance),
             1 => Just(Op::Fork),
         ]
@@ -453,6 +471,19 @@ mod tests {
                     Op::Pop => {
                         let expected = reference.pop_first().map(|((at, _, _), n)| (at, n));
                         prop_assert_eq!(q.pop(), expected);
+                        if let Some((at, _)) = expected {
+                            last = at;
+                        }
+                    }
+                    Op::PopBy(d) => {
+                        let by = Instant(last.0.wrapping_add_signed(d));
+                        let expected = match reference.first_key_value() {
+                            Some((&(at, _, _), _)) if at <= by => {
+                                reference.pop_first().map(|((at, _, _), n)| (at, n))
+                            }
+                            _ => None,
+                        };
+                        prop_assert_eq!(q.pop_if(|at| at <= by), expected);
                         if let Some((at, _)) = expected {
                             last = at;
                         }

@@ -312,6 +312,26 @@ impl Trace {
         self.end_line();
     }
 
+    /// Records the `delivery_updated` event of `delivery`, now `status`
+    /// with `code`: the same line and record as [`Trace::record_event`]
+    /// gives that event, without building it (one per carrier receipt).
+    #[inline]
+    pub fn record_delivery_update(
+        &mut self,
+        at: Instant,
+        delivery: u64,
+        status: Status,
+        code: Option<u16>,
+    ) {
+        if self.lines.is_some() {
+            self.buffer.clear();
+            write_delivery_update(&mut self.buffer, at, delivery, status, code);
+            self.buffer.push(b'}');
+        }
+        absorb_delivery_update(&mut self.digest, at, delivery, status, code);
+        self.end_line();
+    }
+
     /// Records a scenario step's line, written by hand byte for byte as
     /// serde would write it (pinned by a test): one a step, so the most
     /// frequent line after the carrier's. When lines are not kept, only the
@@ -329,8 +349,17 @@ impl Trace {
 
     /// Counts the line just recorded, and keeps it (the buffer) when lines
     /// are kept.
+    #[inline(always)]
     fn end_line(&mut self) {
         self.count += 1;
+        if self.lines.is_some() {
+            self.keep_line();
+        }
+    }
+
+    /// Keeps the line in the buffer (out of line: a digest-only run keeps none).
+    #[inline(never)]
+    fn keep_line(&mut self) {
         if let Some(lines) = &mut self.lines {
             let text = std::str::from_utf8(&self.buffer).expect("trace lines are UTF-8");
             lines.push_back(text.to_string());
@@ -395,13 +424,7 @@ fn absorb_event(digest: &mut Digest, at: Instant, event: &Event) -> bool {
             delivery,
             status,
             code,
-        } => digest.absorb_words(&[
-            tag::DELIVERY_UPDATED,
-            at.ms(),
-            *delivery,
-            status_word(*status),
-            optional(code.map(u32::from)),
-        ]),
+        } => absorb_delivery_update(digest, at, *delivery, *status, *code),
         Event::MessageSent {
             thread,
             message,
@@ -445,6 +468,44 @@ fn absorb_event(digest: &mut Digest, at: Instant, event: &Event) -> bool {
     true
 }
 
+/// Absorbs the record of a `delivery_updated` event.
+#[inline(always)]
+fn absorb_delivery_update(
+    digest: &mut Digest,
+    at: Instant,
+    delivery: u64,
+    status: Status,
+    code: Option<u16>,
+) {
+    digest.absorb_words(&[
+        tag::DELIVERY_UPDATED,
+        at.ms(),
+        delivery,
+        status_word(status),
+        optional(code.map(u32::from)),
+    ]);
+}
+
+/// Writes the line of a `delivery_updated` event but its closing brace.
+fn write_delivery_update(
+    buffer: &mut Vec<u8>,
+    at: Instant,
+    delivery: u64,
+    status: Status,
+    code: Option<u16>,
+) {
+    open_line(buffer, at);
+    buffer.extend_from_slice(b"\"kind\":\"delivery_updated\",\"delivery\":");
+    push_u64(buffer, delivery);
+    buffer.extend_from_slice(b",\"status\":\"");
+    buffer.extend_from_slice(status.name().as_bytes());
+    buffer.push(b'"');
+    if let Some(code) = code {
+        buffer.extend_from_slice(b",\"code\":");
+        push_u64(buffer, u64::from(code));
+    }
+}
+
 /// Writes the line of an event that has a record of its own, by hand, byte
 /// for byte what serde writes; false, having written nothing, for any other
 /// event.
@@ -454,18 +515,7 @@ fn write_event(buffer: &mut Vec<u8>, at: Instant, event: &Event) -> bool {
             delivery,
             status,
             code,
-        } => {
-            open_line(buffer, at);
-            buffer.extend_from_slice(b"\"kind\":\"delivery_updated\",\"delivery\":");
-            push_u64(buffer, *delivery);
-            buffer.extend_from_slice(b",\"status\":\"");
-            buffer.extend_from_slice(status.name().as_bytes());
-            buffer.push(b'"');
-            if let Some(code) = code {
-                buffer.extend_from_slice(b",\"code\":");
-                push_u64(buffer, u64::from(*code));
-            }
-        }
+        } => write_delivery_update(buffer, at, *delivery, *status, *code),
         Event::MessageSent {
             thread,
             message,
@@ -896,6 +946,27 @@ mod tests {
                 |t| t.record_own(at, &event),
             ));
         }
+        assert_one_to_one(&seen);
+    }
+
+    #[test]
+    fn a_delivery_update_recorded_from_its_fields_is_its_event_line() {
+        let mut seen = Vec::new();
+        for (at, event) in events() {
+            let Event::DeliveryUpdated {
+                delivery,
+                status,
+                code,
+            } = event
+            else {
+                continue;
+            };
+            seen.push(four_ways(
+                |t| t.record_delivery_update(at, delivery, status, code),
+                |t| t.record_own(at, &event),
+            ));
+        }
+        assert_eq!(seen.len(), 3 * Status::ALL.len() * 5 * 3);
         assert_one_to_one(&seen);
     }
 

@@ -87,11 +87,7 @@ impl State {
         let d = &mut batch.recipients[i].1;
         d.status = receipt.status;
         d.code = receipt.code;
-        report.then_some((
-            id,
-            receipt.status,
-            (receipt.code != 0).then_some(receipt.code),
-        ))
+        report.then_some((id, receipt.status, reported_code(receipt)))
     }
 
     /// The deliveries to non-chat recipients that match `filter`, in the

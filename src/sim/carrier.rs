@@ -108,15 +108,7 @@ pub fn next(carriers: &Carriers, rng: &mut Stream, done: &Due, now: Instant) -> 
     if !may_follow(model, done.receipt.status) {
         return None;
     }
-    let delivery = done.receipt.delivery;
-    if done.receipt.status == Status::Sent {
-        return Some(ending(model, rng, delivery, done.route, now));
-    }
-    if !rng.chance(u64::from(model.read_ppm), 1_000_000) {
-        return None;
-    }
-    let at = after(now, rng, model.read_ms_min, model.read_ms_max);
-    Some(Due::new(at, done.route, delivery, Status::Read, 0))
+    draw_next(model, rng, done, now)
 }
 
 /// [`next`] from the stream of `done`'s channel among `streams`, which it
@@ -131,12 +123,21 @@ pub(crate) fn follow(
     if !may_follow(model, done.receipt.status) {
         return None;
     }
-    next(
-        carriers,
-        streams.get(Subsystem::carrier(done.route)),
-        done,
-        now,
-    )
+    let rng = streams.get(Subsystem::carrier(done.route));
+    draw_next(model, rng, done, now)
+}
+
+/// The draws of [`next`] once `model` may follow `done` with a receipt.
+fn draw_next(model: &CarrierModel, rng: &mut Stream, done: &Due, now: Instant) -> Option<Due> {
+    let delivery = done.receipt.delivery;
+    if done.receipt.status == Status::Sent {
+        return Some(ending(model, rng, delivery, done.route, now));
+    }
+    if !rng.chance(u64::from(model.read_ppm), 1_000_000) {
+        return None;
+    }
+    let at = after(now, rng, model.read_ms_min, model.read_ms_max);
+    Some(Due::new(at, done.route, delivery, Status::Read, 0))
 }
 
 /// Carrier receipts given as data instead of drawn from the seed (a replay

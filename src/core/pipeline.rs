@@ -552,9 +552,8 @@ impl State {
         if let Some(id) = thread
             && self.limits.counts_in_thread(verdict.counted)
         {
-            // The profile and the table are borrowed apart: no count to take.
-            let t = self.threads.get_mut(&id).expect("checked before mutation");
-            limit::count(&self.profile, verdict, subject, true, now, &mut t.windows);
+            let (t, profile) = self.thread_and_profile(id);
+            limit::count(profile, verdict, subject, true, now, &mut t.windows);
         }
     }
 
@@ -563,13 +562,10 @@ impl State {
     /// The thread a change begins at, with the call counted in its rate
     /// windows: one lookup for both.
     pub(super) fn changing(&mut self, thread: ThreadId, count: &Count) -> &mut Thread {
-        let t = self
-            .threads
-            .get_mut(&thread)
-            .expect("checked before mutation");
+        let (t, profile) = self.thread_and_profile(thread);
         if count.verdict.counted != 0 {
             limit::count(
-                &self.profile,
+                profile,
                 &count.verdict,
                 count.subject,
                 true,

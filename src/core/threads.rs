@@ -12,7 +12,7 @@ use super::{Error, Outcome, State};
 use super::{Event, Page, PageRequest, Reply};
 use super::{MessageKind, NoticeKind};
 use crate::id::{ThreadId, UserId};
-use crate::profile::SystemMessageKind;
+use crate::profile::{Profile, SystemMessageKind};
 use crate::time::Instant;
 
 impl State {
@@ -65,9 +65,17 @@ impl State {
     }
 
     pub(super) fn thread_mut(&mut self, thread: ThreadId) -> &mut Thread {
-        self.threads
+        self.thread_and_profile(thread).0
+    }
+
+    /// The thread to change, with the profile borrowed beside it (a change
+    /// reads its rules while it writes, and takes no count on the profile).
+    pub(super) fn thread_and_profile(&mut self, thread: ThreadId) -> (&mut Thread, &Profile) {
+        let t = self
+            .threads
             .get_mut(&thread)
-            .expect("checked before mutation")
+            .expect("checked before mutation");
+        (t, &self.profile)
     }
 
     pub(super) fn check_topic(&self, topic: &str) -> Result<(), Error> {

@@ -10,8 +10,8 @@ use std::sync::{Arc, OnceLock};
 
 use super::encoding::{SmsInfo, sms_info};
 
-/// Shared text with its SMS encoding, counted once. Equal, ordered and
-/// hashed as its text; the memo is invisible.
+/// Shared text with its SMS encoding, counted once. Equal as its text;
+/// the memo is invisible.
 #[derive(Clone)]
 pub struct Body(triomphe::Arc<Shared>);
 
@@ -61,12 +61,6 @@ impl Deref for Body {
     }
 }
 
-impl AsRef<str> for Body {
-    fn as_ref(&self) -> &str {
-        &self.0.text
-    }
-}
-
 impl PartialEq for Body {
     fn eq(&self, other: &Body) -> bool {
         self.0.text == other.0.text
@@ -75,39 +69,9 @@ impl PartialEq for Body {
 
 impl Eq for Body {}
 
-impl PartialOrd for Body {
-    fn partial_cmp(&self, other: &Body) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for Body {
-    fn cmp(&self, other: &Body) -> std::cmp::Ordering {
-        self.0.text.cmp(&other.0.text)
-    }
-}
-
-impl std::hash::Hash for Body {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.0.text.hash(state);
-    }
-}
-
 impl fmt::Debug for Body {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Debug::fmt(&*self.0.text, f)
-    }
-}
-
-impl fmt::Display for Body {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&*self.0.text, f)
-    }
-}
-
-impl serde::Serialize for Body {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&self.0.text)
     }
 }
 

@@ -86,32 +86,19 @@ pub struct SmsInfo {
     pub segments: u32,
 }
 
-/// GSM-7 units of each ASCII byte (0: not in GSM-7), built from `gsm7_units`.
-const ASCII_UNITS: [u8; 128] = {
-    let mut table = [0u8; 128];
+/// GSM-7 units of each byte as `gsm7_units` counts an ASCII character, with
+/// 0x100 for one GSM-7 cannot carry: the sum over eight bytes is below 0x100
+/// exactly when GSM-7 carries all eight. (A byte past ASCII also has 0x100,
+/// so that a byte indexes it unchecked.)
+const ASCII_UNITS: [u16; 256] = {
+    let mut table = [0x100u16; 256];
     let mut b = 0;
     while b < 128 {
         table[b] = match b as u8 {
             b'^' | b'{' | b'}' | b'\\' | b'[' | b'~' | b']' | b'|' | 0x0C => 2,
-            b'`' => 0,
+            b'`' => 0x100,
             b' '..=b'~' | b'\n' | b'\r' => 1,
-            _ => 0,
-        };
-        b += 1;
-    }
-    table
-};
-
-/// `ASCII_UNITS` widened, with 0x100 for a byte GSM-7 cannot carry: the sum
-/// over eight bytes is below 0x100 exactly when GSM-7 carries all eight. (A
-/// byte past ASCII also has 0x100, so that a byte indexes it unchecked.)
-const ASCII_UNITS_WIDE: [u16; 256] = {
-    let mut table = [0x100u16; 256];
-    let mut b = 0;
-    while b < 128 {
-        table[b] = match ASCII_UNITS[b] {
-            0 => 0x100,
-            n => n as u16,
+            _ => 0x100,
         };
         b += 1;
     }
@@ -134,7 +121,7 @@ pub fn sms_info(body: &str) -> SmsInfo {
             let ascii = (high.trailing_zeros() / 8) as usize;
             let sum: u16 = eight[..ascii]
                 .iter()
-                .map(|&b| ASCII_UNITS_WIDE[b as usize])
+                .map(|&b| ASCII_UNITS[b as usize])
                 .sum();
             if sum >= 0x100 {
                 gsm = false;
@@ -203,11 +190,12 @@ mod tests {
         }
         for b in 0u8..128 {
             let table = match ASCII_UNITS[b as usize] {
-                0 => None,
+                0x100 => None,
                 n => Some(u32::from(n)),
             };
             assert_eq!(table, gsm7_units(b as char), "{b}");
         }
+        assert!(ASCII_UNITS[128..].iter().all(|&u| u == 0x100));
         // The match agrees with the tables for every character of the BMP.
         for code in 0u32..=0xFFFF {
             let Some(c) = char::from_u32(code) else {

@@ -402,10 +402,10 @@ pub fn outbound(rules: &ChannelRules, to: Channel, body: &str, media: &[Media]) 
         (Channel::Sms, None) => Route::Sms,
     };
     // A body of no more bytes than the limit has no more characters either,
-    // so only a longer one is counted.
+    // so only a longer one that goes is counted.
     let max_chars = rules.outbound_body_chars_max as usize;
-    let too_long = body.len() > max_chars && body.chars().count() > max_chars;
-    let refused = if body_goes && too_long {
+    let too_long = body_goes && body.len() > max_chars && body.chars().count() > max_chars;
+    let refused = if too_long {
         Some(Refusal::BodyTooLong)
     } else if !body_goes && medium.is_none() {
         Some(Refusal::NothingToDeliver)
